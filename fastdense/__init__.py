@@ -1,0 +1,20 @@
+"""fastdense: fast dense neural networks for binary classification on the CPU.
+
+Cython kernels (BLAS matrix products with fused element-wise work) under a
+scikit-learn estimator and a PyTorch-compatible module API.
+"""
+
+from ._version import __version__
+
+try:
+    from . import _kernels  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
+    raise ImportError(
+        "fastdense's compiled kernels are not built. Install the package with "
+        "`pip install .` and run Python from outside the source tree (or build "
+        "in place with `python setup.py build_ext --inplace`)."
+    ) from exc
+
+from . import kernels
+
+__all__ = ["__version__", "kernels"]

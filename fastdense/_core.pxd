@@ -1,0 +1,327 @@
+# The nogil building blocks of fastdense: one source of truth per formula.
+#
+# Everything here is `cdef inline ... noexcept nogil` over raw, C-contiguous,
+# row-major buffers, so every compiled module can cimport it and the compiler
+# can inline it into its loops. Callers have checked shapes and sizes; nothing
+# here allocates, raises or touches Python objects.
+#
+# Math (rows are examples; see DESIGN.md):
+#   Z = A_prev @ W.T + b,  A = g(Z)                        forward
+#   dZ = dA * g'(A),  db = sum_rows dZ                     backward prologue
+#   dW = dZ.T @ A_prev,  dA_prev = dZ @ W                  backward products
+
+from cython cimport floating
+from libc.math cimport exp, expf, log1p, log1pf, tanh, tanhf, sqrt, sqrtf
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+
+cdef enum Activation:
+    IDENTITY = 0
+    RELU = 1
+    TANH = 2
+    SIGMOID = 3
+    LEAKY_RELU = 4
+
+
+# ---------------------------------------------------------------- scalar math
+
+cdef inline floating f_exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating f_log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating f_tanh(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating f_sqrt(floating x) noexcept nogil:
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
+
+
+cdef inline floating sigmoid(floating z) noexcept nogil:
+    """1 / (1 + exp(-z)) without overflow: exp is only taken of -|z|."""
+    cdef floating e
+    if z >= 0:
+        return 1 / (1 + f_exp(-z))
+    e = f_exp(z)  # also the NaN path: NaN in, NaN out
+    return e / (1 + e)
+
+
+cdef inline floating softplus_neg_abs(floating z) noexcept nogil:
+    """log(1 + exp(-|z|)), never overflows and is exact for large |z|."""
+    return f_log1p(f_exp(-z if z >= 0 else z))
+
+
+cdef inline floating activate(floating z, int activation, floating slope) noexcept nogil:
+    """g(z). `z < 0` (not `z > 0`) decides, so NaN propagates as in NumPy/PyTorch."""
+    if activation == RELU:
+        return 0 if z < 0 else z
+    elif activation == TANH:
+        return f_tanh(z)
+    elif activation == SIGMOID:
+        return sigmoid(z)
+    elif activation == LEAKY_RELU:
+        return z * slope if z < 0 else z
+    return z
+
+
+cdef inline floating grad_from_output(floating da, floating a, int activation,
+                                      floating slope) noexcept nogil:
+    """da * g'(z), with g' written in terms of the output a = g(z).
+
+    relu: 1 where a > 0 (a select, so an upstream NaN is masked as PyTorch and
+    scikit-learn do); leaky_relu: 1 or slope (slope >= 0, so a > 0 iff z > 0);
+    tanh: 1 - a^2; sigmoid: a (1 - a); identity: 1.
+    """
+    if activation == RELU:
+        return da if a > 0 else 0
+    elif activation == TANH:
+        return da * (1 - a * a)
+    elif activation == SIGMOID:
+        return da * (a * (1 - a))
+    elif activation == LEAKY_RELU:
+        return da if a > 0 else da * slope
+    return da
+
+
+# ----------------------------------------------------------------------- BLAS
+
+cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
+                      floating alpha, const floating* a, int lda,
+                      const floating* b, int ldb, floating beta,
+                      floating* c, int ldc) noexcept nogil:
+    """Row-major C := alpha * op(A) @ op(B) + beta * C; C is (m, n), op(A) is (m, k).
+
+    BLAS is column-major, and a row-major matrix read column-major is its
+    transpose, so we ask for C.T = op(B).T @ op(A).T: the operands and the
+    sizes swap, the transpose flags pass through unchanged. lda/ldb/ldc are the
+    row lengths of the stored (row-major) arrays.
+    """
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    cdef Py_ssize_t i, j
+    if m <= 0 or n <= 0:
+        return
+    if k <= 0:  # an empty sum: C := beta * C, and no BLAS call on empty operands
+        for i in range(m):
+            for j in range(n):
+                c[i * ldc + j] = 0 if beta == 0 else beta * c[i * ldc + j]
+        return
+    if floating is float:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+              &beta, c, &ldc)
+    else:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
+              &beta, c, &ldc)
+
+
+# ---------------------------------------------------------------- dense layer
+
+cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                 const floating* bias, int activation,
+                                 floating slope) noexcept nogil:
+    """In place, one pass over the (m, n) block: A = g(Z + b). bias may be NULL."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    for i in range(m):
+        row = z + i * n
+        if bias != NULL:
+            for j in range(n):
+                row[j] = activate(row[j] + bias[j], activation, slope)
+        elif activation != IDENTITY:
+            for j in range(n):
+                row[j] = activate(row[j], activation, slope)
+
+
+cdef inline void dense_forward(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const floating* a_prev, const floating* w,
+                               const floating* bias, floating* out, int activation,
+                               floating slope) noexcept nogil:
+    """out (m, n_out) := g(A_prev @ W.T + b); W is (n_out, n_in) as nn.Linear.weight."""
+    gemm(False, True, <int> m, <int> n_out, <int> n_in, <floating> 1, a_prev,
+         <int> n_in, w, <int> n_in, <floating> 0, out, <int> n_out)
+    bias_activation(m, n_out, out, bias, activation, slope)
+
+
+cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
+                                     const floating* a, floating* dz, floating* db,
+                                     int activation, floating slope) noexcept nogil:
+    """One pass: dZ = dA * g'(A) and db += column sums of dZ. dz may alias da; db may be NULL."""
+    cdef Py_ssize_t i, j
+    cdef floating g
+    for i in range(m):
+        if db != NULL:
+            for j in range(n):
+                g = grad_from_output(da[i * n + j], a[i * n + j], activation, slope)
+                dz[i * n + j] = g
+                db[j] += g
+        else:
+            for j in range(n):
+                dz[i * n + j] = grad_from_output(da[i * n + j], a[i * n + j],
+                                                 activation, slope)
+
+
+cdef inline void weight_grad(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                             const floating* dz, const floating* a_prev, floating* dw,
+                             bint accumulate) noexcept nogil:
+    """dW (n_out, n_in) := dZ.T @ A_prev (+ dW if accumulate)."""
+    gemm(True, False, <int> n_out, <int> n_in, <int> m, <floating> 1, dz, <int> n_out,
+         a_prev, <int> n_in, <floating> (1 if accumulate else 0), dw, <int> n_in)
+
+
+cdef inline void input_grad(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                            const floating* dz, const floating* w,
+                            floating* da_prev) noexcept nogil:
+    """dA_prev (m, n_in) := dZ @ W."""
+    gemm(False, False, <int> m, <int> n_in, <int> n_out, <floating> 1, dz, <int> n_out,
+         w, <int> n_in, <floating> 0, da_prev, <int> n_in)
+
+
+# ---------------------------------------------------------------------- loss
+
+cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const floating* z,
+                                   const floating* y, const floating* weight,
+                                   const floating* pos_weight, floating* dz,
+                                   floating* loss, floating grad_scale) noexcept nogil:
+    """Sigmoid + binary cross-entropy from logits, loss and gradient in one pass.
+
+    Per element (PyTorch's BCEWithLogitsLoss), with p = pos_weight[col] or 1:
+        l  = (1 - y) z + (1 + (p - 1) y) log(1 + exp(-z))
+        dl/dz = (1 - y) - (1 + (p - 1) y) sigmoid(-z)        (= sigmoid(z) - y if p == 1)
+    log(1 + exp(-z)) is evaluated as max(-z, 0) + log1p(exp(-|z|)): no overflow,
+    no log(0). Returns sum(w * l) (accumulated in double); writes
+    dz = grad_scale * w * dl/dz and, if loss is not NULL, loss = w * l.
+    weight (rows*cols) and pos_weight (cols) may be NULL.
+    """
+    cdef Py_ssize_t i, j, idx
+    cdef floating zi, yi, li, gi, lw, sp
+    cdef double total = 0
+    for i in range(rows):
+        for j in range(cols):
+            idx = i * cols + j
+            zi = z[idx]
+            yi = y[idx]
+            sp = softplus_neg_abs(zi)
+            if pos_weight == NULL:
+                li = (zi if zi > 0 else 0) - zi * yi + sp
+                gi = sigmoid(zi) - yi
+            else:
+                lw = 1 + (pos_weight[j] - 1) * yi
+                li = (1 - yi) * zi + lw * (sp + (-zi if zi < 0 else 0))
+                gi = (1 - yi) - lw * sigmoid(-zi)
+            if weight != NULL:
+                li = li * weight[idx]
+                gi = gi * weight[idx]
+            total += li
+            dz[idx] = grad_scale * gi
+            if loss != NULL:
+                loss[idx] = li
+    return total
+
+
+# ---------------------------------------------------------------- optimizers
+# PyTorch's update rules (torch.optim single-tensor paths), and scikit-learn's
+# (sklearn.neural_network._stochastic_optimizers). Scalars that PyTorch and
+# scikit-learn compute in Python double (bias corrections, step sizes) are
+# computed by the caller in double and passed in.
+
+cdef inline void torch_sgd(Py_ssize_t n, floating* p, const floating* g, floating* buf,
+                           floating lr, floating momentum, floating dampening,
+                           floating weight_decay, bint nesterov, bint maximize,
+                           bint first_step) noexcept nogil:
+    """torch.optim.SGD: g += wd p; buf = g (first step) or mu buf + (1 - damp) g;
+    g = g + mu buf (Nesterov) or buf; p -= lr g."""
+    cdef Py_ssize_t i
+    cdef floating gi, bi
+    for i in range(n):
+        gi = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            gi = gi + weight_decay * p[i]
+        if momentum != 0:
+            if first_step:
+                bi = gi
+            else:
+                bi = momentum * buf[i] + (1 - dampening) * gi
+            buf[i] = bi
+            gi = gi + momentum * bi if nesterov else bi
+        p[i] = p[i] - lr * gi
+
+
+cdef inline void torch_adam(Py_ssize_t n, floating* p, const floating* g, floating* m,
+                            floating* v, floating* v_max, floating step_size,
+                            floating bias_correction2_sqrt, floating beta1,
+                            floating beta2, floating eps, floating weight_decay,
+                            floating decay_factor, bint amsgrad,
+                            bint maximize) noexcept nogil:
+    """torch.optim.Adam / AdamW (one step; the caller advanced `step`).
+
+    Adam:  g += wd p.   AdamW: p *= decay_factor (= 1 - lr wd), and wd = 0 here.
+    m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2; v_max = max(v_max, v) (amsgrad)
+    p -= step_size * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps),
+    step_size = lr / (1 - b1^t).
+    """
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, denom
+    for i in range(n):
+        gi = -g[i] if maximize else g[i]
+        if decay_factor != 1:
+            p[i] = p[i] * decay_factor
+        if weight_decay != 0:
+            gi = gi + weight_decay * p[i]
+        mi = m[i] + (1 - beta1) * (gi - m[i])
+        vi = beta2 * v[i] + (1 - beta2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        if amsgrad:
+            if v_max[i] > vi:
+                vi = v_max[i]
+            v_max[i] = vi
+        denom = f_sqrt(vi) / bias_correction2_sqrt + eps
+        p[i] = p[i] - step_size * (mi / denom)
+
+
+cdef inline void sklearn_sgd(Py_ssize_t n, floating* p, const floating* g,
+                             floating* velocity, floating lr, floating momentum,
+                             bint nesterov) noexcept nogil:
+    """scikit-learn SGDOptimizer: v = mu v - lr g; p += v, or mu v - lr g (Nesterov)."""
+    cdef Py_ssize_t i
+    cdef floating vi
+    for i in range(n):
+        vi = momentum * velocity[i] - lr * g[i]
+        velocity[i] = vi
+        if nesterov:
+            vi = momentum * vi - lr * g[i]
+        p[i] = p[i] + vi
+
+
+cdef inline void sklearn_adam(Py_ssize_t n, floating* p, const floating* g, floating* m,
+                              floating* v, floating lr_t, floating beta1,
+                              floating beta2, floating eps) noexcept nogil:
+    """scikit-learn AdamOptimizer: eps outside the bias correction.
+
+    m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p += -lr_t m / (sqrt(v) + eps),
+    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+    """
+    cdef Py_ssize_t i
+    cdef floating mi, vi
+    for i in range(n):
+        mi = beta1 * m[i] + (1 - beta1) * g[i]
+        vi = beta2 * v[i] + (1 - beta2) * (g[i] * g[i])
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] + (-lr_t * mi) / (f_sqrt(vi) + eps)

@@ -1,0 +1,146 @@
+"""Compiled kernels of fastdense: thin typed shells over fastdense/_core.pxd.
+
+These functions trust their callers: shapes, dtypes and contiguity are checked
+in fastdense/kernels.py (and the other Python layers) before any call here.
+Empty optional buffers (size 0) stand for "absent". Every function releases
+the GIL for its compute.
+"""
+
+from cython cimport floating
+
+cimport fastdense._core as core
+
+ACTIVATIONS = {
+    "identity": core.IDENTITY,
+    "relu": core.RELU,
+    "tanh": core.TANH,
+    "sigmoid": core.SIGMOID,
+    "leaky_relu": core.LEAKY_RELU,
+}
+
+
+cdef inline const floating* optional_ptr(const floating[::1] x) noexcept nogil:
+    return &x[0] if x.shape[0] > 0 else NULL
+
+
+def dense_forward(const floating[:, ::1] a_prev, const floating[:, ::1] w,
+                  const floating[::1] bias, floating[:, ::1] out, int activation,
+                  double negative_slope):
+    """out := g(a_prev @ w.T + bias); an empty bias means no bias."""
+    cdef Py_ssize_t m = a_prev.shape[0], n_in = a_prev.shape[1], n_out = w.shape[0]
+    if m == 0 or n_out == 0:
+        return
+    cdef const floating* b = optional_ptr(bias)
+    cdef const floating* a_ptr = &a_prev[0, 0] if n_in > 0 else NULL
+    cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
+    with nogil:
+        core.dense_forward(m, n_in, n_out, a_ptr, w_ptr, b, &out[0, 0], activation,
+                           <floating> negative_slope)
+
+
+def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
+                   const floating[:, ::1] w, const floating[:, ::1] a,
+                   floating[:, ::1] dz, floating[:, ::1] dw, floating[::1] db,
+                   floating[:, ::1] da_prev, int activation, double negative_slope,
+                   bint accumulate):
+    """dz := da * g'(a); db (+)= colsum(dz); dw (+)= dz.T @ a_prev; da_prev := dz @ w.
+
+    dz may be the same buffer as da. An empty db or da_prev is not computed.
+    With accumulate, dw and db are added to; otherwise they are overwritten.
+    """
+    cdef Py_ssize_t m = da.shape[0], n_out = da.shape[1], n_in = a_prev.shape[1]
+    cdef Py_ssize_t j
+    cdef floating* db_ptr = &db[0] if db.shape[0] > 0 else NULL
+    if not accumulate:
+        for j in range(db.shape[0]):
+            db[j] = 0
+        if m == 0 or n_out == 0:
+            dw[:, :] = 0
+    if m == 0 or n_out == 0:
+        if da_prev.shape[0] > 0 and da_prev.shape[1] > 0:
+            da_prev[:, :] = 0
+        return
+    cdef floating* dz_ptr = &dz[0, 0]
+    with nogil:
+        core.delta_and_bias_grad(m, n_out, &da[0, 0], &a[0, 0], dz_ptr, db_ptr,
+                                 activation, <floating> negative_slope)
+        if n_in > 0:
+            core.weight_grad(m, n_in, n_out, dz_ptr, &a_prev[0, 0], &dw[0, 0],
+                             accumulate)
+            if da_prev.shape[0] > 0:
+                core.input_grad(m, n_in, n_out, dz_ptr, &w[0, 0], &da_prev[0, 0])
+
+
+def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
+                    const floating[::1] weight, const floating[::1] pos_weight,
+                    floating[:, ::1] dz, floating[::1] loss, double grad_scale):
+    """Returns sum(weight * l); dz := grad_scale * weight * dl/dz; loss := weight * l.
+
+    weight is flat (rows*cols) or empty; pos_weight is (cols,) or empty; an
+    empty loss buffer is not written.
+    """
+    cdef Py_ssize_t rows = z.shape[0], cols = z.shape[1]
+    cdef double total
+    if rows == 0 or cols == 0:
+        return 0.0
+    cdef const floating* w_ptr = optional_ptr(weight)
+    cdef const floating* pw_ptr = optional_ptr(pos_weight)
+    cdef floating* loss_ptr = &loss[0] if loss.shape[0] > 0 else NULL
+    with nogil:
+        total = core.bce_with_logits(rows, cols, &z[0, 0], &y[0, 0], w_ptr, pw_ptr,
+                                     &dz[0, 0], loss_ptr, <floating> grad_scale)
+    return total
+
+
+def torch_sgd(floating[::1] param, const floating[::1] grad, floating[::1] buf,
+              double lr, double momentum, double dampening, double weight_decay,
+              bint nesterov, bint maximize, bint first_step):
+    """One torch.optim.SGD step in place (buf is used only when momentum != 0)."""
+    cdef Py_ssize_t n = param.shape[0]
+    if n == 0:
+        return
+    cdef floating* buf_ptr = &buf[0] if buf.shape[0] > 0 else NULL
+    with nogil:
+        core.torch_sgd(n, &param[0], &grad[0], buf_ptr, <floating> lr,
+                       <floating> momentum, <floating> dampening,
+                       <floating> weight_decay, nesterov, maximize, first_step)
+
+
+def torch_adam(floating[::1] param, const floating[::1] grad, floating[::1] exp_avg,
+               floating[::1] exp_avg_sq, floating[::1] max_exp_avg_sq,
+               double step_size, double bias_correction2_sqrt, double beta1,
+               double beta2, double eps, double weight_decay, double decay_factor,
+               bint amsgrad, bint maximize):
+    """One torch.optim.Adam/AdamW step in place (max_exp_avg_sq used with amsgrad)."""
+    cdef Py_ssize_t n = param.shape[0]
+    if n == 0:
+        return
+    cdef floating* vmax_ptr = &max_exp_avg_sq[0] if max_exp_avg_sq.shape[0] > 0 else NULL
+    with nogil:
+        core.torch_adam(n, &param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax_ptr,
+                        <floating> step_size, <floating> bias_correction2_sqrt,
+                        <floating> beta1, <floating> beta2, <floating> eps,
+                        <floating> weight_decay, <floating> decay_factor, amsgrad,
+                        maximize)
+
+
+def sklearn_sgd(floating[::1] param, const floating[::1] grad, floating[::1] velocity,
+                double lr, double momentum, bint nesterov):
+    """One scikit-learn SGDOptimizer step in place."""
+    cdef Py_ssize_t n = param.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        core.sklearn_sgd(n, &param[0], &grad[0], &velocity[0], <floating> lr,
+                         <floating> momentum, nesterov)
+
+
+def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
+                 floating[::1] v, double lr_t, double beta1, double beta2, double eps):
+    """One scikit-learn AdamOptimizer step in place (lr_t already bias-corrected)."""
+    cdef Py_ssize_t n = param.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        core.sklearn_adam(n, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
+                          <floating> beta1, <floating> beta2, <floating> eps)

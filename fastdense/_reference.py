@@ -1,0 +1,223 @@
+"""The math of fastdense in plain NumPy: the oracle for tests, the baseline for benchmarks.
+
+Same signatures as :mod:`fastdense.kernels`, written as the textbook equations
+(DESIGN.md), with no fusion and no tricks beyond the numerically stable loss.
+Never used on a fast path.
+"""
+
+import numpy as np
+
+
+def _sigmoid(z):
+    # 1 / (1 + exp(-z)) without overflow: exp only of -|z|.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _leaky_relu(z, slope):
+    return np.where(z < 0, z * slope, z)
+
+
+def activate(Z, activation, negative_slope=0.01):
+    """g(Z) for the activations of the kernels."""
+    if activation == "relu":
+        return np.maximum(Z, 0)
+    if activation == "leaky_relu":
+        return _leaky_relu(Z, negative_slope)
+    if activation == "tanh":
+        return np.tanh(Z)
+    if activation in ("sigmoid", "logistic"):
+        return _sigmoid(Z)
+    if activation == "identity":
+        return Z.copy()
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def activation_derivative(A, activation, negative_slope=0.01):
+    """g'(Z) written in terms of the output A = g(Z)."""
+    if activation == "relu":
+        return (A > 0).astype(A.dtype)
+    if activation == "leaky_relu":
+        return np.where(A > 0, 1, negative_slope).astype(A.dtype)
+    if activation == "tanh":
+        return 1 - A**2
+    if activation in ("sigmoid", "logistic"):
+        return A * (1 - A)
+    if activation == "identity":
+        return np.ones_like(A)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=None):
+    """``A = g(A_prev @ W.T + b)``."""
+    Z = A_prev @ W.T
+    if b is not None:
+        Z = Z + b
+    A = activate(Z, activation, negative_slope)
+    if out is not None:
+        out[...] = A
+        return out
+    return A
+
+
+def dense_backward(dA, A_prev, W, A, activation="relu", *, input_grad=True,
+                   negative_slope=0.01):
+    """``dZ = dA * g'(A)``; returns ``(dZ @ W or None, dZ.T @ A_prev, dZ.sum(0))``."""
+    dZ = dA * activation_derivative(A, activation, negative_slope)
+    dW = dZ.T @ A_prev
+    db = dZ.sum(axis=0)
+    dA_prev = dZ @ W if input_grad else None
+    return dA_prev, dW, db
+
+
+def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy of sigmoid(Z) against y, from logits; returns ``(loss, dZ)``.
+
+    Per element ``l = (1 - y) z + (1 + (p - 1) y) (max(-z, 0) + log1p(exp(-|z|)))``
+    and ``dl/dz = (1 - y) - (1 + (p - 1) y) sigmoid(-z)``, p = pos_weight (or 1).
+    "mean" divides by the element count, or by the weights' sum when weighted.
+    """
+    Z = np.asarray(Z, dtype=np.result_type(Z, np.float32))
+    y = np.asarray(y, dtype=Z.dtype).reshape(Z.shape)
+    p = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=Z.dtype)
+    log_one_plus_exp_neg_z = np.maximum(-Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+    lw = 1 + (p - 1) * y
+    loss = (1 - y) * Z + lw * log_one_plus_exp_neg_z
+    grad = (1 - y) - lw * _sigmoid(-Z)
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=Z.dtype)
+        if w.shape != Z.shape:
+            w = w.reshape((-1,) + (1,) * (Z.ndim - 1))
+        w = np.broadcast_to(w, Z.shape)
+        loss, grad = loss * w, grad * w
+        denominator = w.sum()
+    else:
+        denominator = Z.size
+    if reduction == "none":
+        return loss, grad
+    if reduction == "sum":
+        return float(loss.sum()), grad
+    return float(loss.sum() / denominator), grad / denominator
+
+
+# -------------------------------------------------------------- optimizers
+
+
+def torch_sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0,
+                   dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
+                   first_step=False):
+    """``torch.optim.SGD`` for one tensor, in place."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    if momentum != 0:
+        if first_step:
+            momentum_buffer[...] = g
+        else:
+            momentum_buffer[...] = momentum * momentum_buffer + (1 - dampening) * g
+        g = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    param -= lr * g
+
+
+def torch_adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step,
+                    lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                    decoupled_weight_decay=False, amsgrad=False, maximize=False):
+    """``torch.optim.Adam``/``AdamW`` for one tensor, in place (step counts from 1)."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq[...] = beta2 * exp_avg_sq + (1 - beta2) * g * g
+    v = exp_avg_sq
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    denom = np.sqrt(v) / np.sqrt(1 - beta2**step) + eps
+    param -= (lr / (1 - beta1**step)) * (exp_avg / denom)
+
+
+def sklearn_sgd_step(param, grad, velocity, *, lr, momentum=0.9, nesterov=True):
+    """scikit-learn's ``SGDOptimizer`` for one array, in place."""
+    velocity[...] = momentum * velocity - lr * grad
+    update = momentum * velocity - lr * grad if nesterov else velocity
+    param += update
+
+
+def sklearn_adam_step(param, grad, m, v, *, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """scikit-learn's ``AdamOptimizer`` for one array, in place (t counts from 1)."""
+    m[...] = beta1 * m + (1 - beta1) * grad
+    v[...] = beta2 * v + (1 - beta2) * grad**2
+    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    param += -lr_t * m / (np.sqrt(v) + eps)
+
+
+# -------------------------------------------------- a complete training loop
+
+
+def init_network(layer_sizes, rng, dtype=np.float64):
+    """PyTorch's ``nn.Linear`` init: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    params = []
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        bound = 1 / np.sqrt(n_in)
+        W = rng.uniform(-bound, bound, size=(n_out, n_in)).astype(dtype)
+        b = rng.uniform(-bound, bound, size=n_out).astype(dtype)
+        params.append((W, b))
+    return params
+
+
+def forward(params, X, hidden_activation="relu"):
+    """All activations ``[A0 = X, A1, ..., logits]``; the last layer is linear."""
+    activations = [X]
+    for layer, (W, b) in enumerate(params):
+        last = layer == len(params) - 1
+        activations.append(
+            dense_forward(activations[-1], W, b, "identity" if last else hidden_activation)
+        )
+    return activations
+
+
+def backward(params, activations, y, hidden_activation="relu"):
+    """Gradients ``[(dW1, db1), ...]`` of the mean BCE, in DESIGN.md's order."""
+    _, dZ = bce_with_logits(activations[-1], y.reshape(-1, 1))  # dZ[L] = (A[L] - Y) / m
+    grads = [None] * len(params)
+    for layer in range(len(params) - 1, -1, -1):
+        W = params[layer][0]
+        grads[layer] = (dZ.T @ activations[layer], dZ.sum(axis=0))
+        if layer > 0:  # dA[0] is never needed
+            dA = dZ @ W
+            dZ = dA * activation_derivative(activations[layer], hidden_activation)
+    return grads
+
+
+def train(X, y, hidden_layer_sizes=(64,), *, epochs=1, batch_size=128, lr=1e-3,
+          seed=0, hidden_activation="relu"):
+    """Minibatch Adam on mean BCE (shuffled each epoch); returns ``(params, epoch_losses)``.
+
+    The NumPy baseline of the benchmarks: forward, backward and PyTorch's Adam
+    written plainly, with arrays allocated per batch as NumPy code does.
+    """
+    rng = np.random.default_rng(seed)
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    X = np.asarray(X, dtype=dtype)
+    y = np.asarray(y, dtype=dtype)
+    params = init_network([X.shape[1], *hidden_layer_sizes, 1], rng, dtype)
+    moments = [[(np.zeros_like(p), np.zeros_like(p)) for p in layer] for layer in params]
+    losses, step = [], 0
+    for _ in range(epochs):
+        order = rng.permutation(X.shape[0])
+        total = 0.0
+        for start in range(0, X.shape[0], batch_size):
+            idx = order[start:start + batch_size]
+            activations = forward(params, X[idx], hidden_activation)
+            loss, _ = bce_with_logits(activations[-1], y[idx].reshape(-1, 1))
+            total += loss * len(idx)
+            grads = backward(params, activations, y[idx], hidden_activation)
+            step += 1
+            for layer_params, layer_grads, layer_moments in zip(params, grads, moments):
+                for p, g, (m, v) in zip(layer_params, layer_grads, layer_moments):
+                    torch_adam_step(p, g, m, v, step=step, lr=lr)
+        losses.append(total / X.shape[0])
+    return params, losses
