@@ -132,20 +132,37 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
 
 # ---------------------------------------------------------------- dense layer
 
+cdef inline void activate_row(Py_ssize_t n, floating* row, int activation,
+                              floating slope) noexcept nogil:
+    """row := g(row). One loop per activation, so each inner loop is branch-free
+    and the compiler can vectorize it."""
+    cdef Py_ssize_t j
+    if activation == RELU:
+        for j in range(n):
+            row[j] = activate(row[j], RELU, slope)
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            row[j] = activate(row[j], LEAKY_RELU, slope)
+    elif activation == TANH:
+        for j in range(n):
+            row[j] = activate(row[j], TANH, slope)
+    elif activation == SIGMOID:
+        for j in range(n):
+            row[j] = activate(row[j], SIGMOID, slope)
+
+
 cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
                                  const floating* bias, int activation,
                                  floating slope) noexcept nogil:
-    """In place, one pass over the (m, n) block: A = g(Z + b). bias may be NULL."""
+    """In place A = g(Z + b), row by row while the row is in L1. bias may be NULL."""
     cdef Py_ssize_t i, j
     cdef floating* row
     for i in range(m):
         row = z + i * n
         if bias != NULL:
             for j in range(n):
-                row[j] = activate(row[j] + bias[j], activation, slope)
-        elif activation != IDENTITY:
-            for j in range(n):
-                row[j] = activate(row[j], activation, slope)
+                row[j] = row[j] + bias[j]
+        activate_row(n, row, activation, slope)
 
 
 cdef inline void dense_forward(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
@@ -158,22 +175,40 @@ cdef inline void dense_forward(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
     bias_activation(m, n_out, out, bias, activation, slope)
 
 
+cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
+                           floating* dz, int activation, floating slope) noexcept nogil:
+    """dz := da * g'(a) over one row; one branch-free loop per activation."""
+    cdef Py_ssize_t j
+    if activation == RELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], RELU, slope)
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], LEAKY_RELU, slope)
+    elif activation == TANH:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], TANH, slope)
+    elif activation == SIGMOID:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], SIGMOID, slope)
+    elif dz != da:
+        for j in range(n):
+            dz[j] = da[j]
+
+
 cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
                                      const floating* a, floating* dz, floating* db,
                                      int activation, floating slope) noexcept nogil:
-    """One pass: dZ = dA * g'(A) and db += column sums of dZ. dz may alias da; db may be NULL."""
+    """dZ = dA * g'(A) and db += column sums of dZ, row by row while the row is in
+    L1. dz may alias da; db may be NULL."""
     cdef Py_ssize_t i, j
-    cdef floating g
+    cdef floating* dz_row
     for i in range(m):
+        dz_row = dz + i * n
+        delta_row(n, da + i * n, a + i * n, dz_row, activation, slope)
         if db != NULL:
             for j in range(n):
-                g = grad_from_output(da[i * n + j], a[i * n + j], activation, slope)
-                dz[i * n + j] = g
-                db[j] += g
-        else:
-            for j in range(n):
-                dz[i * n + j] = grad_from_output(da[i * n + j], a[i * n + j],
-                                                 activation, slope)
+                db[j] += dz_row[j]
 
 
 cdef inline void weight_grad(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,

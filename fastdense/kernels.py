@@ -65,7 +65,7 @@ def _dense_inputs(named, shape_docs, *others):
     arrays = {name: to_ndarray(x, name) for name, x in named.items()}
     for name, arr in arrays.items():
         check_ndim(arr, name, 2, shape_docs[name])
-        check_blas_dims(**{f"{name}.shape[{i}]": size for i, size in enumerate(arr.shape)})
+        check_blas_dims(arr, name)
     dtype = common_float_dtype(*arrays.values(), *others)
     return {name: as_contiguous(arr, dtype) for name, arr in arrays.items()}, dtype
 
