@@ -62,11 +62,6 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
     return e / (1 + e)
 
 
-cdef inline floating softplus_neg_abs(floating z) noexcept nogil:
-    """log(1 + exp(-|z|)), never overflows and is exact for large |z|."""
-    return f_log1p(f_exp(-z if z >= 0 else z))
-
-
 cdef inline floating activate(floating z, int activation, floating slope) noexcept nogil:
     """g(z). `z < 0` (not `z > 0`) decides, so NaN propagates as in NumPy/PyTorch."""
     if activation == RELU:
@@ -262,29 +257,37 @@ cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const float
     """Sigmoid + binary cross-entropy from logits, loss and gradient in one pass.
 
     Per element (PyTorch's BCEWithLogitsLoss), with p = pos_weight[col] or 1:
-        l  = (1 - y) z + (1 + (p - 1) y) log(1 + exp(-z))
-        dl/dz = (1 - y) - (1 + (p - 1) y) sigmoid(-z)        (= sigmoid(z) - y if p == 1)
-    log(1 + exp(-z)) is evaluated as max(-z, 0) + log1p(exp(-|z|)): no overflow,
-    no log(0). Returns sum(w * l) (accumulated in double); writes
-    dz = grad_scale * w * dl/dz and, if loss is not NULL, loss = w * l.
-    weight (rows*cols) and pos_weight (cols) may be NULL.
+        l     = -p y log(sigmoid(z)) - (1 - y) log(sigmoid(-z))
+              = [(1 - y) z  if z >= 0  else  -p y z] + (1 + (p - 1) y) log1p(exp(-|z|))
+        dl/dz = (1 - y) sigmoid(z) - p y sigmoid(-z)          (= sigmoid(z) - y if p == 1)
+    Both forms avoid cancellation for 0/1 targets: no term is subtracted from a
+    nearly equal one, so a tiny loss keeps its digits at any |z|. One exp, of
+    -|z|, serves sigmoid(z), sigmoid(-z) and the log1p: no overflow, no log(0).
+    Returns sum(w * l) (accumulated in double); writes dz = grad_scale * w * dl/dz
+    and, if loss is not NULL, loss = w * l. weight (rows*cols) and pos_weight
+    (cols) may be NULL.
     """
     cdef Py_ssize_t i, j, idx
-    cdef floating zi, yi, li, gi, lw, sp
+    cdef floating zi, yi, p, e, inv, s_pos, s_neg, li, gi
     cdef double total = 0
+    p = 1
     for i in range(rows):
         for j in range(cols):
             idx = i * cols + j
             zi = z[idx]
             yi = y[idx]
-            sp = softplus_neg_abs(zi)
-            if pos_weight == NULL:
-                li = (zi if zi > 0 else 0) - zi * yi + sp
-                gi = sigmoid(zi) - yi
+            if pos_weight != NULL:
+                p = pos_weight[j]
+            e = f_exp(-zi if zi >= 0 else zi)  # NaN propagates
+            inv = 1 / (1 + e)
+            if zi >= 0:
+                s_pos, s_neg = inv, e * inv
+                li = (1 - yi) * zi
             else:
-                lw = 1 + (pos_weight[j] - 1) * yi
-                li = (1 - yi) * zi + lw * (sp + (-zi if zi < 0 else 0))
-                gi = (1 - yi) - lw * sigmoid(-zi)
+                s_pos, s_neg = e * inv, inv
+                li = -(p * yi) * zi
+            li = li + (1 + (p - 1) * yi) * f_log1p(e)
+            gi = (1 - yi) * s_pos - (p * yi) * s_neg
             if weight != NULL:
                 li = li * weight[idx]
                 gi = gi * weight[idx]
