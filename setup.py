@@ -25,7 +25,7 @@ DIRECTIVES = {
 # and change the rounding we test against.
 COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3"]
 
-MODULES = ["_kernels"]
+MODULES = ["_kernels", "_train"]
 
 extensions = [
     Extension(
