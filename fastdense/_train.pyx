@@ -89,6 +89,53 @@ cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
         core.bias_activation(m, n, z, bias, activation, slope)
 
 
+cdef floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """numpy's pairwise summation (8 accumulators, blocks of 128), bit for bit."""
+    cdef Py_ssize_t i, n2
+    cdef floating res, r0, r1, r2, r3, r4, r5, r6, r7
+    if n < 8:
+        res = 0
+        for i in range(n):
+            res += a[i]
+        return res
+    elif n <= 128:
+        r0 = a[0]; r1 = a[1]; r2 = a[2]; r3 = a[3]
+        r4 = a[4]; r5 = a[5]; r6 = a[6]; r7 = a[7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += a[i]; r1 += a[i + 1]; r2 += a[i + 2]; r3 += a[i + 3]
+            r4 += a[i + 4]; r5 += a[i + 5]; r6 += a[i + 6]; r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2)
+
+
+cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
+                              floating* db, int activation, floating slope) noexcept nogil:
+    """d := d * g'(a) in place with db += column sums of the result.
+
+    The logistic is (d * a) * (1 - a), scikit-learn's order of the products;
+    the others are _core's delta_and_bias_grad.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating g
+    if activation == core.SIGMOID:
+        for i in range(m):
+            for j in range(n):
+                g = d[i * n + j] * a[i * n + j]
+                g = g * (1 - a[i * n + j])
+                d[i * n + j] = g
+                db[j] += g
+    else:
+        core.delta_and_bias_grad(m, n, d, a, d, db, activation, slope)
+
+
 cdef inline void csr_rows_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
                                       Py_ssize_t row0, Csr x, const floating* data,
                                       const floating* w, Py_ssize_t n_out,
@@ -182,7 +229,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef floating z, p, pc, g, sw_sum_f
-    cdef double loss_sum = 0, sw_sum = 0, sq = 0, loss
+    cdef double loss_sum, sw_sum, sq = 0, loss
     cdef floating* dz = d_a
     cdef floating* tmp
     cdef floating* dw
@@ -192,9 +239,9 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
 
-    # Output: p = expit(z); clipped log loss; dZ[L] = (p - y) * s; db[L] in the same pass.
-    db = grads + net.icpt_off[L - 1]
-    db[0] = 0
+    # Output: p = expit(z), the clipped log loss per row (into d_b) and
+    # dZ[L] = (p - y) * s (into dz); the three sums are numpy's pairwise sums,
+    # as np.average / np.sum compute them in scikit-learn.
     for i in range(m):
         z = acts[L - 1][i]
         p = expit(z)
@@ -205,15 +252,13 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             g = -f_log(1 - pc)
         p = p - y[i]
         if sw != NULL:
-            loss_sum += <double> (g * sw[i])
-            sw_sum += <double> sw[i]
+            g = g * sw[i]
             p = p * sw[i]
-        else:
-            loss_sum += <double> g
+        d_b[i] = g
         dz[i] = p
-        db[0] += p
-    if sw == NULL:
-        sw_sum = <double> m
+    loss_sum = <double> pairwise_sum(d_b, m)
+    sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
+    grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
     sw_sum_f = <floating> sw_sum
 
     # The L2 term of the loss, from the weights before this step's update.
@@ -246,9 +291,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                       dz, <int> n_out, w, <int> n_out, <floating> 0, tmp, <int> n_in)
             for j in range(n_in):
                 grads[net.icpt_off[l - 1] + j] = 0
-            core.delta_and_bias_grad(m, n_in, tmp, acts[l - 1], tmp,
-                                     grads + net.icpt_off[l - 1], net.activation,
-                                     <floating> net.slope)
+            hidden_delta(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
+                         net.activation, <floating> net.slope)
         for j in range(n_out):
             db[j] = db[j] / sw_sum_f
         if l > 0:
