@@ -32,6 +32,8 @@ from libc.math cimport exp, expf, log, logf, sqrt, pow
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.string cimport memcpy
 
+from scipy.linalg.cython_blas cimport sgemv, dgemv
+
 cimport fastdense._core as core
 
 import numpy as np
@@ -77,16 +79,58 @@ ctypedef struct Csr:
 cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
                                    const floating* bias, int activation,
                                    floating slope) noexcept nogil:
-    """A = g(Z + b) in place; the logistic uses expit's formula as scikit-learn."""
+    """A = g(Z + b) in place, one loop per activation so the compiler vectorizes
+    it (a select, no branch to mispredict); the logistic is expit's formula and
+    relu keeps NaN (`z < 0` decides), as np.maximum(z, 0) does."""
     cdef Py_ssize_t i, j
+    cdef floating v
     cdef floating* row
-    if activation == core.SIGMOID:
-        for i in range(m):
-            row = z + i * n
+    for i in range(m):
+        row = z + i * n
+        if activation == core.RELU:
+            for j in range(n):
+                v = row[j] + bias[j]
+                row[j] = 0 if v < 0 else v
+        elif activation == core.LEAKY_RELU:
+            for j in range(n):
+                v = row[j] + bias[j]
+                row[j] = v * slope if v < 0 else v
+        elif activation == core.TANH:
+            for j in range(n):
+                row[j] = core.f_tanh(row[j] + bias[j])
+        elif activation == core.SIGMOID:
             for j in range(n):
                 row[j] = expit(row[j] + bias[j])
+        else:
+            for j in range(n):
+                row[j] = row[j] + bias[j]
+
+
+cdef inline void gemv(bint trans, int m, int n, const floating* a,
+                      const floating* x, floating* y) noexcept nogil:
+    """Row-major y := op(A) @ x, A (m, n) C-contiguous; op(A) = A.T if trans.
+
+    The output layer has one unit, so its three products are matrix-vector
+    products: numpy's matmul sends them to gemv too (and an (m, n) @ (n, 1)
+    through gemm costs far more than the arithmetic). Column-major BLAS sees
+    A.T, so the transpose flag flips.
+    """
+    cdef char t = b'N' if trans else b'T'
+    cdef int one = 1
+    cdef floating alpha = 1, beta = 0
+    cdef Py_ssize_t i
+    if m <= 0 or n <= 0:
+        if trans:
+            for i in range(n):
+                y[i] = 0
+        else:
+            for i in range(m):
+                y[i] = 0
+        return
+    if floating is float:
+        sgemv(&t, &n, &m, &alpha, <float*> a, &n, <float*> x, &one, &beta, y, &one)
     else:
-        core.bias_activation(m, n, z, bias, activation, slope)
+        dgemv(&t, &n, &m, &alpha, <double*> a, &n, <double*> x, &one, &beta, y, &one)
 
 
 cdef floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -120,20 +164,30 @@ cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const flo
                               floating* db, int activation, floating slope) noexcept nogil:
     """d := d * g'(a) in place with db += column sums of the result.
 
-    The logistic is (d * a) * (1 - a), scikit-learn's order of the products;
-    the others are _core's delta_and_bias_grad.
+    relu and the logistic ((d * a) * (1 - a), scikit-learn's order of the
+    products) are written out as branch-free loops; the others are _core's
+    delta_and_bias_grad, row by row.
     """
     cdef Py_ssize_t i, j
     cdef floating g
-    if activation == core.SIGMOID:
-        for i in range(m):
+    cdef floating* dr
+    cdef const floating* ar
+    for i in range(m):
+        dr = d + i * n
+        ar = a + i * n
+        if activation == core.RELU:
             for j in range(n):
-                g = d[i * n + j] * a[i * n + j]
-                g = g * (1 - a[i * n + j])
-                d[i * n + j] = g
+                g = dr[j] if ar[j] > 0 else 0
+                dr[j] = g
                 db[j] += g
-    else:
-        core.delta_and_bias_grad(m, n, d, a, d, db, activation, slope)
+        elif activation == core.SIGMOID:
+            for j in range(n):
+                g = dr[j] * ar[j]
+                g = g * (1 - ar[j])
+                dr[j] = g
+                db[j] += g
+        else:
+            core.delta_and_bias_grad(1, n, dr, ar, dr, db, activation, slope)
 
 
 cdef inline void csr_rows_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
@@ -203,16 +257,16 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         b = params + net.icpt_off[l]
         if l == 0 and xs.present:
             csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
+        elif n_out == 1:
+            gemv(False, <int> m, <int> n_in, x0 if l == 0 else acts[l - 1], w, acts[l])
         else:
             a_prev = x0 if l == 0 else acts[l - 1]
             core.gemm(False, False, <int> m, <int> n_out, <int> n_in, <floating> 1,
                       a_prev, <int> n_in, w, <int> n_out, <floating> 0, acts[l],
                       <int> n_out)
-        if l == net.n_layers - 1:
-            core.bias_activation(m, n_out, acts[l], b, core.IDENTITY, <floating> 0)
-        else:
-            hidden_activation(m, n_out, acts[l], b, net.activation,
-                              <floating> net.slope)
+        hidden_activation(m, n_out, acts[l], b,
+                          core.IDENTITY if l == net.n_layers - 1 else net.activation,
+                          <floating> net.slope)
 
 
 cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
@@ -277,6 +331,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         # dW = (A.T @ dZ + alpha W) / S and db /= S (db holds the column sums)
         if l == 0 and xs.present:
             csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
+        elif n_out == 1:
+            gemv(True, <int> m, <int> n_in, x0 if l == 0 else acts[l - 1], dz, dw)
         else:
             a_prev = x0 if l == 0 else acts[l - 1]
             core.gemm(True, False, <int> n_in, <int> n_out, <int> m, <floating> 1,
@@ -287,8 +343,14 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l > 0:
             # dZ[l-1] = (dZ[l] @ W.T) * g'(A[l-1]) with db[l-1] summed in the same pass
             tmp = d_b if dz == d_a else d_a
-            core.gemm(False, True, <int> m, <int> n_in, <int> n_out, <floating> 1,
-                      dz, <int> n_out, w, <int> n_out, <floating> 0, tmp, <int> n_in)
+            if n_out == 1:  # an outer product: one multiply per element, no sum
+                for i in range(m):
+                    for j in range(n_in):
+                        tmp[i * n_in + j] = dz[i] * w[j]
+            else:
+                core.gemm(False, True, <int> m, <int> n_in, <int> n_out, <floating> 1,
+                          dz, <int> n_out, w, <int> n_out, <floating> 0, tmp,
+                          <int> n_in)
             for j in range(n_in):
                 grads[net.icpt_off[l - 1] + j] = 0
             hidden_delta(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
