@@ -32,6 +32,10 @@ def make_data(n, d, dtype, seed=0):
 
 
 def timed_fit(cls, X, y, hidden, batch, epochs):
+    # numpy (MLPClassifier) and scipy (fastdense) each ship an OpenBLAS whose idle
+    # threads spin for a while after a call; let the other pool fall asleep first
+    # so that neither side is timed against the other's spinning threads.
+    time.sleep(0.3)
     clf = cls(hidden_layer_sizes=hidden, solver="adam", batch_size=batch, max_iter=epochs,
               tol=0.0, n_iter_no_change=10**6, random_state=0)
     start = time.perf_counter()
