@@ -32,7 +32,7 @@ from libc.math cimport exp, expf, log, logf, sqrt, pow
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.string cimport memcpy
 
-from scipy.linalg.cython_blas cimport sgemv, dgemv
+from scipy.linalg.cython_blas cimport sdot, ddot, sgemv, dgemv
 
 cimport fastdense._core as core
 
@@ -131,6 +131,17 @@ cdef inline void gemv(bint trans, int m, int n, const floating* a,
         sgemv(&t, &n, &m, &alpha, <float*> a, &n, <float*> x, &one, &beta, y, &one)
     else:
         dgemv(&t, &n, &m, &alpha, <double*> a, &n, <double*> x, &one, &beta, y, &one)
+
+
+cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
+    """x @ x by BLAS (sdot/ddot), the routine numpy's np.dot uses for 1-D arrays."""
+    cdef int n_ = <int> n, one = 1
+    if n <= 0:
+        return 0
+    if floating is float:
+        return sdot(&n_, <float*> x, &one, <float*> x, &one)
+    else:
+        return ddot(&n_, <double*> x, &one, <double*> x, &one)
 
 
 cdef floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -315,11 +326,11 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
     sw_sum_f = <floating> sw_sum
 
-    # The L2 term of the loss, from the weights before this step's update.
+    # The L2 term of the loss, from the weights before this step's update:
+    # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
     for l in range(L):
-        w = params + net.coef_off[l]
-        for k in range(net.units[l] * net.units[l + 1]):
-            sq += <double> w[k] * <double> w[k]
+        sq += <double> self_dot(net.units[l] * net.units[l + 1],
+                                params + net.coef_off[l])
     loss = loss_sum / sw_sum + (0.5 * alpha) * sq / sw_sum
 
     for l in range(L - 1, -1, -1):
