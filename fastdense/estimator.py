@@ -419,23 +419,28 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
         ]
         self.intercepts_ = [params[o:o + b] for o, b in zip(icpt_off, layer_units[1:])]
+        # what we handed out, to notice cheaply when the user replaced an array
+        self._views = (self.coefs_, self.intercepts_, tuple(self.coefs_),
+                       tuple(self.intercepts_))
 
     def _flat_params(self):
-        """The flat parameter buffer, re-packed if coefs_/intercepts_ were replaced."""
-        params = getattr(self, "_params", None)
+        """The flat parameter buffer, re-packed if coefs_/intercepts_ were replaced.
+
+        Returns (params, layer_units). Replacing ``coefs_``, one of its arrays,
+        or an intercept (as MLPClassifier users sometimes do) is honoured:
+        the arrays are packed into a new flat buffer that they then view.
+        """
+        views = getattr(self, "_views", None)
+        if (
+            getattr(self, "_params", None) is not None and views is not None
+            and self.coefs_ is views[0] and self.intercepts_ is views[1]
+            and len(self.coefs_) == len(views[2]) and len(self.intercepts_) == len(views[3])
+            and all(a is b for a, b in zip(self.coefs_, views[2]))
+            and all(a is b for a, b in zip(self.intercepts_, views[3]))
+        ):
+            return self._params, [int(u) for u in self._units]
         arrays = list(self.coefs_) + list(self.intercepts_)
-        layer_units = [arrays[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-        if params is not None and all(isinstance(a, np.ndarray) for a in arrays):
-            _, coef_off, icpt_off, n_params = self._layout(layer_units)
-            base = params.ctypes.data
-            size = params.itemsize
-            offsets = list(coef_off) + list(icpt_off)
-            if params.shape == (n_params,) and all(
-                a.dtype == params.dtype and a.flags.c_contiguous
-                and a.ctypes.data == base + o * size
-                for a, o in zip(arrays, offsets)
-            ):
-                return params, layer_units
+        layer_units = [np.shape(arrays[0])[0]] + [np.shape(c)[1] for c in self.coefs_]
         dtype = self._fit_dtype if hasattr(self, "_fit_dtype") else np.float64
         params = np.concatenate([np.asarray(a, dtype=dtype).ravel() for a in arrays])
         self._bind_views(params, layer_units)
@@ -445,12 +450,14 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer
             self._params = None
+            self._views = None
             self._flat_params()
 
     def __getstate__(self):
         state = super().__getstate__()
         state = dict(state)
         state.pop("_params", None)  # coefs_/intercepts_ carry the weights
+        state.pop("_views", None)
         return state
 
     # ------------------------------------------------------------------ input
@@ -898,27 +905,30 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- predict
 
-    def _decision_validated(self, X):
+    def _decision_validated(self, X, params=None):
         """The logit of each row of an already validated X, forward in row chunks."""
-        params, layer_units = self._flat_params()
+        if params is None:
+            params, _ = self._flat_params()
         dtype = params.dtype
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
         out = np.empty(n, dtype=dtype)
-        width = sum(layer_units[1:])
+        width = int(self._units[1:].sum())
         chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
         acts = np.empty(chunk * width, dtype=dtype)
-        units, coef_off, icpt_off, _ = self._layout(layer_units)
         _train.decision_function(
-            Xd, xs_data, xs_indptr, xs_indices, n, units, coef_off, icpt_off,
-            _kernel_activation(self.activation), _LEAKY_RELU_SLOPE, params, acts,
-            chunk, out,
+            Xd, xs_data, xs_indptr, xs_indices, n, self._units, self._coef_off,
+            self._icpt_off, _kernel_activation(self.activation), _LEAKY_RELU_SLOPE,
+            params, acts, chunk, out,
         )
         return out
 
-    def _validate_predict_X(self, X):
-        dtype = self._flat_params()[0].dtype
-        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=dtype)
+    def _validated_decision(self, X):
+        check_is_fitted(self)
+        params, _ = self._flat_params()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=params.dtype)
+        return self._decision_validated(X, params)
 
     def _predict_validated(self, X):
         p = expit(self._decision_validated(X))
@@ -937,8 +947,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         z : ndarray of shape (n_samples,)
             The output layer's pre-activation; positive means ``classes_[1]``.
         """
-        check_is_fitted(self)
-        return self._decision_validated(self._validate_predict_X(X))
+        return self._validated_decision(X)
 
     def predict(self, X):
         """Predict class labels.
@@ -953,8 +962,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             The predicted classes.
         """
-        check_is_fitted(self)
-        return self._predict_validated(self._validate_predict_X(X))
+        p = expit(self._validated_decision(X))
+        return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
 
     def predict_proba(self, X):
         """Probability estimates for ``classes_[0]`` and ``classes_[1]``.
@@ -969,8 +978,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, 2)
             Column j is the probability of ``classes_[j]``.
         """
-        check_is_fitted(self)
-        p = expit(self._decision_validated(self._validate_predict_X(X)))
+        p = expit(self._validated_decision(X))
         return np.vstack([1 - p, p]).T
 
     def predict_log_proba(self, X):
