@@ -12,7 +12,6 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 ``intercepts_`` are views of it.
 """
 
-import numbers
 import warnings
 from numbers import Integral, Real
 
