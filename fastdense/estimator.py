@@ -12,6 +12,7 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 ``intercepts_`` are views of it.
 """
 
+import contextlib
 import warnings
 from numbers import Integral, Real
 
@@ -615,9 +616,12 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _blas_threads(self, layer_units, batch):
-        """1 for small products (thread wake-up dominates), None = library default."""
+        """One BLAS thread for small products (thread wake-up costs more than the
+        product), else the library's default. Process-wide while the fit runs."""
         work = max(a * b for a, b in zip(layer_units[:-1], layer_units[1:])) * batch
-        return 1 if work < _ONE_THREAD_FLOPS else None
+        if work < _ONE_THREAD_FLOPS:
+            return threadpool_limits(1, user_api="blas")
+        return contextlib.nullcontext()
 
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
         params = self._params
@@ -695,7 +699,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
 
         try:
             self.n_iter_ = 0
-            with threadpool_limits(self._blas_threads(layer_units, batch_size), user_api="blas"):
+            with self._blas_threads(layer_units, batch_size):
                 for it in range(self.max_iter):
                     if self.shuffle:
                         sample_idx = shuffle(sample_idx, random_state=self._random_state)
@@ -820,7 +824,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             return loss, grad
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        with threadpool_limits(self._blas_threads(layer_units, n), user_api="blas"):
+        with self._blas_threads(layer_units, n):
             opt_res = scipy.optimize.minimize(
                 loss_grad, params.copy(), method="L-BFGS-B", jac=True,
                 options={
