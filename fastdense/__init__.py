@@ -16,5 +16,6 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     ) from exc
 
 from . import kernels
+from .estimator import DenseBinaryClassifier
 
-__all__ = ["__version__", "kernels"]
+__all__ = ["__version__", "kernels", "DenseBinaryClassifier"]
