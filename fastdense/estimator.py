@@ -12,7 +12,6 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 ``intercepts_`` are views of it.
 """
 
-import contextlib
 import warnings
 from numbers import Integral, Real
 
@@ -36,7 +35,6 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from . import _train
 from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
@@ -58,9 +56,6 @@ _LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
 _MAX_LAYERS = 64  # the kernels keep per-layer pointers in a fixed array
 # Rows per predict chunk: about this many activations live at once.
 _PREDICT_CHUNK_ELEMENTS = 1 << 18
-# Below this many multiply-adds per largest minibatch product, one BLAS
-# thread is faster than two (thread wake-up costs more than the product).
-_ONE_THREAD_FLOPS = 1 << 21
 
 _BINARY_ONLY = (
     "Only binary classification is supported. DenseBinaryClassifier got a {} "
@@ -615,14 +610,6 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         # module_(X) is decision_function(X)). The nn API is built on branch `nn`.
         return self
 
-    def _blas_threads(self, layer_units, batch):
-        """One BLAS thread for small products (thread wake-up costs more than the
-        product), else the library's default. Process-wide while the fit runs."""
-        work = max(a * b for a, b in zip(layer_units[:-1], layer_units[1:])) * batch
-        if work < _ONE_THREAD_FLOPS:
-            return threadpool_limits(1, user_api="blas")
-        return contextlib.nullcontext()
-
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
         params = self._params
         dtype = params.dtype
@@ -699,59 +686,58 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
 
         try:
             self.n_iter_ = 0
-            with self._blas_threads(layer_units, batch_size):
-                for it in range(self.max_iter):
-                    if self.shuffle:
-                        sample_idx = shuffle(sample_idx, random_state=self._random_state)
-                    accumulated_loss, opt.t = _train.stochastic_epoch(
-                        Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
-                        np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
-                        batch_size, units, coef_off, icpt_off, activation,
-                        _LEAKY_RELU_SLOPE, params, grads, opt.state1, opt.state2,
-                        acts, d_a, d_b, xb, yb, swb, opt.kind, opt.learning_rate,
-                        float(getattr(opt, "momentum", 0.0)),
-                        bool(getattr(opt, "nesterov", False)),
-                        float(getattr(opt, "beta_1", 0.0)),
-                        float(getattr(opt, "beta_2", 0.0)),
-                        float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
-                    )
-                    self.n_iter_ += 1
-                    self.loss_ = accumulated_loss / X_train.shape[0]
-                    self.t_ += n_samples
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            for it in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                accumulated_loss, opt.t = _train.stochastic_epoch(
+                    Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
+                    np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
+                    batch_size, units, coef_off, icpt_off, activation,
+                    _LEAKY_RELU_SLOPE, params, grads, opt.state1, opt.state2,
+                    acts, d_a, d_b, xb, yb, swb, opt.kind, opt.learning_rate,
+                    float(getattr(opt, "momentum", 0.0)),
+                    bool(getattr(opt, "nesterov", False)),
+                    float(getattr(opt, "beta_1", 0.0)),
+                    float(getattr(opt, "beta_2", 0.0)),
+                    float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
+                )
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / X_train.shape[0]
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                    self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-                    opt.iteration_ends(self.t_)
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                opt.iteration_ends(self.t_)
 
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        if early_stopping:
-                            msg = (
-                                "Validation score did not improve more than "
-                                "tol=%f for %d consecutive epochs."
-                                % (self.tol, self.n_iter_no_change)
-                            )
-                        else:
-                            msg = (
-                                "Training loss did not improve more than tol=%f"
-                                " for %d consecutive epochs."
-                                % (self.tol, self.n_iter_no_change)
-                            )
-                        if opt.trigger_stopping(msg, self.verbose):
-                            break
-                        self._no_improvement_count = 0
-
-                    if incremental:
-                        break
-
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn(
-                            "Stochastic Optimizer: Maximum iterations (%d) "
-                            "reached and the optimization hasn't converged yet."
-                            % self.max_iter,
-                            ConvergenceWarning,
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
                         )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    if opt.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
 
@@ -824,16 +810,15 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             return loss, grad
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        with self._blas_threads(layer_units, n):
-            opt_res = scipy.optimize.minimize(
-                loss_grad, params.copy(), method="L-BFGS-B", jac=True,
-                options={
-                    "maxfun": self.max_fun,
-                    "maxiter": self.max_iter,
-                    "gtol": self.tol,
-                    **_get_additional_lbfgs_options_dict("iprint", iprint),
-                },
-            )
+        opt_res = scipy.optimize.minimize(
+            loss_grad, params.copy(), method="L-BFGS-B", jac=True,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_get_additional_lbfgs_options_dict("iprint", iprint),
+            },
+        )
         if _check_optimize_result is not None:
             self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         else:  # pragma: no cover
