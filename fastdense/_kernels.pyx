@@ -92,6 +92,48 @@ def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
     return total
 
 
+def activation_forward(const floating[::1] z, floating[::1] out, int activation,
+                       double negative_slope):
+    """out := g(z), element-wise (no matrix product; out may be z)."""
+    cdef Py_ssize_t n = z.shape[0], i
+    if n == 0:
+        return
+    with nogil:
+        if &out[0] != &z[0]:
+            for i in range(n):
+                out[i] = z[i]
+        core.bias_activation(1, n, &out[0], NULL, activation, <floating> negative_slope)
+
+
+def activation_backward(const floating[::1] da, const floating[::1] a, floating[::1] dz,
+                        int activation, double negative_slope):
+    """dz := da * g'(a), element-wise from the activation's output a (dz may be da)."""
+    cdef Py_ssize_t n = da.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        core.delta_and_bias_grad(1, n, &da[0], &a[0], &dz[0], NULL, activation,
+                                 <floating> negative_slope)
+
+
+def bce_probs(const floating[::1] p, const floating[::1] y, const floating[::1] weight,
+              floating[::1] dp, floating[::1] loss, double grad_scale):
+    """Returns sum(weight * l) of BCELoss; dp := grad_scale * weight * dl/dp.
+
+    All flat; weight empty for none; an empty loss buffer is not written.
+    """
+    cdef Py_ssize_t n = p.shape[0]
+    cdef double total
+    if n == 0:
+        return 0.0
+    cdef const floating* w_ptr = optional_ptr(weight)
+    cdef floating* loss_ptr = &loss[0] if loss.shape[0] > 0 else NULL
+    with nogil:
+        total = core.bce_probs(n, &p[0], &y[0], w_ptr, &dp[0], loss_ptr,
+                               <floating> grad_scale)
+    return total
+
+
 def torch_sgd(floating[::1] param, const floating[::1] grad, floating[::1] buf,
               double lr, double momentum, double dampening, double weight_decay,
               bint nesterov, bint maximize, bint first_step):
