@@ -145,9 +145,30 @@ cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
     """In place, one pass over the (m, n) block: A = g(Z + b). bias may be NULL."""
     cdef Py_ssize_t i, j
     cdef floating* row
+    cdef floating v
+    # The activation is dispatched outside the inner loops so that each loop is
+    # branch-free and the compiler can vectorise it (same arithmetic, same bits).
     for i in range(m):
         row = z + i * n
-        if bias != NULL:
+        if activation == RELU:
+            if bias != NULL:
+                for j in range(n):
+                    v = row[j] + bias[j]
+                    row[j] = 0 if v < 0 else v
+            else:
+                for j in range(n):
+                    v = row[j]
+                    row[j] = 0 if v < 0 else v
+        elif activation == LEAKY_RELU:
+            if bias != NULL:
+                for j in range(n):
+                    v = row[j] + bias[j]
+                    row[j] = v * slope if v < 0 else v
+            else:
+                for j in range(n):
+                    v = row[j]
+                    row[j] = v * slope if v < 0 else v
+        elif bias != NULL:
             for j in range(n):
                 row[j] = activate(row[j] + bias[j], activation, slope)
         elif activation != IDENTITY:
@@ -171,6 +192,19 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
     """One pass: dZ = dA * g'(A) and db += column sums of dZ. dz may alias da; db may be NULL."""
     cdef Py_ssize_t i, j
     cdef floating g
+    if activation == RELU or activation == IDENTITY:
+        # Branch-free loops the compiler can vectorise (same arithmetic, same bits).
+        for i in range(m):
+            if activation == RELU:
+                for j in range(n):
+                    dz[i * n + j] = da[i * n + j] if a[i * n + j] > 0 else 0
+            elif dz != da:
+                for j in range(n):
+                    dz[i * n + j] = da[i * n + j]
+            if db != NULL:
+                for j in range(n):
+                    db[j] += dz[i * n + j]
+        return
     for i in range(m):
         if db != NULL:
             for j in range(n):
@@ -248,12 +282,13 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
 
     Per element, logs clamped at -100 as PyTorch does (so p = 0 or 1 stays finite):
         l     = -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))
-        dl/dp = (p - y) / max(p (1 - p), 1e-12)
+        dl/dp = (p - y) / max(p (1 - p), float32(1e-12))
     Returns sum(w * l) (in double); writes dp = grad_scale * w * dl/dp and, if
     loss is not NULL, loss = w * l. weight may be NULL.
     """
     cdef Py_ssize_t i
     cdef floating pi, yi, lp, lq, li, gi, den
+    cdef float eps = 1e-12  # PyTorch's floor is the float 1e-12, in both dtypes
     cdef double total = 0
     for i in range(n):
         pi = p[i]
@@ -266,8 +301,8 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
             lq = -100
         li = (yi - 1) * lq - yi * lp
         den = (1 - pi) * pi
-        if den < <floating> 1e-12:
-            den = <floating> 1e-12
+        if den < <floating> eps:
+            den = <floating> eps
         gi = (pi - yi) / den
         if weight != NULL:
             li = li * weight[i]
