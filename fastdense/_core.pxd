@@ -197,7 +197,8 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
         for i in range(m):
             if activation == RELU:
                 for j in range(n):
-                    dz[i * n + j] = da[i * n + j] if a[i * n + j] > 0 else 0
+                    g = da[i * n + j]  # loaded unconditionally: the select has no branch
+                    dz[i * n + j] = g if a[i * n + j] > 0 else 0
             elif dz != da:
                 for j in range(n):
                     dz[i * n + j] = da[i * n + j]

@@ -334,32 +334,48 @@ class Adam(Optimizer):
         else:
             coupled, decay = wd, 1.0
         state = self.state
+        lists: Dict[Any, tuple] = {}  # dtype -> (params, grads, m, v, v_max, sizes, bc2s)
+        scalars: Dict[float, tuple] = {}
         for p in group["params"]:
-            g = _flat_grad(p)
+            g = p.grad
             if g is None:
                 continue
+            pd = p._data
+            if not (type(g) is np.ndarray and g.dtype == pd.dtype and g.shape == pd.shape
+                    and g.flags.c_contiguous):
+                g = np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape),
+                                         dtype=pd.dtype)
+            if not (pd.flags.c_contiguous and pd.flags.writeable):
+                pd = p._data = np.array(pd, order="C", copy=True)
+            p._version += 1
             st = state[p]
             if not st:
-                pd = p._data
                 st["step"] = 0.0
                 st["exp_avg"] = np.zeros(pd.shape, dtype=pd.dtype)
                 st["exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
                 if amsgrad:
                     st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
+            elif amsgrad and st.get("max_exp_avg_sq") is None:
+                st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
             step = st["step"] = st["step"] + 1.0
-            step_size = lr / (1.0 - beta1 ** step)
-            bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
-            flat = _flat_param(p)
+            sc = scalars.get(step)
+            if sc is None:  # Python doubles, as PyTorch computes them
+                sc = scalars[step] = (lr / (1.0 - beta1 ** step),
+                                      math.sqrt(1.0 - beta2 ** step))
+            lst = lists.get(pd.dtype)
+            if lst is None:
+                lst = lists[pd.dtype] = ([], [], [], [], [], [], [])
+            lst[0].append(pd)
+            lst[1].append(g)
+            lst[2].append(st["exp_avg"])
+            lst[3].append(st["exp_avg_sq"])
             if amsgrad:
-                vmax = st.get("max_exp_avg_sq")
-                if vmax is None:
-                    vmax = st["max_exp_avg_sq"] = np.zeros(p._data.shape, dtype=flat.dtype)
-                vmax = vmax.reshape(-1)
-            else:
-                vmax = _EMPTY[flat.dtype]
-            _kernels.torch_adam(flat, g, st["exp_avg"].reshape(-1),
-                                st["exp_avg_sq"].reshape(-1), vmax, step_size, bc2_sqrt,
-                                beta1, beta2, eps, coupled, decay, amsgrad, maximize)
+                lst[4].append(st["max_exp_avg_sq"])
+            lst[5].append(sc[0])
+            lst[6].append(sc[1])
+        for ps, gs, ms, vs, vms, sizes, bc2s in lists.values():
+            _kernels.torch_adam_multi(ps, gs, ms, vs, vms, sizes, bc2s, beta1, beta2, eps,
+                                      coupled, decay, amsgrad, maximize)
 
 
 class AdamW(Adam):
