@@ -110,10 +110,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP threads for both libraries (default: their own)")
     args = parser.parse_args(argv)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     print(f"fastdense {fd.__version__}; PyTorch "
           f"{torch.__version__ if torch else 'not installed'} "
-          f"({torch.get_num_threads() if torch else '-'} threads)")
+          f"({torch.get_num_threads() if torch else '-'} threads); "
+          f"threads requested: {args.threads or 'library defaults'}")
     print()
     print("| config | fastdense ms/step | PyTorch ms/step | PyTorch / fastdense |")
     print("|---|---|---|---|")

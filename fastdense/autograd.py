@@ -21,6 +21,7 @@ NumPy ufuncs on tensors raise TypeError, so nothing silently drops the graph.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -126,7 +127,7 @@ class Node:
 
     def __init__(self, name: str, inputs: Sequence["Tensor"], backward: Callable):
         self.name = name
-        self.inputs = tuple(inputs)
+        self.inputs = inputs  # a sequence of tensors (those without a graph are skipped)
         self._backward = backward
         self.freed = False
 
@@ -228,7 +229,7 @@ def _result(data: np.ndarray, name: str, inputs: Sequence["Tensor"], backward) -
     if _grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
-                out._grad_fn = Node(name, [t for t in inputs if t.requires_grad], backward)
+                out._grad_fn = Node(name, inputs, backward)
                 out.requires_grad = True
                 return out
     out._grad_fn = None
@@ -346,7 +347,7 @@ class Tensor:
 
     def numel(self) -> int:
         """Number of elements."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -438,7 +439,7 @@ class Tensor:
             )
         shape, dtype = self.shape, self.dtype
         if gradient is None:
-            if int(np.prod(shape)) != 1:
+            if math.prod(shape) != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = np.ones(shape, dtype=dtype)
         else:

@@ -13,6 +13,7 @@ other way computes it on its own.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 import numpy as np
@@ -158,8 +159,7 @@ def _dense_result(rec: _Pending, code: int, slope: float, data: np.ndarray) -> T
         def backward(g):
             return _dense_backward(g, x, W, b, a, code, slope)
 
-        out._grad_fn = Node(_NODE_NAMES[code],
-                            [t for t in rec.inputs() if t.requires_grad], backward)
+        out._grad_fn = Node(_NODE_NAMES[code], rec.inputs(), backward)
         out.requires_grad = True
     return out
 
@@ -240,8 +240,7 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
         def backward(g):
             return _dense_backward(g, x, W, b, None, _IDENTITY, 0.0)
 
-        out._grad_fn = Node("AddmmBackward0", [t for t in rec.inputs() if t.requires_grad],
-                            backward)
+        out._grad_fn = Node("AddmmBackward0", rec.inputs(), backward)
         out.requires_grad = True
     return out
 
@@ -429,7 +428,7 @@ def binary_cross_entropy_with_logits(
     x, xd, td = _loss_operands(input, target)
     shape, dtype, n = xd.shape, xd.dtype, xd.size
     cols = shape[-1] if shape else 1
-    rows = int(np.prod(shape[:-1], dtype=np.int64)) if shape else 1
+    rows = math.prod(shape[:-1]) if shape else 1
     w = _flat_weight(weight, shape, dtype, "weight")
     if pos_weight is None:
         pw = _EMPTY1[dtype]

@@ -574,7 +574,7 @@ class Sequential(Module):
 
     def forward(self, input: Any) -> Any:
         for module in self._modules.values():
-            input = module(input)
+            input = module.forward(input)  # Module.__call__ only forwards: skip the frame
         return input
 
     def _index(self, idx: int) -> str:
