@@ -65,6 +65,12 @@ def is_grad_enabled() -> bool:
 class _GradModeContext:
     _mode = True
 
+    def __new__(cls, func: Optional[Callable] = None):
+        self = super().__new__(cls)
+        if func is not None:  # used as a bare decorator: @no_grad
+            return self(func)
+        return self
+
     def __enter__(self):
         self._prev = _grad_mode.enabled
         _grad_mode.enabled = self._mode
@@ -376,6 +382,14 @@ class Tensor:
                 f"a Tensor with {arr.size} elements cannot be converted to Scalar"
             )
         return arr.reshape(-1)[0].item()
+
+    def __bool__(self) -> bool:
+        arr = self._value()
+        if arr.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {arr.size} elements is ambiguous"
+            )
+        return bool(arr.reshape(-1)[0])
 
     def __float__(self) -> float:
         return float(self.item())

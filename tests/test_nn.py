@@ -571,3 +571,44 @@ def test_sigmoid_bce_pipeline_and_functional_forms_match_pytorch(torch, dtype):
         t_out.backward()
         assert_close(lin.weight.grad, t_lin.weight.grad.numpy(), dtype)
         assert_close(lin.bias.grad, t_lin.bias.grad.numpy(), dtype)
+
+
+def test_no_grad_as_bare_decorator_and_model_copies():
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+
+    @fd.no_grad
+    def predict(x):
+        return model(x)
+
+    assert predict(np.ones((1, 3))).grad_fn is None
+    assert model(np.ones((1, 3))).grad_fn is not None
+    clone = copy.deepcopy(model)
+    assert clone[0].weight is clone[0]._parameters["weight"]
+    assert clone[0].weight is not model[0].weight
+    np.testing.assert_array_equal(clone[0].weight.data, model[0].weight.data)
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(np.asarray(restored(np.ones((2, 3)))),
+                                  np.asarray(model(np.ones((2, 3)))))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_element_wise_activations_match_pytorch(torch, act, dtype):
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((6, 5)).astype(dtype) * 3
+    z[0, 0] = 0.0
+    up = rng.standard_normal((6, 5)).astype(dtype)
+    f = {"relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.3), "tanh": F.tanh,
+         "sigmoid": F.sigmoid}[act]
+    tf = {"relu": torch.relu, "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.3),
+          "tanh": torch.tanh, "sigmoid": torch.sigmoid}[act]
+    x = fd.Tensor(z.copy(), requires_grad=True)
+    tx = torch.from_numpy(z.copy()).requires_grad_()
+    out, t_out = f(x), tf(tx)
+    assert out.grad_fn is not None and out.dtype == dtype
+    assert_close(out, t_out.detach().numpy(), dtype)
+    out.backward(up)
+    t_out.backward(torch.from_numpy(up))
+    assert_close(x.grad, tx.grad.numpy(), dtype)

@@ -274,3 +274,50 @@ def test_lr_schedulers_match_pytorch(torch, name, kw):
         sched.step()
         t_sched.step()
         assert sched.get_last_lr() == t_sched.get_last_lr()
+
+
+def test_multi_tensor_kernel_checks_its_arrays():
+    from fastdense import _kernels
+
+    p = np.zeros(3, np.float32)
+    ok = [np.zeros(3, np.float32)]
+    with pytest.raises(TypeError, match="dtype"):
+        _kernels.torch_adam_multi([p], [np.zeros(3)], ok, ok, [], [0.1], [1.0],
+                                  0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+    with pytest.raises(ValueError, match="size"):
+        _kernels.torch_adam_multi([p], [np.zeros(4, np.float32)], ok, ok, [], [0.1], [1.0],
+                                  0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+    with pytest.raises(ValueError, match="one entry per parameter"):
+        _kernels.torch_adam_multi([p], [], ok, ok, [], [0.1], [1.0],
+                                  0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _kernels.torch_adam_multi([p], [np.zeros(6, np.float32)[::2]], ok, ok, [], [0.1],
+                                  [1.0], 0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+
+
+def test_mixed_dtype_group_and_non_contiguous_grad():
+    a = nn.Parameter(np.ones(3, np.float32))
+    b = nn.Parameter(np.ones((2, 2)))
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = np.ones(3, np.float32)
+    b.grad = np.ones((2, 4))[:, ::2]  # strided: copied, not misread
+    opt.step()
+    np.testing.assert_allclose(a.data, 0.9, rtol=1e-6)
+    np.testing.assert_allclose(b.data, 0.9, rtol=1e-7)  # 1 - 0.1 / (1 + eps)
+
+
+def test_scheduler_state_dict_round_trip():
+    opt = optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0)
+    sched = lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    sd = sched.state_dict()
+    assert "optimizer" not in sd and sd["last_epoch"] == 3
+    opt2 = optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0)
+    sched2 = lr_scheduler.ExponentialLR(opt2, gamma=0.9)
+    sched2.load_state_dict(sd)
+    opt2.param_groups[0]["lr"] = sched.get_last_lr()[0]
+    sched.step()
+    sched2.step()
+    assert sched.get_last_lr() == sched2.get_last_lr() == [0.0625]
