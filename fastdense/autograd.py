@@ -138,6 +138,7 @@ class Node:
         self.freed = False
 
     def backward(self, grad_output: np.ndarray):
+        """``(input, gradient)`` pairs for ``grad_output``; RuntimeError once released."""
         if self.freed:
             raise RuntimeError(
                 "Trying to backward through the graph a second time; call "
@@ -146,10 +147,12 @@ class Node:
         return self._backward(grad_output)
 
     def release(self) -> None:
+        """Drop what the backward pass saved (after a backward without retain_graph)."""
         self._backward = None
         self.freed = True
 
-    def name_(self) -> str:  # PyTorch spells it grad_fn.name()
+    def name_(self) -> str:
+        """The operation's name, as PyTorch's ``grad_fn.name()`` gives it."""
         return self.name
 
     def __repr__(self) -> str:
@@ -321,26 +324,31 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Optional[Node]:
+        """The node that produced this tensor; None for leaves and graph-less tensors."""
         return self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
+        """True when the tensor was not produced by a recorded operation."""
         return self._grad_fn is None
 
     @property
     def shape(self) -> tuple:
+        """The shape (known without computing a pending output)."""
         if self._pending is not None:
             return self._pending.shape
         return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype."""
         if self._pending is not None:
             return self._pending.dtype
         return self._data.dtype
 
     @property
     def ndim(self) -> int:
+        """Number of dimensions."""
         return len(self.shape)
 
     def dim(self) -> int:
