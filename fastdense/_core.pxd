@@ -12,7 +12,7 @@
 
 from cython cimport floating
 from libc.math cimport exp, expf, log, logf, log1p, log1pf, tanh, tanhf, sqrt, sqrtf
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 
 cdef enum Activation:
@@ -69,11 +69,6 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
     return e / (1 + e)
 
 
-cdef inline floating softplus_neg_abs(floating z) noexcept nogil:
-    """log(1 + exp(-|z|)), never overflows and is exact for large |z|."""
-    return f_log1p(f_exp(-z if z >= 0 else z))
-
-
 cdef inline floating activate(floating z, int activation, floating slope) noexcept nogil:
     """g(z). `z < 0` (not `z > 0`) decides, so NaN propagates as in NumPy/PyTorch."""
     if activation == RELU:
@@ -108,6 +103,17 @@ cdef inline floating grad_from_output(floating da, floating a, int activation,
 
 # ----------------------------------------------------------------------- BLAS
 
+cdef inline void gemv(bint trans, int rows, int cols, floating alpha, const floating* a,
+                      int lda, const floating* x, int incx, floating beta, floating* y,
+                      int incy) noexcept nogil:
+    """Column-major (BLAS) y := alpha * op(A) @ x + beta * y, A stored (rows, cols)."""
+    cdef char t = b'T' if trans else b'N'
+    if floating is float:
+        sgemv(&t, &rows, &cols, &alpha, <float*> a, &lda, <float*> x, &incx, &beta, y, &incy)
+    else:
+        dgemv(&t, &rows, &cols, &alpha, <double*> a, &lda, <double*> x, &incx, &beta, y, &incy)
+
+
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                       floating alpha, const floating* a, int lda,
                       const floating* b, int ldb, floating beta,
@@ -117,7 +123,8 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     BLAS is column-major, and a row-major matrix read column-major is its
     transpose, so we ask for C.T = op(B).T @ op(A).T: the operands and the
     sizes swap, the transpose flags pass through unchanged. lda/ldb/ldc are the
-    row lengths of the stored (row-major) arrays.
+    row lengths of the stored (row-major) arrays. A single row or column of C is
+    a matrix-vector product, which goes to gemv (BLAS gemm is slow there).
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
@@ -129,7 +136,21 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
             for j in range(n):
                 c[i * ldc + j] = 0 if beta == 0 else beta * c[i * ldc + j]
         return
-    if floating is float:
+    if m == 1:
+        # C (1, n) as a vector = op(B).T @ x, x = op(A)'s only row (stride lda if transposed).
+        # Column-major, stored B is (n, k) when not transposed and (k, n) when transposed.
+        if trans_b:
+            gemv(True, k, n, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
+        else:
+            gemv(False, n, k, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
+    elif n == 1:
+        # C (m, 1) as a vector (stride ldc) = op(A) @ x, x = op(B)'s only column.
+        # Column-major, stored A is (k, m) when not transposed and (m, k) when transposed.
+        if trans_a:
+            gemv(False, m, k, alpha, a, lda, b, 1 if trans_b else ldb, beta, c, ldc)
+        else:
+            gemv(True, k, m, alpha, a, lda, b, 1 if trans_b else ldb, beta, c, ldc)
+    elif floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)
     else:
@@ -139,41 +160,37 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
 
 # ---------------------------------------------------------------- dense layer
 
+cdef inline void activate_row(Py_ssize_t n, floating* row, int activation,
+                              floating slope) noexcept nogil:
+    """row := g(row). One loop per activation, so each inner loop is branch-free
+    and the compiler can vectorize it."""
+    cdef Py_ssize_t j
+    if activation == RELU:
+        for j in range(n):
+            row[j] = activate(row[j], RELU, slope)
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            row[j] = activate(row[j], LEAKY_RELU, slope)
+    elif activation == TANH:
+        for j in range(n):
+            row[j] = activate(row[j], TANH, slope)
+    elif activation == SIGMOID:
+        for j in range(n):
+            row[j] = activate(row[j], SIGMOID, slope)
+
+
 cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
                                  const floating* bias, int activation,
                                  floating slope) noexcept nogil:
-    """In place, one pass over the (m, n) block: A = g(Z + b). bias may be NULL."""
+    """In place A = g(Z + b), row by row while the row is in L1. bias may be NULL."""
     cdef Py_ssize_t i, j
     cdef floating* row
-    cdef floating v
-    # The activation is dispatched outside the inner loops so that each loop is
-    # branch-free and the compiler can vectorise it (same arithmetic, same bits).
     for i in range(m):
         row = z + i * n
-        if activation == RELU:
-            if bias != NULL:
-                for j in range(n):
-                    v = row[j] + bias[j]
-                    row[j] = 0 if v < 0 else v
-            else:
-                for j in range(n):
-                    v = row[j]
-                    row[j] = 0 if v < 0 else v
-        elif activation == LEAKY_RELU:
-            if bias != NULL:
-                for j in range(n):
-                    v = row[j] + bias[j]
-                    row[j] = v * slope if v < 0 else v
-            else:
-                for j in range(n):
-                    v = row[j]
-                    row[j] = v * slope if v < 0 else v
-        elif bias != NULL:
+        if bias != NULL:
             for j in range(n):
-                row[j] = activate(row[j] + bias[j], activation, slope)
-        elif activation != IDENTITY:
-            for j in range(n):
-                row[j] = activate(row[j], activation, slope)
+                row[j] = row[j] + bias[j]
+        activate_row(n, row, activation, slope)
 
 
 cdef inline void dense_forward(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
@@ -186,36 +203,40 @@ cdef inline void dense_forward(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
     bias_activation(m, n_out, out, bias, activation, slope)
 
 
+cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
+                           floating* dz, int activation, floating slope) noexcept nogil:
+    """dz := da * g'(a) over one row; one branch-free loop per activation."""
+    cdef Py_ssize_t j
+    if activation == RELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], RELU, slope)
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], LEAKY_RELU, slope)
+    elif activation == TANH:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], TANH, slope)
+    elif activation == SIGMOID:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], SIGMOID, slope)
+    elif dz != da:
+        for j in range(n):
+            dz[j] = da[j]
+
+
 cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
                                      const floating* a, floating* dz, floating* db,
                                      int activation, floating slope) noexcept nogil:
-    """One pass: dZ = dA * g'(A) and db += column sums of dZ. dz may alias da; db may be NULL."""
+    """dZ = dA * g'(A) and db += column sums of dZ, row by row while the row is in
+    L1. dz may alias da; db may be NULL."""
     cdef Py_ssize_t i, j
-    cdef floating g
-    if activation == RELU or activation == IDENTITY:
-        # Branch-free loops the compiler can vectorise (same arithmetic, same bits).
-        for i in range(m):
-            if activation == RELU:
-                for j in range(n):
-                    g = da[i * n + j]  # loaded unconditionally: the select has no branch
-                    dz[i * n + j] = g if a[i * n + j] > 0 else 0
-            elif dz != da:
-                for j in range(n):
-                    dz[i * n + j] = da[i * n + j]
-            if db != NULL:
-                for j in range(n):
-                    db[j] += dz[i * n + j]
-        return
+    cdef floating* dz_row
     for i in range(m):
+        dz_row = dz + i * n
+        delta_row(n, da + i * n, a + i * n, dz_row, activation, slope)
         if db != NULL:
             for j in range(n):
-                g = grad_from_output(da[i * n + j], a[i * n + j], activation, slope)
-                dz[i * n + j] = g
-                db[j] += g
-        else:
-            for j in range(n):
-                dz[i * n + j] = grad_from_output(da[i * n + j], a[i * n + j],
-                                                 activation, slope)
+                db[j] += dz_row[j]
 
 
 cdef inline void weight_grad(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
@@ -243,29 +264,37 @@ cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const float
     """Sigmoid + binary cross-entropy from logits, loss and gradient in one pass.
 
     Per element (PyTorch's BCEWithLogitsLoss), with p = pos_weight[col] or 1:
-        l  = (1 - y) z + (1 + (p - 1) y) log(1 + exp(-z))
-        dl/dz = (1 - y) - (1 + (p - 1) y) sigmoid(-z)        (= sigmoid(z) - y if p == 1)
-    log(1 + exp(-z)) is evaluated as max(-z, 0) + log1p(exp(-|z|)): no overflow,
-    no log(0). Returns sum(w * l) (accumulated in double); writes
-    dz = grad_scale * w * dl/dz and, if loss is not NULL, loss = w * l.
-    weight (rows*cols) and pos_weight (cols) may be NULL.
+        l     = -p y log(sigmoid(z)) - (1 - y) log(sigmoid(-z))
+              = [(1 - y) z  if z >= 0  else  -p y z] + (1 + (p - 1) y) log1p(exp(-|z|))
+        dl/dz = (1 - y) sigmoid(z) - p y sigmoid(-z)          (= sigmoid(z) - y if p == 1)
+    Both forms avoid cancellation for 0/1 targets: no term is subtracted from a
+    nearly equal one, so a tiny loss keeps its digits at any |z|. One exp, of
+    -|z|, serves sigmoid(z), sigmoid(-z) and the log1p: no overflow, no log(0).
+    Returns sum(w * l) (accumulated in double); writes dz = grad_scale * w * dl/dz
+    and, if loss is not NULL, loss = w * l. weight (rows*cols) and pos_weight
+    (cols) may be NULL.
     """
     cdef Py_ssize_t i, j, idx
-    cdef floating zi, yi, li, gi, lw, sp
+    cdef floating zi, yi, p, e, inv, s_pos, s_neg, li, gi
     cdef double total = 0
+    p = 1
     for i in range(rows):
         for j in range(cols):
             idx = i * cols + j
             zi = z[idx]
             yi = y[idx]
-            sp = softplus_neg_abs(zi)
-            if pos_weight == NULL:
-                li = (zi if zi > 0 else 0) - zi * yi + sp
-                gi = sigmoid(zi) - yi
+            if pos_weight != NULL:
+                p = pos_weight[j]
+            e = f_exp(-zi if zi >= 0 else zi)  # NaN propagates
+            inv = 1 / (1 + e)
+            if zi >= 0:
+                s_pos, s_neg = inv, e * inv
+                li = (1 - yi) * zi
             else:
-                lw = 1 + (pos_weight[j] - 1) * yi
-                li = (1 - yi) * zi + lw * (sp + (-zi if zi < 0 else 0))
-                gi = (1 - yi) - lw * sigmoid(-zi)
+                s_pos, s_neg = e * inv, inv
+                li = -(p * yi) * zi
+            li = li + (1 + (p - 1) * yi) * f_log1p(e)
+            gi = (1 - yi) * s_pos - (p * yi) * s_neg
             if weight != NULL:
                 li = li * weight[idx]
                 gi = gi * weight[idx]

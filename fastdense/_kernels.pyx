@@ -11,6 +11,7 @@ from cython cimport floating
 cimport numpy as cnp
 
 cimport fastdense._core as core
+from libc.stdlib cimport free, malloc
 
 cnp.import_array()
 
@@ -190,6 +191,96 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
     with nogil:
         core.sklearn_adam(n, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
                           <floating> beta1, <floating> beta2, <floating> eps)
+
+
+# ------------------------------------------------------ benchmark support
+
+cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
+                            Py_ssize_t n_layers, const Py_ssize_t* sizes,
+                            floating** w, floating** z, floating** dw,
+                            floating** da) noexcept nogil:
+    """The products of one epoch: per minibatch Z = A @ W.T for every layer, then
+    dW = dZ.T @ A for every layer and dA = dZ @ W for every layer but the first."""
+    cdef Py_ssize_t start = 0, m, l
+    cdef const floating* a_in
+    while start < n:
+        m = min(batch, n - start)
+        a_in = x + start * sizes[0]
+        for l in range(n_layers):
+            core.gemm(False, True, <int> m, <int> sizes[l + 1], <int> sizes[l], <floating> 1,
+                      a_in, <int> sizes[l], w[l], <int> sizes[l], <floating> 0, z[l],
+                      <int> sizes[l + 1])
+            a_in = z[l]
+        for l in range(n_layers - 1, -1, -1):
+            a_in = x + start * sizes[0] if l == 0 else z[l - 1]
+            core.gemm(True, False, <int> sizes[l + 1], <int> sizes[l], <int> m, <floating> 1,
+                      z[l], <int> sizes[l + 1], a_in, <int> sizes[l], <floating> 0, dw[l],
+                      <int> sizes[l])
+            if l > 0:
+                core.gemm(False, False, <int> m, <int> sizes[l], <int> sizes[l + 1],
+                          <floating> 1, z[l], <int> sizes[l + 1], w[l], <int> sizes[l],
+                          <floating> 0, da[l], <int> sizes[l])
+        start += batch
+
+
+cdef void** _pointers(list arrays) except NULL:
+    cdef void** out = <void**> malloc(max(len(arrays), 1) * sizeof(void*))
+    if out == NULL:
+        raise MemoryError()
+    for i, arr in enumerate(arrays):
+        out[i] = <void*> <size_t> arr.ctypes.data
+    return out
+
+
+class GemmFloor:
+    """The physical floor of a BLAS-based trainer, for benchmarks.
+
+    Holds X (n, n_0), weights [(n_1, n_0), ...] (C-contiguous, X's dtype) and
+    preallocated product buffers; ``run_epoch()`` performs exactly the matrix
+    products of one epoch of minibatch training (forward, dW, dA but dA[0])
+    with nothing else: no activations, no loss, no update, no row gather.
+    """
+
+    def __init__(self, X, weights, batch_size):
+        import numpy as np
+        self.X = np.ascontiguousarray(X)
+        if self.X.dtype not in (np.float32, np.float64):
+            raise TypeError("X must be float32 or float64")
+        self.weights = [np.ascontiguousarray(w, dtype=self.X.dtype) for w in weights]
+        self.sizes = np.array([self.X.shape[1]] + [w.shape[0] for w in self.weights],
+                              dtype=np.intp)
+        for w, n_in in zip(self.weights, self.sizes):
+            if w.ndim != 2 or w.shape[1] != n_in:
+                raise ValueError("weights must chain: weights[l] has shape (n_l+1, n_l)")
+        self.batch = int(min(batch_size, max(self.X.shape[0], 1)))
+        n_layers = len(self.weights)
+        self.z = [np.zeros((self.batch, n), self.X.dtype) for n in self.sizes[1:]]
+        self.dw = [np.zeros_like(w) for w in self.weights]
+        self.da = [np.zeros((self.batch, n), self.X.dtype) for n in self.sizes[:n_layers]]
+
+    def run_epoch(self):
+        """One epoch of products over X's rows, without the GIL."""
+        cdef Py_ssize_t n = self.X.shape[0], batch = self.batch, n_layers = len(self.weights)
+        cdef const Py_ssize_t* sizes = <const Py_ssize_t*> <size_t> self.sizes.ctypes.data
+        cdef void** w = _pointers(self.weights)
+        cdef void** z = _pointers(self.z)
+        cdef void** dw = _pointers(self.dw)
+        cdef void** da = _pointers(self.da)
+        cdef bint single = self.X.dtype.itemsize == 4
+        cdef void* x = <void*> <size_t> self.X.ctypes.data
+        try:
+            with nogil:
+                if single:
+                    _gemm_floor_epoch(<const float*> x, n, batch, n_layers, sizes,
+                                      <float**> w, <float**> z, <float**> dw, <float**> da)
+                else:
+                    _gemm_floor_epoch(<const double*> x, n, batch, n_layers, sizes,
+                                      <double**> w, <double**> z, <double**> dw, <double**> da)
+        finally:
+            free(w)
+            free(z)
+            free(dw)
+            free(da)
 
 
 # ------------------------------------------------- multi-tensor optimizer steps

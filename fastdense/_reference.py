@@ -73,17 +73,22 @@ def dense_backward(dA, A_prev, W, A, activation="relu", *, input_grad=True,
 def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mean"):
     """Binary cross-entropy of sigmoid(Z) against y, from logits; returns ``(loss, dZ)``.
 
-    Per element ``l = (1 - y) z + (1 + (p - 1) y) (max(-z, 0) + log1p(exp(-|z|)))``
-    and ``dl/dz = (1 - y) - (1 + (p - 1) y) sigmoid(-z)``, p = pos_weight (or 1).
+    Per element, p = pos_weight (or 1)::
+
+        l     = -p y log(sigmoid(z)) - (1 - y) log(sigmoid(-z))
+        dl/dz = (1 - y) sigmoid(z) - p y sigmoid(-z)
+
+    with ``log(sigmoid(z)) = -(max(-z, 0) + log1p(exp(-|z|)))``.
     "mean" divides by the element count, or by the weights' sum when weighted.
     """
     Z = np.asarray(Z, dtype=np.result_type(Z, np.float32))
     y = np.asarray(y, dtype=Z.dtype).reshape(Z.shape)
     p = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=Z.dtype)
-    log_one_plus_exp_neg_z = np.maximum(-Z, 0) + np.log1p(np.exp(-np.abs(Z)))
-    lw = 1 + (p - 1) * y
-    loss = (1 - y) * Z + lw * log_one_plus_exp_neg_z
-    grad = (1 - y) - lw * _sigmoid(-Z)
+    softplus = np.log1p(np.exp(-np.abs(Z)))
+    log_sigmoid_pos = -(np.maximum(-Z, 0) + softplus)  # log(sigmoid(z))
+    log_sigmoid_neg = -(np.maximum(Z, 0) + softplus)   # log(sigmoid(-z))
+    loss = -p * y * log_sigmoid_pos - (1 - y) * log_sigmoid_neg
+    grad = (1 - y) * _sigmoid(Z) - p * y * _sigmoid(-Z)
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=Z.dtype)
         if w.shape != Z.shape:

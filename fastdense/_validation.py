@@ -16,6 +16,8 @@ def _kind_name(dtype):
 
 def to_ndarray(x, name):
     """`x` as an ndarray of a numeric (bool, int, float) dtype, else TypeError."""
+    if type(x) is np.ndarray and x.dtype.kind in _ACCEPTED_KINDS:
+        return x  # the common case, kept cheap
     if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
         x = x.detach().cpu().numpy()  # a torch tensor
     try:
@@ -51,11 +53,15 @@ def check_ndim(arr, name, ndim, shape_doc):
         )
 
 
-def check_blas_dims(**dims):
-    for name, size in dims.items():
+def check_blas_dims(arr, name):
+    """Every dimension of `arr` must fit BLAS's 32-bit size arguments."""
+    if arr.ndim == 0 or max(arr.shape) <= MAX_BLAS_DIM:
+        return
+    for axis, size in enumerate(arr.shape):
         if size > MAX_BLAS_DIM:
             raise ValueError(
-                f"{name} = {size} exceeds {MAX_BLAS_DIM}, the largest size BLAS accepts"
+                f"{name}.shape[{axis}] = {size} exceeds {MAX_BLAS_DIM}, the largest "
+                "size BLAS accepts"
             )
 
 
@@ -81,6 +87,8 @@ def check_out(out, name, shape, dtype):
 
 def check_real(value, name, *, low=None, high=None, low_open=False):
     """A finite real scalar within [low, high] (or (low, high] with low_open)."""
+    if type(value) is float and low is None and high is None and value - value == 0:
+        return value  # finite float, no bounds: the common case, kept cheap
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r}")
     value = float(value)

@@ -419,7 +419,7 @@ class Tensor:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables."
             )
-        if requires_grad and self._data.dtype not in _FLOATS:
+        if requires_grad and self.dtype not in _FLOATS:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = bool(requires_grad)
         return self

@@ -65,6 +65,7 @@ def _dense_inputs(named, shape_docs, *others):
     arrays = {name: to_ndarray(x, name) for name, x in named.items()}
     for name, arr in arrays.items():
         check_ndim(arr, name, 2, shape_docs[name])
+        check_blas_dims(arr, name)
     dtype = common_float_dtype(*arrays.values(), *others)
     return {name: as_contiguous(arr, dtype) for name, arr in arrays.items()}, dtype
 
@@ -123,7 +124,6 @@ def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=N
             f"W must have shape (n_out, n_in) with n_in = A_prev.shape[1] = {n_in}; "
             f"got W.shape = {W.shape}"
         )
-    check_blas_dims(m=m, n_in=n_in, n_out=n_out)
     bias = _bias(b, n_out, dtype)
     if out is None:
         out = np.empty((m, n_out), dtype=dtype)
@@ -184,7 +184,6 @@ def dense_backward(
             raise ValueError(
                 f"{name} must have shape (m, n_out) = ({m}, {n_out}); got {arr.shape}"
             )
-    check_blas_dims(m=m, n_in=n_in, n_out=n_out)
     # dZ overwrites dA when dA is already our own copy; never the caller's array.
     owns_dA = not np.may_share_memory(dA, np.asarray(originals["dA"]))
     dZ = dA if owns_dA else np.empty_like(dA)
@@ -243,7 +242,8 @@ def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mea
     rows, cols = Z2.shape
     w = None if sample_weight is None else to_ndarray(sample_weight, "sample_weight")
     pw = None if pos_weight is None else to_ndarray(pos_weight, "pos_weight")
-    dtype = common_float_dtype(Z, y, w, pw)
+    # a Python scalar pos_weight does not decide the dtype (NumPy's weak scalars)
+    dtype = common_float_dtype(Z, y, w, None if np.isscalar(pos_weight) else pw)
     Z2 = as_contiguous(Z2, dtype)
     y2 = as_contiguous(y.reshape(rows, cols), dtype)
 
