@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -691,7 +691,3 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     if dtype is not None:
         arr = arr.astype(_resolve_dtype(dtype))
     return Tensor(arr, requires_grad=requires_grad)
-
-
-def _iter_tensors(xs: Iterable) -> list:
-    return [x for x in xs if isinstance(x, Tensor)]

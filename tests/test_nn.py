@@ -612,3 +612,23 @@ def test_element_wise_activations_match_pytorch(torch, act, dtype):
     out.backward(up)
     t_out.backward(torch.from_numpy(up))
     assert_close(x.grad, tx.grad.numpy(), dtype)
+
+
+def test_unsupported_operations_raise_instead_of_dropping_the_graph():
+    t = nn.Linear(2, 2)(np.ones((3, 2), np.float32))
+    for op in (lambda: t ** 2, lambda: t @ np.ones((2, 2)), lambda: np.ones((3, 2)) @ t,
+               lambda: np.maximum(t, 0), lambda: abs(t), lambda: t > 0):
+        with pytest.raises(TypeError):
+            op()
+    added = np.ones((3, 2), np.float32) + t  # supported: keeps the graph
+    assert added.grad_fn is not None
+
+
+def test_pending_output_after_parameter_update_raises():
+    lin = nn.Linear(2, 1)
+    z = lin(np.ones((3, 2), np.float32))
+    opt = fd.optim.SGD(lin.parameters(), lr=0.1)
+    lin.weight.grad = np.ones((1, 2), np.float32)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        np.asarray(z)
