@@ -23,9 +23,9 @@ DIRECTIVES = {
 
 # -O3, never -ffast-math/-Ofast: those set flush-to-zero for the whole process
 # and change the rounding we test against.
-COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3"]
+COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
 
-MODULES = ["_kernels"]
+MODULES = ["_kernels", "_train"]
 
 extensions = [
     Extension(

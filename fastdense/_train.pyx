@@ -1,0 +1,535 @@
+"""Compiled training and inference loops of DenseBinaryClassifier.
+
+The estimator keeps every parameter in ONE flat buffer laid out exactly as
+scikit-learn's ``_pack`` does (all ``coefs_`` raveled in (n_in, n_out) C
+order, then all ``intercepts_``). So ``coefs_``/``intercepts_`` are views of
+that buffer, the L-BFGS parameter vector is that buffer, and the optimizer
+states are buffers of the same shape updated by one elementwise pass.
+
+Math, scikit-learn's (``MLPClassifier._backprop``), rows are examples and
+W[l] is (n_{l-1}, n_l)::
+
+    A[l]   = g(A[l-1] @ W[l] + b[l]),  p = sigmoid(A[L-1] @ W[L] + b[L])
+    loss   = sum_i s_i l_i / S + (alpha / 2) sum_l |W[l]|^2 / S
+             l_i = -log(clip(p_i)) if y_i else -log(1 - clip(p_i)),
+             clip to [eps, 1 - eps], S = sum_i s_i (= m without weights)
+    dZ[L]  = (p - y) * s                   (no 1/S here, as scikit-learn)
+    dW[l]  = (A[l-1].T @ dZ[l] + alpha W[l]) / S,  db[l] = sum_rows dZ[l] / S
+    dZ[l-1] = (dZ[l] @ W[l].T) * g'(A[l-1])        (no dA[0])
+
+A sparse X (CSR) only touches the first layer: Z[1] rows are sums of rows
+of W[1] (``Z[r] += v * W[j]`` over the stored (j, v) of row r), and dW[1]
+is the transposed scatter (``dW[j] += v * dZ[r]``): both run over the
+stored entries of the minibatch rows, read straight from the full CSR
+arrays through the row index list; no row of X is ever densified.
+
+Everything here trusts its caller (fastdense/estimator.py checks shapes,
+dtypes and contiguity) and runs without the GIL.
+"""
+
+from cython cimport floating
+from libc.math cimport exp, expf, log, logf, sqrt, pow
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.string cimport memcpy
+
+from scipy.linalg.cython_blas cimport sdot, ddot, sgemv, dgemv
+
+cimport fastdense._core as core
+
+import numpy as np
+
+SOLVER_SGD = 0
+SOLVER_ADAM = 1
+
+
+# --------------------------------------------------------------- primitives
+
+cdef inline floating expit(floating z) noexcept nogil:
+    """scipy.special.expit's formula, 1 / (1 + exp(-z)) (exp(-z) = inf gives 0)."""
+    if floating is float:
+        return 1 / (1 + expf(-z))
+    else:
+        return 1 / (1 + exp(-z))
+
+
+cdef inline floating f_log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+ctypedef struct Net:
+    # Network shape and the flat parameter layout (all arrays owned by Python).
+    Py_ssize_t n_layers          # number of weight layers L (>= 1)
+    const Py_ssize_t* units      # (L + 1,): n_features, hidden..., 1
+    const Py_ssize_t* coef_off   # (L,): offset of W[l] in the flat buffer
+    const Py_ssize_t* icpt_off   # (L,): offset of b[l]
+    int activation               # hidden activation (core.Activation)
+    double slope                 # leaky_relu negative slope
+
+
+ctypedef struct Csr:
+    # A CSR matrix's structure (data is passed separately, typed).
+    const Py_ssize_t* indptr
+    const Py_ssize_t* indices
+    bint present
+
+
+cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                   const floating* bias, int activation,
+                                   floating slope) noexcept nogil:
+    """A = g(Z + b) in place, one loop per activation so the compiler vectorizes
+    it (a select, no branch to mispredict); the logistic is expit's formula and
+    relu keeps NaN (`z < 0` decides), as np.maximum(z, 0) does."""
+    cdef Py_ssize_t i, j
+    cdef floating v
+    cdef floating* row
+    for i in range(m):
+        row = z + i * n
+        if activation == core.RELU:
+            for j in range(n):
+                v = row[j] + bias[j]
+                row[j] = 0 if v < 0 else v
+        elif activation == core.LEAKY_RELU:
+            for j in range(n):
+                v = row[j] + bias[j]
+                row[j] = v * slope if v < 0 else v
+        elif activation == core.TANH:
+            for j in range(n):
+                row[j] = core.f_tanh(row[j] + bias[j])
+        elif activation == core.SIGMOID:
+            for j in range(n):
+                row[j] = expit(row[j] + bias[j])
+        else:
+            for j in range(n):
+                row[j] = row[j] + bias[j]
+
+
+cdef inline void gemv(bint trans, int m, int n, const floating* a,
+                      const floating* x, floating* y) noexcept nogil:
+    """Row-major y := op(A) @ x, A (m, n) C-contiguous; op(A) = A.T if trans.
+
+    The output layer has one unit, so its three products are matrix-vector
+    products: numpy's matmul sends them to gemv too (and an (m, n) @ (n, 1)
+    through gemm costs far more than the arithmetic). Column-major BLAS sees
+    A.T, so the transpose flag flips.
+    """
+    cdef char t = b'N' if trans else b'T'
+    cdef int one = 1
+    cdef floating alpha = 1, beta = 0
+    cdef Py_ssize_t i
+    if m <= 0 or n <= 0:
+        if trans:
+            for i in range(n):
+                y[i] = 0
+        else:
+            for i in range(m):
+                y[i] = 0
+        return
+    if floating is float:
+        sgemv(&t, &n, &m, &alpha, <float*> a, &n, <float*> x, &one, &beta, y, &one)
+    else:
+        dgemv(&t, &n, &m, &alpha, <double*> a, &n, <double*> x, &one, &beta, y, &one)
+
+
+cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
+    """x @ x by BLAS (sdot/ddot), the routine numpy's np.dot uses for 1-D arrays."""
+    cdef int n_ = <int> n, one = 1
+    if n <= 0:
+        return 0
+    if floating is float:
+        return sdot(&n_, <float*> x, &one, <float*> x, &one)
+    else:
+        return ddot(&n_, <double*> x, &one, <double*> x, &one)
+
+
+cdef floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """numpy's pairwise summation (8 accumulators, blocks of 128), bit for bit."""
+    cdef Py_ssize_t i, n2
+    cdef floating res, r0, r1, r2, r3, r4, r5, r6, r7
+    if n < 8:
+        res = 0
+        for i in range(n):
+            res += a[i]
+        return res
+    elif n <= 128:
+        r0 = a[0]; r1 = a[1]; r2 = a[2]; r3 = a[3]
+        r4 = a[4]; r5 = a[5]; r6 = a[6]; r7 = a[7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += a[i]; r1 += a[i + 1]; r2 += a[i + 2]; r3 += a[i + 3]
+            r4 += a[i + 4]; r5 += a[i + 5]; r6 += a[i + 6]; r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2)
+
+
+cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
+                              floating* db, int activation, floating slope) noexcept nogil:
+    """d := d * g'(a) in place with db += column sums of the result.
+
+    relu and the logistic ((d * a) * (1 - a), scikit-learn's order of the
+    products) are written out as branch-free loops; the others are _core's
+    delta_and_bias_grad, row by row.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating g
+    cdef floating* dr
+    cdef const floating* ar
+    for i in range(m):
+        dr = d + i * n
+        ar = a + i * n
+        if activation == core.RELU:
+            for j in range(n):
+                g = dr[j] if ar[j] > 0 else 0
+                dr[j] = g
+                db[j] += g
+        elif activation == core.SIGMOID:
+            for j in range(n):
+                g = dr[j] * ar[j]
+                g = g * (1 - ar[j])
+                dr[j] = g
+                db[j] += g
+        else:
+            core.delta_and_bias_grad(1, n, dr, ar, dr, db, activation, slope)
+
+
+cdef inline void csr_rows_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
+                                      Py_ssize_t row0, Csr x, const floating* data,
+                                      const floating* w, Py_ssize_t n_out,
+                                      floating* z) noexcept nogil:
+    """Z (m, n_out) := X[rows] @ W, X CSR and W (n_in, n_out) row-major.
+
+    rows == NULL means rows row0 .. row0 + m - 1. Each output row is the sum of
+    the W rows picked by the row's stored columns, in storage order (the order
+    scipy's csr_matvecs uses).
+    """
+    cdef Py_ssize_t r, p, j, row
+    cdef floating v
+    cdef floating* zr
+    cdef const floating* wr
+    for r in range(m):
+        zr = z + r * n_out
+        for j in range(n_out):
+            zr[j] = 0
+        row = rows[r] if rows != NULL else row0 + r
+        for p in range(x.indptr[row], x.indptr[row + 1]):
+            v = data[p]
+            wr = w + x.indices[p] * n_out
+            for j in range(n_out):
+                zr[j] += v * wr[j]
+
+
+cdef inline void csr_rows_t_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
+                                        Py_ssize_t row0, Csr x, const floating* data,
+                                        const floating* dz, Py_ssize_t n_in,
+                                        Py_ssize_t n_out, floating* dw) noexcept nogil:
+    """dW (n_in, n_out) := X[rows].T @ dZ, a scatter of dZ rows into dW rows."""
+    cdef Py_ssize_t r, p, j, row
+    cdef floating v
+    cdef floating* dwr
+    cdef const floating* dzr
+    for j in range(n_in * n_out):
+        dw[j] = 0
+    for r in range(m):
+        dzr = dz + r * n_out
+        row = rows[r] if rows != NULL else row0 + r
+        for p in range(x.indptr[row], x.indptr[row + 1]):
+            v = data[p]
+            dwr = dw + x.indices[p] * n_out
+            for j in range(n_out):
+                dwr[j] += v * dzr[j]
+
+
+cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
+                         const floating* xs_data, const Py_ssize_t* rows,
+                         Py_ssize_t row0, const floating* params,
+                         floating** acts) noexcept nogil:
+    """acts[l] (m, units[l+1]) := layer l+1 output; the last one is the logit Z[L].
+
+    The first layer reads the dense rows x0 (m, n_features) or, if xs.present,
+    the CSR rows (rows or row0..); hidden layers apply g, the output adds b only.
+    """
+    cdef Py_ssize_t l, n_in, n_out
+    cdef const floating* a_prev
+    cdef const floating* w
+    cdef const floating* b
+    for l in range(net.n_layers):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        w = params + net.coef_off[l]
+        b = params + net.icpt_off[l]
+        if l == 0 and xs.present:
+            csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
+        elif n_out == 1:
+            gemv(False, <int> m, <int> n_in, x0 if l == 0 else acts[l - 1], w, acts[l])
+        else:
+            a_prev = x0 if l == 0 else acts[l - 1]
+            core.gemm(False, False, <int> m, <int> n_out, <int> n_in, <floating> 1,
+                      a_prev, <int> n_in, w, <int> n_out, <floating> 0, acts[l],
+                      <int> n_out)
+        hidden_activation(m, n_out, acts[l], b,
+                          core.IDENTITY if l == net.n_layers - 1 else net.activation,
+                          <floating> net.slope)
+
+
+cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
+                            const floating* xs_data, const Py_ssize_t* rows,
+                            Py_ssize_t row0, const floating* y, const floating* sw,
+                            const floating* params, floating* grads,
+                            floating** acts, floating* d_a, floating* d_b,
+                            double alpha) noexcept nogil:
+    """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
+
+    y and sw are the batch's targets and weights (m,), sw NULL for none.
+    acts: per-layer (m, units[l+1]) buffers; d_a, d_b: (m, max units) each.
+    """
+    cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef floating z, p, pc, g, sw_sum_f
+    cdef double loss_sum, sw_sum, sq = 0, loss
+    cdef floating* dz = d_a
+    cdef floating* tmp
+    cdef floating* dw
+    cdef floating* db
+    cdef const floating* w
+    cdef const floating* a_prev
+
+    forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
+
+    # Output: p = expit(z), the clipped log loss per row (into d_b) and
+    # dZ[L] = (p - y) * s (into dz); the three sums are numpy's pairwise sums,
+    # as np.average / np.sum compute them in scikit-learn.
+    for i in range(m):
+        z = acts[L - 1][i]
+        p = expit(z)
+        pc = eps if p < eps else (1 - eps if p > 1 - eps else p)
+        if y[i] > 0.5:
+            g = -f_log(pc)
+        else:
+            g = -f_log(1 - pc)
+        p = p - y[i]
+        if sw != NULL:
+            g = g * sw[i]
+            p = p * sw[i]
+        d_b[i] = g
+        dz[i] = p
+    loss_sum = <double> pairwise_sum(d_b, m)
+    sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
+    grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
+    sw_sum_f = <floating> sw_sum
+
+    # The L2 term of the loss, from the weights before this step's update:
+    # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
+    for l in range(L):
+        sq += <double> self_dot(net.units[l] * net.units[l + 1],
+                                params + net.coef_off[l])
+    loss = loss_sum / sw_sum + (0.5 * alpha) * sq / sw_sum
+
+    for l in range(L - 1, -1, -1):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        w = params + net.coef_off[l]
+        dw = grads + net.coef_off[l]
+        db = grads + net.icpt_off[l]
+        # dW = (A.T @ dZ + alpha W) / S and db /= S (db holds the column sums)
+        if l == 0 and xs.present:
+            csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
+        elif n_out == 1:
+            gemv(True, <int> m, <int> n_in, x0 if l == 0 else acts[l - 1], dz, dw)
+        else:
+            a_prev = x0 if l == 0 else acts[l - 1]
+            core.gemm(True, False, <int> n_in, <int> n_out, <int> m, <floating> 1,
+                      a_prev, <int> n_in, dz, <int> n_out, <floating> 0, dw,
+                      <int> n_out)
+        for k in range(n_in * n_out):
+            dw[k] = (dw[k] + <floating> alpha * w[k]) / sw_sum_f
+        if l > 0:
+            # dZ[l-1] = (dZ[l] @ W.T) * g'(A[l-1]) with db[l-1] summed in the same pass
+            tmp = d_b if dz == d_a else d_a
+            if n_out == 1:  # an outer product: one multiply per element, no sum
+                for i in range(m):
+                    for j in range(n_in):
+                        tmp[i * n_in + j] = dz[i] * w[j]
+            else:
+                core.gemm(False, True, <int> m, <int> n_in, <int> n_out, <floating> 1,
+                          dz, <int> n_out, w, <int> n_out, <floating> 0, tmp,
+                          <int> n_in)
+            for j in range(n_in):
+                grads[net.icpt_off[l - 1] + j] = 0
+            hidden_delta(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
+                         net.activation, <floating> net.slope)
+        for j in range(n_out):
+            db[j] = db[j] / sw_sum_f
+        if l > 0:
+            dz = tmp
+    return loss
+
+
+cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
+                         floating** acts) noexcept nogil:
+    cdef Py_ssize_t l, off = 0
+    for l in range(net.n_layers):
+        acts[l] = acts_buf + off
+        off += m * net.units[l + 1]
+
+
+cdef Net make_net(const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
+                  const Py_ssize_t[::1] icpt_off, int activation, double slope):
+    cdef Net net
+    net.n_layers = coef_off.shape[0]
+    net.units = &units[0]
+    net.coef_off = &coef_off[0]
+    net.icpt_off = &icpt_off[0]
+    net.activation = activation
+    net.slope = slope
+    return net
+
+
+cdef Csr make_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices):
+    cdef Csr xs
+    xs.present = indptr.shape[0] > 0
+    xs.indptr = &indptr[0] if indptr.shape[0] > 0 else NULL
+    xs.indices = &indices[0] if indices.shape[0] > 0 else NULL
+    return xs
+
+
+# ---------------------------------------------------------------- entry points
+
+def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
+                     const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
+                     const floating[::1] y, const floating[::1] sw,
+                     const Py_ssize_t[::1] order, bint use_order, Py_ssize_t batch_size,
+                     const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
+                     const Py_ssize_t[::1] icpt_off, int activation, double slope,
+                     floating[::1] params, floating[::1] grads, floating[::1] state1,
+                     floating[::1] state2, floating[::1] acts_buf, floating[::1] d_a,
+                     floating[::1] d_b, floating[::1] xb, floating[::1] yb,
+                     floating[::1] swb, int solver, double lr, double momentum,
+                     bint nesterov, double beta_1, double beta_2, double epsilon,
+                     long long adam_t, double alpha):
+    """One epoch of minibatch SGD/Adam as scikit-learn's _fit_stochastic runs it.
+
+    X is the dense (n, n_features) training data, or (0, n_features) when the
+    CSR triple xs_* is given (empty xs_indptr = dense). Batches are the
+    gen_batches slices of ``order`` (use_order) or of 0..n-1. Returns
+    (accumulated_loss, adam_t), accumulated_loss = sum of batch_loss * batch_len.
+    Buffers: acts_buf >= batch * sum(units[1:]), d_a/d_b >= batch * max(units[1:]),
+    xb >= batch * n_features (dense gather), yb, swb >= batch.
+    """
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
+    cdef Csr xs = make_csr(xs_indptr, xs_indices)
+    cdef Py_ssize_t n = y.shape[0], n_feat = units[0], n_params = params.shape[0]
+    cdef Py_ssize_t start, stop, m, i, r
+    cdef double acc = 0, batch_loss, lr_t
+    cdef floating* acts[64]
+    cdef const floating* x0
+    cdef const floating* ybp
+    cdef const floating* swp
+    cdef const Py_ssize_t* rows
+    cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
+    cdef const floating* sw_all = &sw[0] if sw.shape[0] > 0 else NULL
+    cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
+    if n == 0:
+        return 0.0, adam_t
+    with nogil:
+        start = 0
+        while start < n:
+            stop = start + batch_size
+            if stop > n:
+                stop = n
+            m = stop - start
+            layer_pointers(net, &acts_buf[0], m, acts)
+            rows = &order[start] if use_order else NULL
+            if use_order:
+                for i in range(m):
+                    r = rows[i]
+                    yb[i] = y[r]
+                    if sw_all != NULL:
+                        swb[i] = sw_all[r]
+                    if not xs.present and n_feat > 0:
+                        memcpy(&xb[i * n_feat], X_ptr + r * n_feat,
+                               n_feat * sizeof(floating))
+                ybp = &yb[0]
+                swp = &swb[0] if sw_all != NULL else NULL
+                x0 = &xb[0]
+            else:
+                ybp = &y[start]
+                swp = sw_all + start if sw_all != NULL else NULL
+                x0 = X_ptr + start * n_feat if X_ptr != NULL else NULL
+            batch_loss = batch_loss_grad(net, m, x0, xs, xs_ptr, rows, start, ybp,
+                                         swp, &params[0], &grads[0], acts, &d_a[0],
+                                         &d_b[0], alpha)
+            acc += batch_loss * m
+            if solver == 1:
+                adam_t += 1
+                lr_t = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
+                    1 - pow(beta_1, <double> adam_t))
+                core.sklearn_adam(n_params, &params[0], &grads[0], &state1[0],
+                                  &state2[0], <floating> lr_t, <floating> beta_1,
+                                  <floating> beta_2, <floating> epsilon)
+            else:
+                core.sklearn_sgd(n_params, &params[0], &grads[0], &state1[0],
+                                 <floating> lr, <floating> momentum, nesterov)
+            start = stop
+    return acc, adam_t
+
+
+def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
+              const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
+              const floating[::1] y, const floating[::1] sw,
+              const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
+              const Py_ssize_t[::1] icpt_off, int activation, double slope,
+              const floating[::1] params, floating[::1] grads,
+              floating[::1] acts_buf, floating[::1] d_a, floating[::1] d_b,
+              double alpha):
+    """Full-batch loss (returned) and gradient (into grads): _loss_grad_lbfgs."""
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
+    cdef Csr xs = make_csr(xs_indptr, xs_indices)
+    cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
+    cdef double loss
+    cdef floating* acts[64]
+    cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
+    cdef const floating* sw_ptr = &sw[0] if sw.shape[0] > 0 else NULL
+    cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
+    with nogil:
+        layer_pointers(net, &acts_buf[0], n, acts)
+        loss = batch_loss_grad(net, n, X_ptr, xs, xs_ptr, NULL, 0, &y[0], sw_ptr,
+                               &params[0], &grads[0], acts, &d_a[0], &d_b[0], alpha)
+    return loss
+
+
+def decision_function(const floating[:, ::1] X, const floating[::1] xs_data,
+                      const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
+                      Py_ssize_t n, const Py_ssize_t[::1] units,
+                      const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] icpt_off,
+                      int activation, double slope, const floating[::1] params,
+                      floating[::1] acts_buf, Py_ssize_t chunk, floating[::1] out):
+    """out (n,) := the logit Z[L] of each row, forward in chunks of `chunk` rows.
+
+    acts_buf >= chunk * sum(units[1:]): memory is O(chunk x width), not O(n).
+    """
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
+    cdef Csr xs = make_csr(xs_indptr, xs_indices)
+    cdef Py_ssize_t n_feat = units[0], start, m, L = coef_off.shape[0]
+    cdef floating* acts[64]
+    cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
+    cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
+    if n == 0:
+        return
+    with nogil:
+        start = 0
+        while start < n:
+            m = chunk if start + chunk <= n else n - start
+            layer_pointers(net, &acts_buf[0], m, acts)
+            forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
+                    xs_ptr, NULL, start, &params[0], acts)
+            memcpy(&out[start], acts[L - 1], m * sizeof(floating))
+            start += m

@@ -1,0 +1,1008 @@
+"""DenseBinaryClassifier: scikit-learn's MLPClassifier for binary targets, fast.
+
+The estimator follows ``sklearn.neural_network.MLPClassifier`` step by step
+(initialisation, shuffling, validation split, batches, loss, L2 scaling,
+optimizer rules, stopping rules, messages), so the same ``random_state``,
+data and hyperparameters give the same model up to floating-point rounding.
+The work per epoch (sgd/adam) or per loss evaluation (lbfgs) is one nogil
+call into ``fastdense._train``; Python only runs the per-epoch bookkeeping.
+
+All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
+(coefs raveled in (n_in, n_out) order, then intercepts); ``coefs_`` and
+``intercepts_`` are views of it.
+"""
+
+import contextlib
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, check_scoring, get_scorer_names
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from . import _train
+from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
+
+try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
+    from sklearn.utils.optimize import _check_optimize_result
+except ImportError:  # pragma: no cover
+    _check_optimize_result = None
+try:
+    from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+except ImportError:  # pragma: no cover
+    def _get_additional_lbfgs_options_dict(key, value):
+        return {}
+
+__all__ = ["DenseBinaryClassifier"]
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
+_MAX_LAYERS = 64  # the kernels keep per-layer pointers in a fixed array
+# Rows per predict chunk: about this many activations live at once.
+_PREDICT_CHUNK_ELEMENTS = 1 << 18
+# Below this many multiply-adds per largest minibatch product, one BLAS
+# thread is faster than two (thread wake-up costs more than the product).
+_ONE_THREAD_FLOPS = 1 << 21
+
+_BINARY_ONLY = (
+    "Only binary classification is supported. DenseBinaryClassifier got a {} "
+    "target; use sklearn.neural_network.MLPClassifier (or one-vs-rest) for it."
+)
+
+
+def _kernel_activation(name):
+    return _ACTIVATION_CODES["sigmoid" if name == "logistic" else name]
+
+
+class _SGDState:
+    """scikit-learn's SGDOptimizer: the learning-rate schedule and the velocity buffer."""
+
+    kind = _train.SOLVER_SGD
+
+    def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum,
+                 nesterov, power_t):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.power_t = power_t
+        self.t = 0  # unused by SGD; kept so both states share one kernel call
+        self.state1 = np.zeros(n_params, dtype=dtype)  # velocities
+        self.state2 = np.zeros(0, dtype=dtype)
+
+    def iteration_ends(self, time_step):
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+class _AdamState:
+    """scikit-learn's AdamOptimizer: step counter and the two moment buffers."""
+
+    kind = _train.SOLVER_ADAM
+
+    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.state1 = np.zeros(n_params, dtype=dtype)  # first moments
+        self.state2 = np.zeros(n_params, dtype=dtype)  # second moments
+
+    def iteration_ends(self, time_step):
+        pass
+
+    def trigger_stopping(self, msg, verbose):
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+
+class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-layer perceptron for binary classification, trained in compiled code.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
+    on binary targets: the same parameters with the same defaults and
+    meanings, the same fitted attributes, and, in float64 with the same
+    ``random_state``, the same model up to floating-point rounding. Each
+    training epoch (``sgd``/``adam``) or loss evaluation (``lbfgs``) is a
+    single call into a Cython+BLAS kernel that releases the GIL.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, default='relu'
+        Hidden-layer activation. ``'leaky_relu'`` (slope 0.01 for negative
+        inputs, as ``torch.nn.LeakyReLU``) is an addition to MLPClassifier's set.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization, as in MLPClassifier.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term, divided by the sample size
+        (the sum of sample weights) when added to the loss.
+
+    batch_size : int or 'auto', default='auto'
+        Minibatch size for the stochastic solvers; 'auto' is ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule for ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate (sgd and adam).
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (sgd/adam) or iterations (lbfgs).
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each epoch (sgd/adam).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the early-stopping split and the
+        shuffling, drawn in the same order as MLPClassifier.
+
+    tol : float, default=1e-4
+        Tolerance for the stopping rules.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        Reuse the previous solution as initialisation.
+
+    momentum : float, default=0.9
+        Momentum of ``solver='sgd'``.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum (sgd, momentum > 0).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified) and
+        stop when the validation score stops improving (sgd/adam).
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Adam's first-moment decay rate.
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay rate.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without ``tol`` improvement before stopping.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations for ``solver='lbfgs'``.
+
+    dtype : {None, 'float32', 'float64'}, default=None
+        Floating type of the parameters and the computation. None keeps
+        float32 input in float32 and uses float64 otherwise (as MLPClassifier).
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights per class, multiplied into ``sample_weight``; 'balanced' uses
+        ``n_samples / (n_classes * np.bincount(y))``. Not available with
+        'balanced' in :meth:`partial_fit`.
+
+    scoring : str, callable or None, default=None
+        Validation metric for early stopping: None is accuracy (as
+        MLPClassifier); otherwise a scikit-learn scorer name (e.g.
+        ``'roc_auc'``, ``'neg_log_loss'``) or a callable ``scorer(estimator,
+        X, y)`` (called with ``sample_weight=`` when weights are given).
+        Greater is better.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels.
+
+    loss_ : float
+        The current loss.
+
+    best_loss_ : float or None
+        The minimum training loss (None with early stopping).
+
+    loss_curve_ : list of shape (n_iter_,)
+        Loss at the end of each epoch (sgd/adam).
+
+    validation_scores_ : list or None
+        Validation score of each epoch with early stopping, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    t_ : int
+        Number of training samples seen by the solver.
+
+    coefs_ : list of ndarray
+        ``coefs_[i]`` is the (n_in, n_out) weight matrix of layer i + 1.
+
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit (string column names only).
+
+    n_iter_ : int
+        Number of epochs (sgd/adam) or iterations (lbfgs) run.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs (1).
+
+    out_activation_ : str
+        Output activation ('logistic').
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The reference implementation.
+
+    Notes
+    -----
+    Differences from MLPClassifier: binary targets only; float32 input with
+    ``solver='lbfgs'`` keeps float32 parameters (MLPClassifier returns float64
+    ones); ``partial_fit`` takes ``classes`` before ``sample_weight``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from fastdense import DenseBinaryClassifier
+    >>> X, y = make_classification(n_samples=300, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), DenseBinaryClassifier(
+    ...     hidden_layer_sizes=(16,), max_iter=300, random_state=0))
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    >>> bool(cross_val_score(clf, X, y, cv=3).mean() > 0.8)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+        "scoring": [None, StrOptions(set(get_scorer_names())), callable],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+        class_weight=None,
+        scoring=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.class_weight = class_weight
+        self.scoring = scoring
+
+    # ------------------------------------------------------------ parameters
+
+    def _layout(self, layer_units):
+        """Offsets of each coef and intercept in the flat buffer (scikit-learn's _pack order)."""
+        units = np.asarray(layer_units, dtype=np.intp)
+        coef_off, icpt_off, start = [], [], 0
+        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
+            coef_off.append(start)
+            start += n_in * n_out
+        for n_out in layer_units[1:]:
+            icpt_off.append(start)
+            start += n_out
+        return units, np.asarray(coef_off, np.intp), np.asarray(icpt_off, np.intp), start
+
+    def _bind_views(self, params, layer_units):
+        """Make coefs_/intercepts_ views of the flat buffer `params`."""
+        units, coef_off, icpt_off, n_params = self._layout(layer_units)
+        self._params = params
+        self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
+        self.coefs_ = [
+            params[o:o + a * b].reshape(a, b)
+            for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
+        ]
+        self.intercepts_ = [params[o:o + b] for o, b in zip(icpt_off, layer_units[1:])]
+        # what we handed out, to notice cheaply when the user replaced an array
+        self._views = (self.coefs_, self.intercepts_, tuple(self.coefs_),
+                       tuple(self.intercepts_))
+
+    def _flat_params(self):
+        """The flat parameter buffer, re-packed if coefs_/intercepts_ were replaced.
+
+        Returns (params, layer_units). Replacing ``coefs_``, one of its arrays,
+        or an intercept (as MLPClassifier users sometimes do) is honoured:
+        the arrays are packed into a new flat buffer that they then view.
+        """
+        views = getattr(self, "_views", None)
+        if (
+            getattr(self, "_params", None) is not None and views is not None
+            and self.coefs_ is views[0] and self.intercepts_ is views[1]
+            and len(self.coefs_) == len(views[2]) and len(self.intercepts_) == len(views[3])
+            and all(a is b for a, b in zip(self.coefs_, views[2]))
+            and all(a is b for a, b in zip(self.intercepts_, views[3]))
+        ):
+            return self._params, [int(u) for u in self._units]
+        arrays = list(self.coefs_) + list(self.intercepts_)
+        layer_units = [np.shape(arrays[0])[0]] + [np.shape(c)[1] for c in self.coefs_]
+        dtype = self._fit_dtype if hasattr(self, "_fit_dtype") else np.float64
+        params = np.concatenate([np.asarray(a, dtype=dtype).ravel() for a in arrays])
+        self._bind_views(params, layer_units)
+        return params, layer_units
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer
+            self._params = None
+            self._views = None
+            self._flat_params()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop("_params", None)  # coefs_/intercepts_ carry the weights
+        state.pop("_views", None)
+        return state
+
+    # ------------------------------------------------------------------ input
+
+    def _dtype_spec(self):
+        if self.dtype is None:
+            return (np.float64, np.float32)
+        return np.dtype(self.dtype).type
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=self._dtype_spec(), reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        if y_type != "binary":
+            raise ValueError(_BINARY_ONLY.format(y_type))
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        y_raw = y
+        y = self._label_binarizer.transform(y).astype(bool)
+        if y.shape[1] != 1:  # pragma: no cover - excluded by the binary check
+            raise ValueError(_BINARY_ONLY.format("multiclass"))
+        return X, y, y_raw
+
+    def _sample_weight(self, sample_weight, X, y_raw, incremental):
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported in partial_fit: the class "
+                "frequencies of the whole data are unknown. Compute the weights once "
+                "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
+            )
+        cw = compute_sample_weight(self.class_weight, y_raw).astype(X.dtype, copy=False)
+        return cw if sample_weight is None else sample_weight * cw
+
+    @staticmethod
+    def _kernel_X(X, dtype):
+        """(dense 2-D C array, CSR data, CSR indptr, CSR indices) for the kernels."""
+        empty_i = np.zeros(0, dtype=np.intp)
+        if sp.issparse(X):
+            X = X.tocsr()
+            data = np.ascontiguousarray(X.data, dtype=dtype)
+            indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+            indices = np.ascontiguousarray(X.indices, dtype=np.intp)
+            if indptr.shape[0] == 0:  # never: a CSR has n + 1 row pointers
+                indptr = np.zeros(1, dtype=np.intp)
+            dense = np.zeros((0, X.shape[1]), dtype=dtype)
+            return dense, data, indptr, indices
+        return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
+                empty_i, empty_i)
+
+    # ------------------------------------------------------------------- fit
+
+    def _initialize(self, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = 1
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = "logistic"
+        self._fit_dtype = np.dtype(dtype)
+        _, _, _, n_params = self._layout(layer_units)
+        params = np.empty(n_params, dtype=dtype)
+        self._bind_views(params, layer_units)
+        # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for i in range(self.n_layers_ - 1):
+            fan_in, fan_out = layer_units[i], layer_units[i + 1]
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            self.coefs_[i][...] = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+            self.intercepts_[i][...] = self._random_state.uniform(-bound, bound, fan_out)
+        self._best_params = params.copy()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        if len(hidden_layer_sizes) + 1 > _MAX_LAYERS:
+            raise ValueError(
+                f"at most {_MAX_LAYERS - 1} hidden layers are supported; got "
+                f"{len(hidden_layer_sizes)}"
+            )
+        hidden_layer_sizes = [int(h) for h in hidden_layer_sizes]
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = self._sample_weight(sample_weight, X, y_raw, incremental)
+        n_features = X.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [1]
+        self._random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(layer_units, X.dtype)
+        else:
+            params, units_before = self._flat_params()
+            if units_before != layer_units:
+                raise ValueError(
+                    f"warm_start/partial_fit need the same network shape: fitted "
+                    f"layer sizes {units_before}, now {layer_units}"
+                )
+            if params.dtype != X.dtype:
+                X = X.astype(params.dtype)
+                if sample_weight is not None:
+                    sample_weight = sample_weight.astype(params.dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, layer_units, incremental)
+        else:
+            self._fit_lbfgs(X, y, sample_weight, layer_units)
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        # TODO(lead, at merge): set self.module_ = the fitted network as a
+        # fastdense.nn.Sequential (Linear layers with weight = coefs_[i].T, bias =
+        # intercepts_[i], the hidden activation between them; no output sigmoid, so
+        # module_(X) is decision_function(X)). The nn API is built on branch `nn`.
+        return self
+
+    def _blas_threads(self, layer_units, batch):
+        """One BLAS thread for small products (thread wake-up costs more than the
+        product), else the library's default. Process-wide while the fit runs."""
+        work = max(a * b for a, b in zip(layer_units[:-1], layer_units[1:])) * batch
+        if work < _ONE_THREAD_FLOPS:
+            return threadpool_limits(1, user_api="blas")
+        return contextlib.nullcontext()
+
+    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
+        params = self._params
+        dtype = params.dtype
+        n_params = params.shape[0]
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = _SGDState(
+                    n_params, dtype, self.learning_rate_init, self.learning_rate,
+                    self.momentum, self.nesterovs_momentum, self.power_t,
+                )
+            else:
+                self._optimizer = _AdamState(
+                    n_params, dtype, self.learning_rate_init, self.beta_1,
+                    self.beta_2, self.epsilon,
+                )
+        opt = self._optimizer
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            stratify = y  # (n, 1) booleans, exactly what MLPClassifier stratifies on
+            if sample_weight is None:
+                X_train, X_val, y_train, y_val = train_test_split(
+                    X, y, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify,
+                )
+                sw_train = sw_val = None
+            else:
+                X_train, X_val, y_train, y_val, sw_train, sw_val = train_test_split(
+                    X, y, sample_weight, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify,
+                )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train, sw_train = X, y, sample_weight
+            X_val = y_val = sw_val = None
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=np.intp)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        # Kernel inputs and every buffer, allocated once per fit.
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X_train, dtype)
+        y_k = np.ascontiguousarray(y_train.ravel(), dtype=dtype)
+        sw_k = (np.zeros(0, dtype=dtype) if sw_train is None
+                else np.ascontiguousarray(sw_train, dtype=dtype))
+        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
+        widest = max(layer_units[1:])
+        grads = np.empty(n_params, dtype=dtype)
+        acts = np.empty(batch_size * sum(layer_units[1:]), dtype=dtype)
+        d_a = np.empty(batch_size * widest, dtype=dtype)
+        d_b = np.empty(batch_size * widest, dtype=dtype)
+        # the gather buffer of shuffled dense rows (CSR rows are read in place)
+        xb = np.empty(1 if sp.issparse(X_train) else max(batch_size * layer_units[0], 1),
+                      dtype=dtype)
+        yb = np.empty(batch_size, dtype=dtype)
+        swb = np.empty(batch_size, dtype=dtype)
+        activation = _kernel_activation(self.activation)
+        use_order = bool(self.shuffle)
+
+        try:
+            self.n_iter_ = 0
+            with self._blas_threads(layer_units, batch_size):
+                for it in range(self.max_iter):
+                    if self.shuffle:
+                        sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    accumulated_loss, opt.t = _train.stochastic_epoch(
+                        Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
+                        np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
+                        batch_size, units, coef_off, icpt_off, activation,
+                        _LEAKY_RELU_SLOPE, params, grads, opt.state1, opt.state2,
+                        acts, d_a, d_b, xb, yb, swb, opt.kind, opt.learning_rate,
+                        float(getattr(opt, "momentum", 0.0)),
+                        bool(getattr(opt, "nesterov", False)),
+                        float(getattr(opt, "beta_1", 0.0)),
+                        float(getattr(opt, "beta_2", 0.0)),
+                        float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
+                    )
+                    self.n_iter_ += 1
+                    self.loss_ = accumulated_loss / X_train.shape[0]
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    if self.verbose:
+                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                    self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                    opt.iteration_ends(self.t_)
+
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        if early_stopping:
+                            msg = (
+                                "Validation score did not improve more than "
+                                "tol=%f for %d consecutive epochs."
+                                % (self.tol, self.n_iter_no_change)
+                            )
+                        else:
+                            msg = (
+                                "Training loss did not improve more than tol=%f"
+                                " for %d consecutive epochs."
+                                % (self.tol, self.n_iter_no_change)
+                            )
+                        if opt.trigger_stopping(msg, self.verbose):
+                            break
+                        self._no_improvement_count = 0
+
+                    if incremental:
+                        break
+
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(
+                            "Stochastic Optimizer: Maximum iterations (%d) "
+                            "reached and the optimization hasn't converged yet."
+                            % self.max_iter,
+                            ConvergenceWarning,
+                        )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            # Restore the best weights. Afterwards the "best" weights are the live
+            # ones (MLPClassifier aliases the lists), until a better score is seen.
+            if self._best_params is not None:
+                params[...] = self._best_params
+            self._best_params = None
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            val_score = self._validation_score(X, y, sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_params = self._params.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _validation_score(self, X, y, sample_weight):
+        if self.scoring is None:  # MLPClassifier's _score: accuracy, NaN if non-finite
+            y_pred = self._predict_validated(X)
+            if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+                return np.nan
+            return accuracy_score(y, y_pred, sample_weight=sample_weight)
+        scorer = check_scoring(self, scoring=self.scoring)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        with warnings.catch_warnings():
+            # X is the validated split (feature names were checked at fit entry)
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return float(scorer(self, X, y, **kwargs))
+
+    def _fit_lbfgs(self, X, y, sample_weight, layer_units):
+        params = self._params
+        dtype = params.dtype
+        n_params = params.shape[0]
+        n = X.shape[0]
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
+        y_k = np.ascontiguousarray(y.ravel(), dtype=dtype)
+        sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
+                else np.ascontiguousarray(sample_weight, dtype=dtype))
+        widest = max(layer_units[1:])
+        acts = np.empty(n * sum(layer_units[1:]), dtype=dtype)
+        d_a = np.empty(n * widest, dtype=dtype)
+        d_b = np.empty(n * widest, dtype=dtype)
+        activation = _kernel_activation(self.activation)
+        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
+        alpha = float(self.alpha)
+
+        def loss_grad(packed):
+            x = np.ascontiguousarray(packed, dtype=dtype)
+            grad = np.empty(n_params, dtype=dtype)  # fresh: scipy keeps the last one
+            loss = _train.loss_grad(
+                Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k, units, coef_off,
+                icpt_off, activation, _LEAKY_RELU_SLOPE, x, grad, acts, d_a, d_b, alpha,
+            )
+            return loss, grad
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        with self._blas_threads(layer_units, n):
+            opt_res = scipy.optimize.minimize(
+                loss_grad, params.copy(), method="L-BFGS-B", jac=True,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_get_additional_lbfgs_options_dict("iprint", iprint),
+                },
+            )
+        if _check_optimize_result is not None:
+            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        else:  # pragma: no cover
+            self.n_iter_ = min(opt_res.nit, self.max_iter)
+        self.loss_ = opt_res.fun
+        params[...] = opt_res.x
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and binary target y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (CSR/CSC sparse input runs a sparse first layer).
+
+        y : array-like of shape (n_samples,)
+            Binary class labels of any type.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (multiplied by the ``class_weight`` weights).
+
+        Returns
+        -------
+        self : DenseBinaryClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,)
+            Binary class labels.
+
+        classes : array-like of shape (2,), default=None
+            Both classes; required on the first call, may be omitted later.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : DenseBinaryClassifier
+            The updated estimator.
+        """
+        if classes is not None and not hasattr(self, "classes_"):
+            n_classes = len(unique_labels(classes))
+            if n_classes > 2:
+                raise ValueError(_BINARY_ONLY.format(f"{n_classes}-class"))
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                raise ValueError(_BINARY_ONLY.format(type_of_target(y)))
+            self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    # --------------------------------------------------------------- predict
+
+    def _decision_validated(self, X, params=None):
+        """The logit of each row of an already validated X, forward in row chunks."""
+        if params is None:
+            params, _ = self._flat_params()
+        dtype = params.dtype
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
+        n = X.shape[0]
+        out = np.empty(n, dtype=dtype)
+        width = int(self._units[1:].sum())
+        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
+        acts = np.empty(chunk * width, dtype=dtype)
+        _train.decision_function(
+            Xd, xs_data, xs_indptr, xs_indices, n, self._units, self._coef_off,
+            self._icpt_off, _kernel_activation(self.activation), _LEAKY_RELU_SLOPE,
+            params, acts, chunk, out,
+        )
+        return out
+
+    def _validated_decision(self, X):
+        check_is_fitted(self)
+        params, _ = self._flat_params()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=params.dtype)
+        return self._decision_validated(X, params)
+
+    def _predict_validated(self, X):
+        p = expit(self._decision_validated(X))
+        return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
+
+    def decision_function(self, X):
+        """The logit of the positive class (``classes_[1]``) for each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        z : ndarray of shape (n_samples,)
+            The output layer's pre-activation; positive means ``classes_[1]``.
+        """
+        return self._validated_decision(X)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The predicted classes.
+        """
+        p = expit(self._validated_decision(X))
+        return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
+
+    def predict_proba(self, X):
+        """Probability estimates for ``classes_[0]`` and ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Column j is the probability of ``classes_[j]``.
+        """
+        p = expit(self._validated_decision(X))
+        return np.vstack([1 - p, p]).T
+
+    def predict_log_proba(self, X):
+        """Log of the probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, 2)
+            ``log(predict_proba(X))``.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_label = False
+        return tags

@@ -1,0 +1,22 @@
+"""scikit-learn's estimator checks, with no expected failures."""
+
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastdense import DenseBinaryClassifier
+
+
+@parametrize_with_checks(
+    [
+        DenseBinaryClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0),
+        DenseBinaryClassifier(
+            hidden_layer_sizes=(6, 4), solver="lbfgs", max_iter=20, random_state=0
+        ),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
