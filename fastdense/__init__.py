@@ -17,5 +17,10 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
 
 from . import kernels
 from .estimator import DenseBinaryClassifier
+from ._random import manual_seed
+from .autograd import Parameter, Tensor, enable_grad, no_grad
+from . import nn, optim
+from .interop import from_torch, to_torch
 
-__all__ = ["__version__", "kernels", "DenseBinaryClassifier"]
+__all__ = ["__version__", "kernels", "DenseBinaryClassifier", "nn", "optim", "Tensor",
+           "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch"]

@@ -11,7 +11,7 @@
 #   dW = dZ.T @ A_prev,  dA_prev = dZ @ W                  backward products
 
 from cython cimport floating
-from libc.math cimport exp, expf, log1p, log1pf, tanh, tanhf, sqrt, sqrtf
+from libc.math cimport exp, expf, log, logf, log1p, log1pf, tanh, tanhf, sqrt, sqrtf
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 
@@ -37,6 +37,13 @@ cdef inline floating f_log1p(floating x) noexcept nogil:
         return log1pf(x)
     else:
         return log1p(x)
+
+
+cdef inline floating f_log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
 
 
 cdef inline floating f_tanh(floating x) noexcept nogil:
@@ -295,6 +302,45 @@ cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const float
             dz[idx] = grad_scale * gi
             if loss != NULL:
                 loss[idx] = li
+    return total
+
+
+cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
+                             const floating* weight, floating* dp, floating* loss,
+                             floating grad_scale) noexcept nogil:
+    """Binary cross-entropy from probabilities (PyTorch's BCELoss), loss and gradient.
+
+    Per element, logs clamped at -100 as PyTorch does (so p = 0 or 1 stays finite):
+        l     = -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))
+        dl/dp = (p - y) / max(p (1 - p), float32(1e-12))
+    Returns sum(w * l) (in double); writes dp = grad_scale * w * dl/dp and, if
+    loss is not NULL, loss = w * l. weight may be NULL.
+    """
+    cdef Py_ssize_t i
+    cdef floating pi, yi, lp, lq, li, gi, den
+    cdef float eps = 1e-12  # PyTorch's floor is the float 1e-12, in both dtypes
+    cdef double total = 0
+    for i in range(n):
+        pi = p[i]
+        yi = y[i]
+        lp = f_log(pi)
+        lq = f_log1p(-pi)
+        if lp < -100:
+            lp = -100
+        if lq < -100:
+            lq = -100
+        li = (yi - 1) * lq - yi * lp
+        den = (1 - pi) * pi
+        if den < <floating> eps:
+            den = <floating> eps
+        gi = (pi - yi) / den
+        if weight != NULL:
+            li = li * weight[i]
+            gi = gi * weight[i]
+        total += li
+        dp[i] = grad_scale * gi
+        if loss != NULL:
+            loss[i] = li
     return total
 
 

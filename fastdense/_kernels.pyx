@@ -8,8 +8,12 @@ the GIL for its compute.
 
 from cython cimport floating
 
+cimport numpy as cnp
+
 cimport fastdense._core as core
 from libc.stdlib cimport free, malloc
+
+cnp.import_array()
 
 ACTIVATIONS = {
     "identity": core.IDENTITY,
@@ -90,6 +94,48 @@ def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
     with nogil:
         total = core.bce_with_logits(rows, cols, &z[0, 0], &y[0, 0], w_ptr, pw_ptr,
                                      &dz[0, 0], loss_ptr, <floating> grad_scale)
+    return total
+
+
+def activation_forward(const floating[::1] z, floating[::1] out, int activation,
+                       double negative_slope):
+    """out := g(z), element-wise (no matrix product; out may be z)."""
+    cdef Py_ssize_t n = z.shape[0], i
+    if n == 0:
+        return
+    with nogil:
+        if &out[0] != &z[0]:
+            for i in range(n):
+                out[i] = z[i]
+        core.bias_activation(1, n, &out[0], NULL, activation, <floating> negative_slope)
+
+
+def activation_backward(const floating[::1] da, const floating[::1] a, floating[::1] dz,
+                        int activation, double negative_slope):
+    """dz := da * g'(a), element-wise from the activation's output a (dz may be da)."""
+    cdef Py_ssize_t n = da.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        core.delta_and_bias_grad(1, n, &da[0], &a[0], &dz[0], NULL, activation,
+                                 <floating> negative_slope)
+
+
+def bce_probs(const floating[::1] p, const floating[::1] y, const floating[::1] weight,
+              floating[::1] dp, floating[::1] loss, double grad_scale):
+    """Returns sum(weight * l) of BCELoss; dp := grad_scale * weight * dl/dp.
+
+    All flat; weight empty for none; an empty loss buffer is not written.
+    """
+    cdef Py_ssize_t n = p.shape[0]
+    cdef double total
+    if n == 0:
+        return 0.0
+    cdef const floating* w_ptr = optional_ptr(weight)
+    cdef floating* loss_ptr = &loss[0] if loss.shape[0] > 0 else NULL
+    with nogil:
+        total = core.bce_probs(n, &p[0], &y[0], w_ptr, &dp[0], loss_ptr,
+                               <floating> grad_scale)
     return total
 
 
@@ -235,3 +281,90 @@ class GemmFloor:
             free(z)
             free(dw)
             free(da)
+
+
+# ------------------------------------------------- multi-tensor optimizer steps
+# One call updates a whole parameter group (PyTorch's multi-tensor idea): the
+# per-call overhead of the single-tensor shells dominates for small layers.
+# Unlike the shells above, these check every array (cheap C-level checks).
+
+cdef inline void* _checked_data(object a, int typenum, Py_ssize_t n, bint writable,
+                                str name) except NULL:
+    """Data pointer of `a` after checking: ndarray of `typenum`, C-contiguous, size n."""
+    cdef cnp.ndarray arr
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray; got {type(a).__name__}")
+    arr = <cnp.ndarray> a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError(f"{name} must have the parameter's dtype; got {arr.dtype}")
+    if cnp.PyArray_SIZE(arr) != n:
+        raise ValueError(f"{name} must have the parameter's size {n}; got {arr.size}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError(f"{name} must be C-contiguous")
+    if writable and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} must be writable")
+    return cnp.PyArray_DATA(arr)
+
+
+cdef _adam_multi(floating kind, int typenum, list params, list grads, list exp_avgs,
+                 list exp_avg_sqs, list max_exp_avg_sqs, list step_sizes,
+                 list bc2_sqrts, double beta1, double beta2, double eps,
+                 double weight_decay, double decay_factor, bint amsgrad, bint maximize):
+    cdef Py_ssize_t i, n
+    cdef floating *p
+    cdef floating *g
+    cdef floating *m
+    cdef floating *v
+    cdef floating *vm
+    cdef floating step_size, bc2
+    for i in range(len(params)):
+        if not isinstance(params[i], cnp.ndarray):
+            raise TypeError("params must be numpy.ndarrays")
+        n = cnp.PyArray_SIZE(<cnp.ndarray> params[i])
+        if n == 0:
+            continue
+        p = <floating*> _checked_data(params[i], typenum, n, True, "param")
+        g = <floating*> _checked_data(grads[i], typenum, n, False, "grad")
+        m = <floating*> _checked_data(exp_avgs[i], typenum, n, True, "exp_avg")
+        v = <floating*> _checked_data(exp_avg_sqs[i], typenum, n, True, "exp_avg_sq")
+        vm = NULL
+        if amsgrad:
+            vm = <floating*> _checked_data(max_exp_avg_sqs[i], typenum, n, True,
+                                           "max_exp_avg_sq")
+        step_size = <floating> (<double> step_sizes[i])
+        bc2 = <floating> (<double> bc2_sqrts[i])
+        with nogil:
+            core.torch_adam(n, p, g, m, v, vm, step_size, bc2, <floating> beta1,
+                            <floating> beta2, <floating> eps, <floating> weight_decay,
+                            <floating> decay_factor, amsgrad, maximize)
+
+
+def torch_adam_multi(list params, list grads, list exp_avgs, list exp_avg_sqs,
+                     list max_exp_avg_sqs, list step_sizes, list bc2_sqrts,
+                     double beta1, double beta2, double eps, double weight_decay,
+                     double decay_factor, bint amsgrad, bint maximize):
+    """torch_adam over lists of same-dtype arrays: one call per parameter group.
+
+    step_sizes[i] = lr / (1 - beta1**step_i) and bc2_sqrts[i] = sqrt(1 - beta2**step_i)
+    (computed by the caller in double). max_exp_avg_sqs is read only with amsgrad.
+    """
+    cdef Py_ssize_t k = len(params)
+    cdef int typenum
+    if not (len(grads) == len(exp_avgs) == len(exp_avg_sqs) == len(step_sizes)
+            == len(bc2_sqrts) == k) or (amsgrad and len(max_exp_avg_sqs) != k):
+        raise ValueError("torch_adam_multi: all lists must have one entry per parameter")
+    if k == 0:
+        return
+    if not isinstance(params[0], cnp.ndarray):
+        raise TypeError("params must be numpy.ndarrays")
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray> params[0])
+    if typenum == cnp.NPY_FLOAT:
+        _adam_multi[float](0, typenum, params, grads, exp_avgs, exp_avg_sqs,
+                           max_exp_avg_sqs, step_sizes, bc2_sqrts, beta1, beta2, eps,
+                           weight_decay, decay_factor, amsgrad, maximize)
+    elif typenum == cnp.NPY_DOUBLE:
+        _adam_multi[double](0, typenum, params, grads, exp_avgs, exp_avg_sqs,
+                            max_exp_avg_sqs, step_sizes, bc2_sqrts, beta1, beta2, eps,
+                            weight_decay, decay_factor, amsgrad, maximize)
+    else:
+        raise TypeError("params must be float32 or float64 arrays")

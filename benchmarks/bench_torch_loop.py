@@ -1,0 +1,147 @@
+"""The PyTorch-style training loop in fastdense and in PyTorch, side by side.
+
+Runs the same loop (``zero_grad``; ``loss_fn(model(xb), yb)``; ``backward``;
+``step``) with the same model, optimizer and batches in fastdense and, if it
+is installed, in PyTorch, interleaving rounds of both in one process, and
+prints a Markdown table of the median time per training step and the ratio.
+
+Usage::
+
+    python benchmarks/bench_torch_loop.py            # full run
+    python benchmarks/bench_torch_loop.py --quick    # a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import fastdense as fd
+from fastdense import nn, optim
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - the table then has fastdense only
+    torch = None
+
+# name, n_features, hidden, batch, optimizer
+CONFIGS = [
+    ("small: 20 feat, (64, 32), batch 128, Adam", 20, (64, 32), 128),
+    ("wide: 512 feat, (1024, 1024), batch 512, Adam", 512, (1024, 1024), 512),
+]
+
+
+def _layers(lib, n_in, hidden):
+    mods, prev = [], n_in
+    for h in hidden:
+        mods += [lib.Linear(prev, h), lib.ReLU()]
+        prev = h
+    return lib.Sequential(*mods, lib.Linear(prev, 1))
+
+
+def _data(n_features, batch, n_batches, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((batch * n_batches, n_features)).astype(np.float32)
+    y = (X[:, :1] + 0.5 * rng.standard_normal((len(X), 1)) > 0).astype(np.float32)
+    return [(X[i:i + batch], y[i:i + batch]) for i in range(0, len(X), batch)]
+
+
+def _fastdense_loop(model, batches):
+    loss_fn = nn.BCEWithLogitsLoss()
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+
+    def run():
+        for xb, yb in batches:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    return run
+
+
+def _torch_loop(model, batches):
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+
+    def run():
+        for xb, yb in tbatches:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    return run
+
+
+def _time_per_step(run, n_steps):
+    t0 = time.perf_counter()
+    run()
+    return (time.perf_counter() - t0) / n_steps
+
+
+def bench(config, rounds, n_batches):
+    name, n_in, hidden, batch = config
+    batches = _data(n_in, batch, n_batches)
+    fd.manual_seed(0)
+    fd_model = _layers(nn, n_in, hidden)
+    runs = {"fastdense": _fastdense_loop(fd_model, batches)}
+    if torch is not None:
+        torch.manual_seed(0)
+        t_model = _layers(torch.nn, n_in, hidden)
+        fd_model.load_state_dict(t_model.state_dict())
+        runs["PyTorch"] = _torch_loop(t_model, batches)
+    for run in runs.values():  # warm up (allocations, thread pools)
+        run()
+    times = {k: [] for k in runs}
+    for _ in range(rounds):  # interleaved rounds
+        for k, run in runs.items():
+            times[k].append(_time_per_step(run, len(batches)))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP threads for both libraries (default: their own)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
+    print(f"fastdense {fd.__version__}; PyTorch "
+          f"{torch.__version__ if torch else 'not installed'} "
+          f"({torch.get_num_threads() if torch else '-'} threads); "
+          f"threads requested: {args.threads or 'library defaults'}")
+    print()
+    print("| config | fastdense ms/step | PyTorch ms/step | PyTorch / fastdense |")
+    print("|---|---|---|---|")
+    for i, config in enumerate(CONFIGS):
+        small = i == 0
+        if args.quick:
+            rounds, n_batches = (5, 40) if small else (3, 3)
+        else:
+            rounds, n_batches = (15, 100) if small else (7, 8)
+        if args.rounds:
+            rounds = args.rounds
+        med = bench(config, rounds, n_batches)
+        f = med["fastdense"] * 1e3
+        if "PyTorch" in med:
+            t = med["PyTorch"] * 1e3
+            print(f"| {config[0]} | {f:.3f} | {t:.3f} | {t / f:.2f}x |")
+        else:
+            print(f"| {config[0]} | {f:.3f} | - | - |")
+
+
+if __name__ == "__main__":
+    main()

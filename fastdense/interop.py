@@ -1,0 +1,144 @@
+"""Move models and weights between fastdense and PyTorch (PyTorch is imported only here, on call).
+
+:func:`from_torch` builds the fastdense equivalent of a PyTorch model made of
+the supported layers, with the same weights; :func:`to_torch` does the
+reverse. Both copy the values. ``to_torch`` also converts a state dict
+(model or optimizer) of NumPy arrays to one of torch tensors, which
+``torch.nn.Module.load_state_dict`` and ``torch.optim.Optimizer.load_state_dict``
+accept.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from . import nn
+
+__all__ = ["from_torch", "to_torch"]
+
+_SIMPLE = ("ReLU", "Tanh", "Sigmoid", "Identity")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("this function needs PyTorch (pip install torch)") from exc
+    return torch
+
+
+def _np_dtype(torch_dtype) -> np.dtype:
+    name = str(torch_dtype).replace("torch.", "")
+    if name not in ("float32", "float64"):
+        raise TypeError(f"only float32 and float64 models are supported; got {torch_dtype}")
+    return np.dtype(name)
+
+
+def from_torch(module: Any) -> "nn.Module":
+    """The fastdense model equivalent to a PyTorch module, with copied weights.
+
+    Supported: ``Sequential`` (nested too), ``Linear``, ``ReLU``, ``LeakyReLU``,
+    ``Tanh``, ``Sigmoid``, ``Identity``, ``Dropout``, ``BCEWithLogitsLoss``
+    and ``BCELoss``. The training/eval mode is carried over.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    fastdense.nn.Module
+
+    Raises
+    ------
+    TypeError
+        For a layer fastdense has no equivalent of (e.g. a custom ``forward``).
+    """
+    torch = _torch()
+    tnn = torch.nn
+    name = type(module).__name__
+    if isinstance(module, tnn.Sequential):
+        out = nn.Sequential(OrderedDict(
+            (key, from_torch(child)) for key, child in module.named_children()))
+    elif isinstance(module, tnn.Linear):
+        out = nn.Linear(module.in_features, module.out_features,
+                        bias=module.bias is not None, dtype=_np_dtype(module.weight.dtype))
+        out.load_state_dict(module.state_dict())
+    elif isinstance(module, tnn.LeakyReLU):
+        out = nn.LeakyReLU(module.negative_slope)
+    elif isinstance(module, tnn.Dropout):
+        out = nn.Dropout(module.p)
+    elif isinstance(module, tnn.BCEWithLogitsLoss):
+        out = nn.BCEWithLogitsLoss(module.weight, reduction=module.reduction,
+                                   pos_weight=module.pos_weight)
+    elif isinstance(module, tnn.BCELoss):
+        out = nn.BCELoss(module.weight, reduction=module.reduction)
+    elif name in _SIMPLE and type(module) is getattr(tnn, name):
+        out = getattr(nn, name)()
+    else:
+        raise TypeError(
+            f"from_torch: no fastdense equivalent for {name}; supported are Sequential, "
+            "Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Identity, Dropout and the BCE losses"
+        )
+    return out.train(bool(module.training))
+
+
+def _to_tensor(value: Any, torch):
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value, copy=True))
+    if isinstance(value, dict):
+        return type(value)((k, _to_tensor(v, torch)) for k, v in value.items()) \
+            if isinstance(value, OrderedDict) else {k: _to_tensor(v, torch)
+                                                    for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_tensor(v, torch) for v in value]
+    return value
+
+
+def to_torch(obj: Any):
+    """The PyTorch equivalent of a fastdense model, or a state dict with torch tensors.
+
+    Parameters
+    ----------
+    obj : fastdense.nn.Module or dict
+        A model made of the layers :func:`from_torch` supports, or a model or
+        optimizer ``state_dict()`` (NumPy arrays become torch tensors; optimizer
+        ``step`` counts become tensors when torch's optimizer loads them).
+
+    Returns
+    -------
+    torch.nn.Module or dict
+    """
+    torch = _torch()
+    tnn = torch.nn
+    if isinstance(obj, dict):
+        return _to_tensor(obj, torch)
+    if not isinstance(obj, nn.Module):
+        raise TypeError(f"to_torch expects a fastdense Module or a state dict; got {type(obj)}")
+    name = type(obj).__name__
+    if isinstance(obj, nn.Sequential):
+        out = tnn.Sequential(OrderedDict((k, to_torch(c)) for k, c in obj.named_children()))
+    elif isinstance(obj, nn.Linear):
+        dtype = getattr(torch, str(obj.weight.dtype))
+        out = tnn.Linear(obj.in_features, obj.out_features, bias=obj.bias is not None,
+                         dtype=dtype)
+        out.load_state_dict(_to_tensor(obj.state_dict(), torch))
+    elif isinstance(obj, nn.LeakyReLU):
+        out = tnn.LeakyReLU(obj.negative_slope)
+    elif isinstance(obj, nn.Dropout):
+        out = tnn.Dropout(obj.p)
+    elif isinstance(obj, nn.BCEWithLogitsLoss):
+        w, pw = (None if a is None else torch.from_numpy(np.array(a, copy=True))
+                 for a in (obj.weight, obj.pos_weight))
+        out = tnn.BCEWithLogitsLoss(w, reduction=obj.reduction, pos_weight=pw)
+    elif isinstance(obj, nn.BCELoss):
+        w = None if obj.weight is None else torch.from_numpy(np.array(obj.weight, copy=True))
+        out = tnn.BCELoss(w, reduction=obj.reduction)
+    elif name in _SIMPLE and type(obj) is getattr(nn, name):
+        out = getattr(tnn, name)()
+    else:
+        raise TypeError(f"to_torch: no PyTorch equivalent for {name}")
+    return out.train(obj.training)

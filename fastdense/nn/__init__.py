@@ -1,0 +1,45 @@
+"""PyTorch-compatible neural-network modules (``torch.nn`` for dense binary classifiers).
+
+Examples
+--------
+>>> import numpy as np, fastdense as fd
+>>> from fastdense import nn
+>>> _ = fd.manual_seed(0)
+>>> model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+>>> loss = nn.BCEWithLogitsLoss()(model(np.ones((4, 3))), np.ones((4, 1)))
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(8, 3)
+"""
+
+from ..autograd import Parameter
+from . import functional
+from .modules import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+
+__all__ = [
+    "Module",
+    "Parameter",
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "Identity",
+    "Dropout",
+    "Sequential",
+    "BCEWithLogitsLoss",
+    "BCELoss",
+    "functional",
+]

@@ -1,0 +1,490 @@
+"""Functional forms of fastdense's layers and losses (``torch.nn.functional``).
+
+Every function accepts :class:`fastdense.Tensor` objects, NumPy arrays or
+anything array-like (PyTorch CPU tensors included) and returns a Tensor that
+carries an autograd graph when an input requires gradients. The arithmetic
+is done by the compiled kernels; this module checks, allocates and records.
+
+:func:`linear` returns a *pending* tensor: an activation applied to it runs
+as one fused kernel (matrix product, bias and activation in one pass), and
+backpropagates through one fused kernel. Reading the pending tensor in any
+other way computes it on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import _kernels
+from .._random import default_generator
+from .._validation import to_ndarray
+from ..autograd import (
+    Node,
+    ShapeError,
+    Tensor,
+    _accumulate_leaf,
+    _float_array,
+    _grad_mode,
+    _result,
+    _tensor_or_const,
+)
+
+__all__ = [
+    "linear",
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "sigmoid",
+    "dropout",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
+]
+
+_ACT = _kernels.ACTIVATIONS
+_IDENTITY = _ACT["identity"]
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_EMPTY1 = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
+_EMPTY2 = {_F32: np.empty((0, 0), _F32), _F64: np.empty((0, 0), _F64)}
+_REDUCTIONS = ("mean", "sum", "none")
+_NODE_NAMES = {
+    _ACT["identity"]: "AddmmBackward0",
+    _ACT["relu"]: "FusedLinearReluBackward",
+    _ACT["leaky_relu"]: "FusedLinearLeakyReluBackward",
+    _ACT["tanh"]: "FusedLinearTanhBackward",
+    _ACT["sigmoid"]: "FusedLinearSigmoidBackward",
+}
+
+
+def _const(arr: np.ndarray) -> Tensor:
+    """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
+    t = Tensor.__new__(Tensor)
+    t._data = arr
+    t.grad = None
+    t.requires_grad = False
+    t._grad_fn = None
+    t._pending = None
+    t._version = 0
+    return t
+
+
+# ----------------------------------------------------------------------- linear
+
+class _Pending:
+    """What a pending ``linear`` output needs to be computed (optionally fused)."""
+
+    __slots__ = ("x", "W", "b", "vW", "vb", "shape", "dtype", "track")
+
+    def __init__(self, x, W, b, shape, dtype, track):
+        self.x, self.W, self.b = x, W, b
+        self.vW = W._version
+        self.vb = 0 if b is None else b._version
+        self.shape, self.dtype, self.track = shape, dtype, track
+
+    def inputs(self):
+        return (self.x, self.W) if self.b is None else (self.x, self.W, self.b)
+
+
+def _usable_grad(t: Tensor) -> Optional[np.ndarray]:
+    """t.grad when the kernel may accumulate into it directly, else None."""
+    g = t.grad
+    if (t.requires_grad and t._grad_fn is None and type(g) is np.ndarray
+            and g.dtype == t._data.dtype and g.shape == t._data.shape
+            and g.flags.c_contiguous and g.flags.writeable):
+        return g
+    return None
+
+
+def _compute_pending(rec: _Pending, code: int, slope: float) -> np.ndarray:
+    """out = g(x @ W.T + b) for a pending linear output, by one fused kernel call."""
+    W, b = rec.W, rec.b
+    if W._version != rec.vW or (b is not None and b._version != rec.vb):
+        raise RuntimeError(
+            "a parameter used by a pending linear output was modified in place "
+            "(e.g. by optimizer.step()) before the output was computed; compute "
+            "the output (read it or apply its activation) before updating"
+        )
+    out = np.empty(rec.shape, dtype=rec.dtype)
+    _kernels.dense_forward(rec.x._value(), W._data,
+                           _EMPTY1[rec.dtype] if b is None else b._data,
+                           out, code, slope)
+    return out
+
+
+def _dense_backward(g, x, W, b, a, code, slope):
+    """Gradients of one (fused) dense layer: one kernel call, straight into leaf grads."""
+    Wd = W._data
+    dtype = Wd.dtype
+    if g.dtype != dtype or not g.flags.c_contiguous:
+        g = np.ascontiguousarray(g, dtype=dtype)
+    if a is None:
+        a = g  # identity: g' = 1 does not read a
+    xd = x._data
+    need_x = x.requires_grad
+    dx = np.empty(xd.shape, dtype=dtype) if need_x else _EMPTY2[dtype]
+    dz = np.empty(g.shape, dtype=dtype)
+    res = []
+    gW = _usable_grad(W)
+    gb = None if b is None else _usable_grad(b)
+    if gW is not None and (b is None or gb is not None):
+        _kernels.dense_backward(g, xd, Wd, a, dz, gW, _EMPTY1[dtype] if b is None else gb,
+                                dx, code, slope, True)
+    else:
+        dW = np.empty(Wd.shape, dtype=dtype)
+        db = _EMPTY1[dtype] if b is None else np.empty(Wd.shape[0], dtype=dtype)
+        _kernels.dense_backward(g, xd, Wd, a, dz, dW, db, dx, code, slope, False)
+        for t, gt in ((W, dW), (b, db)):
+            if t is None or not t.requires_grad:
+                continue
+            if t._grad_fn is not None:
+                res.append((t, gt))
+            elif t.grad is None:
+                t.grad = gt if t._data.dtype == dtype else gt.astype(t._data.dtype)
+            else:
+                _accumulate_leaf(t, gt)
+    if need_x:
+        res.append((x, dx))
+    return res
+
+
+def _dense_result(rec: _Pending, code: int, slope: float, data: np.ndarray) -> Tensor:
+    """The tensor for a (fused) dense output, with its node when recording."""
+    out = _const(data)
+    if rec.track and _grad_mode.enabled:
+        x, W, b = rec.x, rec.W, rec.b
+        a = None if code == _IDENTITY else data
+
+        def backward(g):
+            return _dense_backward(g, x, W, b, a, code, slope)
+
+        out._grad_fn = Node(_NODE_NAMES[code], rec.inputs(), backward)
+        out.requires_grad = True
+    return out
+
+
+def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
+    """The layer input as a tensor of the weight's dtype with C-contiguous data."""
+    if isinstance(x, Tensor):
+        if x._pending is None:
+            d = x._data
+            if d.dtype != dtype:
+                return x.to(dtype) if d.flags.c_contiguous else _prep_input(x.to(dtype), dtype)
+            if not d.flags.c_contiguous:
+                return _result(np.ascontiguousarray(d), "CloneBackward0", (x,),
+                               lambda g: ((x, g),))
+            return x
+        if x.dtype != dtype:
+            return x.to(dtype)
+        return x
+    arr = x if type(x) is np.ndarray else to_ndarray(x, "input")
+    if arr.dtype != dtype or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    return _const(arr)
+
+
+def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """``input @ weight.T + bias`` (``torch.nn.functional.linear``).
+
+    Parameters
+    ----------
+    input : Tensor or array-like of shape (m, in_features) or (in_features,)
+        Converted to the weight's dtype.
+    weight : Tensor of shape (out_features, in_features)
+    bias : Tensor of shape (out_features,), optional
+
+    Returns
+    -------
+    Tensor of shape (m, out_features) (or (out_features,) for 1-D input),
+        pending until read: an activation applied next fuses into the same
+        kernel call.
+    """
+    W = weight if isinstance(weight, Tensor) else _const(_float_array(weight))
+    Wd = W._value()
+    dtype = Wd.dtype
+    if Wd.ndim != 2:
+        raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
+    if not Wd.flags.c_contiguous:
+        W = _prep_input(W, dtype)
+    b = None
+    if bias is not None:
+        b = bias if isinstance(bias, Tensor) else _const(_float_array(bias))
+        bd = b._value()
+        if bd.shape != (Wd.shape[0],):
+            raise ShapeError(
+                f"bias must have shape (out_features,) = ({Wd.shape[0]},); got {bd.shape}"
+            )
+        if bd.dtype != dtype:
+            raise TypeError(f"bias dtype {bd.dtype} differs from weight dtype {dtype}")
+        if not bd.flags.c_contiguous:
+            b = _prep_input(b, dtype)
+    x = _prep_input(input, dtype)
+    xs = x.shape
+    if len(xs) == 1 and xs[0] == Wd.shape[1]:
+        return linear(x.reshape(1, -1), W, b).reshape(-1)
+    if len(xs) != 2 or xs[1] != Wd.shape[1]:
+        rows = xs[0] if len(xs) == 2 else "?"
+        raise ShapeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{xs[-1] if xs else 0} and "
+            f"{Wd.shape[1]}x{Wd.shape[0]}): input must have shape (m, {Wd.shape[1]}); "
+            f"got {xs}"
+        )
+    track = _grad_mode.enabled and (
+        x.requires_grad or W.requires_grad or (b is not None and b.requires_grad)
+    )
+    rec = _Pending(x, W, b, (xs[0], Wd.shape[0]), dtype, track)
+    out = _const(None)
+    out._pending = rec
+    if track:
+        def backward(g):
+            return _dense_backward(g, x, W, b, None, _IDENTITY, 0.0)
+
+        out._grad_fn = Node("AddmmBackward0", rec.inputs(), backward)
+        out.requires_grad = True
+    return out
+
+
+# ------------------------------------------------------------------ activations
+
+def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
+    if isinstance(input, Tensor) and input._pending is not None:
+        rec = input._pending
+        return _dense_result(rec, code, slope, _compute_pending(rec, code, slope))
+    x = _tensor_or_const(input)
+    xd = x._value()
+    if xd.dtype not in (_F32, _F64):
+        xd = xd.astype(np.float32)
+    src = np.ascontiguousarray(xd)
+    out = np.empty(src.shape, dtype=src.dtype)
+    _kernels.activation_forward(src.reshape(-1), out.reshape(-1), code, slope)
+
+    def backward(g):
+        g = np.ascontiguousarray(g, dtype=out.dtype)
+        dz = np.empty(out.shape, dtype=out.dtype)
+        _kernels.activation_backward(g.reshape(-1), out.reshape(-1), dz.reshape(-1),
+                                     code, slope)
+        return ((x, dz),)
+
+    return _result(out, name, (x,), backward)
+
+
+def relu(input: Any, inplace: bool = False) -> Tensor:
+    """``max(input, 0)`` element-wise (``inplace`` is accepted and ignored)."""
+    return _activation(input, _ACT["relu"], 0.0, "ReluBackward0")
+
+
+def _check_slope(negative_slope: float) -> float:
+    slope = float(negative_slope)
+    if not np.isfinite(slope) or slope < 0:
+        raise ValueError(
+            f"negative_slope must be a finite number >= 0 (fastdense computes the "
+            f"gradient from the output); got {negative_slope!r}"
+        )
+    return slope
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``input`` where positive, else ``negative_slope * input`` (slope >= 0)."""
+    return _activation(input, _ACT["leaky_relu"], _check_slope(negative_slope),
+                       "LeakyReluBackward0")
+
+
+def tanh(input: Any) -> Tensor:
+    """Hyperbolic tangent element-wise."""
+    return _activation(input, _ACT["tanh"], 0.0, "TanhBackward0")
+
+
+def sigmoid(input: Any) -> Tensor:
+    """Logistic sigmoid ``1 / (1 + exp(-input))`` element-wise, without overflow."""
+    return _activation(input, _ACT["sigmoid"], 0.0, "SigmoidBackward0")
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    Identity when ``training`` is False or ``p == 0``. The mask comes from the
+    generator seeded by :func:`fastdense.manual_seed` (not PyTorch's stream).
+    """
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _tensor_or_const(input)
+    if not training or p == 0.0:
+        return x
+    xd = x._value()
+    if p == 1.0:
+        scale = np.zeros(xd.shape, dtype=xd.dtype)
+    else:
+        keep = default_generator().random(xd.shape) < (1.0 - p)
+        scale = keep.astype(xd.dtype) * xd.dtype.type(1.0 / (1.0 - p))
+    return _result(xd * scale, "NativeDropoutBackward0", (x,), lambda g: ((x, g * scale),))
+
+
+# ----------------------------------------------------------------------- losses
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        return "mean" if (size_average and reduce) else ("sum" if reduce else "none")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _loss_operands(input, target):
+    """(input tensor, its contiguous data, target data of the same shape and dtype)."""
+    x = input if isinstance(input, Tensor) else _const(_float_array(input))
+    xd = x._value()
+    if xd.dtype not in (_F32, _F64):
+        x = x.to(np.float32)
+        xd = x._value()
+    if isinstance(target, Tensor):
+        if target.requires_grad and _grad_mode.enabled:
+            raise RuntimeError(
+                "fastdense does not compute gradients with respect to the loss target; "
+                "pass target.detach()"
+            )
+        td = target._value()
+    else:
+        td = target if type(target) is np.ndarray else to_ndarray(target, "target")
+    if td.shape != xd.shape:
+        raise ShapeError(
+            f"Target size ({tuple(td.shape)}) must be the same as input size "
+            f"({tuple(xd.shape)}); e.g. reshape a (m,) target with y.reshape(-1, 1) "
+            f"or squeeze the (m, 1) output with out.squeeze(1)"
+        )
+    if td.dtype != xd.dtype or not td.flags.c_contiguous:
+        td = np.ascontiguousarray(td, dtype=xd.dtype)
+    if not xd.flags.c_contiguous:
+        xd = np.ascontiguousarray(xd)
+    return x, xd, td
+
+
+def _flat_weight(weight, shape, dtype, name):
+    """weight broadcast to ``shape``, flat and contiguous (empty when None)."""
+    if weight is None:
+        return _EMPTY1[dtype]
+    w = weight._value() if isinstance(weight, Tensor) else to_ndarray(weight, name)
+    try:
+        w = np.broadcast_to(w, shape)
+    except ValueError:
+        raise ShapeError(
+            f"{name} of shape {w.shape} cannot be broadcast to the input shape {shape}"
+        ) from None
+    return np.ascontiguousarray(w, dtype=dtype).reshape(-1)
+
+
+def _loss_result(x, total, dz, per, shape, n, reduction, name):
+    dtype = dz.dtype
+    if reduction == "none":
+        out = per.reshape(shape)
+
+        def backward(g):
+            return ((x, dz * g),)
+    else:
+        if reduction == "mean":
+            total = total / n if n else float("nan")
+        out = np.asarray(total, dtype=dtype)
+
+        def backward(g):
+            return ((x, dz if g == 1 else dz * g),)
+
+    return _result(out, name, (x,), backward)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any, target: Any, weight: Any = None, size_average=None, reduce=None,
+    reduction: str = "mean", pos_weight: Any = None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy from logits, PyTorch's definition.
+
+    Per element, with ``p = pos_weight`` broadcast along the last dimension
+    and ``w = weight`` broadcast to the input's shape::
+
+        l = w * ((1 - y) z + (1 + (p - 1) y) log(1 + exp(-z)))
+
+    "mean" divides the sum by the number of elements (not by the weight sum).
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        Logits.
+    target : array-like of the same shape as input
+        Targets in [0, 1]. A shape mismatch raises ValueError, as PyTorch does.
+    weight : array-like, optional
+        Rescaling weight broadcast to the input's shape.
+    reduction : {"mean", "sum", "none"}, default="mean"
+    pos_weight : array-like of shape (input.shape[-1],) or (1,), optional
+        Weight of the positive term per class (last dimension).
+
+    Returns
+    -------
+    Tensor
+        0-d for "mean"/"sum", else of the input's shape.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x, xd, td = _loss_operands(input, target)
+    shape, dtype, n = xd.shape, xd.dtype, xd.size
+    cols = shape[-1] if shape else 1
+    rows = math.prod(shape[:-1]) if shape else 1
+    w = _flat_weight(weight, shape, dtype, "weight")
+    if pos_weight is None:
+        pw = _EMPTY1[dtype]
+    else:
+        pwa = pos_weight._value() if isinstance(pos_weight, Tensor) else to_ndarray(
+            pos_weight, "pos_weight")
+        if pwa.size == 1 and pwa.ndim <= 1:
+            pwa = np.full(cols, pwa.reshape(-1)[0])
+        if pwa.shape != (cols,):
+            raise ShapeError(
+                f"pos_weight must have shape ({cols},) (one weight per class along the "
+                f"input's last dimension) or (1,); got {pwa.shape}"
+            )
+        pw = np.ascontiguousarray(pwa, dtype=dtype)
+    scale = 1.0 / n if reduction == "mean" and n else 1.0
+    dz = np.empty(shape, dtype=dtype)
+    per = np.empty(n if reduction == "none" else 0, dtype=dtype)
+    total = _kernels.bce_with_logits(xd.reshape(rows, cols), td.reshape(rows, cols), w, pw,
+                                     dz.reshape(rows, cols), per, scale)
+    return _loss_result(x, total, dz, per, shape, n, reduction,
+                        "BinaryCrossEntropyWithLogitsBackward0")
+
+
+def binary_cross_entropy(
+    input: Any, target: Any, weight: Any = None, size_average=None, reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy of probabilities, PyTorch's definition (``BCELoss``).
+
+    Per element ``l = -w (y max(log p, -100) + (1 - y) max(log(1 - p), -100))``;
+    the gradient is ``w (p - y) / max(p (1 - p), 1e-12)``. Inputs and targets
+    must lie in [0, 1] (RuntimeError otherwise, as in PyTorch).
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        Probabilities.
+    target : array-like of the same shape
+    weight : array-like, optional
+        Broadcast to the input's shape.
+    reduction : {"mean", "sum", "none"}, default="mean"
+
+    Returns
+    -------
+    Tensor
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x, xd, td = _loss_operands(input, target)
+    if xd.size and not (xd.min() >= 0 and xd.max() <= 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if td.size and not (td.min() >= 0 and td.max() <= 1):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    shape, dtype, n = xd.shape, xd.dtype, xd.size
+    w = _flat_weight(weight, shape, dtype, "weight")
+    scale = 1.0 / n if reduction == "mean" and n else 1.0
+    dz = np.empty(shape, dtype=dtype)
+    per = np.empty(n if reduction == "none" else 0, dtype=dtype)
+    total = _kernels.bce_probs(xd.reshape(-1), td.reshape(-1), w, dz.reshape(-1), per, scale)
+    return _loss_result(x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0")

@@ -1,0 +1,173 @@
+"""Learning-rate schedulers with PyTorch's formulas (``torch.optim.lr_scheduler``).
+
+Each scheduler sets ``group["lr"]`` of its optimizer's parameter groups when
+:meth:`LRScheduler.step` is called (once per epoch, after ``optimizer.step()``),
+with PyTorch's recursive formulas, so the sequence of learning rates is
+PyTorch's to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional
+
+from .optimizer import Optimizer
+
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+
+
+class LRScheduler:
+    """Base class: keeps ``base_lrs``, ``last_epoch`` and applies :meth:`get_lr`.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    last_epoch : int, default=-1
+        -1 starts a new schedule (``initial_lr`` is recorded in each group);
+        otherwise resumes one (the groups must have ``initial_lr``).
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming an optimizer"
+                    )
+        self.base_lrs: List[float] = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> List[float]:  # pragma: no cover - abstract
+        """The learning rates for the current ``last_epoch``."""
+        raise NotImplementedError
+
+    def get_last_lr(self) -> List[float]:
+        """The learning rates set by the last :meth:`step`."""
+        return self._last_lr
+
+    def step(self, epoch: Optional[int] = None) -> None:
+        """Advance one epoch (or jump to ``epoch``, closed form) and set the groups' lr."""
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything but the optimizer."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`."""
+        self.__dict__.update(state_dict)
+
+    def _lrs(self) -> List[float]:
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs (``torch.optim.lr_scheduler.StepLR``).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    step_size : int
+    gamma : float, default=0.1
+    last_epoch : int, default=-1
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._lrs()
+        return [lr * self.gamma for lr in self._lrs()]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every epoch (``torch.optim.lr_scheduler.ExponentialLR``).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    gamma : float
+    last_epoch : int, default=-1
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        if self._is_initial:
+            return self._lrs()
+        return [lr * self.gamma for lr in self._lrs()]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the initial lr to ``eta_min`` over ``T_max`` epochs.
+
+    PyTorch's recursive form (``torch.optim.lr_scheduler.CosineAnnealingLR``):
+    ``lr_t = eta_min + (lr_0 - eta_min) (1 + cos(pi t / T_max)) / 2`` when
+    nothing else changes the lr.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    T_max : int
+    eta_min : float, default=0.0
+    last_epoch : int, default=-1
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        lrs, e, T = self._lrs(), self.last_epoch, self.T_max
+        if self._is_initial:
+            return lrs
+        if self._step_count == 1 and e > 0:
+            return [self.eta_min + (b - self.eta_min) * (1 + math.cos(e * math.pi / T)) / 2
+                    for b in self.base_lrs]
+        if (e - 1 - T) % (2 * T) == 0:
+            return [lr + (b - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
+                    for b, lr in zip(self.base_lrs, lrs)]
+        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+                * (lr - self.eta_min) + self.eta_min for lr in lrs]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        return [self.eta_min + (b - self.eta_min)
+                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for b in self.base_lrs]
