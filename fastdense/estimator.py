@@ -604,10 +604,6 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
-        # TODO(lead, at merge): set self.module_ = the fitted network as a
-        # fastdense.nn.Sequential (Linear layers with weight = coefs_[i].T, bias =
-        # intercepts_[i], the hidden activation between them; no output sigmoid, so
-        # module_(X) is decision_function(X)). The nn API is built on branch `nn`.
         return self
 
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
@@ -921,6 +917,41 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
     def _predict_validated(self, X):
         p = expit(self._decision_validated(X))
         return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
+
+    @property
+    def module_(self):
+        """The fitted network as a :class:`fastdense.nn.Sequential`, in PyTorch's layout.
+
+        ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
+        ``bias = intercepts_[i]``, each hidden one followed by its activation
+        module (``nn.Identity`` for ``"identity"``), and no output sigmoid:
+        ``module_(X)`` is ``decision_function(X)`` as an (n, 1) tensor. Its
+        ``state_dict()`` loads into the equivalent ``torch.nn.Sequential``.
+        Built anew (a copy of the weights) on each access, so it always matches
+        the current ``coefs_``; building it does not consume the random stream
+        of :func:`fastdense.manual_seed`.
+        """
+        check_is_fitted(self, "coefs_")
+        from . import nn
+        from ._random import default_generator
+
+        activations = {
+            "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
+            "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
+        }
+        generator = default_generator()
+        saved = generator.bit_generator.state
+        try:
+            layers = []
+            for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+                linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
+                linear.load_state_dict({"weight": W.T, "bias": b})
+                layers.append(linear)
+                if i < len(self.coefs_) - 1:
+                    layers.append(activations[self.activation]())
+        finally:
+            generator.bit_generator.state = saved
+        return nn.Sequential(*layers).eval()
 
     def decision_function(self, X):
         """The logit of the positive class (``classes_[1]``) for each sample.

@@ -644,3 +644,41 @@ def test_sparse_input_is_never_densified(solver):
     # L-BFGS-B adds its 10 correction pairs (~100 MB); dense X alone is 320 MB.
     limit = 40e6 if solver == "adam" else 160e6
     assert peak < limit, f"peak {peak / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "leaky_relu"])
+def test_module_reproduces_decision_function(activation):
+    import fastdense as fd
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 5))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DenseBinaryClassifier(hidden_layer_sizes=(7, 4), activation=activation,
+                                max_iter=30, random_state=0).fit(X, y)
+    fd.manual_seed(3)
+    expected_draw = fd.nn.Linear(2, 2).weight.data.copy()
+    fd.manual_seed(3)
+    module = clf.module_
+    assert np.array_equal(fd.nn.Linear(2, 2).weight.data, expected_draw)  # stream untouched
+    assert isinstance(module, fd.nn.Sequential) and len(module) == 5
+    np.testing.assert_allclose(np.asarray(module(X))[:, 0], clf.decision_function(X), rtol=1e-12)
+    sd = module.state_dict()
+    assert list(sd) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    np.testing.assert_array_equal(sd["0.weight"], clf.coefs_[0].T)
+
+
+def test_module_state_dict_loads_into_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((50, 6))
+    y = (X[:, 1] > 0).astype(int)
+    clf = DenseBinaryClassifier(hidden_layer_sizes=(8, 3), max_iter=20, random_state=0).fit(X, y)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), torch.nn.ReLU(),
+        torch.nn.Linear(3, 1),
+    ).double()
+    net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
+                         for k, v in clf.module_.state_dict().items()})
+    with torch.no_grad():
+        logits = net(torch.from_numpy(X))[:, 0].numpy()
+    np.testing.assert_allclose(logits, clf.decision_function(X), rtol=1e-12)
