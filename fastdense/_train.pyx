@@ -32,7 +32,7 @@ from libc.math cimport exp, expf, log, logf, sqrt, pow
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.string cimport memcpy
 
-from scipy.linalg.cython_blas cimport sdot, ddot, sgemv, dgemv
+from scipy.linalg.cython_blas cimport sdot, ddot
 
 cimport fastdense._core as core
 
@@ -79,58 +79,17 @@ ctypedef struct Csr:
 cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
                                    const floating* bias, int activation,
                                    floating slope) noexcept nogil:
-    """A = g(Z + b) in place, one loop per activation so the compiler vectorizes
-    it (a select, no branch to mispredict); the logistic is expit's formula and
-    relu keeps NaN (`z < 0` decides), as np.maximum(z, 0) does."""
+    """A = g(Z + b) in place. The logistic is scipy's expit formula (what
+    scikit-learn computes); every other activation is _core's epilogue."""
     cdef Py_ssize_t i, j
-    cdef floating v
     cdef floating* row
+    if activation != core.SIGMOID:
+        core.bias_activation(m, n, z, bias, activation, slope)
+        return
     for i in range(m):
         row = z + i * n
-        if activation == core.RELU:
-            for j in range(n):
-                v = row[j] + bias[j]
-                row[j] = 0 if v < 0 else v
-        elif activation == core.LEAKY_RELU:
-            for j in range(n):
-                v = row[j] + bias[j]
-                row[j] = v * slope if v < 0 else v
-        elif activation == core.TANH:
-            for j in range(n):
-                row[j] = core.f_tanh(row[j] + bias[j])
-        elif activation == core.SIGMOID:
-            for j in range(n):
-                row[j] = expit(row[j] + bias[j])
-        else:
-            for j in range(n):
-                row[j] = row[j] + bias[j]
-
-
-cdef inline void gemv(bint trans, int m, int n, const floating* a,
-                      const floating* x, floating* y) noexcept nogil:
-    """Row-major y := op(A) @ x, A (m, n) C-contiguous; op(A) = A.T if trans.
-
-    The output layer has one unit, so its three products are matrix-vector
-    products: numpy's matmul sends them to gemv too (and an (m, n) @ (n, 1)
-    through gemm costs far more than the arithmetic). Column-major BLAS sees
-    A.T, so the transpose flag flips.
-    """
-    cdef char t = b'N' if trans else b'T'
-    cdef int one = 1
-    cdef floating alpha = 1, beta = 0
-    cdef Py_ssize_t i
-    if m <= 0 or n <= 0:
-        if trans:
-            for i in range(n):
-                y[i] = 0
-        else:
-            for i in range(m):
-                y[i] = 0
-        return
-    if floating is float:
-        sgemv(&t, &n, &m, &alpha, <float*> a, &n, <float*> x, &one, &beta, y, &one)
-    else:
-        dgemv(&t, &n, &m, &alpha, <double*> a, &n, <double*> x, &one, &beta, y, &one)
+        for j in range(n):
+            row[j] = expit(row[j] + bias[j])
 
 
 cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
@@ -175,30 +134,24 @@ cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const flo
                               floating* db, int activation, floating slope) noexcept nogil:
     """d := d * g'(a) in place with db += column sums of the result.
 
-    relu and the logistic ((d * a) * (1 - a), scikit-learn's order of the
-    products) are written out as branch-free loops; the others are _core's
-    delta_and_bias_grad, row by row.
+    The logistic multiplies in scikit-learn's order, (d * a) * (1 - a); every
+    other activation is _core's delta_and_bias_grad.
     """
     cdef Py_ssize_t i, j
     cdef floating g
     cdef floating* dr
     cdef const floating* ar
+    if activation != core.SIGMOID:
+        core.delta_and_bias_grad(m, n, d, a, d, db, activation, slope)
+        return
     for i in range(m):
         dr = d + i * n
         ar = a + i * n
-        if activation == core.RELU:
-            for j in range(n):
-                g = dr[j] if ar[j] > 0 else 0
-                dr[j] = g
-                db[j] += g
-        elif activation == core.SIGMOID:
-            for j in range(n):
-                g = dr[j] * ar[j]
-                g = g * (1 - ar[j])
-                dr[j] = g
-                db[j] += g
-        else:
-            core.delta_and_bias_grad(1, n, dr, ar, dr, db, activation, slope)
+        for j in range(n):
+            g = dr[j] * ar[j]
+            g = g * (1 - ar[j])
+            dr[j] = g
+            db[j] += g
 
 
 cdef inline void csr_rows_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
@@ -268,9 +221,7 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         b = params + net.icpt_off[l]
         if l == 0 and xs.present:
             csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
-        elif n_out == 1:
-            gemv(False, <int> m, <int> n_in, x0 if l == 0 else acts[l - 1], w, acts[l])
-        else:
+        else:  # a one-unit layer goes to gemv inside core.gemm, as numpy's matmul does
             a_prev = x0 if l == 0 else acts[l - 1]
             core.gemm(False, False, <int> m, <int> n_out, <int> n_in, <floating> 1,
                       a_prev, <int> n_in, w, <int> n_out, <floating> 0, acts[l],
@@ -342,8 +293,6 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         # dW = (A.T @ dZ + alpha W) / S and db /= S (db holds the column sums)
         if l == 0 and xs.present:
             csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
-        elif n_out == 1:
-            gemv(True, <int> m, <int> n_in, x0 if l == 0 else acts[l - 1], dz, dw)
         else:
             a_prev = x0 if l == 0 else acts[l - 1]
             core.gemm(True, False, <int> n_in, <int> n_out, <int> m, <floating> 1,
