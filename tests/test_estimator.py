@@ -682,3 +682,21 @@ def test_module_state_dict_loads_into_torch():
     with torch.no_grad():
         logits = net(torch.from_numpy(X))[:, 0].numpy()
     np.testing.assert_allclose(logits, clf.decision_function(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_fast_path_equals_validated_path(dtype):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((80, 6)).astype(dtype)
+    y = (X[:, 0] > 0).astype(int)
+    clf = DenseBinaryClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0).fit(X, y)
+    fast = clf.predict_proba(X)  # C-ordered, fitted dtype: the fast path
+    slow = clf.predict_proba(np.asfortranarray(X))  # through validate_data
+    np.testing.assert_array_equal(fast, slow)
+    for bad in (np.nan, np.inf):
+        Xbad = X.copy()
+        Xbad[3, 2] = bad
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            clf.predict_proba(Xbad)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict_proba(X[:, :5].copy())
