@@ -405,33 +405,46 @@ cdef inline void torch_adam(Py_ssize_t n, floating* p, const floating* g, floati
         p[i] = p[i] - step_size * (mi / denom)
 
 
-cdef inline void sklearn_sgd(Py_ssize_t n, floating* p, const floating* g,
-                             floating* velocity, floating lr, floating momentum,
-                             bint nesterov) noexcept nogil:
+# scikit-learn's gradients, finished inside its optimizers' pass: the raw sums g
+# become (g + alpha p) / scale for the first n_decay entries (the coefs, whose L2
+# term scikit-learn adds) and (g + 0 p) / scale = g / scale after them (the
+# intercepts), the same arithmetic as scikit-learn's `grads += alpha W; grads /=
+# sum(weights)`, one pass over memory instead of two. scale = 1, alpha = 0 leaves
+# g as it is.
+
+cdef inline void sklearn_sgd(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
+                             const floating* g, floating* velocity, floating lr,
+                             floating momentum, bint nesterov, floating alpha,
+                             floating scale) noexcept nogil:
     """scikit-learn SGDOptimizer: v = mu v - lr g; p += v, or mu v - lr g (Nesterov)."""
     cdef Py_ssize_t i
-    cdef floating vi
+    cdef floating vi, gi, a
     for i in range(n):
-        vi = momentum * velocity[i] - lr * g[i]
+        a = alpha if i < n_decay else 0
+        gi = (g[i] + a * p[i]) / scale
+        vi = momentum * velocity[i] - lr * gi
         velocity[i] = vi
         if nesterov:
-            vi = momentum * vi - lr * g[i]
+            vi = momentum * vi - lr * gi
         p[i] = p[i] + vi
 
 
-cdef inline void sklearn_adam(Py_ssize_t n, floating* p, const floating* g, floating* m,
-                              floating* v, floating lr_t, floating beta1,
-                              floating beta2, floating eps) noexcept nogil:
+cdef inline void sklearn_adam(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
+                              const floating* g, floating* m, floating* v, floating lr_t,
+                              floating beta1, floating beta2, floating eps,
+                              floating alpha, floating scale) noexcept nogil:
     """scikit-learn AdamOptimizer: eps outside the bias correction.
 
     m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p += -lr_t m / (sqrt(v) + eps),
     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
     """
     cdef Py_ssize_t i
-    cdef floating mi, vi
+    cdef floating mi, vi, gi, a
     for i in range(n):
-        mi = beta1 * m[i] + (1 - beta1) * g[i]
-        vi = beta2 * v[i] + (1 - beta2) * (g[i] * g[i])
+        a = alpha if i < n_decay else 0
+        gi = (g[i] + a * p[i]) / scale
+        mi = beta1 * m[i] + (1 - beta1) * gi
+        vi = beta2 * v[i] + (1 - beta2) * (gi * gi)
         m[i] = mi
         v[i] = vi
         p[i] = p[i] + (-lr_t * mi) / (f_sqrt(vi) + eps)

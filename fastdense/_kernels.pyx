@@ -178,8 +178,8 @@ def sklearn_sgd(floating[::1] param, const floating[::1] grad, floating[::1] vel
     if n == 0:
         return
     with nogil:
-        core.sklearn_sgd(n, &param[0], &grad[0], &velocity[0], <floating> lr,
-                         <floating> momentum, nesterov)
+        core.sklearn_sgd(n, 0, &param[0], &grad[0], &velocity[0], <floating> lr,
+                         <floating> momentum, nesterov, 0, 1)
 
 
 def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
@@ -189,8 +189,8 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
     if n == 0:
         return
     with nogil:
-        core.sklearn_adam(n, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
-                          <floating> beta1, <floating> beta2, <floating> eps)
+        core.sklearn_adam(n, 0, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
+                          <floating> beta1, <floating> beta2, <floating> eps, 0, 1)
 
 
 # ------------------------------------------------------ benchmark support

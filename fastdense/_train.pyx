@@ -236,11 +236,14 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             Py_ssize_t row0, const floating* y, const floating* sw,
                             const floating* params, floating* grads,
                             floating** acts, floating* d_a, floating* d_b,
-                            double alpha) noexcept nogil:
+                            double alpha, bint finish, double* sw_sum_out) noexcept nogil:
     """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
 
     y and sw are the batch's targets and weights (m,), sw NULL for none.
     acts: per-layer (m, units[l+1]) buffers; d_a, d_b: (m, max units) each.
+    With finish, grads are scikit-learn's ((sums + alpha W) / S); without, they
+    are the raw sums, finished inside the optimizer's pass (core.sklearn_adam /
+    sklearn_sgd) to save a pass over the parameters. S goes to sw_sum_out.
     """
     cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
@@ -276,12 +279,15 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
     grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
     sw_sum_f = <floating> sw_sum
+    sw_sum_out[0] = sw_sum
 
     # The L2 term of the loss, from the weights before this step's update:
     # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
-    for l in range(L):
-        sq += <double> self_dot(net.units[l] * net.units[l + 1],
-                                params + net.coef_off[l])
+    # (With alpha = 0 the term is 0 for finite weights: no pass needed.)
+    if alpha != 0:
+        for l in range(L):
+            sq += <double> self_dot(net.units[l] * net.units[l + 1],
+                                    params + net.coef_off[l])
     loss = loss_sum / sw_sum + (0.5 * alpha) * sq / sw_sum
 
     for l in range(L - 1, -1, -1):
@@ -298,8 +304,9 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             core.gemm(True, False, <int> n_in, <int> n_out, <int> m, <floating> 1,
                       a_prev, <int> n_in, dz, <int> n_out, <floating> 0, dw,
                       <int> n_out)
-        for k in range(n_in * n_out):
-            dw[k] = (dw[k] + <floating> alpha * w[k]) / sw_sum_f
+        if finish:
+            for k in range(n_in * n_out):
+                dw[k] = (dw[k] + <floating> alpha * w[k]) / sw_sum_f
         if l > 0:
             # dZ[l-1] = (dZ[l] @ W.T) * g'(A[l-1]) with db[l-1] summed in the same pass
             tmp = d_b if dz == d_a else d_a
@@ -315,8 +322,9 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                 grads[net.icpt_off[l - 1] + j] = 0
             hidden_delta(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
                          net.activation, <floating> net.slope)
-        for j in range(n_out):
-            db[j] = db[j] / sw_sum_f
+        if finish:
+            for j in range(n_out):
+                db[j] = db[j] / sw_sum_f
         if l > 0:
             dz = tmp
     return loss
@@ -377,7 +385,8 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n = y.shape[0], n_feat = units[0], n_params = params.shape[0]
     cdef Py_ssize_t start, stop, m, i, r
-    cdef double acc = 0, batch_loss, lr_t
+    cdef double acc = 0, batch_loss, lr_t, sw_sum
+    cdef Py_ssize_t n_coefs = icpt_off[0]  # the coefs come first in the flat buffer
     cdef floating* acts[64]
     cdef const floating* x0
     cdef const floating* ybp
@@ -415,18 +424,20 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                 x0 = X_ptr + start * n_feat if X_ptr != NULL else NULL
             batch_loss = batch_loss_grad(net, m, x0, xs, xs_ptr, rows, start, ybp,
                                          swp, &params[0], &grads[0], acts, &d_a[0],
-                                         &d_b[0], alpha)
+                                         &d_b[0], alpha, False, &sw_sum)
             acc += batch_loss * m
             if solver == 1:
                 adam_t += 1
                 lr_t = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
                     1 - pow(beta_1, <double> adam_t))
-                core.sklearn_adam(n_params, &params[0], &grads[0], &state1[0],
+                core.sklearn_adam(n_params, n_coefs, &params[0], &grads[0], &state1[0],
                                   &state2[0], <floating> lr_t, <floating> beta_1,
-                                  <floating> beta_2, <floating> epsilon)
+                                  <floating> beta_2, <floating> epsilon,
+                                  <floating> alpha, <floating> sw_sum)
             else:
-                core.sklearn_sgd(n_params, &params[0], &grads[0], &state1[0],
-                                 <floating> lr, <floating> momentum, nesterov)
+                core.sklearn_sgd(n_params, n_coefs, &params[0], &grads[0], &state1[0],
+                                 <floating> lr, <floating> momentum, nesterov,
+                                 <floating> alpha, <floating> sw_sum)
             start = stop
     return acc, adam_t
 
@@ -443,7 +454,7 @@ def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
     cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
-    cdef double loss
+    cdef double loss, sw_sum
     cdef floating* acts[64]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* sw_ptr = &sw[0] if sw.shape[0] > 0 else NULL
@@ -451,7 +462,8 @@ def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
     with nogil:
         layer_pointers(net, &acts_buf[0], n, acts)
         loss = batch_loss_grad(net, n, X_ptr, xs, xs_ptr, NULL, 0, &y[0], sw_ptr,
-                               &params[0], &grads[0], acts, &d_a[0], &d_b[0], alpha)
+                               &params[0], &grads[0], acts, &d_a[0], &d_b[0], alpha,
+                               True, &sw_sum)
     return loss
 
 
