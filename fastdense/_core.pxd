@@ -351,11 +351,12 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
 # computed by the caller in double and passed in.
 
 cdef inline void torch_sgd(Py_ssize_t n, floating* p, const floating* g, floating* buf,
-                           floating lr, floating momentum, floating dampening,
+                           floating lr, floating momentum, floating one_minus_dampening,
                            floating weight_decay, bint nesterov, bint maximize,
                            bint first_step) noexcept nogil:
     """torch.optim.SGD: g += wd p; buf = g (first step) or mu buf + (1 - damp) g;
-    g = g + mu buf (Nesterov) or buf; p -= lr g."""
+    g = g + mu buf (Nesterov) or buf; p -= lr g. (1 - damp) comes computed in
+    double, as PyTorch computes it in Python."""
     cdef Py_ssize_t i
     cdef floating gi, bi
     for i in range(n):
@@ -366,7 +367,7 @@ cdef inline void torch_sgd(Py_ssize_t n, floating* p, const floating* g, floatin
             if first_step:
                 bi = gi
             else:
-                bi = momentum * buf[i] + (1 - dampening) * gi
+                bi = momentum * buf[i] + one_minus_dampening * gi
             buf[i] = bi
             gi = gi + momentum * bi if nesterov else bi
         p[i] = p[i] - lr * gi
@@ -374,12 +375,13 @@ cdef inline void torch_sgd(Py_ssize_t n, floating* p, const floating* g, floatin
 
 cdef inline void torch_adam(Py_ssize_t n, floating* p, const floating* g, floating* m,
                             floating* v, floating* v_max, floating step_size,
-                            floating bias_correction2_sqrt, floating beta1,
-                            floating beta2, floating eps, floating weight_decay,
-                            floating decay_factor, bint amsgrad,
+                            floating bias_correction2_sqrt, floating one_minus_beta1,
+                            floating beta2, floating one_minus_beta2, floating eps,
+                            floating weight_decay, floating decay_factor, bint amsgrad,
                             bint maximize) noexcept nogil:
     """torch.optim.Adam / AdamW (one step; the caller advanced `step`).
 
+    1 - b1 and 1 - b2 come computed in double, as PyTorch computes them in Python.
     Adam:  g += wd p.   AdamW: p *= decay_factor (= 1 - lr wd), and wd = 0 here.
     m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2; v_max = max(v_max, v) (amsgrad)
     p -= step_size * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps),
@@ -393,8 +395,8 @@ cdef inline void torch_adam(Py_ssize_t n, floating* p, const floating* g, floati
             p[i] = p[i] * decay_factor
         if weight_decay != 0:
             gi = gi + weight_decay * p[i]
-        mi = m[i] + (1 - beta1) * (gi - m[i])
-        vi = beta2 * v[i] + (1 - beta2) * gi * gi
+        mi = m[i] + one_minus_beta1 * (gi - m[i])
+        vi = beta2 * v[i] + one_minus_beta2 * gi * gi
         m[i] = mi
         v[i] = vi
         if amsgrad:

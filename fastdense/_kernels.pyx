@@ -149,7 +149,7 @@ def torch_sgd(floating[::1] param, const floating[::1] grad, floating[::1] buf,
     cdef floating* buf_ptr = &buf[0] if buf.shape[0] > 0 else NULL
     with nogil:
         core.torch_sgd(n, &param[0], &grad[0], buf_ptr, <floating> lr,
-                       <floating> momentum, <floating> dampening,
+                       <floating> momentum, <floating> (1 - dampening),
                        <floating> weight_decay, nesterov, maximize, first_step)
 
 
@@ -166,9 +166,9 @@ def torch_adam(floating[::1] param, const floating[::1] grad, floating[::1] exp_
     with nogil:
         core.torch_adam(n, &param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax_ptr,
                         <floating> step_size, <floating> bias_correction2_sqrt,
-                        <floating> beta1, <floating> beta2, <floating> eps,
-                        <floating> weight_decay, <floating> decay_factor, amsgrad,
-                        maximize)
+                        <floating> (1 - beta1), <floating> beta2, <floating> (1 - beta2),
+                        <floating> eps, <floating> weight_decay,
+                        <floating> decay_factor, amsgrad, maximize)
 
 
 def sklearn_sgd(floating[::1] param, const floating[::1] grad, floating[::1] velocity,
@@ -334,9 +334,10 @@ cdef _adam_multi(floating kind, int typenum, list params, list grads, list exp_a
         step_size = <floating> (<double> step_sizes[i])
         bc2 = <floating> (<double> bc2_sqrts[i])
         with nogil:
-            core.torch_adam(n, p, g, m, v, vm, step_size, bc2, <floating> beta1,
-                            <floating> beta2, <floating> eps, <floating> weight_decay,
-                            <floating> decay_factor, amsgrad, maximize)
+            core.torch_adam(n, p, g, m, v, vm, step_size, bc2, <floating> (1 - beta1),
+                            <floating> beta2, <floating> (1 - beta2), <floating> eps,
+                            <floating> weight_decay, <floating> decay_factor, amsgrad,
+                            maximize)
 
 
 def torch_adam_multi(list params, list grads, list exp_avgs, list exp_avg_sqs,
