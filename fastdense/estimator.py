@@ -626,6 +626,14 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                 f"Solver produced a non-finite loss ({loss})."
                 + _DIVERGED_HINT.format(self.n_iter_)
             )
+        curve = getattr(self, "loss_curve_", None) if self.solver != "lbfgs" else None
+        if curve and curve[-1] > 1.0 and curve[-1] > 4 * min(curve):
+            # finite but blown up: worse than a constant guess and far above the best epoch
+            warnings.warn(
+                f"Training diverged: the loss rose from {min(curve):.4g} to "
+                f"{curve[-1]:.4g}. Lower learning_rate_init or scale the features.",
+                ConvergenceWarning,
+            )
         return self
 
     def _check_blas_sizes(self, X, hidden_layer_sizes):

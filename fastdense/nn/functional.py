@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _kernels
 from .._random import default_generator
-from .._validation import to_ndarray
+from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import (
     Node,
     ShapeError,
@@ -184,6 +184,15 @@ def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
     return _const(arr)
 
 
+def _check_blas_shape(shape, name: str) -> None:
+    for axis, size in enumerate(shape):
+        if size > MAX_BLAS_DIM:
+            raise ShapeError(
+                f"{name}.shape[{axis}] = {size} exceeds {MAX_BLAS_DIM}, the largest "
+                "size BLAS accepts; split the batch"
+            )
+
+
 def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """``input @ weight.T + bias`` (``torch.nn.functional.linear``).
 
@@ -205,6 +214,9 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     dtype = Wd.dtype
     if Wd.ndim != 2:
         raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
+    # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call
+    _check_blas_shape(Wd.shape, "weight")
+    _check_blas_shape(getattr(input, "shape", ()), "input")
     if not Wd.flags.c_contiguous:
         W = _prep_input(W, dtype)
     b = None

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 import numpy as np
 
 from .._random import default_generator
-from .._validation import to_ndarray
+from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import Parameter, Tensor, _resolve_dtype
 from . import functional as F
 
@@ -442,6 +442,9 @@ class Linear(Module):
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
+            if v > MAX_BLAS_DIM:
+                raise ValueError(f"{name} = {v} exceeds {MAX_BLAS_DIM}, the largest size "
+                                 "BLAS accepts")
         if device is not None and str(device) != "cpu":
             raise ValueError(f"fastdense runs on the CPU only; got device {device!r}")
         dt = np.dtype(np.float32) if dtype is None else _resolve_dtype(dtype)
