@@ -37,7 +37,8 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _train
+from . import _train, _version
+from ._validation import warn_if_other_version
 from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
 try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
@@ -456,6 +457,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         return params, layer_units
 
     def __setstate__(self, state):
+        state = dict(state)
+        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer
             self._params = None
@@ -467,6 +470,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         state = dict(state)
         state.pop("_params", None)  # coefs_/intercepts_ carry the weights
         state.pop("_views", None)
+        state["_fastdense_version"] = _version.__version__
         return state
 
     # ------------------------------------------------------------------ input

@@ -14,7 +14,9 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
+from .. import _version
 from .._random import default_generator
+from .._validation import warn_if_other_version
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import Parameter, Tensor, _resolve_dtype
 from . import functional as F
@@ -73,6 +75,16 @@ class Module:
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
         d["_modules"] = OrderedDict()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_fastdense_version"] = _version.__version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        self.__dict__.update(state)
 
     def forward(self, *args, **kwargs):
         """The computation of the module; subclasses override it."""
