@@ -180,6 +180,8 @@ def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
         return x
     arr = x if type(x) is np.ndarray else to_ndarray(x, "input")
     if arr.dtype != dtype or not arr.flags.c_contiguous:
+        if arr.dtype.kind not in "biuf":  # complex/str: TypeError, never a silent cast
+            arr = to_ndarray(arr, "input")
         arr = np.ascontiguousarray(arr, dtype=dtype)
     return _const(arr)
 
@@ -267,8 +269,9 @@ def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     xd = x._value()
     if xd.dtype not in (_F32, _F64):
         xd = xd.astype(np.float32)
-    src = np.ascontiguousarray(xd)
-    out = np.empty(src.shape, dtype=src.dtype)
+    # (np.ascontiguousarray would turn a 0-d input into shape (1,))
+    src = xd if xd.flags.c_contiguous else np.ascontiguousarray(xd)
+    out = np.empty(xd.shape, dtype=src.dtype)
     _kernels.activation_forward(src.reshape(-1), out.reshape(-1), code, slope)
 
     def backward(g):
@@ -361,6 +364,8 @@ def _loss_operands(input, target):
         td = target._value()
     else:
         td = target if type(target) is np.ndarray else to_ndarray(target, "target")
+    if td.dtype.kind not in "biuf":  # complex/str targets: TypeError, never a silent cast
+        td = to_ndarray(td, "target")
     if td.shape != xd.shape:
         raise ShapeError(
             f"Target size ({tuple(td.shape)}) must be the same as input size "
