@@ -38,15 +38,20 @@ CHILD = textwrap.dedent(
     assert "Training interrupted by user." in msgs, msgs
     assert clf.n_iter_ == 0, clf.n_iter_          # stopped inside the first epoch
     assert all(np.isfinite(c).all() for c in clf.coefs_)
+    # the completed minibatches' updates are kept: not the initial weights
+    init = DenseBinaryClassifier((256,), random_state=0)
+    init._random_state = np.random.RandomState(0)
+    init._initialize([100, 256, 1], np.float64)
+    assert not np.array_equal(init.coefs_[0], clf.coefs_[0])
     acc = float((clf.predict(X[:2000]) == y[:2000]).mean())
-    # a minibatch for scale: one uninterrupted epoch of 100 minibatches
+    # a minibatch for scale: one uninterrupted epoch of 20 minibatches
     probe = DenseBinaryClassifier((256,), batch_size=200, max_iter=1, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         probe.fit(X[:200], y[:200])  # warm up
         t1 = time.perf_counter()
-        probe.fit(X[:20000], y[:20000])
-    per_batch = (time.perf_counter() - t1) / 100
+        probe.fit(X[:4000], y[:4000])
+    per_batch = (time.perf_counter() - t1) / 20
     print(f"done {t_end!r} {t_end - t0!r} {per_batch!r} {acc!r}", flush=True)
     """
 )
@@ -77,4 +82,3 @@ def test_sigint_stops_fit_within_about_one_minibatch():
           f"interrupt {acc:.3f})")
     # about one minibatch, plus the 5 ms polling interval and scheduling noise
     assert latency < max(3 * per_batch, 0.005) + 0.15, latency
-    assert acc > 0.6  # the completed minibatches were kept and are used

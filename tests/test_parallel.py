@@ -27,7 +27,7 @@ def _data(n=1500, d=20, seed=0):
 
 def fit_one(seed, solver="adam", barrier=None):
     """A fitted model's parameters as one flat array (module level: loky pickles it)."""
-    X, y = _data(seed=seed)
+    X, y = _data(n=400 if solver == "lbfgs" else 1500, seed=seed)
     est = DenseBinaryClassifier((32, 16), solver=solver, max_iter=12, random_state=seed,
                                 batch_size=64)
     if barrier is not None:
@@ -83,9 +83,9 @@ def test_nested_parallelism_does_not_oversubscribe():
     for pools in workers:
         assert all(n * 2 <= max(cores, 2) for n in pools.values()), pools
 
-    X, y = _data(4000, 64)
+    X, y = _data(3000, 64)
     grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(128,), (96,)]}
-    est = DenseBinaryClassifier(max_iter=4, batch_size=256, random_state=0)
+    est = DenseBinaryClassifier(max_iter=3, batch_size=256, random_state=0)
 
     def run(n_jobs, backend=None, blas=None):
         search = GridSearchCV(est, grid, cv=2, n_jobs=n_jobs)
