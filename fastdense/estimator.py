@@ -61,8 +61,7 @@ _PREDICT_CHUNK_ELEMENTS = 1 << 18
 
 _DIVERGED_HINT = (
     " Training diverged (stopped after {} iterations); lower learning_rate_init,"
-    " scale the features (e.g. StandardScaler) or use dtype='float64'. The"
-    " estimator refuses to predict with these weights."
+    " scale the features (e.g. StandardScaler) or use dtype='float64'."
 )
 _NAN_OUTPUT = (
     "The network's output is NaN: its weights are not finite (a diverged fit?) or"
@@ -619,10 +618,13 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             self._fit_lbfgs(X, y, sample_weight, layer_units)
 
         if not np.isfinite(self._params).all():
+            # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
+            self._params[~np.isfinite(self._params)] = np.nan
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
                 + _DIVERGED_HINT.format(self.n_iter_)
+                + " The estimator refuses to predict with these weights."
             )
         loss = getattr(self, "loss_", None)  # none yet if interrupted in epoch 1
         if loss is not None and not np.isfinite(loss):

@@ -109,10 +109,10 @@ def test_diverging_fit_fails_loudly_and_never_predicts_from_nan(solver, dtype):
             assert "non-finite" in str(exc) and "learning_rate_init" in str(exc)
             # stopped at the first non-finite epoch, not after all 200
             assert clf.n_iter_ < 200
-            if not all(np.isfinite(c).all() for c in clf.coefs_):
-                with pytest.raises(ValueError, match="NaN|not finite"):
+            if "parameter weights" in str(exc):  # NaN weights never predict silently
+                with pytest.raises(ValueError, match="NaN"):
                     clf.predict(X)
-                with pytest.raises(ValueError, match="NaN|not finite"):
+                with pytest.raises(ValueError, match="NaN"):
                     clf.predict_proba(X)
             return
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
