@@ -83,9 +83,9 @@ def test_nested_parallelism_does_not_oversubscribe():
     for pools in workers:
         assert all(n * 2 <= max(cores, 2) for n in pools.values()), pools
 
-    X, y = _data(3000, 64)
+    X, y = _data(4000, 64)
     grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(128,), (96,)]}
-    est = DenseBinaryClassifier(max_iter=3, batch_size=256, random_state=0)
+    est = DenseBinaryClassifier(max_iter=4, batch_size=256, random_state=0)
 
     def run(n_jobs, backend=None, blas=None):
         search = GridSearchCV(est, grid, cv=2, n_jobs=n_jobs)
