@@ -31,6 +31,7 @@ from cython cimport floating
 from libc.math cimport exp, expf, log, logf, sqrt, pow
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.string cimport memcpy
+from cpython.exc cimport PyErr_CheckSignals
 
 from scipy.linalg.cython_blas cimport sdot, ddot
 
@@ -40,6 +41,37 @@ import numpy as np
 
 SOLVER_SGD = 0
 SOLVER_ADAM = 1
+
+# How often (at most) a nogil epoch takes the GIL back to run Python's signal
+# handlers (Ctrl-C): after any minibatch once this much time has passed since
+# the last check. Costs one clock read per minibatch and one GIL round trip
+# per interval; bounds the reaction time to max(one minibatch, this).
+cdef double signal_check_seconds = 0.005  # a constant (never assigned)
+SIGNAL_CHECK_SECONDS = signal_check_seconds
+
+
+cdef extern from *:
+    """
+    /* A cheap monotonic clock for the signal polling: the coarse clock (a few ns
+       per read, ~4 ms resolution) where Linux has it. */
+    #ifdef _WIN32
+    #include <windows.h>
+    static double fastdense_monotonic(void) { return GetTickCount64() * 1e-3; }
+    #else
+    #include <time.h>
+    #ifdef CLOCK_MONOTONIC_COARSE
+    #define FASTDENSE_CLOCK CLOCK_MONOTONIC_COARSE
+    #else
+    #define FASTDENSE_CLOCK CLOCK_MONOTONIC
+    #endif
+    static double fastdense_monotonic(void) {
+        struct timespec ts;
+        clock_gettime(FASTDENSE_CLOCK, &ts);
+        return ts.tv_sec + 1e-9 * ts.tv_nsec;
+    }
+    #endif
+    """
+    double monotonic "fastdense_monotonic"() noexcept nogil
 
 
 # --------------------------------------------------------------- primitives
@@ -93,14 +125,30 @@ cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
 
 
 cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
-    """x @ x by BLAS (sdot/ddot), the routine numpy's np.dot uses for 1-D arrays."""
-    cdef int n_ = <int> n, one = 1
+    """x @ x by BLAS (sdot/ddot), the routine numpy's np.dot uses for 1-D arrays.
+
+    BLAS takes a 32-bit length: a longer x is summed in chunks of 2**30.
+    """
+    cdef int n_, one = 1
+    cdef floating total = 0
+    cdef Py_ssize_t chunk = 1 << 30
     if n <= 0:
         return 0
-    if floating is float:
-        return sdot(&n_, <float*> x, &one, <float*> x, &one)
-    else:
-        return ddot(&n_, <double*> x, &one, <double*> x, &one)
+    if n <= chunk:
+        n_ = <int> n
+        if floating is float:
+            return sdot(&n_, <float*> x, &one, <float*> x, &one)
+        else:
+            return ddot(&n_, <double*> x, &one, <double*> x, &one)
+    while n > 0:
+        n_ = <int> (chunk if n > chunk else n)
+        if floating is float:
+            total += sdot(&n_, <float*> x, &one, <float*> x, &one)
+        else:
+            total += ddot(&n_, <double*> x, &one, <double*> x, &one)
+        x += n_
+        n -= n_
+    return total
 
 
 cdef floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -371,13 +419,20 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                      floating[::1] d_b, floating[::1] xb, floating[::1] yb,
                      floating[::1] swb, int solver, double lr, double momentum,
                      bint nesterov, double beta_1, double beta_2, double epsilon,
-                     long long adam_t, double alpha):
+                     long long adam_t, double alpha, bint check_signals=False):
     """One epoch of minibatch SGD/Adam as scikit-learn's _fit_stochastic runs it.
 
     X is the dense (n, n_features) training data, or (0, n_features) when the
     CSR triple xs_* is given (empty xs_indptr = dense). Batches are the
     gen_batches slices of ``order`` (use_order) or of 0..n-1. Returns
-    (accumulated_loss, adam_t), accumulated_loss = sum of batch_loss * batch_len.
+    (accumulated_loss, adam_t, n_done, error): accumulated_loss = sum of
+    batch_loss * batch_len over the n_done rows whose minibatches completed.
+
+    With check_signals (the caller is the main thread), Python's signal
+    handlers run between minibatches every SIGNAL_CHECK_SECONDS; if one raises
+    (KeyboardInterrupt on Ctrl-C) the epoch stops after the minibatch in
+    progress, params hold the last completed update, and the exception is
+    returned as ``error`` (None otherwise) for the caller to handle.
     Buffers: acts_buf >= batch * sum(units[1:]), d_a/d_b >= batch * max(units[1:]),
     xb >= batch * n_features (dense gather), yb, swb >= batch.
     """
@@ -395,9 +450,14 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* sw_all = &sw[0] if sw.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
+    cdef double last_check = 0
+    cdef bint stop_now = False
+    error = None
     if n == 0:
-        return 0.0, adam_t
+        return 0.0, adam_t, 0, None
     with nogil:
+        if check_signals:
+            last_check = monotonic()
         start = 0
         while start < n:
             stop = start + batch_size
@@ -439,7 +499,17 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                                  <floating> lr, <floating> momentum, nesterov,
                                  <floating> alpha, <floating> sw_sum)
             start = stop
-    return acc, adam_t
+            if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
+                with gil:
+                    try:
+                        PyErr_CheckSignals()
+                    except BaseException as exc:
+                        error = exc
+                        stop_now = True
+                last_check = monotonic()
+                if stop_now:
+                    break
+    return acc, adam_t, start, error
 
 
 def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,

@@ -1,8 +1,11 @@
 """Input checking shared by the Python layers: the boundary in front of the kernels."""
 
 import numbers
+import warnings
 
 import numpy as np
+
+from . import _version
 
 # BLAS takes 32-bit ints for sizes and leading dimensions.
 MAX_BLAS_DIM = 2**31 - 1
@@ -100,3 +103,24 @@ def check_real(value, name, *, low=None, high=None, low_open=False):
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}; got {value!r}")
     return value
+
+
+class VersionWarning(UserWarning):
+    """An object or file saved by another fastdense version was loaded."""
+
+
+def warn_if_other_version(saved, what):
+    """Warn (VersionWarning) when `saved`, the fastdense version that wrote `what`, differs.
+
+    None means the object predates version recording (an older fastdense).
+    """
+    current = _version.__version__
+    if saved == current:
+        return
+    warnings.warn(
+        f"Loading {what} saved with fastdense {saved or '(unknown, older)'} into "
+        f"fastdense {current}. It may not load correctly or give the same results; "
+        f"re-save it with this version (or use fastdense {saved or 'the old version'}).",
+        VersionWarning,
+        stacklevel=3,
+    )

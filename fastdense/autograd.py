@@ -682,7 +682,9 @@ class Parameter(Tensor):
         return p
 
     def __reduce__(self):
-        return (Parameter, (self._data, self.requires_grad))
+        # the gradient too, so a pickled model + optimizer resumes mid-step identically
+        state = None if self.grad is None else (None, {"grad": self.grad})
+        return (Parameter, (self._data, self.requires_grad), state)
 
 
 def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:

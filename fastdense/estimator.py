@@ -12,13 +12,14 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 ``intercepts_`` are views of it.
 """
 
+import threading
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, check_scoring, get_scorer_names
@@ -36,7 +37,8 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _train
+from . import _train, _version
+from ._validation import warn_if_other_version
 from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
 try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
@@ -56,6 +58,18 @@ _LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
 _MAX_LAYERS = 64  # the kernels keep per-layer pointers in a fixed array
 # Rows per predict chunk: about this many activations live at once.
 _PREDICT_CHUNK_ELEMENTS = 1 << 18
+
+_DIVERGED_HINT = (
+    " Training diverged (stopped after {} iterations); lower learning_rate_init,"
+    " scale the features (e.g. StandardScaler) or use dtype='float64'."
+)
+_NAN_OUTPUT = (
+    "The network's output is NaN: its weights are not finite (a diverged fit?) or"
+    " the input overflowed. Refit with a lower learning_rate_init or scaled features."
+)
+# BLAS takes 32-bit sizes: every layer width, and the rows of a full-batch
+# (lbfgs) product, must fit.
+_MAX_BLAS_DIM = 2**31 - 1
 
 _BINARY_ONLY = (
     "Only binary classification is supported. DenseBinaryClassifier got a {} "
@@ -442,6 +456,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         return params, layer_units
 
     def __setstate__(self, state):
+        state = dict(state)
+        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer
             self._params = None
@@ -453,6 +469,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         state = dict(state)
         state.pop("_params", None)  # coefs_/intercepts_ carry the weights
         state.pop("_views", None)
+        state["_fastdense_version"] = _version.__version__
         return state
 
     # ------------------------------------------------------------------ input
@@ -572,6 +589,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                 f"{len(hidden_layer_sizes)}"
             )
         hidden_layer_sizes = [int(h) for h in hidden_layer_sizes]
+        self._check_blas_sizes(X, hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
@@ -600,11 +618,59 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             self._fit_lbfgs(X, y, sample_weight, layer_units)
 
         if not np.isfinite(self._params).all():
+            # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
+            self._params[~np.isfinite(self._params)] = np.nan
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
+                + _DIVERGED_HINT.format(self.n_iter_)
+                + " The estimator refuses to predict with these weights."
+            )
+        loss = getattr(self, "loss_", None)  # none yet if interrupted in epoch 1
+        if loss is not None and not np.isfinite(loss):
+            raise ValueError(
+                f"Solver produced a non-finite loss ({loss})."
+                + _DIVERGED_HINT.format(self.n_iter_)
+            )
+        curve = getattr(self, "loss_curve_", None) if self.solver != "lbfgs" else None
+        if curve and curve[-1] > 1.0 and curve[-1] > 4 * min(curve):
+            # finite but blown up: worse than a constant guess and far above the best epoch
+            warnings.warn(
+                f"Training diverged: the loss rose from {min(curve):.4g} to "
+                f"{curve[-1]:.4g}. Lower learning_rate_init or scale the features.",
+                ConvergenceWarning,
             )
         return self
+
+    def _check_blas_sizes(self, X, hidden_layer_sizes):
+        """Reject sizes BLAS's 32-bit ints cannot take, before any copy or allocation."""
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2:
+            return  # validate_data gives the error (or converts a list)
+        n_samples, n_features = (int(d) for d in shape)
+        if n_features > _MAX_BLAS_DIM:
+            raise ValueError(
+                f"X has {n_features} features; at most {_MAX_BLAS_DIM} are supported "
+                "(BLAS takes 32-bit sizes)"
+            )
+        widest = max(hidden_layer_sizes, default=0)
+        if widest > _MAX_BLAS_DIM:
+            raise ValueError(
+                f"hidden_layer_sizes has a layer of {widest} units; at most "
+                f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes)"
+            )
+        if self.solver == "lbfgs" and n_samples > _MAX_BLAS_DIM:
+            raise ValueError(
+                f"solver='lbfgs' computes on all {n_samples} rows at once; at most "
+                f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes). Use "
+                "solver='adam' or 'sgd' (minibatches) for more rows"
+            )
+        if (self.solver != "lbfgs" and self.batch_size != "auto"
+                and min(int(self.batch_size), n_samples) > _MAX_BLAS_DIM):
+            raise ValueError(
+                f"batch_size={self.batch_size} exceeds {_MAX_BLAS_DIM}, the largest "
+                "size BLAS takes"
+            )
 
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
         params = self._params
@@ -679,13 +745,15 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         swb = np.empty(batch_size, dtype=dtype)
         activation = _kernel_activation(self.activation)
         use_order = bool(self.shuffle)
+        # Ctrl-C reaches only the main thread: only there does the epoch poll for it.
+        check_signals = threading.current_thread() is threading.main_thread()
 
         try:
             self.n_iter_ = 0
             for it in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
-                accumulated_loss, opt.t = _train.stochastic_epoch(
+                accumulated_loss, opt.t, _, error = _train.stochastic_epoch(
                     Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
                     np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
                     batch_size, units, coef_off, icpt_off, activation,
@@ -696,13 +764,18 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                     float(getattr(opt, "beta_1", 0.0)),
                     float(getattr(opt, "beta_2", 0.0)),
                     float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
+                    check_signals,
                 )
+                if error is not None:  # a signal handler raised between minibatches
+                    raise error
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / X_train.shape[0]
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                if not np.isfinite(self.loss_):
+                    break  # diverged: no later epoch can recover; _fit raises
 
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 opt.iteration_ends(self.t_)
@@ -926,7 +999,10 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         params, _ = self._flat_params()
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                           dtype=params.dtype)
-        return self._decision_validated(X, params)
+        z = self._decision_validated(X, params)
+        if np.isnan(z).any():  # never a silent constant prediction from NaN weights
+            raise ValueError(_NAN_OUTPUT)
+        return z
 
     def _predict_validated(self, X):
         p = expit(self._decision_validated(X))
@@ -1025,10 +1101,12 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, 2)
-            ``log(predict_proba(X))``.
+            ``log(predict_proba(X))``, computed without rounding 1 - p to 0
+            (finite for any finite logit).
         """
-        y_prob = self.predict_proba(X)
-        return np.log(y_prob, out=y_prob)
+        # log(expit(+-z)) computed as such: finite where 1 - p rounds to 0, no warning
+        z = self._validated_decision(X)
+        return np.vstack([log_expit(-z), log_expit(z)]).T
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -6,11 +6,19 @@
 # 1. Copies the source tree to a temporary folder and builds the extensions
 #    there with FASTDENSE_DEBUG=1: Cython bounds checking, wraparound and
 #    initialisation checks on, -O0 -g.
-# 2. Runs the kernel tests against that build (an out-of-bounds memoryview
-#    index then raises IndexError instead of reading past a buffer).
-# 3. Unless --no-valgrind: runs the same tests under valgrind memcheck with
-#    PYTHONMALLOC=malloc and fails if valgrind reports any invalid read or
-#    write, or any use of uninitialised values, in any module.
+# 2. Runs the kernel tests, and the tests that drive the compiled training
+#    loops (fastdense/_train.pyx: the estimator tests and the fuzzing of the
+#    estimator and of fastdense.nn), against that build (an out-of-bounds
+#    memoryview index then raises IndexError instead of reading past a buffer).
+# 3. Unless --no-valgrind: runs the kernel tests and the estimator fuzzing
+#    under valgrind memcheck with PYTHONMALLOC=malloc and fails if valgrind
+#    reports any invalid read or write, or any use of uninitialised values,
+#    in fastdense's code.
+#
+# PYTEST_ARGS replace the default test selection of both steps.
+#
+# CI (from a clean clone, with the test requirements and Cython installed):
+#   PYTHON=python tools/check_memory.sh --no-valgrind
 #
 # Needs: the Python environment that has fastdense's build and test
 # requirements (numpy, scipy, Cython, pytest, hypothesis); valgrind for step 3.
@@ -21,8 +29,13 @@ PYTHON="${PYTHON:-python}"
 VALGRIND=1
 if [[ "${1:-}" == "--no-valgrind" ]]; then VALGRIND=0; shift; fi
 TESTS=("$@")
+VALGRIND_TESTS=("$@")
 if [[ ${#TESTS[@]} -eq 0 ]]; then
-    TESTS=(tests/test_kernels.py tests/test_kernels_hypothesis.py)
+    TESTS=(tests/test_kernels.py tests/test_kernels_hypothesis.py tests/test_estimator.py
+           tests/test_estimator_hypothesis.py tests/test_nn_hypothesis.py
+           tests/test_large_sizes.py tests/test_numerics.py)
+    VALGRIND_TESTS=(tests/test_kernels.py tests/test_kernels_hypothesis.py
+                    tests/test_estimator_hypothesis.py)
 fi
 
 WORK="$(mktemp -d)"
@@ -33,7 +46,7 @@ cd "$WORK"
 echo "== building with bounds checking (FASTDENSE_DEBUG=1) in $WORK"
 FASTDENSE_DEBUG=1 "$PYTHON" setup.py -q build_ext --inplace >build.log 2>&1 || { cat build.log; exit 1; }
 
-echo "== kernel tests against the bounds-checked build"
+echo "== kernel, estimator and nn tests against the bounds-checked build"
 "$PYTHON" -m pytest -q -p no:cacheprovider "${TESTS[@]}"
 
 if [[ $VALGRIND -eq 1 ]]; then
@@ -43,7 +56,7 @@ if [[ $VALGRIND -eq 1 ]]; then
     # needs real time: valgrind serialises threads.
     PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=0 \
         --log-file=valgrind.log --track-origins=no \
-        "$PYTHON" -m pytest -q -p no:cacheprovider -x "${TESTS[@]}" \
+        "$PYTHON" -m pytest -q -p no:cacheprovider -x "${VALGRIND_TESTS[@]}" \
         -k "not release_the_gil" --hypothesis-profile=valgrind 2>&1 | tail -3 || true
     invalid=$(grep -cE "Invalid (read|write)|uninitialised value|Conditional jump or move depends on uninitialised" valgrind.log || true)
     # Only errors whose stack touches fastdense's own code count as ours;

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _kernels
 from .._random import default_generator
-from .._validation import to_ndarray
+from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import (
     Node,
     ShapeError,
@@ -180,8 +180,19 @@ def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
         return x
     arr = x if type(x) is np.ndarray else to_ndarray(x, "input")
     if arr.dtype != dtype or not arr.flags.c_contiguous:
+        if arr.dtype.kind not in "biuf":  # complex/str: TypeError, never a silent cast
+            arr = to_ndarray(arr, "input")
         arr = np.ascontiguousarray(arr, dtype=dtype)
     return _const(arr)
+
+
+def _check_blas_shape(shape, name: str) -> None:
+    for axis, size in enumerate(shape):
+        if size > MAX_BLAS_DIM:
+            raise ShapeError(
+                f"{name}.shape[{axis}] = {size} exceeds {MAX_BLAS_DIM}, the largest "
+                "size BLAS accepts; split the batch"
+            )
 
 
 def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -205,6 +216,9 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     dtype = Wd.dtype
     if Wd.ndim != 2:
         raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
+    # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call
+    _check_blas_shape(Wd.shape, "weight")
+    _check_blas_shape(getattr(input, "shape", ()), "input")
     if not Wd.flags.c_contiguous:
         W = _prep_input(W, dtype)
     b = None
@@ -255,8 +269,9 @@ def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     xd = x._value()
     if xd.dtype not in (_F32, _F64):
         xd = xd.astype(np.float32)
-    src = np.ascontiguousarray(xd)
-    out = np.empty(src.shape, dtype=src.dtype)
+    # (np.ascontiguousarray would turn a 0-d input into shape (1,))
+    src = xd if xd.flags.c_contiguous else np.ascontiguousarray(xd)
+    out = np.empty(xd.shape, dtype=src.dtype)
     _kernels.activation_forward(src.reshape(-1), out.reshape(-1), code, slope)
 
     def backward(g):
@@ -349,6 +364,8 @@ def _loss_operands(input, target):
         td = target._value()
     else:
         td = target if type(target) is np.ndarray else to_ndarray(target, "target")
+    if td.dtype.kind not in "biuf":  # complex/str targets: TypeError, never a silent cast
+        td = to_ndarray(td, "target")
     if td.shape != xd.shape:
         raise ShapeError(
             f"Target size ({tuple(td.shape)}) must be the same as input size "

@@ -14,8 +14,10 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
+from .. import _version
 from .._random import default_generator
-from .._validation import to_ndarray
+from .._validation import warn_if_other_version
+from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import Parameter, Tensor, _resolve_dtype
 from . import functional as F
 
@@ -73,6 +75,16 @@ class Module:
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
         d["_modules"] = OrderedDict()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_fastdense_version"] = _version.__version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        self.__dict__.update(state)
 
     def forward(self, *args, **kwargs):
         """The computation of the module; subclasses override it."""
@@ -442,6 +454,9 @@ class Linear(Module):
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
+            if v > MAX_BLAS_DIM:
+                raise ValueError(f"{name} = {v} exceeds {MAX_BLAS_DIM}, the largest size "
+                                 "BLAS accepts")
         if device is not None and str(device) != "cpu":
             raise ValueError(f"fastdense runs on the CPU only; got device {device!r}")
         dt = np.dtype(np.float32) if dtype is None else _resolve_dtype(dtype)

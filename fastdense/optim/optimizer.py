@@ -20,7 +20,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 import numpy as np
 
 from .. import _kernels
-from .._validation import to_ndarray
+from .. import _version
+from .._validation import to_ndarray, warn_if_other_version
 from ..autograd import Tensor, enable_grad
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -91,6 +92,16 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_fastdense_version"] = _version.__version__
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
