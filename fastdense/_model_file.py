@@ -115,6 +115,8 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
         raise ValueError(f"{os.fspath(path)!r}: incomplete fastdense model file")
     from sklearn.preprocessing import LabelBinarizer
 
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     clf = DenseBinaryClassifier(**params)
     kind = meta.get("classes_dtype", "")
     classes = np.asarray(classes_list, dtype=object if kind == "O" else None)

@@ -365,6 +365,7 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
     X, names = _features(df, columns, one_hot, args.data)
     y = y_col.to_numpy()
 
+    X_raw = X
     mean = scale = None
     if not args.no_scale:
         scaler = StandardScaler().fit(X)
@@ -396,11 +397,14 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
 
         if np.min(np.unique(y, return_counts=True)[1]) < args.cv:
             raise UsageError(f"--cv {args.cv}: the rarer class has fewer than {args.cv} rows")
+        from sklearn.pipeline import make_pipeline
+
+        model = clone(clf) if args.no_scale else make_pipeline(StandardScaler(), clone(clf))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            scores = cross_val_score(clone(clf), X, y, cv=args.cv)
-        print(f"{args.cv}-fold cross-validated accuracy: {scores.mean():.4f} ± {scores.std():.4f}"
-              " (standardized once on all rows)" * (not args.no_scale), file=out)
+            scores = cross_val_score(model, X_raw, y, cv=args.cv)
+        print(f"{args.cv}-fold cross-validated accuracy: {scores.mean():.4f} ± "
+              f"{scores.std():.4f}", file=out)
         result["cv_accuracy"] = float(scores.mean())
     from ._model_file import save_model
 
@@ -489,7 +493,6 @@ def run_bench(args: argparse.Namespace, out: TextIO = sys.stdout) -> List[Dict[s
 
 def run_info(out: TextIO = sys.stdout) -> Dict[str, Any]:
     """``fastdense info``: versions, compiled modules, BLAS libraries and threads."""
-    import importlib
     import platform
 
     from threadpoolctl import threadpool_info
@@ -500,11 +503,13 @@ def run_info(out: TextIO = sys.stdout) -> Dict[str, Any]:
     print(f"Python {platform.python_version()} ({sys.executable}), {platform.platform()}, "
           f"{os.cpu_count()} CPUs", file=out)
     versions: Dict[str, Optional[str]] = {}
-    for name in ("numpy", "scipy", "sklearn", "threadpoolctl", "safetensors", "pandas",
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("numpy", "scipy", "scikit-learn", "threadpoolctl", "safetensors", "pandas",
                  "matplotlib", "rich", "torch"):
         try:
-            versions[name] = str(importlib.import_module(name).__version__)
-        except Exception:  # not installed (or broken): say so, don't fail
+            versions[name] = version(name)
+        except PackageNotFoundError:  # not installed: say so, don't fail
             versions[name] = None
     print("Packages: " + ", ".join(f"{k} {v or '(not installed)'}" for k, v in versions.items()),
           file=out)
