@@ -21,6 +21,8 @@ from ._random import manual_seed
 from .autograd import Parameter, Tensor, enable_grad, no_grad
 from . import nn, optim
 from .interop import from_torch, to_torch
+from ._gradcheck import GradcheckError, gradcheck
 
 __all__ = ["__version__", "kernels", "DenseBinaryClassifier", "nn", "optim", "Tensor",
-           "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch"]
+           "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
+           "gradcheck", "GradcheckError"]
