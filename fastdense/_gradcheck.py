@@ -9,7 +9,7 @@ with the gradient that backpropagation computed.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> Tuple[float, i
 
 
 def _check(
-    names_shapes: "list[tuple[str, tuple]]",
+    names_shapes: List[Tuple[str, Tuple[int, ...]]],
     flat: np.ndarray,
     loss_and_grad: Callable[[np.ndarray], Tuple[float, Optional[np.ndarray]]],
     eps: float,
@@ -242,7 +242,8 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     # the flat buffer holds coefs (as (n_in, n_out)) then intercepts; report in
     # module_'s names, weights transposed to PyTorch's (out, in) layout
     n_layers = len(units) - 1
-    order, shapes = [], []
+    order: List[np.ndarray] = []
+    shapes: List[Tuple[str, Tuple[int, ...]]] = []
     for i in range(n_layers):
         o, a, b = int(clf._coef_off[i]), units[i], units[i + 1]
         order.append(np.arange(o, o + a * b).reshape(a, b).T.ravel())
