@@ -14,6 +14,7 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 
 import warnings
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, Dict
 
 import numpy as np
 import scipy.optimize
@@ -37,6 +38,9 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import nn
 from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
 try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
@@ -913,7 +917,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         params[...] = opt_res.x
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DenseBinaryClassifier":
         """Fit the model to data matrix X and binary target y.
 
         Parameters
@@ -944,7 +948,8 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: Any, y: Any, classes: Any = None,
+                    sample_weight: Any = None) -> "DenseBinaryClassifier":
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -1009,7 +1014,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
 
     @property
-    def module_(self):
+    def module_(self) -> "nn.Sequential":
         """The fitted network as a :class:`fastdense.nn.Sequential`, in PyTorch's layout.
 
         ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
@@ -1025,7 +1030,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         from . import nn
         from ._random import default_generator
 
-        activations = {
+        activations: Dict[str, Any] = {
             "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
             "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
         }
@@ -1041,9 +1046,11 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
                     layers.append(activations[self.activation]())
         finally:
             generator.bit_generator.state = saved
-        return nn.Sequential(*layers).eval()
+        net = nn.Sequential(*layers)
+        net.eval()
+        return net
 
-    def decision_function(self, X):
+    def decision_function(self, X: Any) -> np.ndarray:
         """The logit of the positive class (``classes_[1]``) for each sample.
 
         Parameters
@@ -1058,7 +1065,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         """
         return self._validated_decision(X)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -1074,7 +1081,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         p = expit(self._validated_decision(X))
         return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Probability estimates for ``classes_[0]`` and ``classes_[1]``.
 
         Parameters
@@ -1090,7 +1097,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         p = expit(self._validated_decision(X))
         return np.vstack([1 - p, p]).T
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of the probability estimates.
 
         Parameters
