@@ -215,11 +215,17 @@ def run_demo(out_path: Optional[str] = DEMO_MODEL, cv: int = 5, quiet: bool = Fa
 # -------------------------------------------------------------------- train
 
 
-def _read_csv(path: str) -> Any:
+def _pandas() -> Any:
     try:
         import pandas as pd
     except ImportError:
-        raise UsageError("reading CSV files needs pandas: pip install pandas") from None
+        raise UsageError("reading CSV files needs pandas: pip install 'fastdense[cli]' "
+                         "(or pandas)") from None
+    return pd
+
+
+def _read_csv(path: str) -> Any:
+    pd = _pandas()
     if not os.path.exists(path):
         raise UsageError(f"no such file: {path}")
     if os.path.isdir(path):
@@ -244,7 +250,7 @@ def _columns_list(cols: Sequence[Any]) -> str:
 def _features(df: Any, columns: Sequence[str], one_hot: Dict[str, List[Any]],
               path: str) -> Tuple[np.ndarray, List[str]]:
     """The numeric feature matrix: `columns` in order, one-hot columns expanded."""
-    import pandas as pd
+    pd = _pandas()
 
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -354,7 +360,7 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
     if not columns:
         raise UsageError("no feature columns left (all but the target were dropped)")
 
-    import pandas as pd
+    pd = _pandas()
 
     non_numeric = [c for c in columns
                    if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
@@ -428,7 +434,7 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
 
 def run_predict(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
     """``fastdense predict``: label and probability for each row of a CSV."""
-    import pandas as pd
+    pd = _pandas()
 
     from ._model_file import load_model
 

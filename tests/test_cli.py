@@ -217,3 +217,13 @@ def test_model_file_roundtrip_in_process(tmp_path):
         assert back.get_params() == clf.get_params()
         np.testing.assert_allclose(extra["mean"], X.mean(0))
         assert extra["info"] == {"columns": ["a"]}
+
+
+def test_csv_commands_without_pandas_say_so(monkeypatch, capsys, tmp_path):
+    from fastdense.cli import main
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` raises ImportError
+    for args in (["train", "d.csv", "--target", "y"], ["predict", "m.st", "d.csv"]):
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code == 2 and "needs pandas" in err and len(err.strip().splitlines()) == 1
