@@ -38,10 +38,10 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train
+from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import nn
-from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
 try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
     from sklearn.utils.optimize import _check_optimize_result

@@ -227,3 +227,13 @@ def test_csv_commands_without_pandas_say_so(monkeypatch, capsys, tmp_path):
         code = main(args)
         err = capsys.readouterr().err
         assert code == 2 and "needs pandas" in err and len(err.strip().splitlines()) == 1
+
+
+def test_selfcheck_and_help(tmp_path):
+    res = run("selfcheck", "--repeats", "1", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "| float64 | 128 | 64 -> 64 |" in res.stdout
+    res = run("--help", cwd=tmp_path)
+    assert res.returncode == 0
+    for command in ("train", "predict", "bench", "info", "selfcheck"):
+        assert command in res.stdout
