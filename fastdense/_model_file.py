@@ -8,7 +8,11 @@ parameters, its classes, the input column names, the one-hot categories and
 the target column's name, so that ``fastdense predict`` can apply the same
 preprocessing to a new CSV.
 
-Built on :func:`fastdense.serialization.save_arrays` / ``load_arrays``.
+Built on :func:`fastdense.serialization.save_arrays` / ``load_arrays``. Where
+the package has ``fastdense.save``'s estimator format (``serialization.
+_estimator_arrays`` / ``_estimator_from``), the estimator is stored in that
+format, so the file is also a ``fastdense.load``-able estimator with the
+preprocessing as extra entries; otherwise in the format below.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from .estimator import DenseBinaryClassifier
+from . import serialization
 from .serialization import load_arrays, save_arrays
 
 FORMAT = "fastdense-cli-model/1"
@@ -56,14 +61,23 @@ def save_model(
     `info` is JSON-able metadata for the CLI (input columns, one-hot
     categories, target name).
     """
-    params, _ = clf._flat_params()
+    clf._flat_params()
+    extra: Dict[str, np.ndarray] = {}
+    if mean is not None and scale is not None:
+        extra["preprocess.mean"] = np.asarray(mean, dtype=np.float64)
+        extra["preprocess.scale"] = np.asarray(scale, dtype=np.float64)
+    estimator_arrays = getattr(serialization, "_estimator_arrays", None)
+    if estimator_arrays is not None:  # fastdense.save's format, plus the CLI's entries
+        est_arrays, est_meta = estimator_arrays(clf)
+        est_arrays.update(extra)
+        save_arrays(est_arrays, path,
+                    metadata=dict(est_meta, format=FORMAT, info=json.dumps(info or {})))
+        return
     arrays: Dict[str, np.ndarray] = {}
     for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
         arrays[f"coefs.{i}"] = np.asarray(W)
         arrays[f"intercepts.{i}"] = np.asarray(b)
-    if mean is not None and scale is not None:
-        arrays["preprocess.mean"] = np.asarray(mean, dtype=np.float64)
-        arrays["preprocess.scale"] = np.asarray(scale, dtype=np.float64)
+    arrays.update(extra)
     classes = np.asarray(clf.classes_)
     meta = {
         "format": FORMAT,
@@ -102,6 +116,15 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
             f"{os.fspath(path)!r} is not a fastdense command-line model file "
             f"(format {meta.get('format')!r}; expected {FORMAT!r})"
         )
+    estimator_from = getattr(serialization, "_estimator_from", None)
+    if meta.get("fastdense_kind") == "DenseBinaryClassifier" and estimator_from is not None:
+        try:
+            clf = estimator_from(arrays, meta)
+            info = json.loads(meta.get("info", "{}"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{os.fspath(path)!r}: damaged fastdense model file ({exc})") from None
+        return clf, {"mean": arrays.get("preprocess.mean"),
+                     "scale": arrays.get("preprocess.scale"), "info": info}
     try:
         params = json.loads(meta["params"])
         classes_list: List[Any] = json.loads(meta["classes"])
