@@ -237,3 +237,22 @@ def test_selfcheck_and_help(tmp_path):
     assert res.returncode == 0
     for command in ("train", "predict", "bench", "info", "selfcheck"):
         assert command in res.stdout
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_progress_without_callback_support_falls_back_to_verbose(capsys):
+    """An estimator without set_callbacks (scikit-learn < 1.9) shows MLPClassifier's lines."""
+    import io
+
+    from sklearn.datasets import make_classification
+    from sklearn.neural_network import MLPClassifier
+
+    from fastdense.cli import _fit_with_progress
+
+    X, y = make_classification(100, random_state=0)
+    clf = MLPClassifier((4,), max_iter=3, random_state=0)
+    if hasattr(clf, "set_callbacks"):
+        pytest.skip("this scikit-learn's MLPClassifier supports callbacks")
+    _fit_with_progress(clf, X, y, quiet=False, out=io.StringIO())
+    assert "Iteration 3, loss = " in capsys.readouterr().out
+    assert clf.verbose is False  # restored
