@@ -7,11 +7,12 @@ table reports medians over rounds and ratios measured in the same run.
 
 import argparse
 import json
-import os
-import platform
 import time
 
 import numpy as np
+
+# one copy of the table helpers, shared with the installed `fastdense bench`
+from fastdense._bench import fmt_seconds, machine_header, markdown_table, summarize  # noqa: F401
 
 
 def parser(description):
@@ -22,28 +23,6 @@ def parser(description):
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--plot", metavar="FILE", help="also write a bar chart (PNG)")
     return p
-
-
-def machine_header():
-    """One Markdown paragraph: CPU, cores, Python, NumPy, and every BLAS with its threads."""
-    from threadpoolctl import threadpool_info
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    blas = "; ".join(
-        f"{i['internal_api']} {i.get('version')} ({i['prefix']}, {i['num_threads']} threads"
-        f"{', ' + i['architecture'] if i.get('architecture') else ''})"
-        for i in threadpool_info()
-        if i["user_api"] == "blas"
-    )
-    return (
-        f"Machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"NumPy {np.__version__}; BLAS: {blas or 'unknown'}"
-    )
 
 
 def time_call(fn, min_time=0.02, max_repeats=10000):
@@ -65,25 +44,6 @@ def interleave(competitors, rounds, measure=time_call):
         for name, fn in competitors.items():
             results[name].append(measure(fn))
     return results
-
-
-def summarize(times):
-    arr = np.asarray(times)
-    return {"median": float(np.median(arr)), "min": float(arr.min()), "max": float(arr.max())}
-
-
-def fmt_seconds(s):
-    if s >= 1:
-        return f"{s:.3f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3f} ms"
-    return f"{s * 1e6:.1f} µs"
-
-
-def markdown_table(headers, rows):
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def write_json(path, payload):

@@ -23,7 +23,8 @@ from . import nn, optim
 from .interop import from_torch, to_torch
 from .serialization import load, save
 from ._validation import VersionWarning
+from ._gradcheck import GradcheckError, gradcheck
 
 __all__ = ["__version__", "kernels", "DenseBinaryClassifier", "nn", "optim", "Tensor",
            "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
-           "save", "load", "VersionWarning"]
+           "save", "load", "VersionWarning", "gradcheck", "GradcheckError"]

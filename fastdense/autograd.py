@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -134,7 +134,7 @@ class Node:
     def __init__(self, name: str, inputs: Sequence["Tensor"], backward: Callable):
         self.name = name
         self.inputs = inputs  # a sequence of tensors (those without a graph are skipped)
-        self._backward = backward
+        self._backward: Optional[Callable] = backward
         self.freed = False
 
     def backward(self, grad_output: np.ndarray):
@@ -144,7 +144,7 @@ class Node:
                 "Trying to backward through the graph a second time; call "
                 ".backward(retain_graph=True) the first time if you need to."
             )
-        return self._backward(grad_output)
+        return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
 
     def release(self) -> None:
         """Drop what the backward pass saved (after a backward without retain_graph)."""
@@ -175,9 +175,9 @@ def _accumulate_leaf(t: "Tensor", g: np.ndarray) -> None:
 
 def _run_backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
     # Reverse topological order of the nodes reachable from root (iterative DFS).
-    order = []
-    seen = set()
-    stack = [(root._grad_fn, False)]
+    order: List[Node] = []
+    seen: Set[Node] = set()
+    stack: List[Tuple[Any, bool]] = [(root._grad_fn, False)]
     while stack:
         node, done = stack.pop()
         if done:
@@ -288,10 +288,10 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self._data = _float_array(data) if requires_grad else to_ndarray(data, "data")
-        self.grad = None
+        self.grad: Optional[np.ndarray] = None
         self.requires_grad = bool(requires_grad)
-        self._grad_fn = None
-        self._pending = None
+        self._grad_fn: Optional[Node] = None
+        self._pending: Any = None
         self._version = 0
 
     # -- the data ------------------------------------------------------------

@@ -15,6 +15,7 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 import threading
 import warnings
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, Dict
 
 import numpy as np
 import scipy.optimize
@@ -41,10 +42,18 @@ from . import _train, _version
 from ._validation import warn_if_other_version
 from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
+if TYPE_CHECKING:  # pragma: no cover
+    from . import nn
+
 try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
     from sklearn.utils.optimize import _check_optimize_result
 except ImportError:  # pragma: no cover
     _check_optimize_result = None
+try:  # scikit-learn >= 1.9: the callback protocol (ProgressBar, ScoringMonitor, ...)
+    from sklearn.callback import CallbackSupportMixin as _CallbackSupportMixin
+except ImportError:  # pragma: no cover - older scikit-learn: no callbacks, fit unchanged
+    class _CallbackSupportMixin:  # type: ignore[no-redef]
+        pass
 try:
     from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 except ImportError:  # pragma: no cover
@@ -141,7 +150,64 @@ class _AdamState:
         return True
 
 
-class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
+class _Callbacks:
+    """scikit-learn's callback protocol for one fit: a root task, one subtask per step.
+
+    Created only when scikit-learn has callbacks (>= 1.9); the per-step
+    subtasks are created only when callbacks are set, so a fit without
+    callbacks pays for one root context and nothing per epoch.
+    """
+
+    def __init__(self, estimator, ctx, X, y, metadata):
+        self.estimator = estimator
+        self.ctx = ctx
+        self.X, self.y, self.metadata = X, y, metadata
+        self.active = bool(getattr(estimator, "_skl_callbacks", None))
+        self.step_ctx = None
+
+    @classmethod
+    def begin(cls, estimator, X, y, sample_weight, max_subtasks):
+        if not hasattr(estimator, "_init_callback_context"):
+            return None
+        ctx = estimator._init_callback_context(max_subtasks=max_subtasks)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
+        return cls(estimator, ctx, X, y, metadata)
+
+    def _attributes(self, flat):
+        """coefs_/intercepts_ copies from a flat parameter vector (for ``fitted_estimator``)."""
+        est = self.estimator
+        units = [int(u) for u in est._units]
+        flat = np.asarray(flat, dtype=est._params.dtype)
+        coefs = [flat[o:o + a * b].reshape(a, b).copy()
+                 for o, a, b in zip(est._coef_off, units[:-1], units[1:])]
+        intercepts = [flat[o:o + b].copy() for o, b in zip(est._icpt_off, units[1:])]
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    def begin_step(self, name):
+        if self.active:
+            self.step_ctx = self.ctx.subcontext(task_name=name)
+            self.step_ctx.call_on_fit_task_begin(
+                estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata)
+
+    def end_step(self, flat):
+        """End the current subtask; True if a callback asks to stop. `flat` None: an empty task."""
+        if not self.active or self.step_ctx is None:
+            return False
+        ctx, self.step_ctx = self.step_ctx, None
+        if flat is None:
+            return bool(ctx.call_on_fit_task_end(estimator=self.estimator))
+        return bool(ctx.call_on_fit_task_end(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+            reconstruction_attributes=lambda: self._attributes(flat)))
+
+    def end_fit(self):
+        self.ctx.call_on_fit_task_end(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+            reconstruction_attributes={})
+
+
+class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Multi-layer perceptron for binary classification, trained in compiled code.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
@@ -193,7 +259,11 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         Tolerance for the stopping rules.
 
     verbose : bool, default=False
-        Whether to print progress messages to stdout.
+        Whether to print progress messages to stdout (MLPClassifier's
+        ``Iteration N, loss = ...`` lines). With scikit-learn >= 1.9,
+        ``set_callbacks`` also takes scikit-learn's callbacks, e.g.
+        ``clf.set_callbacks(sklearn.callback.ProgressBar())``: the fit is one
+        task with one subtask per epoch (sgd/adam) or per iteration (lbfgs).
 
     warm_start : bool, default=False
         Reuse the previous solution as initialisation.
@@ -613,9 +683,15 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                     sample_weight = sample_weight.astype(params.dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, layer_units, incremental)
+            max_subtasks = 1 if incremental else self.max_iter
+        else:  # one subtask per L-BFGS iteration, plus the one scipy never runs
+            max_subtasks = self.max_iter + 1
+        callbacks = _Callbacks.begin(self, X, y_raw, sample_weight, max_subtasks)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, callbacks)
         else:
-            self._fit_lbfgs(X, y, sample_weight, layer_units)
+            self._fit_lbfgs(X, y, sample_weight, layer_units, callbacks)
 
         if not np.isfinite(self._params).all():
             # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
@@ -640,6 +716,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                 f"{curve[-1]:.4g}. Lower learning_rate_init or scale the features.",
                 ConvergenceWarning,
             )
+        if callbacks is not None:
+            callbacks.end_fit()
         return self
 
     def _check_blas_sizes(self, X, hidden_layer_sizes):
@@ -672,7 +750,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                 "size BLAS takes"
             )
 
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
+    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, callbacks=None):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
@@ -751,6 +829,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         try:
             self.n_iter_ = 0
             for it in range(self.max_iter):
+                if callbacks is not None:
+                    callbacks.begin_step("epoch")
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 accumulated_loss, opt.t, _, error = _train.stochastic_epoch(
@@ -779,6 +859,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
 
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 opt.iteration_ends(self.t_)
+                if callbacks is not None and callbacks.end_step(self._params):
+                    break  # a callback asked to stop
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -852,7 +934,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             return float(scorer(self, X, y, **kwargs))
 
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units):
+    def _fit_lbfgs(self, X, y, sample_weight, layer_units, callbacks=None):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
@@ -879,8 +961,18 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             return loss, grad
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        scipy_callback = None
+        if callbacks is not None:
+            # scipy calls back after each iteration: end that iteration's subtask and
+            # begin the next (the last one begun is never run; closed empty below)
+            callbacks.begin_step("lbfgs-iter")
+
+            def scipy_callback(xk):
+                callbacks.end_step(xk)
+                callbacks.begin_step("lbfgs-iter")
+
         opt_res = scipy.optimize.minimize(
-            loss_grad, params.copy(), method="L-BFGS-B", jac=True,
+            loss_grad, params.copy(), method="L-BFGS-B", jac=True, callback=scipy_callback,
             options={
                 "maxfun": self.max_fun,
                 "maxiter": self.max_iter,
@@ -892,11 +984,13 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         else:  # pragma: no cover
             self.n_iter_ = min(opt_res.nit, self.max_iter)
+        if callbacks is not None:
+            callbacks.end_step(None)
         self.loss_ = opt_res.fun
         params[...] = opt_res.x
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DenseBinaryClassifier":
         """Fit the model to data matrix X and binary target y.
 
         Parameters
@@ -927,7 +1021,8 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: Any, y: Any, classes: Any = None,
+                    sample_weight: Any = None) -> "DenseBinaryClassifier":
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -986,19 +1081,20 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         # validate_data would make, without its ~50 us fixed cost (which is most
         # of the time of a small prediction). Anything else takes the full path,
         # which also raises the proper errors.
-        if (
+        fast = (
             type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
             and getattr(self, "_params", None) is not None
             and "feature_names_in_" not in self.__dict__
             and X.shape[1] == self.n_features_in_
-        ):
+        )
+        if fast:
             params, _ = self._flat_params()
-            if X.dtype == params.dtype and X.flags.c_contiguous and np.isfinite(X.sum()):
-                return self._decision_validated(X, params)
-        check_is_fitted(self)
-        params, _ = self._flat_params()
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=params.dtype)
+            fast = X.dtype == params.dtype and X.flags.c_contiguous and np.isfinite(X.sum())
+        if not fast:
+            check_is_fitted(self)
+            params, _ = self._flat_params()
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=params.dtype)
         z = self._decision_validated(X, params)
         if np.isnan(z).any():  # never a silent constant prediction from NaN weights
             raise ValueError(_NAN_OUTPUT)
@@ -1009,7 +1105,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
 
     @property
-    def module_(self):
+    def module_(self) -> "nn.Sequential":
         """The fitted network as a :class:`fastdense.nn.Sequential`, in PyTorch's layout.
 
         ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
@@ -1025,7 +1121,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         from . import nn
         from ._random import default_generator
 
-        activations = {
+        activations: Dict[str, Any] = {
             "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
             "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
         }
@@ -1041,9 +1137,11 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
                     layers.append(activations[self.activation]())
         finally:
             generator.bit_generator.state = saved
-        return nn.Sequential(*layers).eval()
+        net = nn.Sequential(*layers)
+        net.eval()
+        return net
 
-    def decision_function(self, X):
+    def decision_function(self, X: Any) -> np.ndarray:
         """The logit of the positive class (``classes_[1]``) for each sample.
 
         Parameters
@@ -1058,7 +1156,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._validated_decision(X)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -1074,7 +1172,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         p = expit(self._validated_decision(X))
         return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Probability estimates for ``classes_[0]`` and ``classes_[1]``.
 
         Parameters
@@ -1090,7 +1188,7 @@ class DenseBinaryClassifier(ClassifierMixin, BaseEstimator):
         p = expit(self._validated_decision(X))
         return np.vstack([1 - p, p]).T
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of the probability estimates.
 
         Parameters

@@ -60,6 +60,7 @@ def from_torch(module: Any) -> "nn.Module":
     torch = _torch()
     tnn = torch.nn
     name = type(module).__name__
+    out: nn.Module
     if isinstance(module, tnn.Sequential):
         out = nn.Sequential(OrderedDict(
             (key, from_torch(child)) for key, child in module.named_children()))

@@ -13,6 +13,8 @@ The math (rows are examples; W has ``torch.nn.Linear.weight``'s layout)::
     loss       l = max(z, 0) - z y + log1p(exp(-|z|)),  dl/dz = sigmoid(z) - y
 """
 
+from typing import Any, Optional, Tuple, Union
+
 import numpy as np
 
 from . import _kernels
@@ -42,6 +44,9 @@ __all__ = [
 ACTIVATIONS = tuple(_kernels.ACTIVATIONS) + ("logistic",)
 
 REDUCTIONS = ("mean", "sum", "none")
+
+# array-likes are validated and converted at run time; for type checkers: anything
+ArrayLike = Any
 
 
 def activation_code(activation, negative_slope=0.01):
@@ -78,7 +83,9 @@ def _bias(b, n_out, dtype):
     return as_contiguous(b, dtype)
 
 
-def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=None):
+def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: Optional[ArrayLike],
+                  activation: str = "relu", *, negative_slope: float = 0.01,
+                  out: Optional[np.ndarray] = None) -> np.ndarray:
     """Fused dense layer forward: ``A = g(A_prev @ W.T + b)``.
 
     One BLAS GEMM, then one pass over the result that adds the bias and
@@ -134,8 +141,9 @@ def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=N
 
 
 def dense_backward(
-    dA, A_prev, W, A, activation="relu", *, input_grad=True, negative_slope=0.01
-):
+    dA: ArrayLike, A_prev: ArrayLike, W: ArrayLike, A: ArrayLike,
+    activation: str = "relu", *, input_grad: bool = True, negative_slope: float = 0.01,
+) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Fused dense layer backward from the layer's output gradient.
 
     One pass forms ``dZ = dA * g'(A)`` (g' from the output A) and sums db;
@@ -194,7 +202,10 @@ def dense_backward(
     return (dA_prev if input_grad else None), dW, db
 
 
-def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mean"):
+def bce_with_logits(
+    Z: ArrayLike, y: ArrayLike, *, sample_weight: Optional[ArrayLike] = None,
+    pos_weight: Union[float, ArrayLike, None] = None, reduction: str = "mean",
+) -> Tuple[Union[float, np.ndarray], np.ndarray]:
     """Sigmoid + binary cross-entropy from logits: loss and gradient in one pass.
 
     Per element, with ``p = pos_weight`` (PyTorch's ``pos_weight``; 1 if None)::

@@ -14,7 +14,7 @@ other way computes it on its own.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -46,8 +46,8 @@ __all__ = [
 _ACT = _kernels.ACTIVATIONS
 _IDENTITY = _ACT["identity"]
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-_EMPTY1 = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
-_EMPTY2 = {_F32: np.empty((0, 0), _F32), _F64: np.empty((0, 0), _F64)}
+_EMPTY1: Dict[np.dtype, np.ndarray] = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
+_EMPTY2: Dict[np.dtype, np.ndarray] = {_F32: np.empty((0, 0), _F32), _F64: np.empty((0, 0), _F64)}
 _REDUCTIONS = ("mean", "sum", "none")
 _NODE_NAMES = {
     _ACT["identity"]: "AddmmBackward0",
@@ -58,7 +58,7 @@ _NODE_NAMES = {
 }
 
 
-def _const(arr: np.ndarray) -> Tensor:
+def _const(arr: Optional[np.ndarray]) -> Tensor:
     """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
     t = Tensor.__new__(Tensor)
     t._data = arr

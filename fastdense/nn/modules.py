@@ -35,7 +35,9 @@ __all__ = [
     "BCELoss",
 ]
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+# PyTorch's name in the repr
+_IncompatibleKeys = namedtuple("IncompatibleKeys",  # type: ignore[name-match]
+                               ["missing_keys", "unexpected_keys"])
 
 
 def _addindent(s: str, n: int) -> str:
@@ -68,6 +70,10 @@ class Module:
     """
 
     training: bool
+    # the registries (set in __init__ through __dict__; declared for type checkers)
+    _parameters: "OrderedDict[str, Optional[Parameter]]"
+    _buffers: "OrderedDict[str, Optional[np.ndarray]]"
+    _modules: "OrderedDict[str, Any]"  # Module or None
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -659,6 +665,9 @@ class BCEWithLogitsLoss(_Loss):
     fastdense.nn.functional.binary_cross_entropy_with_logits
     """
 
+    weight: Optional[np.ndarray]  # buffers
+    pos_weight: Optional[np.ndarray]
+
     def __init__(self, weight: Any = None, size_average=None, reduce=None,
                  reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(size_average, reduce, reduction)
@@ -680,6 +689,8 @@ class BCELoss(_Loss):
         Rescaling weight broadcast to the input's shape.
     reduction : {"mean", "sum", "none"}, default="mean"
     """
+
+    weight: Optional[np.ndarray]  # a buffer
 
     def __init__(self, weight: Any = None, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:

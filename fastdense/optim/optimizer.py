@@ -33,7 +33,7 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-_EMPTY = {np.dtype(np.float32): np.empty(0, np.float32),
+_EMPTY: Dict[np.dtype, np.ndarray] = {np.dtype(np.float32): np.empty(0, np.float32),
           np.dtype(np.float64): np.empty(0, np.float64)}
 
 
@@ -140,7 +140,7 @@ class Optimizer:
                     f"parameter {name}"
                 )
             group.setdefault(name, default)
-        existing = set()
+        existing: set = set()
         for g in self.param_groups:
             existing.update(map(id, g["params"]))
         if existing & set(map(id, params)):
@@ -293,7 +293,8 @@ class SGD(Optimizer):
                 first = buf is None
                 if first:
                     buf = st["momentum_buffer"] = np.empty_like(p._data)
-                _kernels.torch_sgd(flat, g, buf.reshape(-1), lr, momentum, dampening, wd,
+                _kernels.torch_sgd(flat, g, buf.reshape(-1),  # type: ignore[union-attr]
+                                   lr, momentum, dampening, wd,
                                    nesterov, maximize, first)
             else:
                 _kernels.torch_sgd(flat, g, _EMPTY[flat.dtype], lr, 0.0, dampening, wd,

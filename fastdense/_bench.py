@@ -1,0 +1,278 @@
+"""The fit benchmark behind ``fastdense bench`` and ``benchmarks/bench_fit.py``.
+
+Every competitor trains the same network (ReLU hidden layers, sigmoid output,
+mean BCE, Adam lr=1e-3, no L2, shuffled minibatches, a fixed number of epochs,
+no early stopping) on the same standardized ``make_classification`` data,
+interleaved round by round; the table gives seconds per epoch (median of the
+rounds, min–max), each one's ratio to DenseBinaryClassifier and the held-out
+accuracy each reached (to show they did the same work). The GEMM floor runs
+only the matrix products an epoch needs, through the same BLAS, on
+preallocated arrays. It lives in the package (not only under benchmarks/) so
+that the installed ``fastdense bench`` command can run it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+
+import numpy as np
+
+CONFIGS: Dict[str, Tuple[int, int, Tuple[int, ...], int]] = {
+    # name: (n_samples, n_features, hidden, batch)
+    "T": (5_000, 10, (16,), 32),
+    "S": (20_000, 20, (64, 32), 128),
+    "M": (50_000, 100, (256, 128), 256),
+    "L": (20_000, 512, (1024, 1024), 512),
+}
+QUICK_SAMPLES = {"T": 1_000, "S": 2_000, "M": 2_000, "L": 1_000}
+DEFAULT_EPOCHS = {"T": 5, "S": 3, "M": 2, "L": 1}
+
+__all__ = ["CONFIGS", "run_fit_benchmark", "machine_header", "markdown_table",
+           "fmt_seconds", "summarize"]
+
+
+def machine_header() -> str:
+    """One Markdown paragraph: CPU, cores, Python, NumPy, and every BLAS with its threads."""
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = "; ".join(
+        f"{i['internal_api']} {i.get('version')} ({i['prefix']}, {i['num_threads']} threads"
+        f"{', ' + i['architecture'] if i.get('architecture') else ''})"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    )
+    return (
+        f"Machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}; BLAS: {blas or 'unknown'}"
+    )
+
+
+def summarize(times: Sequence[float]) -> Dict[str, float]:
+    """Median, min and max of a list of timings."""
+    arr = np.asarray(times)
+    return {"median": float(np.median(arr)), "min": float(arr.min()), "max": float(arr.max())}
+
+
+def fmt_seconds(s: float) -> str:
+    """Seconds with a readable unit (s, ms, µs)."""
+    if s >= 1:
+        return f"{s:.3f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3f} ms"
+    return f"{s * 1e6:.1f} µs"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def make_data(n_samples: int, n_features: int, dtype: Any, seed: int = 0):
+    """Standardized make_classification data: (X, y, X_test, y_test)."""
+    from sklearn.datasets import make_classification
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_classification(
+        n_samples=n_samples + n_samples // 4, n_features=n_features,
+        n_informative=max(2, n_features // 2), random_state=seed,
+    )
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    return X[:n_samples], y[:n_samples], X[n_samples:], y[n_samples:]
+
+
+def sklearn_params(hidden, batch, epochs) -> Dict[str, Any]:
+    """MLPClassifier parameters for exactly `epochs` Adam epochs (no early stop)."""
+    return dict(
+        hidden_layer_sizes=hidden, activation="relu", solver="adam", alpha=0.0,
+        batch_size=batch, learning_rate_init=1e-3, max_iter=epochs, shuffle=True,
+        tol=0.0, n_iter_no_change=10**9, random_state=0,
+    )
+
+
+def fit_estimator(cls, X, y, Xt, yt, hidden, batch, epochs, **extra):
+    from sklearn.exceptions import ConvergenceWarning
+
+    clf = cls(**sklearn_params(hidden, batch, epochs), **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        clf.fit(X, y)
+        elapsed = time.perf_counter() - start
+    return elapsed, float(np.mean(clf.predict(Xt) == yt))
+
+
+def fit_numpy(X, y, Xt, yt, hidden, batch, epochs):
+    from . import _reference
+
+    start = time.perf_counter()
+    params, _ = _reference.train(X, y, hidden, epochs=epochs, batch_size=batch, lr=1e-3)
+    elapsed = time.perf_counter() - start
+    logits = _reference.forward(params, Xt)[-1][:, 0]
+    return elapsed, float(np.mean((logits > 0) == yt))
+
+
+def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused):
+    torch.manual_seed(0)
+    sizes = [X.shape[1], *hidden]
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], 1)).to(dtype)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    Xt_, yt_ = torch.from_numpy(X), torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
+    generator = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(X.shape[0], generator=generator)
+        for s in range(0, X.shape[0], batch):
+            idx = order[s:s + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(Xt_[idx]), yt_[idx])
+            loss.backward()
+            opt.step()
+    elapsed = time.perf_counter() - start
+    with torch.no_grad():
+        pred = model(torch.from_numpy(Xt))[:, 0].numpy() > 0
+    return elapsed, float(np.mean(pred == yt))
+
+
+def fit_gemm_floor(X, hidden, batch, epochs):
+    """Only the products: per minibatch Z = A @ W.T (every layer), dW = dZ.T @ A
+    (every layer) and dA = dZ @ W (every layer but the first)."""
+    from . import _kernels
+
+    rng = np.random.default_rng(0)
+    sizes = [X.shape[1], *hidden, 1]
+    weights = [(rng.standard_normal((o, i)) / np.sqrt(i)).astype(X.dtype)
+               for i, o in zip(sizes[:-1], sizes[1:])]
+    floor = _kernels.GemmFloor(X, weights, batch)  # buffers allocated here, once
+    start = time.perf_counter()
+    for _ in range(epochs):
+        floor.run_epoch()
+    return time.perf_counter() - start, float("nan")
+
+
+def run_fit_benchmark(
+    configs: Sequence[str] = ("T", "S", "M", "L"),
+    dtypes: Optional[Sequence[str]] = None,
+    *,
+    quick: bool = False,
+    epochs: Optional[int] = None,
+    rounds: Optional[int] = None,
+    use_torch: bool = True,
+    out: Optional[TextIO] = None,
+) -> List[Dict[str, Any]]:
+    """Run the fit comparison, print its Markdown table to `out`, return the records.
+
+    Parameters
+    ----------
+    configs : sequence of {'T', 'S', 'M', 'L'}
+        Problem sizes (see ``CONFIGS``).
+    dtypes : sequence of str, optional
+        Default ``('float32', 'float64')``; with ``quick``, ``('float32',)``.
+    quick : bool
+        Small data, one epoch, one round: a seconds-long smoke run.
+    epochs, rounds : int, optional
+        Override the epochs per fit and the interleaved rounds.
+    use_torch : bool
+        Include PyTorch (if importable).
+    out : text stream, optional
+        Where the table goes (default stdout); None-like ``os.devnull`` to silence.
+
+    Returns
+    -------
+    records : list of dict
+        One JSON-able record per (config, dtype, competitor): ``config``,
+        ``n_samples``, ``n_features``, ``hidden``, ``batch``, ``dtype``,
+        ``epochs``, ``competitor``, ``median``/``min``/``max`` seconds per
+        epoch, ``ratio_to_fastdense`` and held-out ``accuracy``
+        (:func:`fastdense.plot.benchmark` draws them).
+    """
+    import sys
+
+    from sklearn.neural_network import MLPClassifier
+
+    from .estimator import DenseBinaryClassifier
+
+    out = sys.stdout if out is None else out
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise ValueError(f"unknown benchmark config(s) {unknown}; choose from {list(CONFIGS)}")
+    torch: Any = None
+    if use_torch:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+    rounds = rounds or (1 if quick else 3)
+    dtypes = list(dtypes or (["float32"] if quick else ["float32", "float64"]))
+    print(machine_header(), file=out)
+    if torch is not None:
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads", file=out)
+    print(f"\nSeconds per training epoch (Adam, ReLU, no L2); medians of {rounds} interleaved "
+          "rounds; 'x fastdense' = competitor time / DenseBinaryClassifier time\n", file=out)
+
+    rows, records = [], []
+    for name in configs:
+        n, d, hidden, batch = CONFIGS[name]
+        n = QUICK_SAMPLES[name] if quick else n
+        n_epochs = epochs or (1 if quick else DEFAULT_EPOCHS[name])
+        for dtype in dtypes:
+            X, y, Xt, yt = make_data(n, d, np.dtype(dtype))
+
+            def bind(fn: Callable, *args: Any) -> Callable[[], Tuple[float, float]]:
+                return lambda: fn(*args)
+
+            comp: Dict[str, Callable[[], Tuple[float, float]]] = {
+                "fastdense": bind(fit_estimator, DenseBinaryClassifier, X, y, Xt, yt,
+                                  hidden, batch, n_epochs),
+                "MLPClassifier": bind(fit_estimator, MLPClassifier, X, y, Xt, yt, hidden,
+                                      batch, n_epochs),
+                "NumPy reference": bind(fit_numpy, X, y, Xt, yt, hidden, batch, n_epochs),
+                "GEMM floor": bind(fit_gemm_floor, X, hidden, batch, n_epochs),
+            }
+            if torch is not None:
+                comp["PyTorch Adam"] = bind(fit_torch, torch, X, y, Xt, yt, hidden, batch,
+                                            n_epochs, False)
+                comp["PyTorch Adam(fused)"] = bind(fit_torch, torch, X, y, Xt, yt, hidden,
+                                                   batch, n_epochs, True)
+            times: Dict[str, List[float]] = {k: [] for k in comp}
+            accuracy: Dict[str, float] = {}
+            for _ in range(rounds):  # interleaved: every competitor once per round
+                for k, fn in comp.items():
+                    elapsed, acc = fn()
+                    times[k].append(elapsed / n_epochs)
+                    accuracy[k] = acc
+            base = float(np.median(times["fastdense"]))
+            for k in comp:
+                s = summarize(times[k])
+                rows.append([
+                    f"{name} {n}x{d} {hidden} b{batch}", dtype, k, fmt_seconds(s["median"]),
+                    f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
+                    f"{s['median'] / base:.2f}x",
+                    "—" if np.isnan(accuracy[k]) else f"{accuracy[k]:.3f}",
+                ])
+                records.append({"config": name, "n_samples": n, "n_features": d,
+                                "hidden": list(hidden), "batch": batch, "dtype": dtype,
+                                "epochs": n_epochs, "competitor": k, **s,
+                                "ratio_to_fastdense": s["median"] / base,
+                                "accuracy": accuracy[k]})
+    print(markdown_table(
+        ["config", "dtype", "competitor", "s/epoch", "min–max", "x fastdense", "held-out acc."],
+        rows,
+    ), file=out)
+    return records
