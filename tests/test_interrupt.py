@@ -14,7 +14,12 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import fastdense
+
+# the fastdense these tests imported (installed, or built in place) is the one
+# the child runs; its working folder is not the source tree, whose unbuilt
+# package would shadow an installed one
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
 
 # One long epoch (~2 s, sized from a measured minibatch); the signal arrives ~0.3 s
 # into it. Without the polling the fit would only notice at the epoch's end.
@@ -65,11 +70,12 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigint_stops_fit_within_about_one_minibatch():
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def test_sigint_stops_fit_within_about_one_minibatch(tmp_path):
+    env = dict(os.environ,
+               PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env, cwd=ROOT,
+        text=True, env=env, cwd=tmp_path,
     )
     try:
         assert proc.stdout.readline().strip() == "ready"
