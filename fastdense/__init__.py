@@ -5,6 +5,10 @@ scikit-learn estimator and a PyTorch-compatible module API.
 """
 
 from ._version import __version__
+from ._simd import select as _select_simd
+
+#: Which build of the compiled modules runs: "avx512", "avx2" or "baseline".
+SIMD = _select_simd(__name__)
 
 try:
     from . import _kernels  # noqa: F401
