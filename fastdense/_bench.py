@@ -263,7 +263,11 @@ def run_fit_benchmark(
                 fn(1)
             for _ in range(rounds):  # interleaved: every competitor once per round
                 for k, fn in comp.items():
+                    # a pause first, so the thread pools of the previous competitor
+                    # (OpenBLAS, OpenMP) stop spinning before this one is timed
+                    time.sleep(0.1)
                     short, _ = fn(1)
+                    time.sleep(0.1)
                     long, acc = fn(1 + n_epochs)
                     per_epoch = (long - short) / n_epochs
                     if per_epoch <= 0:  # below the timer's noise (tiny --quick runs)
