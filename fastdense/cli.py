@@ -519,8 +519,10 @@ def run_info(out: TextIO = sys.stdout) -> Dict[str, Any]:
             versions[name] = None
     print("Packages: " + ", ".join(f"{k} {v or '(not installed)'}" for k, v in versions.items()),
           file=out)
-    print(f"Compiled modules: {os.path.basename(_kernels.__file__ or '?')}, "
-          f"{os.path.basename(_train.__file__ or '?')}", file=out)
+    from . import SIMD
+
+    print(f"Compiled modules ({SIMD} build): {_kernels.__name__}, {_train.__name__}",
+          file=out)
     print("Thread pools (fastdense's BLAS is scipy's, via scipy.linalg.cython_blas):", file=out)
     pools = threadpool_info()
     for p in pools:
@@ -530,7 +532,7 @@ def run_info(out: TextIO = sys.stdout) -> Dict[str, Any]:
               f"({p.get('filepath')})", file=out)
     if not pools:
         print("  (none detected)", file=out)
-    return {"versions": versions, "threadpools": pools}
+    return {"versions": versions, "threadpools": pools, "simd": SIMD}
 
 
 # ------------------------------------------------------------------ parsing
