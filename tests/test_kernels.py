@@ -409,3 +409,12 @@ def test_kernels_release_the_gil():
     assert t1 - t0 > 0.05, "the call is too short to tell"
     middle = [t for t in stamps if t0 + 0.4 * (t1 - t0) < t < t0 + 0.6 * (t1 - t0)]
     assert middle, "no other thread ran during the kernel call: the GIL was held"
+
+
+@pytest.mark.parametrize("activation", [["relu"], None, 3])
+def test_unhashable_or_odd_activation_is_a_value_error(activation):
+    X, W, b, dA = layer_data(3, 2, 2, np.float64)
+    with pytest.raises(ValueError, match="activation must be"):
+        kernels.dense_forward(X, W, b, activation)
+    with pytest.raises(ValueError, match="activation must be"):
+        kernels.dense_backward(dA, X, W, dA, activation)
