@@ -39,7 +39,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train, _version
-from ._validation import warn_if_other_version
+from ._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,10 +76,6 @@ _NAN_OUTPUT = (
     "The network's output is NaN: its weights are not finite (a diverged fit?) or"
     " the input overflowed. Refit with a lower learning_rate_init or scaled features."
 )
-# BLAS takes 32-bit sizes: every layer width, and the rows of a full-batch
-# (lbfgs) product, must fit.
-_MAX_BLAS_DIM = 2**31 - 1
-
 _BINARY_ONLY = (
     "Only binary classification is supported. DenseBinaryClassifier got a {} "
     "target; use sklearn.neural_network.MLPClassifier (or one-vs-rest) for it."
