@@ -11,6 +11,8 @@ from cython cimport floating
 cimport numpy as cnp
 
 cimport fastdense._core as core
+from libc.limits cimport INT_MAX
+from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
 cnp.import_array()
@@ -281,6 +283,147 @@ class GemmFloor:
             free(z)
             free(dw)
             free(da)
+
+
+# ------------------------------------------------ fast paths of kernels.py
+# fastdense.kernels.dense_forward / dense_backward try these first. When every
+# argument already is what the kernel takes (exact ndarrays of one kernel dtype,
+# C-contiguous, every dimension in 1..INT_MAX (BLAS's int, = MAX_BLAS_DIM),
+# consistent shapes, a known activation name, a float slope >= 0) they allocate
+# the outputs and run the kernel; otherwise they return None and the caller
+# takes its validating path, which converts, or raises the proper error.
+# C-level checks cost ~0.1 us; the same checks from Python cost ~1 us, more
+# than a small layer's compute.
+
+_FAST_CODES = dict(ACTIVATIONS, logistic=core.SIGMOID)
+
+
+cdef int _ready_typenum(object x, int ndim, int typenum):
+    """x's typenum if x is an exact, C-contiguous float32/float64 ndarray with
+    `ndim` dimensions, each in 1..INT_MAX (and of `typenum`, unless that is -1);
+    else -1."""
+    cdef cnp.ndarray a
+    cdef int t, k
+    cdef cnp.npy_intp size
+    if not cnp.PyArray_CheckExact(x):
+        return -1
+    a = <cnp.ndarray> x
+    t = cnp.PyArray_TYPE(a)
+    if (t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64) or (typenum != -1 and t != typenum):
+        return -1
+    if cnp.PyArray_NDIM(a) != ndim or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        return -1
+    for k in range(ndim):
+        size = cnp.PyArray_DIM(a, k)
+        if size < 1 or size > INT_MAX:
+            return -1
+    return t
+
+
+cdef int _fast_code(object activation, object negative_slope):
+    """The kernel code of a known activation name with a float slope >= 0, else -1."""
+    cdef double slope
+    if type(activation) is not str or type(negative_slope) is not float:
+        return -1
+    slope = negative_slope
+    if not (0 <= slope < INFINITY):
+        return -1
+    return _FAST_CODES.get(activation, -1)
+
+
+cdef inline void* _data(object a):
+    return cnp.PyArray_DATA(<cnp.ndarray> a)
+
+
+cdef inline cnp.npy_intp _dim(object a, int k):
+    return cnp.PyArray_DIM(<cnp.ndarray> a, k)
+
+
+cdef void _forward_run(floating kind, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                       void* a_prev, void* w, void* b, void* out, int code,
+                       double slope) noexcept nogil:
+    core.dense_forward(m, n_in, n_out, <const floating*> a_prev, <const floating*> w,
+                       <const floating*> b, <floating*> out, code, <floating> slope)
+
+
+cdef void _backward_run(floating kind, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                        void* da, void* a_prev, void* w, void* a, void* dz, void* dw,
+                        void* db, void* da_prev, int code, double slope) noexcept nogil:
+    core.delta_and_bias_grad(m, n_out, <const floating*> da, <const floating*> a,
+                             <floating*> dz, <floating*> db, code, <floating> slope)
+    core.weight_grad(m, n_in, n_out, <const floating*> dz, <const floating*> a_prev,
+                     <floating*> dw, False)
+    if da_prev != NULL:
+        core.input_grad(m, n_in, n_out, <const floating*> dz, <const floating*> w,
+                        <floating*> da_prev)
+
+
+def dense_forward_ready(a_prev, w, b, activation, negative_slope):
+    """g(a_prev @ w.T + b) as a new array, or None if an argument is not ready."""
+    cdef int t = _ready_typenum(a_prev, 2, -1)
+    cdef int code = _fast_code(activation, negative_slope)
+    if t < 0 or code < 0 or _ready_typenum(w, 2, t) < 0:
+        return None
+    if b is not None and (_ready_typenum(b, 1, t) < 0 or _dim(b, 0) != _dim(w, 0)):
+        return None
+    cdef Py_ssize_t m = _dim(a_prev, 0), n_in = _dim(a_prev, 1), n_out = _dim(w, 0)
+    if _dim(w, 1) != n_in:
+        return None
+    cdef cnp.npy_intp dims[2]
+    dims[0] = m
+    dims[1] = n_out
+    out = cnp.PyArray_EMPTY(2, dims, t, 0)
+    cdef void* pa = _data(a_prev)
+    cdef void* pw = _data(w)
+    cdef void* pb = _data(b) if b is not None else NULL
+    cdef void* po = _data(out)
+    cdef double slope = negative_slope
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            _forward_run(<float> 0, m, n_in, n_out, pa, pw, pb, po, code, slope)
+        else:
+            _forward_run(<double> 0, m, n_in, n_out, pa, pw, pb, po, code, slope)
+    return out
+
+
+def dense_backward_ready(da, a_prev, w, a, activation, negative_slope, bint input_grad):
+    """(dA_prev or None, dW, db) as new arrays, or None if an argument is not ready."""
+    cdef int t = _ready_typenum(a_prev, 2, -1)
+    cdef int code = _fast_code(activation, negative_slope)
+    if (t < 0 or code < 0 or _ready_typenum(w, 2, t) < 0 or _ready_typenum(da, 2, t) < 0
+            or _ready_typenum(a, 2, t) < 0):
+        return None
+    cdef Py_ssize_t m = _dim(a_prev, 0), n_in = _dim(a_prev, 1), n_out = _dim(w, 0)
+    if (_dim(w, 1) != n_in or _dim(da, 0) != m or _dim(da, 1) != n_out
+            or _dim(a, 0) != m or _dim(a, 1) != n_out):
+        return None
+    cdef cnp.npy_intp dims[2]
+    dims[0] = m
+    dims[1] = n_out
+    dz = cnp.PyArray_EMPTY(2, dims, t, 0)
+    db = cnp.PyArray_ZEROS(1, &dims[1], t, 0)  # the delta pass adds the column sums
+    dims[0] = n_out
+    dims[1] = n_in
+    dw = cnp.PyArray_EMPTY(2, dims, t, 0)
+    dims[0] = m
+    da_prev = cnp.PyArray_EMPTY(2, dims, t, 0) if input_grad else None
+    cdef void* p_da = _data(da)
+    cdef void* p_ap = _data(a_prev)
+    cdef void* p_w = _data(w)
+    cdef void* p_a = _data(a)
+    cdef void* p_dz = _data(dz)
+    cdef void* p_dw = _data(dw)
+    cdef void* p_db = _data(db)
+    cdef void* p_dap = _data(da_prev) if input_grad else NULL
+    cdef double slope = negative_slope
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            _backward_run(<float> 0, m, n_in, n_out, p_da, p_ap, p_w, p_a, p_dz, p_dw, p_db,
+                          p_dap, code, slope)
+        else:
+            _backward_run(<double> 0, m, n_in, n_out, p_da, p_ap, p_w, p_a, p_dz, p_dw, p_db,
+                          p_dap, code, slope)
+    return da_prev, dw, db
 
 
 # ------------------------------------------------- multi-tensor optimizer steps

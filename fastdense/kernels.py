@@ -19,7 +19,6 @@ import numpy as np
 
 from . import _kernels
 from ._validation import (
-    MAX_BLAS_DIM,
     as_contiguous,
     check_blas_dims,
     check_ndim,
@@ -46,12 +45,6 @@ ACTIVATIONS = tuple(_kernels.ACTIVATIONS) + ("logistic",)
 
 REDUCTIONS = ("mean", "sum", "none")
 
-_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
-_EMPTY = {dt: np.empty(0, dt) for dt in (_FLOAT32, _FLOAT64)}  # "no bias"; never written
-for _e in _EMPTY.values():
-    _e.flags.writeable = False
-_FAST_CODES = dict(_kernels.ACTIVATIONS, logistic=_kernels.ACTIVATIONS["sigmoid"])
-
 # array-likes are validated and converted at run time; for type checkers: anything
 ArrayLike = Any
 
@@ -70,35 +63,6 @@ def activation_code(activation, negative_slope=0.01):
         )
     slope = check_real(negative_slope, "negative_slope", low=0.0)
     return _kernels.ACTIVATIONS[name], slope
-
-
-def _ready(*arrays):
-    """The dtype shared by `arrays` if each is already what a kernel takes (a
-    C-contiguous ndarray of one kernel dtype, every dimension BLAS-sized), else None.
-
-    The fast path of the common call: a handful of attribute reads instead of
-    the full conversion, which would cost more than a small layer's compute.
-    Anything else (None included) takes the full path, which also raises the
-    proper errors.
-    """
-    first = arrays[0]
-    if type(first) is not np.ndarray:
-        return None
-    dtype = first.dtype
-    if dtype is not _FLOAT32 and dtype is not _FLOAT64:
-        return None
-    for a in arrays:
-        if (type(a) is not np.ndarray or a.dtype is not dtype or not a.flags.c_contiguous
-                or (a.ndim and max(a.shape) > MAX_BLAS_DIM)):
-            return None
-    return dtype
-
-
-def _fast_code(activation, negative_slope):
-    """The activation's kernel code for a valid (name, float slope >= 0), else None."""
-    if type(negative_slope) is not float or not 0 <= negative_slope < float("inf"):
-        return None
-    return _FAST_CODES.get(activation) if type(activation) is str else None
 
 
 def _dense_inputs(named, shape_docs, *others):
@@ -155,17 +119,10 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: Optional[ArrayLike],
     array([[0.],
            [0.]])
     """
-    code = _fast_code(activation, negative_slope)
-    dtype = _ready(A_prev, W) if b is None else _ready(A_prev, W, b)
-    if (
-        code is not None and dtype is not None and out is None
-        and A_prev.ndim == 2 and W.ndim == 2 and W.shape[1] == A_prev.shape[1]
-        and (b is None or b.shape == (W.shape[0],))
-    ):
-        out = np.empty((A_prev.shape[0], W.shape[0]), dtype=dtype)
-        _kernels.dense_forward(A_prev, W, _EMPTY[dtype] if b is None else b, out, code,
-                               negative_slope)
-        return out
+    if out is None:  # the common call, checked and run at C level
+        A = _kernels.dense_forward_ready(A_prev, W, b, activation, negative_slope)
+        if A is not None:
+            return A
     code, slope = activation_code(activation, negative_slope)
     b = None if b is None else to_ndarray(b, "b")
     arrs, dtype = _dense_inputs(
@@ -220,20 +177,10 @@ def dense_backward(
     dW : ndarray of shape (n_out, n_in)
     db : ndarray of shape (n_out,)
     """
-    code = _fast_code(activation, negative_slope)
-    dtype = _ready(dA, A_prev, W, A)
-    if (
-        code is not None and dtype is not None
-        and A_prev.ndim == 2 and W.ndim == 2 and W.shape[1] == A_prev.shape[1]
-        and dA.shape == A.shape == (A_prev.shape[0], W.shape[0])
-    ):
-        (m, n_in), n_out = A_prev.shape, W.shape[0]
-        dW = np.empty((n_out, n_in), dtype=dtype)
-        db = np.empty(n_out, dtype=dtype)
-        dA_prev = np.empty((m, n_in) if input_grad else (0, 0), dtype=dtype)
-        _kernels.dense_backward(dA, A_prev, W, A, np.empty_like(dA), dW, db, dA_prev, code,
-                                negative_slope, False)
-        return (dA_prev if input_grad else None), dW, db
+    grads = _kernels.dense_backward_ready(dA, A_prev, W, A, activation, negative_slope,
+                                          input_grad)
+    if grads is not None:  # the common call, checked and run at C level
+        return grads
     code, slope = activation_code(activation, negative_slope)
     originals = {"dA": dA, "A_prev": A_prev, "W": W, "A": A}
     arrs, dtype = _dense_inputs(

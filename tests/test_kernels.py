@@ -129,6 +129,53 @@ def test_layouts_give_the_same_answer(layout):
         np.testing.assert_array_equal(got, want)
 
 
+def _ineligible_forward_calls(X, W, b):
+    """(label, args) the C-level fast path must decline (the validating path decides)."""
+    class Sub(np.ndarray):
+        pass
+
+    return [
+        ("fortran X", (np.asfortranarray(X), W, b, "relu", 0.01)),
+        ("strided W", (np.repeat(W, 2, axis=1)[:, ::2], W, b, "relu", 0.01)),
+        ("subclass", (X.view(Sub), W, b, "relu", 0.01)),
+        ("list b", (X, W, b.tolist(), "relu", 0.01)),
+        ("mixed dtypes", (X.astype(np.float64 if X.dtype == np.float32 else np.float32), W, b,
+                          "relu", 0.01)),
+        ("int X", (X.astype(np.int64), W, b, "relu", 0.01)),
+        ("1-D X", (X[0], W, b, "relu", 0.01)),
+        ("empty X", (X[:0], W, b, "relu", 0.01)),
+        ("shape mismatch", (X[:, :-1], W, b, "relu", 0.01)),
+        ("bias mismatch", (X, W, b[:-1], "relu", 0.01)),
+        ("unknown activation", (X, W, b, "gelu", 0.01)),
+        ("int slope", (X, W, b, "relu", 1)),
+        ("negative slope", (X, W, b, "leaky_relu", -0.5)),
+        ("nan slope", (X, W, b, "leaky_relu", float("nan"))),
+    ]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_c_level_fast_path_takes_only_ready_arguments(dtype):
+    from fastdense import _kernels
+
+    X, W, b, dA = layer_data(6, 5, 4, dtype)
+    A = _kernels.dense_forward_ready(X, W, b, "leaky_relu", 0.2)
+    np.testing.assert_array_equal(A, kernels.dense_forward(np.asfortranarray(X), W, b,
+                                                           "leaky_relu", negative_slope=0.2))
+    assert _kernels.dense_forward_ready(X, W, None, "logistic", 0.01) is not None
+    grads = _kernels.dense_backward_ready(dA, X, W, A, "leaky_relu", 0.2, True)
+    slow = kernels.dense_backward(np.asfortranarray(dA), X, W, A, "leaky_relu",
+                                  negative_slope=0.2)
+    for got, want in zip(grads, slow):
+        np.testing.assert_array_equal(got, want)
+    assert _kernels.dense_backward_ready(dA, X, W, A, "relu", 0.01, False)[0] is None
+    for label, args in _ineligible_forward_calls(X, W, b):
+        assert _kernels.dense_forward_ready(*args) is None, label
+        if label not in ("list b", "bias mismatch"):  # backward takes no bias
+            assert _kernels.dense_backward_ready(dA, *args[:2], A, *args[3:], True) is None, label
+    assert _kernels.dense_backward_ready(dA[:, :-1], X, W, A, "relu", 0.01, True) is None
+    assert _kernels.dense_backward_ready(dA, X, W, A[:-1], "relu", 0.01, True) is None
+
+
 # ------------------------------------------------------------------ the loss
 
 
