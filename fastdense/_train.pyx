@@ -39,8 +39,12 @@ cimport fastdense._core as core
 
 import numpy as np
 
-SOLVER_SGD = 0
-SOLVER_ADAM = 1
+cdef enum:
+    STEP_SGD = 0
+    STEP_ADAM = 1
+
+SOLVER_SGD = STEP_SGD
+SOLVER_ADAM = STEP_ADAM
 
 # How often (at most) a nogil epoch takes the GIL back to run Python's signal
 # handlers (Ctrl-C): after any minibatch once this much time has passed since
@@ -72,6 +76,23 @@ cdef extern from *:
     #endif
     """
     double monotonic "fastdense_monotonic"() noexcept nogil
+
+
+cdef extern from *:
+    """
+    /* A hint to start loading a cache line (no effect where the compiler has no builtin). */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define fastdense_prefetch(p) __builtin_prefetch((p))
+    #else
+    #define fastdense_prefetch(p) ((void)(p))
+    #endif
+    """
+    void prefetch "fastdense_prefetch"(const void* p) noexcept nogil
+
+
+# Rows ahead of the copy whose loads the minibatch gather starts early: shuffled
+# rows are random addresses, which the hardware prefetcher cannot guess.
+cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
 
 
 # --------------------------------------------------------------- primitives
@@ -115,6 +136,16 @@ ctypedef struct Net:
     const Py_ssize_t* icpt_off   # (L,): offset of b[l]
     int activation               # hidden activation (core.Activation)
     double slope                 # leaky_relu negative slope
+
+
+ctypedef struct Update:
+    # The optimizer step of a minibatch, applied layer by layer inside the
+    # backward pass (while the layer's gradients are still in cache).
+    int solver                   # STEP_SGD or STEP_ADAM
+    double lr                    # sgd: the learning rate; adam: lr_t (bias-corrected)
+    double momentum              # sgd
+    bint nesterov                # sgd
+    double beta_1, beta_2, epsilon  # adam
 
 
 ctypedef struct Csr:
@@ -218,6 +249,20 @@ cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const flo
             db[j] += g
 
 
+cdef inline void gather_rows(Py_ssize_t m, const Py_ssize_t* rows, const floating* x,
+                             Py_ssize_t n_feat, floating* out) noexcept nogil:
+    """out (m, n_feat) := x[rows]: one memcpy per row, with the loads of the row
+    GATHER_AHEAD places later started first (one hint per 64-byte line)."""
+    cdef Py_ssize_t i, k, row_bytes = n_feat * sizeof(floating)
+    cdef const char* ahead
+    for i in range(m):
+        if i + GATHER_AHEAD < m:
+            ahead = <const char*> (x + rows[i + GATHER_AHEAD] * n_feat)
+            for k in range(0, row_bytes, 64):
+                prefetch(ahead + k)
+        memcpy(out + i * n_feat, x + rows[i] * n_feat, row_bytes)
+
+
 cdef inline void csr_rows_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
                                       Py_ssize_t row0, Csr x, const floating* data,
                                       const floating* w, Py_ssize_t n_out,
@@ -295,24 +340,51 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                           <floating> net.slope)
 
 
+cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* params,
+                              const floating* grads, floating* state1, floating* state2,
+                              double alpha, floating scale) noexcept nogil:
+    """scikit-learn's step for layer l: W[l] with the L2 term, b[l] without.
+
+    The grads are raw sums; the optimizer's pass finishes them ((g + alpha W) / S).
+    Every parameter's update is independent of the others', so stepping layer
+    by layer gives the bits of one pass over the whole buffer.
+    """
+    cdef Py_ssize_t k, off, n
+    for k in range(2):
+        off = net.coef_off[l] if k == 0 else net.icpt_off[l]
+        n = net.units[l + 1] * (net.units[l] if k == 0 else 1)
+        if u.solver == STEP_ADAM:
+            core.sklearn_adam(n, n if k == 0 else 0, params + off, grads + off,
+                              state1 + off, state2 + off, <floating> u.lr,
+                              <floating> u.beta_1, <floating> u.beta_2,
+                              <floating> u.epsilon, <floating> alpha, scale)
+        else:
+            core.sklearn_sgd(n, n if k == 0 else 0, params + off, grads + off,
+                             state1 + off, <floating> u.lr, <floating> u.momentum,
+                             u.nesterov, <floating> alpha, scale)
+
+
 cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             const floating* xs_data, const Py_ssize_t* rows,
                             Py_ssize_t row0, const floating* y, const floating* sw,
-                            const floating* params, floating* grads,
+                            floating* params, floating* grads,
                             floating** acts, floating* d_a, floating* d_b,
-                            double alpha, bint finish, double* sw_sum_out) noexcept nogil:
+                            double alpha, const Update* update, floating* state1,
+                            floating* state2) noexcept nogil:
     """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
 
     y and sw are the batch's targets and weights (m,), sw NULL for none.
     acts: per-layer (m, units[l+1]) buffers; d_a, d_b: (m, max units) each.
-    With finish, grads are scikit-learn's ((sums + alpha W) / S); without, they
-    are the raw sums, finished inside the optimizer's pass (core.sklearn_adam /
-    sklearn_sgd) to save a pass over the parameters. S goes to sw_sum_out.
+    With update NULL, grads are scikit-learn's ((sums + alpha W) / S). Otherwise
+    they stay raw sums and each layer takes the optimizer step (state1/state2:
+    velocities, or Adam's m and v) as soon as the backward pass is done with it,
+    while its gradients are hot; the step finishes the sums, which saves a pass.
     """
     cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef floating z, p, pc, g, sw_sum_f
     cdef double loss_sum, sw_sum, sq = 0, loss
+    cdef bint finish = update == NULL
     cdef floating* dz = d_a
     cdef floating* tmp
     cdef floating* dw
@@ -343,7 +415,6 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
     grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
     sw_sum_f = <floating> sw_sum
-    sw_sum_out[0] = sw_sum
 
     # The L2 term of the loss, from the weights before this step's update:
     # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
@@ -389,6 +460,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if finish:
             for j in range(n_out):
                 db[j] = db[j] / sw_sum_f
+        else:  # W[l] is no longer needed, and db[l] is complete
+            update_layer(update, net, l, params, grads, state1, state2, alpha, sw_sum_f)
         if l > 0:
             dz = tmp
     return loss
@@ -454,10 +527,10 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
     """
     cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
-    cdef Py_ssize_t n = y.shape[0], n_feat = units[0], n_params = params.shape[0]
+    cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
     cdef Py_ssize_t start, stop, m, i, r
-    cdef double acc = 0, batch_loss, lr_t, sw_sum
-    cdef Py_ssize_t n_coefs = icpt_off[0]  # the coefs come first in the flat buffer
+    cdef double acc = 0, batch_loss
+    cdef Update update
     cdef floating* acts[64]
     cdef const floating* x0
     cdef const floating* ybp
@@ -471,6 +544,13 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
     error = None
     if n == 0:
         return 0.0, adam_t, 0, None
+    update.solver = solver
+    update.lr = lr
+    update.momentum = momentum
+    update.nesterov = nesterov
+    update.beta_1 = beta_1
+    update.beta_2 = beta_2
+    update.epsilon = epsilon
     with nogil:
         if check_signals:
             last_check = monotonic()
@@ -488,9 +568,8 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                     yb[i] = y[r]
                     if sw_all != NULL:
                         swb[i] = sw_all[r]
-                    if not xs.present and n_feat > 0:
-                        memcpy(&xb[i * n_feat], X_ptr + r * n_feat,
-                               n_feat * sizeof(floating))
+                if not xs.present and n_feat > 0:
+                    gather_rows(m, rows, X_ptr, n_feat, &xb[0])
                 ybp = &yb[0]
                 swp = &swb[0] if sw_all != NULL else NULL
                 x0 = &xb[0]
@@ -498,22 +577,15 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                 ybp = &y[start]
                 swp = sw_all + start if sw_all != NULL else NULL
                 x0 = X_ptr + start * n_feat if X_ptr != NULL else NULL
+            if solver == STEP_ADAM:
+                adam_t += 1
+                update.lr = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
+                    1 - pow(beta_1, <double> adam_t))
             batch_loss = batch_loss_grad(net, m, x0, xs, xs_ptr, rows, start, ybp,
                                          swp, &params[0], &grads[0], acts, &d_a[0],
-                                         &d_b[0], alpha, False, &sw_sum)
+                                         &d_b[0], alpha, &update, &state1[0],
+                                         &state2[0] if state2.shape[0] > 0 else NULL)
             acc += batch_loss * m
-            if solver == 1:
-                adam_t += 1
-                lr_t = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
-                    1 - pow(beta_1, <double> adam_t))
-                core.sklearn_adam(n_params, n_coefs, &params[0], &grads[0], &state1[0],
-                                  &state2[0], <floating> lr_t, <floating> beta_1,
-                                  <floating> beta_2, <floating> epsilon,
-                                  <floating> alpha, <floating> sw_sum)
-            else:
-                core.sklearn_sgd(n_params, n_coefs, &params[0], &grads[0], &state1[0],
-                                 <floating> lr, <floating> momentum, nesterov,
-                                 <floating> alpha, <floating> sw_sum)
             start = stop
             if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
                 with gil:
@@ -540,7 +612,8 @@ def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
     cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
-    cdef double loss, sw_sum
+    cdef double loss
+    cdef floating* params_ptr = <floating*> &params[0]  # read only without an update
     cdef floating* acts[64]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* sw_ptr = &sw[0] if sw.shape[0] > 0 else NULL
@@ -548,8 +621,8 @@ def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
     with nogil:
         layer_pointers(net, &acts_buf[0], n, acts)
         loss = batch_loss_grad(net, n, X_ptr, xs, xs_ptr, NULL, 0, &y[0], sw_ptr,
-                               &params[0], &grads[0], acts, &d_a[0], &d_b[0], alpha,
-                               True, &sw_sum)
+                               params_ptr, &grads[0], acts, &d_a[0], &d_b[0], alpha,
+                               NULL, NULL, NULL)
     return loss
 
 
