@@ -37,11 +37,18 @@ def time_call(fn, min_time=0.02, max_repeats=10000):
     return float(np.median(times))
 
 
-def interleave(competitors, rounds, measure=time_call):
-    """Run every competitor once per round, in order; {name: [seconds per round]}."""
+def interleave(competitors, rounds, measure=time_call, pause=0.1):
+    """Run every competitor once per round, in order; {name: [seconds per round]}.
+
+    Each measurement starts after `pause` seconds, so the thread pools the
+    previous competitor woke (NumPy's and SciPy's OpenBLAS are two libraries,
+    each with workers that spin ~0.1 s after a call) are idle again, rather
+    than competing for the 2 cores with the one being timed.
+    """
     results = {name: [] for name in competitors}
     for _ in range(rounds):
         for name, fn in competitors.items():
+            time.sleep(pause)
             results[name].append(measure(fn))
     return results
 

@@ -47,6 +47,7 @@ def main(argv=None):
                         measure=lambda fn: time_call(
                             fn, min_time=0.01 if args.quick else 0.05
                         ),
+                        pause=0.01 if args.quick else 0.1,
                     )
                     fast, ref = summarize(times["fastdense"]), summarize(times["numpy"])
                     ratio = ref["median"] / fast["median"]
