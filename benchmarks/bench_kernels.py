@@ -3,7 +3,9 @@
     python benchmarks/bench_kernels.py [--quick] [--json FILE] [--plot FILE]
 
 A square layer (width -> width, ReLU) over a grid of batch sizes and widths,
-float32 and float64, competitors interleaved in one process.
+float32 and float64, competitors interleaved in one process. "GEMMs only" is
+the floor: the same matrix products (1 forward; 3 with the backward) through
+fastdense's BLAS on preallocated arrays, and nothing else.
 """
 
 import numpy as np
@@ -12,7 +14,7 @@ from _harness import (
     bar_plot, fmt_seconds, interleave, time_call, machine_header, markdown_table, parser, summarize,
     write_json,
 )
-from fastdense import _reference, kernels
+from fastdense import _kernels, _reference, kernels
 
 
 def layer_step(impl, X, W, b, dA, backward):
@@ -38,28 +40,34 @@ def main(argv=None):
                     W = (rng.standard_normal((n, n)) / np.sqrt(n)).astype(dtype)
                     b = rng.standard_normal(n).astype(dtype)
                     dA = rng.standard_normal((m, n)).astype(dtype)
+                    floor = _kernels.GemmFloor(X, [W], m, backward=backward, input_grad=True)
                     times = interleave(
                         {
                             "numpy": lambda: layer_step(_reference, X, W, b, dA, backward),
                             "fastdense": lambda: layer_step(kernels, X, W, b, dA, backward),
+                            "gemms": floor.run_epoch,
                         },
                         rounds,
                         measure=lambda fn: time_call(
                             fn, min_time=0.01 if args.quick else 0.05
                         ),
-                        pause=0.01 if args.quick else 0.1,
                     )
                     fast, ref = summarize(times["fastdense"]), summarize(times["numpy"])
+                    gemms = summarize(times["gemms"])
                     ratio = ref["median"] / fast["median"]
                     rows.append([
                         np.dtype(dtype).name, pass_name, m, n, fmt_seconds(ref["median"]),
                         fmt_seconds(fast["median"]),
                         f"{fmt_seconds(fast['min'])}–{fmt_seconds(fast['max'])}", f"{ratio:.2f}x",
+                        fmt_seconds(gemms["median"]),
+                        f"{ref['median'] / gemms['median']:.2f}x",
                     ])
                     records.append({"dtype": np.dtype(dtype).name, "pass": pass_name, "batch": m,
-                                    "width": n, "numpy": ref, "fastdense": fast, "speedup": ratio})
+                                    "width": n, "numpy": ref, "fastdense": fast, "gemms": gemms,
+                                    "speedup": ratio})
     print(markdown_table(
-        ["dtype", "pass", "batch", "width", "NumPy", "fastdense", "fastdense min–max", "speed-up"],
+        ["dtype", "pass", "batch", "width", "NumPy", "fastdense", "fastdense min–max", "speed-up",
+         "GEMMs only", "NumPy / GEMMs"],
         rows,
     ))
     small = [r["speedup"] for r in records if r["pass"] == "forward+backward"

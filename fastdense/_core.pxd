@@ -185,6 +185,12 @@ cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
     """In place A = g(Z + b), row by row while the row is in L1. bias may be NULL."""
     cdef Py_ssize_t i, j
     cdef floating* row
+    if activation == RELU and bias != NULL:  # the common case, as one loop
+        for i in range(m):
+            row = z + i * n
+            for j in range(n):
+                row[j] = activate(row[j] + bias[j], RELU, slope)
+        return
     for i in range(m):
         row = z + i * n
         if bias != NULL:
@@ -230,7 +236,15 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
     """dZ = dA * g'(A) and db += column sums of dZ, row by row while the row is in
     L1. dz may alias da; db may be NULL."""
     cdef Py_ssize_t i, j
+    cdef floating g
     cdef floating* dz_row
+    if activation == RELU and db != NULL:  # the common case, as one loop
+        for i in range(m):
+            for j in range(n):
+                g = grad_from_output(da[i * n + j], a[i * n + j], RELU, slope)
+                dz[i * n + j] = g
+                db[j] += g
+        return
     for i in range(m):
         dz_row = dz + i * n
         delta_row(n, da + i * n, a + i * n, dz_row, activation, slope)

@@ -6,7 +6,7 @@ in place. These entry points trust their callers: use the validated wrappers
 in :mod:`fastdense.kernels`.
 """
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,12 @@ def torch_adam_multi(params: List[_F], grads: List[_F], exp_avgs: List[_F],
                      beta2: float, eps: float, weight_decay: float, decay_factor: float,
                      amsgrad: bool, maximize: bool) -> None: ...
 
+def dense_forward_ready(a_prev: object, w: object, b: object, activation: object,
+                        negative_slope: object) -> Optional[_F]: ...
+def dense_backward_ready(da: object, a_prev: object, w: object, a: object, activation: object,
+                         negative_slope: object, input_grad: bool
+                         ) -> Optional[Tuple[Optional[_F], _F, _F]]: ...
+
 class GemmFloor:
     """Only the matrix products of one training epoch (a benchmark floor)."""
 
@@ -48,9 +54,11 @@ class GemmFloor:
     weights: List[_F]
     sizes: npt.NDArray[np.intp]
     batch: int
+    backward: bool
+    input_grad: bool
     z: List[_F]
     dw: List[_F]
     da: List[_F]
     def __init__(self, X: npt.ArrayLike, weights: Sequence[npt.ArrayLike],
-                 batch_size: int) -> None: ...
+                 batch_size: int, *, backward: bool = ..., input_grad: bool = ...) -> None: ...
     def run_epoch(self) -> None: ...

@@ -200,9 +200,10 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
 cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
                             Py_ssize_t n_layers, const Py_ssize_t* sizes,
                             floating** w, floating** z, floating** dw,
-                            floating** da) noexcept nogil:
+                            floating** da, bint backward, bint input_grad) noexcept nogil:
     """The products of one epoch: per minibatch Z = A @ W.T for every layer, then
-    dW = dZ.T @ A for every layer and dA = dZ @ W for every layer but the first."""
+    (backward) dW = dZ.T @ A for every layer and dA = dZ @ W for every layer but
+    the first (and the first too with input_grad)."""
     cdef Py_ssize_t start = 0, m, l
     cdef const floating* a_in
     while start < n:
@@ -214,11 +215,13 @@ cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
                       <int> sizes[l + 1])
             a_in = z[l]
         for l in range(n_layers - 1, -1, -1):
+            if not backward:
+                break
             a_in = x + start * sizes[0] if l == 0 else z[l - 1]
             core.gemm(True, False, <int> sizes[l + 1], <int> sizes[l], <int> m, <floating> 1,
                       z[l], <int> sizes[l + 1], a_in, <int> sizes[l], <floating> 0, dw[l],
                       <int> sizes[l])
-            if l > 0:
+            if l > 0 or input_grad:
                 core.gemm(False, False, <int> m, <int> sizes[l], <int> sizes[l + 1],
                           <floating> 1, z[l], <int> sizes[l + 1], w[l], <int> sizes[l],
                           <floating> 0, da[l], <int> sizes[l])
@@ -230,20 +233,31 @@ cdef void** _pointers(list arrays) except NULL:
     if out == NULL:
         raise MemoryError()
     for i, arr in enumerate(arrays):
-        out[i] = <void*> <size_t> arr.ctypes.data
+        out[i] = cnp.PyArray_DATA(<cnp.ndarray> arr)
     return out
 
 
-class GemmFloor:
+cdef class GemmFloor:
     """The physical floor of a BLAS-based trainer, for benchmarks.
 
     Holds X (n, n_0), weights [(n_1, n_0), ...] (C-contiguous, X's dtype) and
     preallocated product buffers; ``run_epoch()`` performs exactly the matrix
     products of one epoch of minibatch training (forward, dW, dA but dA[0])
     with nothing else: no activations, no loss, no update, no row gather.
+    With ``backward=False`` only the forward products; with ``input_grad``
+    also dA[0] (the products of a layer's forward + backward with input grad).
+    The buffers' addresses are taken once, so a call costs its products only.
     """
 
-    def __init__(self, X, weights, batch_size):
+    cdef readonly object X, weights, sizes, z, dw, da
+    cdef readonly Py_ssize_t batch
+    cdef readonly bint backward, input_grad
+    cdef void** _w
+    cdef void** _z
+    cdef void** _dw
+    cdef void** _da
+
+    def __init__(self, X, weights, batch_size, *, backward=True, input_grad=False):
         import numpy as np
         self.X = np.ascontiguousarray(X)
         if self.X.dtype not in (np.float32, np.float64):
@@ -255,34 +269,41 @@ class GemmFloor:
             if w.ndim != 2 or w.shape[1] != n_in:
                 raise ValueError("weights must chain: weights[l] has shape (n_l+1, n_l)")
         self.batch = int(min(batch_size, max(self.X.shape[0], 1)))
+        self.backward = bool(backward)
+        self.input_grad = bool(input_grad)
         n_layers = len(self.weights)
         self.z = [np.zeros((self.batch, n), self.X.dtype) for n in self.sizes[1:]]
         self.dw = [np.zeros_like(w) for w in self.weights]
         self.da = [np.zeros((self.batch, n), self.X.dtype) for n in self.sizes[:n_layers]]
+        self._w = _pointers(self.weights)
+        self._z = _pointers(self.z)
+        self._dw = _pointers(self.dw)
+        self._da = _pointers(self.da)
+
+    def __dealloc__(self):
+        free(self._w)
+        free(self._z)
+        free(self._dw)
+        free(self._da)
 
     def run_epoch(self):
         """One epoch of products over X's rows, without the GIL."""
-        cdef Py_ssize_t n = self.X.shape[0], batch = self.batch, n_layers = len(self.weights)
-        cdef const Py_ssize_t* sizes = <const Py_ssize_t*> <size_t> self.sizes.ctypes.data
-        cdef void** w = _pointers(self.weights)
-        cdef void** z = _pointers(self.z)
-        cdef void** dw = _pointers(self.dw)
-        cdef void** da = _pointers(self.da)
-        cdef bint single = self.X.dtype.itemsize == 4
-        cdef void* x = <void*> <size_t> self.X.ctypes.data
-        try:
-            with nogil:
-                if single:
-                    _gemm_floor_epoch(<const float*> x, n, batch, n_layers, sizes,
-                                      <float**> w, <float**> z, <float**> dw, <float**> da)
-                else:
-                    _gemm_floor_epoch(<const double*> x, n, batch, n_layers, sizes,
-                                      <double**> w, <double**> z, <double**> dw, <double**> da)
-        finally:
-            free(w)
-            free(z)
-            free(dw)
-            free(da)
+        cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray> self.X, 0)
+        cdef Py_ssize_t n_layers = len(self.weights)
+        cdef const Py_ssize_t* sizes = <const Py_ssize_t*> cnp.PyArray_DATA(
+            <cnp.ndarray> self.sizes)
+        cdef void* x = cnp.PyArray_DATA(<cnp.ndarray> self.X)
+        cdef bint single = cnp.PyArray_TYPE(<cnp.ndarray> self.X) == cnp.NPY_FLOAT32
+        with nogil:
+            if single:
+                _gemm_floor_epoch(<const float*> x, n, self.batch, n_layers, sizes,
+                                  <float**> self._w, <float**> self._z, <float**> self._dw,
+                                  <float**> self._da, self.backward, self.input_grad)
+            else:
+                _gemm_floor_epoch(<const double*> x, n, self.batch, n_layers, sizes,
+                                  <double**> self._w, <double**> self._z,
+                                  <double**> self._dw, <double**> self._da, self.backward,
+                                  self.input_grad)
 
 
 # ------------------------------------------------ fast paths of kernels.py

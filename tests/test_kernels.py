@@ -465,3 +465,26 @@ def test_unhashable_or_odd_activation_is_a_value_error(activation):
         kernels.dense_forward(X, W, b, activation)
     with pytest.raises(ValueError, match="activation must be"):
         kernels.dense_backward(dA, X, W, dA, activation)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backward, input_grad", [(False, False), (True, False), (True, True)])
+def test_gemm_floor_computes_the_products_of_an_epoch(dtype, backward, input_grad):
+    from fastdense import _kernels
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 5)).astype(dtype)
+    W1, W2 = (rng.standard_normal(s).astype(dtype) for s in ((4, 5), (3, 4)))
+    floor = _kernels.GemmFloor(X, [W1, W2], 7, backward=backward, input_grad=input_grad)
+    floor.run_epoch()  # one minibatch: all 7 rows
+    z1, z2 = floor.z
+    assert_close(z1, X.astype(np.float64) @ W1.T, dtype)
+    assert_close(z2, z1.astype(np.float64) @ W2.T, dtype)
+    products = [floor.dw[1], floor.da[1], floor.dw[0], floor.da[0]]
+    wanted = [z2.T @ z1, z2 @ W2, z1.T @ X, z1 @ W1]
+    computed = [backward, backward, backward, input_grad]
+    for got, want, done in zip(products, wanted, computed):
+        if done:
+            assert_close(got, want.astype(np.float64), dtype)
+        else:
+            assert not np.any(got)  # never written (zero-initialized)
