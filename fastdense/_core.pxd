@@ -62,11 +62,11 @@ cdef inline floating f_sqrt(floating x) noexcept nogil:
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
     """1 / (1 + exp(-z)) without overflow: exp is only taken of -|z|."""
-    cdef floating e
+    cdef floating e, one = 1  # a typed 1: a bare `1` is a C double in float code
     if z >= 0:
-        return 1 / (1 + f_exp(-z))
+        return one / (one + f_exp(-z))
     e = f_exp(z)  # also the NaN path: NaN in, NaN out
-    return e / (1 + e)
+    return e / (one + e)
 
 
 cdef inline floating activate(floating z, int activation, floating slope) noexcept nogil:
@@ -90,12 +90,13 @@ cdef inline floating grad_from_output(floating da, floating a, int activation,
     scikit-learn do); leaky_relu: 1 or slope (slope >= 0, so a > 0 iff z > 0);
     tanh: 1 - a^2; sigmoid: a (1 - a); identity: 1.
     """
+    cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
     if activation == RELU:
         return da if a > 0 else 0
     elif activation == TANH:
-        return da * (1 - a * a)
+        return da * (one - a * a)
     elif activation == SIGMOID:
-        return da * (a * (1 - a))
+        return da * (a * (one - a))
     elif activation == LEAKY_RELU:
         return da if a > 0 else da * slope
     return da
@@ -447,20 +448,24 @@ cdef inline void sklearn_sgd(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
 
 cdef inline void sklearn_adam(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
                               const floating* g, floating* m, floating* v, floating lr_t,
-                              floating beta1, floating beta2, floating eps,
+                              double beta1, double beta2, floating eps,
                               floating alpha, floating scale) noexcept nogil:
     """scikit-learn AdamOptimizer: eps outside the bias correction.
 
     m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p += -lr_t m / (sqrt(v) + eps),
-    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). 1 - b1 and 1 - b2 are computed in
+    double and rounded once, as NumPy does with scikit-learn's Python floats;
+    everything per element is in the buffers' precision.
     """
     cdef Py_ssize_t i
     cdef floating mi, vi, gi, a
+    cdef floating b1 = <floating> beta1, c1 = <floating> (1 - beta1)
+    cdef floating b2 = <floating> beta2, c2 = <floating> (1 - beta2)
     for i in range(n):
         a = alpha if i < n_decay else 0
         gi = (g[i] + a * p[i]) / scale
-        mi = beta1 * m[i] + (1 - beta1) * gi
-        vi = beta2 * v[i] + (1 - beta2) * (gi * gi)
+        mi = b1 * m[i] + c1 * gi
+        vi = b2 * v[i] + c2 * (gi * gi)
         m[i] = mi
         v[i] = vi
         p[i] = p[i] + (-lr_t * mi) / (f_sqrt(vi) + eps)

@@ -192,7 +192,7 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
         return
     with nogil:
         core.sklearn_adam(n, 0, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
-                          <floating> beta1, <floating> beta2, <floating> eps, 0, 1)
+                          beta1, beta2, <floating> eps, 0, 1)
 
 
 # ------------------------------------------------------ benchmark support

@@ -107,12 +107,12 @@ cdef inline floating expit(floating z) noexcept nogil:
     The bounds lie past the thresholds (overflow at -88.72 / -709.78, underflow
     at 87.3 / 708.4), so every other z gets exp's own answer.
     """
-    if floating is float:
+    if floating is float:  # float arithmetic, as scipy's expit for float32
         if z < -89:
             return 0
         if z > 88:
             return 1
-        return 1 / (1 + expf(-z))
+        return <float> 1 / (<float> 1 + expf(-z))
     else:
         if z < -710:
             return 0
@@ -244,7 +244,7 @@ cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const flo
         ar = a + i * n
         for j in range(n):
             g = dr[j] * ar[j]
-            g = g * (1 - ar[j])
+            g = g * (<floating> 1 - ar[j])
             dr[j] = g
             db[j] += g
 
@@ -356,7 +356,7 @@ cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* 
         if u.solver == STEP_ADAM:
             core.sklearn_adam(n, n if k == 0 else 0, params + off, grads + off,
                               state1 + off, state2 + off, <floating> u.lr,
-                              <floating> u.beta_1, <floating> u.beta_2,
+                              u.beta_1, u.beta_2,
                               <floating> u.epsilon, <floating> alpha, scale)
         else:
             core.sklearn_sgd(n, n if k == 0 else 0, params + off, grads + off,

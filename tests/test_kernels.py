@@ -368,6 +368,28 @@ def test_sklearn_optimizers_match_scikit_learn(dtype, nesterov):
     assert_close(p_adam, params_adam[0], dtype)
 
 
+def test_sklearn_adam_float32_moments_are_float32_arithmetic():
+    """In float32, m and v are scikit-learn's float32 arithmetic bit for bit
+    (1 - beta rounded once from double, as NumPy rounds sklearn's Python float);
+    a double intermediate anywhere (a bare C `1.0`) would break this."""
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+
+    p, _ = _opt_buffers(1000, np.float32, 2)
+    params_sk = [p.copy()]
+    adam = AdamOptimizer(params_sk, learning_rate_init=0.01)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    for t in range(1, 6):
+        g, _ = _opt_buffers(1000, np.float32, t + 30)
+        adam.update_params(params_sk, [g.copy()])
+        kernels.sklearn_adam_step(p, g, m, v, t=t, lr=0.01)
+        assert adam.ms[0].dtype == np.float32
+        np.testing.assert_array_equal(m, adam.ms[0])
+        np.testing.assert_array_equal(v, adam.vs[0])
+    # scikit-learn takes the step itself in float64 (its learning rate is a NumPy
+    # float64 scalar); ours stays in float32
+    assert_close(p, params_sk[0], np.float32)
+
+
 def test_optimizer_buffers_are_checked():
     p = np.zeros(4)
     with pytest.raises(TypeError, match="grad must have param's dtype"):
