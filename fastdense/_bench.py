@@ -39,6 +39,16 @@ __all__ = ["CONFIGS", "run_fit_benchmark", "machine_header", "markdown_table",
            "fmt_seconds", "summarize"]
 
 
+def _blas_owner(filepath: str) -> str:
+    """'NumPy's ' / 'SciPy's (fastdense's) ' for the wheels' bundled BLAS, else ''."""
+    parts = os.path.normpath(filepath).split(os.sep)
+    if "numpy.libs" in parts:
+        return "NumPy's "
+    if "scipy.libs" in parts:
+        return "SciPy's (fastdense's) "
+    return ""
+
+
 def machine_header() -> str:
     """One Markdown paragraph: CPU, cores, Python, NumPy, and every BLAS with its threads."""
     from threadpoolctl import threadpool_info
@@ -50,7 +60,8 @@ def machine_header() -> str:
     except (OSError, StopIteration):
         pass
     blas = "; ".join(
-        f"{i['internal_api']} {i.get('version')} ({i['prefix']}, {i['num_threads']} threads"
+        f"{_blas_owner(i.get('filepath', ''))}{i['internal_api']} {i.get('version')} "
+        f"({i['prefix']}, {i['num_threads']} threads"
         f"{', ' + i['architecture'] if i.get('architecture') else ''})"
         for i in threadpool_info()
         if i["user_api"] == "blas"
