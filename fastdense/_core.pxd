@@ -291,8 +291,9 @@ cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const float
     """
     cdef Py_ssize_t i, j, idx
     cdef floating zi, yi, p, e, inv, s_pos, s_neg, li, gi
+    cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
     cdef double total = 0
-    p = 1
+    p = one
     for i in range(rows):
         for j in range(cols):
             idx = i * cols + j
@@ -301,15 +302,15 @@ cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const float
             if pos_weight != NULL:
                 p = pos_weight[j]
             e = f_exp(-zi if zi >= 0 else zi)  # NaN propagates
-            inv = 1 / (1 + e)
+            inv = one / (one + e)
             if zi >= 0:
                 s_pos, s_neg = inv, e * inv
-                li = (1 - yi) * zi
+                li = (one - yi) * zi
             else:
                 s_pos, s_neg = e * inv, inv
                 li = -(p * yi) * zi
-            li = li + (1 + (p - 1) * yi) * f_log1p(e)
-            gi = (1 - yi) * s_pos - (p * yi) * s_neg
+            li = li + (one + (p - one) * yi) * f_log1p(e)
+            gi = (one - yi) * s_pos - (p * yi) * s_neg
             if weight != NULL:
                 li = li * weight[idx]
                 gi = gi * weight[idx]
@@ -333,6 +334,7 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
     """
     cdef Py_ssize_t i
     cdef floating pi, yi, lp, lq, li, gi, den
+    cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
     cdef float eps = 1e-12  # PyTorch's floor is the float 1e-12, in both dtypes
     cdef double total = 0
     for i in range(n):
@@ -344,8 +346,8 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
             lp = -100
         if lq < -100:
             lq = -100
-        li = (yi - 1) * lq - yi * lp
-        den = (1 - pi) * pi
+        li = (yi - one) * lq - yi * lp
+        den = (one - pi) * pi
         if den < <floating> eps:
             den = <floating> eps
         gi = (pi - yi) / den
