@@ -24,6 +24,8 @@ ACTIVATIONS = {
     "sigmoid": core.SIGMOID,
     "leaky_relu": core.LEAKY_RELU,
 }
+# Every name a caller may pass: the kernels' own plus scikit-learn's "logistic".
+ACTIVATION_CODES = dict(ACTIVATIONS, logistic=core.SIGMOID)
 
 
 cdef inline const floating* optional_ptr(const floating[::1] x) noexcept nogil:
@@ -316,9 +318,6 @@ cdef class GemmFloor:
 # C-level checks cost ~0.1 us; the same checks from Python cost ~1 us, more
 # than a small layer's compute.
 
-_FAST_CODES = dict(ACTIVATIONS, logistic=core.SIGMOID)
-
-
 cdef int _ready_typenum(object x, int ndim, int typenum):
     """x's typenum if x is an exact, C-contiguous float32/float64 ndarray with
     `ndim` dimensions, each in 1..INT_MAX (and of `typenum`, unless that is -1);
@@ -349,7 +348,7 @@ cdef int _fast_code(object activation, object negative_slope):
     slope = negative_slope
     if not (0 <= slope < INFINITY):
         return -1
-    return _FAST_CODES.get(activation, -1)
+    return ACTIVATION_CODES.get(activation, -1)
 
 
 cdef inline void* _data(object a):

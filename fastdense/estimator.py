@@ -40,7 +40,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _train, _version
 from ._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
-from ._kernels import ACTIVATIONS as _ACTIVATION_CODES
+from ._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import nn
@@ -92,7 +92,7 @@ def _shuffled(idx, random_state):
 
 
 def _kernel_activation(name):
-    return _ACTIVATION_CODES["sigmoid" if name == "logistic" else name]
+    return _ACTIVATION_CODES[name]
 
 
 class _SGDState:

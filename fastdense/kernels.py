@@ -41,7 +41,7 @@ __all__ = [
 
 #: Activation names understood by the kernels ("logistic" is scikit-learn's name
 #: for the sigmoid).
-ACTIVATIONS = tuple(_kernels.ACTIVATIONS) + ("logistic",)
+ACTIVATIONS = tuple(_kernels.ACTIVATION_CODES)
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -56,13 +56,12 @@ def activation_code(activation, negative_slope=0.01):
     ``negative_slope`` (the backward pass reads g' from the output, which is
     only unambiguous for slopes >= 0).
     """
-    name = "sigmoid" if activation == "logistic" else activation
-    if not isinstance(name, str) or name not in _kernels.ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in _kernels.ACTIVATION_CODES:
         raise ValueError(
             f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}"
         )
     slope = check_real(negative_slope, "negative_slope", low=0.0)
-    return _kernels.ACTIVATIONS[name], slope
+    return _kernels.ACTIVATION_CODES[activation], slope
 
 
 def _dense_inputs(named, shape_docs, *others):
