@@ -270,6 +270,24 @@ cdef inline void input_grad(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
          w, <int> n_in, <floating> 0, da_prev, <int> n_in)
 
 
+cdef inline void dense_backward(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                                const floating* da, const floating* a_prev,
+                                const floating* w, const floating* a, floating* dz,
+                                floating* dw, floating* db, floating* da_prev,
+                                int activation, floating slope,
+                                bint accumulate) noexcept nogil:
+    """dZ = dA * g'(A), db += colsum(dZ), dW (+)= dZ.T @ A_prev, dA_prev := dZ @ W.
+
+    m, n_out >= 1. dz may alias da; db (added to, as delta_and_bias_grad does)
+    and da_prev may be NULL; nothing but the delta pass runs when n_in == 0.
+    """
+    delta_and_bias_grad(m, n_out, da, a, dz, db, activation, slope)
+    if n_in > 0:
+        weight_grad(m, n_in, n_out, dz, a_prev, dw, accumulate)
+        if da_prev != NULL:
+            input_grad(m, n_in, n_out, dz, w, da_prev)
+
+
 # ---------------------------------------------------------------------- loss
 
 cdef inline double bce_with_logits(Py_ssize_t rows, Py_ssize_t cols, const floating* z,

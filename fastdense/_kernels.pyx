@@ -69,15 +69,14 @@ def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
         if da_prev.shape[0] > 0 and da_prev.shape[1] > 0:
             da_prev[:, :] = 0
         return
-    cdef floating* dz_ptr = &dz[0, 0]
+    cdef const floating* a_prev_ptr = &a_prev[0, 0] if n_in > 0 else NULL
+    cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
+    cdef floating* dw_ptr = &dw[0, 0] if n_in > 0 else NULL
+    cdef floating* da_prev_ptr = &da_prev[0, 0] if (n_in > 0 and da_prev.shape[0] > 0) else NULL
     with nogil:
-        core.delta_and_bias_grad(m, n_out, &da[0, 0], &a[0, 0], dz_ptr, db_ptr,
-                                 activation, <floating> negative_slope)
-        if n_in > 0:
-            core.weight_grad(m, n_in, n_out, dz_ptr, &a_prev[0, 0], &dw[0, 0],
-                             accumulate)
-            if da_prev.shape[0] > 0:
-                core.input_grad(m, n_in, n_out, dz_ptr, &w[0, 0], &da_prev[0, 0])
+        core.dense_backward(m, n_in, n_out, &da[0, 0], a_prev_ptr, w_ptr, &a[0, 0],
+                            &dz[0, 0], dw_ptr, db_ptr, da_prev_ptr, activation,
+                            <floating> negative_slope, accumulate)
 
 
 def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
@@ -369,13 +368,10 @@ cdef void _forward_run(floating kind, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t 
 cdef void _backward_run(floating kind, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
                         void* da, void* a_prev, void* w, void* a, void* dz, void* dw,
                         void* db, void* da_prev, int code, double slope) noexcept nogil:
-    core.delta_and_bias_grad(m, n_out, <const floating*> da, <const floating*> a,
-                             <floating*> dz, <floating*> db, code, <floating> slope)
-    core.weight_grad(m, n_in, n_out, <const floating*> dz, <const floating*> a_prev,
-                     <floating*> dw, False)
-    if da_prev != NULL:
-        core.input_grad(m, n_in, n_out, <const floating*> dz, <const floating*> w,
-                        <floating*> da_prev)
+    core.dense_backward(m, n_in, n_out, <const floating*> da, <const floating*> a_prev,
+                        <const floating*> w, <const floating*> a, <floating*> dz,
+                        <floating*> dw, <floating*> db, <floating*> da_prev, code,
+                        <floating> slope, False)
 
 
 def dense_forward_ready(a_prev, w, b, activation, negative_slope):
