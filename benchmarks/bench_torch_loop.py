@@ -49,28 +49,14 @@ def _data(n_features, batch, n_batches, seed=0):
     return [(X[i:i + batch], y[i:i + batch]) for i in range(0, len(X), batch)]
 
 
-def _fastdense_loop(model, batches):
-    loss_fn = nn.BCEWithLogitsLoss()
-    opt = optim.Adam(model.parameters(), lr=1e-3)
+def _training_loop(nn_module, optim_module, model, batches):
+    """The same PyTorch-style loop for either library: pass fastdense's nn/optim
+    or torch.nn/torch.optim, with batches of that library's inputs."""
+    loss_fn = nn_module.BCEWithLogitsLoss()
+    opt = optim_module.Adam(model.parameters(), lr=1e-3)
 
     def run():
         for xb, yb in batches:
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    return run
-
-
-def _torch_loop(model, batches):
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
-
-    def run():
-        for xb, yb in tbatches:
             opt.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
@@ -91,12 +77,13 @@ def bench(config, rounds, n_batches):
     batches = _data(n_in, batch, n_batches)
     fd.manual_seed(0)
     fd_model = _layers(nn, n_in, hidden)
-    runs = {"fastdense": _fastdense_loop(fd_model, batches)}
+    runs = {"fastdense": _training_loop(nn, optim, fd_model, batches)}
     if torch is not None:
         torch.manual_seed(0)
         t_model = _layers(torch.nn, n_in, hidden)
         fd_model.load_state_dict(t_model.state_dict())
-        runs["PyTorch"] = _torch_loop(t_model, batches)
+        tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+        runs["PyTorch"] = _training_loop(torch.nn, torch.optim, t_model, tbatches)
     for run in runs.values():  # warm up (allocations, thread pools)
         run()
     times = {k: [] for k in runs}
