@@ -5,10 +5,9 @@ anything array-like (PyTorch CPU tensors included) and returns a Tensor that
 carries an autograd graph when an input requires gradients. The arithmetic
 is done by the compiled kernels; this module checks, allocates and records.
 
-:func:`linear` returns a *pending* tensor: an activation applied to it runs
-as one fused kernel (matrix product, bias and activation in one pass), and
-backpropagates through one fused kernel. Reading the pending tensor in any
-other way computes it on its own.
+Values are eager. ``Sequential`` fuses a ``Linear`` and the activation
+module after it into one kernel call forward and one backward
+(:func:`_fused_linear`), where the intermediate output is never visible.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from .. import _kernels
 from .._random import default_generator
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import (
+    DtypeError,
     Node,
     ShapeError,
     Tensor,
@@ -29,7 +29,9 @@ from ..autograd import (
     _float_array,
     _grad_mode,
     _result,
+    _const,
     _tensor_or_const,
+    kernel_activation,
 )
 
 __all__ = [
@@ -58,34 +60,7 @@ _NODE_NAMES = {
 }
 
 
-def _const(arr: Optional[np.ndarray]) -> Tensor:
-    """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
-    t = Tensor.__new__(Tensor)
-    t._data = arr
-    t.grad = None
-    t.requires_grad = False
-    t._grad_fn = None
-    t._pending = None
-    t._version = 0
-    return t
-
-
 # ----------------------------------------------------------------------- linear
-
-class _Pending:
-    """What a pending ``linear`` output needs to be computed (optionally fused)."""
-
-    __slots__ = ("x", "W", "b", "vW", "vb", "shape", "dtype", "track")
-
-    def __init__(self, x, W, b, shape, dtype, track):
-        self.x, self.W, self.b = x, W, b
-        self.vW = W._version
-        self.vb = 0 if b is None else b._version
-        self.shape, self.dtype, self.track = shape, dtype, track
-
-    def inputs(self):
-        return (self.x, self.W) if self.b is None else (self.x, self.W, self.b)
-
 
 def _usable_grad(t: Tensor) -> Optional[np.ndarray]:
     """t.grad when the kernel may accumulate into it directly, else None."""
@@ -95,22 +70,6 @@ def _usable_grad(t: Tensor) -> Optional[np.ndarray]:
             and g.flags.c_contiguous and g.flags.writeable):
         return g
     return None
-
-
-def _compute_pending(rec: _Pending, code: int, slope: float) -> np.ndarray:
-    """out = g(x @ W.T + b) for a pending linear output, by one fused kernel call."""
-    W, b = rec.W, rec.b
-    if W._version != rec.vW or (b is not None and b._version != rec.vb):
-        raise RuntimeError(
-            "a parameter used by a pending linear output was modified in place "
-            "(e.g. by optimizer.step()) before the output was computed; compute "
-            "the output (read it or apply its activation) before updating"
-        )
-    out = np.empty(rec.shape, dtype=rec.dtype)
-    _kernels.dense_forward(rec.x._value(), W._data,
-                           _EMPTY1[rec.dtype] if b is None else b._data,
-                           out, code, slope)
-    return out
 
 
 def _dense_backward(g, x, W, b, a, code, slope):
@@ -149,34 +108,23 @@ def _dense_backward(g, x, W, b, a, code, slope):
     return res
 
 
-def _dense_result(rec: _Pending, code: int, slope: float, data: np.ndarray) -> Tensor:
-    """The tensor for a (fused) dense output, with its node when recording."""
-    out = _const(data)
-    if rec.track and _grad_mode.enabled:
-        x, W, b = rec.x, rec.W, rec.b
-        a = None if code == _IDENTITY else data
-
-        def backward(g):
-            return _dense_backward(g, x, W, b, a, code, slope)
-
-        out._grad_fn = Node(_NODE_NAMES[code], rec.inputs(), backward)
-        out.requires_grad = True
-    return out
-
-
 def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
-    """The layer input as a tensor of the weight's dtype with C-contiguous data."""
+    """The layer input as a tensor of the weight's dtype with C-contiguous data.
+
+    A fastdense Tensor of another dtype raises RuntimeError, as PyTorch does;
+    NumPy arrays and lists (which PyTorch's layers do not take) are converted.
+    """
     if isinstance(x, Tensor):
-        if x._pending is None:
-            d = x._data
-            if d.dtype != dtype:
-                return x.to(dtype) if d.flags.c_contiguous else _prep_input(x.to(dtype), dtype)
-            if not d.flags.c_contiguous:
-                return _result(np.ascontiguousarray(d), "CloneBackward0", (x,),
-                               lambda g: ((x, g),))
-            return x
-        if x.dtype != dtype:
-            return x.to(dtype)
+        d = x._data
+        if d.dtype != dtype:
+            raise DtypeError(
+                f"mat1 and mat2 must have the same dtype, but got {_TORCH_NAME.get(d.dtype, d.dtype)} "
+                f"and {_TORCH_NAME.get(dtype, dtype)} (convert with .float() or .double(), "
+                "or the model with .to(dtype))"
+            )
+        if not d.flags.c_contiguous:
+            return _result(np.ascontiguousarray(d), "CloneBackward0", (x,),
+                           lambda g: ((x, g),))
         return x
     arr = x if type(x) is np.ndarray else to_ndarray(x, "input")
     if arr.dtype != dtype or not arr.flags.c_contiguous:
@@ -184,6 +132,10 @@ def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
             arr = to_ndarray(arr, "input")
         arr = np.ascontiguousarray(arr, dtype=dtype)
     return _const(arr)
+
+
+_TORCH_NAME = {np.dtype(np.float32): "Float", np.dtype(np.float64): "Double",
+               np.dtype(np.int64): "Long", np.dtype(np.bool_): "Bool"}
 
 
 def _check_blas_shape(shape, name: str) -> None:
@@ -195,24 +147,15 @@ def _check_blas_shape(shape, name: str) -> None:
             )
 
 
-def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """``input @ weight.T + bias`` (``torch.nn.functional.linear``).
+def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -> Tensor:
+    """``g(input @ weight.T + bias)`` by one kernel call forward and one backward.
 
-    Parameters
-    ----------
-    input : Tensor or array-like of shape (m, in_features) or (in_features,)
-        Converted to the weight's dtype.
-    weight : Tensor of shape (out_features, in_features)
-    bias : Tensor of shape (out_features,), optional
-
-    Returns
-    -------
-    Tensor of shape (m, out_features) (or (out_features,) for 1-D input),
-        pending until read: an activation applied next fuses into the same
-        kernel call.
+    ``linear`` is this with the identity; ``Sequential`` calls it directly for
+    a ``Linear`` followed by an activation module, where the intermediate
+    output is never visible.
     """
     W = weight if isinstance(weight, Tensor) else _const(_float_array(weight))
-    Wd = W._value()
+    Wd = W._data
     dtype = Wd.dtype
     if Wd.ndim != 2:
         raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
@@ -224,19 +167,19 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     b = None
     if bias is not None:
         b = bias if isinstance(bias, Tensor) else _const(_float_array(bias))
-        bd = b._value()
+        bd = b._data
         if bd.shape != (Wd.shape[0],):
             raise ShapeError(
                 f"bias must have shape (out_features,) = ({Wd.shape[0]},); got {bd.shape}"
             )
         if bd.dtype != dtype:
-            raise TypeError(f"bias dtype {bd.dtype} differs from weight dtype {dtype}")
+            raise DtypeError(f"bias dtype {bd.dtype} differs from weight dtype {dtype}")
         if not bd.flags.c_contiguous:
             b = _prep_input(b, dtype)
     x = _prep_input(input, dtype)
     xs = x.shape
     if len(xs) == 1 and xs[0] == Wd.shape[1]:
-        return linear(x.reshape(1, -1), W, b).reshape(-1)
+        return _fused_linear(x.reshape(1, -1), W, b, code, slope).reshape(-1)
     if len(xs) != 2 or xs[1] != Wd.shape[1]:
         rows = xs[0] if len(xs) == 2 else "?"
         raise ShapeError(
@@ -244,44 +187,44 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
             f"{Wd.shape[1]}x{Wd.shape[0]}): input must have shape (m, {Wd.shape[1]}); "
             f"got {xs}"
         )
-    track = _grad_mode.enabled and (
-        x.requires_grad or W.requires_grad or (b is not None and b.requires_grad)
-    )
-    rec = _Pending(x, W, b, (xs[0], Wd.shape[0]), dtype, track)
-    out = _const(None)
-    out._pending = rec
-    if track:
-        def backward(g):
-            return _dense_backward(g, x, W, b, None, _IDENTITY, 0.0)
+    out = np.empty((xs[0], Wd.shape[0]), dtype=dtype)
+    _kernels.dense_forward(x._data, Wd, _EMPTY1[dtype] if b is None else b._data,
+                           out, code, slope)
+    res = _const(out)
+    if _grad_mode.enabled and (x.requires_grad or W.requires_grad
+                               or (b is not None and b.requires_grad)):
+        a = None if code == _IDENTITY else out
 
-        out._grad_fn = Node("AddmmBackward0", rec.inputs(), backward)
-        out.requires_grad = True
-    return out
+        def backward(g):
+            return _dense_backward(g, x, W, b, a, code, slope)
+
+        res._grad_fn = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        res.requires_grad = True
+    return res
+
+
+def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """``input @ weight.T + bias`` (``torch.nn.functional.linear``), computed now.
+
+    Parameters
+    ----------
+    input : Tensor or array-like of shape (m, in_features) or (in_features,)
+        A Tensor must have the weight's dtype (RuntimeError otherwise, as in
+        PyTorch); NumPy arrays are converted to it.
+    weight : Tensor of shape (out_features, in_features)
+    bias : Tensor of shape (out_features,), optional
+
+    Returns
+    -------
+    Tensor of shape (m, out_features) (or (out_features,) for 1-D input).
+    """
+    return _fused_linear(input, weight, bias, _IDENTITY, 0.0)
 
 
 # ------------------------------------------------------------------ activations
 
 def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
-    if isinstance(input, Tensor) and input._pending is not None:
-        rec = input._pending
-        return _dense_result(rec, code, slope, _compute_pending(rec, code, slope))
-    x = _tensor_or_const(input)
-    xd = x._value()
-    if xd.dtype not in (_F32, _F64):
-        xd = xd.astype(np.float32)
-    # (np.ascontiguousarray would turn a 0-d input into shape (1,))
-    src = xd if xd.flags.c_contiguous else np.ascontiguousarray(xd)
-    out = np.empty(xd.shape, dtype=src.dtype)
-    _kernels.activation_forward(src.reshape(-1), out.reshape(-1), code, slope)
-
-    def backward(g):
-        g = np.ascontiguousarray(g, dtype=out.dtype)
-        dz = np.empty(out.shape, dtype=out.dtype)
-        _kernels.activation_backward(g.reshape(-1), out.reshape(-1), dz.reshape(-1),
-                                     code, slope)
-        return ((x, dz),)
-
-    return _result(out, name, (x,), backward)
+    return kernel_activation(input, code, slope, name)
 
 
 def relu(input: Any, inplace: bool = False) -> Tensor:

@@ -18,7 +18,8 @@ from .. import _version
 from .._random import default_generator
 from .._validation import warn_if_other_version
 from .._validation import MAX_BLAS_DIM, to_ndarray
-from ..autograd import Parameter, Tensor, _resolve_dtype
+from .. import _dtypes as _dt
+from ..autograd import Parameter, Tensor, _is_device_like, _resolve_dtype, check_device
 from . import functional as F
 
 __all__ = [
@@ -359,20 +360,36 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype=None, *args, **kwargs) -> "Module":
-        """Cast parameters, gradients and buffers to a float dtype (in place; returns self).
+    def to(self, *args, **kwargs) -> "Module":
+        """Cast parameters, gradients and float buffers to a float dtype (in place; returns self).
 
-        Devices other than "cpu" are rejected; fastdense runs on the CPU only.
+        Takes a dtype, a device, or both (``to("cpu")``, ``to(torch.float64)``,
+        ``to(device, dtype)``, ``to(dtype=...)``). Any device but the CPU
+        raises :class:`fastdense.autograd.DeviceUnavailableError` (an
+        AssertionError and a RuntimeError, as PyTorch without CUDA raises);
+        an unknown device string raises RuntimeError, as in PyTorch.
         """
+        dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
-        if isinstance(dtype, str) and dtype.startswith("cpu"):
-            dtype, device = None, dtype
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"fastdense runs on the CPU only; got device {device!r}")
-        dtype = kwargs.pop("dtype", dtype)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif _is_device_like(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            check_device(device)
         if dtype is None:
             return self
-        dt = _resolve_dtype(dtype)
+        dt = _dt.resolve(dtype)
+        if dt.kind != "f":
+            raise TypeError(
+                f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}"
+            )
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and p._data.dtype != dt:
@@ -385,6 +402,11 @@ class Module:
                     m._buffers[name] = b.astype(dt)
                     object.__setattr__(m, name, m._buffers[name])
         return self
+
+    def cuda(self, device=None) -> "Module":
+        """Raises: fastdense runs on the CPU only (as PyTorch without CUDA raises)."""
+        check_device("cuda")
+        return self  # pragma: no cover
 
     def float(self) -> "Module":
         """Cast to float32."""
@@ -463,8 +485,8 @@ class Linear(Module):
             if v > MAX_BLAS_DIM:
                 raise ValueError(f"{name} = {v} exceeds {MAX_BLAS_DIM}, the largest size "
                                  "BLAS accepts")
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"fastdense runs on the CPU only; got device {device!r}")
+        if device is not None:
+            check_device(device)
         dt = np.dtype(np.float32) if dtype is None else _resolve_dtype(dtype)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
@@ -594,8 +616,21 @@ class Sequential(Module):
                 self.add_module(str(idx), module)
 
     def forward(self, input: Any) -> Any:
-        for module in self._modules.values():
-            input = module.forward(input)  # Module.__call__ only forwards: skip the frame
+        # A Linear followed by an activation module runs as one fused kernel call
+        # (forward and backward): the Linear's own output is never visible here.
+        mods = list(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            m = mods[i]
+            if type(m) is Linear and i + 1 < n:
+                act = _FUSABLE.get(type(mods[i + 1]))
+                if act is not None:
+                    code, slope = act(mods[i + 1])
+                    input = F._fused_linear(input, m.weight, m.bias, code, slope)
+                    i += 2
+                    continue
+            input = m.forward(input)  # Module.__call__ only forwards: skip the frame
+            i += 1
         return input
 
     def _index(self, idx: int) -> str:
@@ -638,6 +673,16 @@ class Sequential(Module):
         for m in modules:
             self.append(m)
         return self
+
+
+_ACT = F._ACT
+# exact types only: a subclass may override forward
+_FUSABLE: "dict[type, Callable[[Any], Tuple[int, float]]]" = {
+    ReLU: lambda m: (_ACT["relu"], 0.0),
+    LeakyReLU: lambda m: (_ACT["leaky_relu"], m.negative_slope),
+    Tanh: lambda m: (_ACT["tanh"], 0.0),
+    Sigmoid: lambda m: (_ACT["sigmoid"], 0.0),
+}
 
 
 # ------------------------------------------------------------------------ losses

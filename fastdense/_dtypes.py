@@ -1,0 +1,98 @@
+"""PyTorch's dtypes and type promotion, over NumPy dtypes.
+
+fastdense tensors hold NumPy arrays of four dtypes, PyTorch's everyday ones:
+float32 (the default float), float64, int64 (the default integer) and bool.
+Binary operations promote the way PyTorch does, not the way NumPy does:
+
+- the result's *category* (bool < integer < float) is the highest among the
+  operands;
+- within it, the dtype comes from the operands of the highest priority that
+  are of that category: tensors with dimensions first, then 0-d tensors,
+  then Python numbers (which give the default dtype of their category:
+  int64 for integers, float32 for floats).
+
+So an int64 tensor times 0.5 is float32, a float32 tensor plus a Python float
+stays float32, and a float32 matrix plus a float64 0-d tensor stays float32.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable, Tuple
+
+import numpy as np
+
+__all__ = ["float32", "float64", "int64", "bool_", "resolve", "promote", "category"]
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+FLOATS = (float32, float64)
+DEFAULT = {0: bool_, 1: int64, 2: float32}
+
+_ALIASES = {
+    "float": float32, "float32": float32, "double": float64, "float64": float64,
+    "long": int64, "int64": int64, "bool": bool_, "int": np.dtype(np.int32),
+    "int32": np.dtype(np.int32),
+}
+
+# operand priorities
+DIM, ZERO_DIM, SCALAR = 0, 1, 2
+
+
+def category(dt: np.dtype) -> int:
+    """0 for bool, 1 for integers, 2 for floats."""
+    kind = dt.kind
+    if kind == "b":
+        return 0
+    if kind in "iu":
+        return 1
+    if kind == "f":
+        return 2
+    raise TypeError(f"fastdense tensors hold bool, integer or float data; got {dt}")
+
+
+def resolve(dtype: Any) -> np.dtype:
+    """A NumPy dtype from a NumPy dtype, a name ("float32", "long"), or a torch dtype."""
+    if isinstance(dtype, np.dtype):
+        dt = dtype
+    else:
+        name = str(dtype).replace("torch.", "")
+        if name in _ALIASES:
+            return _ALIASES[name]
+        if dtype is float:
+            return float64  # NumPy's meaning of the Python type
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"unsupported dtype {dtype!r}: fastdense tensors are float32, "
+                            "float64, int64, int32 or bool") from None
+    if dt.kind not in "biuf":
+        raise TypeError(f"unsupported dtype {dtype!r}: fastdense tensors are float32, "
+                        "float64, int64, int32 or bool")
+    return dt
+
+
+def scalar_dtype(x: Any) -> np.dtype:
+    """The placeholder dtype of a Python (or NumPy) number, by its category."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool_
+    if isinstance(x, numbers.Integral):
+        return int64
+    if isinstance(x, numbers.Real):
+        return float64
+    raise TypeError(f"unsupported operand type {type(x).__name__}")
+
+
+def promote(operands: Iterable[Tuple[np.dtype, int]]) -> np.dtype:
+    """PyTorch's result dtype of ``(dtype, priority)`` operands (priorities DIM, ZERO_DIM, SCALAR)."""
+    ops = list(operands)
+    cat = max(category(dt) for dt, _ in ops)
+    for prio in (DIM, ZERO_DIM, SCALAR):
+        dts = [dt for dt, p in ops if p == prio and category(dt) == cat]
+        if dts:
+            if prio == SCALAR:
+                return DEFAULT[cat]
+            return np.result_type(*dts)
+    raise AssertionError("unreachable")  # pragma: no cover
