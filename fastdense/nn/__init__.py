@@ -13,7 +13,22 @@ Examples
 """
 
 from ..autograd import Parameter
-from . import functional
+from . import functional, init, utils
+from .layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    Flatten,
+    HuberLoss,
+    L1Loss,
+    LayerNorm,
+    ModuleDict,
+    ModuleList,
+    MSELoss,
+    SiLU,
+    SmoothL1Loss,
+    Softplus,
+)
 from .modules import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -41,5 +56,20 @@ __all__ = [
     "Sequential",
     "BCEWithLogitsLoss",
     "BCELoss",
+    "ModuleList",
+    "ModuleDict",
+    "BatchNorm1d",
+    "LayerNorm",
+    "Flatten",
+    "GELU",
+    "SiLU",
+    "ELU",
+    "Softplus",
+    "MSELoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
     "functional",
+    "init",
+    "utils",
 ]

@@ -35,6 +35,7 @@ from ..autograd import (
 )
 
 __all__ = [
+    "silu", "elu", "softplus", "gelu", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "linear",
     "relu",
     "leaky_relu",
@@ -448,3 +449,111 @@ def binary_cross_entropy(
     per = np.empty(n if reduction == "none" else 0, dtype=dtype)
     total = _kernels.bce_probs(xd.reshape(-1), td.reshape(-1), w, dz.reshape(-1), per, scale)
     return _loss_result(x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0")
+
+
+# --------------------------------------------- more activations, regression losses
+# (tensor operations: the gradients come from the recorded graph)
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else _const(_float_array(x))
+
+
+def silu(input: Any, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)``."""
+    x = _t(input)
+    return x * sigmoid(x)
+
+
+def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``."""
+    x = _t(input)
+    return relu(x) + (x.clamp(max=0).exp() - 1) * alpha
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` where ``beta x > threshold``."""
+    x = _t(input)
+    bx = x * beta
+    big = (bx > threshold)._data
+    safe = _const(np.where(big, 0, 1).astype(x.dtype))
+    soft = ((bx * safe).clamp(max=threshold).exp() + 1).log() / beta
+    return soft * safe + x * _const(big.astype(x.dtype))
+
+
+def gelu(input: Any, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` (the normal CDF), or PyTorch's tanh approximation."""
+    x = _t(input)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (inner.tanh() + 1)
+    return x * _normal_cdf(x)
+
+
+def _normal_cdf(x: Tensor) -> Tensor:
+    from scipy.special import erf
+
+    xd = x._data
+    out = np.asarray(0.5 * (1.0 + erf(xd / math.sqrt(2.0)))).astype(xd.dtype)
+    pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2.0 * math.pi)
+    return _result(out, "ErfBackward0", (x,), lambda g: ((x, (g * pdf).astype(xd.dtype)),))
+
+
+def _regression_operands(input: Any, target: Any):
+    x = _t(input)
+    if isinstance(target, Tensor):
+        y = target
+    else:
+        y = _const(np.asarray(to_ndarray(target, "target"), dtype=x.dtype))
+    if x.shape != y.shape:
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({tuple(y.shape)}) that is different to the input size "
+            f"({tuple(x.shape)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+    return x, y
+
+
+def _reduce(per: Tensor, reduction: str) -> Tensor:
+    reduction = _reduction(None, None, reduction)
+    if reduction == "mean":
+        return per.mean()
+    if reduction == "sum":
+        return per.sum()
+    return per
+
+
+def mse_loss(input: Any, target: Any, size_average=None, reduce=None,
+             reduction: str = "mean") -> Tensor:
+    """Squared error ``(x - y) ** 2``, reduced."""
+    x, y = _regression_operands(input, target)
+    d = x - y
+    return _reduce(d * d, _reduction(size_average, reduce, reduction))
+
+
+def l1_loss(input: Any, target: Any, size_average=None, reduce=None,
+            reduction: str = "mean") -> Tensor:
+    """Absolute error ``|x - y|``, reduced."""
+    x, y = _regression_operands(input, target)
+    return _reduce((x - y).abs(), _reduction(size_average, reduce, reduction))
+
+
+def smooth_l1_loss(input: Any, target: Any, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, reduced."""
+    x, y = _regression_operands(input, target)
+    d = (x - y).abs()
+    if beta == 0:
+        return _reduce(d, _reduction(size_average, reduce, reduction))
+    small = _const((d < beta)._data.astype(d.dtype))
+    per = d * d * (0.5 / beta) * small + (d - 0.5 * beta) * (1 - small)
+    return _reduce(per, _reduction(size_average, reduce, reduction))
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, reduced."""
+    x, y = _regression_operands(input, target)
+    d = (x - y).abs()
+    small = _const((d < delta)._data.astype(d.dtype))
+    per = d * d * 0.5 * small + (d - 0.5 * delta) * delta * (1 - small)
+    return _reduce(per, reduction)

@@ -9,6 +9,7 @@ Examples
 """
 
 from . import lr_scheduler
+from .adaptive import Adagrad, RMSprop
 from .optimizer import SGD, Adam, AdamW, Optimizer
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
+           "LambdaLR", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
@@ -171,3 +172,154 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (b - self.eta_min)
                 * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for b in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each epoch in ``milestones`` (``torch.optim.lr_scheduler.MultiStepLR``).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    milestones : iterable of int
+    gamma : float, default=0.1
+    last_epoch : int, default=-1
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        from collections import Counter
+
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        if self.last_epoch not in self.milestones:
+            return self._lrs()
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._lrs()]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        import bisect
+
+        ms = sorted(self.milestones.elements())
+        return [b * self.gamma ** bisect.bisect_right(ms, self.last_epoch) for b in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """``lr = initial_lr * lr_lambda(epoch)`` (``torch.optim.lr_scheduler.LambdaLR``).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    lr_lambda : callable or list of callables (one per group)
+    last_epoch : int, default=-1
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
+        n = len(optimizer.param_groups)
+        if not isinstance(lr_lambda, (list, tuple)):
+            self.lr_lambdas = [lr_lambda] * n
+        else:
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything but the optimizer and the lambdas."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+class ReduceLROnPlateau:
+    """Reduce the lr when a metric has stopped improving (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
+
+    Call ``step(metric)`` once per epoch. After more than ``patience`` epochs
+    without an improvement beyond ``threshold`` (relative or absolute), every
+    group's lr becomes ``max(lr * factor, min_lr)`` (if that changes it by more
+    than ``eps``), then ``cooldown`` epochs pass before counting again.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    mode : {"min", "max"}, default="min"
+    factor : float, default=0.1
+    patience : int, default=10
+    threshold : float, default=1e-4
+    threshold_mode : {"rel", "abs"}, default="rel"
+    cooldown : int, default=0
+    min_lr : float or list of float, default=0
+    eps : float, default=1e-8
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr=0, eps: float = 1e-8) -> None:
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
+            self.min_lrs = [float(v) for v in min_lr]
+        else:
+            self.min_lrs = [float(min_lr)] * n
+        self.factor, self.patience, self.cooldown, self.eps = factor, patience, cooldown, eps
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min":
+            ref = best * (1 - self.threshold) if self.threshold_mode == "rel" \
+                else best - self.threshold
+            return a < ref
+        ref = best * (self.threshold + 1) if self.threshold_mode == "rel" \
+            else best + self.threshold
+        return a > ref
+
+    def step(self, metrics: Any, epoch: Optional[int] = None) -> None:
+        """Record this epoch's metric and reduce the lr if it has plateaued."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for i, group in enumerate(self.optimizer.param_groups):
+                old = float(group["lr"])
+                new = max(old * self.factor, self.min_lrs[i])
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> List[float]:
+        """The learning rates after the last :meth:`step`."""
+        return self._last_lr
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything but the optimizer."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`."""
+        self.__dict__.update(state_dict)

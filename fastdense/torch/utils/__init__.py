@@ -1,0 +1,5 @@
+"""``torch.utils``: only ``data``."""
+
+from . import data
+
+__all__ = ["data"]
