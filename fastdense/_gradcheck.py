@@ -190,7 +190,7 @@ def gradcheck(
         m.zero_grad()
         loss = loss_fn(m(X), Y)
         loss.backward()
-        grads = [np.zeros(p.shape) if p.grad is None else np.asarray(p.grad, np.float64)
+        grads = [np.zeros(p.shape) if p._grad is None else np.asarray(p._grad, np.float64)
                  for _, p in params]
         return float(loss.item()), np.concatenate([g.ravel() for g in grads])
 

@@ -183,17 +183,17 @@ class Node:
 
 
 def _accumulate_leaf(t: "Tensor", g: np.ndarray) -> None:
-    """t.grad += g (or t.grad = copy of g), in t's dtype and shape."""
+    """t._grad += g (or t._grad = copy of g), in t's dtype and shape."""
     data = t._data
     if g.shape != data.shape:
         g = np.broadcast_to(g, data.shape)
-    cur = t.grad
+    cur = t._grad
     if cur is None:
-        t.grad = np.array(g, dtype=data.dtype, order="C", copy=True)
+        t._grad = np.array(g, dtype=data.dtype, order="C", copy=True)
     elif (type(cur) is np.ndarray and cur.flags.writeable and cur.shape == data.shape):
         np.add(cur, g, out=cur, casting="unsafe")
     else:
-        t.grad = np.asarray(cur) + g
+        t._grad = np.asarray(cur) + g
 
 
 def _run_backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
@@ -257,7 +257,8 @@ def _const(arr: np.ndarray) -> "Tensor":
     """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
     t = Tensor.__new__(Tensor)
     t._data = arr
-    t.grad = None
+    t._grad = None
+    t._gview = None
     t.requires_grad = False
     t._grad_fn = None
     t._version = 0
@@ -329,8 +330,9 @@ class Tensor:
 
     Attributes
     ----------
-    grad : ndarray or None
-        The accumulated gradient (a NumPy array).
+    grad : Tensor or None
+        The accumulated gradient, a tensor sharing its values with the array
+        the kernels accumulate into (assign a Tensor, an array or None).
     requires_grad : bool
     grad_fn : Node or None
         The operation that produced this tensor (None for leaves and for
@@ -345,15 +347,38 @@ class Tensor:
     requires grad outside ``no_grad``.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_grad_fn", "_version", "__weakref__")
-    __array_ufunc__ = None  # NumPy ufuncs must not silently drop the graph
+    __slots__ = ("_data", "_grad", "_gview", "requires_grad", "_grad_fn", "_version",
+                 "__weakref__")
     __array_priority__ = 1000
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # Operators (ndarray + tensor) defer to the tensor's reflected method;
+        # other ufuncs work on graph-less tensors (giving arrays) and refuse a
+        # tensor that requires grad rather than silently dropping its graph.
+        ops = _OPERATOR_UFUNCS.get(ufunc.__name__)
+        if ops is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
+            a, b = inputs
+            if isinstance(a, Tensor):
+                return getattr(a, ops[0])(b)
+            return getattr(b, ops[1])(a)
+        outs = kwargs.get("out", ())
+        if any(isinstance(x, Tensor) and x.requires_grad for x in inputs + tuple(outs)):
+            raise TypeError(
+                f"NumPy's {ufunc.__name__} would drop the autograd graph of a tensor that "
+                "requires grad: use the tensor's methods (x.exp(), x.abs(), ...) or "
+                "x.detach()"
+            )
+        args = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        if outs:
+            kwargs["out"] = tuple(o._data if isinstance(o, Tensor) else o for o in outs)
+        return getattr(ufunc, method)(*args, **kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False):
         if isinstance(data, Tensor):
             data = data._data
         self._data = _float_array(data) if requires_grad else to_ndarray(data, "data")
-        self.grad: Optional[np.ndarray] = None
+        self._grad: Optional[np.ndarray] = None
+        self._gview: Optional[Tensor] = None
         self.requires_grad = bool(requires_grad)
         self._grad_fn: Optional[Node] = None
         self._version = 0
@@ -363,9 +388,9 @@ class Tensor:
         return self._data
 
     @property
-    def data(self) -> np.ndarray:
-        """The values as a NumPy array (shared, not copied)."""
-        return self._data
+    def data(self) -> "Tensor":
+        """The values as a tensor outside the graph, sharing memory (``p.data -= ...`` works)."""
+        return _const(self._data)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -373,9 +398,36 @@ class Tensor:
             value = value._data
         arr = to_ndarray(value, "data")
         if self.requires_grad and arr.dtype not in _FLOATS:
-            arr = arr.astype(np.float32)
+            raise DtypeError(f"data of a tensor that requires grad must be float32 or "
+                             f"float64; got {arr.dtype}")
         self._data = arr
         self._version += 1
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The accumulated gradient as a tensor (None until a backward pass reaches it)."""
+        g = self._grad
+        if g is None:
+            return None
+        v = self._gview
+        if v is None or v._data is not g:
+            v = self._gview = _const(g)
+        return v
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = self._gview = None
+            return
+        arr = value._data if isinstance(value, Tensor) else to_ndarray(value, "grad")
+        if arr.shape != self._data.shape:
+            raise ShapeError(f"assigned grad has data of a different size: {arr.shape} for a "
+                             f"tensor of shape {self._data.shape}")
+        if arr.dtype != self._data.dtype:
+            raise DtypeError(f"assigned grad has data of a different type: {arr.dtype} for a "
+                             f"tensor of {self._data.dtype}")
+        self._grad = arr
+        self._gview = value if isinstance(value, Tensor) else None
 
     @property
     def grad_fn(self) -> Optional[Node]:
@@ -929,13 +981,15 @@ class Tensor:
         idx = np.asarray(_nan_argmin(x, axis=dim), dtype=np.int64)
         return _const(np.expand_dims(idx, dim) if keepdim else idx)
 
-    def any(self) -> "Tensor":
-        """Whether any element is true (a bool 0-d tensor)."""
-        return _const(np.asarray(self._data.any()))
+    def any(self, dim=None, keepdim: bool = False, **numpy_kwargs) -> "Tensor":
+        """Whether any element is true (a bool tensor; over ``dim`` if given)."""
+        dim = numpy_kwargs.get("axis", dim)
+        return _const(np.asarray(self._data.any(axis=dim, keepdims=keepdim)))
 
-    def all(self) -> "Tensor":
-        """Whether every element is true (a bool 0-d tensor)."""
-        return _const(np.asarray(self._data.all()))
+    def all(self, dim=None, keepdim: bool = False, **numpy_kwargs) -> "Tensor":
+        """Whether every element is true (a bool tensor; over ``dim`` if given)."""
+        dim = numpy_kwargs.get("axis", dim)
+        return _const(np.asarray(self._data.all(axis=dim, keepdims=keepdim)))
 
     def norm(self, p=2) -> "Tensor":
         """The p-norm of all elements (p = 2 by default)."""
@@ -1180,6 +1234,18 @@ def _matmul(a: Tensor, b: Any) -> Tensor:
     return _result(out, "MmBackward0", (a, b), backward)
 
 
+# NumPy's operator ufuncs -> (the tensor's method, its reflected method)
+_OPERATOR_UFUNCS = {
+    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"), "true_divide": ("__truediv__", "__rtruediv__"),
+    "divide": ("__truediv__", "__rtruediv__"), "power": ("__pow__", "__rpow__"),
+    "matmul": ("__matmul__", "__rmatmul__"), "equal": ("__eq__", "__eq__"),
+    "not_equal": ("__ne__", "__ne__"), "less": ("__lt__", "__gt__"),
+    "less_equal": ("__le__", "__ge__"), "greater": ("__gt__", "__lt__"),
+    "greater_equal": ("__ge__", "__le__"), "bitwise_and": ("__and__", "__and__"),
+    "bitwise_or": ("__or__", "__or__"), "bitwise_xor": ("__xor__", "__xor__"),
+}
+
 _BINARY_OPS = {
     "AddBackward0": np.add,
     "SubBackward0": np.subtract,
@@ -1304,7 +1370,8 @@ class Parameter(Tensor):
         elif not (arr.flags.c_contiguous and arr.flags.writeable):
             arr = np.array(arr, order="C", copy=True)
         self._data = arr
-        self.grad = None
+        self._grad = None
+        self._gview = None
         self.requires_grad = bool(requires_grad)
         self._grad_fn = None
         self._version = 0
@@ -1314,14 +1381,14 @@ class Parameter(Tensor):
 
     def __deepcopy__(self, memo):
         p = Parameter(self._data.copy(), self.requires_grad)
-        if self.grad is not None:
-            p.grad = self.grad.copy()
+        if self._grad is not None:
+            p._grad = self._grad.copy()
         memo[id(self)] = p
         return p
 
     def __reduce__(self):
         # the gradient too, so a pickled model + optimizer resumes mid-step identically
-        state = None if self.grad is None else (None, {"grad": self.grad})
+        state = None if self._grad is None else (None, {"_grad": self._grad})
         return (Parameter, (self._data, self.requires_grad), state)
 
 

@@ -79,7 +79,7 @@ def test_state_dict_values_are_live_numpy_arrays():
     net = Net()
     sd = net.state_dict()
     assert all(type(v) is np.ndarray for v in sd.values())
-    assert sd["fc1.weight"] is net.fc1.weight.data
+    assert sd["fc1.weight"] is net.fc1.weight._data
     kv = net.state_dict(keep_vars=True)
     assert kv["fc1.weight"] is net.fc1.weight
 
@@ -87,7 +87,7 @@ def test_state_dict_values_are_live_numpy_arrays():
 def test_parameter_basics():
     p = nn.Parameter(np.arange(6.0).reshape(2, 3))
     assert p.requires_grad and p.grad is None and p.is_leaf
-    assert type(p.data) is np.ndarray and np.asarray(p) is p.data
+    assert type(p.data) is fd.Tensor and np.asarray(p) is p._data
     assert p.dtype == np.float64 and p.shape == (2, 3)
     with pytest.raises(TypeError):
         nn.Parameter(np.arange(3))
@@ -161,7 +161,7 @@ def test_train_eval_apply_requires_grad_zero_grad():
 def test_dtype_casts():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     assert model[0].weight.dtype == np.float32  # PyTorch's default
-    w0 = model[0].weight.data.copy()
+    w0 = model[0].weight.numpy().copy()
     assert model.double() is model
     assert all(p.dtype == np.float64 for p in model.parameters())
     np.testing.assert_array_equal(model[0].weight.data, w0)
@@ -180,7 +180,7 @@ def test_load_state_dict_copies_and_returns_keys():
     w = dst.fc1.weight.data
     res = dst.load_state_dict(sd)
     assert res.missing_keys == [] and res.unexpected_keys == []
-    assert dst.fc1.weight.data is w  # copied in place: optimizers keep their references
+    assert dst.fc1.weight._data is w._data  # copied in place: optimizers keep their references
     np.testing.assert_array_equal(w, sd["fc1.weight"])
     sd["fc1.weight"][...] = 7  # no aliasing of the source
     assert not np.any(w == 7)
@@ -199,7 +199,7 @@ def test_strict_load_errors_list_keys_and_shapes():
     msg = str(exc.value)
     assert 'Missing key(s) in state_dict: "fc2.bias"' in msg
     assert 'Unexpected key(s) in state_dict: "extra.weight"' in msg
-    before = net.fc1.weight.data.copy()
+    before = net.fc1.weight.numpy().copy()
     sd2 = {k: v + 1 for k, v in net.state_dict().items()}
     sd2["fc2.weight"] = np.zeros((2, 6), dtype=np.float32)
     with pytest.raises(RuntimeError, match="size mismatch for fc2.weight"):
@@ -224,7 +224,7 @@ def test_init_uniform_bounds_and_seed():
     c = nn.Linear(50, 400)  # the generator moved on
     assert not np.array_equal(a.weight.data, c.weight.data)
     bound = 1 / np.sqrt(50)
-    w = a.weight.data.astype(np.float64).ravel()
+    w = a.weight.numpy().astype(np.float64).ravel()
     assert np.abs(w).max() <= bound and np.abs(a.bias.data).max() <= bound
     # U(-b, b): mean 0, variance b^2 / 3, flat histogram (20000 draws)
     assert abs(w.mean()) < 0.02 * bound
@@ -330,7 +330,7 @@ def test_reading_intermediate_keeps_semantics():
         a = F.relu(z)
         loss = F.binary_cross_entropy_with_logits(lin2(a), y) + (z * z).mean()
         loss.backward()
-        return loss.item(), z_val, [p.grad.copy() for p in (*lin.parameters(),
+        return loss.item(), z_val, [p.grad.numpy().copy() for p in (*lin.parameters(),
                                                            *lin2.parameters())]
 
     l1, _, g1 = run(False)
@@ -346,7 +346,7 @@ def test_gradient_accumulation_and_zero_grad():
     X, y = data(m=8)
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     loss_fn(model(X), y).backward()
-    full = [p.grad.copy() for p in model.parameters()]
+    full = [p.grad.numpy().copy() for p in model.parameters()]
     model.zero_grad()
     loss_fn(model(X[:3]), y[:3]).backward()
     held = [p.grad for p in model.parameters()]

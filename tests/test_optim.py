@@ -112,7 +112,7 @@ def test_param_groups_and_errors():
 def test_params_without_grad_are_skipped_and_zero_grad():
     a = nn.Linear(2, 1)
     opt = optim.Adam(a.parameters())
-    w0, b0 = a.weight.data.copy(), a.bias.data.copy()
+    w0, b0 = a.weight.numpy().copy(), a.bias.numpy().copy()
     a.weight.grad = np.ones_like(w0)
     opt.step()
     assert not np.array_equal(a.weight.data, w0)

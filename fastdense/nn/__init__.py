@@ -8,7 +8,7 @@ Examples
 >>> model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
 >>> loss = nn.BCEWithLogitsLoss()(model(np.ones((4, 3))), np.ones((4, 1)))
 >>> loss.backward()
->>> model[0].weight.grad.shape
+>>> model[0].weight._grad.shape
 (8, 3)
 """
 

@@ -64,8 +64,8 @@ _NODE_NAMES = {
 # ----------------------------------------------------------------------- linear
 
 def _usable_grad(t: Tensor) -> Optional[np.ndarray]:
-    """t.grad when the kernel may accumulate into it directly, else None."""
-    g = t.grad
+    """t._grad when the kernel may accumulate into it directly, else None."""
+    g = t._grad
     if (t.requires_grad and t._grad_fn is None and type(g) is np.ndarray
             and g.dtype == t._data.dtype and g.shape == t._data.shape
             and g.flags.c_contiguous and g.flags.writeable):
@@ -100,8 +100,8 @@ def _dense_backward(g, x, W, b, a, code, slope):
                 continue
             if t._grad_fn is not None:
                 res.append((t, gt))
-            elif t.grad is None:
-                t.grad = gt if t._data.dtype == dtype else gt.astype(t._data.dtype)
+            elif t._grad is None:
+                t._grad = gt if t._data.dtype == dtype else gt.astype(t._data.dtype)
             else:
                 _accumulate_leaf(t, gt)
     if need_x:

@@ -349,9 +349,9 @@ class Module:
         """Reset the gradients of all parameters (to None, or to zeros in place)."""
         for p in self.parameters():
             if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad[...] = 0
+                p._grad = None
+            elif p._grad is not None:
+                p._grad[...] = 0
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn`` on every submodule (children first), then on self."""
@@ -395,8 +395,8 @@ class Module:
                 if p is not None and p._data.dtype != dt:
                     p._data = p._data.astype(dt)
                     p._version += 1
-                    if p.grad is not None:
-                        p.grad = p.grad.astype(dt)
+                    if p._grad is not None:
+                        p._grad = p._grad.astype(dt)
             for name, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f" and b.dtype != dt:
                     m._buffers[name] = b.astype(dt)

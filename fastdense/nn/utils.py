@@ -14,7 +14,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 def _with_grads(parameters: Any):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+    return [p for p in parameters if p._grad is not None]
 
 
 def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.0,
@@ -33,12 +33,12 @@ def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not params:
         return _const(np.asarray(0.0, dtype=np.float32))
-    dtype = params[0].grad.dtype
+    dtype = params[0]._grad.dtype
     if norm_type == float("inf"):
-        norms = [np.abs(p.grad).max() if p.grad.size else dtype.type(0) for p in params]
+        norms = [np.abs(p._grad).max() if p._grad.size else dtype.type(0) for p in params]
         total = np.max(np.asarray(norms, dtype=dtype))
     else:
-        norms = np.asarray([np.sum(np.abs(p.grad.astype(dtype, copy=False)) ** norm_type)
+        norms = np.asarray([np.sum(np.abs(p._grad.astype(dtype, copy=False)) ** norm_type)
                             ** (1.0 / norm_type) for p in params], dtype=dtype)
         total = np.sum(norms ** norm_type) ** (1.0 / norm_type)
     total = np.asarray(total, dtype=dtype)
@@ -50,11 +50,11 @@ def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.
     coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
     coef = min(coef, dtype.type(1.0)) if np.isfinite(coef) else coef
     for p in params:
-        g = p.grad
+        g = p._grad
         if g.flags.writeable:
             np.multiply(g, g.dtype.type(coef), out=g)
         else:
-            p.grad = g * g.dtype.type(coef)
+            p._grad = g * g.dtype.type(coef)
     return _const(total)
 
 
@@ -62,8 +62,8 @@ def clip_grad_value_(parameters: Iterable, clip_value: float, foreach=None) -> N
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place."""
     c = float(clip_value)
     for p in _with_grads(parameters):
-        g = p.grad
+        g = p._grad
         if g.flags.writeable:
             np.clip(g, -c, c, out=g)
         else:
-            p.grad = np.clip(g, -c, c)
+            p._grad = np.clip(g, -c, c)

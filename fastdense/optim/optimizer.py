@@ -39,7 +39,7 @@ _EMPTY: Dict[np.dtype, np.ndarray] = {np.dtype(np.float32): np.empty(0, np.float
 
 def _flat_grad(p: Tensor) -> Optional[np.ndarray]:
     """The gradient of p as a flat C-contiguous array of p's dtype, or None."""
-    g = p.grad
+    g = p._grad
     if g is None:
         return None
     pd = p._data
@@ -152,9 +152,9 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad[...] = 0
+                    p._grad = None
+                elif p._grad is not None:
+                    p._grad[...] = 0
 
     def step(self, closure: Optional[Callable[[], Any]] = None):
         """Update the parameters once; ``closure`` re-evaluates and returns the loss."""
@@ -349,7 +349,7 @@ class Adam(Optimizer):
         lists: Dict[Any, tuple] = {}  # dtype -> (params, grads, m, v, v_max, sizes, bc2s)
         scalars: Dict[float, tuple] = {}
         for p in group["params"]:
-            g = p.grad
+            g = p._grad
             if g is None:
                 continue
             pd = p._data
