@@ -656,7 +656,7 @@ def test_module_reproduces_decision_function(activation):
     clf = DenseBinaryClassifier(hidden_layer_sizes=(7, 4), activation=activation,
                                 max_iter=30, random_state=0).fit(X, y)
     fd.manual_seed(3)
-    expected_draw = fd.nn.Linear(2, 2).weight.data.copy()
+    expected_draw = fd.nn.Linear(2, 2).weight.data.numpy().copy()
     fd.manual_seed(3)
     module = clf.module_
     assert np.array_equal(fd.nn.Linear(2, 2).weight.data, expected_draw)  # stream untouched
