@@ -256,7 +256,7 @@ def _tensor_or_const(x: Any, dtype=None) -> "Tensor":
 def _const(arr: np.ndarray) -> "Tensor":
     """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
     t = Tensor.__new__(Tensor)
-    t._data = arr
+    t._data = arr if type(arr) is np.ndarray else np.asarray(arr)  # (NumPy scalars from 0-d ops)
     t._grad = None
     t._gview = None
     t.requires_grad = False
@@ -615,6 +615,10 @@ class Tensor:
     def _binary(self, other, name, reverse=False):
         x, px, _ = self._data, (_dt.ZERO_DIM if self._data.ndim == 0 else _dt.DIM), self
         y, py, ot = _operand(other)
+        if name == "SubBackward0" and (x.dtype == np.bool_ or (y.dtype == np.bool_ and ot is not None)):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         dt = _dt.promote(((x.dtype, px), (y.dtype, py)))
         if name in ("DivBackward0",) and dt.kind != "f":
             dt = _dt.float32
@@ -829,7 +833,9 @@ class Tensor:
 
     def abs(self) -> "Tensor":
         """Absolute value element-wise (keeps integer dtypes)."""
-        return self._unary(np.abs, lambda g, x, o: g * np.sign(x), "AbsBackward0",
+        # (PyTorch's sign of NaN in this gradient is 0)
+        return self._unary(np.abs, lambda g, x, o: g * np.nan_to_num(np.sign(x), nan=0.0),
+                           "AbsBackward0",
                            float_out=False)
 
     __abs__ = abs
@@ -866,8 +872,8 @@ class Tensor:
 
     # -- reductions ------------------------------------------------------------
     def _reduce_dims(self, dim):
-        if dim is None:
-            return None
+        if dim is None or (self._data.ndim == 0 and dim in (0, -1)):
+            return None  # PyTorch lets a 0-d tensor reduce over dim 0 / -1
         return tuple(dim) if isinstance(dim, (tuple, list)) else dim
 
     def sum(self, dim=None, keepdim: bool = False, dtype=None) -> "Tensor":
@@ -937,6 +943,10 @@ class Tensor:
                 return ((self, full.reshape(x.shape)),)
 
             return _result(out, "MaxBackward1", (self,), backward)
+        if x.ndim == 0 and dim in (0, -1):
+            return _MinMax((self.clone(), _const(np.zeros((), np.int64))))
+        if x.shape[dim] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
         idx = np.asarray(argpick(x, axis=dim))
         vals = np.take_along_axis(x, np.expand_dims(idx, dim), axis=dim)
         if not keepdim:
@@ -951,7 +961,7 @@ class Tensor:
         values = _result(np.asarray(vals), "MaxBackward0", (self,), backward_dim)
         indices = _const(idx.astype(np.int64) if keepdim is False
                          else np.expand_dims(idx, dim).astype(np.int64))
-        return _MinMax(values, indices)
+        return _MinMax((values, indices))
 
     def max(self, dim=None, keepdim: bool = False):
         """The largest element, or ``(values, indices)`` along ``dim`` (NaN propagates)."""
@@ -968,7 +978,10 @@ class Tensor:
     def argmax(self, dim=None, keepdim: bool = False) -> "Tensor":
         """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
         x = self._data
-        if dim is None:
+        if x.size == 0:
+            raise IndexError("argmax(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        if dim is None or x.ndim == 0:
             return _const(np.asarray(_nan_argmax(x.reshape(-1)), dtype=np.int64))
         idx = np.asarray(_nan_argmax(x, axis=dim), dtype=np.int64)
         return _const(np.expand_dims(idx, dim) if keepdim else idx)
@@ -976,7 +989,10 @@ class Tensor:
     def argmin(self, dim=None, keepdim: bool = False) -> "Tensor":
         """Index of the smallest element (of the flattened tensor when ``dim`` is None)."""
         x = self._data
-        if dim is None:
+        if x.size == 0:
+            raise IndexError("argmin(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        if dim is None or x.ndim == 0:
             return _const(np.asarray(_nan_argmin(x.reshape(-1)), dtype=np.int64))
         idx = np.asarray(_nan_argmin(x, axis=dim), dtype=np.int64)
         return _const(np.expand_dims(idx, dim) if keepdim else idx)
@@ -1402,7 +1418,7 @@ def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False) -> T
         check_device(device)
     if isinstance(data, Tensor):
         arr = data._data.copy()
-    elif isinstance(data, np.ndarray) or hasattr(data, "detach"):
+    elif isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "detach"):
         arr = np.array(to_ndarray(data, "data"), copy=True)
     else:
         arr = np.array(to_ndarray(data, "data"), copy=True)

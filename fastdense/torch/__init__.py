@@ -270,6 +270,10 @@ def cat(tensors: Sequence, dim: "int" = 0) -> Tensor:  # type: ignore[valid-type
     ts = _tensors(tensors)
     if not ts:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     dt = _dtypes.promote([(t.dtype, _dtypes.DIM) for t in ts])
     arrs = [t._data.astype(dt, copy=False) for t in ts]
     out = _np.concatenate(arrs, axis=dim)

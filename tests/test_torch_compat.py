@@ -1,0 +1,416 @@
+"""fastdense.torch against real PyTorch: one differential harness over a table of names,
+plus a regression test for each silent difference the compat layer used to have."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastdense.torch as ft
+from fastdense import nn as fnn
+
+torch = pytest.importorskip("torch")
+
+FUZZ = settings(max_examples=25, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64),
+          "int64": (np.int64, torch.int64), "bool": (np.bool_, torch.bool)}
+FLOATS = ("float32", "float64")
+
+# name -> (function of (lib, *tensors), arity, dtypes it takes, differentiable)
+UNARY = {
+    "neg": (lambda L, a: -a, FLOATS + ("int64",), True),
+    "exp": (lambda L, a: a.exp(), FLOATS, True),
+    "log": (lambda L, a: a.abs().log() if a.dtype in (L.float32, L.float64) else a, FLOATS, True),
+    "sqrt": (lambda L, a: (a * a + 1).sqrt(), FLOATS, True),
+    "abs": (lambda L, a: a.abs(), FLOATS + ("int64",), True),
+    "sigmoid": (lambda L, a: L.sigmoid(a), FLOATS, True),
+    "tanh": (lambda L, a: L.tanh(a), FLOATS, True),
+    "relu": (lambda L, a: L.relu(a), FLOATS, True),
+    "clamp": (lambda L, a: a.clamp(-0.5, 0.5), FLOATS + ("int64",), True),
+    "clamp_min": (lambda L, a: a.clamp(min=0), FLOATS, True),
+    "sum": (lambda L, a: a.sum(), FLOATS + ("int64", "bool"), True),
+    "sum_dim": (lambda L, a: a.sum(0), FLOATS + ("int64",), True),
+    "mean": (lambda L, a: a.mean(), FLOATS, True),
+    "mean_dim_keep": (lambda L, a: a.mean(-1, keepdim=True), FLOATS, True),
+    "max": (lambda L, a: a.max(), FLOATS + ("int64",), True),
+    "max_dim_values": (lambda L, a: a.max(0).values, FLOATS, True),
+    "max_dim_indices": (lambda L, a: a.max(0).indices, FLOATS, False),
+    "argmax": (lambda L, a: a.argmax(), FLOATS + ("int64",), False),
+    "argmin_dim": (lambda L, a: a.argmin(0), FLOATS, False),
+    "T": (lambda L, a: a.T, FLOATS, True),
+    "reshape": (lambda L, a: a.reshape(-1), FLOATS, True),
+    "unsqueeze": (lambda L, a: a.unsqueeze(0), FLOATS, True),
+    "pow2": (lambda L, a: a ** 2, FLOATS + ("int64",), True),
+    "rpow": (lambda L, a: 2 ** a, FLOATS, True),
+    "gt_half": (lambda L, a: a > 0.5, FLOATS + ("int64",), False),
+    "eq_self": (lambda L, a: a == a, FLOATS + ("int64", "bool"), False),
+    "float": (lambda L, a: a.float(), FLOATS + ("int64", "bool"), False),
+    "long": (lambda L, a: a.long(), FLOATS + ("bool",), False),
+    "bool": (lambda L, a: a.bool(), FLOATS + ("int64",), False),
+    "mul_py_float": (lambda L, a: a * 0.5, FLOATS + ("int64", "bool"), True),
+    "add_py_int": (lambda L, a: a + 2, FLOATS + ("int64",), True),
+    "div_py_int": (lambda L, a: a / 3, FLOATS + ("int64",), True),
+    "rsub": (lambda L, a: 1 - a, FLOATS + ("int64",), True),
+    "getitem_row": (lambda L, a: a[0], FLOATS + ("int64",), True),
+    "cat": (lambda L, a: L.cat([a, a], dim=0), FLOATS + ("int64",), True),
+    "stack": (lambda L, a: L.stack([a, a], dim=1), FLOATS, True),
+    "where": (lambda L, a: L.where(a > 0, a, 0.0 * a), FLOATS, True),
+    "std": (lambda L, a: a.std(), FLOATS, True),
+}
+BINARY = {
+    "add": lambda L, a, b: a + b,
+    "sub": lambda L, a, b: a - b,
+    "mul": lambda L, a, b: a * b,
+    "div": lambda L, a, b: a / b,
+    "lt": lambda L, a, b: a < b,
+    "ge": lambda L, a, b: a >= b,
+    "eq": lambda L, a, b: a == b,
+    "maximum": lambda L, a, b: L.maximum(a, b) if a.dtype == b.dtype else a + b,
+}
+SHAPES = st.sampled_from([(3, 4), (1, 4), (4,), (), (2, 1), (0, 4)])
+BROADCAST = st.sampled_from([((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()),
+                             ((0, 4), (4,)), ((5,), (5,))])
+
+
+def make(shape, dtype, seed, special=False):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 3
+    if special and x.size:
+        x.reshape(-1)[0] = np.nan
+    npdt = DTYPES[dtype][0]
+    if npdt == np.bool_:
+        return x > 0
+    return x.astype(npdt) if npdt != np.int64 else np.round(x).astype(np.int64)
+
+
+def both(fn, arrays, grad):
+    """Run fn under both libraries; ((fd value, torch value), (fd grads, torch grads)) or errors."""
+    res = []
+    for L, wrap in ((ft, lambda a: ft.tensor(a, requires_grad=grad and a.dtype.kind == "f")),
+                    (torch, lambda a: torch.tensor(a, requires_grad=grad and a.dtype.kind == "f"))):
+        ins = [wrap(a) for a in arrays]
+        try:
+            out = fn(L, *ins)
+        except Exception as exc:  # the same kind of error is part of the contract
+            res.append((exc, None))
+            continue
+        grads = None
+        if grad and out.dtype in (L.float32, L.float64) and out.requires_grad:
+            out.sum().backward()
+            grads = [None if t.grad is None else np.asarray(t.grad.detach() if L is torch
+                                                             else t.grad) for t in ins]
+        res.append((out, grads))
+    return res
+
+
+def check_same(res):
+    (f, fg), (t, tg) = res
+    if isinstance(t, Exception) or isinstance(f, Exception):
+        assert isinstance(f, Exception) and isinstance(t, Exception), (f, t)
+        assert isinstance(f, type(t)) or type(t).__name__ in {c.__name__ for c in type(f).__mro__}, (f, t)
+        return
+    fv = np.asarray(f)
+    tv = t.detach().numpy()
+    assert str(fv.dtype) == str(tv.dtype).replace("torch.", ""), (fv.dtype, tv.dtype)
+    assert fv.shape == tv.shape
+    rtol = 1e-6 if fv.dtype == np.float32 else 1e-12
+    if fv.dtype.kind == "f":
+        # (float32 sums are ordered differently: allow eps * size on cancelling sums)
+        atol = 1e-5 if fv.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(fv, tv, rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(fv, tv)
+    if tg is not None:
+        assert fg is not None
+        for a, b in zip(fg, tg):
+            if b is None:
+                continue
+            np.testing.assert_allclose(a, b, rtol=rtol * 10, atol=rtol * 10, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@FUZZ
+@given(shape=SHAPES, dtype=st.sampled_from(list(DTYPES)), seed=st.integers(0, 2**16),
+       special=st.booleans())
+def test_unary_matches_torch(name, shape, dtype, seed, special):
+    fn, dtypes, grad = UNARY[name]
+    if dtype not in dtypes:
+        return
+    # (ReLU maps NaN to 0: a listed difference, in the kernels)
+    x = make(shape, dtype, seed, special and dtype in FLOATS and name not in
+             ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values", "relu"))
+    check_same(both(fn, [x], grad))
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@FUZZ
+@given(shapes=BROADCAST, da=st.sampled_from(list(DTYPES)), db=st.sampled_from(list(DTYPES)),
+       seed=st.integers(0, 2**16))
+def test_binary_promotion_and_broadcasting_match_torch(name, shapes, da, db, seed):
+    a, b = make(shapes[0], da, seed), make(shapes[1], db, seed + 1)
+    check_same(both(BINARY[name], [a, b], grad=True))
+
+
+@pytest.mark.parametrize("scalar", [2, 0.5, True])
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_python_scalars_promote_as_in_torch(scalar, dtype):
+    x = make((3,), dtype, 0)
+    for op in (lambda a: a * scalar, lambda a: a + scalar, lambda a: scalar * a,
+               lambda a: a / scalar if scalar is not True else a):
+        check_same(both(lambda L, a: op(a), [x], grad=False))
+
+
+# -------------------------------------------------- modules, losses, optimizers
+
+def _copy_module(tm, fm):
+    fm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+
+
+MODULES = {
+    "BatchNorm1d": lambda L: L.nn.BatchNorm1d(4),
+    "LayerNorm": lambda L: L.nn.LayerNorm(4),
+    "GELU": lambda L: L.nn.GELU(),
+    "GELU_tanh": lambda L: L.nn.GELU(approximate="tanh"),
+    "SiLU": lambda L: L.nn.SiLU(),
+    "ELU": lambda L: L.nn.ELU(0.7),
+    "Softplus": lambda L: L.nn.Softplus(beta=2.0),
+    "Flatten": lambda L: L.nn.Flatten(),
+    "Seq_Linear_ReLU": lambda L: L.nn.Sequential(L.nn.Linear(4, 3), L.nn.ReLU()),
+    "Seq_Linear_Sigmoid": lambda L: L.nn.Sequential(L.nn.Linear(4, 3), L.nn.Sigmoid()),
+}
+LOSSES = {
+    "MSELoss": lambda L: L.nn.MSELoss(),
+    "L1Loss": lambda L: L.nn.L1Loss(reduction="sum"),
+    "SmoothL1Loss": lambda L: L.nn.SmoothL1Loss(beta=0.5),
+    "HuberLoss": lambda L: L.nn.HuberLoss(delta=0.7),
+    "BCEWithLogitsLoss": lambda L: L.nn.BCEWithLogitsLoss(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("train", [True, False])
+def test_module_matches_torch(name, dtype, train):
+    npdt, tdt = DTYPES[dtype]
+    tm = MODULES[name](torch).to(tdt)
+    fm = MODULES[name](ft).to(npdt)
+    _copy_module(tm, fm)
+    tm.train(train), fm.train(train)
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(npdt)
+    tx = torch.tensor(x, requires_grad=True)
+    fx = ft.tensor(x, requires_grad=True)
+    to, fo = tm(tx), fm(fx)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(np.asarray(fo), to.detach().numpy(), rtol=rtol, atol=rtol)
+    (to * to).sum().backward()
+    (fo * fo).sum().backward()
+    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10, atol=rtol * 10)
+    for (k, tp), fp in zip(tm.named_parameters(), fm.parameters()):
+        np.testing.assert_allclose(np.asarray(fp.grad), tp.grad.numpy(), rtol=rtol * 10,
+                                   atol=rtol * 10, err_msg=k)
+    for k, v in tm.state_dict().items():
+        np.testing.assert_allclose(np.asarray(fm.state_dict()[k]), v.numpy(), rtol=rtol, err_msg=k)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_loss_matches_torch(name, dtype):
+    npdt, _ = DTYPES[dtype]
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 2)).astype(npdt)
+    y = (rng.random((6, 2)) > 0.5).astype(npdt) if "BCE" in name else \
+        rng.standard_normal((6, 2)).astype(npdt)
+    tx, fx = torch.tensor(x, requires_grad=True), ft.tensor(x, requires_grad=True)
+    tl, fl = LOSSES[name](torch)(tx, torch.tensor(y)), LOSSES[name](ft)(fx, ft.tensor(y))
+    rtol = 1e-6 if dtype == "float32" else 1e-12
+    assert fl.dtype == npdt
+    np.testing.assert_allclose(fl.item(), tl.item(), rtol=rtol)
+    tl.backward(), fl.backward()
+    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10, atol=1e-7)
+
+
+OPTIMIZERS = {
+    "RMSprop": lambda L, p: L.optim.RMSprop(p, lr=1e-2),
+    "RMSprop_centered_momentum": lambda L, p: L.optim.RMSprop(p, lr=1e-2, centered=True,
+                                                               momentum=0.9, weight_decay=0.1),
+    "Adagrad": lambda L, p: L.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.1),
+    "SGD": lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "AdamW": lambda L, p: L.optim.AdamW(p, lr=1e-2),
+}
+SCHEDULERS = {
+    "MultiStepLR": lambda L, o: L.optim.lr_scheduler.MultiStepLR(o, [2, 4, 4], gamma=0.5),
+    "LambdaLR": lambda L, o: L.optim.lr_scheduler.LambdaLR(o, lambda e: 0.9 ** e),
+    "StepLR": lambda L, o: L.optim.lr_scheduler.StepLR(o, 2, gamma=0.3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_optimizer_matches_torch(name, dtype):
+    npdt, tdt = DTYPES[dtype]
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((3, 4)).astype(npdt)
+    tp, fp = torch.nn.Parameter(torch.tensor(w0)), fnn.Parameter(w0.copy())
+    to, fo = OPTIMIZERS[name](torch, [tp]), OPTIMIZERS[name](ft, [fp])
+    for step in range(5):
+        g = rng.standard_normal((3, 4)).astype(npdt)
+        tp.grad, fp.grad = torch.tensor(g), g
+        to.step(), fo.step()
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(np.asarray(fp), tp.detach().numpy(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_scheduler_matches_torch(name):
+    tp, fp = torch.nn.Parameter(torch.zeros(1)), fnn.Parameter(np.zeros(1, np.float32))
+    to, fo = torch.optim.SGD([tp], lr=0.1), ft.optim.SGD([fp], lr=0.1)
+    ts, fs = SCHEDULERS[name](torch, to), SCHEDULERS[name](ft, fo)
+    for _ in range(7):
+        to.step(), fo.step()
+        ts.step(), fs.step()
+        assert fs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15)
+
+
+def test_reduce_lr_on_plateau_matches_torch():
+    tp, fp = torch.nn.Parameter(torch.zeros(1)), fnn.Parameter(np.zeros(1, np.float32))
+    to, fo = torch.optim.SGD([tp], lr=1.0), ft.optim.SGD([fp], lr=1.0)
+    kw = dict(factor=0.5, patience=1, cooldown=1, threshold=0.01, min_lr=0.05)
+    ts = torch.optim.lr_scheduler.ReduceLROnPlateau(to, **kw)
+    fs = ft.optim.lr_scheduler.ReduceLROnPlateau(fo, **kw)
+    for metric in [1.0, 0.9, 0.9, 0.95, 0.899, 0.9, 0.9, 0.9, 0.9, 0.9, 0.1, 0.2, 0.3, 0.4]:
+        ts.step(metric), fs.step(metric)
+        assert fo.param_groups[0]["lr"] == to.param_groups[0]["lr"]
+
+
+def test_clip_grad_norm_and_value_match_torch():
+    rng = np.random.default_rng(4)
+    gs = [rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (4,))]
+    tps = [torch.nn.Parameter(torch.zeros(g.shape)) for g in gs]
+    fps = [fnn.Parameter(np.zeros(g.shape, np.float32)) for g in gs]
+    for t, f, g in zip(tps, fps, gs):
+        t.grad, f.grad = torch.tensor(g), g.copy()
+    tn = torch.nn.utils.clip_grad_norm_(tps, 0.5)
+    fn_ = fnn.utils.clip_grad_norm_(fps, 0.5)
+    np.testing.assert_allclose(fn_.item(), tn.item(), rtol=1e-6)
+    for t, f in zip(tps, fps):
+        np.testing.assert_allclose(np.asarray(f.grad), t.grad.numpy(), rtol=1e-6)
+    torch.nn.utils.clip_grad_value_(tps, 0.05)
+    fnn.utils.clip_grad_value_(fps, 0.05)
+    for t, f in zip(tps, fps):
+        np.testing.assert_allclose(np.asarray(f.grad), t.grad.numpy(), rtol=1e-6)
+
+
+# ------------------------------------------- regressions: the silent differences
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", ft.device("cuda")])
+def test_model_to_cuda_raises_like_torch_without_cuda(device):
+    model = fnn.Linear(2, 2)
+    with pytest.raises(AssertionError, match="CPU only"):
+        model.to(device)
+    with pytest.raises(RuntimeError):
+        ft.zeros(2, device=device)
+    assert model.weight.dtype == np.float32  # untouched
+    with pytest.raises(AssertionError):
+        torch.nn.Linear(2, 2).to("cuda")
+
+
+def test_unknown_device_string_raises_runtime_error_like_torch():
+    for lib in (torch, ft):
+        with pytest.raises(RuntimeError, match="device type at start of device string"):
+            lib.nn.Linear(2, 2).to("foo")
+    assert fnn.Linear(2, 2).to("cpu").to(ft.device("cpu")).weight.dtype == np.float32
+
+
+def test_inplace_update_under_no_grad_updates_the_parameter():
+    lin = fnn.Linear(3, 1)
+    lin(np.ones((2, 3), np.float32)).sum().backward()
+    before = lin.weight.numpy().copy()
+    with ft.no_grad():
+        for p in lin.parameters():
+            p -= 0.1 * p.grad
+    np.testing.assert_allclose(lin.weight.numpy(), before - 0.1 * lin.weight.grad.numpy())
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        lin.weight -= 1.0
+
+
+def test_comparisons_return_bool_tensors_and_accuracy_line_works():
+    out = ft.tensor([[2.0], [-1.0], [0.3]])
+    y = ft.tensor([[1.0], [0.0], [0.0]])
+    a, b = ft.tensor([1.0, 2.0]), ft.tensor([1.0, 2.0])
+    assert (a == b).dtype == np.bool_ and bool((a == b).all())
+    assert (a > 0.5).tolist() == [True, True]
+    acc = ((ft.sigmoid(out) > 0.5).float() == y).float().mean()
+    assert acc.dtype == np.float32 and acc.item() == pytest.approx(2 / 3)
+
+
+def test_values_are_eager_after_step_and_weight_edit():
+    lin = fnn.Linear(2, 1)
+    z = lin(ft.ones(3, 2))
+    held = z.detach().numpy().copy()
+    opt = ft.optim.SGD(lin.parameters(), lr=1.0)
+    z.sum().backward()
+    opt.step()
+    with ft.no_grad():
+        lin.weight.fill_(7.0)
+    np.testing.assert_array_equal(z.detach().numpy(), held)
+
+
+def test_missing_names_exist_and_unknown_ones_name_the_feature():
+    for name in ("tensor", "from_numpy", "float32", "sigmoid", "cat", "allclose",
+                 "set_grad_enabled"):
+        assert hasattr(ft, name), name
+    from fastdense.torch.utils.data import DataLoader, TensorDataset  # noqa: F401
+    for name in ("ModuleList", "BatchNorm1d", "init", "utils"):
+        assert hasattr(fnn, name)
+    assert hasattr(fnn.utils, "clip_grad_norm_") and hasattr(ft.optim, "RMSprop")
+    with pytest.raises(AttributeError, match="fastdense does not implement torch.fft"):
+        ft.fft  # noqa: B018
+
+
+def test_set_grad_enabled_and_int_tensor_times_float():
+    with ft.set_grad_enabled(False):
+        assert not ft.is_grad_enabled()
+    assert ft.is_grad_enabled()
+    assert (ft.tensor([1, 2]) * 0.5).dtype == np.float32
+    assert (ft.tensor([1.0], dtype=ft.float32) + 1e300).dtype == np.float32
+    assert ft.tensor([1, 2]).dtype == np.int64 and ft.tensor([1.5]).dtype == np.float32
+
+
+def test_linear_rejects_a_tensor_of_another_dtype_like_torch():
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(2, 1)(torch.ones(3, 2, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        fnn.Linear(2, 1)(ft.ones(3, 2, dtype=ft.float64))
+
+
+def test_dataloader_batches_drop_last_and_shuffle_generator():
+    X = ft.arange(10).reshape(10, 1).float()
+    ds = ft.utils.data.TensorDataset(X, X * 2)
+    dl = ft.utils.data.DataLoader(ds, batch_size=4, drop_last=True)
+    batches = list(dl)
+    assert len(dl) == len(batches) == 2 and batches[0][0].shape == (4, 1)
+    g1 = ft.Generator().manual_seed(0)
+    g2 = ft.Generator().manual_seed(0)
+    a = [b[0].tolist() for b in ft.utils.data.DataLoader(ds, 3, shuffle=True, generator=g1)]
+    b = [b[0].tolist() for b in ft.utils.data.DataLoader(ds, 3, shuffle=True, generator=g2)]
+    assert a == b and sorted(sum(a, [])) == X.tolist()
+    with pytest.raises(ValueError, match="num_workers"):
+        ft.utils.data.DataLoader(ds, num_workers=2)
+
+
+def test_save_load_round_trip_without_pickle(tmp_path):
+    model = fnn.Sequential(fnn.Linear(3, 2), fnn.BatchNorm1d(2))
+    opt = ft.optim.Adam(model.parameters())
+    model(ft.randn(4, 3)).sum().backward()
+    opt.step()
+    path = tmp_path / "ck.pt"
+    ft.save({"epoch": 2, "model": model.state_dict(), "opt": opt.state_dict()}, path)
+    assert path.read_bytes()[8:9] == b"{"  # a safetensors header, not a pickle
+    ck = ft.load(path)
+    assert ck["epoch"] == 2
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(ck["model"][k], v)
+    opt.load_state_dict(ck["opt"])
+    with pytest.raises(TypeError, match="pickle"):
+        ft.save({"f": object()}, tmp_path / "bad.pt")
