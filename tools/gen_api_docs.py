@@ -111,18 +111,28 @@ def pages():
     module_members = ["forward", "parameters", "named_parameters", "state_dict",
                       "load_state_dict", "train", "eval", "zero_grad", "to", "double"]
     nn_entries = [(f"nn.{n}", getattr(nn, n), module_members if n == "Module" else [])
-                  for n in nn.__all__ if n not in ("functional", "Parameter")]
+                  for n in nn.__all__ if n not in ("functional", "Parameter", "init", "utils")]
     nn_entries += [(f"nn.functional.{n}", getattr(functional, n), [])
                    for n in getattr(functional, "__all__", [])]
     nn_entries += [("optim.Optimizer", optim.Optimizer, ["zero_grad", "step", "state_dict",
                                                           "load_state_dict", "add_param_group"])]
-    nn_entries += [(f"optim.{n}", getattr(optim, n), []) for n in ("SGD", "Adam", "AdamW")]
+    nn_entries += [(f"nn.init.{n}", getattr(nn.init, n), []) for n in nn.init.__all__]
+    nn_entries += [(f"nn.utils.{n}", getattr(nn.utils, n), []) for n in nn.utils.__all__]
+    nn_entries += [(f"optim.{n}", getattr(optim, n), []) for n in optim.__all__
+                   if n not in ("Optimizer", "lr_scheduler")]
     nn_entries += [(f"optim.lr_scheduler.{n}", getattr(lr_scheduler, n), [])
                    for n in getattr(lr_scheduler, "__all__", [])]
     nn_entries += [("Tensor", fd.Tensor, ["backward", "item", "numpy", "detach"]),
                    ("Parameter", fd.Parameter, []), ("no_grad", fd.no_grad, []),
                    ("enable_grad", fd.enable_grad, []), ("manual_seed", fd.manual_seed, []),
                    ("from_torch", fd.from_torch, []), ("to_torch", fd.to_torch, [])]
+    import fastdense.torch as ft
+    from fastdense.torch.utils import data
+
+    nn_entries += [(f"torch.{n}", getattr(ft, n), []) for n in (
+        "tensor", "from_numpy", "cat", "allclose", "set_grad_enabled", "device", "save", "load")]
+    nn_entries += [(f"torch.utils.data.{n}", getattr(data, n), []) for n in (
+        "Dataset", "TensorDataset", "DataLoader", "Generator")]
     nn_page = page(
         "API reference: fastdense.nn and fastdense.optim (PyTorch-compatible)",
         "Generated from the docstrings by `tools/gen_api_docs.py`. The differences from "
