@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, _flat_grad, _flat_param
+from .optimizer import Optimizer, _check, _flat_grad, _flat_param, _state_buffer
 
 __all__ = ["RMSprop", "Adagrad"]
 
@@ -67,7 +67,9 @@ class RMSprop(Optimizer):
                     st["momentum_buffer"] = np.zeros(p._data.shape, dtype=flat.dtype)
                 if group["centered"]:
                     st["grad_avg"] = np.zeros(p._data.shape, dtype=flat.dtype)
-            st["step"] += 1.0
+            for key in ("square_avg", "momentum_buffer", "grad_avg"):
+                _state_buffer(p, st, key)
+            st["step"] = float(st["step"]) + 1.0
             v = st["square_avg"].reshape(-1)
             v *= t(alpha)
             v += t(1 - alpha) * g * g
@@ -131,7 +133,8 @@ class Adagrad(Optimizer):
             if group["maximize"]:
                 g = -g
             st = self.state[p]
-            st["step"] += 1.0
+            _state_buffer(p, st, "sum")
+            st["step"] = float(st["step"]) + 1.0
             if wd != 0:
                 g = g + t(wd) * flat
             clr = lr / (1 + (st["step"] - 1) * lr_decay)

@@ -59,6 +59,36 @@ def _flat_param(p: Tensor) -> np.ndarray:
     return pd.reshape(-1)
 
 
+def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarray]:
+    """st[key] if it can be handed to a kernel with p's data, else RuntimeError.
+
+    The door for optimizer state: whatever ``load_state_dict``, a pickle or a
+    user's edit of ``opt.state`` (or of ``p.data``) left there is proven to
+    have p's shape and dtype, contiguous and writable, before a kernel writes
+    through it.
+    """
+    buf = st.get(key)
+    if buf is None:
+        return None
+    pd = p._data
+    if not isinstance(buf, np.ndarray):
+        raise TypeError(f"optimizer state {key!r} must be an array; got {type(buf).__name__}")
+    if buf.shape != pd.shape:
+        raise RuntimeError(
+            f"optimizer state {key!r} has shape {buf.shape} but its parameter has shape "
+            f"{pd.shape} (was the parameter's .data replaced, or a state_dict of another "
+            "model loaded?)"
+        )
+    if buf.dtype != pd.dtype:
+        raise RuntimeError(
+            f"optimizer state {key!r} has dtype {buf.dtype} but its parameter has dtype "
+            f"{pd.dtype}"
+        )
+    if not (buf.flags.c_contiguous and buf.flags.writeable):
+        buf = st[key] = np.array(buf, order="C", copy=True)
+    return buf
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
@@ -197,6 +227,17 @@ class Optimizer:
         Tensors (NumPy arrays or torch tensors) are copied into arrays of each
         parameter's dtype; ``step`` becomes a Python float.
         """
+        if not isinstance(state_dict, dict) or "state" not in state_dict \
+                or "param_groups" not in state_dict:
+            raise TypeError("an optimizer state_dict is a dict with 'state' and "
+                            "'param_groups'")
+        if not isinstance(state_dict["param_groups"], (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple))
+                for g in state_dict["param_groups"]):
+            raise TypeError("param_groups must be a list of dicts, each with a 'params' list")
+        if not isinstance(state_dict["state"], dict) or not all(
+                isinstance(v, dict) for v in state_dict["state"].values()):
+            raise TypeError("state must be a dict of per-parameter dicts")
         state_dict = {"state": state_dict["state"],
                       "param_groups": copy.deepcopy(state_dict["param_groups"])}
         groups, saved = self.param_groups, state_dict["param_groups"]
@@ -225,13 +266,22 @@ class Optimizer:
     @staticmethod
     def _cast_state(p: Tensor, key: str, value: Any) -> Any:
         if key == "step":
-            return float(value.item() if hasattr(value, "item") else value)
+            try:
+                step = float(value.item() if hasattr(value, "item") else value)
+            except (TypeError, ValueError):
+                raise TypeError(f"state 'step' must be a number; got {value!r}") from None
+            if not (step >= 0 and math.isfinite(step)):
+                raise ValueError(f"state 'step' must be a finite number >= 0; got {step}")
+            return step
         if value is None:
             return None
+        if isinstance(value, Tensor):
+            value = value._data
         arr = to_ndarray(value, f"state[{key!r}]")
-        if arr.size != p._data.size:
-            raise ValueError(
-                f"state {key!r} has shape {arr.shape}; the parameter has {p._data.shape}"
+        if arr.shape != p._data.shape:
+            raise RuntimeError(
+                f"loaded state {key!r} has shape {arr.shape}; its parameter has shape "
+                f"{p._data.shape}"
             )
         return np.array(arr.reshape(p._data.shape), dtype=p._data.dtype, order="C", copy=True)
 
@@ -289,7 +339,7 @@ class SGD(Optimizer):
             flat = _flat_param(p)
             if momentum != 0:
                 st = state[p]
-                buf = st.get("momentum_buffer")
+                buf = _state_buffer(p, st, "momentum_buffer")
                 first = buf is None
                 if first:
                     buf = st["momentum_buffer"] = np.empty_like(p._data)
@@ -369,7 +419,16 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
             elif amsgrad and st.get("max_exp_avg_sq") is None:
                 st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
-            step = st["step"] = st["step"] + 1.0
+            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                _state_buffer(p, st, key)
+            if "exp_avg" not in st or "exp_avg_sq" not in st:
+                raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
+            try:
+                prev_step = float(st["step"])
+            except (TypeError, ValueError, KeyError):
+                raise TypeError(f"optimizer state 'step' must be a number; got "
+                                f"{st.get('step')!r}") from None
+            step = st["step"] = prev_step + 1.0
             sc = scalars.get(step)
             if sc is None:  # Python doubles, as PyTorch computes them
                 sc = scalars[step] = (lr / (1.0 - beta1 ** step),
