@@ -31,7 +31,7 @@ bool_ = np.dtype(np.bool_)
 FLOATS = (float32, float64)
 DEFAULT = {0: bool_, 1: int64, 2: float32}
 
-_ALIASES = {
+_ALIASES: "dict[str, np.dtype]" = {
     "float": float32, "float32": float32, "double": float64, "float64": float64,
     "long": int64, "int64": int64, "bool": bool_, "int": np.dtype(np.int32),
     "int32": np.dtype(np.int32),

@@ -16,6 +16,7 @@ This module knows nothing of the layers built on it (``fastdense.nn``).
 
 from __future__ import annotations
 
+import builtins
 import math
 import threading
 from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
@@ -349,6 +350,7 @@ class Tensor:
 
     __slots__ = ("_data", "_grad", "_gview", "requires_grad", "_grad_fn", "_version",
                  "__weakref__")
+    _data: np.ndarray
     __array_priority__ = 1000
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -1163,7 +1165,7 @@ class Tensor:
         x = self._data
         return _result(np.ascontiguousarray(x), "CloneBackward0", (self,), lambda g: ((self, g),))
 
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> "builtins.bool":
         """Whether the dtype is float32 or float64."""
         return self._data.dtype.kind == "f"
 

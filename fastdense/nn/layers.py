@@ -125,6 +125,10 @@ class BatchNorm1d(Module):
     in eval mode the running statistics are used. Input (N, C) or (N, C, L).
     """
 
+    running_mean: np.ndarray  # buffers
+    running_var: np.ndarray
+    num_batches_tracked: np.ndarray
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
                  dtype=None) -> None:

@@ -35,8 +35,8 @@ def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.
         return _const(np.asarray(0.0, dtype=np.float32))
     dtype = params[0]._grad.dtype
     if norm_type == float("inf"):
-        norms = [np.abs(p._grad).max() if p._grad.size else dtype.type(0) for p in params]
-        total = np.max(np.asarray(norms, dtype=dtype))
+        total = np.max(np.asarray([np.abs(p._grad).max() if p._grad.size else 0
+                                   for p in params], dtype=dtype))
     else:
         norms = np.asarray([np.sum(np.abs(p._grad.astype(dtype, copy=False)) ** norm_type)
                             ** (1.0 / norm_type) for p in params], dtype=dtype)

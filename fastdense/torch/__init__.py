@@ -72,7 +72,7 @@ class device:
     raises :class:`DeviceUnavailableError`. An unknown type raises RuntimeError.
     """
 
-    def __init__(self, type: str, index: Optional[int] = None) -> None:  # noqa: A002
+    def __init__(self, type: str, index: "Optional[_builtins.int]" = None) -> None:  # noqa: A002
         name = str(type)
         kind, _, idx = name.partition(":")
         try:
@@ -124,7 +124,7 @@ def manual_seed(seed: "int"):  # type: ignore[valid-type]
 
 def seed() -> "int":  # type: ignore[valid-type]
     """Seed the generator from the OS and return the seed."""
-    s = _np.random.SeedSequence().entropy % (2 ** 63)
+    s = _builtins.int(_np.random.SeedSequence().entropy) % (2 ** 63)  # type: ignore[arg-type]
     _manual_seed(s)
     return s
 
