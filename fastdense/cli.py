@@ -5,6 +5,8 @@
     fastdense train DATA.csv --target COLUMN [--hidden 64,32] [--max-iter N]
                                     [--out model.safetensors] [--plot curve.png] ...
     fastdense predict MODEL DATA.csv [--out preds.csv]
+    fastdense export MODEL --onnx model.onnx [--float32] [--opset N] [--zipmap]
+                                    the model and its preprocessing as one ONNX graph
     fastdense bench [--quick]       DenseBinaryClassifier vs MLPClassifier, PyTorch, NumPy
     fastdense info                  versions, BLAS libraries and threads
     fastdense selfcheck             the kernels against the NumPy reference, timed
@@ -464,6 +466,35 @@ def run_predict(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
     return result
 
 
+# ------------------------------------------------------------------- export
+
+
+def run_export(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
+    """``fastdense export``: the model file and its preprocessing as an ONNX graph."""
+    if not os.path.exists(args.model):
+        raise UsageError(f"no such file: {args.model}")
+    _check_writable(args.onnx, "ONNX model")
+    try:
+        import onnx
+
+        from .onnx._cli import cli_model_to_onnx
+    except ImportError:
+        raise UsageError("export needs onnx: pip install 'fastdense[onnx]'") from None
+    try:
+        model = cli_model_to_onnx(args.model, dtype="float32" if args.float32 else None,
+                                  opset=args.opset, zipmap=args.zipmap)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    onnx.save(model, args.onnx)
+    names = ", ".join(f"{i.name} ({'string' if i.type.tensor_type.elem_type == 8 else 'float64'})"
+                      for i in model.graph.input)
+    print(f"Wrote {args.onnx}: inputs {names}; outputs "
+          f"{', '.join(o.name for o in model.graph.output)}", file=out)
+    props = {p.key: p.value for p in model.metadata_props}
+    print(f"  {props['not_included']}", file=out)
+    return model
+
+
 # -------------------------------------------------------------- bench, info
 
 
@@ -595,6 +626,18 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("data", metavar="DATA.csv")
     pr.add_argument("--out", metavar="preds.csv", help="output CSV (default: stdout)")
 
+    e = sub.add_parser("export", help="write a saved model as ONNX, preprocessing included",
+                       description="Write a model file of `fastdense train` as one ONNX graph "
+                       "that takes the CSV's raw numeric columns (input X, float64) and one "
+                       "string input per one-hot column, and applies the saved scaling and "
+                       "one-hot encoding (needs onnx: pip install 'fastdense[onnx]').")
+    e.add_argument("model", metavar="MODEL")
+    e.add_argument("--onnx", required=True, metavar="model.onnx", help="the ONNX file to write")
+    e.add_argument("--float32", action="store_true", help="run the network in float32")
+    e.add_argument("--opset", type=_positive_int, default=None, help="ONNX opset (default 19)")
+    e.add_argument("--zipmap", action="store_true",
+                   help="probabilities as skl2onnx's ZipMap (needs --float32)")
+
     b = sub.add_parser("bench", help="time training against MLPClassifier, PyTorch, NumPy",
                        description="The fit comparison of benchmarks/bench_fit.py: seconds "
                        "per epoch of each competitor, medians of interleaved rounds.")
@@ -625,6 +668,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             run_train(args)
         elif args.command == "predict":
             run_predict(args)
+        elif args.command == "export":
+            run_export(args)
         elif args.command == "bench":
             run_bench(args)
         elif args.command == "info":
