@@ -469,8 +469,9 @@ def run_predict(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
 # ------------------------------------------------------------------- export
 
 
-def run_export(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
+def run_export(args: argparse.Namespace, out: Optional[TextIO] = None) -> Any:
     """``fastdense export``: the model file and its preprocessing as an ONNX graph."""
+    out = sys.stdout if out is None else out
     if not os.path.exists(args.model):
         raise UsageError(f"no such file: {args.model}")
     _check_writable(args.onnx, "ONNX model")

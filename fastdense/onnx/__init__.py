@@ -141,7 +141,7 @@ def _classifier_outputs(b: Any, logit: str, classes_in: Any, zipmap: Any,
     b.node("ZipMap", [proba], output=b.reserve("output_probability"), domain="ai.onnx.ml",
            **attrs)
     seq = helper.make_sequence_type_proto(helper.make_map_type_proto(
-        label_type, helper.make_tensor_type_proto(TensorProto.FLOAT, [])))
+        label_type, helper.make_tensor_type_proto(TensorProto.FLOAT, None)))
     outputs.append(helper.make_value_info("output_probability", seq))
     return outputs
 

@@ -8,9 +8,9 @@ PyTorch's layout (weights ``(out, in)``), so an estimator, a
 
 Graph choices, measured (see docs/deploy.md):
 
-- a layer is ``MatMul`` + ``Add`` with the weight stored transposed
-  ``(in, out)`` by default, or ``Gemm(transB=1)`` with the weight in PyTorch's
-  layout; see :data:`DEFAULT_LINEAR`.
+- a layer is ``Gemm(transB=1)`` with the weight in PyTorch's (out, in)
+  layout (what ``torch.onnx.export`` writes), or on request ``MatMul`` +
+  ``Add`` with the weight stored transposed; see :data:`DEFAULT_LINEAR`.
 - the logistic function is ``1 / (1 + exp(-z))`` (``Neg``, ``Exp``, ``Add``,
   ``Reciprocal``), the formula of ``scipy.special.expit`` and of fastdense's
   kernels. onnxruntime's ``Sigmoid`` is accurate in absolute terms only: it
@@ -25,9 +25,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-#: "matmul" (MatMul + Add) or "gemm" (Gemm with transB=1); chosen by
-#: benchmarks/bench_onnx_graph.py in onnxruntime (see docs/deploy.md).
-DEFAULT_LINEAR = "matmul"
+#: "gemm" (Gemm with transB=1) or "matmul" (MatMul + Add). Measured by
+#: benchmarks/bench_onnx_graph.py in onnxruntime 1.32: Gemm 1.1-1.5x faster in
+#: float64 for 1 and 100 rows, within noise (0.85-1.17x) in float32 and at
+#: 100,000 rows (docs/benchmarks/onnx_graph.md).
+DEFAULT_LINEAR = "gemm"
 
 #: The default ONNX opset (onnxruntime >= 1.15 runs it; ``Equal`` on strings,
 #: used for the CLI's one-hot columns, needs 19).
