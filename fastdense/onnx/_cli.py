@@ -76,7 +76,9 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
         b.reserve(x_name)
         inputs.append(helper.make_tensor_value_info(x_name, TensorProto.DOUBLE,
                                                     ["batch", len(numeric)]))
-    blocks, j = [], 0
+    # the feature vector, column by column: runs of numeric columns are one Slice of X
+    blocks: List[Any] = []  # (start, end) of a run of numeric columns, or a node's name
+    j = 0
     for c in columns:
         if c in one_hot:
             b.reserve(c)
@@ -84,20 +86,18 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
             hit = b.node("Equal", [c, b.const("categories", np.array(one_hot[c], dtype=object))],
                          "is_category")
             blocks.append(b.node("Cast", [hit], "one_hot", to=TensorProto.DOUBLE))
-        else:  # consecutive numeric columns: one Slice
-            if blocks and blocks[-1][0] == "slice" and blocks[-1][2] == j:
-                blocks[-1] = ("slice", blocks[-1][1], j + 1)
-            else:
-                blocks.append(("slice", j, j + 1))
+        elif blocks and isinstance(blocks[-1], tuple) and blocks[-1][1] == j:
+            blocks[-1], j = (blocks[-1][0], j + 1), j + 1
+        else:
+            blocks.append((j, j + 1))
             j += 1
     names = []
     for blk in blocks:
-        if isinstance(blk, tuple):
-            if blk[1] == 0 and blk[2] == len(numeric):
-                names.append(x_name)
-                continue
-            names.append(b.node("Slice", [x_name, b.const("start", np.array([blk[1]])),
-                                          b.const("end", np.array([blk[2]])),
+        if blk == (0, len(numeric)):
+            names.append(x_name)
+        elif isinstance(blk, tuple):
+            names.append(b.node("Slice", [x_name, b.const("start", np.array([blk[0]])),
+                                          b.const("end", np.array([blk[1]])),
                                           b.const("axis", np.array([1]))], "columns"))
         else:
             names.append(blk)

@@ -78,8 +78,8 @@ class Builder:
         name = self.name(hint)
         arr = np.asarray(value)
         if arr.dtype.kind in "OUS":
-            tensor = self._helper.make_tensor(
-                name, 8, arr.shape, [str(v).encode("utf-8") for v in arr.ravel()])
+            vals: Any = [str(v).encode("utf-8") for v in arr.ravel()]
+            tensor = self._helper.make_tensor(name, 8, arr.shape, vals)
         else:
             tensor = numpy_helper.from_array(np.ascontiguousarray(arr), name)
         self.initializers.append(tensor)
