@@ -87,6 +87,10 @@ _FITTED = {
     "validation_scores_": lambda v, n: _reals(v, n, none=True),
     "_no_improvement_count": lambda v, n: _count(v, n),
 }
+# what every fitted estimator has, and what sgd / adam add (partial_fit reads them)
+_REQUIRED = ("n_features_in_", "n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_")
+_REQUIRED_STOCHASTIC = ("loss_curve_", "best_loss_", "best_validation_score_",
+                        "validation_scores_", "_no_improvement_count")
 _FITTED_SPECIAL = ("_fit_dtype", "classes_", "classes_dtype", "feature_names_in_", "_optimizer")
 
 _SCHEDULES = {"constant", "invscaling", "adaptive"}
@@ -318,10 +322,12 @@ def estimator_from(arrays, meta, extra_arrays=()):
     coefs = [arrays[f"coefs_.{i}"] for i in range(n_layers)]
     icpts = [arrays[f"intercepts_.{i}"] for i in range(n_layers)]
 
+    required = _REQUIRED + (_REQUIRED_STOCHASTIC if est.solver != "lbfgs" else ())
+    missing = [k for k in required if k not in fitted]
+    if missing:
+        raise _Bad(f"the file lacks the fitted attribute(s) {missing}")
     values = {k: read(fitted[k], k) for k, read in _FITTED.items() if k in fitted}
-    n_features = values.get("n_features_in_")
-    if n_features is None:
-        raise _Bad("the file lacks n_features_in_")
+    n_features = values["n_features_in_"]
     from .estimator import _MAX_LAYERS
 
     units, _ = check_network(coefs, icpts, n_features=n_features, n_outputs=1, dtype=dtype,
