@@ -208,7 +208,7 @@ def test_model_file_roundtrip_in_process(tmp_path):
         clf = DenseBinaryClassifier((7, 5), max_iter=15, random_state=0).fit(
             X.astype(dtype), labels)
         save_model(clf, tmp_path / "m.safetensors", mean=X.mean(0), scale=X.std(0),
-                   info={"columns": ["a"]})
+                   info={"columns": list("abcdef")})
         back, extra = load_model(tmp_path / "m.safetensors")
         assert back.coefs_[0].dtype == dtype
         np.testing.assert_array_equal(back.predict_proba(X.astype(dtype)),
@@ -216,7 +216,7 @@ def test_model_file_roundtrip_in_process(tmp_path):
         assert list(back.predict(X[:5])) == list(clf.predict(X[:5]))
         assert back.get_params() == clf.get_params()
         np.testing.assert_allclose(extra["mean"], X.mean(0))
-        assert extra["info"] == {"columns": ["a"]}
+        assert extra["info"] == {"columns": list("abcdef")}
 
 
 def test_csv_commands_without_pandas_say_so(monkeypatch, capsys, tmp_path):
