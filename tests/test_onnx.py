@@ -206,7 +206,7 @@ def test_bad_arguments():
         to_onnx(clf)
     clf = fit()
     clf.coefs_ = clf.coefs_[:1]
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="one array per layer"):
         to_onnx(clf)
 
 

@@ -69,23 +69,25 @@ def _check_dtype(dtype: Any, default: Any) -> np.dtype:
     return dt
 
 
-def _estimator_layers(est: Any) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """(weight (out, in), bias) per layer from the public fitted attributes."""
+def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
+                      ) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """(weight (out, in), bias) per layer from the public fitted attributes, proven.
+
+    Reads only ``coefs_``, ``intercepts_`` and ``n_features_in_`` (through
+    the same :func:`fastdense._network.check_network` as every other door),
+    so any estimator with scikit-learn's MLP attributes exports the same way.
+    """
     from sklearn.utils.validation import check_is_fitted
 
+    from .._network import check_network
+
     check_is_fitted(est, "coefs_")
-    coefs, icpts = list(est.coefs_), list(est.intercepts_)
-    if not coefs or len(coefs) != len(icpts):
-        raise ValueError("coefs_ and intercepts_ must be non-empty lists of the same length")
-    n_in = est.n_features_in_
+    coefs, icpts = est.coefs_, est.intercepts_
+    check_network(coefs, icpts, n_features=int(est.n_features_in_), n_outputs=n_outputs)
     for i, (W, c) in enumerate(zip(coefs, icpts)):
-        W, c = np.asarray(W), np.asarray(c)
-        if W.ndim != 2 or W.shape[0] != n_in or c.shape != (W.shape[1],):
-            raise ValueError(f"coefs_[{i}] {W.shape} / intercepts_[{i}] {c.shape} do not "
-                             f"continue the network (expected ({n_in}, k) and (k,))")
         if not (np.isfinite(W).all() and np.isfinite(c).all()):
-            raise ValueError(f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity")
-        n_in = W.shape[1]
+            raise ValueError(f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity; "
+                             "the exported graph would predict NaN")
     return [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
 
 
