@@ -17,7 +17,6 @@ from sklearn.exceptions import ConvergenceWarning
 from _harness import fmt_seconds, interleave, machine_header, markdown_table, parser, \
     summarize, time_call, write_json
 from fastdense import DenseBinaryClassifier
-from fastdense.onnx import to_onnx
 
 
 def session(model, threads):
@@ -33,6 +32,13 @@ def session(model, threads):
 
 def main(argv=None):
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    try:
+        import onnxruntime  # noqa: F401
+
+        from fastdense.onnx import to_onnx
+    except ImportError:
+        print("Skipping: needs onnx and onnxruntime (pip install 'fastdense[onnx]')")
+        return
     rounds = args.rounds or (2 if args.quick else 5)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2000, 20))

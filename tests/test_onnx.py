@@ -259,8 +259,12 @@ def test_sequential_refusals():
         to_onnx(nn.Sequential(nn.Linear(2, 1)), zipmap=True)
 
 
-def test_torch_onnx_export_agrees():
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_torch_onnx_export_agrees(dynamo):
     torch = pytest.importorskip("torch")
+    if dynamo:  # torch's default exporter since 2.9 needs onnxscript
+        pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs "
+                            "onnxscript (pip install onnxscript)")
     model = _seq(np.float32).eval()
     tmodel = fastdense.to_torch(model).eval()
     buf = io.BytesIO()
@@ -268,7 +272,7 @@ def test_torch_onnx_export_agrees():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(tmodel, (torch.zeros(1, 5),), buf, input_names=["input"],
-                              output_names=["output"], dynamo=False,
+                              output_names=["output"], dynamo=dynamo,
                               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     except (ImportError, ModuleNotFoundError) as exc:  # pragma: no cover
         pytest.skip(f"torch.onnx.export needs a package that is not installed: {exc}")
