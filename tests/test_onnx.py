@@ -253,8 +253,14 @@ def test_sequential_refusals():
         to_onnx(nn.Sequential(nn.ReLU()))
     with pytest.raises(ValueError, match="follows a layer"):
         to_onnx(nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 1)))
+    mixed = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1, dtype=np.float64))
     with pytest.raises(ValueError, match="mixes"):
-        to_onnx(nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1, dtype=np.float64)))
+        to_onnx(mixed)
+    x = np.ones((2, 2))
+    (out,) = session(to_onnx(mixed, dtype="float64")).run(None, {"input": x})
+    (w0, b0), (w1, b1) = [(np.asarray(m.weight._value(), np.float64),
+                           np.asarray(m.bias._value(), np.float64)) for m in mixed]
+    np.testing.assert_allclose(out, (x @ w0.T + b0) @ w1.T + b1, rtol=1e-12)
     with pytest.raises(ValueError, match="zipmap"):
         to_onnx(nn.Sequential(nn.Linear(2, 1)), zipmap=True)
 
@@ -321,6 +327,13 @@ def test_skl2onnx_pipeline(dtype):
         s = session(skl2onnx.to_onnx(pipe, X[:1]))
         label, maps = s.run(None, {"X": Xt})
         assert label.tolist() == pipe.predict(Xt).tolist() and sorted(maps[0]) == ["no", "yes"]
+        # skl2onnx's other classifier options: class indices, and the labels as an output
+        s = session(skl2onnx.to_onnx(pipe, X[:1], options={id(clf): {
+            "zipmap": False, "nocl": True}}))
+        assert s.run(None, {"X": Xt})[0].tolist() == (pipe.predict(Xt) == "yes").tolist()
+        s = session(skl2onnx.to_onnx(pipe, X[:1], options={id(clf): {
+            "zipmap": False, "output_class_labels": True}}))
+        assert s.run(None, {"X": Xt})[2].tolist() == ["no", "yes"]
 
 
 def test_import_fastdense_does_not_import_onnx():

@@ -108,8 +108,7 @@ def _zipmap_names(classes: np.ndarray) -> List[str]:
     return ["s%s" % c for c in classes.tolist()]
 
 
-def _classifier_outputs(b: Any, logit: str, classes_in: Any, zipmap: Any,
-                        n_in: int) -> List[Any]:
+def _classifier_outputs(b: Any, logit: str, classes_in: Any, zipmap: Any) -> List[Any]:
     """Label and probability outputs (skl2onnx's names and ZipMap rules); value infos."""
     from onnx import TensorProto, helper
 
@@ -177,7 +176,8 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
     return steps
 
 
-def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str) -> int:
+def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str,
+                      one_dtype: bool) -> int:
     """Emit the Sequential's nodes; returns its input width."""
     steps = _sequential_layers(module)
     n_in: Optional[int] = None
@@ -193,7 +193,7 @@ def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str) -> 
     if n_in is None:
         raise ValueError("the Sequential has no Linear layer: its input width is unknown")
     dtypes = {v[0].dtype for k, v in steps if k == "linear"}
-    if len(dtypes) > 1:
+    if one_dtype and len(dtypes) > 1:
         raise ValueError(f"the Sequential mixes parameter dtypes {sorted(map(str, dtypes))}; "
                          "pass dtype= to export in one")
     for i, (kind, value) in enumerate(steps):
@@ -277,7 +277,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         b = _graph.Builder(dt)
         x = b.reserve(input_name or "X")
         logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
-        outputs = _classifier_outputs(b, logit, model.classes_, zipmap, layers[0][0].shape[1])
+        outputs = _classifier_outputs(b, logit, model.classes_, zipmap)
         n_in = layers[0][0].shape[1]
         kind = type(model).__name__
     elif isinstance(model, nn.Sequential):
@@ -288,7 +288,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         b = _graph.Builder(dt)
         x = b.reserve(input_name or "input")
         out = b.reserve(output_name)
-        n_in = _sequential_graph(b, model, x, out, layout)
+        n_in = _sequential_graph(b, model, x, out, layout, one_dtype=dtype is None)
         width = [np.asarray(m.weight._value()).shape[0] for m in _modules(model)
                  if isinstance(m, nn.Linear)][-1]
         outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
@@ -327,8 +327,8 @@ def _assemble(b: Any, inputs: List[Any], outputs: List[Any], opset: int,
     imports += [helper.make_opsetid(d, 1) for d in sorted(b.domains)]
     model = helper.make_model(graph, opset_imports=imports, producer_name="fastdense",
                               producer_version=__version__)
-    # the newest IR the installed onnx writes, capped at one onnxruntime 1.15+ reads
-    model.ir_version = min(onnx.IR_VERSION, 9)
+    # the oldest IR version that carries these opsets: the widest choice of runtimes
+    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     model.doc_string = doc_string if doc_string is not None else (
         f"fastdense {__version__} {kind}; " + "; ".join(
             f"{k}={v}" for k, v in meta.items() if k not in ("fastdense_version",

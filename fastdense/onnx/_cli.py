@@ -110,7 +110,7 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     if dt != np.float64:
         x = b.node("Cast", [x], "network_input", to=_graph.onnx_elem_type(dt))
     logit = _graph.dense_network(b, x, layers, clf.activation)
-    outputs = _classifier_outputs(b, logit, clf.classes_, zipmap, layers[0][0].shape[1])
+    outputs = _classifier_outputs(b, logit, clf.classes_, zipmap)
     meta = _metadata(clf, "fastdense-cli-model")
     meta.update(columns=json.dumps(columns), numeric_columns=json.dumps(numeric),
                 one_hot=json.dumps(one_hot), target=str(info.get("target", "")),
