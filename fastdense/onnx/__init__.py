@@ -2,7 +2,8 @@
 
 Built with the ``onnx`` package alone (no PyTorch, no skl2onnx needed);
 ``pip install "fastdense[onnx]"`` installs onnx, onnxruntime and skl2onnx.
-``import fastdense`` does not import this module, onnx or skl2onnx.
+``import fastdense`` does not import this module; importing it imports neither
+onnx (imported when an export runs) nor skl2onnx.
 
 - :func:`to_onnx` writes the graph of a fitted :class:`~fastdense.DenseBinaryClassifier`
   (outputs ``label`` and ``probabilities``, named and shaped as skl2onnx names
