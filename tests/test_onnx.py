@@ -8,6 +8,7 @@ labels identical; logits to 1e-12 (1e-5) relative to their largest magnitude.
 """
 
 import io
+import os
 import subprocess
 import sys
 import warnings
@@ -346,8 +347,6 @@ def test_import_fastdense_does_not_import_onnx():
 
 
 def _root():
-    import os
-
     return os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
 
 
@@ -356,8 +355,6 @@ def _root():
 @pytest.fixture(scope="module")
 def cli_model(tmp_path_factory):
     pd = pytest.importorskip("pandas")
-    from fastdense.cli import main
-
     d = tmp_path_factory.mktemp("cli_onnx")
     rng = np.random.default_rng(9)
     n = 240
@@ -367,11 +364,13 @@ def cli_model(tmp_path_factory):
                        "size": rng.choice(["S", "M", "L"], n), "c": rng.integers(0, 5, n)})
     df["y"] = np.where(df.a / 10 + df.b + (df.colour == "red") > 0.5, "pos", "neg")
     df.to_csv(d / "data.csv", index=False)
-    assert main(["train", str(d / "data.csv"), "--target", "y", "--one-hot", "--hidden", "6",
-                 "--max-iter", "30", "--quiet", "--out", str(d / "m.safetensors")]) == 0
-    assert main(["train", str(d / "data.csv"), "--target", "y", "--drop", "colour,size",
-                 "--no-scale", "--max-iter", "20", "--quiet",
-                 "--out", str(d / "plain.safetensors")]) == 0
+    # train in a child process: run_train's output stream is bound at import time
+    for args in (["--one-hot", "--hidden", "6", "--max-iter", "30", "--out", "m.safetensors"],
+                 ["--drop", "colour,size", "--no-scale", "--max-iter", "20",
+                  "--out", "plain.safetensors"]):
+        subprocess.run([sys.executable, "-m", "fastdense", "train", "data.csv", "--target", "y",
+                        "--quiet", *args], cwd=d, check=True, capture_output=True,
+                       env=dict(os.environ, PYTHONPATH=_root()))
     return d, df
 
 
