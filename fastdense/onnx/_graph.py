@@ -25,6 +25,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..estimator import _LEAKY_RELU_SLOPE as LEAKY_RELU_SLOPE  # the estimators' slope
+
 #: "gemm" (Gemm with transB=1) or "matmul" (MatMul + Add). Measured by
 #: benchmarks/bench_onnx_graph.py in onnxruntime 1.32: Gemm 1.1-1.5x faster in
 #: float64 for 1 and 100 rows, within noise (0.85-1.17x) in float32 and at
@@ -36,7 +38,6 @@ DEFAULT_LINEAR = "gemm"
 DEFAULT_OPSET = 19
 MIN_OPSET = 13
 
-LEAKY_RELU_SLOPE = 0.01
 
 ACTIVATIONS = ("identity", "relu", "tanh", "logistic", "leaky_relu")
 
