@@ -206,6 +206,10 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="NaN"):
         to_onnx(clf)
     clf = fit()
+    clf.classes_ = np.array(["a", "b", "c"])
+    with pytest.raises(ValueError, match="2 labels"):
+        to_onnx(clf)
+    clf = fit()
     clf.coefs_ = clf.coefs_[:1]
     with pytest.raises(ValueError, match="one array per layer"):
         to_onnx(clf)

@@ -114,6 +114,9 @@ def _classifier_outputs(b: Any, logit: str, classes_in: Any, zipmap: Any) -> Lis
     from onnx import TensorProto, helper
 
     classes = _graph.class_labels(classes_in)
+    if classes.shape != (2,):
+        raise ValueError(f"a binary classifier's classes_ must hold 2 labels; got "
+                         f"{np.asarray(classes_in).tolist()!r}")
     is_str = classes.dtype == object
     label_type = TensorProto.STRING if is_str else TensorProto.INT64
     elem = _graph.onnx_elem_type(b.dtype)
