@@ -278,7 +278,7 @@ def _edit_and_run(key, ops):
     same_values = True
     for kind, i, (value_kind, arg), number in ops:
         n = len(clf.coefs_) if isinstance(clf.coefs_, list) else 0
-        if n == 0 and kind in ("coef", "intercept", "fewer"):
+        if n == 0 and kind in ("coef", "intercept", "fewer", "whole"):
             continue
             lst = clf.coefs_ if kind == "coef" else clf.intercepts_
             lst[i % n] = _edited(value_kind, arg, lst[i % n])
