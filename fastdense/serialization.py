@@ -252,9 +252,10 @@ def load(path):
 
         warn_if_other_version(meta["fastdense_version"], repr(os.fspath(path)))
     if meta.get(_KIND) == "DenseBinaryClassifier":
-        from ._estimator_file import estimator_from
+        from ._estimator_file import CLI_FORMAT, CLI_PREPROCESS, estimator_from
 
-        return read_estimator(estimator_from, arrays, meta, path)
+        extra = CLI_PREPROCESS if meta.get("format") == CLI_FORMAT else ()
+        return read_estimator(estimator_from, arrays, meta, path, extra_arrays=extra)
     return arrays
 
 
