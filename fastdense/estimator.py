@@ -378,7 +378,13 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
     -----
     Differences from MLPClassifier: binary targets only; float32 input with
     ``solver='lbfgs'`` keeps float32 parameters (MLPClassifier returns float64
-    ones); ``partial_fit`` takes ``classes`` before ``sample_weight``.
+    ones); an edit of ``coefs_`` / ``intercepts_`` that breaks the network is
+    a ``ValueError`` naming the array (see ``docs/from_mlpclassifier.md``).
+
+    Persistence: a pickle (or ``joblib.dump``) of this estimator runs code when
+    it is loaded, as every pickle does: load pickles only from sources you
+    trust. ``fastdense.save`` / ``fastdense.load`` write and read a safetensors
+    file instead, which runs no code and is read through a whitelist.
 
     Examples
     --------
