@@ -346,7 +346,11 @@ def test_import_fastdense_does_not_import_onnx():
             "('onnx', 'onnxruntime', 'skl2onnx')]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=_root())
     code = ("import sys, fastdense.onnx; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('onnx', 'onnxruntime', 'skl2onnx')]; assert not bad, bad")
+            "('onnx', 'onnxruntime', 'skl2onnx', 'sklearn')]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=_root())
+    # exporting a Sequential needs onnx, not scikit-learn
+    code = ("import sys, fastdense.onnx as fo; from fastdense import nn; "
+            "fo.to_onnx(nn.Sequential(nn.Linear(2, 1))); assert 'sklearn' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=_root())
 
 

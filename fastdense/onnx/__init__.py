@@ -266,7 +266,6 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
     from onnx import helper
 
     from .. import nn
-    from ..estimator import DenseBinaryClassifier
 
     opset = _check_opset(opset)
     layout = _graph.DEFAULT_LINEAR if layout is None else layout
@@ -275,16 +274,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
     if not (zipmap is False or zipmap is True or (isinstance(zipmap, str) and zipmap == "columns")):
         raise ValueError(f"zipmap must be False, True or 'columns'; got {zipmap!r}")
 
-    if isinstance(model, DenseBinaryClassifier):
-        layers = _estimator_layers(model)
-        dt = _check_dtype(dtype, layers[0][0].dtype)
-        b = _graph.Builder(dt)
-        x = b.reserve(input_name or "X")
-        logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
-        outputs = _classifier_outputs(b, logit, model.classes_, zipmap)
-        n_in = layers[0][0].shape[1]
-        kind = type(model).__name__
-    elif isinstance(model, nn.Sequential):
+    if isinstance(model, nn.Sequential):
         if zipmap is not False:
             raise ValueError("zipmap applies to classifiers; a Sequential exports its logits")
         params = [p for p in model.parameters()]
@@ -301,6 +291,15 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
     elif isinstance(model, nn.Module):
         raise TypeError(f"to_onnx exports a fastdense.nn.Sequential; got the module "
                         f"{type(model).__name__} (wrap it: nn.Sequential(module))")
+    elif isinstance(model, _estimator_class()):
+        layers = _estimator_layers(model)
+        dt = _check_dtype(dtype, layers[0][0].dtype)
+        b = _graph.Builder(dt)
+        x = b.reserve(input_name or "X")
+        logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
+        outputs = _classifier_outputs(b, logit, model.classes_, zipmap)
+        n_in = layers[0][0].shape[1]
+        kind = type(model).__name__
     else:
         raise TypeError(f"to_onnx exports a fitted DenseBinaryClassifier or a "
                         f"fastdense.nn.Sequential; got {type(model).__name__}")
@@ -308,6 +307,12 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
     inputs = [helper.make_tensor_value_info(x, _graph.onnx_elem_type(dt), [_BATCH, n_in])]
     meta = _metadata(model, kind)
     return _assemble(b, inputs, outputs, opset, meta, doc_string, kind)
+
+
+def _estimator_class() -> Any:
+    from ..estimator import DenseBinaryClassifier  # imports scikit-learn: estimators only
+
+    return DenseBinaryClassifier
 
 
 def _modules(seq: Any) -> List[Any]:

@@ -25,7 +25,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..estimator import _LEAKY_RELU_SLOPE as LEAKY_RELU_SLOPE  # the estimators' slope
+#: torch.nn.LeakyReLU's default slope, which the estimators use (estimator._LEAKY_RELU_SLOPE;
+#: not imported from there, so that exporting a Sequential does not import scikit-learn)
+LEAKY_RELU_SLOPE = 0.01
 
 #: "gemm" (Gemm with transB=1) or "matmul" (MatMul + Add). Measured by
 #: benchmarks/bench_onnx_graph.py in onnxruntime 1.32: Gemm 1.1-1.5x faster in
