@@ -27,19 +27,32 @@ try:
 except ImportError:  # pragma: no cover - the table then has fastdense only
     torch = None
 
-# name, n_features, hidden, batch, optimizer
+# name, n_features, hidden, batch, style ("plain": Linear+ReLU over a list of batches;
+# "loader": Linear+BatchNorm1d+ReLU+Dropout over a shuffling DataLoader)
 CONFIGS = [
-    ("small: 20 feat, (64, 32), batch 128, Adam", 20, (64, 32), 128),
-    ("wide: 512 feat, (1024, 1024), batch 512, Adam", 512, (1024, 1024), 512),
+    ("small: 20 feat, (64, 32), batch 128, Adam", 20, (64, 32), 128, "plain"),
+    ("wide: 512 feat, (1024, 1024), batch 512, Adam", 512, (1024, 1024), 512, "plain"),
+    ("DataLoader + BatchNorm + Dropout: 20 feat, (64, 32), batch 128, Adam", 20, (64, 32),
+     128, "loader"),
 ]
 
 
-def _layers(lib, n_in, hidden):
+def _layers(lib, n_in, hidden, style="plain"):
     mods, prev = [], n_in
     for h in hidden:
-        mods += [lib.Linear(prev, h), lib.ReLU()]
+        if style == "loader":
+            mods += [lib.Linear(prev, h), lib.BatchNorm1d(h), lib.ReLU(), lib.Dropout(0.1)]
+        else:
+            mods += [lib.Linear(prev, h), lib.ReLU()]
         prev = h
     return lib.Sequential(*mods, lib.Linear(prev, 1))
+
+
+def _loader(data_module, batches, batch, from_numpy):
+    X = np.concatenate([xb for xb, _ in batches])
+    y = np.concatenate([yb for _, yb in batches])
+    ds = data_module.TensorDataset(from_numpy(X), from_numpy(y))
+    return data_module.DataLoader(ds, batch_size=batch, shuffle=True)
 
 
 def _data(n_features, batch, n_batches, seed=0):
@@ -73,16 +86,26 @@ def _time_per_step(run, n_steps):
 
 
 def bench(config, rounds, n_batches):
-    name, n_in, hidden, batch = config
+    name, n_in, hidden, batch, style = config
     batches = _data(n_in, batch, n_batches)
     fd.manual_seed(0)
-    fd_model = _layers(nn, n_in, hidden)
-    runs = {"fastdense": _training_loop(nn, optim, fd_model, batches)}
+    fd_model = _layers(nn, n_in, hidden, style)
+    fd_batches = batches
+    if style == "loader":
+        import fastdense.torch as ft
+
+        fd_batches = _loader(ft.utils.data, batches, batch, ft.from_numpy)
+    runs = {"fastdense": _training_loop(nn, optim, fd_model, fd_batches)}
     if torch is not None:
         torch.manual_seed(0)
-        t_model = _layers(torch.nn, n_in, hidden)
+        t_model = _layers(torch.nn, n_in, hidden, style)
         fd_model.load_state_dict(t_model.state_dict())
-        tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+        if style == "loader":
+            import torch.utils.data as tdata
+
+            tbatches = _loader(tdata, batches, batch, torch.from_numpy)
+        else:
+            tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
         runs["PyTorch"] = _training_loop(torch.nn, torch.optim, t_model, tbatches)
     for run in runs.values():  # warm up (allocations, thread pools)
         run()
@@ -114,7 +137,7 @@ def main(argv=None):
     print("| config | fastdense ms/step | PyTorch ms/step | PyTorch / fastdense |")
     print("|---|---|---|---|")
     for i, config in enumerate(CONFIGS):
-        small = i == 0
+        small = config[1] < 100
         if args.quick:
             rounds, n_batches = (5, 40) if small else (3, 3)
         else:
