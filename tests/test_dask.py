@@ -7,6 +7,7 @@ Every result is compared with the in-memory, sequential one: exactly equal.
 """
 
 import faulthandler
+import os
 import pickle
 
 import numpy as np
@@ -218,6 +219,23 @@ def test_fitted_estimator_and_nn_model_survive_cloudpickle_to_workers(client):
         est2, model2 = pickle.loads(back)  # and back to the client
         np.testing.assert_array_equal(est2.predict_proba(X), est.predict_proba(X))
         np.testing.assert_array_equal(_forward(model2, X), local_out)
+
+
+def test_each_worker_chooses_its_simd_build_at_import(client):
+    """A pickled model names classes, not a build: unpickled on a worker, it runs the
+    kernels that worker's own import chose for its CPU."""
+
+    def simd():
+        import os
+
+        import fastdense
+
+        return fastdense.SIMD, os.path.dirname(fastdense._train.__file__)
+
+    for build, train_dir in client.run(simd).values():
+        assert build in ("avx512", "avx2", "baseline")
+        expected = "fastdense" if build == "baseline" else f"_{build}"
+        assert os.path.basename(train_dir) == expected, (build, train_dir)
 
 
 def _forward(model, X):
