@@ -16,10 +16,11 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from ._estimator_file import CLI_FORMAT as FORMAT, CLI_PREPROCESS as _PREPROCESS
+from ._estimator_file import estimator_arrays, estimator_from
 from .estimator import DenseBinaryClassifier
-from .serialization import _estimator_arrays, _estimator_from, load_arrays, save_arrays
+from .serialization import load_arrays, read_estimator, save_arrays
 
-FORMAT = "fastdense-cli-model/1"
 
 __all__ = ["save_model", "load_model"]
 
@@ -37,7 +38,7 @@ def save_model(
     `info` is JSON-able metadata for the CLI (input columns, one-hot
     categories, target name).
     """
-    arrays, meta = _estimator_arrays(clf)
+    arrays, meta = estimator_arrays(clf)
     if mean is not None and scale is not None:
         arrays["preprocess.mean"] = np.asarray(mean, dtype=np.float64)
         arrays["preprocess.scale"] = np.asarray(scale, dtype=np.float64)
@@ -65,10 +66,41 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
             f"{os.fspath(path)!r} is not a fastdense command-line model file "
             f"(format {meta.get('format')!r}; expected {FORMAT!r})"
         )
+    clf, extra = read_estimator(_read, arrays, meta, path)
+    return clf, extra
+
+
+def _read(arrays, meta):
+    """The estimator and the CLI's preprocessing, each entry checked (ValueError)."""
+    clf = estimator_from(arrays, meta, extra_arrays=_PREPROCESS)
     try:
-        clf = _estimator_from(arrays, meta)
         info = json.loads(meta.get("info", "{}"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{os.fspath(path)!r}: damaged fastdense model file ({exc})") from None
-    return clf, {"mean": arrays.get("preprocess.mean"),
-                 "scale": arrays.get("preprocess.scale"), "info": info}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"its 'info' metadata is not valid JSON: {exc}") from None
+    if not isinstance(info, dict):
+        raise ValueError("its 'info' metadata must be a JSON object")
+    columns = info.get("columns", [])
+    one_hot = info.get("one_hot", {})
+    if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+        raise ValueError("its input columns must be a list of column names")
+    if not (isinstance(one_hot, dict) and all(
+            k in columns and isinstance(v, list) and v and all(isinstance(c, str) for c in v)
+            for k, v in one_hot.items())):
+        raise ValueError("its one-hot categories must map input columns to lists of names")
+    width = sum(len(one_hot[c]) if c in one_hot else 1 for c in columns)
+    if columns and width != clf.n_features_in_:
+        raise ValueError(f"its {len(columns)} input columns expand to {width} features, but "
+                         f"the network takes {clf.n_features_in_}")
+    present = [k for k in _PREPROCESS if k in arrays]
+    if present and len(present) != 2:
+        raise ValueError(f"it has {present} without its pair")
+    mean = scale = None
+    if present:
+        mean, scale = (np.array(arrays[k]) for k in _PREPROCESS)
+        for name, arr in zip(_PREPROCESS, (mean, scale)):
+            if arr.dtype != np.float64 or arr.shape != (clf.n_features_in_,):
+                raise ValueError(f"{name} has shape {arr.shape} and dtype {arr.dtype}; "
+                                 f"expected ({clf.n_features_in_},) float64")
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("its standardization must be finite, with scales > 0")
+    return clf, {"mean": mean, "scale": scale, "info": info}

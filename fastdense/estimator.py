@@ -41,6 +41,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _train, _version
 from ._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
+from ._network import check_network, check_optimizer_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import nn
@@ -92,7 +93,12 @@ def _shuffled(idx, random_state):
 
 
 def _kernel_activation(name):
-    return _ACTIVATION_CODES[name]
+    try:
+        return _ACTIVATION_CODES[name]
+    except (KeyError, TypeError):  # e.g. an edited or unpickled `activation`
+        raise ValueError(
+            f"activation={name!r} is not one of {sorted(_ACTIVATION_CODES)}"
+        ) from None
 
 
 class _SGDState:
@@ -372,7 +378,13 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
     -----
     Differences from MLPClassifier: binary targets only; float32 input with
     ``solver='lbfgs'`` keeps float32 parameters (MLPClassifier returns float64
-    ones); ``partial_fit`` takes ``classes`` before ``sample_weight``.
+    ones); an edit of ``coefs_`` / ``intercepts_`` that breaks the network is
+    a ``ValueError`` naming the array (see ``docs/from_mlpclassifier.md``).
+
+    Persistence: a pickle (or ``joblib.dump``) of this estimator runs code when
+    it is loaded, as every pickle does: load pickles only from sources you
+    trust. ``fastdense.save`` / ``fastdense.load`` write and read a safetensors
+    file instead, which runs no code and is read through a whitelist.
 
     Examples
     --------
@@ -496,8 +508,11 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
     def _bind_views(self, params, layer_units):
         """Make coefs_/intercepts_ views of the flat buffer `params`."""
         units, coef_off, icpt_off, n_params = self._layout(layer_units)
+        if params.ndim != 1 or params.shape[0] != n_params:  # pragma: no cover - internal
+            raise ValueError(f"flat buffer of {params.shape} for {n_params} parameters")
         self._params = params
         self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
+        self._n_in = int(layer_units[0])  # the width the kernels read from each row of X
         self.coefs_ = [
             params[o:o + a * b].reshape(a, b)
             for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
@@ -523,21 +538,87 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
             and all(a is b for a, b in zip(self.intercepts_, views[3]))
         ):
             return self._params, [int(u) for u in self._units]
-        arrays = list(self.coefs_) + list(self.intercepts_)
-        layer_units = [np.shape(arrays[0])[0]] + [np.shape(c)[1] for c in self.coefs_]
-        dtype = self._fit_dtype if hasattr(self, "_fit_dtype") else np.float64
-        params = np.concatenate([np.asarray(a, dtype=dtype).ravel() for a in arrays])
-        self._bind_views(params, layer_units)
-        return params, layer_units
+        coefs, intercepts = self._edited_network()
+        params = np.concatenate([a.ravel() for a in coefs + intercepts])
+        self._bind_views(params, self._checked_units(coefs, intercepts))
+        return params, [int(u) for u in self._units]
+
+    def _edited_network(self):
+        """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
+
+        Casting keeps what an edit like ``coefs_[0] = np.zeros(...)`` meant;
+        anything that is not a list of numeric arrays is a TypeError, and the
+        shapes are proven by :meth:`_checked_units`.
+        """
+        dtype = np.dtype(getattr(self, "_fit_dtype", np.float64))
+        lists = []
+        for name in ("coefs_", "intercepts_"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{name} must be a list of arrays; got {type(value).__name__}")
+            arrays = []
+            for i, a in enumerate(value):
+                if isinstance(a, (str, bytes)) or a is None:
+                    raise TypeError(f"{name}[{i}] must be a numeric array; got "
+                                    f"{type(a).__name__}")
+                try:
+                    arr = np.asarray(a)
+                except (TypeError, ValueError) as exc:
+                    raise TypeError(f"{name}[{i}] could not be converted to an array: "
+                                    f"{exc}") from None
+                if arr.dtype.kind not in "biuf":
+                    raise TypeError(f"{name}[{i}] must be a real numeric array; got dtype "
+                                    f"{arr.dtype}")
+                arrays.append(arr.astype(dtype, copy=False))
+            lists.append(arrays)
+        return lists[0], lists[1]
+
+    def _checked_units(self, coefs, intercepts):
+        """The layer widths of a network proven consistent with this estimator (or ValueError)."""
+        n_features = getattr(self, "n_features_in_", None)
+        units, _ = check_network(
+            coefs, intercepts, n_outputs=1, max_layers=_MAX_LAYERS - 1,
+            dtype=getattr(self, "_fit_dtype", None),
+            n_features=None if n_features is None else int(n_features),
+        )
+        return units
 
     def __setstate__(self, state):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
+        for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in"):
+            state.pop(private, None)
         super().__setstate__(state)
-        if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer
+        if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
             self._params = None
             self._views = None
             self._flat_params()
+            self._check_fitted_state()
+
+    def _check_fitted_state(self):
+        """The fitted attributes beside the weights agree with them (unpickling, loading)."""
+        classes = getattr(self, "classes_", None)
+        if classes is None or np.ndim(classes) != 1 or len(classes) != 2:
+            raise ValueError(f"classes_ must hold the 2 classes of a binary target; got "
+                             f"{classes!r}")
+        binarizer = getattr(self, "_label_binarizer", None)
+        if not isinstance(binarizer, LabelBinarizer) or not np.array_equal(
+                getattr(binarizer, "classes_", None), classes):
+            raise ValueError("the fitted label binarizer does not match classes_")
+        _kernel_activation(self.activation)
+        opt = getattr(self, "_optimizer", None)
+        if opt is not None:
+            self._check_optimizer(opt)
+
+    def _check_optimizer(self, opt):
+        """An optimizer state that partial_fit / warm_start may hand to the kernel."""
+        if type(opt) not in (_SGDState, _AdamState):
+            raise ValueError(f"the fitted optimizer state is a {type(opt).__name__}; "
+                             "expected scikit-learn's SGD or Adam state")
+        check_optimizer_state(opt.state1, opt.state2, n_params=self._params.shape[0],
+                              dtype=self._params.dtype,
+                              kind="adam" if type(opt) is _AdamState else "sgd")
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -608,6 +689,9 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         """(dense 2-D C array, CSR data, CSR indptr, CSR indices) for the kernels."""
         empty_i = np.zeros(0, dtype=np.intp)
         if sp.issparse(X):
+            # scipy builds a CSR from user arrays without checking the indices; the
+            # sparse kernel indexes the weights with them, so prove them in range first
+            X.check_format(full_check=True)
             X = X.tocsr()
             data = np.ascontiguousarray(X.data, dtype=dtype)
             indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
@@ -656,6 +740,13 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
+        bad = [h for h in hidden_layer_sizes
+               if isinstance(h, (bool, np.bool_)) or not isinstance(h, Integral)]
+        if bad:  # MLPClassifier raises TypeError for these too (from np.zeros)
+            raise TypeError(
+                f"hidden_layer_sizes must be integers; got {self.hidden_layer_sizes!r} "
+                f"({bad[0]!r} is a {type(bad[0]).__name__})"
+            )
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         if len(hidden_layer_sizes) + 1 > _MAX_LAYERS:
@@ -693,6 +784,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
             max_subtasks = self.max_iter + 1
         callbacks = _Callbacks.begin(self, X, y_raw, sample_weight, max_subtasks)
 
+        epochs_before = len(getattr(self, "loss_curve_", None) or ())
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, y, sample_weight, layer_units, incremental, callbacks)
         else:
@@ -713,7 +805,9 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
                 f"Solver produced a non-finite loss ({loss})."
                 + _DIVERGED_HINT.format(self.n_iter_)
             )
+        # this call's epochs only: an earlier fit on other labels says nothing of this run
         curve = getattr(self, "loss_curve_", None) if self.solver != "lbfgs" else None
+        curve = curve[epochs_before:] if curve else None
         if curve and curve[-1] > 1.0 and curve[-1] > 4 * min(curve):
             # finite but blown up: worse than a constant guess and far above the best epoch
             warnings.warn(
@@ -771,6 +865,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
                     self.beta_2, self.epsilon,
                 )
         opt = self._optimizer
+        self._check_optimizer(opt)  # it may come from a pickle, a file or an earlier fit
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -1026,8 +1121,8 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None,
-                    sample_weight: Any = None) -> "DenseBinaryClassifier":
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
+                    classes: Any = None) -> "DenseBinaryClassifier":
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -1038,11 +1133,12 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         y : array-like of shape (n_samples,)
             Binary class labels.
 
-        classes : array-like of shape (2,), default=None
-            Both classes; required on the first call, may be omitted later.
-
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+
+        classes : array-like of shape (2,), default=None
+            Both classes; required on the first call, may be omitted later.
+            (MLPClassifier's order: ``partial_fit(X, y, sample_weight, classes)``.)
 
         Returns
         -------
@@ -1067,6 +1163,11 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         if params is None:
             params, _ = self._flat_params()
         dtype = params.dtype
+        if X.ndim != 2 or X.shape[1] != self._n_in:
+            raise ValueError(
+                f"X has {X.shape[1] if X.ndim == 2 else X.shape} features, but the network's "
+                f"first layer (coefs_[0]) takes {self._n_in}; was n_features_in_ edited?"
+            )
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
         out = np.empty(n, dtype=dtype)
@@ -1123,6 +1224,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         of :func:`fastdense.manual_seed`.
         """
         check_is_fitted(self, "coefs_")
+        self._flat_params()  # prove an edited coefs_ / intercepts_ first
         from . import nn
         from ._random import default_generator
 

@@ -8,10 +8,10 @@ leaves a half-written model under the final name.
 """
 
 import json
+import math
 import os
 import struct
 import tempfile
-import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -127,7 +127,7 @@ def check_safetensors_header(blob, source="file"):
                 f"{source}: entry {name!r} points outside the data ({start}..{end} of "
                 f"{data_size} bytes); truncated or corrupt"
             )
-        if end - start != itemsize * int(np.prod(shape, dtype=np.int64)):
+        if end - start != itemsize * math.prod(shape):  # Python ints: no overflow
             raise ValueError(f"{source}: entry {name!r}: its byte size does not match its shape")
         spans.append((start, end))
     spans.sort()
@@ -169,118 +169,6 @@ def load_arrays(path):
 # ------------------------------------------------------- fastdense.save / load
 
 _KIND = "fastdense_kind"
-_ESTIMATOR_SCALARS = ("n_features_in_", "n_iter_", "t_", "n_layers_", "n_outputs_",
-                      "out_activation_", "loss_", "best_loss_", "best_validation_score_",
-                      "loss_curve_", "validation_scores_", "_no_improvement_count")
-_OPTIMIZER_SCALARS = ("learning_rate_init", "learning_rate", "lr_schedule", "momentum",
-                      "nesterov", "power_t", "beta_1", "beta_2", "epsilon", "t")
-
-
-def _plain(value, what):
-    """`value` as plain JSON data (NumPy scalars and tuples converted), else TypeError."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v, what) for v in value]
-    raise TypeError(f"{what} = {value!r} cannot be stored in a safetensors file")
-
-
-def _estimator_arrays(est):
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(est, "coefs_")
-    params = {}
-    for name, value in est.get_params(deep=False).items():
-        if name == "random_state" and isinstance(value, np.random.RandomState):
-            warnings.warn("random_state is a RandomState instance; it is saved as None "
-                          "(the fitted weights are saved exactly)", UserWarning, stacklevel=3)
-            value = None
-        elif name == "dtype" and value is not None:
-            value = np.dtype(value).name
-        elif name == "class_weight" and isinstance(value, dict):
-            value = {"__items__": [[_plain(k, name), _plain(v, name)] for k, v in value.items()]}
-        elif name == "scoring" and callable(value):
-            raise TypeError("fastdense.save cannot store a callable `scoring` (no code goes "
-                            "into the file); set scoring to a scorer name or None, or pickle")
-        params[name] = value if isinstance(value, dict) else _plain(value, name)
-    arrays = OrderedDict()
-    for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
-        arrays[f"coefs_.{i}"] = w
-        arrays[f"intercepts_.{i}"] = b
-    classes = np.asarray(est.classes_)
-    fitted = {k: _plain(getattr(est, k), k) for k in _ESTIMATOR_SCALARS if hasattr(est, k)}
-    fitted["_fit_dtype"] = np.dtype(est._fit_dtype).name
-    if classes.dtype.kind in "biuf":
-        arrays["classes_"] = classes
-    else:
-        if not all(isinstance(c, str) for c in classes.tolist()):
-            raise TypeError("fastdense.save stores numeric or string class labels only")
-        fitted["classes_"] = classes.tolist()
-        fitted["classes_dtype"] = classes.dtype.str
-    if hasattr(est, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
-    opt = getattr(est, "_optimizer", None)
-    if opt is not None:  # for partial_fit / warm_start after loading
-        fitted["_optimizer"] = {"class": type(opt).__name__, **{
-            k: _plain(getattr(opt, k), k) for k in _OPTIMIZER_SCALARS if hasattr(opt, k)}}
-        arrays["_optimizer.state1"] = opt.state1
-        arrays["_optimizer.state2"] = opt.state2
-    meta = {_KIND: "DenseBinaryClassifier", "params": json.dumps(params),
-            "fitted": json.dumps(fitted)}
-    return arrays, meta
-
-
-def _estimator_from(arrays, meta):
-    from sklearn.preprocessing import LabelBinarizer
-
-    from . import estimator as est_mod
-
-    params = json.loads(meta["params"])
-    fitted = json.loads(meta["fitted"])
-    cw = params.get("class_weight")
-    if isinstance(cw, dict):
-        params["class_weight"] = {k: v for k, v in cw["__items__"]}
-    if isinstance(params.get("hidden_layer_sizes"), list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    est = est_mod.DenseBinaryClassifier(**params)
-    dtype = np.dtype(fitted.pop("_fit_dtype"))
-    n_layers = sum(1 for k in arrays if k.startswith("coefs_."))
-    coefs = [arrays[f"coefs_.{i}"] for i in range(n_layers)]
-    icpts = [arrays[f"intercepts_.{i}"] for i in range(n_layers)]
-    if not coefs or any(c.ndim != 2 or c.dtype != dtype for c in coefs) or any(
-            b.shape != (c.shape[1],) for b, c in zip(icpts, coefs)):
-        raise ValueError("the file's weights are inconsistent with a DenseBinaryClassifier")
-    layer_units = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
-    if "classes_" in fitted:
-        classes = np.asarray(fitted.pop("classes_"), dtype=fitted.pop("classes_dtype"))
-    else:
-        classes = arrays["classes_"]
-    names = fitted.pop("feature_names_in_", None)
-    opt_meta = fitted.pop("_optimizer", None)
-    for k, v in fitted.items():
-        setattr(est, k, v)
-    est._fit_dtype = dtype
-    est._bind_views(np.concatenate([a.ravel() for a in coefs + icpts]).astype(dtype),
-                    layer_units)
-    est._best_params = None if params.get("early_stopping") else est._params.copy()
-    est.classes_ = classes
-    est._label_binarizer = LabelBinarizer().fit(classes)
-    if names is not None:
-        est.feature_names_in_ = np.asarray(names, dtype=object)
-    if opt_meta is not None:
-        cls = getattr(est_mod, opt_meta.pop("class"))
-        opt = cls.__new__(cls)
-        for k, v in opt_meta.items():
-            setattr(opt, k, v)
-        opt.kind = cls.kind
-        opt.state1 = np.array(arrays["_optimizer.state1"], dtype=dtype)
-        opt.state2 = np.array(arrays["_optimizer.state2"], dtype=dtype)
-        est._optimizer = opt
-    return est
 
 
 def save(obj, path):
@@ -308,6 +196,7 @@ def save(obj, path):
     >>> list(fd.load(path))
     ['weight', 'bias']
     """
+    from ._estimator_file import estimator_arrays
     from .estimator import DenseBinaryClassifier
     from .nn import Module
 
@@ -315,7 +204,7 @@ def save(obj, path):
         arrays = OrderedDict((k, np.asarray(v)) for k, v in obj.state_dict().items())
         meta = {_KIND: "state_dict", "module": type(obj).__name__}
     elif isinstance(obj, DenseBinaryClassifier):
-        arrays, meta = _estimator_arrays(obj)
+        arrays, meta = estimator_arrays(obj)
     elif isinstance(obj, Mapping):
         arrays = OrderedDict((k, _as_array(k, v)) for k, v in obj.items())
         meta = {_KIND: "arrays"}
@@ -339,6 +228,20 @@ def _as_array(name, value):
 def load(path):
     """Load what :func:`save` wrote (or any safetensors file), without pickle.
 
+    A model file is treated as untrusted input: no code runs, the header is
+    checked before any array is built, an estimator is read through a
+    whitelist of typed, range-checked entries and its network is proven
+    consistent before it is returned (see "Threat model" in
+    ``docs/reliability.md``). A valid file with bad weights still predicts
+    badly: the file is not signed. Unlike this, ``pickle.load`` /
+    ``joblib.load`` of an estimator run code named by the file: load pickles
+    only from sources you trust.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A safetensors file.
+
     Returns
     -------
     DenseBinaryClassifier
@@ -350,12 +253,17 @@ def load(path):
     Raises
     ------
     ValueError
-        The file is truncated, malformed or inconsistent.
+        The file is truncated, malformed or inconsistent (every such failure is a
+        ValueError naming the entry; never a KeyError or a crash).
+    OSError
+        The file cannot be read.
 
     Warns
     -----
     VersionWarning
         The file was written by another fastdense version.
+    UserWarning
+        The file has entries this version does not know; they are ignored.
     """
     arrays, meta = load_arrays(path)
     if "fastdense_version" in meta:
@@ -363,10 +271,23 @@ def load(path):
 
         warn_if_other_version(meta["fastdense_version"], repr(os.fspath(path)))
     if meta.get(_KIND) == "DenseBinaryClassifier":
-        try:
-            return _estimator_from(arrays, meta)
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(
-                f"{os.fspath(path)!r} holds a damaged DenseBinaryClassifier: {exc!r}"
-            ) from None
+        from ._estimator_file import CLI_FORMAT, CLI_PREPROCESS, estimator_from
+
+        extra = CLI_PREPROCESS if meta.get("format") == CLI_FORMAT else ()
+        return read_estimator(estimator_from, arrays, meta, path, extra_arrays=extra)
     return arrays
+
+
+def read_estimator(reader, arrays, meta, path, **kwargs):
+    """`reader(arrays, meta, **kwargs)`, every failure a ValueError naming the file.
+
+    The readers check each entry explicitly; this also turns a lookup error
+    that slipped past them into the same clear ValueError, never a KeyError.
+    """
+    try:
+        return reader(arrays, meta, **kwargs)
+    except (KeyError, TypeError, IndexError, AttributeError, OverflowError,
+            ValueError) as exc:
+        raise ValueError(
+            f"{os.fspath(path)!r} holds a damaged or invalid fastdense model: {exc}"
+        ) from None

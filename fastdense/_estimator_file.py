@@ -1,0 +1,366 @@
+"""A fitted estimator as safetensors arrays + JSON metadata, and back, through a whitelist.
+
+A model file is untrusted input. Reading one never calls ``getattr`` /
+``setattr`` with a name taken from the file and never builds a class named
+by it: each entry it accepts is listed here with its type and range, class
+names are looked up in an explicit table, and the network is proven by
+:func:`fastdense._network.check_network` before the estimator is returned.
+Entries this version does not know are ignored with a ``UserWarning`` (a
+file from a newer fastdense still loads; the version warning says so too).
+Every failure is a ``ValueError`` naming the entry and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections import OrderedDict
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._network import check_count, check_network
+
+_KIND = "fastdense_kind"
+ESTIMATOR_KIND = "DenseBinaryClassifier"
+# the command line's model files add its standardization (fastdense._model_file)
+CLI_FORMAT = "fastdense-cli-model/1"
+CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
+
+
+class _Bad(ValueError):
+    """A file entry that is out of its type or range (a ValueError)."""
+
+
+def _real(value, name, *, low=-math.inf, high=math.inf, finite=True, none=False):
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise _Bad(f"{name} must be a number; the file has {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        if finite:
+            raise _Bad(f"{name} must be finite; the file has {value!r}")
+        return value  # a loss may be inf / NaN (as MLPClassifier records it)
+    if not low <= value <= high:
+        raise _Bad(f"{name} must be in [{low}, {high}]; the file has {value!r}")
+    return value
+
+
+def _bool(value, name):
+    if not isinstance(value, bool):
+        raise _Bad(f"{name} must be true or false; the file has {value!r}")
+    return value
+
+
+def _reals(value, name, *, none=False):
+    if value is None and none:
+        return None
+    if not isinstance(value, list):
+        raise _Bad(f"{name} must be a list of numbers; the file has {type(value).__name__}")
+    return [_real(v, f"{name}[{i}]", finite=False) for i, v in enumerate(value)]
+
+
+def _choice(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise _Bad(f"{name} must be one of {sorted(options)}; the file has {value!r}")
+    return value
+
+
+def _count(value, name, low=0, high=None):
+    try:
+        return check_count(value, name, low=low, high=high)
+    except ValueError as exc:
+        raise _Bad(f"the file's {exc}") from None
+
+
+# fitted attribute -> its reader: what fastdense.load may set, and nothing else
+_FITTED = {
+    "n_features_in_": lambda v, n: _count(v, n, low=1),
+    "n_iter_": lambda v, n: _count(v, n),
+    "t_": lambda v, n: _count(v, n),
+    "n_layers_": lambda v, n: _count(v, n, low=2),
+    "n_outputs_": lambda v, n: _count(v, n, low=1, high=1),
+    "out_activation_": lambda v, n: _choice(v, n, {"logistic"}),
+    "loss_": lambda v, n: _real(v, n, finite=False, none=True),
+    "best_loss_": lambda v, n: _real(v, n, finite=False, none=True),
+    "best_validation_score_": lambda v, n: _real(v, n, finite=False, none=True),
+    "loss_curve_": lambda v, n: _reals(v, n),
+    "validation_scores_": lambda v, n: _reals(v, n, none=True),
+    "_no_improvement_count": lambda v, n: _count(v, n),
+}
+# what every fitted estimator has, and what sgd / adam add (partial_fit reads them)
+_REQUIRED = ("n_features_in_", "n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_")
+_REQUIRED_STOCHASTIC = ("loss_curve_", "best_loss_", "best_validation_score_",
+                        "validation_scores_", "_no_improvement_count")
+_FITTED_SPECIAL = ("_fit_dtype", "classes_", "classes_dtype", "feature_names_in_", "_optimizer")
+
+_SCHEDULES = {"constant", "invscaling", "adaptive"}
+# the optimizer states a file may name, and each one's scalars with their readers
+_OPTIMIZERS = {
+    "_SGDState": ("sgd", {
+        "learning_rate_init": lambda v, n: _real(v, n, low=0.0),
+        "learning_rate": lambda v, n: _real(v, n, low=0.0),
+        "lr_schedule": lambda v, n: _choice(v, n, _SCHEDULES),
+        "momentum": lambda v, n: _real(v, n, low=0.0, high=1.0),
+        "nesterov": _bool,
+        "power_t": lambda v, n: _real(v, n),
+        "t": lambda v, n: _count(v, n),
+    }),
+    "_AdamState": ("adam", {
+        "learning_rate_init": lambda v, n: _real(v, n, low=0.0),
+        "learning_rate": lambda v, n: _real(v, n, low=0.0),
+        "beta_1": lambda v, n: _real(v, n, low=0.0, high=1.0),
+        "beta_2": lambda v, n: _real(v, n, low=0.0, high=1.0),
+        "epsilon": lambda v, n: _real(v, n, low=0.0),
+        "t": lambda v, n: _count(v, n),
+    }),
+}
+
+
+def _plain(value, what):
+    """`value` as plain JSON data (NumPy scalars and tuples converted), else TypeError."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v, what) for v in value]
+    raise TypeError(f"{what} = {value!r} cannot be stored in a safetensors file")
+
+
+def estimator_arrays(est):
+    """(arrays, metadata) of a fitted DenseBinaryClassifier, for :func:`save_arrays`."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est, "coefs_")
+    est._flat_params()  # an edited coefs_ is proven before it is written
+    params = {}
+    for name, value in est.get_params(deep=False).items():
+        if name == "random_state" and isinstance(value, np.random.RandomState):
+            warnings.warn("random_state is a RandomState instance; it is saved as None "
+                          "(the fitted weights are saved exactly)", UserWarning, stacklevel=3)
+            value = None
+        elif name == "dtype" and value is not None:
+            value = np.dtype(value).name
+        elif name == "class_weight" and isinstance(value, dict):
+            value = {"__items__": [[_plain(k, name), _plain(v, name)] for k, v in value.items()]}
+        elif name == "scoring" and callable(value):
+            raise TypeError("fastdense.save cannot store a callable `scoring` (no code goes "
+                            "into the file); set scoring to a scorer name or None, or pickle")
+        params[name] = value if isinstance(value, dict) else _plain(value, name)
+    arrays = OrderedDict()
+    for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+        arrays[f"coefs_.{i}"] = w
+        arrays[f"intercepts_.{i}"] = b
+    classes = np.asarray(est.classes_)
+    fitted = {k: _plain(getattr(est, k), k) for k in _FITTED if hasattr(est, k)}
+    fitted["_fit_dtype"] = np.dtype(est._fit_dtype).name
+    if classes.dtype.kind in "biuf":
+        arrays["classes_"] = classes
+    else:
+        if not all(isinstance(c, str) for c in classes.tolist()):
+            raise TypeError("fastdense.save stores numeric or string class labels only")
+        fitted["classes_"] = classes.tolist()
+        fitted["classes_dtype"] = classes.dtype.str
+    if hasattr(est, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
+    opt = getattr(est, "_optimizer", None)
+    if opt is not None:  # for partial_fit / warm_start after loading
+        _, readers = _OPTIMIZERS[type(opt).__name__]
+        fitted["_optimizer"] = {"class": type(opt).__name__,
+                                **{k: _plain(getattr(opt, k), k) for k in readers}}
+        arrays["_optimizer.state1"] = opt.state1
+        arrays["_optimizer.state2"] = opt.state2
+    meta = {_KIND: ESTIMATOR_KIND, "params": json.dumps(params), "fitted": json.dumps(fitted)}
+    return arrays, meta
+
+
+def _json_object(meta, key):
+    if key not in meta:
+        raise _Bad(f"the file lacks its {key!r} metadata")
+    try:
+        value = json.loads(meta[key])
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"the file's {key!r} metadata is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise _Bad(f"the file's {key!r} metadata must be a JSON object")
+    return value
+
+
+def _warn_unknown(kind, names):
+    if names:
+        warnings.warn(f"fastdense.load ignored the file's unknown {kind} {sorted(names)} "
+                      "(written by another fastdense version?)", UserWarning, stacklevel=4)
+
+
+def _read_params(cls, params):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    known = set(cls._get_param_names())
+    _warn_unknown("parameter(s)", set(params) - known)
+    params = {k: v for k, v in params.items() if k in known}
+    cw = params.get("class_weight")
+    if isinstance(cw, dict):
+        items = cw.get("__items__")
+        if not (isinstance(items, list) and all(
+                isinstance(kv, list) and len(kv) == 2 for kv in items)):
+            raise _Bad("the file's class_weight must be a list of [class, weight] pairs")
+        weights = {}
+        for k, v in items:
+            if isinstance(k, bool) or not isinstance(k, (str, int, float)):
+                raise _Bad(f"the file's class_weight has a key {k!r} that is not a label")
+            weights[k] = _real(v, f"class_weight[{k!r}]", low=0.0)
+        params["class_weight"] = weights
+    hls = params.get("hidden_layer_sizes")
+    if isinstance(hls, list):
+        params["hidden_layer_sizes"] = tuple(hls)
+    est = cls(**params)
+    try:
+        est._validate_params()  # scikit-learn's declared constraints, the estimator's own
+    except InvalidParameterError as exc:
+        raise _Bad(f"the file's parameters are invalid: {exc}") from None
+    sizes = est.hidden_layer_sizes
+    sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+    if any(isinstance(h, bool) or not isinstance(h, Integral) or h < 1 for h in sizes):
+        raise _Bad(f"the file's hidden_layer_sizes {est.hidden_layer_sizes!r} are not "
+                   "positive integers")
+    return est, [int(h) for h in sizes]
+
+
+def _read_classes(fitted, arrays):
+    if "classes_" in fitted:
+        labels = fitted["classes_"]
+        dtype_str = fitted.get("classes_dtype")
+        if not (isinstance(labels, list) and all(isinstance(c, str) for c in labels)):
+            raise _Bad("the file's classes_ must be a list of strings")
+        try:
+            dtype = np.dtype(dtype_str) if isinstance(dtype_str, str) else None
+        except TypeError:
+            dtype = None
+        if dtype is None or dtype.kind != "U":
+            raise _Bad(f"the file's classes_dtype must be a NumPy string dtype; it has "
+                       f"{dtype_str!r}")
+        classes = np.asarray(labels, dtype=dtype)
+        if classes.tolist() != labels:
+            raise _Bad("the file's classes_ do not fit its classes_dtype")
+    elif "classes_" in arrays:
+        classes = np.array(arrays["classes_"])
+        if classes.dtype.kind not in "biuf":
+            raise _Bad(f"the file's classes_ array has dtype {classes.dtype}")
+    else:
+        raise _Bad("the file lacks classes_")
+    if classes.ndim != 1 or classes.shape[0] != 2:
+        raise _Bad(f"classes_ must hold the 2 classes of a binary target; the file has "
+                   f"shape {classes.shape}")
+    if not (classes[0] < classes[1]):
+        raise _Bad(f"classes_ must be 2 distinct labels in sorted order (as LabelBinarizer "
+                   f"sorts them); the file has {classes.tolist()!r}")
+    return classes
+
+
+def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
+    from . import estimator as est_mod
+
+    if not isinstance(opt_meta, dict) or not isinstance(opt_meta.get("class"), str):
+        raise _Bad("the file's _optimizer must be an object with a 'class' name")
+    name = opt_meta["class"]
+    if name not in _OPTIMIZERS:
+        raise _Bad(f"the file names an unknown optimizer class {name!r}; expected one of "
+                   f"{sorted(_OPTIMIZERS)}")
+    solver, readers = _OPTIMIZERS[name]
+    if est.solver != solver:
+        raise _Bad(f"the file's optimizer state is {solver}'s, but its solver parameter is "
+                   f"{est.solver!r}")
+    cls = {"_SGDState": est_mod._SGDState, "_AdamState": est_mod._AdamState}[name]
+    _warn_unknown("optimizer entries", set(opt_meta) - set(readers) - {"class"})
+    missing = sorted(set(readers) - set(opt_meta))
+    if missing:
+        raise _Bad(f"the file's optimizer state lacks {missing}")
+    opt = cls.__new__(cls)
+    for key, read in readers.items():  # a fixed list of names: never the file's
+        setattr(opt, key, read(opt_meta[key], f"_optimizer.{key}"))
+    for key in ("state1", "state2"):
+        if f"_optimizer.{key}" not in arrays:
+            raise _Bad(f"the file lacks the optimizer's _optimizer.{key} array")
+        arr = arrays[f"_optimizer.{key}"]
+        if arr.dtype != dtype:
+            raise _Bad(f"_optimizer.{key} has dtype {arr.dtype}; expected {dtype}, the "
+                       "network's dtype")
+        setattr(opt, key, np.array(arr, dtype=dtype, order="C"))
+    est._optimizer = opt
+    est._check_optimizer(opt)
+
+
+def estimator_from(arrays, meta, extra_arrays=()):
+    """A fitted DenseBinaryClassifier from a file's arrays and metadata, or ValueError.
+
+    `extra_arrays` names further arrays the caller reads itself (the CLI's
+    preprocessing); any other array not listed here is ignored with a warning.
+    """
+    from sklearn.preprocessing import LabelBinarizer
+
+    from .estimator import DenseBinaryClassifier
+
+    est, hidden = _read_params(DenseBinaryClassifier, _json_object(meta, "params"))
+    fitted = _json_object(meta, "fitted")
+    _warn_unknown("fitted attribute(s)", set(fitted) - set(_FITTED) - set(_FITTED_SPECIAL))
+
+    dtype = _choice(fitted.get("_fit_dtype"), "_fit_dtype", {"float32", "float64"})
+    dtype = np.dtype(dtype)
+    n_layers = 0
+    while f"coefs_.{n_layers}" in arrays:
+        n_layers += 1
+    expected = {f"{k}.{i}" for k in ("coefs_", "intercepts_") for i in range(n_layers)}
+    expected |= {"classes_", "_optimizer.state1", "_optimizer.state2", *extra_arrays}
+    _warn_unknown("array(s)", set(arrays) - expected)
+    if n_layers == 0:
+        raise _Bad("the file has no coefs_.0 array: no network")
+    missing = [f"intercepts_.{i}" for i in range(n_layers) if f"intercepts_.{i}" not in arrays]
+    if missing:
+        raise _Bad(f"the file lacks {missing}")
+    coefs = [arrays[f"coefs_.{i}"] for i in range(n_layers)]
+    icpts = [arrays[f"intercepts_.{i}"] for i in range(n_layers)]
+
+    required = _REQUIRED + (_REQUIRED_STOCHASTIC if est.solver != "lbfgs" else ())
+    missing = [k for k in required if k not in fitted]
+    if missing:
+        raise _Bad(f"the file lacks the fitted attribute(s) {missing}")
+    values = {k: read(fitted[k], k) for k, read in _FITTED.items() if k in fitted}
+    n_features = values["n_features_in_"]
+    from .estimator import _MAX_LAYERS
+
+    units, _ = check_network(coefs, icpts, n_features=n_features, n_outputs=1, dtype=dtype,
+                             max_layers=_MAX_LAYERS - 1)
+    if any(a.dtype != dtype for a in coefs + icpts):  # no silent casts of a file's arrays
+        raise _Bad(f"the file's weights must all be {dtype}, its _fit_dtype")
+    if units[1:-1] != hidden:
+        raise _Bad(f"the file's weights have hidden layers {units[1:-1]}, but its "
+                   f"hidden_layer_sizes parameter says {hidden}")
+    if values.get("n_layers_", len(units)) != len(units):
+        raise _Bad(f"the file's n_layers_ = {values['n_layers_']} contradicts its "
+                   f"{n_layers} weight arrays ({len(units)} layers)")
+    classes = _read_classes(fitted, arrays)
+    names = fitted.get("feature_names_in_")
+    if names is not None and not (isinstance(names, list) and len(names) == n_features
+                                  and all(isinstance(f, str) for f in names)):
+        raise _Bad(f"the file's feature_names_in_ must be {n_features} strings "
+                   "(one per feature)")
+
+    for key, value in values.items():  # the whitelist's names only
+        setattr(est, key, value)
+    est._fit_dtype = dtype
+    est._bind_views(np.concatenate([np.ravel(a) for a in coefs + icpts]).astype(dtype),
+                    units)
+    est._best_params = None if est.early_stopping else est._params.copy()
+    est.classes_ = classes
+    est._label_binarizer = LabelBinarizer().fit(classes)
+    if names is not None:
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    if "_optimizer" in fitted:
+        _read_optimizer(est, fitted["_optimizer"], arrays, est._params.shape[0], dtype)
+    est._check_fitted_state()
+    return est
