@@ -23,7 +23,7 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 # Whole-module bound: a hung cluster dumps every thread's stack and ends pytest
 # instead of hanging CI.
-MODULE_TIMEOUT_S = 240
+MODULE_TIMEOUT_S = 480
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

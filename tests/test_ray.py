@@ -16,7 +16,7 @@ ray = pytest.importorskip("ray")
 ray_joblib = pytest.importorskip("ray.util.joblib")
 joblib = pytest.importorskip("joblib")
 
-MODULE_TIMEOUT_S = 240  # a hung Ray dumps every thread's stack and ends pytest
+MODULE_TIMEOUT_S = 480  # a hung Ray dumps every thread's stack and ends pytest
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
