@@ -1,4 +1,4 @@
-"""fastdense: fast dense neural networks for binary classification on the CPU.
+"""fastdense: fast dense neural networks on the CPU.
 
 Cython kernels (BLAS matrix products with fused element-wise work) under a
 scikit-learn estimator and a PyTorch-compatible module API.
@@ -21,6 +21,8 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
 
 from . import kernels
 from .estimator import DenseBinaryClassifier
+from .classifier import DenseClassifier
+from .regressor import DenseRegressor
 from ._random import manual_seed
 from .autograd import Parameter, Tensor, enable_grad, no_grad
 from . import nn, optim
@@ -29,6 +31,7 @@ from .serialization import load, save
 from ._validation import VersionWarning
 from ._gradcheck import GradcheckError, gradcheck
 
-__all__ = ["__version__", "kernels", "DenseBinaryClassifier", "nn", "optim", "Tensor",
+__all__ = ["__version__", "kernels", "DenseBinaryClassifier", "DenseClassifier",
+           "DenseRegressor", "nn", "optim", "Tensor",
            "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
            "save", "load", "VersionWarning", "gradcheck", "GradcheckError"]
