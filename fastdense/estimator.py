@@ -432,6 +432,10 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         _kernel_activation(self.activation)
         opt = getattr(self, "_optimizer", None)
         if opt is not None:
+            for name in ("state1", "state2"):  # a read-only memmap (joblib) is copied:
+                arr = getattr(opt, name, None)  # the kernels update the state in place
+                if isinstance(arr, np.ndarray) and not arr.flags.writeable:
+                    setattr(opt, name, np.array(arr))
             self._check_optimizer(opt)
 
     def _check_optimizer(self, opt):
@@ -588,7 +592,8 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
                 + " The estimator refuses to predict with these weights."
             )
         loss = getattr(self, "loss_", None)  # none yet if interrupted in epoch 1
-        if loss is not None and not np.isfinite(loss):
+        if loss is not None and not np.isfinite(loss) and not (
+                self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
             raise ValueError(
                 f"Solver produced a non-finite loss ({loss})."
                 + _DIVERGED_HINT.format(self.n_iter_)
@@ -747,8 +752,10 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                if not np.isfinite(self.loss_):
+                if not np.isfinite(self.loss_) and not early_stopping:
                     break  # diverged: no later epoch can recover; _fit raises
+                # (with early stopping the epochs go on, as scikit-learn's: the
+                # validation score is NaN and the best weights are restored)
 
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 opt.iteration_ends(self.t_)
@@ -1178,6 +1185,22 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
             targets, of label j independently of the others).
         """
         return self._proba(X)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log of the probability estimates, ``np.log(predict_proba(X))`` as MLPClassifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class of ``classes_``.
+        """
+        y_prob = self._proba(X)
+        return np.log(y_prob, out=y_prob)
 
 
 class DenseBinaryClassifier(_ClassifierCore):
