@@ -1,4 +1,4 @@
-"""predict_proba latency and memory: DenseBinaryClassifier vs MLPClassifier and PyTorch.
+"""predict_proba latency and memory: DenseBinaryClassifier vs MLPClassifier, PyTorch, onnxruntime.
 
     python benchmarks/bench_predict.py [--quick] [--rounds N] [--json FILE] [--plot FILE]
 
@@ -6,6 +6,9 @@ A fitted network (20 features, hidden (64, 32), float32) predicts 1, 100 and
 100,000 rows; latency is the median over interleaved rounds. Peak memory of
 predicting 1,000,000 rows is measured with tracemalloc (NumPy's allocations;
 PyTorch's allocator does not report to tracemalloc, so it has no memory figure).
+With onnx and onnxruntime installed, the model exported by fastdense.onnx.to_onnx
+runs in onnxruntime's Python ``run`` (the ``probabilities`` output), with 1
+intra-op thread and with the default, thread spinning off in both.
 """
 
 import tracemalloc
@@ -30,6 +33,27 @@ def peak_bytes(fn):
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     return peak
+
+
+def onnxruntime_competitors(clf):
+    """onnxruntime sessions of clf's ONNX export: 1 intra-op thread and the default."""
+    try:
+        import onnxruntime as ort
+
+        from fastdense.onnx import to_onnx
+    except ImportError:
+        return {}
+    data = to_onnx(clf).SerializeToString()
+    out = {}
+    for threads in (1, None):
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        s = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        name = f"onnxruntime ({'1 thread' if threads else 'default threads'})"
+        out[name] = lambda A, s=s: s.run(["probabilities"], {"X": A})[0]
+    return out
 
 
 def main(argv=None):
@@ -61,6 +85,8 @@ def main(argv=None):
         competitors["PyTorch (no_grad)"] = torch_proba
     except ImportError:
         pass
+
+    competitors.update(onnxruntime_competitors(fast))
 
     print(machine_header())
     print(f"\npredict_proba, 20 features, hidden (64, 32), float32; medians of {rounds} rounds\n")

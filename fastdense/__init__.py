@@ -20,9 +20,6 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     ) from exc
 
 from . import kernels
-from .estimator import DenseBinaryClassifier
-from .classifier import DenseClassifier
-from .regressor import DenseRegressor
 from ._random import manual_seed
 from .autograd import Parameter, Tensor, enable_grad, no_grad
 from . import nn, optim
@@ -35,3 +32,22 @@ __all__ = ["__version__", "kernels", "DenseBinaryClassifier", "DenseClassifier",
            "DenseRegressor", "nn", "optim", "Tensor",
            "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
            "save", "load", "VersionWarning", "gradcheck", "GradcheckError"]
+
+# The estimators import scikit-learn (about 1 s): only when first used (PEP 562), so that
+# `import fastdense`, `fastdense --help` and the kernels and nn API start fast.
+_LAZY = {"DenseBinaryClassifier": "estimator", "DenseClassifier": "classifier",
+         "DenseRegressor": "regressor"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -24,6 +24,9 @@ from ._network import check_count, check_network
 
 _KIND = "fastdense_kind"
 ESTIMATOR_KIND = "DenseBinaryClassifier"
+# the command line's model files add its standardization (fastdense._model_file)
+CLI_FORMAT = "fastdense-cli-model/1"
+CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
 
 
 class _Bad(ValueError):

@@ -16,12 +16,11 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from ._estimator_file import CLI_FORMAT as FORMAT, CLI_PREPROCESS as _PREPROCESS
 from ._estimator_file import estimator_arrays, estimator_from
 from .estimator import DenseBinaryClassifier
 from .serialization import load_arrays, read_estimator, save_arrays
 
-FORMAT = "fastdense-cli-model/1"
-_PREPROCESS = ("preprocess.mean", "preprocess.scale")
 
 __all__ = ["save_model", "load_model"]
 

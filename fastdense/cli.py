@@ -5,6 +5,8 @@
     fastdense train DATA.csv --target COLUMN [--hidden 64,32] [--max-iter N]
                                     [--out model.safetensors] [--plot curve.png] ...
     fastdense predict MODEL DATA.csv [--out preds.csv]
+    fastdense export MODEL --onnx model.onnx [--float32] [--opset N] [--zipmap]
+                                    the model and its preprocessing as one ONNX graph
     fastdense bench [--quick]       DenseBinaryClassifier vs MLPClassifier, PyTorch, NumPy
     fastdense info                  versions, BLAS libraries and threads
     fastdense selfcheck             the kernels against the NumPy reference, timed
@@ -33,6 +35,17 @@ DEMO_MODEL = "breast_cancer.safetensors"
 
 class UsageError(Exception):
     """A mistake in the command line or its input: reported in one line, exit status 2."""
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; `epochs` finished before it (exit status 130)."""
+
+    def __init__(self, epochs: int, saved: Optional[str] = None) -> None:
+        super().__init__(epochs, saved)
+        self.epochs, self.saved = epochs, saved
+
+
+_INTERRUPTED = "Training interrupted by user."
 
 
 # ---------------------------------------------------------------- progress
@@ -123,15 +136,12 @@ def _has_rich() -> bool:
 
 def _fit_with_progress(clf: Any, X: Any, y: Any, quiet: bool, out: TextIO) -> Any:
     """Fit `clf`, showing one progress step per epoch (sgd/adam)."""
-    from sklearn.exceptions import ConvergenceWarning
-
     if not quiet and clf.solver != "lbfgs":
         if hasattr(clf, "set_callbacks"):  # scikit-learn >= 1.9
             clf.set_callbacks(EpochProgress(clf.max_iter, out))
         else:  # older scikit-learn: MLPClassifier's "Iteration N, loss = ..." lines
             clf.set_params(verbose=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _interruptions(lambda: getattr(clf, "n_iter_", 0)):
         try:
             clf.fit(X, y)
         finally:
@@ -139,6 +149,36 @@ def _fit_with_progress(clf: Any, X: Any, y: Any, quiet: bool, out: TextIO) -> An
                 clf.set_callbacks()
             clf.set_params(verbose=False)
     return clf
+
+
+class _interruptions:
+    """Ctrl-C inside a fit, made visible: the estimator (as MLPClassifier) catches it,
+    warns and returns; here that warning becomes :class:`TrainingInterrupted`.
+
+    ConvergenceWarnings are dropped (the progress shows the epochs); any other
+    warning is printed as one ``fastdense: warning: ...`` line.
+    """
+
+    def __init__(self, epochs: Any) -> None:
+        self._epochs = epochs
+        self._catcher = warnings.catch_warnings(record=True)
+
+    def __enter__(self) -> None:
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._catcher.__exit__(*exc_info)
+        from sklearn.exceptions import ConvergenceWarning
+
+        interrupted = False
+        for w in self._caught:
+            if str(w.message) == _INTERRUPTED:
+                interrupted = True
+            elif not issubclass(w.category, ConvergenceWarning):
+                print(f"fastdense: warning: {w.message}", file=sys.stderr)
+        if interrupted and exc_info[0] is None:
+            raise TrainingInterrupted(int(self._epochs() or 0))
 
 
 # ----------------------------------------------------------------- main job
@@ -151,7 +191,6 @@ def run_demo(out_path: Optional[str] = DEMO_MODEL, cv: int = 5, quiet: bool = Fa
     Returns a dict of what it printed (accuracies, times, speed-up, path).
     """
     from sklearn.datasets import load_breast_cancer
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
@@ -181,8 +220,7 @@ def run_demo(out_path: Optional[str] = DEMO_MODEL, cv: int = 5, quiet: bool = Fa
     for name, est in (("fastdense DenseBinaryClassifier", DenseBinaryClassifier(**params)),
                       ("scikit-learn MLPClassifier", MLPClassifier(**params))):
         model = make_pipeline(StandardScaler(), est)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with _interruptions(lambda: None):
             t0 = time.perf_counter()
             scores = cross_val_score(model, X, y, cv=folds)
             results[name] = (scores, time.perf_counter() - t0)
@@ -255,7 +293,7 @@ def _features(df: Any, columns: Sequence[str], one_hot: Dict[str, List[Any]],
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise UsageError(f"{path} lacks the model's column(s) {_columns_list(missing)}")
-    blocks, names = [], []
+    blocks, names, infinite = [], [], []
     for c in columns:
         col = df[c]
         if c in one_hot:
@@ -276,8 +314,14 @@ def _features(df: Any, columns: Sequence[str], one_hot: Dict[str, List[Any]],
             col = col.astype(np.float64)
         if not pd.api.types.is_numeric_dtype(col):
             raise UsageError(f"column {c!r} is not numeric in {path}")
-        blocks.append(col.to_numpy(dtype=np.float64))
+        values = col.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            infinite.append(c)
+        blocks.append(values)
         names.append(str(c))
+    if infinite:
+        raise UsageError(f"column(s) {_columns_list(infinite)} of {path} hold infinite values "
+                         "(inf / -inf); replace or drop them first")
     return np.column_stack(blocks), names
 
 
@@ -290,6 +334,13 @@ def _parse_hidden(text: str) -> Tuple[int, ...]:
     if not sizes or any(s <= 0 for s in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive integers; got {text!r}")
     return sizes
+
+
+def _cv_folds(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds; got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -385,38 +436,45 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
     )
     if args.early_stopping and args.solver == "lbfgs":
         raise UsageError("--early-stopping needs --solver adam or sgd")
+    if args.cv and np.min(np.unique(y, return_counts=True)[1]) < args.cv:
+        raise UsageError(f"--cv {args.cv}: the rarer class has fewer than {args.cv} rows")
     print(f"Training {clf!r}\non {X.shape[0]} rows x {X.shape[1]} features of {args.data} "
           f"(target {args.target!r}: {_columns_list(sorted(map(str, classes)))})", file=out)
     start = time.perf_counter()
+    from ._model_file import save_model
+
+    info = {"columns": [str(c) for c in columns], "one_hot": one_hot,
+            "target": str(args.target)}
     try:
         _fit_with_progress(clf, X, y, args.quiet, out)
     except ValueError as exc:  # e.g. early stopping's validation split too small
         raise UsageError(f"training failed: {exc}") from None
+    except TrainingInterrupted as stop:
+        if stop.epochs >= 1:  # keep what was trained; an unfinished epoch is not kept
+            save_model(clf, args.out, mean=mean, scale=scale, info=info)
+            stop.saved = args.out
+        raise
     secs = time.perf_counter() - start
     print(f"Trained in {secs:.3f} s, {clf.n_iter_} {'iterations' if args.solver == 'lbfgs' else 'epochs'}; "
           f"training accuracy {clf.score(X, y):.4f}", file=out)
     result: Dict[str, Any] = {"train_accuracy": float(clf.score(X, y)), "n_iter": clf.n_iter_}
     if args.cv:
         from sklearn.base import clone
-        from sklearn.exceptions import ConvergenceWarning
         from sklearn.model_selection import cross_val_score
 
-        if np.min(np.unique(y, return_counts=True)[1]) < args.cv:
-            raise UsageError(f"--cv {args.cv}: the rarer class has fewer than {args.cv} rows")
         from sklearn.pipeline import make_pipeline
 
         model = clone(clf) if args.no_scale else make_pipeline(StandardScaler(), clone(clf))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            scores = cross_val_score(model, X_raw, y, cv=args.cv)
+        try:
+            with _interruptions(lambda: None):
+                scores = cross_val_score(model, X_raw, y, cv=args.cv)
+        except TrainingInterrupted:  # the trained model is kept: save it, then stop
+            save_model(clf, args.out, mean=mean, scale=scale, info=info)
+            raise TrainingInterrupted(clf.n_iter_, args.out) from None
         print(f"{args.cv}-fold cross-validated accuracy: {scores.mean():.4f} ± "
               f"{scores.std():.4f}", file=out)
         result["cv_accuracy"] = float(scores.mean())
-    from ._model_file import save_model
-
-    save_model(clf, args.out, mean=mean, scale=scale,
-               info={"columns": [str(c) for c in columns], "one_hot": one_hot,
-                     "target": str(args.target)})
+    save_model(clf, args.out, mean=mean, scale=scale, info=info)
     print(f"Saved the model to {args.out}", file=out)
     if args.plot:
         if clf.solver == "lbfgs":
@@ -462,6 +520,36 @@ def run_predict(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
     else:
         result.to_csv(out, index=False)
     return result
+
+
+# ------------------------------------------------------------------- export
+
+
+def run_export(args: argparse.Namespace, out: Optional[TextIO] = None) -> Any:
+    """``fastdense export``: the model file and its preprocessing as an ONNX graph."""
+    out = sys.stdout if out is None else out
+    if not os.path.exists(args.model):
+        raise UsageError(f"no such file: {args.model}")
+    _check_writable(args.onnx, "ONNX model")
+    try:
+        import onnx
+
+        from .onnx._cli import cli_model_to_onnx
+    except ImportError:
+        raise UsageError("export needs onnx: pip install 'fastdense[onnx]'") from None
+    try:
+        model = cli_model_to_onnx(args.model, dtype="float32" if args.float32 else None,
+                                  opset=args.opset, zipmap=args.zipmap)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    onnx.save(model, args.onnx)
+    names = ", ".join(f"{i.name} ({'string' if i.type.tensor_type.elem_type == 8 else 'float64'})"
+                      for i in model.graph.input)
+    print(f"Wrote {args.onnx}: inputs {names}; outputs "
+          f"{', '.join(o.name for o in model.graph.output)}", file=out)
+    props = {p.key: p.value for p in model.metadata_props}
+    print(f"  {props['not_included']}", file=out)
+    return model
 
 
 # -------------------------------------------------------------- bench, info
@@ -580,7 +668,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--one-hot", action="store_true",
                    help="one-hot encode non-numeric feature columns (default: an error)")
     t.add_argument("--no-scale", action="store_true", help="do not standardize the features")
-    t.add_argument("--cv", type=_positive_int, default=None, metavar="K",
+    t.add_argument("--cv", type=_cv_folds, default=None, metavar="K",
                    help="also print K-fold cross-validated accuracy")
     t.add_argument("--out", default="model.safetensors",
                    help="model file (default model.safetensors)")
@@ -594,6 +682,18 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("model", metavar="MODEL")
     pr.add_argument("data", metavar="DATA.csv")
     pr.add_argument("--out", metavar="preds.csv", help="output CSV (default: stdout)")
+
+    e = sub.add_parser("export", help="write a saved model as ONNX, preprocessing included",
+                       description="Write a model file of `fastdense train` as one ONNX graph "
+                       "that takes the CSV's raw numeric columns (input X, float64) and one "
+                       "string input per one-hot column, and applies the saved scaling and "
+                       "one-hot encoding (needs onnx: pip install 'fastdense[onnx]').")
+    e.add_argument("model", metavar="MODEL")
+    e.add_argument("--onnx", required=True, metavar="model.onnx", help="the ONNX file to write")
+    e.add_argument("--float32", action="store_true", help="run the network in float32")
+    e.add_argument("--opset", type=_positive_int, default=None, help="ONNX opset (default 19)")
+    e.add_argument("--zipmap", action="store_true",
+                   help="probabilities as skl2onnx's ZipMap (needs --float32)")
 
     b = sub.add_parser("bench", help="time training against MLPClassifier, PyTorch, NumPy",
                        description="The fit comparison of benchmarks/bench_fit.py: seconds "
@@ -615,6 +715,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``fastdense`` and ``python -m fastdense``; returns the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # during start-up or argument parsing
+        print("fastdense: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command is None:
@@ -625,6 +733,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             run_train(args)
         elif args.command == "predict":
             run_predict(args)
+        elif args.command == "export":
+            run_export(args)
         elif args.command == "bench":
             run_bench(args)
         elif args.command == "info":
@@ -636,6 +746,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as exc:
         print(f"fastdense: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as stop:
+        if stop.saved:
+            what = f"saved the model trained so far to {stop.saved}"
+        else:
+            target = getattr(args, "out", None) if args.command in (None, "train") else None
+            what = "no model saved" + (f"; {target} left unchanged" if target else "")
+        print(f"fastdense: interrupted after {stop.epochs} complete epoch(s); {what}",
+              file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("fastdense: interrupted", file=sys.stderr)
         return 130

@@ -1363,7 +1363,13 @@ class DenseBinaryClassifier(_ClassifierCore):
     -----
     Differences from MLPClassifier: binary targets only; float32 input with
     ``solver='lbfgs'`` keeps float32 parameters (MLPClassifier returns float64
-    ones); ``partial_fit`` takes ``classes`` before ``sample_weight``.
+    ones); an edit of ``coefs_`` / ``intercepts_`` that breaks the network is
+    a ``ValueError`` naming the array (see ``docs/from_mlpclassifier.md``).
+
+    Persistence: a pickle (or ``joblib.dump``) of this estimator runs code when
+    it is loaded, as every pickle does: load pickles only from sources you
+    trust. ``fastdense.save`` / ``fastdense.load`` write and read a safetensors
+    file instead, which runs no code and is read through a whitelist.
 
     Examples
     --------
@@ -1385,6 +1391,13 @@ class DenseBinaryClassifier(_ClassifierCore):
 
     def _output_activation(self):
         return "logistic"
+
+    def _check_targets_state(self):
+        classes = getattr(self, "classes_", None)
+        if classes is None or np.ndim(classes) != 1 or len(classes) != 2:
+            raise ValueError(f"classes_ must hold the 2 classes of a binary target; got "
+                             f"{classes!r}")
+        super()._check_targets_state()
 
     def decision_function(self, X: Any) -> np.ndarray:
         """The logit of the positive class (``classes_[1]``) for each sample.

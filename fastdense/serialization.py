@@ -234,6 +234,20 @@ def _as_array(name, value):
 def load(path):
     """Load what :func:`save` wrote (or any safetensors file), without pickle.
 
+    A model file is treated as untrusted input: no code runs, the header is
+    checked before any array is built, an estimator is read through a
+    whitelist of typed, range-checked entries and its network is proven
+    consistent before it is returned (see "Threat model" in
+    ``docs/reliability.md``). A valid file with bad weights still predicts
+    badly: the file is not signed. Unlike this, ``pickle.load`` /
+    ``joblib.load`` of an estimator run code named by the file: load pickles
+    only from sources you trust.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A safetensors file.
+
     Returns
     -------
     DenseBinaryClassifier
@@ -245,12 +259,17 @@ def load(path):
     Raises
     ------
     ValueError
-        The file is truncated, malformed or inconsistent.
+        The file is truncated, malformed or inconsistent (every such failure is a
+        ValueError naming the entry; never a KeyError or a crash).
+    OSError
+        The file cannot be read.
 
     Warns
     -----
     VersionWarning
         The file was written by another fastdense version.
+    UserWarning
+        The file has entries this version does not know; they are ignored.
     """
     arrays, meta = load_arrays(path)
     if "fastdense_version" in meta:
@@ -258,9 +277,10 @@ def load(path):
 
         warn_if_other_version(meta["fastdense_version"], repr(os.fspath(path)))
     if meta.get(_KIND) == "DenseBinaryClassifier":
-        from ._estimator_file import estimator_from
+        from ._estimator_file import CLI_FORMAT, CLI_PREPROCESS, estimator_from
 
-        return read_estimator(estimator_from, arrays, meta, path)
+        extra = CLI_PREPROCESS if meta.get("format") == CLI_FORMAT else ()
+        return read_estimator(estimator_from, arrays, meta, path, extra_arrays=extra)
     return arrays
 
 

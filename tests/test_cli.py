@@ -54,6 +54,10 @@ def data_dir(tmp_path_factory):
     nan.loc[3, "f1"] = np.nan
     nan.to_csv(d / "nan.csv", index=False)
     (d / "empty.csv").write_text("")
+    inf = df.drop(columns=["color"]).copy()
+    inf.loc[4, "f3"] = np.inf
+    inf.loc[7, "f0"] = -np.inf
+    inf.to_csv(d / "inf.csv", index=False)
     return d
 
 
@@ -128,6 +132,9 @@ def test_one_hot_and_plot(data_dir, tmp_path):
     (["train", "{d}/three.csv", "--target", "label", "--one-hot"], ["3 distinct", "binary"]),
     (["train", "{d}/nan.csv", "--target", "label"], ["'f1'", "missing values"]),
     (["train", "{d}/empty.csv", "--target", "label"], ["empty"]),
+    (["train", "{d}/inf.csv", "--target", "label"], ["'f0', 'f3'", "infinite"]),
+    (["train", "{d}/num.csv", "--target", "label", "--cv", "1"], ["--cv", "at least 2"]),
+    (["train", "{d}/num.csv", "--target", "label", "--cv", "1000"], ["--cv 1000", "rarer"]),
     (["train", "{d}/num.csv", "--target", "label", "--hidden", "16,x"], ["--hidden", "16,x"]),
     (["train", "{d}/num.csv", "--target", "label", "--max-iter", "0"], ["--max-iter"]),
     (["train", "{d}/num.csv", "--target", "label", "--alpha", "-1"], ["--alpha"]),
@@ -164,6 +171,21 @@ def test_user_mistakes_exit_2_with_one_line(data_dir, tmp_path, monkeypatch, cap
 def test_user_mistakes_subprocess(data_dir, tmp_path, args, fragments):
     args = [a.format(d=data_dir) for a in args]
     assert_usage_error(run(*args, cwd=tmp_path), *fragments)
+
+
+def test_options_are_checked_before_any_training(data_dir, tmp_path):
+    """`--cv 1000` used to be refused only after the whole fit; now nothing runs first."""
+    res = run("train", data_dir / "num.csv", "--target", "label", "--cv", "1000", cwd=tmp_path)
+    assert_usage_error(res, "--cv 1000")
+    assert "Training" not in res.stdout and not (tmp_path / "model.safetensors").exists()
+
+
+def test_predict_rejects_infinite_values(data_dir, tmp_path):
+    res = run("train", data_dir / "num.csv", "--target", "label", "--max-iter", "3",
+              "--quiet", "--out", "m.safetensors", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = run("predict", "m.safetensors", data_dir / "inf.csv", cwd=tmp_path)
+    assert_usage_error(res, "'f0', 'f3'", "infinite")
 
 
 def test_predict_needs_a_cli_model_file(data_dir, tmp_path):

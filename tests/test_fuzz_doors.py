@@ -9,7 +9,7 @@ outcomes: a ValueError / TypeError, or a model that works and is consistent
 answers after pickling and saving), with the original model's answers
 wherever the mutation left the network's values unchanged.
 
-``FASTDENSE_FUZZ_EXAMPLES`` sets the cases per test (default 40; the long
+``FASTDENSE_FUZZ_EXAMPLES`` sets the cases per test (default 100; the long
 run in ``tools/check_memory.sh`` takes more, under valgrind).
 """
 
@@ -30,7 +30,7 @@ from fastdense.serialization import load_arrays, save_arrays
 
 from _child import run_in_child
 
-EXAMPLES = int(os.environ.get("FASTDENSE_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("FASTDENSE_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get(
     "FASTDENSE_FUZZ_RANDOM"), database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -10,7 +10,8 @@
 #    loops (fastdense/_train.pyx: the estimator tests and the fuzzing of the
 #    estimator and of fastdense.nn), against that build (an out-of-bounds
 #    memoryview index then raises IndexError instead of reading past a buffer).
-# 3. Unless --no-valgrind: runs the kernel tests and the estimator fuzzing
+# 3. Unless --no-valgrind: runs the kernel tests, the estimator fuzzing and the door
+#    fuzzing (FUZZ_EXAMPLES cases per test, default 300, randomised; forked children)
 #    under valgrind memcheck with PYTHONMALLOC=malloc and fails if valgrind
 #    reports any invalid read or write, or any use of uninitialised values,
 #    in fastdense's code.
@@ -33,9 +34,10 @@ VALGRIND_TESTS=("$@")
 if [[ ${#TESTS[@]} -eq 0 ]]; then
     TESTS=(tests/test_kernels.py tests/test_kernels_hypothesis.py tests/test_estimator.py
            tests/test_estimator_hypothesis.py tests/test_nn_hypothesis.py
-           tests/test_large_sizes.py tests/test_numerics.py)
+           tests/test_large_sizes.py tests/test_numerics.py tests/test_doors.py
+           tests/test_fuzz_doors.py)
     VALGRIND_TESTS=(tests/test_kernels.py tests/test_kernels_hypothesis.py
-                    tests/test_estimator_hypothesis.py)
+                    tests/test_estimator_hypothesis.py tests/test_fuzz_doors.py)
 fi
 
 WORK="$(mktemp -d)"
@@ -54,10 +56,15 @@ if [[ $VALGRIND -eq 1 ]]; then
     echo "== the same tests under valgrind memcheck (slow)"
     # Without the hypothesis examples' volume and the GIL timing test, which
     # needs real time: valgrind serialises threads.
+    # the door fuzzing's long run: FUZZ_EXAMPLES cases per fuzz test, each in a forked
+    # child that valgrind follows (one log per process: valgrind.PID.log)
+    FASTDENSE_FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-300}" FASTDENSE_FUZZ_RANDOM=1 \
     PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=0 \
-        --log-file=valgrind.log --track-origins=no \
+        --log-file=valgrind.%p.log --track-origins=no \
         "$PYTHON" -m pytest -q -p no:cacheprovider -x "${VALGRIND_TESTS[@]}" \
         -k "not release_the_gil" --hypothesis-profile=valgrind 2>&1 | tail -3 || true
+    cat valgrind.*.log > valgrind.log
+    echo "valgrind: $(ls valgrind.*.log | wc -l) processes checked (the forked fuzz cases included)"
     invalid=$(grep -cE "Invalid (read|write)|uninitialised value|Conditional jump or move depends on uninitialised" valgrind.log || true)
     # Only errors whose stack touches fastdense's own code count as ours;
     # CPython and OpenBLAS have known benign reports of their own.

@@ -140,7 +140,17 @@ def pages():
         "[Backpropagation, step by step](../backprop.md).",
         [(f"kernels.{n}", getattr(kernels, n), []) for n in kernel_names],
     )
-    return {"estimator.md": estimator, "nn_optim.md": nn_page, "kernels.md": kernels_page}
+    from fastdense import onnx as fd_onnx  # imports onnx only when a function runs
+
+    onnx_page = page(
+        "API reference: fastdense.onnx",
+        "Generated from the docstrings by `tools/gen_api_docs.py`. How to export, run and "
+        "deploy, with the graph's ops and precision: [deployment](../deploy.md).",
+        [("fastdense.onnx.to_onnx", fd_onnx.to_onnx, []),
+         ("fastdense.onnx.register_skl2onnx", fd_onnx.register_skl2onnx, [])],
+    )
+    return {"estimator.md": estimator, "nn_optim.md": nn_page, "kernels.md": kernels_page,
+            "onnx.md": onnx_page}
 
 
 def main(argv=None):

@@ -1,0 +1,360 @@
+"""ONNX export of fitted estimators and ``fastdense.nn.Sequential`` models.
+
+Built with the ``onnx`` package alone (no PyTorch, no skl2onnx needed);
+``pip install "fastdense[onnx]"`` installs onnx, onnxruntime and skl2onnx.
+``import fastdense`` does not import this module; importing it imports neither
+onnx (imported when an export runs) nor skl2onnx.
+
+- :func:`to_onnx` writes the graph of a fitted :class:`~fastdense.DenseBinaryClassifier`
+  (outputs ``label`` and ``probabilities``, named and shaped as skl2onnx names
+  them for ``MLPClassifier``) or of a ``Sequential`` (its logits, as
+  ``torch.onnx.export`` would).
+- :func:`register_skl2onnx` registers fastdense's converter with skl2onnx, so
+  ``skl2onnx.to_onnx`` converts pipelines that end in a fastdense estimator.
+  skl2onnx has no plugin discovery, so this is one explicit call (it imports
+  skl2onnx, which takes seconds; nothing else does).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdense import DenseBinaryClassifier
+>>> from fastdense.onnx import to_onnx
+>>> X = np.random.default_rng(0).standard_normal((40, 3))
+>>> clf = DenseBinaryClassifier((4,), max_iter=20, random_state=0).fit(X, X[:, 0] > 0)
+>>> [o.name for o in to_onnx(clf).graph.output]
+['label', 'probabilities']
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .._version import __version__
+from . import _graph
+from ._graph import DEFAULT_OPSET, MIN_OPSET
+
+__all__ = ["to_onnx", "register_skl2onnx", "DEFAULT_OPSET"]
+
+_BATCH = "batch"
+
+
+def _require_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("ONNX export needs the 'onnx' package: pip install "
+                          "'fastdense[onnx]' (or onnx)") from None
+    return onnx
+
+
+def _check_opset(opset: Optional[int]) -> int:
+    if opset is None:
+        return DEFAULT_OPSET
+    onnx = _require_onnx()
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
+        raise TypeError(f"opset must be an int; got {opset!r}")
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise ValueError(f"opset must be between {MIN_OPSET} and {newest} (the installed "
+                         f"onnx's newest); got {opset}")
+    return int(opset)
+
+
+def _check_dtype(dtype: Any, default: Any) -> np.dtype:
+    dt = np.dtype(default if dtype is None else dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
+    return dt
+
+
+def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
+                      ) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """(weight (out, in), bias) per layer from the public fitted attributes, proven.
+
+    Reads only ``coefs_``, ``intercepts_`` and ``n_features_in_`` (through
+    the same :func:`fastdense._network.check_network` as every other door),
+    so any estimator with scikit-learn's MLP attributes exports the same way.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from .._network import check_network
+
+    check_is_fitted(est, "coefs_")
+    coefs, icpts = est.coefs_, est.intercepts_
+    check_network(coefs, icpts, n_features=int(est.n_features_in_), n_outputs=n_outputs)
+    for i, (W, c) in enumerate(zip(coefs, icpts)):
+        if not (np.isfinite(W).all() and np.isfinite(c).all()):
+            raise ValueError(f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity; "
+                             "the exported graph would predict NaN")
+    return [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
+
+
+def _metadata(model: Any, kind: str) -> Dict[str, str]:
+    meta = {"fastdense_version": __version__, "fastdense_model": kind}
+    if hasattr(model, "get_params"):
+        meta["params"] = json.dumps(model.get_params(deep=False), default=repr, sort_keys=True)
+        for attr in ("n_iter_", "loss_", "n_features_in_"):
+            if hasattr(model, attr):
+                meta[attr] = repr(getattr(model, attr))
+    return meta
+
+
+def _zipmap_names(classes: np.ndarray) -> List[str]:
+    """skl2onnx's names of the per-class outputs of ``zipmap='columns'``."""
+    if classes.dtype.kind in "biu":
+        return ["i%d" % c for c in classes.tolist()]
+    return ["s%s" % c for c in classes.tolist()]
+
+
+def _classifier_outputs(b: Any, logit: str, classes_in: Any, zipmap: Any) -> List[Any]:
+    """Label and probability outputs (skl2onnx's names and ZipMap rules); value infos."""
+    from onnx import TensorProto, helper
+
+    classes = _graph.class_labels(classes_in)
+    if classes.shape != (2,):
+        raise ValueError(f"a binary classifier's classes_ must hold 2 labels; got "
+                         f"{np.asarray(classes_in).tolist()!r}")
+    is_str = classes.dtype == object
+    label_type = TensorProto.STRING if is_str else TensorProto.INT64
+    elem = _graph.onnx_elem_type(b.dtype)
+    if zipmap is False:
+        _graph.binary_head(b, logit, classes, b.reserve("label"), b.reserve("probabilities"))
+        return [helper.make_tensor_value_info("label", label_type, [_BATCH]),
+                helper.make_tensor_value_info("probabilities", elem, [_BATCH, 2])]
+    label, proba = b.name("label"), b.name("probabilities")
+    _graph.binary_head(b, logit, classes, label, proba)
+    b.node("Identity", [label], output=b.reserve("output_label"))
+    outputs = [helper.make_tensor_value_info("output_label", label_type, [_BATCH])]
+    if zipmap == "columns":
+        for j, col in enumerate(_zipmap_names(np.asarray(classes_in))):
+            sl = b.node("Slice", [proba, b.const("start", np.array([j])),
+                                  b.const("end", np.array([j + 1])),
+                                  b.const("axis", np.array([1]))], "slice")
+            b.node("Reshape", [sl, b.const("flat_shape", np.array([-1]))],
+                   output=b.reserve(col))
+            outputs.append(helper.make_tensor_value_info(col, elem, [_BATCH]))
+        return outputs
+    if b.dtype != np.float32:
+        raise ValueError("zipmap=True needs float32 probabilities: ONNX's ZipMap takes "
+                         "tensor(float) only (onnxruntime refuses float64). Use dtype="
+                         "'float32', zipmap=False or zipmap='columns'")
+    attrs = ({"classlabels_strings": [str(c) for c in classes]} if is_str
+             else {"classlabels_int64s": [int(c) for c in classes]})
+    b.node("ZipMap", [proba], output=b.reserve("output_probability"), domain="ai.onnx.ml",
+           **attrs)
+    seq = helper.make_sequence_type_proto(helper.make_map_type_proto(
+        label_type, helper.make_tensor_type_proto(TensorProto.FLOAT, None)))
+    outputs.append(helper.make_value_info("output_probability", seq))
+    return outputs
+
+
+def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
+    """The Sequential flattened to ('linear', (W, b)) and ('act', (name, slope)) steps."""
+    from .. import nn
+
+    steps: List[Tuple[str, Any]] = []
+    for m in module:
+        if isinstance(m, nn.Sequential):
+            steps.extend(_sequential_layers(m))
+        elif isinstance(m, nn.Linear):
+            W = np.asarray(m.weight._value())
+            c = None if m.bias is None else np.asarray(m.bias._value())
+            steps.append(("linear", (W, c)))
+        elif isinstance(m, (nn.Identity, nn.Dropout)):  # Dropout: identity in eval, as torch
+            continue
+        elif isinstance(m, nn.ReLU):
+            steps.append(("act", ("relu", 0.0)))
+        elif isinstance(m, nn.LeakyReLU):
+            steps.append(("act", ("leaky_relu", float(m.negative_slope))))
+        elif isinstance(m, nn.Tanh):
+            steps.append(("act", ("tanh", 0.0)))
+        elif isinstance(m, nn.Sigmoid):
+            steps.append(("act", ("logistic", 0.0)))
+        else:
+            raise TypeError(f"no ONNX export for the module {type(m).__name__} in a "
+                            "Sequential; supported: Linear, ReLU, LeakyReLU, Tanh, Sigmoid, "
+                            "Identity, Dropout and nested Sequential")
+    return steps
+
+
+def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str,
+                      one_dtype: bool) -> int:
+    """Emit the Sequential's nodes; returns its input width."""
+    steps = _sequential_layers(module)
+    n_in: Optional[int] = None
+    width: Optional[int] = None
+    for kind, value in steps:
+        if kind == "linear":
+            W = value[0]
+            if width is not None and W.shape[1] != width:
+                raise ValueError(f"Linear({W.shape[1]}, {W.shape[0]}) follows a layer of "
+                                 f"width {width}")
+            n_in = W.shape[1] if n_in is None else n_in
+            width = W.shape[0]
+    if n_in is None:
+        raise ValueError("the Sequential has no Linear layer: its input width is unknown")
+    dtypes = {v[0].dtype for k, v in steps if k == "linear"}
+    if one_dtype and len(dtypes) > 1:
+        raise ValueError(f"the Sequential mixes parameter dtypes {sorted(map(str, dtypes))}; "
+                         "pass dtype= to export in one")
+    for i, (kind, value) in enumerate(steps):
+        out = output if i == len(steps) - 1 else None
+        if kind == "linear":
+            x = _graph.linear(b, x, value[0], value[1], layout, output=out)
+        else:
+            x = _graph.activation(b, value[0], x, value[1], output=out)
+    return n_in
+
+
+def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
+            zipmap: Any = False, input_name: Optional[str] = None,
+            output_name: str = "output", layout: Optional[str] = None,
+            doc_string: Optional[str] = None) -> Any:
+    """Export a fitted estimator or a ``fastdense.nn.Sequential`` as an ONNX model.
+
+    Parameters
+    ----------
+    model : DenseBinaryClassifier (fitted) or fastdense.nn.Sequential
+        For the estimator, the graph outputs ``label`` (the original class
+        labels: int64, or strings) and ``probabilities`` (n, 2), as skl2onnx
+        converts ``MLPClassifier``. For a ``Sequential`` of ``Linear``,
+        ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``, ``Identity`` and
+        ``Dropout`` (identity, as in eval mode) modules, the graph computes
+        the module's output (the logits), as ``torch.onnx.export`` would.
+        Other models are refused with a TypeError. Sparse-trained estimators
+        export as any other (the graph takes dense rows).
+    dtype : {None, 'float32', 'float64'}, default=None
+        Type of the input, the weights and the outputs. None: the fitted
+        dtype of the estimator, or the Sequential's parameter dtype.
+    opset : int, optional
+        The ``ai.onnx`` opset; default :data:`DEFAULT_OPSET`.
+    zipmap : {False, True, 'columns'}, default=False
+        skl2onnx's option for classifiers: False gives ``label`` and
+        ``probabilities`` tensors; True gives ``output_label`` and
+        ``output_probability`` (a sequence of maps from label to
+        probability, float32 only, as ONNX's ZipMap); ``'columns'`` gives
+        ``output_label`` and one probability output per class (``i0``/``i1``
+        for integer labels, ``s<label>`` for strings). Estimators only. Note
+        that skl2onnx's own default is True; ours is False.
+    input_name : str, optional
+        Name of the input: ``'X'`` (skl2onnx's) for estimators, ``'input'``
+        (torch.onnx.export's) for modules.
+    output_name : str, default='output'
+        Name of a module's output.
+    layout : {None, 'matmul', 'gemm'}
+        ``MatMul`` + ``Add`` or ``Gemm(transB=1)`` per layer; None is the
+        faster in onnxruntime as measured (docs/deploy.md).
+    doc_string : str, optional
+        Replaces the generated ``model.doc_string`` (fastdense version, model
+        and its parameters), which is also in ``model.metadata_props``.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Checked with ``onnx.checker.check_model``; the batch dimension is
+        dynamic (named ``batch``). Save it with ``onnx.save(model, path)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Unsupported model or module, unfitted estimator, bad option.
+    """
+    onnx = _require_onnx()
+    from onnx import helper
+
+    from .. import nn
+
+    opset = _check_opset(opset)
+    layout = _graph.DEFAULT_LINEAR if layout is None else layout
+    if layout not in ("matmul", "gemm"):
+        raise ValueError(f"layout must be None, 'matmul' or 'gemm'; got {layout!r}")
+    if not (zipmap is False or zipmap is True or (isinstance(zipmap, str) and zipmap == "columns")):
+        raise ValueError(f"zipmap must be False, True or 'columns'; got {zipmap!r}")
+
+    if isinstance(model, nn.Sequential):
+        if zipmap is not False:
+            raise ValueError("zipmap applies to classifiers; a Sequential exports its logits")
+        params = [p for p in model.parameters()]
+        dt = _check_dtype(dtype, np.asarray(params[0]._value()).dtype if params else np.float32)
+        b = _graph.Builder(dt)
+        x = b.reserve(input_name or "input")
+        out = b.reserve(output_name)
+        n_in = _sequential_graph(b, model, x, out, layout, one_dtype=dtype is None)
+        width = [np.asarray(m.weight._value()).shape[0] for m in _modules(model)
+                 if isinstance(m, nn.Linear)][-1]
+        outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
+                                                 [_BATCH, width])]
+        kind = "fastdense.nn.Sequential"
+    elif isinstance(model, nn.Module):
+        raise TypeError(f"to_onnx exports a fastdense.nn.Sequential; got the module "
+                        f"{type(model).__name__} (wrap it: nn.Sequential(module))")
+    elif isinstance(model, _estimator_class()):
+        layers = _estimator_layers(model)
+        dt = _check_dtype(dtype, layers[0][0].dtype)
+        b = _graph.Builder(dt)
+        x = b.reserve(input_name or "X")
+        logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
+        outputs = _classifier_outputs(b, logit, model.classes_, zipmap)
+        n_in = layers[0][0].shape[1]
+        kind = type(model).__name__
+    else:
+        raise TypeError(f"to_onnx exports a fitted DenseBinaryClassifier or a "
+                        f"fastdense.nn.Sequential; got {type(model).__name__}")
+
+    inputs = [helper.make_tensor_value_info(x, _graph.onnx_elem_type(dt), [_BATCH, n_in])]
+    meta = _metadata(model, kind)
+    return _assemble(b, inputs, outputs, opset, meta, doc_string, kind)
+
+
+def _estimator_class() -> Any:
+    from ..estimator import DenseBinaryClassifier  # imports scikit-learn: estimators only
+
+    return DenseBinaryClassifier
+
+
+def _modules(seq: Any) -> List[Any]:
+    from .. import nn
+
+    out: List[Any] = []
+    for m in seq:
+        out.extend(_modules(m) if isinstance(m, nn.Sequential) else [m])
+    return out
+
+
+def _assemble(b: Any, inputs: List[Any], outputs: List[Any], opset: int,
+              meta: Dict[str, str], doc_string: Optional[str], kind: str) -> Any:
+    """The checked ModelProto of builder `b`'s graph."""
+    onnx = _require_onnx()
+    from onnx import helper
+
+    graph = helper.make_graph(b.nodes, "fastdense_" + kind.split(".")[-1], inputs, outputs,
+                              initializer=b.initializers)
+    imports = [helper.make_opsetid("", opset)]
+    imports += [helper.make_opsetid(d, 1) for d in sorted(b.domains)]
+    model = helper.make_model(graph, opset_imports=imports, producer_name="fastdense",
+                              producer_version=__version__)
+    # the oldest IR version that carries these opsets: the widest choice of runtimes
+    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
+    model.doc_string = doc_string if doc_string is not None else (
+        f"fastdense {__version__} {kind}; " + "; ".join(
+            f"{k}={v}" for k, v in meta.items() if k not in ("fastdense_version",
+                                                            "fastdense_model")))
+    helper.set_model_props(model, meta)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def register_skl2onnx() -> None:
+    """Register fastdense's estimators with skl2onnx (idempotent).
+
+    After this call, ``skl2onnx.to_onnx`` / ``convert_sklearn`` convert a
+    ``DenseBinaryClassifier`` anywhere in a pipeline, with skl2onnx's
+    classifier options (``zipmap``, ``nocl``, ``output_class_labels``).
+    Imports skl2onnx (``pip install "fastdense[onnx]"``).
+    """
+    from ._skl2onnx import register
+
+    register()
