@@ -277,9 +277,10 @@ def run_fit_benchmark(
         for dtype in dtypes:
             task = TASKS.get(name, ("binary", 1))
             X, y, Xt, yt = make_data(n, d, np.dtype(dtype), task=task)
-            ours, ref = {"binary": (DenseBinaryClassifier, MLPClassifier),
-                         "multiclass": (DenseClassifier, MLPClassifier),
-                         "regression": (DenseRegressor, MLPRegressor)}[task[0]]
+            pair: Dict[str, Tuple[Any, Any]] = {"binary": (DenseBinaryClassifier, MLPClassifier),
+                                                "multiclass": (DenseClassifier, MLPClassifier),
+                                                "regression": (DenseRegressor, MLPRegressor)}
+            ours, ref = pair[task[0]]
 
             def bind(fn: Callable, *args: Any, **kwargs: Any) -> Callable[[int], Tuple[float, float]]:
                 return lambda e: fn(*args, epochs=e, **kwargs)
@@ -322,7 +323,8 @@ def run_fit_benchmark(
                 rows.append([
                     f"{name} {n}x{d} {hidden} b{batch}"
                     + ("" if task[0] == "binary" else f" {task[0]}"), dtype,
-                    f"fastdense ({ours.__name__})" if k == "fastdense" else k, fmt_seconds(s["median"]),
+                    f"fastdense ({ours.__name__})" if k == "fastdense" and task[0] != "binary"
+                    else k, fmt_seconds(s["median"]),
                     f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
                     f"{s['median'] / base:.2f}x", fmt_seconds(fixed),
                     "—" if np.isnan(accuracy[k]) else f"{accuracy[k]:.3f}",
