@@ -1,4 +1,4 @@
-"""fastdense: fast dense neural networks for binary classification on the CPU.
+"""fastdense: fast dense neural networks on the CPU.
 
 Cython kernels (BLAS matrix products with fused element-wise work) under a
 scikit-learn estimator and a PyTorch-compatible module API.
@@ -28,13 +28,15 @@ from .serialization import load, save
 from ._validation import VersionWarning
 from ._gradcheck import GradcheckError, gradcheck
 
-__all__ = ["__version__", "kernels", "DenseBinaryClassifier", "nn", "optim", "Tensor",
+__all__ = ["__version__", "kernels", "DenseBinaryClassifier", "DenseClassifier",
+           "DenseRegressor", "nn", "optim", "Tensor",
            "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
            "save", "load", "VersionWarning", "gradcheck", "GradcheckError"]
 
 # The estimators import scikit-learn (about 1 s): only when first used (PEP 562), so that
 # `import fastdense`, `fastdense --help` and the kernels and nn API start fast.
-_LAZY = {"DenseBinaryClassifier": "estimator"}
+_LAZY = {"DenseBinaryClassifier": "estimator", "DenseClassifier": "classifier",
+         "DenseRegressor": "regressor"}
 
 
 def __getattr__(name):

@@ -31,9 +31,13 @@ CONFIGS: Dict[str, Tuple[int, int, Tuple[int, ...], int]] = {
     "S": (20_000, 20, (64, 32), 128),
     "M": (50_000, 100, (256, 128), 256),
     "L": (20_000, 512, (1024, 1024), 512),
+    "MC": (50_000, 100, (256, 128), 256),   # 10 classes: DenseClassifier vs MLPClassifier
+    "R": (50_000, 100, (256, 128), 256),    # regression: DenseRegressor vs MLPRegressor
 }
-QUICK_SAMPLES = {"T": 1_000, "S": 2_000, "M": 2_000, "L": 1_000}
-DEFAULT_EPOCHS = {"T": 20, "S": 5, "M": 2, "L": 1}
+# the target of each config (binary unless named): (kind, outputs of the network)
+TASKS: Dict[str, Tuple[str, int]] = {"MC": ("multiclass", 10), "R": ("regression", 1)}
+QUICK_SAMPLES = {"T": 1_000, "S": 2_000, "M": 2_000, "L": 1_000, "MC": 2_000, "R": 2_000}
+DEFAULT_EPOCHS = {"T": 20, "S": 5, "M": 2, "L": 1, "MC": 2, "R": 2}
 
 __all__ = ["CONFIGS", "run_fit_benchmark", "machine_header", "markdown_table",
            "fmt_seconds", "summarize"]
@@ -94,15 +98,23 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def make_data(n_samples: int, n_features: int, dtype: Any, seed: int = 0):
-    """Standardized make_classification data: (X, y, X_test, y_test)."""
-    from sklearn.datasets import make_classification
+def make_data(n_samples: int, n_features: int, dtype: Any, seed: int = 0,
+              task: Tuple[str, int] = ("binary", 1)):
+    """Standardized make_classification (or make_regression) data: (X, y, X_test, y_test)."""
+    from sklearn.datasets import make_classification, make_regression
     from sklearn.preprocessing import StandardScaler
 
-    X, y = make_classification(
-        n_samples=n_samples + n_samples // 4, n_features=n_features,
-        n_informative=max(2, n_features // 2), random_state=seed,
-    )
+    total = n_samples + n_samples // 4
+    if task[0] == "regression":
+        X, y = make_regression(n_samples=total, n_features=n_features,
+                               n_informative=max(2, n_features // 2), noise=1.0,
+                               random_state=seed)
+        y = (y - y.mean()) / y.std()
+    else:
+        X, y = make_classification(
+            n_samples=total, n_features=n_features, n_informative=max(2, n_features // 2),
+            n_classes=2 if task[0] == "binary" else task[1], random_state=seed,
+        )
     X = StandardScaler().fit_transform(X).astype(dtype)
     return X[:n_samples], y[:n_samples], X[n_samples:], y[n_samples:]
 
@@ -125,7 +137,7 @@ def fit_estimator(cls, X, y, Xt, yt, hidden, batch, epochs, **extra):
         start = time.perf_counter()
         clf.fit(X, y)
         elapsed = time.perf_counter() - start
-    return elapsed, float(np.mean(clf.predict(Xt) == yt))
+    return elapsed, float(clf.score(Xt, yt))  # accuracy, or R^2 for a regressor
 
 
 def fit_numpy(X, y, Xt, yt, hidden, batch, epochs):
@@ -138,17 +150,23 @@ def fit_numpy(X, y, Xt, yt, hidden, batch, epochs):
     return elapsed, float(np.mean((logits > 0) == yt))
 
 
-def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused):
+def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused, task=("binary", 1)):
     torch.manual_seed(0)
     sizes = [X.shape[1], *hidden]
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], 1)).to(dtype)
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], task[1])).to(dtype)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    Xt_, yt_ = torch.from_numpy(X), torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
+    Xt_ = torch.from_numpy(X)
+    if task[0] == "multiclass":
+        loss_fn: Any = torch.nn.CrossEntropyLoss()
+        yt_ = torch.from_numpy(y.astype(np.int64))
+    else:
+        loss_fn = (torch.nn.MSELoss() if task[0] == "regression"
+                   else torch.nn.BCEWithLogitsLoss())
+        yt_ = torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
     generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
     for _ in range(epochs):
@@ -161,17 +179,22 @@ def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused):
             opt.step()
     elapsed = time.perf_counter() - start
     with torch.no_grad():
-        pred = model(torch.from_numpy(Xt))[:, 0].numpy() > 0
+        out = model(torch.from_numpy(Xt)).numpy()
+    if task[0] == "regression":
+        from sklearn.metrics import r2_score
+
+        return elapsed, float(r2_score(yt, out[:, 0]))
+    pred = out.argmax(axis=1) if task[0] == "multiclass" else out[:, 0] > 0
     return elapsed, float(np.mean(pred == yt))
 
 
-def fit_gemm_floor(X, hidden, batch, epochs):
+def fit_gemm_floor(X, hidden, batch, epochs, n_out=1):
     """Only the products: per minibatch Z = A @ W.T (every layer), dW = dZ.T @ A
     (every layer) and dA = dZ @ W (every layer but the first)."""
     from . import _kernels
 
     rng = np.random.default_rng(0)
-    sizes = [X.shape[1], *hidden, 1]
+    sizes = [X.shape[1], *hidden, n_out]
     weights = [(rng.standard_normal((o, i)) / np.sqrt(i)).astype(X.dtype)
                for i, o in zip(sizes[:-1], sizes[1:])]
     floor = _kernels.GemmFloor(X, weights, batch)  # buffers allocated here, once
@@ -219,9 +242,11 @@ def run_fit_benchmark(
     """
     import sys
 
-    from sklearn.neural_network import MLPClassifier
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
 
+    from .classifier import DenseClassifier
     from .estimator import DenseBinaryClassifier
+    from .regressor import DenseRegressor
 
     out = sys.stdout if out is None else out
     unknown = [c for c in configs if c not in CONFIGS]
@@ -240,8 +265,9 @@ def run_fit_benchmark(
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads", file=out)
     print(f"\nSeconds per training epoch (Adam, ReLU, no L2), marginal: (time of 1 + E "
           f"epochs - time of 1) / E; medians of {rounds} interleaved rounds; 'x fastdense' = "
-          "competitor time / DenseBinaryClassifier time; 'setup' = the rest of a 1-epoch "
-          "call (validation, initialisation)\n", file=out)
+          "competitor time / fastdense estimator time; 'setup' = the rest of a 1-epoch "
+          "call (validation, initialisation); 'score' = held-out accuracy (R^2 for "
+          "regression)\n", file=out)
 
     rows, records = [], []
     for name in configs:
@@ -249,24 +275,28 @@ def run_fit_benchmark(
         n = QUICK_SAMPLES[name] if quick else n
         n_epochs = epochs or (2 if quick else DEFAULT_EPOCHS[name])
         for dtype in dtypes:
-            X, y, Xt, yt = make_data(n, d, np.dtype(dtype))
+            task = TASKS.get(name, ("binary", 1))
+            X, y, Xt, yt = make_data(n, d, np.dtype(dtype), task=task)
+            pair: Dict[str, Tuple[Any, Any]] = {"binary": (DenseBinaryClassifier, MLPClassifier),
+                                                "multiclass": (DenseClassifier, MLPClassifier),
+                                                "regression": (DenseRegressor, MLPRegressor)}
+            ours, ref = pair[task[0]]
 
             def bind(fn: Callable, *args: Any, **kwargs: Any) -> Callable[[int], Tuple[float, float]]:
                 return lambda e: fn(*args, epochs=e, **kwargs)
 
             comp: Dict[str, Callable[[int], Tuple[float, float]]] = {
-                "fastdense": bind(fit_estimator, DenseBinaryClassifier, X, y, Xt, yt,
-                                  hidden, batch),
-                "MLPClassifier": bind(fit_estimator, MLPClassifier, X, y, Xt, yt, hidden,
-                                      batch),
-                "NumPy reference": bind(fit_numpy, X, y, Xt, yt, hidden, batch),
-                "GEMM floor": bind(fit_gemm_floor, X, hidden, batch),
+                "fastdense": bind(fit_estimator, ours, X, y, Xt, yt, hidden, batch),
+                ref.__name__: bind(fit_estimator, ref, X, y, Xt, yt, hidden, batch),
             }
+            if task[0] == "binary":  # the NumPy reference trains the binary network only
+                comp["NumPy reference"] = bind(fit_numpy, X, y, Xt, yt, hidden, batch)
+            comp["GEMM floor"] = bind(fit_gemm_floor, X, hidden, batch, n_out=task[1])
             if torch is not None:
                 comp["PyTorch Adam"] = bind(fit_torch, torch, X, y, Xt, yt, hidden, batch,
-                                            fused=False)
+                                            fused=False, task=task)
                 comp["PyTorch Adam(fused)"] = bind(fit_torch, torch, X, y, Xt, yt, hidden,
-                                                   batch, fused=True)
+                                                   batch, fused=True, task=task)
             times: Dict[str, List[float]] = {k: [] for k in comp}
             setup: Dict[str, List[float]] = {k: [] for k in comp}
             accuracy: Dict[str, float] = {}
@@ -291,7 +321,10 @@ def run_fit_benchmark(
                 s = summarize(times[k])
                 fixed = float(np.median(setup[k]))
                 rows.append([
-                    f"{name} {n}x{d} {hidden} b{batch}", dtype, k, fmt_seconds(s["median"]),
+                    f"{name} {n}x{d} {hidden} b{batch}"
+                    + ("" if task[0] == "binary" else f" {task[0]}"), dtype,
+                    f"fastdense ({ours.__name__})" if k == "fastdense" and task[0] != "binary"
+                    else k, fmt_seconds(s["median"]),
                     f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
                     f"{s['median'] / base:.2f}x", fmt_seconds(fixed),
                     "—" if np.isnan(accuracy[k]) else f"{accuracy[k]:.3f}",
@@ -304,7 +337,7 @@ def run_fit_benchmark(
                                 "accuracy": accuracy[k]})
     print(markdown_table(
         ["config", "dtype", "competitor", "s/epoch", "min–max", "x fastdense", "setup",
-         "held-out acc."],
+         "score"],
         rows,
     ), file=out)
     return records

@@ -233,8 +233,9 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     def loss_and_grad(flat: np.ndarray):
         grad = np.empty_like(flat)
         loss = _train.loss_grad(
-            X, empty_f, empty_i, empty_i, y_bin, empty_f, clf._units, clf._coef_off,
-            clf._icpt_off, activation, _LEAKY_RELU_SLOPE, np.ascontiguousarray(flat), grad,
+            X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f, clf._units,
+            clf._coef_off, clf._icpt_off, activation, _LEAKY_RELU_SLOPE,
+            _train.OUTPUT_CODES["logistic"], np.ascontiguousarray(flat), grad,
             acts, d_a, d_b, float(clf.alpha),
         )
         return float(loss), grad

@@ -108,6 +108,46 @@ def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mea
 # -------------------------------------------------------------- optimizers
 
 
+def sklearn_output_loss(Z, Y, output, sample_weight=None):
+    """scikit-learn's MLP output layer and loss from the logits Z (n, k): (loss, dZ).
+
+    The formulas of ``sklearn.neural_network._base`` (LOSS_FUNCTIONS) on the
+    output activation of ``out_activation_`` ('logistic', 'softmax',
+    'identity', 'exp'), and dZ = (out(Z) - Y) * s (no 1/S: scikit-learn
+    divides the parameter gradients by the weight sum). The oracle of
+    ``_train.output_loss_delta``.
+    """
+    Z = np.asarray(Z)
+    Y = np.asarray(Y, dtype=Z.dtype)
+    eps = np.finfo(Z.dtype).eps
+    if output == "softmax":
+        A = np.exp(Z - Z.max(axis=1, keepdims=True))
+        A /= A.sum(axis=1, keepdims=True)
+    elif output == "logistic":
+        A = _sigmoid(Z)
+    elif output == "exp":
+        A = np.exp(Z)
+    else:
+        A = Z.copy()
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=Z.dtype)
+    if output == "logistic":
+        P = np.clip(A, eps, 1 - eps)
+        per = -(Y * np.log(P) + (1 - Y) * np.log(1 - P))
+    elif output == "softmax":
+        per = -Y * np.log(np.clip(A, eps, 1 - eps))
+    elif output == "exp":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = np.where(Y == 0, 0, Y * np.log(Y / A)) - Y + A
+    else:
+        per = (Y - A) ** 2
+    cols = np.average(per, weights=w, axis=0)
+    loss = 0.5 * cols.mean() if output == "identity" else cols.sum()
+    dZ = A - Y
+    if w is not None:
+        dZ = dZ * w[:, None]
+    return float(loss), dZ
+
+
 def torch_sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0,
                    dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
                    first_step=False):

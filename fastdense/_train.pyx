@@ -1,4 +1,4 @@
-"""Compiled training and inference loops of DenseBinaryClassifier.
+"""Compiled training and inference loops of the scikit-learn estimators.
 
 The estimator keeps every parameter in ONE flat buffer laid out exactly as
 scikit-learn's ``_pack`` does (all ``coefs_`` raveled in (n_in, n_out) C
@@ -45,6 +45,16 @@ cdef enum:
 
 SOLVER_SGD = STEP_SGD
 SOLVER_ADAM = STEP_ADAM
+
+cdef enum:
+    # The output layer and its loss, scikit-learn's (out_activation_ + loss):
+    OUT_LOGISTIC = 0   # sigmoid per output + binary log loss (binary, multilabel)
+    OUT_SOFTMAX = 1    # softmax + categorical log loss (multi-class)
+    OUT_IDENTITY = 2   # identity + half squared error (regression)
+    OUT_EXP = 3        # exp (log link) + half Poisson deviance (regression)
+
+OUTPUT_CODES = {"logistic": OUT_LOGISTIC, "softmax": OUT_SOFTMAX,
+                "identity": OUT_IDENTITY, "exp": OUT_EXP}
 
 # How often (at most) a nogil epoch takes the GIL back to run Python's signal
 # handlers (Ctrl-C): after any minibatch once this much time has passed since
@@ -128,6 +138,13 @@ cdef inline floating f_log(floating x) noexcept nogil:
         return log(x)
 
 
+cdef inline floating f_exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
 ctypedef struct Net:
     # Network shape and the flat parameter layout (all arrays owned by Python).
     Py_ssize_t n_layers          # number of weight layers L (>= 1)
@@ -136,6 +153,7 @@ ctypedef struct Net:
     const Py_ssize_t* icpt_off   # (L,): offset of b[l]
     int activation               # hidden activation (core.Activation)
     double slope                 # leaky_relu negative slope
+    int output                   # output layer and loss (OUT_*)
 
 
 ctypedef struct Update:
@@ -364,6 +382,88 @@ cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* 
                              u.nesterov, <floating> alpha, scale)
 
 
+cdef double output_loss_delta(int output, Py_ssize_t m, Py_ssize_t k, floating* z,
+                              const floating* y, const floating* sw, floating sw_sum,
+                              floating* dz, floating* lbuf, floating* db) noexcept nogil:
+    """scikit-learn's output layer and loss on m rows of k outputs, from the logits z.
+
+    The loss as scikit-learn's LOSS_FUNCTIONS compute it (returned, without the
+    L2 term): per output column, the (weighted) average over rows of the
+    element loss, then the sum over columns (``.mean()`` for squared error):
+        logistic  -(y log(pc) + (1 - y) log(1 - pc)),  pc = clip(expit(z), eps, 1 - eps)
+        softmax   -y log(pc),  pc = clip(softmax(z), eps, 1 - eps)
+        identity  (y - z)^2, reported as half the mean over columns
+        exp       xlogy(y, y / exp(z)) - y + exp(z)  (half the Poisson deviance)
+    and dZ[L] = (out(z) - y) * s into dz (the canonical link makes this the
+    derivative for all four; scikit-learn's squared error divides its reported
+    loss by k but not its gradient). db := the column sums of dz. z is
+    overwritten (softmax in place); lbuf (m * k) is scratch. Sums over rows are
+    numpy's: pairwise for one column, row after row for several.
+    """
+    cdef Py_ssize_t i, j, idx
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef floating a, pc, yi, g, d, mx, tot, t
+    cdef floating one = 1
+    cdef floating* zr
+    for i in range(m):
+        zr = z + i * k
+        if output == OUT_SOFTMAX:  # scikit-learn's inplace_softmax, step by step
+            mx = zr[0]
+            for j in range(1, k):
+                if zr[j] > mx:
+                    mx = zr[j]
+            for j in range(k):
+                zr[j] = f_exp(zr[j] - mx)
+            tot = pairwise_sum(zr, k)
+            for j in range(k):
+                zr[j] = zr[j] / tot
+        for j in range(k):
+            idx = i * k + j
+            yi = y[idx]
+            if output == OUT_LOGISTIC:
+                a = expit(zr[j])
+                pc = eps if a < eps else (one - eps if a > one - eps else a)
+                g = -f_log(pc) if yi > 0.5 else -f_log(one - pc)
+            elif output == OUT_SOFTMAX:
+                a = zr[j]
+                pc = eps if a < eps else (one - eps if a > one - eps else a)
+                g = -f_log(pc) if yi > 0.5 else 0
+            elif output == OUT_EXP:
+                a = f_exp(zr[j])
+                t = yi / a
+                if yi == 0 and t == t:  # scipy's xlogy(0, t) = 0 unless t is NaN
+                    g = 0
+                else:
+                    g = yi * f_log(t)
+                g = (g - yi) + a
+            else:
+                a = zr[j]
+                d = yi - a
+                g = d * d
+            d = a - yi
+            if sw != NULL:
+                g = g * sw[i]
+                d = d * sw[i]
+            lbuf[idx] = g
+            dz[idx] = d
+    if k == 1:
+        lbuf[0] = pairwise_sum(lbuf, m)
+        db[0] = pairwise_sum(dz, m)
+    else:
+        for j in range(k):
+            db[j] = dz[j]
+        for i in range(1, m):
+            for j in range(k):
+                lbuf[j] += lbuf[i * k + j]
+                db[j] += dz[i * k + j]
+    for j in range(k):
+        lbuf[j] = lbuf[j] / sw_sum
+    tot = pairwise_sum(lbuf, k)
+    if output == OUT_IDENTITY:
+        return <double> (<floating> 0.5 * (tot / <floating> k))
+    return <double> tot
+
+
 cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             const floating* xs_data, const Py_ssize_t* rows,
                             Py_ssize_t row0, const floating* y, const floating* sw,
@@ -394,27 +494,34 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
 
-    # Output: p = expit(z), the clipped log loss per row (into d_b) and
-    # dZ[L] = (p - y) * s (into dz); the three sums are numpy's pairwise sums,
-    # as np.average / np.sum compute them in scikit-learn.
-    for i in range(m):
-        z = acts[L - 1][i]
-        p = expit(z)
-        pc = eps if p < eps else (1 - eps if p > 1 - eps else p)
-        if y[i] > 0.5:
-            g = -f_log(pc)
-        else:
-            g = -f_log(1 - pc)
-        p = p - y[i]
-        if sw != NULL:
-            g = g * sw[i]
-            p = p * sw[i]
-        d_b[i] = g
-        dz[i] = p
-    loss_sum = <double> pairwise_sum(d_b, m)
-    sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
-    grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
-    sw_sum_f = <floating> sw_sum
+    if net.output == OUT_LOGISTIC and net.units[L] == 1:
+        # Binary: p = expit(z), the clipped log loss per row (into d_b) and
+        # dZ[L] = (p - y) * s (into dz); the three sums are numpy's pairwise sums,
+        # as np.average / np.sum compute them in scikit-learn.
+        for i in range(m):
+            z = acts[L - 1][i]
+            p = expit(z)
+            pc = eps if p < eps else (1 - eps if p > 1 - eps else p)
+            if y[i] > 0.5:
+                g = -f_log(pc)
+            else:
+                g = -f_log(1 - pc)
+            p = p - y[i]
+            if sw != NULL:
+                g = g * sw[i]
+                p = p * sw[i]
+            d_b[i] = g
+            dz[i] = p
+        loss_sum = <double> pairwise_sum(d_b, m)
+        sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
+        grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
+        sw_sum_f = <floating> sw_sum
+        loss = loss_sum / sw_sum
+    else:
+        sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
+        sw_sum_f = <floating> sw_sum
+        loss = output_loss_delta(net.output, m, net.units[L], acts[L - 1], y, sw,
+                                 sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1])
 
     # The L2 term of the loss, from the weights before this step's update:
     # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
@@ -423,7 +530,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         for l in range(L):
             sq += <double> self_dot(net.units[l] * net.units[l + 1],
                                     params + net.coef_off[l])
-    loss = loss_sum / sw_sum + (0.5 * alpha) * sq / sw_sum
+    loss = loss + (0.5 * alpha) * sq / sw_sum
 
     for l in range(L - 1, -1, -1):
         n_in = net.units[l]
@@ -476,8 +583,10 @@ cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
 
 
 cdef Net make_net(const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
-                  const Py_ssize_t[::1] icpt_off, int activation, double slope):
+                  const Py_ssize_t[::1] icpt_off, int activation, double slope,
+                  int output):
     cdef Net net
+    net.output = output
     net.n_layers = coef_off.shape[0]
     net.units = &units[0]
     net.coef_off = &coef_off[0]
@@ -499,11 +608,11 @@ cdef Csr make_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices):
 
 def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                      const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
-                     const floating[::1] y, const floating[::1] sw,
+                     const floating[:, ::1] y, const floating[::1] sw,
                      const Py_ssize_t[::1] order, bint use_order, Py_ssize_t batch_size,
                      const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
                      const Py_ssize_t[::1] icpt_off, int activation, double slope,
-                     floating[::1] params, floating[::1] grads, floating[::1] state1,
+                     int output, floating[::1] params, floating[::1] grads, floating[::1] state1,
                      floating[::1] state2, floating[::1] acts_buf, floating[::1] d_a,
                      floating[::1] d_b, floating[::1] xb, floating[::1] yb,
                      floating[::1] swb, int solver, double lr, double momentum,
@@ -522,13 +631,14 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
     (KeyboardInterrupt on Ctrl-C) the epoch stops after the minibatch in
     progress, params hold the last completed update, and the exception is
     returned as ``error`` (None otherwise) for the caller to handle.
+    y is (n, n_outputs); output is the OUT_* code of the output layer and loss.
     Buffers: acts_buf >= batch * sum(units[1:]), d_a/d_b >= batch * max(units[1:]),
-    xb >= batch * n_features (dense gather), yb, swb >= batch.
+    xb >= batch * n_features (dense gather), yb >= batch * n_outputs, swb >= batch.
     """
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, output)
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
-    cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
-    cdef Py_ssize_t start, stop, m, i, r
+    cdef Py_ssize_t n = y.shape[0], n_feat = units[0], n_out = y.shape[1]
+    cdef Py_ssize_t start, stop, m, i, r, j
     cdef double acc = 0, batch_loss
     cdef Update update
     cdef floating* acts[64]
@@ -565,7 +675,8 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
             if use_order:
                 for i in range(m):
                     r = rows[i]
-                    yb[i] = y[r]
+                    for j in range(n_out):
+                        yb[i * n_out + j] = y[r, j]
                     if sw_all != NULL:
                         swb[i] = sw_all[r]
                 if not xs.present and n_feat > 0:
@@ -574,7 +685,7 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                 swp = &swb[0] if sw_all != NULL else NULL
                 x0 = &xb[0]
             else:
-                ybp = &y[start]
+                ybp = &y[start, 0]
                 swp = sw_all + start if sw_all != NULL else NULL
                 x0 = X_ptr + start * n_feat if X_ptr != NULL else NULL
             if solver == STEP_ADAM:
@@ -602,14 +713,14 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
 
 def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
               const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
-              const floating[::1] y, const floating[::1] sw,
+              const floating[:, ::1] y, const floating[::1] sw,
               const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
-              const Py_ssize_t[::1] icpt_off, int activation, double slope,
+              const Py_ssize_t[::1] icpt_off, int activation, double slope, int output,
               const floating[::1] params, floating[::1] grads,
               floating[::1] acts_buf, floating[::1] d_a, floating[::1] d_b,
               double alpha):
     """Full-batch loss (returned) and gradient (into grads): _loss_grad_lbfgs."""
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, output)
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
     cdef double loss
@@ -620,7 +731,7 @@ def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
     with nogil:
         layer_pointers(net, &acts_buf[0], n, acts)
-        loss = batch_loss_grad(net, n, X_ptr, xs, xs_ptr, NULL, 0, &y[0], sw_ptr,
+        loss = batch_loss_grad(net, n, X_ptr, xs, xs_ptr, NULL, 0, &y[0, 0], sw_ptr,
                                params_ptr, &grads[0], acts, &d_a[0], &d_b[0], alpha,
                                NULL, NULL, NULL)
     return loss
@@ -632,13 +743,14 @@ def decision_function(const floating[:, ::1] X, const floating[::1] xs_data,
                       const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] icpt_off,
                       int activation, double slope, const floating[::1] params,
                       floating[::1] acts_buf, Py_ssize_t chunk, floating[::1] out):
-    """out (n,) := the logit Z[L] of each row, forward in chunks of `chunk` rows.
+    """out (n * n_out,) := the logits Z[L] of each row, forward in chunks of `chunk` rows.
 
     acts_buf >= chunk * sum(units[1:]): memory is O(chunk x width), not O(n).
     """
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope)
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, 0)
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n_feat = units[0], start, m, L = coef_off.shape[0]
+    cdef Py_ssize_t n_out = units[L]
     cdef floating* acts[64]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
@@ -651,5 +763,5 @@ def decision_function(const floating[:, ::1] X, const floating[::1] xs_data,
             layer_pointers(net, &acts_buf[0], m, acts)
             forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
                     xs_ptr, NULL, start, &params[0], acts)
-            memcpy(&out[start], acts[L - 1], m * sizeof(floating))
+            memcpy(&out[start * n_out], acts[L - 1], m * n_out * sizeof(floating))
             start += m

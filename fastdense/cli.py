@@ -699,7 +699,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        description="The fit comparison of benchmarks/bench_fit.py: seconds "
                        "per epoch of each competitor, medians of interleaved rounds.")
     b.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
-    b.add_argument("--configs", default="T,S,M,L", help="sizes among T,S,M,L")
+    b.add_argument("--configs", default="T,S,M,L", help="sizes among T,S,M,L; MC (10 classes) and R (regression)")
     b.add_argument("--dtypes", default=None, help="float32,float64 (--quick: float32)")
     b.add_argument("--epochs", type=_positive_int, default=None)
     b.add_argument("--rounds", type=_positive_int, default=None)

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import expit, log_expit
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
@@ -62,6 +62,8 @@ except ImportError:  # pragma: no cover
         return {}
 
 __all__ = ["DenseBinaryClassifier"]
+
+_CLASS_WEIGHT_CONSTRAINT = [None, dict, list, StrOptions({"balanced"})]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
@@ -218,7 +220,990 @@ class _Callbacks:
             reconstruction_attributes={})
 
 
-class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class _DenseBase(_CallbackSupportMixin, BaseEstimator):
+    """The shared core of the estimators: parameters, solvers, the epoch loop, predict.
+
+    Subclasses own their targets (``_validate_input``), their output layer
+    (``_output_activation``), their validation score and their public
+    predict methods; everything here is scikit-learn's
+    ``BaseMultilayerPerceptron``, run by the compiled loops of ``_train``.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "scoring": [None, StrOptions(set(get_scorer_names())), callable],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+        class_weight=None,
+        scoring=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.class_weight = class_weight
+        self.scoring = scoring
+
+    # ------------------------------------------------------------ parameters
+
+    def _layout(self, layer_units):
+        """Offsets of each coef and intercept in the flat buffer (scikit-learn's _pack order)."""
+        units = np.asarray(layer_units, dtype=np.intp)
+        coef_off, icpt_off, start = [], [], 0
+        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
+            coef_off.append(start)
+            start += n_in * n_out
+        for n_out in layer_units[1:]:
+            icpt_off.append(start)
+            start += n_out
+        return units, np.asarray(coef_off, np.intp), np.asarray(icpt_off, np.intp), start
+
+    def _bind_views(self, params, layer_units):
+        """Make coefs_/intercepts_ views of the flat buffer `params`."""
+        units, coef_off, icpt_off, n_params = self._layout(layer_units)
+        if params.ndim != 1 or params.shape[0] != n_params:  # pragma: no cover - internal
+            raise ValueError(f"flat buffer of {params.shape} for {n_params} parameters")
+        self._params = params
+        self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
+        self._n_in = int(layer_units[0])  # the width the kernels read from each row of X
+        self.coefs_ = [
+            params[o:o + a * b].reshape(a, b)
+            for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
+        ]
+        self.intercepts_ = [params[o:o + b] for o, b in zip(icpt_off, layer_units[1:])]
+        # what we handed out, to notice cheaply when the user replaced an array
+        self._views = (self.coefs_, self.intercepts_, tuple(self.coefs_),
+                       tuple(self.intercepts_))
+
+    def _flat_params(self):
+        """The flat parameter buffer, re-packed if coefs_/intercepts_ were replaced.
+
+        Returns (params, layer_units). Replacing ``coefs_``, one of its arrays,
+        or an intercept (as MLPClassifier users sometimes do) is honoured:
+        the arrays are packed into a new flat buffer that they then view.
+        """
+        views = getattr(self, "_views", None)
+        if (
+            getattr(self, "_params", None) is not None and views is not None
+            and self.coefs_ is views[0] and self.intercepts_ is views[1]
+            and len(self.coefs_) == len(views[2]) and len(self.intercepts_) == len(views[3])
+            and all(a is b for a, b in zip(self.coefs_, views[2]))
+            and all(a is b for a, b in zip(self.intercepts_, views[3]))
+        ):
+            return self._params, [int(u) for u in self._units]
+        coefs, intercepts = self._edited_network()
+        params = np.concatenate([a.ravel() for a in coefs + intercepts])
+        self._bind_views(params, self._checked_units(coefs, intercepts))
+        return params, [int(u) for u in self._units]
+
+    def _edited_network(self):
+        """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
+
+        Casting keeps what an edit like ``coefs_[0] = np.zeros(...)`` meant;
+        anything that is not a list of numeric arrays is a TypeError, and the
+        shapes are proven by :meth:`_checked_units`.
+        """
+        dtype = np.dtype(getattr(self, "_fit_dtype", np.float64))
+        lists = []
+        for name in ("coefs_", "intercepts_"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{name} must be a list of arrays; got {type(value).__name__}")
+            arrays = []
+            for i, a in enumerate(value):
+                if isinstance(a, (str, bytes)) or a is None:
+                    raise TypeError(f"{name}[{i}] must be a numeric array; got "
+                                    f"{type(a).__name__}")
+                try:
+                    arr = np.asarray(a)
+                except (TypeError, ValueError) as exc:
+                    raise TypeError(f"{name}[{i}] could not be converted to an array: "
+                                    f"{exc}") from None
+                if arr.dtype.kind not in "biuf":
+                    raise TypeError(f"{name}[{i}] must be a real numeric array; got dtype "
+                                    f"{arr.dtype}")
+                arrays.append(arr.astype(dtype, copy=False))
+            lists.append(arrays)
+        return lists[0], lists[1]
+
+    def _checked_units(self, coefs, intercepts):
+        """The layer widths of a network proven consistent with this estimator (or ValueError)."""
+        n_features = getattr(self, "n_features_in_", None)
+        units, _ = check_network(
+            coefs, intercepts, n_outputs=getattr(self, "n_outputs_", None),
+            max_layers=_MAX_LAYERS - 1,
+            dtype=getattr(self, "_fit_dtype", None),
+            n_features=None if n_features is None else int(n_features),
+        )
+        return units
+
+    def __setstate__(self, state):
+        state = dict(state)
+        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
+        for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in"):
+            state.pop(private, None)
+        super().__setstate__(state)
+        if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
+            self._params = None
+            self._views = None
+            self._flat_params()
+            self._check_fitted_state()
+
+    def _check_fitted_state(self):
+        """The fitted attributes beside the weights agree with them (unpickling, loading)."""
+        self._check_targets_state()
+        if getattr(self, "out_activation_", None) != self._output_activation():
+            raise ValueError(f"out_activation_ is {getattr(self, 'out_activation_', None)!r}; "
+                             f"this network needs {self._output_activation()!r}")
+        _kernel_activation(self.activation)
+        opt = getattr(self, "_optimizer", None)
+        if opt is not None:
+            for name in ("state1", "state2"):  # a read-only memmap (joblib) is copied:
+                arr = getattr(opt, name, None)  # the kernels update the state in place
+                if isinstance(arr, np.ndarray) and not arr.flags.writeable:
+                    setattr(opt, name, np.array(arr))
+            self._check_optimizer(opt)
+
+    def _check_optimizer(self, opt):
+        """An optimizer state that partial_fit / warm_start may hand to the kernel."""
+        if type(opt) not in (_SGDState, _AdamState):
+            raise ValueError(f"the fitted optimizer state is a {type(opt).__name__}; "
+                             "expected scikit-learn's SGD or Adam state")
+        check_optimizer_state(opt.state1, opt.state2, n_params=self._params.shape[0],
+                              dtype=self._params.dtype,
+                              kind="adam" if type(opt) is _AdamState else "sgd")
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop("_params", None)  # coefs_/intercepts_ carry the weights
+        state.pop("_views", None)
+        state["_fastdense_version"] = _version.__version__
+        return state
+
+    # ------------------------------------------------------------------ input
+
+    def _dtype_spec(self):
+        if self.dtype is None:
+            return (np.float64, np.float32)
+        return np.dtype(self.dtype).type
+
+    def _sample_weight(self, sample_weight, X, y_raw, incremental):
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if getattr(self, "class_weight", None) is None:
+            return sample_weight
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported in partial_fit: the class "
+                "frequencies of the whole data are unknown. Compute the weights once "
+                "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
+            )
+        cw = compute_sample_weight(self.class_weight, y_raw).astype(X.dtype, copy=False)
+        return cw if sample_weight is None else sample_weight * cw
+
+    @staticmethod
+    def _kernel_X(X, dtype):
+        """(dense 2-D C array, CSR data, CSR indptr, CSR indices) for the kernels."""
+        empty_i = np.zeros(0, dtype=np.intp)
+        if sp.issparse(X):
+            # scipy builds a CSR from user arrays without checking the indices; the
+            # sparse kernel indexes the weights with them, so prove them in range first
+            X.check_format(full_check=True)
+            X = X.tocsr()
+            data = np.ascontiguousarray(X.data, dtype=dtype)
+            indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+            indices = np.ascontiguousarray(X.indices, dtype=np.intp)
+            if indptr.shape[0] == 0:  # never: a CSR has n + 1 row pointers
+                indptr = np.zeros(1, dtype=np.intp)
+            dense = np.zeros((0, X.shape[1]), dtype=dtype)
+            return dense, data, indptr, indices
+        return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
+                empty_i, empty_i)
+
+    # ------------------------------------------------------------------- fit
+
+    def _initialize(self, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = int(layer_units[-1])
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        self._fit_dtype = np.dtype(dtype)
+        _, _, _, n_params = self._layout(layer_units)
+        params = np.empty(n_params, dtype=dtype)
+        self._bind_views(params, layer_units)
+        # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for i in range(self.n_layers_ - 1):
+            fan_in, fan_out = layer_units[i], layer_units[i + 1]
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            self.coefs_[i][...] = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+            self.intercepts_[i][...] = self._random_state.uniform(-bound, bound, fan_out)
+        self._best_params = params.copy()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        bad = [h for h in hidden_layer_sizes
+               if isinstance(h, (bool, np.bool_)) or not isinstance(h, Integral)]
+        if bad:  # MLPClassifier raises TypeError for these too (from np.zeros)
+            raise TypeError(
+                f"hidden_layer_sizes must be integers; got {self.hidden_layer_sizes!r} "
+                f"({bad[0]!r} is a {type(bad[0]).__name__})"
+            )
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        if len(hidden_layer_sizes) + 1 > _MAX_LAYERS:
+            raise ValueError(
+                f"at most {_MAX_LAYERS - 1} hidden layers are supported; got "
+                f"{len(hidden_layer_sizes)}"
+            )
+        hidden_layer_sizes = [int(h) for h in hidden_layer_sizes]
+        self._check_blas_sizes(X, hidden_layer_sizes)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = self._sample_weight(sample_weight, X, y_raw, incremental)
+        n_features = X.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        self._random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(layer_units, X.dtype)
+        else:
+            params, units_before = self._flat_params()
+            if units_before != layer_units:
+                raise ValueError(
+                    f"warm_start/partial_fit need the same network shape: fitted "
+                    f"layer sizes {units_before}, now {layer_units}"
+                )
+            if params.dtype != X.dtype:
+                X = X.astype(params.dtype)
+                if sample_weight is not None:
+                    sample_weight = sample_weight.astype(params.dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            max_subtasks = 1 if incremental else self.max_iter
+        else:  # one subtask per L-BFGS iteration, plus the one scipy never runs
+            max_subtasks = self.max_iter + 1
+        callbacks = _Callbacks.begin(self, X, y_raw, sample_weight, max_subtasks)
+
+        epochs_before = len(getattr(self, "loss_curve_", None) or ())
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, callbacks)
+        else:
+            self._fit_lbfgs(X, y, sample_weight, layer_units, callbacks)
+
+        if not np.isfinite(self._params).all():
+            # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
+            self._params[~np.isfinite(self._params)] = np.nan
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+                + _DIVERGED_HINT.format(self.n_iter_)
+                + " The estimator refuses to predict with these weights."
+            )
+        loss = getattr(self, "loss_", None)  # none yet if interrupted in epoch 1
+        if loss is not None and not np.isfinite(loss) and not (
+                self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
+            raise ValueError(
+                f"Solver produced a non-finite loss ({loss})."
+                + _DIVERGED_HINT.format(self.n_iter_)
+            )
+        # this call's epochs only: an earlier fit on other labels says nothing of this run
+        curve = getattr(self, "loss_curve_", None) if self.solver != "lbfgs" else None
+        curve = curve[epochs_before:] if curve else None
+        if curve and curve[-1] > 1.0 and curve[-1] > 4 * min(curve):
+            # finite but blown up: worse than a constant guess and far above the best epoch
+            warnings.warn(
+                f"Training diverged: the loss rose from {min(curve):.4g} to "
+                f"{curve[-1]:.4g}. Lower learning_rate_init or scale the features.",
+                ConvergenceWarning,
+            )
+        if callbacks is not None:
+            callbacks.end_fit()
+        return self
+
+    def _check_blas_sizes(self, X, hidden_layer_sizes):
+        """Reject sizes BLAS's 32-bit ints cannot take, before any copy or allocation."""
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2:
+            return  # validate_data gives the error (or converts a list)
+        n_samples, n_features = (int(d) for d in shape)
+        if n_features > _MAX_BLAS_DIM:
+            raise ValueError(
+                f"X has {n_features} features; at most {_MAX_BLAS_DIM} are supported "
+                "(BLAS takes 32-bit sizes)"
+            )
+        widest = max(hidden_layer_sizes, default=0)
+        if widest > _MAX_BLAS_DIM:
+            raise ValueError(
+                f"hidden_layer_sizes has a layer of {widest} units; at most "
+                f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes)"
+            )
+        if self.solver == "lbfgs" and n_samples > _MAX_BLAS_DIM:
+            raise ValueError(
+                f"solver='lbfgs' computes on all {n_samples} rows at once; at most "
+                f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes). Use "
+                "solver='adam' or 'sgd' (minibatches) for more rows"
+            )
+        if (self.solver != "lbfgs" and self.batch_size != "auto"
+                and min(int(self.batch_size), n_samples) > _MAX_BLAS_DIM):
+            raise ValueError(
+                f"batch_size={self.batch_size} exceeds {_MAX_BLAS_DIM}, the largest "
+                "size BLAS takes"
+            )
+
+    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, callbacks=None):
+        params = self._params
+        dtype = params.dtype
+        n_params = params.shape[0]
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = _SGDState(
+                    n_params, dtype, self.learning_rate_init, self.learning_rate,
+                    self.momentum, self.nesterovs_momentum, self.power_t,
+                )
+            else:
+                self._optimizer = _AdamState(
+                    n_params, dtype, self.learning_rate_init, self.beta_1,
+                    self.beta_2, self.epsilon,
+                )
+        opt = self._optimizer
+        self._check_optimizer(opt)  # it may come from a pickle, a file or an earlier fit
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            # (n, 1) booleans, exactly what MLPClassifier stratifies on; none for
+            # multilabel targets or regression
+            stratify = y if (is_classifier(self) and y.shape[1] == 1) else None
+            if sample_weight is None:
+                X_train, X_val, y_train, y_val = train_test_split(
+                    X, y, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify,
+                )
+                sw_train = sw_val = None
+            else:
+                X_train, X_val, y_train, y_val, sw_train, sw_val = train_test_split(
+                    X, y, sample_weight, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify,
+                )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train, sw_train = X, y, sample_weight
+            X_val = y_val = sw_val = None
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=np.intp)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        # Kernel inputs and every buffer, allocated once per fit.
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X_train, dtype)
+        n_out = layer_units[-1]
+        y_k = np.ascontiguousarray(y_train.reshape(y_train.shape[0], n_out), dtype=dtype)
+        sw_k = (np.zeros(0, dtype=dtype) if sw_train is None
+                else np.ascontiguousarray(sw_train, dtype=dtype))
+        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
+        widest = max(layer_units[1:])
+        grads = np.empty(n_params, dtype=dtype)
+        acts = np.empty(batch_size * sum(layer_units[1:]), dtype=dtype)
+        d_a = np.empty(batch_size * widest, dtype=dtype)
+        d_b = np.empty(batch_size * widest, dtype=dtype)
+        # the gather buffer of shuffled dense rows (CSR rows are read in place)
+        xb = np.empty(1 if sp.issparse(X_train) else max(batch_size * layer_units[0], 1),
+                      dtype=dtype)
+        yb = np.empty(batch_size * n_out, dtype=dtype)
+        swb = np.empty(batch_size, dtype=dtype)
+        activation = _kernel_activation(self.activation)
+        output = _train.OUTPUT_CODES[self.out_activation_]
+        use_order = bool(self.shuffle)
+        # Ctrl-C reaches only the main thread: only there does the epoch poll for it.
+        check_signals = threading.current_thread() is threading.main_thread()
+
+        try:
+            self.n_iter_ = 0
+            for it in range(self.max_iter):
+                if callbacks is not None:
+                    callbacks.begin_step("epoch")
+                if self.shuffle:
+                    sample_idx = _shuffled(sample_idx, self._random_state)
+                accumulated_loss, opt.t, _, error = _train.stochastic_epoch(
+                    Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
+                    np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
+                    batch_size, units, coef_off, icpt_off, activation,
+                    _LEAKY_RELU_SLOPE, output, params, grads, opt.state1, opt.state2,
+                    acts, d_a, d_b, xb, yb, swb, opt.kind, opt.learning_rate,
+                    float(getattr(opt, "momentum", 0.0)),
+                    bool(getattr(opt, "nesterov", False)),
+                    float(getattr(opt, "beta_1", 0.0)),
+                    float(getattr(opt, "beta_2", 0.0)),
+                    float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
+                    check_signals,
+                )
+                if error is not None:  # a signal handler raised between minibatches
+                    raise error
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / X_train.shape[0]
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                if not np.isfinite(self.loss_) and not early_stopping:
+                    break  # diverged: no later epoch can recover; _fit raises
+                # (with early stopping the epochs go on, as scikit-learn's: the
+                # validation score is NaN and the best weights are restored)
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                opt.iteration_ends(self.t_)
+                if callbacks is not None and callbacks.end_step(self._params):
+                    break  # a callback asked to stop
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    if opt.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            # Restore the best weights. Afterwards the "best" weights are the live
+            # ones (MLPClassifier aliases the lists), until a better score is seen.
+            if self._best_params is not None:
+                params[...] = self._best_params
+            self._best_params = None
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            val_score = self._validation_score(X, y, sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_params = self._params.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _validation_score(self, X, y, sample_weight):
+        if self.scoring is None:  # MLPClassifier's / MLPRegressor's _score, NaN if non-finite
+            y_pred = self._predict_validated(X)
+            if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+                return np.nan
+            return self._default_score(y, y_pred, sample_weight=sample_weight)
+        scorer = check_scoring(self, scoring=self.scoring)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        with warnings.catch_warnings():
+            # X is the validated split (feature names were checked at fit entry)
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return float(scorer(self, X, y, **kwargs))
+
+    def _fit_lbfgs(self, X, y, sample_weight, layer_units, callbacks=None):
+        params = self._params
+        dtype = params.dtype
+        n_params = params.shape[0]
+        n = X.shape[0]
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
+        y_k = np.ascontiguousarray(y.reshape(n, layer_units[-1]), dtype=dtype)
+        sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
+                else np.ascontiguousarray(sample_weight, dtype=dtype))
+        widest = max(layer_units[1:])
+        acts = np.empty(n * sum(layer_units[1:]), dtype=dtype)
+        d_a = np.empty(n * widest, dtype=dtype)
+        d_b = np.empty(n * widest, dtype=dtype)
+        activation = _kernel_activation(self.activation)
+        output = _train.OUTPUT_CODES[self.out_activation_]
+        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
+        alpha = float(self.alpha)
+
+        def loss_grad(packed):
+            x = np.ascontiguousarray(packed, dtype=dtype)
+            grad = np.empty(n_params, dtype=dtype)  # fresh: scipy keeps the last one
+            loss = _train.loss_grad(
+                Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k, units, coef_off,
+                icpt_off, activation, _LEAKY_RELU_SLOPE, output, x, grad, acts, d_a, d_b, alpha,
+            )
+            return loss, grad
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        scipy_callback = None
+        if callbacks is not None:
+            # scipy calls back after each iteration: end that iteration's subtask and
+            # begin the next (the last one begun is never run; closed empty below)
+            callbacks.begin_step("lbfgs-iter")
+
+            def scipy_callback(xk):
+                callbacks.end_step(xk)
+                callbacks.begin_step("lbfgs-iter")
+
+        opt_res = scipy.optimize.minimize(
+            loss_grad, params.copy(), method="L-BFGS-B", jac=True, callback=scipy_callback,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_get_additional_lbfgs_options_dict("iprint", iprint),
+            },
+        )
+        if _check_optimize_result is not None:
+            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        else:  # pragma: no cover
+            self.n_iter_ = min(opt_res.nit, self.max_iter)
+        if callbacks is not None:
+            callbacks.end_step(None)
+        self.loss_ = opt_res.fun
+        params[...] = opt_res.x
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (CSR/CSC sparse input runs a sparse first layer).
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets: class labels (or a label indicator matrix) for the
+            classifiers, real values for the regressor.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (multiplied by the ``class_weight`` weights).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # --------------------------------------------------------------- predict
+
+    def _decision_validated(self, X, params=None):
+        """The logits (n, n_outputs) of an already validated X, forward in row chunks."""
+        if params is None:
+            params, _ = self._flat_params()
+        dtype = params.dtype
+        if X.ndim != 2 or X.shape[1] != self._n_in:
+            raise ValueError(
+                f"X has {X.shape[1] if X.ndim == 2 else X.shape} features, but the network's "
+                f"first layer (coefs_[0]) takes {self._n_in}; was n_features_in_ edited?"
+            )
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
+        n = X.shape[0]
+        out = np.empty((n, int(self._units[-1])), dtype=dtype)
+        width = int(self._units[1:].sum())
+        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
+        acts = np.empty(chunk * width, dtype=dtype)
+        _train.decision_function(
+            Xd, xs_data, xs_indptr, xs_indices, n, self._units, self._coef_off,
+            self._icpt_off, _kernel_activation(self.activation), _LEAKY_RELU_SLOPE,
+            params, acts, chunk, out.reshape(-1),
+        )
+        return out
+
+    def _validated_decision(self, X):
+        # Fast path for the common call: a finite, C-ordered ndarray of the fitted
+        # dtype and width, with no feature names in play. These are the checks
+        # validate_data would make, without its ~50 us fixed cost (which is most
+        # of the time of a small prediction). Anything else takes the full path,
+        # which also raises the proper errors.
+        fast = (
+            type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
+            and getattr(self, "_params", None) is not None
+            and "feature_names_in_" not in self.__dict__
+            and X.shape[1] == self.n_features_in_
+        )
+        if fast:
+            params, _ = self._flat_params()
+            fast = X.dtype == params.dtype and X.flags.c_contiguous and np.isfinite(X.sum())
+        if not fast:
+            check_is_fitted(self)
+            params, _ = self._flat_params()
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=params.dtype)
+        z = self._decision_validated(X, params)
+        if np.isnan(z).any():  # never a silent constant prediction from NaN weights
+            raise ValueError(_NAN_OUTPUT)
+        return z
+
+    @property
+    def module_(self) -> "nn.Sequential":
+        """The fitted network as a :class:`fastdense.nn.Sequential`, in PyTorch's layout.
+
+        ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
+        ``bias = intercepts_[i]``, each hidden one followed by its activation
+        module (``nn.Identity`` for ``"identity"``), and no output sigmoid:
+        ``module_(X)`` is the output layer's pre-activation (the logits), an
+        (n, n_outputs) tensor. Its
+        ``state_dict()`` loads into the equivalent ``torch.nn.Sequential``.
+        Built anew (a copy of the weights) on each access, so it always matches
+        the current ``coefs_``; building it does not consume the random stream
+        of :func:`fastdense.manual_seed`.
+        """
+        check_is_fitted(self, "coefs_")
+        self._flat_params()  # prove an edited coefs_ / intercepts_ first
+        from . import nn
+        from ._random import default_generator
+
+        activations: Dict[str, Any] = {
+            "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
+            "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
+        }
+        generator = default_generator()
+        saved = generator.bit_generator.state
+        try:
+            layers = []
+            for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+                linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
+                linear.load_state_dict({"weight": W.T, "bias": b})
+                layers.append(linear)
+                if i < len(self.coefs_) - 1:
+                    layers.append(activations[self.activation]())
+        finally:
+            generator.bit_generator.state = saved
+        net = nn.Sequential(*layers)
+        net.eval()
+        return net
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+def _softmax(z):
+    """scikit-learn's inplace_softmax on a copy-free (n, k) array, step by step."""
+    tmp = z - z.max(axis=1)[:, np.newaxis]
+    np.exp(tmp, out=z)
+    z /= z.sum(axis=1)[:, np.newaxis]
+    return z
+
+
+class _ClassifierCore(ClassifierMixin, _DenseBase):
+    """What the classifiers share: labels, class weights, the logistic/softmax output."""
+
+    _parameter_constraints: dict = {
+        **_DenseBase._parameter_constraints,
+        "class_weight": _CLASS_WEIGHT_CONSTRAINT,
+    }
+    _binary_only = False
+
+    def _output_activation(self):
+        # MLPClassifier: softmax for multi-class, a logistic unit per output otherwise
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    @staticmethod
+    def _default_score(y, y_pred, sample_weight=None):
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
+
+    def _check_targets_state(self):
+        classes = getattr(self, "classes_", None)
+        binarizer = getattr(self, "_label_binarizer", None)
+        if classes is None or np.ndim(classes) != 1 or len(classes) < 2:
+            raise ValueError(f"classes_ must hold at least 2 classes; got {classes!r}")
+        if not isinstance(binarizer, LabelBinarizer) or not np.array_equal(
+                getattr(binarizer, "classes_", None), classes):
+            raise ValueError("the fitted label binarizer does not match classes_")
+        y_type = getattr(binarizer, "y_type_", None)
+        n_out = 1 if y_type == "binary" else len(classes)
+        if y_type not in ("binary", "multiclass", "multilabel-indicator") or (
+                self._binary_only and y_type != "binary"):
+            raise ValueError(f"the fitted label binarizer has target type {y_type!r}")
+        if getattr(self, "n_outputs_", None) != n_out:
+            raise ValueError(f"n_outputs_ must be {n_out} for {len(classes)} classes "
+                             f"({y_type}); got {getattr(self, 'n_outputs_', None)!r}")
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=self._dtype_spec(), reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        if self._binary_only and y_type != "binary":
+            raise ValueError(_BINARY_ONLY.format(y_type))
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        y_raw = y
+        # This downcast to bool is to prevent upcasting when working with float32 data
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y, y_raw
+
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
+                    classes: Any = None) -> Any:
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels (a label indicator matrix for multilabel targets).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call, may be omitted later.
+            (MLPClassifier's order: ``partial_fit(X, y, sample_weight, classes)``.)
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if self._binary_only and classes is not None and not hasattr(self, "classes_"):
+            n_classes = len(unique_labels(classes))
+            if n_classes > 2:
+                raise ValueError(_BINARY_ONLY.format(f"{n_classes}-class"))
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                if self._binary_only:
+                    raise ValueError(_BINARY_ONLY.format(type_of_target(y)))
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+
+    def _output(self, z):
+        """The output layer's activation of the logits z (n, n_outputs), as MLPClassifier's."""
+        if self.out_activation_ == "softmax":
+            return _softmax(z)
+        return expit(z, out=z)
+
+    def _predict_validated(self, X):
+        y_pred = self._output(self._decision_validated(X))
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _proba(self, X):
+        y_pred = self._output(self._validated_decision(X))
+        if self.n_outputs_ == 1:
+            p = y_pred.ravel()
+            return np.vstack([1 - p, p]).T
+        return y_pred
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes (a label indicator matrix for multilabel targets).
+        """
+        y_pred = self._output(self._validated_decision(X))
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability estimates, one column per class of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Column j is the probability of ``classes_[j]`` (for multilabel
+            targets, of label j independently of the others).
+        """
+        return self._proba(X)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log of the probability estimates, ``np.log(predict_proba(X))`` as MLPClassifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class of ``classes_``.
+        """
+        y_prob = self._proba(X)
+        return np.log(y_prob, out=y_prob)
+
+
+class DenseBinaryClassifier(_ClassifierCore):
     """Multi-layer perceptron for binary classification, trained in compiled code.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
@@ -402,851 +1387,17 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
     True
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
-        "class_weight": [None, dict, StrOptions({"balanced"})],
-        "scoring": [None, StrOptions(set(get_scorer_names())), callable],
-    }
+    _binary_only = True
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dtype=None,
-        class_weight=None,
-        scoring=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
-        self.class_weight = class_weight
-        self.scoring = scoring
+    def _output_activation(self):
+        return "logistic"
 
-    # ------------------------------------------------------------ parameters
-
-    def _layout(self, layer_units):
-        """Offsets of each coef and intercept in the flat buffer (scikit-learn's _pack order)."""
-        units = np.asarray(layer_units, dtype=np.intp)
-        coef_off, icpt_off, start = [], [], 0
-        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
-            coef_off.append(start)
-            start += n_in * n_out
-        for n_out in layer_units[1:]:
-            icpt_off.append(start)
-            start += n_out
-        return units, np.asarray(coef_off, np.intp), np.asarray(icpt_off, np.intp), start
-
-    def _bind_views(self, params, layer_units):
-        """Make coefs_/intercepts_ views of the flat buffer `params`."""
-        units, coef_off, icpt_off, n_params = self._layout(layer_units)
-        if params.ndim != 1 or params.shape[0] != n_params:  # pragma: no cover - internal
-            raise ValueError(f"flat buffer of {params.shape} for {n_params} parameters")
-        self._params = params
-        self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
-        self._n_in = int(layer_units[0])  # the width the kernels read from each row of X
-        self.coefs_ = [
-            params[o:o + a * b].reshape(a, b)
-            for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
-        ]
-        self.intercepts_ = [params[o:o + b] for o, b in zip(icpt_off, layer_units[1:])]
-        # what we handed out, to notice cheaply when the user replaced an array
-        self._views = (self.coefs_, self.intercepts_, tuple(self.coefs_),
-                       tuple(self.intercepts_))
-
-    def _flat_params(self):
-        """The flat parameter buffer, re-packed if coefs_/intercepts_ were replaced.
-
-        Returns (params, layer_units). Replacing ``coefs_``, one of its arrays,
-        or an intercept (as MLPClassifier users sometimes do) is honoured:
-        the arrays are packed into a new flat buffer that they then view.
-        """
-        views = getattr(self, "_views", None)
-        if (
-            getattr(self, "_params", None) is not None and views is not None
-            and self.coefs_ is views[0] and self.intercepts_ is views[1]
-            and len(self.coefs_) == len(views[2]) and len(self.intercepts_) == len(views[3])
-            and all(a is b for a, b in zip(self.coefs_, views[2]))
-            and all(a is b for a, b in zip(self.intercepts_, views[3]))
-        ):
-            return self._params, [int(u) for u in self._units]
-        coefs, intercepts = self._edited_network()
-        params = np.concatenate([a.ravel() for a in coefs + intercepts])
-        self._bind_views(params, self._checked_units(coefs, intercepts))
-        return params, [int(u) for u in self._units]
-
-    def _edited_network(self):
-        """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
-
-        Casting keeps what an edit like ``coefs_[0] = np.zeros(...)`` meant;
-        anything that is not a list of numeric arrays is a TypeError, and the
-        shapes are proven by :meth:`_checked_units`.
-        """
-        dtype = np.dtype(getattr(self, "_fit_dtype", np.float64))
-        lists = []
-        for name in ("coefs_", "intercepts_"):
-            value = getattr(self, name)
-            if not isinstance(value, (list, tuple)):
-                raise TypeError(f"{name} must be a list of arrays; got {type(value).__name__}")
-            arrays = []
-            for i, a in enumerate(value):
-                if isinstance(a, (str, bytes)) or a is None:
-                    raise TypeError(f"{name}[{i}] must be a numeric array; got "
-                                    f"{type(a).__name__}")
-                try:
-                    arr = np.asarray(a)
-                except (TypeError, ValueError) as exc:
-                    raise TypeError(f"{name}[{i}] could not be converted to an array: "
-                                    f"{exc}") from None
-                if arr.dtype.kind not in "biuf":
-                    raise TypeError(f"{name}[{i}] must be a real numeric array; got dtype "
-                                    f"{arr.dtype}")
-                arrays.append(arr.astype(dtype, copy=False))
-            lists.append(arrays)
-        return lists[0], lists[1]
-
-    def _checked_units(self, coefs, intercepts):
-        """The layer widths of a network proven consistent with this estimator (or ValueError)."""
-        n_features = getattr(self, "n_features_in_", None)
-        units, _ = check_network(
-            coefs, intercepts, n_outputs=1, max_layers=_MAX_LAYERS - 1,
-            dtype=getattr(self, "_fit_dtype", None),
-            n_features=None if n_features is None else int(n_features),
-        )
-        return units
-
-    def __setstate__(self, state):
-        state = dict(state)
-        warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
-        # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
-        for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in"):
-            state.pop(private, None)
-        super().__setstate__(state)
-        if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
-            self._params = None
-            self._views = None
-            self._flat_params()
-            self._check_fitted_state()
-
-    def _check_fitted_state(self):
-        """The fitted attributes beside the weights agree with them (unpickling, loading)."""
+    def _check_targets_state(self):
         classes = getattr(self, "classes_", None)
         if classes is None or np.ndim(classes) != 1 or len(classes) != 2:
             raise ValueError(f"classes_ must hold the 2 classes of a binary target; got "
                              f"{classes!r}")
-        binarizer = getattr(self, "_label_binarizer", None)
-        if not isinstance(binarizer, LabelBinarizer) or not np.array_equal(
-                getattr(binarizer, "classes_", None), classes):
-            raise ValueError("the fitted label binarizer does not match classes_")
-        _kernel_activation(self.activation)
-        opt = getattr(self, "_optimizer", None)
-        if opt is not None:
-            self._check_optimizer(opt)
-
-    def _check_optimizer(self, opt):
-        """An optimizer state that partial_fit / warm_start may hand to the kernel."""
-        if type(opt) not in (_SGDState, _AdamState):
-            raise ValueError(f"the fitted optimizer state is a {type(opt).__name__}; "
-                             "expected scikit-learn's SGD or Adam state")
-        check_optimizer_state(opt.state1, opt.state2, n_params=self._params.shape[0],
-                              dtype=self._params.dtype,
-                              kind="adam" if type(opt) is _AdamState else "sgd")
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
-        state.pop("_params", None)  # coefs_/intercepts_ carry the weights
-        state.pop("_views", None)
-        state["_fastdense_version"] = _version.__version__
-        return state
-
-    # ------------------------------------------------------------------ input
-
-    def _dtype_spec(self):
-        if self.dtype is None:
-            return (np.float64, np.float32)
-        return np.dtype(self.dtype).type
-
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=self._dtype_spec(), reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y")
-        if y_type != "binary":
-            raise ValueError(_BINARY_ONLY.format(y_type))
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same "
-                        "classes as in the previous call to fit. Previously "
-                        f"got {self.classes_}, `y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
-                    "`y` has classes not in `self.classes_`. "
-                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
-                )
-        y_raw = y
-        y = self._label_binarizer.transform(y).astype(bool)
-        if y.shape[1] != 1:  # pragma: no cover - excluded by the binary check
-            raise ValueError(_BINARY_ONLY.format("multiclass"))
-        return X, y, y_raw
-
-    def _sample_weight(self, sample_weight, X, y_raw, incremental):
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        if self.class_weight is None:
-            return sample_weight
-        if incremental and self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported in partial_fit: the class "
-                "frequencies of the whole data are unknown. Compute the weights once "
-                "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
-            )
-        cw = compute_sample_weight(self.class_weight, y_raw).astype(X.dtype, copy=False)
-        return cw if sample_weight is None else sample_weight * cw
-
-    @staticmethod
-    def _kernel_X(X, dtype):
-        """(dense 2-D C array, CSR data, CSR indptr, CSR indices) for the kernels."""
-        empty_i = np.zeros(0, dtype=np.intp)
-        if sp.issparse(X):
-            # scipy builds a CSR from user arrays without checking the indices; the
-            # sparse kernel indexes the weights with them, so prove them in range first
-            X.check_format(full_check=True)
-            X = X.tocsr()
-            data = np.ascontiguousarray(X.data, dtype=dtype)
-            indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
-            indices = np.ascontiguousarray(X.indices, dtype=np.intp)
-            if indptr.shape[0] == 0:  # never: a CSR has n + 1 row pointers
-                indptr = np.zeros(1, dtype=np.intp)
-            dense = np.zeros((0, X.shape[1]), dtype=dtype)
-            return dense, data, indptr, indices
-        return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
-                empty_i, empty_i)
-
-    # ------------------------------------------------------------------- fit
-
-    def _initialize(self, layer_units, dtype):
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = 1
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = "logistic"
-        self._fit_dtype = np.dtype(dtype)
-        _, _, _, n_params = self._layout(layer_units)
-        params = np.empty(n_params, dtype=dtype)
-        self._bind_views(params, layer_units)
-        # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for i in range(self.n_layers_ - 1):
-            fan_in, fan_out = layer_units[i], layer_units[i + 1]
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            self.coefs_[i][...] = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
-            self.intercepts_[i][...] = self._random_state.uniform(-bound, bound, fan_out)
-        self._best_params = params.copy()
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
-
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        hidden_layer_sizes = self.hidden_layer_sizes
-        if not hasattr(hidden_layer_sizes, "__iter__"):
-            hidden_layer_sizes = [hidden_layer_sizes]
-        hidden_layer_sizes = list(hidden_layer_sizes)
-        bad = [h for h in hidden_layer_sizes
-               if isinstance(h, (bool, np.bool_)) or not isinstance(h, Integral)]
-        if bad:  # MLPClassifier raises TypeError for these too (from np.zeros)
-            raise TypeError(
-                f"hidden_layer_sizes must be integers; got {self.hidden_layer_sizes!r} "
-                f"({bad[0]!r} is a {type(bad[0]).__name__})"
-            )
-        if np.any(np.array(hidden_layer_sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
-        if len(hidden_layer_sizes) + 1 > _MAX_LAYERS:
-            raise ValueError(
-                f"at most {_MAX_LAYERS - 1} hidden layers are supported; got "
-                f"{len(hidden_layer_sizes)}"
-            )
-        hidden_layer_sizes = [int(h) for h in hidden_layer_sizes]
-        self._check_blas_sizes(X, hidden_layer_sizes)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-
-        X, y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
-        sample_weight = self._sample_weight(sample_weight, X, y_raw, incremental)
-        n_features = X.shape[1]
-        layer_units = [n_features] + hidden_layer_sizes + [1]
-        self._random_state = check_random_state(self.random_state)
-
-        if first_pass:
-            self._initialize(layer_units, X.dtype)
-        else:
-            params, units_before = self._flat_params()
-            if units_before != layer_units:
-                raise ValueError(
-                    f"warm_start/partial_fit need the same network shape: fitted "
-                    f"layer sizes {units_before}, now {layer_units}"
-                )
-            if params.dtype != X.dtype:
-                X = X.astype(params.dtype)
-                if sample_weight is not None:
-                    sample_weight = sample_weight.astype(params.dtype)
-
-        if self.solver in _STOCHASTIC_SOLVERS:
-            max_subtasks = 1 if incremental else self.max_iter
-        else:  # one subtask per L-BFGS iteration, plus the one scipy never runs
-            max_subtasks = self.max_iter + 1
-        callbacks = _Callbacks.begin(self, X, y_raw, sample_weight, max_subtasks)
-
-        epochs_before = len(getattr(self, "loss_curve_", None) or ())
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, callbacks)
-        else:
-            self._fit_lbfgs(X, y, sample_weight, layer_units, callbacks)
-
-        if not np.isfinite(self._params).all():
-            # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
-            self._params[~np.isfinite(self._params)] = np.nan
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-                + _DIVERGED_HINT.format(self.n_iter_)
-                + " The estimator refuses to predict with these weights."
-            )
-        loss = getattr(self, "loss_", None)  # none yet if interrupted in epoch 1
-        if loss is not None and not np.isfinite(loss):
-            raise ValueError(
-                f"Solver produced a non-finite loss ({loss})."
-                + _DIVERGED_HINT.format(self.n_iter_)
-            )
-        # this call's epochs only: an earlier fit on other labels says nothing of this run
-        curve = getattr(self, "loss_curve_", None) if self.solver != "lbfgs" else None
-        curve = curve[epochs_before:] if curve else None
-        if curve and curve[-1] > 1.0 and curve[-1] > 4 * min(curve):
-            # finite but blown up: worse than a constant guess and far above the best epoch
-            warnings.warn(
-                f"Training diverged: the loss rose from {min(curve):.4g} to "
-                f"{curve[-1]:.4g}. Lower learning_rate_init or scale the features.",
-                ConvergenceWarning,
-            )
-        if callbacks is not None:
-            callbacks.end_fit()
-        return self
-
-    def _check_blas_sizes(self, X, hidden_layer_sizes):
-        """Reject sizes BLAS's 32-bit ints cannot take, before any copy or allocation."""
-        shape = getattr(X, "shape", None)
-        if shape is None or len(shape) != 2:
-            return  # validate_data gives the error (or converts a list)
-        n_samples, n_features = (int(d) for d in shape)
-        if n_features > _MAX_BLAS_DIM:
-            raise ValueError(
-                f"X has {n_features} features; at most {_MAX_BLAS_DIM} are supported "
-                "(BLAS takes 32-bit sizes)"
-            )
-        widest = max(hidden_layer_sizes, default=0)
-        if widest > _MAX_BLAS_DIM:
-            raise ValueError(
-                f"hidden_layer_sizes has a layer of {widest} units; at most "
-                f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes)"
-            )
-        if self.solver == "lbfgs" and n_samples > _MAX_BLAS_DIM:
-            raise ValueError(
-                f"solver='lbfgs' computes on all {n_samples} rows at once; at most "
-                f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes). Use "
-                "solver='adam' or 'sgd' (minibatches) for more rows"
-            )
-        if (self.solver != "lbfgs" and self.batch_size != "auto"
-                and min(int(self.batch_size), n_samples) > _MAX_BLAS_DIM):
-            raise ValueError(
-                f"batch_size={self.batch_size} exceeds {_MAX_BLAS_DIM}, the largest "
-                "size BLAS takes"
-            )
-
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, callbacks=None):
-        params = self._params
-        dtype = params.dtype
-        n_params = params.shape[0]
-        if not incremental or not hasattr(self, "_optimizer"):
-            if self.solver == "sgd":
-                self._optimizer = _SGDState(
-                    n_params, dtype, self.learning_rate_init, self.learning_rate,
-                    self.momentum, self.nesterovs_momentum, self.power_t,
-                )
-            else:
-                self._optimizer = _AdamState(
-                    n_params, dtype, self.learning_rate_init, self.beta_1,
-                    self.beta_2, self.epsilon,
-                )
-        opt = self._optimizer
-        self._check_optimizer(opt)  # it may come from a pickle, a file or an earlier fit
-
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        if early_stopping:
-            stratify = y  # (n, 1) booleans, exactly what MLPClassifier stratifies on
-            if sample_weight is None:
-                X_train, X_val, y_train, y_val = train_test_split(
-                    X, y, random_state=self._random_state,
-                    test_size=self.validation_fraction, stratify=stratify,
-                )
-                sw_train = sw_val = None
-            else:
-                X_train, X_val, y_train, y_val, sw_train, sw_val = train_test_split(
-                    X, y, sample_weight, random_state=self._random_state,
-                    test_size=self.validation_fraction, stratify=stratify,
-                )
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            y_val = self._label_binarizer.inverse_transform(y_val)
-        else:
-            X_train, y_train, sw_train = X, y, sample_weight
-            X_val = y_val = sw_val = None
-
-        n_samples = X_train.shape[0]
-        sample_idx = np.arange(n_samples, dtype=np.intp)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-
-        # Kernel inputs and every buffer, allocated once per fit.
-        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X_train, dtype)
-        y_k = np.ascontiguousarray(y_train.ravel(), dtype=dtype)
-        sw_k = (np.zeros(0, dtype=dtype) if sw_train is None
-                else np.ascontiguousarray(sw_train, dtype=dtype))
-        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
-        widest = max(layer_units[1:])
-        grads = np.empty(n_params, dtype=dtype)
-        acts = np.empty(batch_size * sum(layer_units[1:]), dtype=dtype)
-        d_a = np.empty(batch_size * widest, dtype=dtype)
-        d_b = np.empty(batch_size * widest, dtype=dtype)
-        # the gather buffer of shuffled dense rows (CSR rows are read in place)
-        xb = np.empty(1 if sp.issparse(X_train) else max(batch_size * layer_units[0], 1),
-                      dtype=dtype)
-        yb = np.empty(batch_size, dtype=dtype)
-        swb = np.empty(batch_size, dtype=dtype)
-        activation = _kernel_activation(self.activation)
-        use_order = bool(self.shuffle)
-        # Ctrl-C reaches only the main thread: only there does the epoch poll for it.
-        check_signals = threading.current_thread() is threading.main_thread()
-
-        try:
-            self.n_iter_ = 0
-            for it in range(self.max_iter):
-                if callbacks is not None:
-                    callbacks.begin_step("epoch")
-                if self.shuffle:
-                    sample_idx = _shuffled(sample_idx, self._random_state)
-                accumulated_loss, opt.t, _, error = _train.stochastic_epoch(
-                    Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
-                    np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
-                    batch_size, units, coef_off, icpt_off, activation,
-                    _LEAKY_RELU_SLOPE, params, grads, opt.state1, opt.state2,
-                    acts, d_a, d_b, xb, yb, swb, opt.kind, opt.learning_rate,
-                    float(getattr(opt, "momentum", 0.0)),
-                    bool(getattr(opt, "nesterov", False)),
-                    float(getattr(opt, "beta_1", 0.0)),
-                    float(getattr(opt, "beta_2", 0.0)),
-                    float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
-                    check_signals,
-                )
-                if error is not None:  # a signal handler raised between minibatches
-                    raise error
-                self.n_iter_ += 1
-                self.loss_ = accumulated_loss / X_train.shape[0]
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                if not np.isfinite(self.loss_):
-                    break  # diverged: no later epoch can recover; _fit raises
-
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-                opt.iteration_ends(self.t_)
-                if callbacks is not None and callbacks.end_step(self._params):
-                    break  # a callback asked to stop
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    if opt.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-
-                if incremental:
-                    break
-
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
-                        ConvergenceWarning,
-                    )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
-
-        if early_stopping:
-            # Restore the best weights. Afterwards the "best" weights are the live
-            # ones (MLPClassifier aliases the lists), until a better score is seen.
-            if self._best_params is not None:
-                params[...] = self._best_params
-            self._best_params = None
-
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
-        if early_stopping:
-            val_score = self._validation_score(X, y, sample_weight)
-            self.validation_scores_.append(val_score)
-            if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
-            last_valid_score = self.validation_scores_[-1]
-            if last_valid_score < (self.best_validation_score_ + self.tol):
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if last_valid_score > self.best_validation_score_:
-                self.best_validation_score_ = last_valid_score
-                self._best_params = self._params.copy()
-        else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
-
-    def _validation_score(self, X, y, sample_weight):
-        if self.scoring is None:  # MLPClassifier's _score: accuracy, NaN if non-finite
-            y_pred = self._predict_validated(X)
-            if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
-                return np.nan
-            return accuracy_score(y, y_pred, sample_weight=sample_weight)
-        scorer = check_scoring(self, scoring=self.scoring)
-        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        with warnings.catch_warnings():
-            # X is the validated split (feature names were checked at fit entry)
-            warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            return float(scorer(self, X, y, **kwargs))
-
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units, callbacks=None):
-        params = self._params
-        dtype = params.dtype
-        n_params = params.shape[0]
-        n = X.shape[0]
-        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
-        y_k = np.ascontiguousarray(y.ravel(), dtype=dtype)
-        sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
-                else np.ascontiguousarray(sample_weight, dtype=dtype))
-        widest = max(layer_units[1:])
-        acts = np.empty(n * sum(layer_units[1:]), dtype=dtype)
-        d_a = np.empty(n * widest, dtype=dtype)
-        d_b = np.empty(n * widest, dtype=dtype)
-        activation = _kernel_activation(self.activation)
-        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
-        alpha = float(self.alpha)
-
-        def loss_grad(packed):
-            x = np.ascontiguousarray(packed, dtype=dtype)
-            grad = np.empty(n_params, dtype=dtype)  # fresh: scipy keeps the last one
-            loss = _train.loss_grad(
-                Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k, units, coef_off,
-                icpt_off, activation, _LEAKY_RELU_SLOPE, x, grad, acts, d_a, d_b, alpha,
-            )
-            return loss, grad
-
-        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        scipy_callback = None
-        if callbacks is not None:
-            # scipy calls back after each iteration: end that iteration's subtask and
-            # begin the next (the last one begun is never run; closed empty below)
-            callbacks.begin_step("lbfgs-iter")
-
-            def scipy_callback(xk):
-                callbacks.end_step(xk)
-                callbacks.begin_step("lbfgs-iter")
-
-        opt_res = scipy.optimize.minimize(
-            loss_grad, params.copy(), method="L-BFGS-B", jac=True, callback=scipy_callback,
-            options={
-                "maxfun": self.max_fun,
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                **_get_additional_lbfgs_options_dict("iprint", iprint),
-            },
-        )
-        if _check_optimize_result is not None:
-            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
-        else:  # pragma: no cover
-            self.n_iter_ = min(opt_res.nit, self.max_iter)
-        if callbacks is not None:
-            callbacks.end_step(None)
-        self.loss_ = opt_res.fun
-        params[...] = opt_res.x
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DenseBinaryClassifier":
-        """Fit the model to data matrix X and binary target y.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data (CSR/CSC sparse input runs a sparse first layer).
-
-        y : array-like of shape (n_samples,)
-            Binary class labels of any type.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights (multiplied by the ``class_weight`` weights).
-
-        Returns
-        -------
-        self : DenseBinaryClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
-    def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
-            raise AttributeError(
-                "partial_fit is only available for stochastic"
-                " optimizers. %s is not stochastic." % self.solver
-            )
-        return True
-
-    @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
-                    classes: Any = None) -> "DenseBinaryClassifier":
-        """Update the model with a single epoch over the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        y : array-like of shape (n_samples,)
-            Binary class labels.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        classes : array-like of shape (2,), default=None
-            Both classes; required on the first call, may be omitted later.
-            (MLPClassifier's order: ``partial_fit(X, y, sample_weight, classes)``.)
-
-        Returns
-        -------
-        self : DenseBinaryClassifier
-            The updated estimator.
-        """
-        if classes is not None and not hasattr(self, "classes_"):
-            n_classes = len(unique_labels(classes))
-            if n_classes > 2:
-                raise ValueError(_BINARY_ONLY.format(f"{n_classes}-class"))
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                raise ValueError(_BINARY_ONLY.format(type_of_target(y)))
-            self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    # --------------------------------------------------------------- predict
-
-    def _decision_validated(self, X, params=None):
-        """The logit of each row of an already validated X, forward in row chunks."""
-        if params is None:
-            params, _ = self._flat_params()
-        dtype = params.dtype
-        if X.ndim != 2 or X.shape[1] != self._n_in:
-            raise ValueError(
-                f"X has {X.shape[1] if X.ndim == 2 else X.shape} features, but the network's "
-                f"first layer (coefs_[0]) takes {self._n_in}; was n_features_in_ edited?"
-            )
-        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
-        n = X.shape[0]
-        out = np.empty(n, dtype=dtype)
-        width = int(self._units[1:].sum())
-        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
-        acts = np.empty(chunk * width, dtype=dtype)
-        _train.decision_function(
-            Xd, xs_data, xs_indptr, xs_indices, n, self._units, self._coef_off,
-            self._icpt_off, _kernel_activation(self.activation), _LEAKY_RELU_SLOPE,
-            params, acts, chunk, out,
-        )
-        return out
-
-    def _validated_decision(self, X):
-        # Fast path for the common call: a finite, C-ordered ndarray of the fitted
-        # dtype and width, with no feature names in play. These are the checks
-        # validate_data would make, without its ~50 us fixed cost (which is most
-        # of the time of a small prediction). Anything else takes the full path,
-        # which also raises the proper errors.
-        fast = (
-            type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
-            and getattr(self, "_params", None) is not None
-            and "feature_names_in_" not in self.__dict__
-            and X.shape[1] == self.n_features_in_
-        )
-        if fast:
-            params, _ = self._flat_params()
-            fast = X.dtype == params.dtype and X.flags.c_contiguous and np.isfinite(X.sum())
-        if not fast:
-            check_is_fitted(self)
-            params, _ = self._flat_params()
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                              dtype=params.dtype)
-        z = self._decision_validated(X, params)
-        if np.isnan(z).any():  # never a silent constant prediction from NaN weights
-            raise ValueError(_NAN_OUTPUT)
-        return z
-
-    def _predict_validated(self, X):
-        p = expit(self._decision_validated(X))
-        return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
-
-    @property
-    def module_(self) -> "nn.Sequential":
-        """The fitted network as a :class:`fastdense.nn.Sequential`, in PyTorch's layout.
-
-        ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
-        ``bias = intercepts_[i]``, each hidden one followed by its activation
-        module (``nn.Identity`` for ``"identity"``), and no output sigmoid:
-        ``module_(X)`` is ``decision_function(X)`` as an (n, 1) tensor. Its
-        ``state_dict()`` loads into the equivalent ``torch.nn.Sequential``.
-        Built anew (a copy of the weights) on each access, so it always matches
-        the current ``coefs_``; building it does not consume the random stream
-        of :func:`fastdense.manual_seed`.
-        """
-        check_is_fitted(self, "coefs_")
-        self._flat_params()  # prove an edited coefs_ / intercepts_ first
-        from . import nn
-        from ._random import default_generator
-
-        activations: Dict[str, Any] = {
-            "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
-            "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
-        }
-        generator = default_generator()
-        saved = generator.bit_generator.state
-        try:
-            layers = []
-            for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
-                linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
-                linear.load_state_dict({"weight": W.T, "bias": b})
-                layers.append(linear)
-                if i < len(self.coefs_) - 1:
-                    layers.append(activations[self.activation]())
-        finally:
-            generator.bit_generator.state = saved
-        net = nn.Sequential(*layers)
-        net.eval()
-        return net
+        super()._check_targets_state()
 
     def decision_function(self, X: Any) -> np.ndarray:
         """The logit of the positive class (``classes_[1]``) for each sample.
@@ -1261,7 +1412,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         z : ndarray of shape (n_samples,)
             The output layer's pre-activation; positive means ``classes_[1]``.
         """
-        return self._validated_decision(X)
+        return self._validated_decision(X).ravel()
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
@@ -1277,7 +1428,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
             The predicted classes.
         """
         p = expit(self._validated_decision(X))
-        return self._label_binarizer.inverse_transform(p.reshape(-1, 1))
+        return self._label_binarizer.inverse_transform(p)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability estimates for ``classes_[0]`` and ``classes_[1]``.
@@ -1292,7 +1443,7 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
         proba : ndarray of shape (n_samples, 2)
             Column j is the probability of ``classes_[j]``.
         """
-        p = expit(self._validated_decision(X))
+        p = expit(self._validated_decision(X)).ravel()
         return np.vstack([1 - p, p]).T
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
@@ -1310,12 +1461,31 @@ class DenseBinaryClassifier(_CallbackSupportMixin, ClassifierMixin, BaseEstimato
             (finite for any finite logit).
         """
         # log(expit(+-z)) computed as such: finite where 1 - p rounds to 0, no warning
-        z = self._validated_decision(X)
+        z = self._validated_decision(X).ravel()
         return np.vstack([log_expit(-z), log_expit(z)]).T
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = False
         tags.classifier_tags.multi_label = False
         return tags
+
+
+def _params_doc(classifier):
+    """The shared "Parameters" entries of DenseBinaryClassifier's docstring (one source).
+
+    Without ``class_weight`` for the regressor; empty under ``python -OO``.
+    """
+    doc = DenseBinaryClassifier.__doc__ or ""
+    start = doc.find("----------\n")
+    end = doc.find("\n    Attributes\n")
+    if start < 0 or end < 0:  # pragma: no cover - docstrings stripped
+        return ""
+    text = doc[start + len("----------\n"):end]
+    if not classifier:
+        cw = text.find("    class_weight :")
+        sc = text.find("    scoring :")
+        text = text[:cw] + text[sc:]
+        text = text.replace("None is accuracy (as\n        MLPClassifier)",
+                            "None is R^2 (as\n        MLPRegressor)")
+    return text

@@ -197,9 +197,15 @@ def save(obj, path):
     ['weight', 'bias']
     """
     from ._estimator_file import estimator_arrays
-    from .estimator import DenseBinaryClassifier
+    from .estimator import DenseBinaryClassifier, _DenseBase
     from .nn import Module
 
+    if isinstance(obj, _DenseBase) and not isinstance(obj, DenseBinaryClassifier):
+        raise TypeError(
+            f"fastdense.save does not store a {type(obj).__name__} yet (only "
+            "DenseBinaryClassifier's file format exists); use pickle or joblib "
+            "(loading a pickle can run code: load only files you trust)"
+        )
     if isinstance(obj, Module):
         arrays = OrderedDict((k, np.asarray(v)) for k, v in obj.state_dict().items())
         meta = {_KIND: "state_dict", "module": type(obj).__name__}

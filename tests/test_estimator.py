@@ -404,16 +404,26 @@ def test_predict_in_chunks(data, monkeypatch):
                                atol=1e-13)
 
 
+@pytest.mark.parametrize("output", ["logistic1", "logistic", "softmax", "identity", "exp"])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "leaky_relu"])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_loss_grad_kernel_central_differences(activation, sparse):
-    """The fused loss-and-gradient kernel against central differences in float64."""
+def test_loss_grad_kernel_central_differences(activation, sparse, output):
+    """The fused loss-and-gradient kernel against central differences in float64,
+    for every output layer and loss (logistic1: the binary one-unit fast path)."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((23, 5))
     X[rng.uniform(size=X.shape) < 0.4] = 0.0
-    y = (rng.uniform(size=23) > 0.5).astype(np.float64)
+    k = 1 if output == "logistic1" else 3
+    if output == "softmax":
+        Y = np.eye(k)[rng.randint(0, k, 23)]
+    elif output in ("logistic", "logistic1"):
+        Y = (rng.uniform(size=(23, k)) > 0.5).astype(np.float64)
+    elif output == "exp":
+        Y = rng.poisson(1.5, (23, k)).astype(np.float64)
+    else:
+        Y = rng.standard_normal((23, k))
     sw = rng.uniform(0.1, 2.0, 23)
-    units = [5, 4, 3, 1]
+    units = [5, 4, 3, k]
     clf = DenseBinaryClassifier(activation=activation)
     u, coef_off, icpt_off, n_params = clf._layout(units)
     params = rng.uniform(-1, 1, n_params)
@@ -421,22 +431,32 @@ def test_loss_grad_kernel_central_differences(activation, sparse):
         Xd, data_, indptr, indices = clf._kernel_X(sp.csr_matrix(X), np.float64)
     else:
         Xd, data_, indptr, indices = clf._kernel_X(X, np.float64)
-    acts = np.empty(23 * 8)
+    acts = np.empty(23 * sum(units[1:]))
     d_a, d_b = np.empty(23 * 4), np.empty(23 * 4)
     code = est_module._kernel_activation(activation)
+    out = _train.OUTPUT_CODES[output.rstrip("1")]
+    # scikit-learn reports half the squared error averaged over the outputs but
+    # differentiates the sum over them: the gradient is k times the loss's
+    scale = k if output == "identity" else 1
 
     def f(p, grad):
-        return _train.loss_grad(Xd, data_, indptr, indices, y, sw, u, coef_off, icpt_off,
-                                code, 0.01, p, grad, acts, d_a, d_b, 0.3)
+        return _train.loss_grad(Xd, data_, indptr, indices, Y, sw, u, coef_off, icpt_off,
+                                code, 0.01, out, p, grad, acts, d_a, d_b, 0.3)
 
     grad = np.empty(n_params)
     f(params, grad)
     num = np.empty(n_params)
     h = 1e-6
+    # the L2 term is alpha/2 |W|^2 / S in both: take it out of the scaled part
+    S = sw.sum()
+    l2 = np.zeros(n_params)
+    for o, a, b in zip(coef_off, units[:-1], units[1:]):
+        l2[o:o + a * b] = 0.3 * params[o:o + a * b] / S
     for i in range(n_params):
         e = np.zeros(n_params)
         e[i] = h
         num[i] = (f(params + e, np.empty(n_params)) - f(params - e, np.empty(n_params))) / (2 * h)
+    num = (num - l2) * scale + l2
     np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-7)
 
 
