@@ -521,7 +521,7 @@ class Tensor:
         arr = self._data
         if arr.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
             )
         return bool(arr.reshape(-1)[0])
 

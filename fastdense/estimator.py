@@ -14,6 +14,7 @@ All parameters live in one flat buffer laid out as scikit-learn's ``_pack``
 
 import threading
 import warnings
+from operator import is_
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, Dict
 
@@ -339,6 +340,7 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         self._params = params
         self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
         self._n_in = int(layer_units[0])  # the width the kernels read from each row of X
+        self._units_list = [int(u) for u in layer_units]  # returned by _flat_params
         self.coefs_ = [
             params[o:o + a * b].reshape(a, b)
             for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
@@ -360,14 +362,14 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
             getattr(self, "_params", None) is not None and views is not None
             and self.coefs_ is views[0] and self.intercepts_ is views[1]
             and len(self.coefs_) == len(views[2]) and len(self.intercepts_) == len(views[3])
-            and all(a is b for a, b in zip(self.coefs_, views[2]))
-            and all(a is b for a, b in zip(self.intercepts_, views[3]))
+            and all(map(is_, self.coefs_, views[2]))
+            and all(map(is_, self.intercepts_, views[3]))
         ):
-            return self._params, [int(u) for u in self._units]
+            return self._params, self._units_list
         coefs, intercepts = self._edited_network()
         params = np.concatenate([a.ravel() for a in coefs + intercepts])
         self._bind_views(params, self._checked_units(coefs, intercepts))
-        return params, [int(u) for u in self._units]
+        return params, self._units_list
 
     def _edited_network(self):
         """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
@@ -414,7 +416,8 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
-        for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in"):
+        for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in",
+                        "_units_list"):
             state.pop(private, None)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
@@ -1444,7 +1447,10 @@ class DenseBinaryClassifier(_ClassifierCore):
             Column j is the probability of ``classes_[j]``.
         """
         p = expit(self._validated_decision(X)).ravel()
-        return np.vstack([1 - p, p]).T
+        proba = np.empty((p.shape[0], 2), dtype=p.dtype)
+        proba[:, 1] = p
+        np.subtract(1, p, out=proba[:, 0])
+        return proba
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of the probability estimates.

@@ -6,14 +6,12 @@ gradients come from the recorded graph; PyTorch's formulas and defaults.
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
 from .. import _dtypes as _dt
-from ..autograd import Parameter, Tensor, _const, _result, check_device, no_grad
+from ..autograd import Parameter, Tensor, _const, check_device
 from . import functional as F
 from .modules import Module, _Loss
 
@@ -260,7 +258,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise RuntimeError(f"approximate argument must be either none or tanh.")
+            raise RuntimeError("approximate argument must be either none or tanh.")
         self.approximate = approximate
 
     def forward(self, input: Any) -> Tensor:
