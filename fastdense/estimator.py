@@ -341,6 +341,7 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
         self._n_in = int(layer_units[0])  # the width the kernels read from each row of X
         self._units_list = [int(u) for u in layer_units]  # returned by _flat_params
+        self._width = sum(self._units_list[1:])  # activations per row, for predict's chunks
         self.coefs_ = [
             params[o:o + a * b].reshape(a, b)
             for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
@@ -417,7 +418,7 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
         for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in",
-                        "_units_list"):
+                        "_units_list", "_width"):
             state.pop(private, None)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
@@ -938,8 +939,8 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
             )
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
-        out = np.empty((n, int(self._units[-1])), dtype=dtype)
-        width = int(self._units[1:].sum())
+        out = np.empty((n, self._units_list[-1]), dtype=dtype)
+        width = self._width
         chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
         acts = np.empty(chunk * width, dtype=dtype)
         _train.decision_function(
