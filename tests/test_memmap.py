@@ -10,6 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
+import fastdense
+
 psutil = pytest.importorskip("psutil")
 
 ROWS, COLS = 200_000, 256  # float32: 195 MiB on disk
@@ -74,10 +76,13 @@ def measured(tmp_path_factory):
     del out
     # one BLAS thread: the measurement, not the speed, is the point, and 2 spinning
     # OpenBLAS threads on a shared 2-core runner make an epoch many times slower
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    # the child imports the fastdense these tests imported, from outside the source tree
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
+           "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", "")}
     res = subprocess.run([sys.executable, "-c", CHILD, str(path), str(ROWS), str(COLS),
                           *(",".join(c) for c in CONFIGS)],
-                         env=env, capture_output=True, text=True, timeout=180)
+                         env=env, cwd=path.parent, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr[-2000:]
     lines = res.stdout.split("\n")
     return {c: tuple(map(int, line.split())) for c, line in zip(CONFIGS, lines)}

@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
+import fastdense
+
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = ROOT / "tests" / "ports"
+# the fastdense these tests imported (installed, or built in place): the one the children
+# run; the source root itself must not be on their path (its package is unbuilt in CI)
+PACKAGE_PARENT = Path(fastdense.__file__).resolve().parent.parent
 SCRIPTS = sorted(PORTS.glob("p[0-9]*.py"))
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)")
 IMPORT = re.compile(r"^(\s*)(import|from)\s+([\w.]+)(.*)$")
@@ -56,7 +61,7 @@ def run_all(role: str, sources, tmp: Path):
         path = tmp / f"{name}.{role}.py"
         path.write_text(source)
         paths.append(str(path))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(PORTS)]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE_PARENT), str(PORTS)]))
     proc = subprocess.run([sys.executable, str(PORTS / "_runner.py"), role, str(tmp), *paths],
                           env=env, cwd=PORTS, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -26,13 +26,17 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def ray_backend():
+def ray_backend(tmp_path_factory):
     faulthandler.dump_traceback_later(MODULE_TIMEOUT_S, exit=True)
     # Ray's workers inherit the driver's environment: let them import the same
     # fastdense (an in-place build in a source tree is not on their sys.path).
     root = str(pathlib.Path(fastdense.__file__).resolve().parent.parent)
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = root if not saved else root + os.pathsep + saved
+    # Ray also puts the driver's working folder on its workers' path: from a source
+    # root (as in CI) that is the unbuilt package, so the driver runs from elsewhere
+    saved_cwd = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("ray_cwd"))
     try:
         ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
                  log_to_driver=False, configure_logging=False)
@@ -40,6 +44,7 @@ def ray_backend():
         yield
     finally:
         ray.shutdown()
+        os.chdir(saved_cwd)
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
         else:

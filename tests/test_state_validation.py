@@ -5,8 +5,10 @@ Each case that would reach a kernel with inconsistent buffers runs in a child pr
 so a crash (not just a wrong exception) fails the test instead of killing pytest.
 """
 
+import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -16,7 +18,9 @@ import pytest
 import fastdense as fd
 from fastdense import nn, optim
 
-ROOT = Path(__file__).resolve().parent.parent
+# the children import the fastdense these tests imported (installed, or built in place),
+# from a folder outside the source tree (whose package is unbuilt in CI)
+PACKAGE_PARENT = str(Path(fd.__file__).resolve().parent.parent)
 
 
 def run_child(body: str) -> str:
@@ -31,8 +35,10 @@ def run_child(body: str) -> str:
                 return
             print("no error")
     """) + textwrap.dedent(body)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tempfile.gettempdir(), env=env,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"child crashed ({proc.returncode}):\n{proc.stderr[-2000:]}"
     return proc.stdout
 
