@@ -17,13 +17,18 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["check_network", "check_optimizer_state", "check_count", "KERNEL_DTYPES"]
+__all__ = ["check_network", "check_optimizer_state", "check_count", "as_float_array",
+           "KERNEL_DTYPES"]
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _as_float_array(value, name, dtype):
-    """`value` as an ndarray; ints/bools/lists become `dtype`, other kinds are refused."""
+def as_float_array(value, name, dtype, *, cast_floats=False):
+    """`value` as an ndarray; ints/bools/lists become `dtype`, other kinds are refused.
+
+    With `cast_floats`, float arrays are cast to `dtype` too (a user's edit of
+    ``coefs_``); without it they are left as they are for the dtype check.
+    """
     if isinstance(value, np.ndarray):
         arr = value
     else:
@@ -35,8 +40,8 @@ def _as_float_array(value, name, dtype):
             raise TypeError(f"{name} could not be converted to an array: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(dtype if dtype is not None else np.float64)
+    if arr.dtype.kind != "f" or (cast_floats and dtype is not None):
+        arr = arr.astype(dtype if dtype is not None else np.float64, copy=False)
     return arr
 
 
@@ -101,8 +106,8 @@ def check_network(
             raise ValueError(f"the network's dtype must be float32 or float64; got {dtype}")
     units: List[int] = []
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
-        w = _as_float_array(w, f"coefs_[{i}]", dtype)
-        b = _as_float_array(b, f"intercepts_[{i}]", dtype)
+        w = as_float_array(w, f"coefs_[{i}]", dtype)
+        b = as_float_array(b, f"intercepts_[{i}]", dtype)
         if dtype is None:
             dtype = w.dtype
             if dtype not in KERNEL_DTYPES:

@@ -42,7 +42,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _train, _version
 from ._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
-from ._network import check_network, check_optimizer_state
+from ._network import as_float_array, check_network, check_optimizer_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import nn
@@ -385,20 +385,8 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"{name} must be a list of arrays; got {type(value).__name__}")
-            arrays = []
-            for i, a in enumerate(value):
-                if isinstance(a, (str, bytes)) or a is None:
-                    raise TypeError(f"{name}[{i}] must be a numeric array; got "
-                                    f"{type(a).__name__}")
-                try:
-                    arr = np.asarray(a)
-                except (TypeError, ValueError) as exc:
-                    raise TypeError(f"{name}[{i}] could not be converted to an array: "
-                                    f"{exc}") from None
-                if arr.dtype.kind not in "biuf":
-                    raise TypeError(f"{name}[{i}] must be a real numeric array; got dtype "
-                                    f"{arr.dtype}")
-                arrays.append(arr.astype(dtype, copy=False))
+            arrays = [as_float_array(a, f"{name}[{i}]", dtype, cast_floats=True)
+                      for i, a in enumerate(value)]
             lists.append(arrays)
         return lists[0], lists[1]
 
