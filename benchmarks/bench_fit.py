@@ -1,36 +1,151 @@
-"""End-to-end training speed: the fastdense estimators vs MLPClassifier/MLPRegressor, PyTorch, NumPy and the GEMM floor.
+"""End-to-end training speed: the fastdense estimators vs MLPClassifier/MLPRegressor, PyTorch (eager and torch.compile), JAX, NumPy and the GEMM floor.
 
     python benchmarks/bench_fit.py [--quick] [--configs T,S,M,L,MC,R] [--dtypes float32,float64]
                                    [--epochs N] [--rounds N] [--json FILE] [--plot FILE]
+                                   [--no-jax] [--no-compile] [--compile-in-quick]
+                                   [--xla-flags FLAGS] [--jax-precision P]
+                                   [--jax-gather epoch|batch] [--jax-shuffle host|device]
+                                   [--compile-step]
 
-The same comparison as ``fastdense bench``: its logic lives in
-``fastdense/_bench.py`` (so that the installed command can run it). Every
+The same comparison as ``fastdense bench`` (its logic lives in
+``fastdense/_bench.py``, so that the installed command can run it), plus two
+optional compiled competitors from ``_compilers.py``: a whole epoch as one
+``jax.jit`` function (``lax.scan`` over the minibatches, ``optax.adam``;
+``pip install ".[bench]"``) and ``torch.compile`` of the PyTorch model with
+fused Adam; each is left out, with a note, when its package is missing
+(``--quick`` leaves torch.compile out unless ``--compile-in-quick``: its
+compilation alone takes longer than the rest of the quick run). Every
 competitor trains the same network (ReLU hidden layers, sigmoid output, mean
-BCE, Adam lr=1e-3, no L2, shuffled minibatches, a fixed number of epochs, no
-early stopping) on the same standardized `make_classification` data; the
-table gives seconds per epoch (median of interleaved rounds, min–max), each
-one's ratio to DenseBinaryClassifier, and the held-out accuracy each reached.
-Config MC is a 10-class problem (DenseClassifier, softmax + cross-entropy,
-against MLPClassifier and PyTorch's CrossEntropyLoss) and R a regression
-(DenseRegressor against MLPRegressor and PyTorch's MSELoss), scored by R^2.
-The GEMM floor runs only the matrix products an epoch needs, through the same
-BLAS, on preallocated arrays. ``--plot`` draws ``fastdense.plot.benchmark``.
+BCE, Adam lr=1e-3, no L2, shuffled minibatches with a partial last one, a
+fixed number of epochs, no early stopping) on the same standardized
+`make_classification` data; the table gives seconds per epoch (median of
+interleaved rounds, min–max), each one's ratio to the fastdense estimator, the
+fixed cost of a call ("setup"), the whole call per epoch ("with setup"), the
+time to a first trained model (compilation included) and the held-out score.
+Config MC is a 10-class problem (DenseClassifier against MLPClassifier,
+softmax + cross-entropy) and R a regression (DenseRegressor against
+MLPRegressor), scored by R^2. The GEMM floor runs only the matrix products an
+epoch needs, through the same BLAS, on preallocated arrays. ``--xla-flags``
+sets ``XLA_FLAGS`` for the run (``bench_jax_flags.py`` compares settings);
+``--plot`` draws ``fastdense.plot.benchmark``.
 """
 
+import importlib.util
+import os
+import sys
+
 from _harness import machine_header, parser, write_json
-from fastdense._bench import run_fit_benchmark
+
+# agreement of the compiled competitors' scores with the eager ones they mirror
+SCORE_TOLERANCE = 0.02
 
 
-def main(argv=None):
+def _args(argv):
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--configs", default="T,S,M,L,MC,R")
     p.add_argument("--dtypes", default=None, help="default float32,float64 (--quick: float32)")
     p.add_argument("--epochs", type=int, default=None)
-    args = p.parse_args(argv)
+    p.add_argument("--no-jax", action="store_true", help="leave the JAX epoch out")
+    p.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
+    p.add_argument("--compile-in-quick", action="store_true",
+                   help="with --quick, run torch.compile too (its compilation takes ~10-40 s)")
+    p.add_argument("--xla-flags", default=None, help="XLA_FLAGS for the JAX competitor")
+    p.add_argument("--jax-precision", default=None,
+                   help="jax_default_matmul_precision (e.g. float32, highest)")
+    p.add_argument("--jax-gather", default="epoch", choices=("epoch", "batch"),
+                   help="permute X once per epoch (default) or gather each minibatch")
+    p.add_argument("--jax-shuffle", default="host", choices=("host", "device"),
+                   help="the epoch's permutation from NumPy (default) or jax.random")
+    p.add_argument("--compile-step", action="store_true",
+                   help="torch.compile the optimizer step too (foreach Adam)")
+    return p.parse_args(argv)
+
+
+def compiled_competitors(args, out=sys.stdout):
+    """The `extra` hook of run_fit_benchmark: JAX and torch.compile, when present."""
+    use_jax = not args.no_jax and importlib.util.find_spec("jax") is not None \
+        and importlib.util.find_spec("optax") is not None
+    use_compile = not args.no_compile and importlib.util.find_spec("torch") is not None \
+        and (not args.quick or args.compile_in_quick)
+    if args.no_jax:
+        print("Note: JAX left out (--no-jax).", file=out)
+    elif not use_jax:
+        print('Note: JAX left out: jax and optax are not installed (pip install ".[bench]").',
+              file=out)
+    if args.no_compile:
+        print("Note: torch.compile left out (--no-compile).", file=out)
+    elif importlib.util.find_spec("torch") is None:
+        print("Note: torch.compile left out: PyTorch is not installed "
+              "(pip install torch==2.13.0).", file=out)
+    elif not use_compile:
+        print("Note: torch.compile left out of --quick (its compilation takes ~10-40 s; "
+              "--compile-in-quick runs it).", file=out)
+    if use_jax:
+        if args.xla_flags is not None:
+            os.environ["XLA_FLAGS"] = args.xla_flags  # read when JAX's backend starts
+        import jax
+
+        if args.jax_precision:
+            jax.config.update("jax_default_matmul_precision", args.jax_precision)
+        print(f"JAX {jax.__version__} ({jax.devices()[0].platform}), XLA_FLAGS="
+              f"{os.environ.get('XLA_FLAGS', '')!r}, matmul precision "
+              f"{jax.config.jax_default_matmul_precision or 'default'}, gather per "
+              f"{args.jax_gather}, permutation on {args.jax_shuffle}", file=out)
+    if not (use_jax or use_compile):
+        return None
+    from _compilers import jax_competitor, torch_compile_competitor
+
+    def extra(X, y, Xt, yt, hidden, batch, task, dtype):
+        found = []
+        if use_jax:
+            fit, reset = jax_competitor(X, y, Xt, yt, hidden, batch, task,
+                                        gather=args.jax_gather, shuffle=args.jax_shuffle)
+            found.append(("JAX jit+scan", fit, reset))
+        if use_compile:
+            import torch
+
+            fit, reset = torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task,
+                                                  compile_step=args.compile_step)
+            found.append(("torch.compile" + (" +step" if args.compile_step else ""), fit, reset))
+        return found
+
+    return extra
+
+
+def check_scores(records, out=sys.stdout):
+    """Each compiled competitor against the eager one it mirrors (JAX: fastdense, same
+    initial distribution and loss; torch.compile: eager PyTorch, same seed): their
+    held-out scores must agree, or the timings compare different work."""
+    mirror = {"JAX jit+scan": "fastdense", "torch.compile": "PyTorch Adam(fused)",
+              "torch.compile +step": "PyTorch Adam"}
+    scores = {(r["config"], r["dtype"], r["competitor"]): r["accuracy"] for r in records}
+    bad = []
+    for (config, dtype, name), score in scores.items():
+        ref = scores.get((config, dtype, mirror.get(name, "")))
+        if ref is not None and abs(score - ref) > SCORE_TOLERANCE:
+            bad.append(f"{config} {dtype} {name}: {score:.3f} vs {mirror[name]} {ref:.3f}")
+    if bad:
+        print(f"\nScores that differ by more than {SCORE_TOLERANCE}: " + "; ".join(bad),
+              file=out)
+    else:
+        checked = sorted({f"{name} with {mirror[name]}" for (c, d, name) in scores
+                          if name in mirror and (c, d, mirror[name]) in scores})
+        if checked:
+            print(f"\nScores agree within {SCORE_TOLERANCE} on every config: "
+                  + "; ".join(checked) + ".", file=out)
+    return bad
+
+
+def main(argv=None):
+    args = _args(argv)
+    extra = compiled_competitors(args)
+    from fastdense._bench import run_fit_benchmark
+
     records = run_fit_benchmark(
         args.configs.split(","), args.dtypes.split(",") if args.dtypes else None,
-        quick=args.quick, epochs=args.epochs, rounds=args.rounds,
+        quick=args.quick, epochs=args.epochs, rounds=args.rounds, extra=extra,
     )
+    check_scores(records)
     if args.json:
         write_json(args.json, {"header": machine_header(), "results": records})
     if args.plot:

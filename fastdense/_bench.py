@@ -213,6 +213,7 @@ def run_fit_benchmark(
     rounds: Optional[int] = None,
     use_torch: bool = True,
     out: Optional[TextIO] = None,
+    extra: Optional[Callable[..., List[Tuple[str, Callable, Optional[Callable]]]]] = None,
 ) -> List[Dict[str, Any]]:
     """Run the fit comparison, print its Markdown table to `out`, return the records.
 
@@ -230,6 +231,13 @@ def run_fit_benchmark(
         Include PyTorch (if importable).
     out : text stream, optional
         Where the table goes (default stdout); None-like ``os.devnull`` to silence.
+    extra : callable, optional
+        More competitors (``benchmarks/bench_fit.py``'s JAX and ``torch.compile``):
+        called as ``extra(X, y, Xt, yt, hidden, batch, task=task, dtype=dtype)``
+        once per config and dtype, it returns ``(name, fit, reset)`` triples;
+        ``fit(epochs) -> (seconds, score)`` and ``reset()`` (or None) empties
+        the competitor's compilation caches, so that its first timed fit pays
+        tracing and compilation: its "to model" time.
 
     Returns
     -------
@@ -237,7 +245,9 @@ def run_fit_benchmark(
         One JSON-able record per (config, dtype, competitor): ``config``,
         ``n_samples``, ``n_features``, ``hidden``, ``batch``, ``dtype``,
         ``epochs``, ``competitor``, ``median``/``min``/``max`` seconds per
-        epoch, ``ratio_to_fastdense`` and held-out ``accuracy``
+        epoch, ``ratio_to_fastdense``, ``setup_seconds``, ``with_setup``
+        (seconds per epoch of a whole (1 + E)-epoch fit), ``to_model_seconds``
+        and held-out ``accuracy``
         (:func:`fastdense.plot.benchmark` draws them).
     """
     import sys
@@ -266,8 +276,11 @@ def run_fit_benchmark(
     print(f"\nSeconds per training epoch (Adam, ReLU, no L2), marginal: (time of 1 + E "
           f"epochs - time of 1) / E; medians of {rounds} interleaved rounds; 'x fastdense' = "
           "competitor time / fastdense estimator time; 'setup' = the rest of a 1-epoch "
-          "call (validation, initialisation); 'score' = held-out accuracy (R^2 for "
-          "regression)\n", file=out)
+          "call (validation, initialisation); 'with setup' = the whole (1 + E)-epoch "
+          "call / (1 + E) (compilation excluded); 'to model' = the time to a first "
+          "trained model of 1 + E epochs (for JAX and torch.compile: their first call, "
+          "tracing and compilation included; for the others the median call); 'score' = "
+          "held-out accuracy (R^2 for regression)\n", file=out)
 
     rows, records = [], []
     for name in configs:
@@ -297,10 +310,22 @@ def run_fit_benchmark(
                                             fused=False, task=task)
                 comp["PyTorch Adam(fused)"] = bind(fit_torch, torch, X, y, Xt, yt, hidden,
                                                    batch, fused=True, task=task)
+            resets: Dict[str, Callable[[], None]] = {}
+            for k, fn, reset in (extra(X, y, Xt, yt, hidden, batch, task=task, dtype=dtype)
+                                 if extra else ()):
+                comp[k] = fn
+                if reset is not None:
+                    resets[k] = reset
             times: Dict[str, List[float]] = {k: [] for k in comp}
             setup: Dict[str, List[float]] = {k: [] for k in comp}
+            whole: Dict[str, List[float]] = {k: [] for k in comp}
+            to_model: Dict[str, float] = {}
             accuracy: Dict[str, float] = {}
-            for fn in comp.values():  # warm up: imports, first-call paths, allocators
+            for k, fn in comp.items():  # warm up: imports, first-call paths, allocators
+                if k in resets:  # a compiler: its cold first model, compilation included
+                    resets[k]()
+                    time.sleep(0.1)
+                    to_model[k] = fn(1 + n_epochs)[0]
                 fn(1)
             for _ in range(rounds):  # interleaved: every competitor once per round
                 for k, fn in comp.items():
@@ -315,11 +340,14 @@ def run_fit_benchmark(
                         per_epoch = long / (1 + n_epochs)
                     times[k].append(per_epoch)
                     setup[k].append(max(short - per_epoch, 0.0))
+                    whole[k].append(long)
                     accuracy[k] = acc
             base = float(np.median(times["fastdense"]))
             for k in comp:
                 s = summarize(times[k])
                 fixed = float(np.median(setup[k]))
+                long_s = float(np.median(whole[k]))
+                first = to_model.get(k, long_s)
                 rows.append([
                     f"{name} {n}x{d} {hidden} b{batch}"
                     + ("" if task[0] == "binary" else f" {task[0]}"), dtype,
@@ -327,17 +355,20 @@ def run_fit_benchmark(
                     else k, fmt_seconds(s["median"]),
                     f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
                     f"{s['median'] / base:.2f}x", fmt_seconds(fixed),
+                    fmt_seconds(long_s / (1 + n_epochs)), fmt_seconds(first),
                     "—" if np.isnan(accuracy[k]) else f"{accuracy[k]:.3f}",
                 ])
                 records.append({"config": name, "n_samples": n, "n_features": d,
                                 "hidden": list(hidden), "batch": batch, "dtype": dtype,
                                 "epochs": n_epochs, "competitor": k, **s,
                                 "setup_seconds": fixed,
+                                "with_setup": long_s / (1 + n_epochs),
+                                "to_model_seconds": first,
                                 "ratio_to_fastdense": s["median"] / base,
                                 "accuracy": accuracy[k]})
     print(markdown_table(
         ["config", "dtype", "competitor", "s/epoch", "min–max", "x fastdense", "setup",
-         "score"],
+         "with setup", "to model", "score"],
         rows,
     ), file=out)
     return records
