@@ -136,6 +136,70 @@ def check_scores(records, out=sys.stdout):
     return bad
 
 
+# issue 16's targets: competitor time / fastdense time per epoch (float32), at least
+TARGETS = {("JAX jit+scan", "T"): 2.0, ("JAX jit+scan", "S"): 1.6, ("JAX jit+scan", "M"): 1.4,
+           ("JAX jit+scan", "L"): 1.1, ("torch.compile", "T"): 5.0, ("torch.compile", "S"): 5.0}
+SUMMARY = ["scikit-learn", "PyTorch Adam(fused)", "torch.compile", "torch.compile +step",
+           "JAX jit+scan", "NumPy reference", "GEMM floor"]
+SKLEARN = ("MLPClassifier", "MLPRegressor")  # the summary's "scikit-learn" column
+
+
+def _ratio(x):
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
+
+
+def summary(records, dtype="float32", out=sys.stdout):
+    """One row per config: each competitor's seconds per epoch and its ratio to fastdense
+    (for the GEMM floor, fastdense's ratio to it), then the time to a first model;
+    then issue 16's targets, met or missed."""
+    from fastdense._bench import fmt_seconds, markdown_table
+
+    chosen = [r for r in records if r["dtype"] == dtype]
+    configs = list(dict.fromkeys(r["config"] for r in chosen))
+    present = {"scikit-learn" if r["competitor"] in SKLEARN else r["competitor"] for r in chosen}
+    names = [k for k in SUMMARY if k in present]
+    by = {(r["config"], "scikit-learn" if r["competitor"] in SKLEARN else r["competitor"]): r
+          for r in chosen}
+    rows, first = [], []
+    for c in configs:
+        fd = by[(c, "fastdense")]
+        label = f"{c} {fd['n_samples']:,}×{fd['n_features']}, {tuple(fd['hidden'])}, batch {fd['batch']}"
+        row, frow = [label, fmt_seconds(fd["median"])], [label, fmt_seconds(fd["to_model_seconds"])]
+        for k in names:
+            r = by.get((c, k))
+            if r is None:
+                row.append("—")
+                frow.append("—")
+            elif k == "GEMM floor":
+                row.append(f"{fmt_seconds(r['median'])} (fastdense = {fd['median'] / r['median']:.2f}×)")
+            else:
+                row.append(f"{fmt_seconds(r['median'])} ({_ratio(r['ratio_to_fastdense'])}×)")
+            if r is not None and k != "GEMM floor":
+                frow.append(fmt_seconds(r["to_model_seconds"]))
+        rows.append(row)
+        first.append(frow)
+    print(f"\nSummary, {dtype}: seconds per epoch (× = competitor / fastdense)", file=out)
+    print(markdown_table(["config", "fastdense", *names], rows), file=out)
+    print(f"\nTime to a first trained model ({dtype}; 1 + E epochs; compilation included)",
+          file=out)
+    print(markdown_table(["config", "fastdense", *[k for k in names if k != "GEMM floor"]],
+                         first), file=out)
+    target_rows = []
+    for (k, c), goal in TARGETS.items():
+        r = by.get((c, k))
+        if r is None:
+            continue
+        ratio = r["ratio_to_fastdense"]
+        with_setup = r["with_setup"] / by[(c, "fastdense")]["with_setup"]
+        target_rows.append([f"fastdense ≥ {goal}× {k} on {c}", f"{ratio:.2f}×",
+                            f"{with_setup:.2f}×", "met" if ratio >= goal else
+                            f"missed by {goal / ratio:.2f}×"])
+    if target_rows:
+        print(f"\nIssue 16's targets ({dtype}; per epoch, and per epoch of the whole call "
+              "with set-up)", file=out)
+        print(markdown_table(["target", "per epoch", "with setup", ""], target_rows), file=out)
+
+
 def main(argv=None):
     args = _args(argv)
     extra = compiled_competitors(args)
@@ -146,6 +210,8 @@ def main(argv=None):
         quick=args.quick, epochs=args.epochs, rounds=args.rounds, extra=extra,
     )
     check_scores(records)
+    for dtype in dict.fromkeys(r["dtype"] for r in records):
+        summary(records, dtype)
     if args.json:
         write_json(args.json, {"header": machine_header(), "results": records})
     if args.plot:
