@@ -25,7 +25,7 @@ import numpy as np
 
 from _harness import fmt_seconds, machine_header, markdown_table, parser, write_json
 
-# (label, XLA_FLAGS, jax_default_matmul_precision, gather, shuffle)
+# (label, XLA_FLAGS, jax_default_matmul_precision, gather, shuffle[, optax.flatten])
 SETTINGS = [
     ("default", "", None, "epoch", "host"),
     ("multi_thread_eigen=false", "--xla_cpu_multi_thread_eigen=false", None, "epoch", "host"),
@@ -45,6 +45,7 @@ SETTINGS = [
     ("precision highest", "", "highest", "epoch", "host"),
     ("gather per batch", "", None, "batch", "host"),
     ("jax.random permutation", "", None, "epoch", "device"),
+    ("optax.flatten", "", None, "epoch", "host", True),
 ]
 QUICK_SETTINGS = ("default", "ynn dot")
 
@@ -67,8 +68,8 @@ def child(spec):
         n = QUICK_SAMPLES[name] if spec["quick"] else n
         epochs = spec["epochs"] or (2 if spec["quick"] else DEFAULT_EPOCHS[name])
         X, y, Xt, yt = make_data(n, d, np.float32)
-        jax_fit, _ = jax_competitor(X, y, Xt, yt, hidden, batch,
-                                    gather=spec["gather"], shuffle=spec["shuffle"])
+        jax_fit, _ = jax_competitor(X, y, Xt, yt, hidden, batch, gather=spec["gather"],
+                                    shuffle=spec["shuffle"], flatten=spec.get("flatten", False))
         comp = {"jax": jax_fit,
                 "fastdense": lambda e: fit_estimator(DenseBinaryClassifier, X, y, Xt, yt,
                                                      hidden, batch, e)}
@@ -118,11 +119,12 @@ def main(argv=None):
           "the same process; 'Nx fastdense' = JAX time / fastdense time; 'first call' = "
           "the JAX fit's first call (tracing + compilation + 1 + E epochs)\n", flush=True)
     rows, records = [], []
-    for label, flags, precision, gather, shuffle in SETTINGS:
+    for label, flags, precision, gather, shuffle, *flatten in SETTINGS:
         if label not in wanted:
             continue
         spec = dict(configs=configs, quick=args.quick, epochs=args.epochs, rounds=rounds,
-                    precision=precision, gather=gather, shuffle=shuffle)
+                    precision=precision, gather=gather, shuffle=shuffle,
+                    flatten=bool(flatten and flatten[0]))
         env = dict(os.environ, XLA_FLAGS=flags)
         proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
                               env=env, capture_output=True, text=True)
@@ -137,8 +139,9 @@ def main(argv=None):
             r = result[name]
             row.append(f"{fmt_seconds(r['jax'])} ({r['jax'] / r['fastdense']:.2f}x fastdense; "
                        f"first call {r['first_call']:.1f} s; score {r['jax_score']:.3f})")
-            records.append({"setting": label, "xla_flags": flags, "precision": precision,
-                            "gather": gather, "shuffle": shuffle, "config": name, **r})
+            records.append({"setting": label, "xla_flags": flags, "config": name,
+                            **{k: spec[k] for k in ("precision", "gather", "shuffle",
+                                                    "flatten")}, **r})
         rows.append(row)
         print(f"  {label}: done", flush=True)
     print()
