@@ -86,13 +86,15 @@ cdef inline floating grad_from_output(floating da, floating a, int activation,
                                       floating slope) noexcept nogil:
     """da * g'(z), with g' written in terms of the output a = g(z).
 
-    relu: 1 where a > 0 (a select, so an upstream NaN is masked as PyTorch and
-    scikit-learn do); leaky_relu: 1 or slope (slope >= 0, so a > 0 iff z > 0);
+    relu: 0 where a <= 0, else 1 (a select: an upstream NaN is masked where
+    a <= 0, and a NaN output passes da through, as PyTorch's threshold_backward
+    and scikit-learn's `delta[Z == 0] = 0` do); leaky_relu: 1 or slope (slope >= 0,
+    so a > 0 iff z > 0; a NaN output gets da * slope, as PyTorch);
     tanh: 1 - a^2; sigmoid: a (1 - a); identity: 1.
     """
     cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
     if activation == RELU:
-        return da if a > 0 else 0
+        return 0 if a <= 0 else da
     elif activation == TANH:
         return da * (one - a * a)
     elif activation == SIGMOID:

@@ -854,6 +854,18 @@ class Tensor:
         """max(x, 0) element-wise (the activation kernel)."""
         return kernel_activation(self, _kernels.ACTIVATIONS["relu"], 0.0, "ReluBackward0")
 
+    def softmax(self, dim: int, dtype=None) -> "Tensor":
+        """``exp(x) / sum(exp(x))`` along ``dim`` (see ``fastdense.nn.functional.softmax``)."""
+        from .nn._multiclass import softmax  # (the multi-class math lives with the losses)
+
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int, dtype=None) -> "Tensor":
+        """``log(softmax(x))`` along ``dim``, without overflow."""
+        from .nn._multiclass import log_softmax
+
+        return log_softmax(self, dim, dtype=dtype)
+
     def clamp(self, min=None, max=None) -> "Tensor":
         """Limit the values to ``[min, max]`` (either may be None); NaN stays NaN."""
         if min is None and max is None:

@@ -84,12 +84,17 @@ def make(shape, dtype, seed, special=False):
     return x.astype(npdt) if npdt != np.int64 else np.round(x).astype(np.int64)
 
 
-def both(fn, arrays, grad):
-    """Run fn under both libraries; ((fd value, torch value), (fd grads, torch grads)) or errors."""
+def both(fn, arrays, grad, mask=None, weighted=False):
+    """Run fn under both libraries; ((fd value, torch value), (fd grads, torch grads)) or errors.
+
+    ``mask`` says which float arrays require grad (default: all); ``weighted``
+    back-propagates ``sum(out * c)`` with distinct coefficients ``c`` instead of ``sum(out)``.
+    """
+    mask = [True] * len(arrays) if mask is None else mask
     res = []
-    for L, wrap in ((ft, lambda a: ft.tensor(a, requires_grad=grad and a.dtype.kind == "f")),
-                    (torch, lambda a: torch.tensor(a, requires_grad=grad and a.dtype.kind == "f"))):
-        ins = [wrap(a) for a in arrays]
+    for L in (ft, torch):
+        ins = [L.tensor(a, requires_grad=bool(grad and m and a.dtype.kind == "f"))
+               for a, m in zip(arrays, mask)]
         try:
             out = fn(L, *ins)
         except Exception as exc:  # the same kind of error is part of the contract
@@ -97,7 +102,11 @@ def both(fn, arrays, grad):
             continue
         grads = None
         if grad and out.dtype in (L.float32, L.float64) and out.requires_grad:
-            out.sum().backward()
+            root = out
+            if weighted:
+                c = 1 + np.arange(out.numel()).reshape(tuple(out.shape)) % 7
+                root = out * L.tensor(c.astype(np.asarray(out.detach()).dtype))
+            root.sum().backward()
             grads = [None if t.grad is None else np.asarray(t.grad.detach() if L is torch
                                                              else t.grad) for t in ins]
         res.append((out, grads))
@@ -414,3 +423,99 @@ def test_save_load_round_trip_without_pickle(tmp_path):
     opt.load_state_dict(ck["opt"])
     with pytest.raises(TypeError, match="pickle"):
         ft.save({"f": object()}, tmp_path / "bad.pt")
+
+
+# ------------------------------------------------ softmax and the multi-class losses
+
+def _ce(**kw):
+    return lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y, **{k: (w if v == "w" else v) for k, v in kw.items()})
+
+
+# name -> (function of (lib, logits, target, class weight), target kind)
+MULTICLASS = {
+    "cross_entropy": (_ce(), "index"),
+    "cross_entropy_sum": (_ce(reduction="sum"), "index"),
+    "cross_entropy_none": (_ce(reduction="none"), "index"),
+    "cross_entropy_weight": (_ce(weight="w"), "index"),
+    "cross_entropy_ignore": (_ce(ignore_index=1), "index"),
+    "cross_entropy_smoothing": (_ce(label_smoothing=0.15), "index"),
+    "cross_entropy_all_none": (_ce(weight="w", ignore_index=0, label_smoothing=0.3,
+                                   reduction="none"), "index"),
+    "cross_entropy_all_mean": (_ce(weight="w", ignore_index=2, label_smoothing=0.3), "index"),
+    "cross_entropy_probs": (_ce(), "probs"),
+    "cross_entropy_probs_all": (_ce(weight="w", label_smoothing=0.2), "probs"),
+    "cross_entropy_probs_none": (_ce(reduction="none", label_smoothing=0.1), "probs"),
+    "CrossEntropyLoss": (lambda L, x, y, w: L.nn.CrossEntropyLoss(
+        weight=w, label_smoothing=0.05, reduction="sum")(x, y), "index"),
+    "nll_loss": (lambda L, x, y, w: L.nn.functional.nll_loss(
+        L.nn.functional.log_softmax(x, 1), y), "index"),
+    "NLLLoss_weight_ignore": (lambda L, x, y, w: L.nn.NLLLoss(w, ignore_index=0)(
+        L.nn.LogSoftmax(dim=1)(x), y), "index"),
+    "softmax_dim1": (lambda L, x, y, w: L.nn.functional.softmax(x, dim=1), "none"),
+    "softmax_dim0_method": (lambda L, x, y, w: x.softmax(0), "none"),
+    "Softmax_module_last": (lambda L, x, y, w: L.nn.Softmax(dim=-1)(x), "none"),
+    "log_softmax_dim1": (lambda L, x, y, w: L.log_softmax(x, 1), "none"),
+    "LogSoftmax_module_0": (lambda L, x, y, w: L.nn.LogSoftmax(0)(x), "none"),
+    # the errors PyTorch raises, of the same kind
+    "err_int32_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y.to(L.int32)), "index"),
+    "err_float_index_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y.double()), "index"),
+    "err_out_of_bounds": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y + x.shape[1]), "index"),
+    "err_weight_shape": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y, weight=L.ones(x.shape[1] + 1, dtype=x.dtype)), "index"),
+    "err_smoothing_above_1": (_ce(label_smoothing=1.5), "index"),
+    "err_probs_ignore_index": (_ce(ignore_index=0), "probs"),
+    "err_long_probs": (lambda L, x, y, w: L.nn.functional.cross_entropy(x, y.long()),
+                       "probs"),
+    "err_batch_size": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, L.cat([y, y])), "index"),
+    "err_softmax_dim": (lambda L, x, y, w: L.softmax(x, 5), "none"),
+    "err_bad_reduction": (_ce(reduction="average"), "index"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MULTICLASS))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.sampled_from([0, 1, 2, 5]), c=st.integers(1, 5), extra=st.sampled_from([(), (3,)]),
+       dtype=st.sampled_from(FLOATS), seed=st.integers(0, 2**16),
+       special=st.sampled_from([None, np.nan, np.inf, -np.inf, 60.0]))
+def test_multiclass_matches_torch(name, n, c, extra, dtype, seed, special):
+    """softmax, log_softmax, cross_entropy, nll_loss: values, dtypes, gradients, errors."""
+    fn, kind = MULTICLASS[name]
+    npdt = DTYPES[dtype][0]
+    rng = np.random.default_rng(seed)
+    shape = (n, c) + extra
+    x = (rng.standard_normal(shape) * 3).astype(npdt)
+    if special is not None and x.size:
+        x.reshape(-1)[rng.integers(x.size)] = special
+    w = rng.random(c).astype(npdt) + 0.1
+    if kind == "probs":
+        p = rng.random(shape)
+        y = (p / p.sum(1, keepdims=True)).astype(npdt)
+    else:
+        y = rng.integers(0, c, (n,) + extra).astype(np.int64)
+        if y.size > 1:
+            y.reshape(-1)[0] = {"cross_entropy_ignore": 1}.get(name, -100)
+    res = both(lambda L, a, b, ww: fn(L, a, b, ww), [x, y, w], grad=True,
+               mask=[True, False, False], weighted=True)
+    check_same(res)
+
+
+def test_cross_entropy_one_dim_input_and_implicit_softmax_dim():
+    x = np.array([0.5, -1.0, 2.0], np.float32)
+    for L in (ft, torch):
+        xt = L.tensor(x, requires_grad=True)
+        loss = L.nn.functional.cross_entropy(xt, L.tensor(2))
+        loss.backward()
+        if L is ft:
+            fl, fg = loss.item(), xt.grad.numpy()
+        else:
+            np.testing.assert_allclose(fl, loss.item(), rtol=1e-6)
+            np.testing.assert_allclose(fg, xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        out = fnn.Softmax()(ft.tensor(np.ones((2, 3), np.float32)))
+    np.testing.assert_allclose(out.numpy(), np.full((2, 3), 1 / 3, np.float32), rtol=1e-6)
+    assert "weight" in fnn.CrossEntropyLoss(weight=np.ones(3, np.float32)).state_dict()

@@ -33,6 +33,7 @@ from ..autograd import (
     _tensor_or_const,
     kernel_activation,
 )
+from ._multiclass import cross_entropy, log_softmax, nll_loss, softmax
 
 __all__ = [
     "silu", "elu", "softplus", "gelu", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -44,6 +45,10 @@ __all__ = [
     "dropout",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "nll_loss",
 ]
 
 _ACT = _kernels.ACTIVATIONS

@@ -16,7 +16,8 @@ from . import functional as F
 from .modules import Module, _Loss
 
 __all__ = ["ModuleList", "ModuleDict", "BatchNorm1d", "LayerNorm", "Flatten", "GELU",
-           "SiLU", "ELU", "Softplus", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"]
+           "SiLU", "ELU", "Softplus", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss"]
 
 
 class ModuleList(Module):
@@ -334,3 +335,90 @@ class HuberLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+# ------------------------------------------------------------------ multi-class
+
+class Softmax(Module):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (``torch.nn.Softmax``).
+
+    ``dim=None`` picks PyTorch's implicit dimension, with its warning.
+    """
+
+    def __init__(self, dim: Optional[int] = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Any) -> Tensor:
+        return F.softmax(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """``log(softmax(x))`` along ``dim``, without overflow (``torch.nn.LogSoftmax``)."""
+
+    def __init__(self, dim: Optional[int] = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Any) -> Tensor:
+        return F.log_softmax(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class _WeightedLoss(_Loss):
+    weight: Optional[np.ndarray]  # a buffer, as in PyTorch
+
+    def __init__(self, weight: Any = None, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Log-softmax + negative log-likelihood from logits (``torch.nn.CrossEntropyLoss``).
+
+    Parameters
+    ----------
+    weight : array-like of shape (C,), optional
+        Per-class weight.
+    ignore_index : int, default=-100
+        An index target to skip (index targets only).
+    reduction : {"mean", "sum", "none"}, default="mean"
+    label_smoothing : float in [0, 1], default=0.0
+
+    See Also
+    --------
+    fastdense.nn.functional.cross_entropy : the definition, targets and shapes.
+    """
+
+    def __init__(self, weight: Any = None, size_average=None, ignore_index: int = -100,
+                 reduce=None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = int(ignore_index)
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of log-probabilities (``torch.nn.NLLLoss``).
+
+    Parameters as :class:`CrossEntropyLoss` (no label smoothing); the input
+    is typically ``LogSoftmax``'s output.
+    """
+
+    def __init__(self, weight: Any = None, size_average=None, ignore_index: int = -100,
+                 reduce=None, reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
