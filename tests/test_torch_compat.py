@@ -27,6 +27,7 @@ UNARY = {
     "sigmoid": (lambda L, a: L.sigmoid(a), FLOATS, True),
     "tanh": (lambda L, a: L.tanh(a), FLOATS, True),
     "relu": (lambda L, a: L.relu(a), FLOATS, True),
+    "leaky_relu": (lambda L, a: L.nn.functional.leaky_relu(a, 0.2), FLOATS, True),
     "clamp": (lambda L, a: a.clamp(-0.5, 0.5), FLOATS + ("int64",), True),
     "clamp_min": (lambda L, a: a.clamp(min=0), FLOATS, True),
     "sum": (lambda L, a: a.sum(), FLOATS + ("int64", "bool"), True),
@@ -146,9 +147,8 @@ def test_unary_matches_torch(name, shape, dtype, seed, special):
     fn, dtypes, grad = UNARY[name]
     if dtype not in dtypes:
         return
-    # (ReLU maps NaN to 0: a listed difference, in the kernels)
     x = make(shape, dtype, seed, special and dtype in FLOATS and name not in
-             ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values", "relu"))
+             ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values"))
     check_same(both(fn, [x], grad))
 
 
@@ -519,3 +519,81 @@ def test_cross_entropy_one_dim_input_and_implicit_softmax_dim():
         out = fnn.Softmax()(ft.tensor(np.ones((2, 3), np.float32)))
     np.testing.assert_allclose(out.numpy(), np.full((2, 3), 1 / 3, np.float32), rtol=1e-6)
     assert "weight" in fnn.CrossEntropyLoss(weight=np.ones(3, np.float32)).state_dict()
+
+
+@pytest.mark.parametrize("act", ["ReLU", "LeakyReLU"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_nan_through_fused_linear_activation_matches_torch(act, dtype):
+    """NaN in, NaN out and PyTorch's gradient at NaN, on the fused Sequential path too."""
+    npdt, tdt = DTYPES[dtype]
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), getattr(torch.nn, act)(),
+                             torch.nn.Linear(4, 2), getattr(torch.nn, act)()).to(tdt)
+    fm = fnn.Sequential(fnn.Linear(3, 4), getattr(fnn, act)(),
+                        fnn.Linear(4, 2), getattr(fnn, act)()).to(npdt)
+    _copy_module(tm, fm)
+    x = np.random.default_rng(5).standard_normal((4, 3)).astype(npdt)
+    x[0, 1] = np.nan
+    tx, fx = torch.tensor(x, requires_grad=True), ft.tensor(x, requires_grad=True)
+    to, fo = tm(tx), fm(fx)
+    np.testing.assert_allclose(fo.numpy(), to.detach().numpy(), rtol=1e-5, equal_nan=True)
+    to.sum().backward(), fo.sum().backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6,
+                               equal_nan=True)
+    for (k, tp), fp in zip(tm.named_parameters(), fm.parameters()):
+        np.testing.assert_allclose(fp.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6,
+                                   equal_nan=True, err_msg=k)
+
+
+ONE_CYCLE = {  # name -> (optimizer, OneCycleLR keyword arguments)
+    "cos_sgd": (lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9), dict(max_lr=1.0)),
+    "linear_adam": (lambda L, p: L.optim.Adam(p, lr=1e-3),
+                    dict(max_lr=0.01, anneal_strategy="linear", pct_start=0.4)),
+    "three_phase_adamw": (lambda L, p: L.optim.AdamW(p), dict(
+        max_lr=[0.02, 0.05], three_phase=True, div_factor=10.0, final_div_factor=100.0,
+        base_momentum=[0.8, 0.7], max_momentum=0.9)),
+    "no_momentum_cycle_sgd": (lambda L, p: L.optim.SGD(p, lr=0.1), dict(
+        max_lr=0.5, cycle_momentum=False, pct_start=0.25)),
+    "rmsprop_epochs": (lambda L, p: L.optim.RMSprop(p, momentum=0.5), dict(
+        max_lr=0.1, anneal_strategy="linear", three_phase=True)),
+    "sgd_zero_momentum_cycled": (lambda L, p: L.optim.SGD(p, lr=0.1), dict(max_lr=0.3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_CYCLE))
+def test_one_cycle_lr_sequence_matches_torch(name):
+    """lr and momentum (or beta1) at every step, bit for bit, then PyTorch's overrun error."""
+    make_opt, kw = ONE_CYCLE[name]
+    runs = []
+    for L in (torch, ft):
+        p = [L.nn.Parameter(L.zeros(2)), L.nn.Parameter(L.zeros(3))]
+        opt = make_opt(L, [{"params": [p[0]]}, {"params": [p[1]]}])
+        steps = dict(epochs=3, steps_per_epoch=4) if name == "rmsprop_epochs" else \
+            dict(total_steps=11)
+        sched = L.optim.lr_scheduler.OneCycleLR(opt, **steps, **kw)
+        seq = []
+        for _ in range(11 if "total_steps" in steps else 12):
+            for q in p:
+                q.grad = L.ones(q.shape)
+            opt.step()
+            seq.append([(g["lr"], g.get("momentum"), g.get("betas")) for g in opt.param_groups])
+            sched.step()
+        with pytest.raises(ValueError, match="Tried to step"):
+            sched.step()
+        runs.append((seq, sched.get_last_lr(), [q.detach().numpy().copy() for q in p]))
+    (ts, tl, tp), (fs, fl, fp) = runs
+    assert fs == ts and fl == tl
+    for a, b in zip(fp, tp):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_one_cycle_lr_errors_match_torch():
+    for L in (torch, ft):
+        p = [L.nn.Parameter(L.zeros(2))]
+        for kw in (dict(max_lr=0.1), dict(max_lr=0.1, total_steps=0),
+                   dict(max_lr=0.1, total_steps=5, pct_start=1),
+                   dict(max_lr=0.1, total_steps=5, anneal_strategy="step"),
+                   dict(max_lr=[0.1, 0.2], total_steps=5)):
+            with pytest.raises(ValueError):
+                L.optim.lr_scheduler.OneCycleLR(L.optim.SGD(p, lr=0.1), **kw)
+        with pytest.raises(ValueError, match="momentum or beta1"):
+            L.optim.lr_scheduler.OneCycleLR(L.optim.Adagrad(p), 0.1, total_steps=5)
