@@ -597,3 +597,82 @@ def test_one_cycle_lr_errors_match_torch():
                 L.optim.lr_scheduler.OneCycleLR(L.optim.SGD(p, lr=0.1), **kw)
         with pytest.raises(ValueError, match="momentum or beta1"):
             L.optim.lr_scheduler.OneCycleLR(L.optim.Adagrad(p), 0.1, total_steps=5)
+
+
+# ------------------------------------------------------------------ forward hooks
+
+def _np(v):
+    return v.detach().numpy().copy() if hasattr(v, "detach") else v
+
+
+def _record(log, tag):
+    return lambda m, args, out: log.append((tag, _np(args[0]), _np(out)))
+
+
+HOOKS = {  # name -> function (lib, model, log) registering hooks; the model is
+    # Sequential(Linear(4, 3), ReLU(), Linear(3, 2), Tanh())
+    "on_fused_linear": lambda L, m, log: m[0].register_forward_hook(_record(log, "fc")),
+    "on_fused_activation": lambda L, m, log: m[3].register_forward_hook(_record(log, "tanh")),
+    "replace_output": lambda L, m, log: m[1].register_forward_hook(lambda mod, a, o: o * 2),
+    "replace_input": lambda L, m, log: m[2].register_forward_pre_hook(
+        lambda mod, a: a[0] + 1),
+    "pre_hook_tuple_and_kwargs": lambda L, m, log: (
+        m[0].register_forward_pre_hook(lambda mod, a, kw: ((a[0] * 0.5,), kw),
+                                       with_kwargs=True),
+        m[0].register_forward_hook(lambda mod, a, kw, o: log.append(("kw", _np(o))),
+                                   with_kwargs=True)),
+    "order_and_prepend": lambda L, m, log: (
+        m[0].register_forward_hook(lambda *a: log.append("first")),
+        m[0].register_forward_hook(lambda *a: log.append("prepended"), prepend=True),
+        m.register_forward_hook(lambda *a: log.append("sequential")),
+        m.register_forward_pre_hook(lambda *a: log.append("sequential pre"))),
+    "removed": lambda L, m, log: (
+        m[0].register_forward_hook(_record(log, "kept")),
+        m[0].register_forward_hook(_record(log, "gone")).remove(),
+        m[1].register_forward_hook(lambda mod, a, o: o * 0).remove()),
+    "context_manager": lambda L, m, log: m[2].register_forward_hook(
+        _record(log, "in")).__exit__(None, None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_forward_hooks_match_torch(name, dtype):
+    """Hooks see (and may replace) each module's own inputs and outputs, fused or not."""
+    npdt, tdt = DTYPES[dtype]
+    x = np.random.default_rng(6).standard_normal((5, 4)).astype(npdt)
+    runs = []
+    for L in (torch, ft):
+        m = L.nn.Sequential(L.nn.Linear(4, 3), L.nn.ReLU(), L.nn.Linear(3, 2), L.nn.Tanh())
+        m = m.to(tdt if L is torch else npdt)
+        if L is ft:
+            _copy_module(runs[0][3], m)
+        log: list = []
+        HOOKS[name](L, m, log)
+        xt = L.tensor(x, requires_grad=True)
+        out = m(xt)
+        out.sum().backward()
+        runs.append((log, _np(out), _np(xt.grad), m))
+    (tlog, tout, tgrad, _), (flog, fout, fgrad, _) = runs
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    assert len(flog) == len(tlog)
+    for a, b in zip(flog, tlog):
+        if isinstance(b, str):
+            assert a == b
+            continue
+        assert a[0] == b[0]
+        for u, v in zip(a[1:], b[1:]):
+            np.testing.assert_allclose(u, v, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(fout, tout, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(fgrad, tgrad, rtol=rtol * 10, atol=rtol * 10)
+
+
+def test_forward_hook_always_call_and_backward_hooks_named():
+    for L in (torch, ft):
+        lin, seen = L.nn.Linear(2, 1), []
+        lin.register_forward_hook(lambda m, a, o: seen.append(o), always_call=True)
+        with pytest.raises(RuntimeError):
+            lin(L.ones(3, 5))
+        assert seen == [None]
+    with pytest.raises(NotImplementedError, match="backward hooks"):
+        fnn.Linear(2, 1).register_full_backward_hook(lambda *a: None)

@@ -7,7 +7,9 @@ Parameters, their names, their layout, their default initialisation and the
 
 from __future__ import annotations
 
+import itertools
 import math
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator, Optional, Tuple
@@ -34,6 +36,7 @@ __all__ = [
     "Sequential",
     "BCEWithLogitsLoss",
     "BCELoss",
+    "RemovableHandle",
 ]
 
 # PyTorch's name in the repr
@@ -99,8 +102,67 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
 
+    # no hooks: the class's empty registries (registering one gives the instance its own)
+    _forward_hooks: "OrderedDict[int, Tuple[Callable, bool, bool]]" = OrderedDict()
+    _forward_pre_hooks: "OrderedDict[int, Tuple[Callable, bool, bool]]" = OrderedDict()
+
     def __call__(self, *args, **kwargs):
+        if self._forward_hooks or self._forward_pre_hooks:
+            return _call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks -------------------------------------------------------------------
+    def _hook_registry(self, name: str) -> "OrderedDict[int, Tuple[Callable, bool, bool]]":
+        reg = self.__dict__.get(name)
+        if reg is None:
+            reg = self.__dict__[name] = OrderedDict()
+        return reg
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> "RemovableHandle":
+        """Call ``hook(module, args)`` before each forward (``torch.nn.Module``'s rule).
+
+        A non-None result replaces the positional inputs (a non-tuple is
+        wrapped in one). With ``with_kwargs`` the hook is
+        ``hook(module, args, kwargs)`` and returns None or ``(args, kwargs)``.
+        ``prepend`` runs it before the hooks already registered.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook (also usable as a context manager).
+        """
+        return _register(self._hook_registry("_forward_pre_hooks"), hook, prepend,
+                         with_kwargs, False)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> "RemovableHandle":
+        """Call ``hook(module, args, output)`` after each forward (``torch.nn.Module``'s rule).
+
+        A non-None result replaces the output. With ``with_kwargs`` the hook is
+        ``hook(module, args, kwargs, output)``; ``always_call`` runs it even
+        when forward raises; ``prepend`` runs it first. A hook on a module
+        inside a ``Sequential`` sees that module's own output: a ``Linear``
+        with a hook (or an activation with one) is not fused with its neighbour.
+
+        Returns
+        -------
+        RemovableHandle
+        """
+        return _register(self._hook_registry("_forward_hooks"), hook, prepend,
+                         with_kwargs, always_call)
+
+    def _no_backward_hooks(self, *args, **kwargs):
+        raise NotImplementedError(
+            "fastdense does not implement backward hooks on modules "
+            "(register_full_backward_hook / register_backward_hook); register a forward "
+            "hook, or read .grad after backward()"
+        )
+
+    register_full_backward_hook = _no_backward_hooks
+    register_full_backward_pre_hook = _no_backward_hooks
+    register_backward_hook = _no_backward_hooks
 
     # -- registration (attributes live in __dict__ too, for fast access) -------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -444,6 +506,75 @@ class Module:
         return main + ")"
 
 
+class RemovableHandle:
+    """The handle a hook registration returns (``torch.utils.hooks.RemovableHandle``).
+
+    ``remove()`` unregisters the hook (removing twice is harmless); ``with
+    handle:`` removes it on exit. ``id`` identifies it within its module.
+    """
+
+    def __init__(self, registry: "OrderedDict[int, Any]", hook_id: int) -> None:
+        self._registry = weakref.ref(registry)  # (the handle does not keep the module alive)
+        self.id = hook_id
+
+    def remove(self) -> None:
+        """Unregister the hook."""
+        reg = self._registry()
+        if reg is not None:
+            reg.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _register(registry, hook, prepend, with_kwargs, always_call) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"hook must be callable; got {type(hook).__name__}")
+    hook_id = next(_HOOK_IDS)
+    registry[hook_id] = (hook, bool(with_kwargs), bool(always_call))
+    if prepend:
+        registry.move_to_end(hook_id, last=False)
+    return RemovableHandle(registry, hook_id)
+
+
+_HOOK_IDS = itertools.count()  # ids only (never part of a result)
+
+
+def _call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
+    """module(*args, **kwargs) with its forward pre-hooks and hooks, in PyTorch's order."""
+    for hook, with_kwargs, _ in list(module._forward_pre_hooks.values()):
+        if with_kwargs:
+            res = hook(module, args, kwargs)
+            if res is not None:
+                if not (isinstance(res, tuple) and len(res) == 2):
+                    raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {res}.")
+                args, kwargs = res
+        else:
+            res = hook(module, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+    hooks = list(module._forward_hooks.values())
+    try:
+        result = module.forward(*args, **kwargs)
+    except Exception:
+        for hook, with_kwargs, always in hooks:
+            if always:
+                try:
+                    hook(module, args, kwargs, None) if with_kwargs else hook(module, args, None)
+                except Exception:  # PyTorch reports the forward's error, not the hook's
+                    pass
+        raise
+    for hook, with_kwargs, _ in hooks:
+        res = hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+        if res is not None:
+            result = res
+    return result
+
+
 def _buffer_array(value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
         return value._value()
@@ -618,18 +749,25 @@ class Sequential(Module):
     def forward(self, input: Any) -> Any:
         # A Linear followed by an activation module runs as one fused kernel call
         # (forward and backward): the Linear's own output is never visible here.
+        # A module with forward hooks runs alone, through its __call__, so that its
+        # hooks see its own output and can replace it.
         mods = list(self._modules.values())
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
+            if m._forward_hooks or m._forward_pre_hooks:
+                input = _call_with_hooks(m, (input,), {})
+                i += 1
+                continue
             if type(m) is Linear and i + 1 < n:
-                act = _FUSABLE.get(type(mods[i + 1]))
-                if act is not None:
-                    code, slope = act(mods[i + 1])
+                nxt = mods[i + 1]
+                act = _FUSABLE.get(type(nxt))
+                if act is not None and not (nxt._forward_hooks or nxt._forward_pre_hooks):
+                    code, slope = act(nxt)
                     input = F._fused_linear(input, m.weight, m.bias, code, slope)
                     i += 2
                     continue
-            input = m.forward(input)  # Module.__call__ only forwards: skip the frame
+            input = m.forward(input)  # no hooks: Module.__call__ only forwards
             i += 1
         return input
 
