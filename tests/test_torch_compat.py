@@ -28,6 +28,8 @@ UNARY = {
     "tanh": (lambda L, a: L.tanh(a), FLOATS, True),
     "relu": (lambda L, a: L.relu(a), FLOATS, True),
     "leaky_relu": (lambda L, a: L.nn.functional.leaky_relu(a, 0.2), FLOATS, True),
+    "leaky_relu_negative_slope": (lambda L, a: L.nn.LeakyReLU(-0.3)(a), FLOATS, True),
+    "leaky_relu_slope_above_1": (lambda L, a: L.nn.functional.leaky_relu(a, 1.5), FLOATS, True),
     "clamp": (lambda L, a: a.clamp(-0.5, 0.5), FLOATS + ("int64",), True),
     "clamp_min": (lambda L, a: a.clamp(min=0), FLOATS, True),
     "sum": (lambda L, a: a.sum(), FLOATS + ("int64", "bool"), True),
@@ -419,8 +421,12 @@ def test_save_load_round_trip_without_pickle(tmp_path):
     ck = ft.load(path)
     assert ck["epoch"] == 2
     for k, v in model.state_dict().items():
+        assert type(ck["model"][k]) is ft.Tensor  # tensors come back as tensors, as in torch
         np.testing.assert_array_equal(ck["model"][k], v)
+    model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["opt"])
+    ft.save({"a": np.arange(3)}, tmp_path / "arr.pt")
+    assert type(ft.load(tmp_path / "arr.pt")["a"]) is np.ndarray  # and arrays as arrays
     with pytest.raises(TypeError, match="pickle"):
         ft.save({"f": object()}, tmp_path / "bad.pt")
 
@@ -521,15 +527,17 @@ def test_cross_entropy_one_dim_input_and_implicit_softmax_dim():
     assert "weight" in fnn.CrossEntropyLoss(weight=np.ones(3, np.float32)).state_dict()
 
 
-@pytest.mark.parametrize("act", ["ReLU", "LeakyReLU"])
+@pytest.mark.parametrize("act", [(), (-0.2,), (0.05,)], ids=["ReLU", "Leaky-0.2", "Leaky0.05"])
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_nan_through_fused_linear_activation_matches_torch(act, dtype):
-    """NaN in, NaN out and PyTorch's gradient at NaN, on the fused Sequential path too."""
+    """NaN in, NaN out and PyTorch's gradient at NaN, on the fused Sequential path too
+    (a negative LeakyReLU slope runs unfused, from the input)."""
     npdt, tdt = DTYPES[dtype]
-    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), getattr(torch.nn, act)(),
-                             torch.nn.Linear(4, 2), getattr(torch.nn, act)()).to(tdt)
-    fm = fnn.Sequential(fnn.Linear(3, 4), getattr(fnn, act)(),
-                        fnn.Linear(4, 2), getattr(fnn, act)()).to(npdt)
+    name = "LeakyReLU" if act else "ReLU"
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), getattr(torch.nn, name)(*act),
+                             torch.nn.Linear(4, 2), getattr(torch.nn, name)(*act)).to(tdt)
+    fm = fnn.Sequential(fnn.Linear(3, 4), getattr(fnn, name)(*act),
+                        fnn.Linear(4, 2), getattr(fnn, name)(*act)).to(npdt)
     _copy_module(tm, fm)
     x = np.random.default_rng(5).standard_normal((4, 3)).astype(npdt)
     x[0, 1] = np.nan
@@ -676,3 +684,14 @@ def test_forward_hook_always_call_and_backward_hooks_named():
         assert seen == [None]
     with pytest.raises(NotImplementedError, match="backward hooks"):
         fnn.Linear(2, 1).register_full_backward_hook(lambda *a: None)
+
+
+def test_pytorch_api_page_snippets_run_as_pasted():
+    import pathlib
+    import re
+
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "pytorch_api.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, str(page), "exec"), {"__name__": "__snippet__"})

@@ -238,20 +238,27 @@ def relu(input: Any, inplace: bool = False) -> Tensor:
     return _activation(input, _ACT["relu"], 0.0, "ReluBackward0")
 
 
-def _check_slope(negative_slope: float) -> float:
-    slope = float(negative_slope)
-    if not np.isfinite(slope) or slope < 0:
-        raise ValueError(
-            f"negative_slope must be a finite number >= 0 (fastdense computes the "
-            f"gradient from the output); got {negative_slope!r}"
-        )
-    return slope
+def _kernel_slope(negative_slope: float) -> bool:
+    """Whether the kernels (which take g' from the output) compute this LeakyReLU."""
+    return math.isfinite(negative_slope) and negative_slope >= 0
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``input`` where positive, else ``negative_slope * input`` (slope >= 0)."""
-    return _activation(input, _ACT["leaky_relu"], _check_slope(negative_slope),
-                       "LeakyReluBackward0")
+    """``input`` where positive, else ``negative_slope * input`` (``F.leaky_relu``).
+
+    A finite slope >= 0 runs in the activation kernel (its gradient from the
+    output); any other slope is computed from the input, as PyTorch does:
+    the gradient is 1 where ``input > 0``, else ``negative_slope``.
+    """
+    slope = float(negative_slope)
+    if _kernel_slope(slope):
+        return _activation(input, _ACT["leaky_relu"], slope, "LeakyReluBackward0")
+    x = _t(input)
+    xd = x._data
+    pos = xd > 0
+    out = np.where(pos, xd, xd * xd.dtype.type(slope))
+    return _result(out, "LeakyReluBackward0", (x,),
+                   lambda g: ((x, np.where(pos, g, g * xd.dtype.type(slope))),))
 
 
 def tanh(input: Any) -> Tensor:

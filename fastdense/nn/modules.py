@@ -21,7 +21,8 @@ from .._random import default_generator
 from .._validation import warn_if_other_version
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from .. import _dtypes as _dt
-from ..autograd import Parameter, Tensor, _is_device_like, _resolve_dtype, check_device
+from ..autograd import (Parameter, Tensor, _const, _is_device_like, _resolve_dtype,
+                        check_device)
 from . import functional as F
 
 __all__ = [
@@ -311,15 +312,19 @@ class Module:
                     yield dot + name, m, "_buffers", name, b
 
     def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False):
-        """An ordered mapping from PyTorch-style names to NumPy arrays.
+        """An ordered mapping from PyTorch-style names to tensors.
 
-        The arrays are the live parameter arrays (not copies), as PyTorch
-        returns tensors sharing storage; copy them to keep a snapshot.
-        ``keep_vars=True`` gives the :class:`Parameter` objects instead.
+        As in PyTorch, each value is a tensor outside the graph that shares
+        memory with its parameter or buffer (live, not a copy): an optimizer
+        step shows in it; ``copy.deepcopy(model.state_dict())`` keeps a
+        snapshot. ``keep_vars=True`` gives the :class:`Parameter` objects.
         """
         out = OrderedDict() if destination is None else destination
         for key, _, kind, _, v in self._state_items(prefix):
-            out[key] = v if (keep_vars or kind == "_buffers") else v._data
+            if kind == "_buffers":
+                out[key] = _const(v)
+            else:
+                out[key] = v if keep_vars else _const(v._data)
         return out
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
@@ -663,11 +668,14 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """``x if x > 0 else negative_slope * x`` (``torch.nn.LeakyReLU``; slope >= 0 here)."""
+    """``x if x > 0 else negative_slope * x`` (``torch.nn.LeakyReLU``).
+
+    Fuses into a preceding ``Linear`` when the slope is finite and >= 0.
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = F._check_slope(negative_slope)
+        self.negative_slope = float(negative_slope)
         self.inplace = inplace
 
     def forward(self, input: Any) -> Tensor:
@@ -762,9 +770,9 @@ class Sequential(Module):
             if type(m) is Linear and i + 1 < n:
                 nxt = mods[i + 1]
                 act = _FUSABLE.get(type(nxt))
-                if act is not None and not (nxt._forward_hooks or nxt._forward_pre_hooks):
-                    code, slope = act(nxt)
-                    input = F._fused_linear(input, m.weight, m.bias, code, slope)
+                fused = None if act is None else act(nxt)
+                if fused is not None and not (nxt._forward_hooks or nxt._forward_pre_hooks):
+                    input = F._fused_linear(input, m.weight, m.bias, *fused)
                     i += 2
                     continue
             input = m.forward(input)  # no hooks: Module.__call__ only forwards
@@ -814,10 +822,11 @@ class Sequential(Module):
 
 
 _ACT = F._ACT
-# exact types only: a subclass may override forward
-_FUSABLE: "dict[type, Callable[[Any], Tuple[int, float]]]" = {
+# exact types only: a subclass may override forward; None: not fusable
+_FUSABLE: "dict[type, Callable[[Any], Optional[Tuple[int, float]]]]" = {
     ReLU: lambda m: (_ACT["relu"], 0.0),
-    LeakyReLU: lambda m: (_ACT["leaky_relu"], m.negative_slope),
+    LeakyReLU: lambda m: ((_ACT["leaky_relu"], m.negative_slope)
+                          if F._kernel_slope(m.negative_slope) else None),
     Tanh: lambda m: (_ACT["tanh"], 0.0),
     Sigmoid: lambda m: (_ACT["sigmoid"], 0.0),
 }
