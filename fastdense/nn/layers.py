@@ -164,9 +164,16 @@ class BatchNorm1d(Module):
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             n = x.numel() // self.num_features
-            if n <= 1:
+            if n == 1:
                 raise ValueError("Expected more than 1 value per channel when training, got "
                                  f"input size {list(x.shape)}")
+            if n == 0:  # PyTorch: an empty output, the statistics kept, the batch counted
+                if self.training and self.track_running_stats:
+                    self.num_batches_tracked += 1
+                out = x * 1
+                if self.affine:
+                    out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+                return out
             mean = x.mean(axes, keepdim=True)
             d = x - mean
             var = (d * d).mean(axes, keepdim=True)
