@@ -268,7 +268,11 @@ OPTIMIZERS = {
     "RMSprop": lambda L, p: L.optim.RMSprop(p, lr=1e-2),
     "RMSprop_centered_momentum": lambda L, p: L.optim.RMSprop(p, lr=1e-2, centered=True,
                                                                momentum=0.9, weight_decay=0.1),
+    "RMSprop_maximize_small_alpha": lambda L, p: L.optim.RMSprop(
+        p, lr=1e-2, alpha=0.3, centered=True, maximize=True, eps=1e-6),
     "Adagrad": lambda L, p: L.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.1),
+    "Adagrad_maximize_initial": lambda L, p: L.optim.Adagrad(
+        p, lr=0.05, initial_accumulator_value=0.5, eps=1e-6, maximize=True),
     "SGD": lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     "AdamW": lambda L, p: L.optim.AdamW(p, lr=1e-2),
 }
@@ -718,3 +722,14 @@ def test_pytorch_api_page_snippets_run_as_pasted():
     assert blocks
     for code in blocks:
         exec(compile(code, str(page), "exec"), {"__name__": "__snippet__"})
+
+
+def test_rmsprop_momentum_turned_on_late_raises_like_torch():
+    for L in (torch, ft):
+        p = L.nn.Parameter(L.ones(3))
+        opt = L.optim.RMSprop([p])
+        p.grad = L.ones(3)
+        opt.step()
+        opt.param_groups[0]["momentum"] = 0.9
+        with pytest.raises(KeyError):
+            opt.step()
