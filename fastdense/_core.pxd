@@ -501,6 +501,16 @@ cdef inline void sklearn_adam(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
 # Scalars PyTorch computes in Python (1 - alpha, the decayed Adagrad lr) come
 # computed in double from the caller.
 
+cdef inline floating torch_grad(floating g, floating p, floating weight_decay,
+                                bint maximize) noexcept nogil:
+    """The gradient PyTorch's optimizers step with: -g if maximize, then + wd p."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    return g
+
+
 cdef inline floating torch_lerp(floating a, floating b, floating w) noexcept nogil:
     cdef floating one = 1
     if (w if w >= 0 else -w) < <floating> 0.5:
@@ -521,9 +531,7 @@ cdef inline void torch_rmsprop(Py_ssize_t n, floating* p, const floating* g, flo
     cdef floating gi, vi, mi, avg, bi
     cdef floating neg_one = -1
     for i in range(n):
-        gi = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            gi = gi + weight_decay * p[i]
+        gi = torch_grad(g[i], p[i], weight_decay, maximize)
         vi = v[i] * alpha
         vi = vi + one_minus_alpha * gi * gi
         v[i] = vi
@@ -551,9 +559,7 @@ cdef inline void torch_adagrad(Py_ssize_t n, floating* p, const floating* g, flo
     cdef Py_ssize_t i
     cdef floating gi, si
     for i in range(n):
-        gi = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            gi = gi + weight_decay * p[i]
+        gi = torch_grad(g[i], p[i], weight_decay, maximize)
         si = s[i] + gi * gi
         s[i] = si
         p[i] = p[i] + (-clr) * gi / (f_sqrt(si) + eps)

@@ -24,23 +24,13 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from .._validation import to_ndarray
-from ..autograd import ShapeError, Tensor, _const, _float_array, _grad_mode, _result
+from ..autograd import Tensor, _const, _float_array, _grad_mode, _result
+from ._reduction import reduction_name
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss"]
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))  # PyTorch's Long and Byte
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _legacy_reduction(size_average, reduce, reduction: str) -> str:
-    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        return "mean" if (size_average and reduce) else ("sum" if reduce else "none")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
 
 
 def _float_input(input: Any, what: str) -> Tensor:
@@ -79,13 +69,19 @@ def _log_softmax_array(xd: np.ndarray, axis: int) -> np.ndarray:
         return tmp - np.log(np.sum(np.exp(tmp), axis=axis, keepdims=True))
 
 
-def _cast_for(x: Tensor, dtype) -> Tensor:
-    if dtype is None:
-        return x
-    from .. import _dtypes
+def _softmax_input(input: Any, dim: Optional[int], dtype: Any, name: str,
+                   stacklevel: int) -> Tuple[Tensor, np.ndarray, int]:
+    """(input as a float tensor cast to dtype, its data, the axis) for (log_)softmax."""
+    x = _float_input(input, f"{name}_lastdim_kernel_impl")
+    if dtype is not None:
+        from .. import _dtypes
 
-    dt = _dtypes.resolve(dtype)
-    return x if dt == x._data.dtype else x.to(dt)
+        dt = _dtypes.resolve(dtype)
+        x = x if dt == x._data.dtype else x.to(dt)
+    xd = x._data
+    if dim is None:
+        dim = _softmax_dim(name, xd.ndim, stacklevel + 1)
+    return x, xd, _axis(dim, xd.ndim)
 
 
 def log_softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
@@ -105,11 +101,7 @@ def log_softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
     -------
     Tensor of the input's shape.
     """
-    x = _cast_for(_float_input(input, "log_softmax_lastdim_kernel_impl"), dtype)
-    xd = x._data
-    if dim is None:
-        dim = _softmax_dim("log_softmax", xd.ndim, _stacklevel)
-    axis = _axis(dim, xd.ndim)
+    x, xd, axis = _softmax_input(input, dim, dtype, "log_softmax", _stacklevel)
     out = _log_softmax_array(xd, axis)
 
     def backward(g):
@@ -136,11 +128,7 @@ def softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
     -------
     Tensor of the input's shape, summing to one along ``dim``.
     """
-    x = _cast_for(_float_input(input, "softmax_lastdim_kernel_impl"), dtype)
-    xd = x._data
-    if dim is None:
-        dim = _softmax_dim("softmax", xd.ndim, _stacklevel)
-    axis = _axis(dim, xd.ndim)
+    x, xd, axis = _softmax_input(input, dim, dtype, "softmax", _stacklevel)
     if xd.ndim == 0:
         out = np.exp(xd - xd)
     elif xd.shape[axis] == 0:
@@ -334,7 +322,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average=None
     Tensor
         0-d for "mean"/"sum", else of the target's (index) shape.
     """
-    reduction = _legacy_reduction(size_average, reduce, reduction)
+    reduction = reduction_name(size_average, reduce, reduction)
     eps = float(label_smoothing)
     if eps > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {eps}")
@@ -363,7 +351,7 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average=None,
     summed weight of the rows kept. ``input`` is typically ``log_softmax``'s
     output; arguments as in :func:`cross_entropy` (index targets only).
     """
-    reduction = _legacy_reduction(size_average, reduce, reduction)
+    reduction = reduction_name(size_average, reduce, reduction)
     x = _float_input(input, "nll_loss_forward_reduce_cuda_kernel_2d_index")
     xd = x._data
     z2, cdim = _rows(xd)

@@ -34,6 +34,7 @@ from ..autograd import (
     kernel_activation,
 )
 from ._multiclass import cross_entropy, log_softmax, nll_loss, softmax
+from ._reduction import reduction_name as _reduction
 
 __all__ = [
     "silu", "elu", "softplus", "gelu", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -56,7 +57,6 @@ _IDENTITY = _ACT["identity"]
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _EMPTY1: Dict[np.dtype, np.ndarray] = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
 _EMPTY2: Dict[np.dtype, np.ndarray] = {_F32: np.empty((0, 0), _F32), _F64: np.empty((0, 0), _F64)}
-_REDUCTIONS = ("mean", "sum", "none")
 _NODE_NAMES = {
     _ACT["identity"]: "AddmmBackward0",
     _ACT["relu"]: "FusedLinearReluBackward",
@@ -293,16 +293,6 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 
 
 # ----------------------------------------------------------------------- losses
-
-def _reduction(size_average, reduce, reduction: str) -> str:
-    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        return "mean" if (size_average and reduce) else ("sum" if reduce else "none")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
 
 def _loss_operands(input, target):
     """(input tensor, its contiguous data, target data of the same shape and dtype)."""

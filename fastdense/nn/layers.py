@@ -346,35 +346,30 @@ class HuberLoss(_Loss):
 
 # ------------------------------------------------------------------ multi-class
 
-class Softmax(Module):
+class _SoftmaxModule(Module):
+    def __init__(self, dim: Optional[int] = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxModule):
     """``exp(x) / sum(exp(x))`` along ``dim`` (``torch.nn.Softmax``).
 
     ``dim=None`` picks PyTorch's implicit dimension, with its warning.
     """
 
-    def __init__(self, dim: Optional[int] = None) -> None:
-        super().__init__()
-        self.dim = dim
-
     def forward(self, input: Any) -> Tensor:
         return F.softmax(input, self.dim, _stacklevel=5)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_SoftmaxModule):
     """``log(softmax(x))`` along ``dim``, without overflow (``torch.nn.LogSoftmax``)."""
-
-    def __init__(self, dim: Optional[int] = None) -> None:
-        super().__init__()
-        self.dim = dim
 
     def forward(self, input: Any) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class _WeightedLoss(_Loss):
