@@ -914,13 +914,18 @@ class Tensor:
                 f"floating point or complex dtype. Got: {_CAT_NAME[_dt.category(x.dtype)]}"
             )
         dim = self._reduce_dims(dim)
-        with np.errstate(all="ignore"):
-            out = np.asarray(x.mean(axis=dim, keepdims=keepdim))
+        if x.size == 0:  # NaN, as PyTorch, without NumPy's "Mean of empty slice" warning
+            out = np.asarray(np.sum(x, axis=dim, keepdims=keepdim) * np.nan, dtype=x.dtype)
+        else:
+            with np.errstate(all="ignore"):
+                out = np.asarray(x.mean(axis=dim, keepdims=keepdim))
         count = x.size // max(out.size, 1) if x.size else 0
 
         def backward(g):
             if dim is not None and not keepdim:
                 g = np.expand_dims(g, dim)
+            if not count:  # nothing to spread the gradient over
+                return ((self, np.zeros(x.shape, dtype=x.dtype)),)
             return ((self, np.broadcast_to(g / count, x.shape)),)
 
         return _result(out, "MeanBackward0", (self,), backward)
