@@ -493,6 +493,9 @@ MULTICLASS = {
     "Softmax_module_last": (lambda L, x, y, w: L.nn.Softmax(dim=-1)(x), "none"),
     "log_softmax_dim1": (lambda L, x, y, w: L.log_softmax(x, 1), "none"),
     "LogSoftmax_module_0": (lambda L, x, y, w: L.nn.LogSoftmax(0)(x), "none"),
+    "one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), x.shape[1]),
+                "index"),
+    "one_hot_inferred": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0)), "index"),
     # the errors PyTorch raises, of the same kind
     "err_int32_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
         x, y.to(L.int32)), "index"),
@@ -510,6 +513,9 @@ MULTICLASS = {
         x, L.cat([y, y])), "index"),
     "err_softmax_dim": (lambda L, x, y, w: L.softmax(x, 5), "none"),
     "err_bad_reduction": (_ce(reduction="average"), "index"),
+    "err_one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y - 200, 3), "index"),
+    "err_one_hot_too_big": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), 1)
+                            if x.shape[1] > 1 else L.nn.functional.one_hot(y.int(), 3), "index"),
 }
 
 

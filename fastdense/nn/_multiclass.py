@@ -27,7 +27,7 @@ from .._validation import to_ndarray
 from ..autograd import Tensor, _const, _float_array, _grad_mode, _result
 from ._reduction import reduction_name
 
-__all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss"]
+__all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss", "one_hot"]
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))  # PyTorch's Long and Byte
@@ -358,3 +358,33 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average=None,
     w = _class_weight(weight, z2.shape[1], xd.dtype)
     t, keep = _index_target(_constant(target, "target"), xd, cdim, z2.shape[1], ignore_index)
     return _index_loss(x, z2, cdim, t, keep, w, 0.0, reduction, True)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class indices as one-hot rows (``F.one_hot``): int64, shape ``tensor.shape + (C,)``.
+
+    Parameters
+    ----------
+    tensor : int64 Tensor of class indices
+    num_classes : int, default=-1
+        -1 takes ``max + 1`` (RuntimeError on an empty tensor, as PyTorch).
+
+    Raises
+    ------
+    RuntimeError
+        As PyTorch: not int64, a negative index, or one >= ``num_classes``.
+    """
+    t = tensor._data if isinstance(tensor, Tensor) else to_ndarray(tensor, "tensor")
+    if t.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if t.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(t.max()) + 1
+    if t.size and t.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if t.size and t.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(t.shape + (int(num_classes),), dtype=np.int64)
+    np.put_along_axis(out, t[..., None], 1, axis=-1)
+    return _const(out)

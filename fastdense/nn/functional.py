@@ -33,7 +33,7 @@ from ..autograd import (
     _tensor_or_const,
     kernel_activation,
 )
-from ._multiclass import cross_entropy, log_softmax, nll_loss, softmax
+from ._multiclass import cross_entropy, log_softmax, nll_loss, one_hot, softmax
 from ._reduction import reduction_name as _reduction
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "log_softmax",
     "cross_entropy",
     "nll_loss",
+    "one_hot",
 ]
 
 _ACT = _kernels.ACTIVATIONS
