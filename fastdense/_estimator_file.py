@@ -347,13 +347,17 @@ def _read_targets(kind, fitted, arrays, values):
         raise _Bad(f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
                    f"{target} target (which has {want!r} output units)")
     binarizer = LabelBinarizer()
-    if target == "multilabel-indicator":
-        binarizer.fit(np.zeros((1, k), dtype=np.int8))  # an indicator matrix of k labels
-    else:
-        binarizer.fit(classes)
-    if binarizer.y_type_ != target or not np.array_equal(binarizer.classes_, classes):
+    try:
+        if target == "multilabel-indicator":
+            binarizer.fit(np.zeros((1, k), dtype=np.int8))  # an indicator matrix of k labels
+        else:
+            binarizer.fit(classes)
+        read_as = binarizer.y_type_
+    except ValueError as exc:
+        read_as = str(exc)
+    if read_as != target or not np.array_equal(binarizer.classes_, classes):
         raise _Bad(f"the file's classes_ {classes.tolist()!r} are not the labels of a {target} "
-                   f"target (LabelBinarizer reads them as {binarizer.y_type_!r})")
+                   f"target (LabelBinarizer reads them as {read_as!r})")
     binarizer.sparse_input_ = sparse  # what a sparse indicator matrix leaves: sparse predict
     return classes, binarizer
 
