@@ -17,6 +17,8 @@ import fastdense as fd
 from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 from fastdense.serialization import load_arrays, save_arrays
 
+from test_persistence import _resume  # partial_fit 3 times, or warm_start for 4 iterations
+
 rng = np.random.default_rng(0)
 X = rng.standard_normal((80, 5))
 _LABELS = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.3).astype(int) + (X[:, 2] > 0.5)
@@ -71,14 +73,7 @@ def _same_fitted(a, b):
 
 
 def _continue(est, y, how):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if how == "partial_fit":
-            for _ in range(3):
-                est.partial_fit(X, y)
-        else:
-            est.set_params(warm_start=True, max_iter=4).fit(X, y)
-    return est
+    return _resume(est, X, y, how)
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))

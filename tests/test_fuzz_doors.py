@@ -9,6 +9,12 @@ outcomes: a ValueError / TypeError, or a model that works and is consistent
 answers after pickling and saving), with the original model's answers
 wherever the mutation left the network's values unchanged.
 
+The files are DenseBinaryClassifier's and, in the ``..._other_estimators``
+tests, DenseClassifier's (multi-class, multilabel) and DenseRegressor's
+(squared error, Poisson), with a mutation that hands a file to another
+estimator's reader; for those, "consistent" means their own shapes
+(probabilities per class or per label, (n,) or (n, n_outputs) predictions).
+
 ``FASTDENSE_FUZZ_EXAMPLES`` sets the cases per test (default 100; the long
 run in ``tools/check_memory.sh`` takes more, under valgrind).
 """
@@ -274,30 +280,28 @@ def _apply(ops, arrays, meta):
     return changes_model
 
 
-@FUZZ
-@given(key=st.sampled_from(sorted(FILES)), ops=file_mutations())
-def test_crafted_model_files(key, ops):
-    arrays, meta, _ = _parse(FILES[key])
+def _crafted(blob, ops, original):
+    arrays, meta, _ = _parse(blob)
     changes_model = _apply(ops, arrays, meta)
     try:
         blob = _serialize(arrays, meta)
     except (TypeError, ValueError):
         return  # not writable as safetensors at all: nothing to load
-    reference = None if changes_model else MODELS[key].predict_proba(X)
+    reference = None if changes_model else _answers(original)[0]
     _check(run_in_child(_load_and_run, blob, reference))
+
+
+@FUZZ
+@given(key=st.sampled_from(sorted(FILES)), ops=file_mutations())
+def test_crafted_model_files(key, ops):
+    _crafted(FILES[key], ops, MODELS[key])
 
 
 @settings(FUZZ, max_examples=max(EXAMPLES * 3 // 4, 1))
 @given(key=st.sampled_from(sorted(OTHER_FILES)), ops=file_mutations())
 def test_crafted_files_of_the_other_estimators(key, ops):
-    arrays, meta, _ = _parse(OTHER_FILES[key])
-    changes_model = _apply(ops, arrays, meta)
-    try:
-        blob = _serialize(arrays, meta)
-    except (TypeError, ValueError):
-        return
-    reference = None if changes_model else _answers(OTHER_MODELS[key])[0]
-    _check(run_in_child(_load_and_run, blob, reference))
+    """DenseClassifier (multi-class, multilabel) and DenseRegressor files, mutated."""
+    _crafted(OTHER_FILES[key], ops, OTHER_MODELS[key])
 
 
 # -------------------------------------------------------- (b) edited estimators
@@ -377,32 +381,29 @@ def test_edited_fitted_arrays(key, ops):
 
 # ------------------------------------------------------------- (c) bad bytes
 
-@FUZZ
-@given(key=st.sampled_from(sorted(FILES)),
-       flips=st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), min_size=1,
-                      max_size=6),
-       cut=st.none() | st.integers(0, 10**7))
-def test_corrupted_bytes(key, flips, cut):
-    blob = bytearray(FILES[key])
+flips = st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), min_size=1, max_size=6)
+cuts = st.none() | st.integers(0, 10**7)
+
+
+def _corrupted(blob, flips, cut):
+    blob = bytearray(blob)
     for pos, byte in flips:
         blob[pos % len(blob)] = byte
     if cut is not None:
         blob = blob[:cut % (len(blob) + 1)]
     _check(run_in_child(_load_and_run, bytes(blob), None))
+
+
+@FUZZ
+@given(key=st.sampled_from(sorted(FILES)), flips=flips, cut=cuts)
+def test_corrupted_bytes(key, flips, cut):
+    _corrupted(FILES[key], flips, cut)
 
 
 @settings(FUZZ, max_examples=max(EXAMPLES // 2, 1))
-@given(key=st.sampled_from(sorted(OTHER_FILES)),
-       flips=st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), min_size=1,
-                      max_size=6),
-       cut=st.none() | st.integers(0, 10**7))
+@given(key=st.sampled_from(sorted(OTHER_FILES)), flips=flips, cut=cuts)
 def test_corrupted_bytes_of_the_other_estimators(key, flips, cut):
-    blob = bytearray(OTHER_FILES[key])
-    for pos, byte in flips:
-        blob[pos % len(blob)] = byte
-    if cut is not None:
-        blob = blob[:cut % (len(blob) + 1)]
-    _check(run_in_child(_load_and_run, bytes(blob), None))
+    _corrupted(OTHER_FILES[key], flips, cut)
 
 
 # ----------------------------------------------- the examples the issue names

@@ -161,7 +161,8 @@ def _classifier_outputs(b: Any, logit: str, est: Any, zipmap: Any) -> List[Any]:
     classes_in = np.asarray(est.classes_)
     is_str = classes.dtype == object
     label_type = TensorProto.STRING if is_str else TensorProto.INT64
-    label_shape = [_BATCH, len(classes)] if target == "multilabel-indicator" else [_BATCH]
+    label_shape: List[Any] = ([_BATCH, len(classes)] if target == "multilabel-indicator"
+                              else [_BATCH])
     elem = _graph.onnx_elem_type(b.dtype)
     if zipmap is False:
         classifier_head(b, logit, target, classes, b.reserve("label"),
