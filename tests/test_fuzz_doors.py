@@ -342,7 +342,8 @@ def estimator_edits(draw):
 
 
 def _edit_and_run(key, ops):
-    clf = pickle.loads(pickle.dumps(MODELS[key]))
+    original = {**MODELS, **OTHER_MODELS}[key]
+    clf = pickle.loads(pickle.dumps(original))
     same_values = True
     for kind, i, (value_kind, arg), number in ops:
         n = len(clf.coefs_) if isinstance(clf.coefs_, list) else 0
@@ -369,13 +370,19 @@ def _edit_and_run(key, ops):
         elif kind == "activation":
             clf.activation = ["tanh", "relu", "softmax", 3][i % 4]
             same_values = False
-    reference = MODELS[key].predict_proba(X) if same_values else None
+    reference = _answers(original)[0] if same_values else None
     return _sequence(clf, reference)
 
 
 @FUZZ
 @given(key=st.sampled_from(sorted(MODELS)), ops=estimator_edits())
 def test_edited_fitted_arrays(key, ops):
+    _check(run_in_child(_edit_and_run, key, ops))
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 4, 1))
+@given(key=st.sampled_from(sorted(OTHER_MODELS)), ops=estimator_edits())
+def test_edited_fitted_arrays_of_the_other_estimators(key, ops):
     _check(run_in_child(_edit_and_run, key, ops))
 
 
