@@ -312,7 +312,7 @@ def _read_classes(fitted, arrays):
     return classes
 
 
-def _read_targets(kind, fitted, arrays, values):
+def _read_targets(est, kind, fitted, arrays, values):
     """A classifier's classes_ and label binarizer, proven against its target type and outputs.
 
     The binarizer is rebuilt as fitting one gives it (never read from the
@@ -338,6 +338,11 @@ def _read_targets(kind, fitted, arrays, values):
     if sparse and target != "multilabel-indicator":
         raise _Bad(f"the file's sparse_target is true, but only a multilabel target can be "
                    f"sparse; its target is {target!r}")
+    cw = est.class_weight
+    if isinstance(cw, list) and (target != "multilabel-indicator" or len(cw) != k):
+        raise _Bad(f"the file's class_weight is a list of {len(cw)} per-label dicts, but its "
+                   f"target is {target} with {k} classes (a list needs a multilabel target, "
+                   "one dict per label)")
     n_out = 1 if target == "binary" else k
     if values["n_outputs_"] != n_out:
         raise _Bad(f"the file's n_outputs_ = {values['n_outputs_']} contradicts its {k} "
@@ -447,7 +452,7 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
     values = {k: read(fitted[k], k) for k, read in _FITTED.items() if k in fitted}
     n_features = values["n_features_in_"]
     if classifier:
-        classes, binarizer = _read_targets(kind, fitted, arrays, values)
+        classes, binarizer = _read_targets(est, kind, fitted, arrays, values)
     else:
         _check_regressor_output(est, values)
     from .estimator import _MAX_LAYERS

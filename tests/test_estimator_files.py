@@ -205,6 +205,11 @@ CONTRADICTIONS = [
      "class_weight\\[0\\] must be a list of \\[class, weight\\] pairs"),
     ("multilabel", _set("params", "class_weight", {"__per_label__": []}),
      "per-label class_weight must be a non-empty list"),
+    ("multilabel", _set("params", "class_weight", {"__per_label__": [
+        {"__items__": [[0, 1.0], [1, 2.0]]}] * 2}), "list of 2 per-label dicts, but its target "
+     "is multilabel-indicator with 3 classes"),
+    ("multiclass-int", _set("params", "class_weight", {"__per_label__": [
+        {"__items__": [[0, 1.0], [1, 2.0]]}] * 4}), "a list needs a multilabel target"),
 ]
 
 
