@@ -39,3 +39,7 @@ def decision_function(X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I, n: int,
                       acts_buf: _F, chunk: int, out: _F) -> None:
     """out := the logit of each row, forward in chunks of `chunk` rows."""
     ...
+def predict_dense(X: _F, units: _I, coef_off: _I, icpt_off: _I, activation: int, slope: float,
+                  params: _F, acts_buf: _F, chunk: int, out: _F, binary_proba: bool) -> int:
+    """Forward dense X into out (logits, or binary (1 - p, p)); 0, or 1/2 for NaN/inf in X/logits."""
+    ...

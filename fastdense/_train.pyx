@@ -765,3 +765,58 @@ def decision_function(const floating[:, ::1] X, const floating[::1] xs_data,
                     xs_ptr, NULL, start, &params[0], acts)
             memcpy(&out[start * n_out], acts[L - 1], m * n_out * sizeof(floating))
             start += m
+
+
+# ------------------------------------------------- predict: the whole call in one
+
+def predict_dense(const floating[:, ::1] X, const Py_ssize_t[::1] units,
+                  const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] icpt_off,
+                  int activation, double slope, const floating[::1] params,
+                  floating[::1] acts_buf, Py_ssize_t chunk, floating[:, ::1] out,
+                  bint binary_proba):
+    """Forward a dense X in chunks of `chunk` rows, checking X and the logits on the way.
+
+    With `binary_proba`, out (n, 2) := (1 - p, p), p = expit(z) of the single
+    logit z (scipy's formula, as MLPClassifier's predict_proba); else out
+    (n, n_out) := the logits. Returns 1 if X holds a NaN or an infinity
+    (nothing is computed), 2 if a logit is NaN, 0 otherwise: the caller then
+    takes the full path, which raises the proper error. The caller proves
+    the shapes: X (n, units[0]) with n >= 1, acts_buf >= chunk * sum(units[1:]).
+    """
+    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, 0)
+    cdef Csr xs
+    cdef Py_ssize_t n = X.shape[0], n_feat = units[0], start, m, i
+    cdef Py_ssize_t L = coef_off.shape[0], n_out = units[L], total = n * n_feat
+    cdef floating* acts[64]
+    cdef const floating* x = &X[0, 0]
+    cdef floating* z
+    cdef floating d, p
+    cdef int status = 0, bad = 0
+    xs.indptr = NULL
+    xs.indices = NULL
+    xs.present = False
+    with nogil:
+        for i in range(total):  # x - x is NaN exactly for NaN and +-inf (an OR: it vectorizes)
+            d = x[i] - x[i]
+            bad |= d != d
+        if bad:
+            status = 1
+        start = 0
+        while status == 0 and start < n:
+            m = chunk if start + chunk <= n else n - start
+            layer_pointers(net, &acts_buf[0], m, acts)
+            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts)
+            z = acts[L - 1]
+            for i in range(m * n_out):
+                bad |= z[i] != z[i]
+            if bad:
+                status = 2
+            if binary_proba:
+                for i in range(m):
+                    p = expit(z[i])
+                    out[start + i, 1] = p
+                    out[start + i, 0] = 1 - p
+            else:
+                memcpy(&out[start, 0], z, m * n_out * sizeof(floating))
+            start += m
+    return status
