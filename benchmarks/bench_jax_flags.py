@@ -143,7 +143,7 @@ def main(argv=None):
                             **{k: spec[k] for k in ("precision", "gather", "shuffle",
                                                     "flatten")}, **r})
         rows.append(row)
-        print(f"  {label}: done", flush=True)
+        print(f"  {' | '.join(row)}", flush=True)  # as it comes: a long run shows progress
     print()
     print(markdown_table(["setting", "XLA_FLAGS", *configs], rows))
     if args.json:
