@@ -68,7 +68,7 @@ _CLASS_WEIGHT_CONSTRAINT = [None, dict, list, StrOptions({"balanced"})]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
-_MAX_LAYERS = 64  # the kernels keep per-layer pointers in a fixed array
+_MAX_LAYERS = _train.MAX_WEIGHT_LAYERS  # the kernels keep per-layer pointers on the stack
 # Rows per predict chunk: about this many activations live at once.
 _PREDICT_CHUNK_ELEMENTS = 1 << 18
 
@@ -121,6 +121,11 @@ class _SGDState:
         self.state1 = np.zeros(n_params, dtype=dtype)  # velocities
         self.state2 = np.zeros(0, dtype=dtype)
 
+    def spec(self):
+        """The kernel's description of this optimizer (built once per fit)."""
+        return _train.OptimizerSpec(self.kind, self.state1, self.state2, self.learning_rate,
+                                    momentum=self.momentum, nesterov=self.nesterov)
+
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
@@ -154,6 +159,12 @@ class _AdamState:
         self.t = 0
         self.state1 = np.zeros(n_params, dtype=dtype)  # first moments
         self.state2 = np.zeros(n_params, dtype=dtype)  # second moments
+
+    def spec(self):
+        """The kernel's description of this optimizer (built once per fit)."""
+        return _train.OptimizerSpec(self.kind, self.state1, self.state2, self.learning_rate,
+                                    beta_1=self.beta_1, beta_2=self.beta_2,
+                                    epsilon=self.epsilon, t=self.t)
 
     def iteration_ends(self, time_step):
         pass
@@ -320,28 +331,22 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------ parameters
 
-    def _layout(self, layer_units):
-        """Offsets of each coef and intercept in the flat buffer (scikit-learn's _pack order)."""
-        units = np.asarray(layer_units, dtype=np.intp)
-        coef_off, icpt_off, start = [], [], 0
-        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
-            coef_off.append(start)
-            start += n_in * n_out
-        for n_out in layer_units[1:]:
-            icpt_off.append(start)
-            start += n_out
-        return units, np.asarray(coef_off, np.intp), np.asarray(icpt_off, np.intp), start
+    def _bind_views(self, params, layout):
+        """Make coefs_/intercepts_ views of the flat buffer `params`.
 
-    def _bind_views(self, params, layer_units):
-        """Make coefs_/intercepts_ views of the flat buffer `params`."""
-        units, coef_off, icpt_off, n_params = self._layout(layer_units)
-        if params.ndim != 1 or params.shape[0] != n_params:  # pragma: no cover - internal
-            raise ValueError(f"flat buffer of {params.shape} for {n_params} parameters")
+        `layout` is a ``_train.Layout`` or the layer widths to build one from.
+        """
+        if not isinstance(layout, _train.Layout):
+            layout = _train.Layout(layout)
+        if params.ndim != 1 or params.shape[0] != layout.n_params:  # pragma: no cover
+            raise ValueError(f"flat buffer of {params.shape} for {layout.n_params} parameters")
         self._params = params
+        self._layout = layout
+        units, coef_off, icpt_off = layout.units, layout.coef_off, layout.icpt_off
         self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
-        self._n_in = int(layer_units[0])  # the width the kernels read from each row of X
-        self._units_list = [int(u) for u in layer_units]  # returned by _flat_params
-        self._width = sum(self._units_list[1:])  # activations per row, for predict's chunks
+        layer_units = self._units_list = [int(u) for u in units]  # returned by _flat_params
+        self._n_in = layer_units[0]  # the width the kernels read from each row of X
+        self._width = layout.width  # activations per row, for predict's chunks
         self.coefs_ = [
             params[o:o + a * b].reshape(a, b)
             for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
@@ -405,8 +410,8 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
-        for private in ("_params", "_views", "_units", "_coef_off", "_icpt_off", "_n_in",
-                        "_units_list", "_width"):
+        for private in ("_params", "_views", "_layout", "_units", "_coef_off", "_icpt_off",
+                        "_n_in", "_units_list", "_width"):
             state.pop(private, None)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
@@ -444,6 +449,7 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         state = dict(state)
         state.pop("_params", None)  # coefs_/intercepts_ carry the weights
         state.pop("_views", None)
+        state.pop("_layout", None)  # compiled, rebuilt on load
         state["_fastdense_version"] = _version.__version__
         return state
 
@@ -487,6 +493,22 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
                 empty_i, empty_i)
 
+    def _net_spec(self, output=0):
+        """The network as the kernels run it, with the current ``activation``."""
+        return _train.NetSpec(self._layout, _kernel_activation(self.activation),
+                              _LEAKY_RELU_SLOPE, output)
+
+    def _epoch_plan(self, X, y, sample_weight, batch_size, shuffle):
+        """The compiled loops' description of one fit: network, data, scratch buffers."""
+        dtype = self._params.dtype
+        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
+        y_k = np.ascontiguousarray(y.reshape(y.shape[0], self._units_list[-1]), dtype=dtype)
+        sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
+                else np.ascontiguousarray(sample_weight, dtype=dtype))
+        net = self._net_spec(_train.OUTPUT_CODES[self.out_activation_])
+        return _train.EpochPlan(net, Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
+                                float(self.alpha), batch_size, shuffle)
+
     # ------------------------------------------------------------------- fit
 
     def _initialize(self, layer_units, dtype):
@@ -496,9 +518,9 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         self._fit_dtype = np.dtype(dtype)
-        _, _, _, n_params = self._layout(layer_units)
-        params = np.empty(n_params, dtype=dtype)
-        self._bind_views(params, layer_units)
+        layout = _train.Layout(layer_units)
+        params = np.empty(layout.n_params, dtype=dtype)
+        self._bind_views(params, layout)
         # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
         factor = 2.0 if self.activation == "logistic" else 6.0
         for i in range(self.n_layers_ - 1):
@@ -693,26 +715,9 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        # Kernel inputs and every buffer, allocated once per fit.
-        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X_train, dtype)
-        n_out = layer_units[-1]
-        y_k = np.ascontiguousarray(y_train.reshape(y_train.shape[0], n_out), dtype=dtype)
-        sw_k = (np.zeros(0, dtype=dtype) if sw_train is None
-                else np.ascontiguousarray(sw_train, dtype=dtype))
-        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
-        widest = max(layer_units[1:])
-        grads = np.empty(n_params, dtype=dtype)
-        acts = np.empty(batch_size * sum(layer_units[1:]), dtype=dtype)
-        d_a = np.empty(batch_size * widest, dtype=dtype)
-        d_b = np.empty(batch_size * widest, dtype=dtype)
-        # the gather buffer of shuffled dense rows (CSR rows are read in place)
-        xb = np.empty(1 if sp.issparse(X_train) else max(batch_size * layer_units[0], 1),
-                      dtype=dtype)
-        yb = np.empty(batch_size * n_out, dtype=dtype)
-        swb = np.empty(batch_size, dtype=dtype)
-        activation = _kernel_activation(self.activation)
-        output = _train.OUTPUT_CODES[self.out_activation_]
-        use_order = bool(self.shuffle)
+        # The network, the data and every buffer, described to the kernel once per fit.
+        plan = self._epoch_plan(X_train, y_train, sw_train, batch_size, bool(self.shuffle))
+        spec = opt.spec()
         # Ctrl-C reaches only the main thread: only there does the epoch poll for it.
         check_signals = threading.current_thread() is threading.main_thread()
 
@@ -721,21 +726,13 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
             for it in range(self.max_iter):
                 if callbacks is not None:
                     callbacks.begin_step("epoch")
+                order = None
                 if self.shuffle:
-                    sample_idx = _shuffled(sample_idx, self._random_state)
-                accumulated_loss, opt.t, _, error = _train.stochastic_epoch(
-                    Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
-                    np.ascontiguousarray(sample_idx, dtype=np.intp), use_order,
-                    batch_size, units, coef_off, icpt_off, activation,
-                    _LEAKY_RELU_SLOPE, output, params, grads, opt.state1, opt.state2,
-                    acts, d_a, d_b, xb, yb, swb, opt.kind, opt.learning_rate,
-                    float(getattr(opt, "momentum", 0.0)),
-                    bool(getattr(opt, "nesterov", False)),
-                    float(getattr(opt, "beta_1", 0.0)),
-                    float(getattr(opt, "beta_2", 0.0)),
-                    float(getattr(opt, "epsilon", 0.0)), opt.t, float(self.alpha),
-                    check_signals,
-                )
+                    order = sample_idx = _shuffled(sample_idx, self._random_state)
+                spec.learning_rate = opt.learning_rate  # the schedules change it
+                accumulated_loss, _, error = _train.stochastic_epoch(
+                    plan, spec, params, order, check_signals)
+                opt.t = spec.t
                 if error is not None:  # a signal handler raised between minibatches
                     raise error
                 self.n_iter_ += 1
@@ -830,28 +827,12 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
-        n = X.shape[0]
-        Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
-        y_k = np.ascontiguousarray(y.reshape(n, layer_units[-1]), dtype=dtype)
-        sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
-                else np.ascontiguousarray(sample_weight, dtype=dtype))
-        widest = max(layer_units[1:])
-        acts = np.empty(n * sum(layer_units[1:]), dtype=dtype)
-        d_a = np.empty(n * widest, dtype=dtype)
-        d_b = np.empty(n * widest, dtype=dtype)
-        activation = _kernel_activation(self.activation)
-        output = _train.OUTPUT_CODES[self.out_activation_]
-        units, coef_off, icpt_off = self._units, self._coef_off, self._icpt_off
-        alpha = float(self.alpha)
+        plan = self._epoch_plan(X, y, sample_weight, X.shape[0], False)
 
         def loss_grad(packed):
             x = np.ascontiguousarray(packed, dtype=dtype)
             grad = np.empty(n_params, dtype=dtype)  # fresh: scipy keeps the last one
-            loss = _train.loss_grad(
-                Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k, units, coef_off,
-                icpt_off, activation, _LEAKY_RELU_SLOPE, output, x, grad, acts, d_a, d_b, alpha,
-            )
-            return loss, grad
+            return _train.loss_grad(plan, x, grad), grad
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         scipy_callback = None
@@ -932,9 +913,8 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
         acts = np.empty(chunk * width, dtype=dtype)
         _train.decision_function(
-            Xd, xs_data, xs_indptr, xs_indices, n, self._units, self._coef_off,
-            self._icpt_off, _kernel_activation(self.activation), _LEAKY_RELU_SLOPE,
-            params, acts, chunk, out.reshape(-1),
+            self._net_spec(), Xd, xs_data, xs_indptr, xs_indices, n, params, acts, chunk,
+            out.reshape(-1),
         )
         return out
 
