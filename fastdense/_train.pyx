@@ -23,8 +23,16 @@ is the transposed scatter (``dW[j] += v * dZ[r]``): both run over the
 stored entries of the minibatch rows, read straight from the full CSR
 arrays through the row index list; no row of X is ever densified.
 
-Everything here trusts its caller (fastdense/estimator.py checks shapes,
-dtypes and contiguity) and runs without the GIL.
+A fit describes itself to these loops once, in typed objects built in
+Python: a ``Layout`` (the widths and the flat buffer's offsets), a
+``NetSpec`` (layout, hidden activation, output layer and loss), an
+``EpochPlan`` (the data, the minibatch size and every scratch buffer) and,
+for sgd/adam, an ``OptimizerSpec`` (the step's constants and state
+buffers); each epoch is then ``stochastic_epoch(plan, opt, params, order)``.
+The estimators' doors prove the network and the optimizer state first
+(``fastdense._network``); the constructors here only refuse what would make
+a loop index outside a buffer. The loops run without the GIL. The output
+layers and losses are ``_core``'s ``sklearn_output_loss``.
 """
 
 from cython cimport floating
