@@ -4,14 +4,16 @@ Cython kernels (BLAS matrix products with fused element-wise work) under a
 scikit-learn estimator and a PyTorch-compatible module API.
 """
 
-from ._version import __version__
-from ._simd import select as _select_simd
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-#: Which build of the compiled modules runs: "avx512", "avx2" or "baseline".
-SIMD = _select_simd(__name__)
+from ._version import __version__
+from ._simd import scipy_blas_preloaded as _scipy_blas_preloaded, select as _select_simd
 
 try:
-    from . import _kernels  # noqa: F401
+    with _scipy_blas_preloaded():
+        #: Which build of the compiled modules runs: "avx512", "avx2" or "baseline".
+        SIMD = _select_simd(__name__)
+        from . import _kernels, _train  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     raise ImportError(
         "fastdense's compiled kernels are not built. Install the package with "
@@ -19,31 +21,49 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
         "in place with `python setup.py build_ext --inplace`)."
     ) from exc
 
-from . import kernels
-from ._random import manual_seed
-from .autograd import Parameter, Tensor, enable_grad, no_grad
-from . import nn, optim
-from .interop import from_torch, to_torch
-from .serialization import load, save
-from ._validation import VersionWarning
-from ._gradcheck import GradcheckError, gradcheck
-
 __all__ = ["__version__", "kernels", "DenseBinaryClassifier", "DenseClassifier",
            "DenseRegressor", "nn", "optim", "Tensor",
            "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
            "save", "load", "VersionWarning", "gradcheck", "GradcheckError"]
 
-# The estimators import scikit-learn (about 1 s): only when first used (PEP 562), so that
-# `import fastdense`, `fastdense --help` and the kernels and nn API start fast.
-_LAZY = {"DenseBinaryClassifier": "estimator", "DenseClassifier": "classifier",
-         "DenseRegressor": "regressor"}
+# Every public name is imported when first used (PEP 562), so that `import fastdense`
+# costs NumPy, SciPy's top level and the compiled modules only: the estimators import
+# scikit-learn (about 1 s), the nn API its modules. {name: (module, attribute or None
+# for the module itself)}.
+_LAZY = {
+    "kernels": ("kernels", None), "nn": ("nn", None), "optim": ("optim", None),
+    "DenseBinaryClassifier": ("estimator", "DenseBinaryClassifier"),
+    "DenseClassifier": ("classifier", "DenseClassifier"),
+    "DenseRegressor": ("regressor", "DenseRegressor"),
+    "Tensor": ("autograd", "Tensor"), "Parameter": ("autograd", "Parameter"),
+    "no_grad": ("autograd", "no_grad"), "enable_grad": ("autograd", "enable_grad"),
+    "manual_seed": ("_random", "manual_seed"),
+    "from_torch": ("interop", "from_torch"), "to_torch": ("interop", "to_torch"),
+    "save": ("serialization", "save"), "load": ("serialization", "load"),
+    "VersionWarning": ("_validation", "VersionWarning"),
+    "gradcheck": ("_gradcheck", "gradcheck"), "GradcheckError": ("_gradcheck", "GradcheckError"),
+}
+
+if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from . import kernels, nn, optim
+    from ._gradcheck import GradcheckError, gradcheck
+    from ._random import manual_seed
+    from ._validation import VersionWarning
+    from .autograd import Parameter, Tensor, enable_grad, no_grad
+    from .classifier import DenseClassifier
+    from .estimator import DenseBinaryClassifier
+    from .interop import from_torch, to_torch
+    from .regressor import DenseRegressor
+    from .serialization import load, save
 
 
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(f".{module_name}", __name__)
+        value = module if attribute is None else getattr(module, attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,10 @@ baseline names before anything imports them. ``FASTDENSE_SIMD=baseline``
 (or ``avx2``, ``avx512``) forces a choice, e.g. to compare builds.
 """
 
+import contextlib
 import importlib
+import importlib.machinery
+import importlib.util
 import os
 import sys
 
@@ -57,3 +60,41 @@ def select(package):
             setattr(sys.modules[package], m, module)
         return name
     return "baseline"
+
+
+@contextlib.contextmanager
+def scipy_blas_preloaded():
+    """Let the compiled modules bind SciPy's BLAS without importing ``scipy.linalg``.
+
+    They take their BLAS function pointers from ``scipy.linalg.cython_blas``
+    when they are first imported; importing that module the usual way first
+    runs ``scipy.linalg``'s ``__init__`` (about 0.3 s, most of ``import
+    fastdense``). Inside this context the extension module is loaded from its
+    file under its own name, without its parent package's ``__init__``; on
+    exit the name is taken out of ``sys.modules`` again, so a later ``import
+    scipy.linalg.cython_blas`` goes the usual way (and gets the same module
+    object: an extension module is initialised once per process). Nothing
+    changes if ``scipy.linalg`` is already imported or the file is not found.
+    """
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules or "scipy.linalg" in sys.modules:
+        yield
+        return
+    import scipy  # the package's own __init__ is light (tens of ms)
+
+    folder = os.path.join(os.path.dirname(scipy.__file__), "linalg")
+    paths = [os.path.join(folder, "cython_blas" + suffix)
+             for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    path = next((p for p in paths if os.path.exists(p)), None)
+    if path is None:  # an unusual SciPy layout: the usual import, slower
+        yield
+        return
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield
+    finally:
+        if sys.modules.get(name) is module:
+            del sys.modules[name]

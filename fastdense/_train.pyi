@@ -31,6 +31,8 @@ class Layout:
     width: int
     widest: int
     def __init__(self, units: Sequence[int]) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
 
 class NetSpec:
     """A network as the loops run it: layout, hidden activation code, slope, output code."""
@@ -74,4 +76,8 @@ def loss_grad(plan: EpochPlan, params: _F, grads: _F) -> float:
 def decision_function(net_spec: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
                       n: int, params: _F, acts_buf: _F, chunk: int, out: _F) -> None:
     """out := the logits of each row, forward in chunks of `chunk` rows."""
+    ...
+def predict_dense(net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F,
+                  binary_proba: bool) -> int:
+    """Forward dense X into out (logits, or binary (1 - p, p)); 0, or 1/2 for NaN/inf in X/logits."""
     ...

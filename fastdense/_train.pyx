@@ -489,6 +489,15 @@ cdef class Layout:
         self.width = sum(widths[1:])
         self.widest = max(widths[1:])
 
+    def __eq__(self, other):
+        return isinstance(other, Layout) and np.array_equal(self.units, other.units)
+
+    def __hash__(self):
+        return hash(tuple(self.units.tolist()))
+
+    def __repr__(self):
+        return f"Layout({self.units.tolist()})"
+
 
 cdef class NetSpec:
     """A network as the compiled loops run it: its layout, hidden activation and output.
@@ -838,3 +847,56 @@ cdef Csr make_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices):
     xs.indptr = &indptr[0] if indptr.shape[0] > 0 else NULL
     xs.indices = &indices[0] if indices.shape[0] > 0 else NULL
     return xs
+
+
+# ------------------------------------------------- predict: the whole call in one
+
+def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
+                  const floating[::1] params, floating[::1] acts_buf, Py_ssize_t chunk,
+                  floating[:, ::1] out, bint binary_proba):
+    """Forward a dense X in chunks of `chunk` rows, checking X and the logits on the way.
+
+    With `binary_proba`, out (n, 2) := (1 - p, p), p = expit(z) of the single
+    logit z (scipy's formula, as MLPClassifier's predict_proba); else out
+    (n, n_out) := the logits. Returns 1 if X holds a NaN or an infinity
+    (nothing is computed), 2 if a logit is NaN, 0 otherwise: the caller then
+    takes the full path, which raises the proper error. The caller proves
+    the shapes: X (n, units[0]) with n >= 1, acts_buf >= chunk * layout.width.
+    """
+    cdef Net net = net_spec.net
+    cdef Csr xs
+    cdef Py_ssize_t n = X.shape[0], n_feat = net.units[0], start, m, i
+    cdef Py_ssize_t L = net.n_layers, n_out = net.units[L], total = n * n_feat
+    cdef floating* acts[MAX_LAYERS]
+    cdef const floating* x = &X[0, 0]
+    cdef floating* z
+    cdef floating d, p
+    cdef int status = 0, bad = 0
+    xs.indptr = NULL
+    xs.indices = NULL
+    xs.present = False
+    with nogil:
+        for i in range(total):  # x - x is NaN exactly for NaN and +-inf (an OR: it vectorizes)
+            d = x[i] - x[i]
+            bad |= d != d
+        if bad:
+            status = 1
+        start = 0
+        while status == 0 and start < n:
+            m = chunk if start + chunk <= n else n - start
+            layer_pointers(net, &acts_buf[0], m, acts)
+            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts)
+            z = acts[L - 1]
+            for i in range(m * n_out):
+                bad |= z[i] != z[i]
+            if bad:
+                status = 2
+            if binary_proba:
+                for i in range(m):
+                    p = core.expit(z[i])
+                    out[start + i, 1] = p
+                    out[start + i, 0] = 1 - p
+            else:
+                memcpy(&out[start, 0], z, m * n_out * sizeof(floating))
+            start += m
+    return status

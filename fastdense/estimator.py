@@ -42,6 +42,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _train, _version
 from ._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
+from . import _fast_input
 from ._network import as_float_array, check_network, check_optimizer_state
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -450,10 +451,22 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         state.pop("_params", None)  # coefs_/intercepts_ carry the weights
         state.pop("_views", None)
         state.pop("_layout", None)  # compiled, rebuilt on load
+        state.pop("_own_random_state", None)  # a private shortcut, rebuilt on the next fit
         state["_fastdense_version"] = _version.__version__
         return state
 
     # ------------------------------------------------------------------ input
+
+    def _validate_params(self):
+        # scikit-learn's check, with its constraint objects built once per class
+        # (a third of a small fit's set-up); its own validation gives any error
+        if not _fast_input.params_valid(self):
+            super()._validate_params()
+
+    @classmethod
+    def _get_param_names(cls):
+        # the __init__ signature, read once per class (get_params runs on every fit)
+        return _fast_input.param_names(cls, super()._get_param_names)
 
     def _dtype_spec(self):
         if self.dtype is None:
@@ -568,7 +581,7 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         sample_weight = self._sample_weight(sample_weight, X, y_raw, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = self._seeded_random_state()
 
         if first_pass:
             self._initialize(layer_units, X.dtype)
@@ -625,6 +638,25 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         if callbacks is not None:
             callbacks.end_fit()
         return self
+
+    def _seeded_random_state(self):
+        """``check_random_state(self.random_state)``, as scikit-learn's MLP calls it on every fit.
+
+        For an integer seed, the generator this estimator made for the last
+        call is re-seeded instead of replaced: ``RandomState.seed(seed)``
+        leaves the very state ``RandomState(seed)`` starts from, without the
+        ~0.1 ms of building a new MT19937 (a fixed cost of every fit and
+        partial_fit). Only a generator the estimator made itself, and no one
+        else holds, is ever re-seeded -- never the global one or a user's.
+        """
+        seed, own = self.random_state, self.__dict__.get("_own_random_state")
+        if (own is not None and own is self.__dict__.get("_random_state")
+                and isinstance(seed, Integral)):
+            own.seed(seed)
+            return own
+        rng = check_random_state(seed)
+        self._own_random_state = rng if isinstance(seed, Integral) else None
+        return rng
 
     def _check_blas_sizes(self, X, hidden_layer_sizes):
         """Reject sizes BLAS's 32-bit ints cannot take, before any copy or allocation."""
@@ -918,26 +950,40 @@ class _DenseBase(_CallbackSupportMixin, BaseEstimator):
         )
         return out
 
+    def _predict_fast(self, X, binary_proba=False):
+        """The logits (or, with `binary_proba`, the (n, 2) probabilities) in one compiled call.
+
+        For the common call only: a C-ordered ndarray of the fitted dtype and
+        width, with no feature names in play, finite (proven in the same
+        call). These are the checks validate_data would make, without its
+        fixed cost (most of the time of a small prediction). None for
+        anything else, for non-finite X and for NaN logits: the caller then
+        takes the full path, which raises the proper errors.
+        """
+        if not (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
+                and X.flags.c_contiguous and "feature_names_in_" not in self.__dict__
+                and getattr(self, "_params", None) is not None
+                and X.shape[1] == self.__dict__.get("n_features_in_")):
+            return None
+        params, units = self._flat_params()
+        if X.dtype != params.dtype or X.shape[1] != self._n_in:
+            return None
+        n, width = X.shape[0], self._width
+        chunk = max(1, min(n, _PREDICT_CHUNK_ELEMENTS // width))
+        out = np.empty((n, 2 if binary_proba else units[-1]), dtype=params.dtype)
+        status = _train.predict_dense(
+            self._net_spec(), X, params, np.empty(chunk * width, dtype=params.dtype), chunk,
+            out, binary_proba)
+        return None if status else out
+
     def _validated_decision(self, X):
-        # Fast path for the common call: a finite, C-ordered ndarray of the fitted
-        # dtype and width, with no feature names in play. These are the checks
-        # validate_data would make, without its ~50 us fixed cost (which is most
-        # of the time of a small prediction). Anything else takes the full path,
-        # which also raises the proper errors.
-        fast = (
-            type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
-            and getattr(self, "_params", None) is not None
-            and "feature_names_in_" not in self.__dict__
-            and X.shape[1] == self.n_features_in_
-        )
-        if fast:
-            params, _ = self._flat_params()
-            fast = X.dtype == params.dtype and X.flags.c_contiguous and np.isfinite(X.sum())
-        if not fast:
-            check_is_fitted(self)
-            params, _ = self._flat_params()
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                              dtype=params.dtype)
+        z = self._predict_fast(X)
+        if z is not None:
+            return z
+        check_is_fitted(self)
+        params, _ = self._flat_params()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=params.dtype)
         z = self._decision_validated(X, params)
         if np.isnan(z).any():  # never a silent constant prediction from NaN weights
             raise ValueError(_NAN_OUTPUT)
@@ -1030,6 +1076,9 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
                              f"({y_type}); got {getattr(self, 'n_outputs_', None)!r}")
 
     def _validate_input(self, X, y, incremental, reset):
+        fast = self._fast_input(X, y, incremental, reset)
+        if fast is not None:
+            return fast
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
             dtype=self._dtype_spec(), reset=reset,
@@ -1062,6 +1111,44 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         # This downcast to bool is to prevent upcasting when working with float32 data
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y, y_raw
+
+    def _fast_input(self, X, y, incremental, reset):
+        """What :meth:`_validate_input` returns, for the common input only; else None.
+
+        A 1-d numeric y of a binary (or, for DenseClassifier, multiclass)
+        target and a float ndarray X (see :mod:`fastdense._fast_input`); the
+        label binarizer is built as ``LabelBinarizer().fit(y)`` builds it.
+        """
+        y = _fast_input.numeric_targets(y, getattr(X, "shape", (None,))[0], allow_2d=False)
+        if y is None:
+            return None
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            classes = _fast_input.class_labels(y)
+            if classes is None or (self._binary_only and classes.shape[0] > 2):
+                return None
+            binarizer = None
+        else:
+            binarizer = getattr(self, "_label_binarizer", None)
+            if type(binarizer) is not LabelBinarizer or binarizer.y_type_ not in (
+                    "binary", "multiclass"):
+                return None
+            classes = binarizer.classes_
+            if self.warm_start and not np.array_equal(np.unique(y), classes):
+                return None  # the full path raises warm_start's error
+        y_bin = _fast_input.binarized(y, classes)
+        if y_bin is None:
+            return None
+        X = _fast_input.features(self, X, self._dtype_spec(), reset)
+        if X is None:
+            return None
+        if binarizer is None:  # the attributes LabelBinarizer.fit sets, for this y
+            binarizer = LabelBinarizer()
+            binarizer.y_type_ = "binary" if classes.shape[0] == 2 else "multiclass"
+            binarizer.sparse_input_ = False
+            binarizer.classes_ = classes
+            self._label_binarizer = binarizer
+            self.classes_ = classes
+        return X, y_bin, y
 
 
     @available_if(lambda est: est._check_solver())
@@ -1415,6 +1502,9 @@ class DenseBinaryClassifier(_ClassifierCore):
         proba : ndarray of shape (n_samples, 2)
             Column j is the probability of ``classes_[j]``.
         """
+        proba = self._predict_fast(X, binary_proba=True)
+        if proba is not None:
+            return proba
         p = expit(self._validated_decision(X)).ravel()
         proba = np.empty((p.shape[0], 2), dtype=p.dtype)
         proba[:, 1] = p

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
+from . import _fast_input
 from .estimator import _DenseBase, _params_doc as params_doc
 
 __all__ = ["DenseRegressor"]
@@ -140,6 +141,11 @@ class DenseRegressor(RegressorMixin, _DenseBase):
             raise ValueError(f"n_outputs_ must be a positive int; got {n_out!r}")
 
     def _validate_input(self, X, y, incremental, reset):
+        y_fast = _fast_input.numeric_targets(y, getattr(X, "shape", (None,))[0], allow_2d=True)
+        X_fast = None if y_fast is None else _fast_input.features(
+            self, X, self._dtype_spec(), reset)
+        if X_fast is not None:  # the common input, proven as validate_data would
+            return X_fast, (y_fast.reshape((-1, 1)) if y_fast.ndim == 1 else y_fast), y_fast
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
             dtype=self._dtype_spec(), reset=reset,

@@ -110,3 +110,10 @@ def test_adam_epoch_advances_t_and_full_batch_loss_matches(dtype):
     np.testing.assert_allclose(acc / 6, loss0, rtol=1e-6)
     acc, done, error = _train.stochastic_epoch(plan, opt, params, np.arange(6, dtype=np.intp))
     assert (done, error, opt.t) == (6, None, 3)  # two more minibatches (4 + 2 rows)
+
+
+def test_layouts_compare_by_their_widths():
+    assert _train.Layout([3, 4, 2]) == _train.Layout((3, 4, 2))
+    assert _train.Layout([3, 4, 2]) != _train.Layout([3, 5, 2])
+    assert len({_train.Layout([3, 1]), _train.Layout([3, 1])}) == 1
+    assert repr(_train.Layout([3, 1])) == "Layout([3, 1])"
