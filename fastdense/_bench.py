@@ -245,7 +245,7 @@ def run_fit_benchmark(
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     from .classifier import DenseClassifier
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier
     from .regressor import DenseRegressor
 
     out = sys.stdout if out is None else out

@@ -263,7 +263,7 @@ def _read_classes(fitted, arrays):
 
 
 def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
-    from . import estimator as est_mod
+    from .estimators import _optimizers
 
     if not isinstance(opt_meta, dict) or not isinstance(opt_meta.get("class"), str):
         raise _Bad("the file's _optimizer must be an object with a 'class' name")
@@ -275,7 +275,7 @@ def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
     if est.solver != solver:
         raise _Bad(f"the file's optimizer state is {solver}'s, but its solver parameter is "
                    f"{est.solver!r}")
-    cls = {"_SGDState": est_mod._SGDState, "_AdamState": est_mod._AdamState}[name]
+    cls = {"_SGDState": _optimizers._SGDState, "_AdamState": _optimizers._AdamState}[name]
     _warn_unknown("optimizer entries", set(opt_meta) - set(readers) - {"class"})
     missing = sorted(set(readers) - set(opt_meta))
     if missing:
@@ -303,7 +303,7 @@ def estimator_from(arrays, meta, extra_arrays=()):
     """
     from sklearn.preprocessing import LabelBinarizer
 
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier
 
     est, hidden = _read_params(DenseBinaryClassifier, _json_object(meta, "params"))
     fitted = _json_object(meta, "fitted")
@@ -331,7 +331,7 @@ def estimator_from(arrays, meta, extra_arrays=()):
         raise _Bad(f"the file lacks the fitted attribute(s) {missing}")
     values = {k: read(fitted[k], k) for k, read in _FITTED.items() if k in fitted}
     n_features = values["n_features_in_"]
-    from .estimator import _MAX_LAYERS
+    from .estimators._base import _MAX_LAYERS
 
     units, _ = check_network(coefs, icpts, n_features=n_features, n_outputs=1, dtype=dtype,
                              max_layers=_MAX_LAYERS - 1)

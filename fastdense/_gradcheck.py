@@ -152,7 +152,7 @@ def gradcheck(
     """
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive number; got {eps!r}")
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier
 
     if isinstance(model, DenseBinaryClassifier):
         return _gradcheck_estimator(model, X, y, eps, tol, raise_exception)
@@ -211,7 +211,7 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     from sklearn.utils.validation import check_is_fitted
 
     from . import _train
-    from .estimator import _LEAKY_RELU_SLOPE, _kernel_activation
+    from .estimators._base import _LEAKY_RELU_SLOPE, _kernel_activation
 
     check_is_fitted(clf, "coefs_")
     params32, units = clf._flat_params()

@@ -197,7 +197,8 @@ def save(obj, path):
     ['weight', 'bias']
     """
     from ._estimator_file import estimator_arrays
-    from .estimator import DenseBinaryClassifier, _DenseBase
+    from .estimators import DenseBinaryClassifier
+    from .estimators._base import _DenseBase
     from .nn import Module
 
     if isinstance(obj, _DenseBase) and not isinstance(obj, DenseBinaryClassifier):

@@ -20,7 +20,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import fastdense.estimator as est_module
+import fastdense.estimators._base as est_module
 from fastdense import DenseBinaryClassifier, _train
 
 # Tolerances asserted against MLPClassifier in float64 (relative to the largest

@@ -310,7 +310,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
 
 
 def _estimator_class() -> Any:
-    from ..estimator import DenseBinaryClassifier  # imports scikit-learn: estimators only
+    from ..estimators import DenseBinaryClassifier  # imports scikit-learn: estimators only
 
     return DenseBinaryClassifier
 

@@ -79,7 +79,7 @@ def convert_binary_classifier(scope: Any, operator: Any, container: Any) -> None
 def _converters() -> Any:
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
-    from ..estimator import DenseBinaryClassifier
+    from ..estimators import DenseBinaryClassifier
 
     return [(DenseBinaryClassifier, ALIAS, calculate_linear_classifier_output_shapes,
              convert_binary_classifier,
