@@ -516,11 +516,14 @@ cdef inline double sklearn_output_loss(int output, Py_ssize_t m, Py_ssize_t k, f
     error divides the reported loss by k but not the gradient) and db := the
     column sums of dz. sw (m,) may be NULL (s = 1), sw_sum is S. z is
     overwritten; lbuf (m * k) is scratch. Sums over rows are numpy's:
-    pairwise for one column, row after row for several.
+    pairwise for one column, row after row for several. One column's average
+    is divided in double, several columns' in the buffers' precision (in
+    float32 the binary estimators keep the loss values they always had).
     """
     cdef Py_ssize_t i, j
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef floating s, tot
+    cdef double total
     for i in range(m):
         sklearn_output_row(output, k, z + i * k, y + i * k, eps, lbuf + i * k, dz + i * k)
         if sw != NULL:
@@ -528,16 +531,16 @@ cdef inline double sklearn_output_loss(int output, Py_ssize_t m, Py_ssize_t k, f
             for j in range(k):
                 lbuf[i * k + j] = lbuf[i * k + j] * s
                 dz[i * k + j] = dz[i * k + j] * s
-    if k == 1:
-        lbuf[0] = pairwise_sum(lbuf, m)
+    if k == 1:  # one output: the average taken in double (in float64, the same bits)
         db[0] = pairwise_sum(dz, m)
-    else:
+        total = <double> pairwise_sum(lbuf, m) / <double> sw_sum
+        return 0.5 * total if output == OUT_IDENTITY else total
+    for j in range(k):
+        db[j] = dz[j]
+    for i in range(1, m):
         for j in range(k):
-            db[j] = dz[j]
-        for i in range(1, m):
-            for j in range(k):
-                lbuf[j] += lbuf[i * k + j]
-                db[j] += dz[i * k + j]
+            lbuf[j] += lbuf[i * k + j]
+            db[j] += dz[i * k + j]
     for j in range(k):
         lbuf[j] = lbuf[j] / sw_sum
     tot = pairwise_sum(lbuf, k)

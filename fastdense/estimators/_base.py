@@ -348,9 +348,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
         epochs_before = len(getattr(self, "loss_curve_", None) or ())
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, callbacks)
+            self._fit_stochastic(X, y, sample_weight, incremental, callbacks)
         else:
-            self._fit_lbfgs(X, y, sample_weight, layer_units, callbacks)
+            self._fit_lbfgs(X, y, sample_weight, callbacks)
 
         if not np.isfinite(self._params).all():
             # inf -> NaN: any NaN weight makes every output NaN, which predict refuses

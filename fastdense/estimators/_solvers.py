@@ -57,7 +57,7 @@ class _SolverMixin:
         return _train.EpochPlan(net, Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
                                 float(self.alpha), batch_size, shuffle)
 
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, callbacks=None):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks=None):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
@@ -224,7 +224,7 @@ class _SolverMixin:
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             return float(scorer(self, X, y, **kwargs))
 
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units, callbacks=None):
+    def _fit_lbfgs(self, X, y, sample_weight, callbacks=None):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
