@@ -12,6 +12,9 @@ Adam, float64 (the same model for both estimators):
   call minus its one epoch (measured the same way on the block).
 - **GridSearchCV**: 12 candidates x 5 folds of a ``StandardScaler`` pipeline,
   ``max_iter=200``, n_jobs=1, refit included.
+- **GEMM floor**: an epoch's matrix products alone (batch 200, through the
+  same BLAS): MLPClassifier's epoch over it bounds the speed-up any
+  implementation of the same float64 model can have once set-up is gone.
 
 Competitors are interleaved round by round with a pause between them; the
 table gives medians over the rounds and MLPClassifier's time over fastdense's.
@@ -51,6 +54,17 @@ def setup_and_epoch(cls, X, y, extra_epochs, min_time):
     more = _fit_time(cls, X, y, 1 + extra_epochs, min_time)
     epoch = (more - one) / extra_epochs
     return one - epoch, epoch
+
+
+def gemm_floor_epoch(X, min_time):
+    """Seconds per epoch of the matrix products alone (batch 200), through fastdense's BLAS."""
+    from fastdense import _kernels
+
+    rng = np.random.default_rng(0)
+    sizes = [X.shape[1], *HIDDEN, 1]
+    weights = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:])]
+    floor = _kernels.GemmFloor(np.ascontiguousarray(X), weights, min(200, X.shape[0]))
+    return time_call(floor.run_epoch, min_time=min_time)
 
 
 def partial_fit_time(cls, X, y, min_time):
@@ -95,6 +109,9 @@ def main():
                            for n, c in COMPETITORS.items()},
                           max(1, rounds // 2) if not args.quick else 1, measure=lambda f: f())
 
+    floor = interleave({"floor": lambda: gemm_floor_epoch(X, min_time)}, rounds,
+                       measure=lambda f: f())["floor"]
+
     def med(values):
         return summarize(values)["median"]
 
@@ -118,6 +135,12 @@ def main():
         for k in ("fit_setup", "epoch", "partial_fit", "partial_fit_overhead", "search")]
         + ["same" if metrics[sk]["search_best_score"] == metrics[fd]["search_best_score"]
            else "differs"])
+    floor_epoch = med(floor)
+    rows.append(["GEMM floor (the products alone)", "", fmt_seconds(floor_epoch), "", "", "",
+                 ""])
+    rows.append(["MLPClassifier / floor", "", f"{metrics[sk]['epoch'] / floor_epoch:.1f}x",
+                 "", "", "", ""])
+    metrics["gemm_floor_epoch"] = floor_epoch
     print(markdown_table(
         ["estimator", "fit set-up", "epoch (569 rows)", "partial_fit (200 rows)",
          "partial_fit minus its epoch",

@@ -87,13 +87,15 @@ cdef inline floating grad_from_output(floating da, floating a, int activation,
                                       floating slope) noexcept nogil:
     """da * g'(z), with g' written in terms of the output a = g(z).
 
-    relu: 1 where a > 0 (a select, so an upstream NaN is masked as PyTorch and
-    scikit-learn do); leaky_relu: 1 or slope (slope >= 0, so a > 0 iff z > 0);
+    relu: 0 where a <= 0, else 1 (a select: an upstream NaN is masked where
+    a <= 0, and a NaN output passes da through, as PyTorch's threshold_backward
+    and scikit-learn's `delta[Z == 0] = 0` do); leaky_relu: 1 or slope (slope >= 0,
+    so a > 0 iff z > 0; a NaN output gets da * slope, as PyTorch);
     tanh: 1 - a^2; sigmoid: a (1 - a); identity: 1.
     """
     cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
     if activation == RELU:
-        return da if a > 0 else 0
+        return 0 if a <= 0 else da
     elif activation == TANH:
         return da * (one - a * a)
     elif activation == SIGMOID:
@@ -660,3 +662,75 @@ cdef inline void sklearn_adam(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
         m[i] = mi
         v[i] = vi
         p[i] = p[i] + (-lr_t * mi) / (f_sqrt(vi) + eps)
+
+
+# ---------------------------------------------------------------------------
+# torch.optim.RMSprop and torch.optim.Adagrad (fastdense.optim.adaptive), one pass
+# per parameter, in the order of operations of PyTorch's single-tensor paths:
+# ATen's addcmul is self + (value * t1) * t2, addcdiv self + (value * t1) / t2,
+# lerp(a, b, w) is a + w (b - a) for |w| < 0.5, else b - (b - a)(1 - w).
+# Scalars PyTorch computes in Python (1 - alpha, the decayed Adagrad lr) come
+# computed in double from the caller.
+
+cdef inline floating torch_grad(floating g, floating p, floating weight_decay,
+                                bint maximize) noexcept nogil:
+    """The gradient PyTorch's optimizers step with: -g if maximize, then + wd p."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    return g
+
+
+cdef inline floating torch_lerp(floating a, floating b, floating w) noexcept nogil:
+    cdef floating one = 1
+    if (w if w >= 0 else -w) < <floating> 0.5:
+        return a + w * (b - a)
+    return b - (b - a) * (one - w)
+
+
+cdef inline void torch_rmsprop(Py_ssize_t n, floating* p, const floating* g, floating* v,
+                               floating* grad_avg, floating* buf, floating lr,
+                               floating alpha, floating one_minus_alpha, floating eps,
+                               floating weight_decay, floating momentum,
+                               bint maximize) noexcept nogil:
+    """torch.optim.RMSprop: g += wd p; v = alpha v + (1 - alpha) g^2;
+    avg = sqrt(v - m^2) with m = lerp(m, g, 1 - alpha) (centered: grad_avg != NULL)
+    or sqrt(v); avg += eps; with momentum (buf != NULL) buf = mu buf + g / avg and
+    p -= lr buf, else p += (-lr g) / avg."""
+    cdef Py_ssize_t i
+    cdef floating gi, vi, mi, avg, bi
+    cdef floating neg_one = -1
+    for i in range(n):
+        gi = torch_grad(g[i], p[i], weight_decay, maximize)
+        vi = v[i] * alpha
+        vi = vi + one_minus_alpha * gi * gi
+        v[i] = vi
+        if grad_avg != NULL:
+            mi = torch_lerp(grad_avg[i], gi, one_minus_alpha)
+            grad_avg[i] = mi
+            avg = f_sqrt(vi + neg_one * mi * mi)
+        else:
+            avg = f_sqrt(vi)
+        avg = avg + eps
+        if buf != NULL:
+            bi = buf[i] * momentum
+            bi = bi + gi / avg
+            buf[i] = bi
+            p[i] = p[i] + (-lr) * bi
+        else:
+            p[i] = p[i] + (-lr) * gi / avg
+
+
+cdef inline void torch_adagrad(Py_ssize_t n, floating* p, const floating* g, floating* s,
+                               floating clr, floating eps, floating weight_decay,
+                               bint maximize) noexcept nogil:
+    """torch.optim.Adagrad: g += wd p; s += g^2; p += (-clr g) / (sqrt(s) + eps),
+    clr = lr / (1 + (step - 1) lr_decay)."""
+    cdef Py_ssize_t i
+    cdef floating gi, si
+    for i in range(n):
+        gi = torch_grad(g[i], p[i], weight_decay, maximize)
+        si = s[i] + gi * gi
+        s[i] = si
+        p[i] = p[i] + (-clr) * gi / (f_sqrt(si) + eps)

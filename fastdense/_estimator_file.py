@@ -8,6 +8,14 @@ names are looked up in an explicit table, and the network is proven by
 Entries this version does not know are ignored with a ``UserWarning`` (a
 file from a newer fastdense still loads; the version warning says so too).
 Every failure is a ``ValueError`` naming the entry and what was expected.
+
+Three estimators have a file format, told apart by the ``fastdense_kind``
+metadata: ``DenseBinaryClassifier``, ``DenseClassifier`` (binary,
+multi-class or multilabel: its ``target_type`` says which) and
+``DenseRegressor``. The targets' entries of each are proven against one
+another and against the network: the classes against the output width and
+the target type, ``out_activation_`` against the target type or the
+regressor's ``loss``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,14 @@ from ._network import check_count, check_network
 
 _KIND = "fastdense_kind"
 ESTIMATOR_KIND = "DenseBinaryClassifier"
+#: the estimators a file may hold (its fastdense_kind), looked up in this fixed list
+KINDS = ("DenseBinaryClassifier", "DenseClassifier", "DenseRegressor")
+_CLASSIFIER_KINDS = ("DenseBinaryClassifier", "DenseClassifier")
+#: a classifier's target type (its label binarizer's y_type_) -> its output activation
+_TARGET_TYPES = {"binary": "logistic", "multiclass": "softmax",
+                 "multilabel-indicator": "logistic"}
+#: a regressor's loss -> its output activation (MLPRegressor's)
+_REGRESSOR_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
 # the command line's model files add its standardization (fastdense._model_file)
 CLI_FORMAT = "fastdense-cli-model/1"
 CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
@@ -81,8 +97,8 @@ _FITTED = {
     "n_iter_": lambda v, n: _count(v, n),
     "t_": lambda v, n: _count(v, n),
     "n_layers_": lambda v, n: _count(v, n, low=2),
-    "n_outputs_": lambda v, n: _count(v, n, low=1, high=1),
-    "out_activation_": lambda v, n: _choice(v, n, {"logistic"}),
+    "n_outputs_": lambda v, n: _count(v, n, low=1),
+    "out_activation_": lambda v, n: _choice(v, n, {"logistic", "softmax", "identity", "exp"}),
     "loss_": lambda v, n: _real(v, n, finite=False, none=True),
     "best_loss_": lambda v, n: _real(v, n, finite=False, none=True),
     "best_validation_score_": lambda v, n: _real(v, n, finite=False, none=True),
@@ -94,7 +110,8 @@ _FITTED = {
 _REQUIRED = ("n_features_in_", "n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_")
 _REQUIRED_STOCHASTIC = ("loss_curve_", "best_loss_", "best_validation_score_",
                         "validation_scores_", "_no_improvement_count")
-_FITTED_SPECIAL = ("_fit_dtype", "classes_", "classes_dtype", "feature_names_in_", "_optimizer")
+_FITTED_SPECIAL = ("_fit_dtype", "classes_", "classes_dtype", "feature_names_in_", "_optimizer",
+                   "target_type", "sparse_target")
 
 _SCHEDULES = {"constant", "invscaling", "adaptive"}
 # the optimizer states a file may name, and each one's scalars with their readers
@@ -132,12 +149,29 @@ def _plain(value, what):
     raise TypeError(f"{what} = {value!r} cannot be stored in a safetensors file")
 
 
+def _kind_of(est):
+    """The file kind of a fastdense estimator (its public class), else TypeError."""
+    import fastdense
+
+    for kind in KINDS:  # a fixed list of public names
+        if isinstance(est, getattr(fastdense, kind)):
+            return kind
+    raise TypeError(f"fastdense.save stores {', '.join(KINDS)}; got {type(est).__name__}")
+
+
+def _class_weight_entry(value, name):
+    """A class_weight dict as [[label, weight], ...] (JSON objects have string keys only)."""
+    return {"__items__": [[_plain(k, name), _plain(v, name)] for k, v in value.items()]}
+
+
 def estimator_arrays(est):
-    """(arrays, metadata) of a fitted DenseBinaryClassifier, for :func:`save_arrays`."""
+    """(arrays, metadata) of a fitted fastdense estimator, for :func:`save_arrays`."""
     from sklearn.utils.validation import check_is_fitted
 
+    kind = _kind_of(est)
     check_is_fitted(est, "coefs_")
     est._flat_params()  # an edited coefs_ is proven before it is written
+    est._check_fitted_state()  # and the targets beside it
     params = {}
     for name, value in est.get_params(deep=False).items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
@@ -147,7 +181,9 @@ def estimator_arrays(est):
         elif name == "dtype" and value is not None:
             value = np.dtype(value).name
         elif name == "class_weight" and isinstance(value, dict):
-            value = {"__items__": [[_plain(k, name), _plain(v, name)] for k, v in value.items()]}
+            value = _class_weight_entry(value, name)
+        elif name == "class_weight" and isinstance(value, list):  # multilabel: one per label
+            value = {"__per_label__": [_class_weight_entry(d, name) for d in value]}
         elif name == "scoring" and callable(value):
             raise TypeError("fastdense.save cannot store a callable `scoring` (no code goes "
                             "into the file); set scoring to a scorer name or None, or pickle")
@@ -156,16 +192,20 @@ def estimator_arrays(est):
     for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
         arrays[f"coefs_.{i}"] = w
         arrays[f"intercepts_.{i}"] = b
-    classes = np.asarray(est.classes_)
     fitted = {k: _plain(getattr(est, k), k) for k in _FITTED if hasattr(est, k)}
     fitted["_fit_dtype"] = np.dtype(est._fit_dtype).name
-    if classes.dtype.kind in "biuf":
-        arrays["classes_"] = classes
-    else:
-        if not all(isinstance(c, str) for c in classes.tolist()):
-            raise TypeError("fastdense.save stores numeric or string class labels only")
-        fitted["classes_"] = classes.tolist()
-        fitted["classes_dtype"] = classes.dtype.str
+    if kind in _CLASSIFIER_KINDS:
+        binarizer = est._label_binarizer
+        fitted["target_type"] = str(binarizer.y_type_)
+        fitted["sparse_target"] = bool(binarizer.sparse_input_)
+        classes = np.asarray(est.classes_)
+        if classes.dtype.kind in "biuf":
+            arrays["classes_"] = classes
+        else:
+            if not all(isinstance(c, str) for c in classes.tolist()):
+                raise TypeError("fastdense.save stores numeric or string class labels only")
+            fitted["classes_"] = classes.tolist()
+            fitted["classes_dtype"] = classes.dtype.str
     if hasattr(est, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
     opt = getattr(est, "_optimizer", None)
@@ -175,7 +215,7 @@ def estimator_arrays(est):
                                 **{k: _plain(getattr(opt, k), k) for k in readers}}
         arrays["_optimizer.state1"] = opt.state1
         arrays["_optimizer.state2"] = opt.state2
-    meta = {_KIND: ESTIMATOR_KIND, "params": json.dumps(params), "fitted": json.dumps(fitted)}
+    meta = {_KIND: kind, "params": json.dumps(params), "fitted": json.dumps(fitted)}
     return arrays, meta
 
 
@@ -197,6 +237,19 @@ def _warn_unknown(kind, names):
                       "(written by another fastdense version?)", UserWarning, stacklevel=4)
 
 
+def _read_class_weight(entry, name):
+    items = entry.get("__items__") if isinstance(entry, dict) else None
+    if not (isinstance(entry, dict) and len(entry) == 1 and isinstance(items, list) and all(
+            isinstance(kv, list) and len(kv) == 2 for kv in items)):
+        raise _Bad(f"the file's {name} must be a list of [class, weight] pairs")
+    weights = {}
+    for k, v in items:
+        if isinstance(k, bool) or not isinstance(k, (str, int, float)):
+            raise _Bad(f"the file's {name} has a key {k!r} that is not a label")
+        weights[k] = _real(v, f"{name}[{k!r}]", low=0.0)
+    return weights
+
+
 def _read_params(cls, params):
     from sklearn.utils._param_validation import InvalidParameterError
 
@@ -204,17 +257,14 @@ def _read_params(cls, params):
     _warn_unknown("parameter(s)", set(params) - known)
     params = {k: v for k, v in params.items() if k in known}
     cw = params.get("class_weight")
-    if isinstance(cw, dict):
-        items = cw.get("__items__")
-        if not (isinstance(items, list) and all(
-                isinstance(kv, list) and len(kv) == 2 for kv in items)):
-            raise _Bad("the file's class_weight must be a list of [class, weight] pairs")
-        weights = {}
-        for k, v in items:
-            if isinstance(k, bool) or not isinstance(k, (str, int, float)):
-                raise _Bad(f"the file's class_weight has a key {k!r} that is not a label")
-            weights[k] = _real(v, f"class_weight[{k!r}]", low=0.0)
-        params["class_weight"] = weights
+    if isinstance(cw, dict) and "__per_label__" in cw:  # multilabel: one dict per label
+        per_label = cw["__per_label__"]
+        if not (isinstance(per_label, list) and per_label and len(cw) == 1):
+            raise _Bad("the file's per-label class_weight must be a non-empty list")
+        params["class_weight"] = [_read_class_weight(d, f"class_weight[{i}]")
+                                  for i, d in enumerate(per_label)]
+    elif isinstance(cw, dict):
+        params["class_weight"] = _read_class_weight(cw, "class_weight")
     hls = params.get("hidden_layer_sizes")
     if isinstance(hls, list):
         params["hidden_layer_sizes"] = tuple(hls)
@@ -253,13 +303,75 @@ def _read_classes(fitted, arrays):
             raise _Bad(f"the file's classes_ array has dtype {classes.dtype}")
     else:
         raise _Bad("the file lacks classes_")
-    if classes.ndim != 1 or classes.shape[0] != 2:
-        raise _Bad(f"classes_ must hold the 2 classes of a binary target; the file has "
-                   f"shape {classes.shape}")
-    if not (classes[0] < classes[1]):
-        raise _Bad(f"classes_ must be 2 distinct labels in sorted order (as LabelBinarizer "
+    if classes.ndim != 1 or classes.shape[0] < 2:
+        raise _Bad(f"classes_ must be a list of at least 2 labels; the file has shape "
+                   f"{classes.shape}")
+    if not np.all(classes[:-1] < classes[1:]):
+        raise _Bad(f"classes_ must be distinct labels in sorted order (as LabelBinarizer "
                    f"sorts them); the file has {classes.tolist()!r}")
     return classes
+
+
+def _read_targets(est, kind, fitted, arrays, values):
+    """A classifier's classes_ and label binarizer, proven against its target type and outputs.
+
+    The binarizer is rebuilt as fitting one gives it (never read from the
+    file): from the classes, or for a multilabel target from its label count.
+    """
+    from sklearn.preprocessing import LabelBinarizer
+
+    binary_only = kind == "DenseBinaryClassifier"
+    target = _choice(fitted.get("target_type", "binary" if binary_only else None),
+                     "target_type", {"binary"} if binary_only else set(_TARGET_TYPES))
+    sparse = _bool(fitted.get("sparse_target", False), "sparse_target")
+    classes = _read_classes(fitted, arrays)
+    k = classes.shape[0]
+    if target == "binary" and k != 2:
+        raise _Bad(f"the file's binary target must have 2 classes; its classes_ has {k}")
+    if target == "multiclass" and k < 3:
+        raise _Bad(f"the file's multiclass target must have at least 3 classes (2 are a "
+                   f"binary target); its classes_ has {k}")
+    if target == "multilabel-indicator" and not (
+            classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(k))):
+        raise _Bad(f"the file's multilabel target must have the label indices 0..{k - 1} as "
+                   f"classes_ (as LabelBinarizer has them); it has {classes.tolist()!r}")
+    if sparse and target != "multilabel-indicator":
+        raise _Bad(f"the file's sparse_target is true, but only a multilabel target can be "
+                   f"sparse; its target is {target!r}")
+    cw = est.class_weight
+    if isinstance(cw, list) and (target != "multilabel-indicator" or len(cw) != k):
+        raise _Bad(f"the file's class_weight is a list of {len(cw)} per-label dicts, but its "
+                   f"target is {target} with {k} classes (a list needs a multilabel target, "
+                   "one dict per label)")
+    n_out = 1 if target == "binary" else k
+    if values["n_outputs_"] != n_out:
+        raise _Bad(f"the file's n_outputs_ = {values['n_outputs_']} contradicts its {k} "
+                   f"classes ({target} target: {n_out} output unit(s))")
+    want = _TARGET_TYPES[target]
+    if values["out_activation_"] != want:
+        raise _Bad(f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
+                   f"{target} target (which has {want!r} output units)")
+    binarizer = LabelBinarizer()
+    try:
+        if target == "multilabel-indicator":
+            binarizer.fit(np.zeros((1, k), dtype=np.int8))  # an indicator matrix of k labels
+        else:
+            binarizer.fit(classes)
+        read_as = binarizer.y_type_
+    except ValueError as exc:
+        read_as = str(exc)
+    if read_as != target or not np.array_equal(binarizer.classes_, classes):
+        raise _Bad(f"the file's classes_ {classes.tolist()!r} are not the labels of a {target} "
+                   f"target (LabelBinarizer reads them as {read_as!r})")
+    binarizer.sparse_input_ = sparse  # what a sparse indicator matrix leaves: sparse predict
+    return classes, binarizer
+
+
+def _check_regressor_output(est, values):
+    want = _REGRESSOR_OUTPUTS[est.loss]  # loss was validated with the parameters
+    if values["out_activation_"] != want:
+        raise _Bad(f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
+                   f"loss {est.loss!r} (which has an {want!r} output)")
 
 
 def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
@@ -295,19 +407,26 @@ def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
     est._check_optimizer(opt)
 
 
-def estimator_from(arrays, meta, extra_arrays=()):
-    """A fitted DenseBinaryClassifier from a file's arrays and metadata, or ValueError.
+def _estimator_classes():
+    import fastdense
+
+    return {kind: getattr(fastdense, kind) for kind in KINDS}  # our names, never the file's
+
+
+def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
+    """A fitted fastdense estimator from a file's arrays and metadata, or ValueError.
 
     `extra_arrays` names further arrays the caller reads itself (the CLI's
     preprocessing); any other array not listed here is ignored with a warning.
+    `kinds` are the estimators the caller accepts (the CLI: the binary one).
     """
-    from sklearn.preprocessing import LabelBinarizer
-
-    from .estimators import DenseBinaryClassifier
-
-    est, hidden = _read_params(DenseBinaryClassifier, _json_object(meta, "params"))
+    kind = _choice(meta.get(_KIND), _KIND, set(kinds))
+    est, hidden = _read_params(_estimator_classes()[kind], _json_object(meta, "params"))
+    classifier = kind in _CLASSIFIER_KINDS
     fitted = _json_object(meta, "fitted")
-    _warn_unknown("fitted attribute(s)", set(fitted) - set(_FITTED) - set(_FITTED_SPECIAL))
+    special = set(_FITTED_SPECIAL) if classifier else {"_fit_dtype", "feature_names_in_",
+                                                         "_optimizer"}
+    _warn_unknown("fitted attribute(s)", set(fitted) - set(_FITTED) - special)
 
     dtype = _choice(fitted.get("_fit_dtype"), "_fit_dtype", {"float32", "float64"})
     dtype = np.dtype(dtype)
@@ -315,7 +434,8 @@ def estimator_from(arrays, meta, extra_arrays=()):
     while f"coefs_.{n_layers}" in arrays:
         n_layers += 1
     expected = {f"{k}.{i}" for k in ("coefs_", "intercepts_") for i in range(n_layers)}
-    expected |= {"classes_", "_optimizer.state1", "_optimizer.state2", *extra_arrays}
+    expected |= {"_optimizer.state1", "_optimizer.state2", *extra_arrays}
+    expected |= {"classes_"} if classifier else set()
     _warn_unknown("array(s)", set(arrays) - expected)
     if n_layers == 0:
         raise _Bad("the file has no coefs_.0 array: no network")
@@ -331,9 +451,14 @@ def estimator_from(arrays, meta, extra_arrays=()):
         raise _Bad(f"the file lacks the fitted attribute(s) {missing}")
     values = {k: read(fitted[k], k) for k, read in _FITTED.items() if k in fitted}
     n_features = values["n_features_in_"]
+    if classifier:
+        classes, binarizer = _read_targets(est, kind, fitted, arrays, values)
+    else:
+        _check_regressor_output(est, values)
     from .estimators._base import _MAX_LAYERS
 
-    units, _ = check_network(coefs, icpts, n_features=n_features, n_outputs=1, dtype=dtype,
+    units, _ = check_network(coefs, icpts, n_features=n_features,
+                             n_outputs=values["n_outputs_"], dtype=dtype,
                              max_layers=_MAX_LAYERS - 1)
     if any(a.dtype != dtype for a in coefs + icpts):  # no silent casts of a file's arrays
         raise _Bad(f"the file's weights must all be {dtype}, its _fit_dtype")
@@ -343,7 +468,6 @@ def estimator_from(arrays, meta, extra_arrays=()):
     if values.get("n_layers_", len(units)) != len(units):
         raise _Bad(f"the file's n_layers_ = {values['n_layers_']} contradicts its "
                    f"{n_layers} weight arrays ({len(units)} layers)")
-    classes = _read_classes(fitted, arrays)
     names = fitted.get("feature_names_in_")
     if names is not None and not (isinstance(names, list) and len(names) == n_features
                                   and all(isinstance(f, str) for f in names)):
@@ -356,8 +480,9 @@ def estimator_from(arrays, meta, extra_arrays=()):
     est._bind_views(np.concatenate([np.ravel(a) for a in coefs + icpts]).astype(dtype),
                     units)
     est._best_params = None if est.early_stopping else est._params.copy()
-    est.classes_ = classes
-    est._label_binarizer = LabelBinarizer().fit(classes)
+    if classifier:
+        est.classes_ = classes
+        est._label_binarizer = binarizer
     if names is not None:
         est.feature_names_in_ = np.asarray(names, dtype=object)
     if "_optimizer" in fitted:

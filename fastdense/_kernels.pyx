@@ -528,3 +528,35 @@ def torch_adam_multi(list params, list grads, list exp_avgs, list exp_avg_sqs,
                             weight_decay, decay_factor, amsgrad, maximize)
     else:
         raise TypeError("params must be float32 or float64 arrays")
+
+
+# ---------------------------------------------------------------------------
+# torch.optim.RMSprop and torch.optim.Adagrad (fastdense.optim.adaptive)
+
+def torch_rmsprop(floating[::1] param, const floating[::1] grad, floating[::1] square_avg,
+                  floating[::1] grad_avg, floating[::1] momentum_buffer, double lr,
+                  double alpha, double eps, double weight_decay, double momentum,
+                  bint maximize):
+    """One torch.optim.RMSprop step in place (grad_avg used when non-empty: centered;
+    momentum_buffer when non-empty: momentum > 0)."""
+    cdef Py_ssize_t n = param.shape[0]
+    if n == 0:
+        return
+    cdef floating* m_ptr = &grad_avg[0] if grad_avg.shape[0] > 0 else NULL
+    cdef floating* buf_ptr = &momentum_buffer[0] if momentum_buffer.shape[0] > 0 else NULL
+    with nogil:
+        core.torch_rmsprop(n, &param[0], &grad[0], &square_avg[0], m_ptr, buf_ptr,
+                           <floating> lr, <floating> alpha, <floating> (1 - alpha),
+                           <floating> eps, <floating> weight_decay, <floating> momentum,
+                           maximize)
+
+
+def torch_adagrad(floating[::1] param, const floating[::1] grad, floating[::1] state_sum,
+                  double clr, double eps, double weight_decay, bint maximize):
+    """One torch.optim.Adagrad step in place (clr: the decayed lr, computed in double)."""
+    cdef Py_ssize_t n = param.shape[0]
+    if n == 0:
+        return
+    with nogil:
+        core.torch_adagrad(n, &param[0], &grad[0], &state_sum[0], <floating> clr,
+                           <floating> eps, <floating> weight_decay, maximize)

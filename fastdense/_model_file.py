@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ._estimator_file import CLI_FORMAT as FORMAT, CLI_PREPROCESS as _PREPROCESS
-from ._estimator_file import estimator_arrays, estimator_from
+from ._estimator_file import ESTIMATOR_KIND, estimator_arrays, estimator_from
 from .estimators import DenseBinaryClassifier
 from .serialization import load_arrays, read_estimator, save_arrays
 
@@ -72,7 +72,7 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
 
 def _read(arrays, meta):
     """The estimator and the CLI's preprocessing, each entry checked (ValueError)."""
-    clf = estimator_from(arrays, meta, extra_arrays=_PREPROCESS)
+    clf = estimator_from(arrays, meta, extra_arrays=_PREPROCESS, kinds=(ESTIMATOR_KIND,))
     try:
         info = json.loads(meta.get("info", "{}"))
     except json.JSONDecodeError as exc:

@@ -36,7 +36,7 @@ def activate(Z, activation, negative_slope=0.01):
 def activation_derivative(A, activation, negative_slope=0.01):
     """g'(Z) written in terms of the output A = g(Z)."""
     if activation == "relu":
-        return (A > 0).astype(A.dtype)
+        return np.where(A <= 0, 0, 1).astype(A.dtype)  # a NaN output passes, as in PyTorch
     if activation == "leaky_relu":
         return np.where(A > 0, 1, negative_slope).astype(A.dtype)
     if activation == "tanh":

@@ -854,6 +854,18 @@ class Tensor:
         """max(x, 0) element-wise (the activation kernel)."""
         return kernel_activation(self, _kernels.ACTIVATIONS["relu"], 0.0, "ReluBackward0")
 
+    def softmax(self, dim: int, dtype=None) -> "Tensor":
+        """``exp(x) / sum(exp(x))`` along ``dim`` (see ``fastdense.nn.functional.softmax``)."""
+        from .nn._multiclass import softmax  # (the multi-class math lives with the losses)
+
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int, dtype=None) -> "Tensor":
+        """``log(softmax(x))`` along ``dim``, without overflow."""
+        from .nn._multiclass import log_softmax
+
+        return log_softmax(self, dim, dtype=dtype)
+
     def clamp(self, min=None, max=None) -> "Tensor":
         """Limit the values to ``[min, max]`` (either may be None); NaN stays NaN."""
         if min is None and max is None:
@@ -902,13 +914,18 @@ class Tensor:
                 f"floating point or complex dtype. Got: {_CAT_NAME[_dt.category(x.dtype)]}"
             )
         dim = self._reduce_dims(dim)
-        with np.errstate(all="ignore"):
-            out = np.asarray(x.mean(axis=dim, keepdims=keepdim))
+        if x.size == 0:  # NaN, as PyTorch, without NumPy's "Mean of empty slice" warning
+            out = np.asarray(np.sum(x, axis=dim, keepdims=keepdim) * np.nan, dtype=x.dtype)
+        else:
+            with np.errstate(all="ignore"):
+                out = np.asarray(x.mean(axis=dim, keepdims=keepdim))
         count = x.size // max(out.size, 1) if x.size else 0
 
         def backward(g):
             if dim is not None and not keepdim:
                 g = np.expand_dims(g, dim)
+            if not count:  # nothing to spread the gradient over
+                return ((self, np.zeros(x.shape, dtype=x.dtype)),)
             return ((self, np.broadcast_to(g / count, x.shape)),)
 
         return _result(out, "MeanBackward0", (self,), backward)

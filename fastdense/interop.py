@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import nn
+from .autograd import Tensor
 
 __all__ = ["from_torch", "to_torch"]
 
@@ -88,6 +89,8 @@ def from_torch(module: Any) -> "nn.Module":
 
 
 def _to_tensor(value: Any, torch):
+    if isinstance(value, Tensor):  # a fastdense state_dict's values
+        value = value._data
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.array(value, copy=True))
     if isinstance(value, dict):

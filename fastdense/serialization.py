@@ -176,12 +176,16 @@ def save(obj, path):
 
     Parameters
     ----------
-    obj : fastdense.nn.Module, fitted DenseBinaryClassifier, or mapping of str to array
+    obj : fastdense.nn.Module, fitted estimator, or mapping of str to array
         A module is saved as its ``state_dict()`` (PyTorch's names, readable by
         ``safetensors.torch.load_file`` and loadable into the equivalent
-        ``torch.nn`` model). An estimator is saved as its weights plus its
-        parameters, classes and fitted attributes in the header, so that
-        :func:`load` returns a working estimator. Arrays (NumPy, fastdense or
+        ``torch.nn`` model). A fitted ``DenseBinaryClassifier``,
+        ``DenseClassifier`` (binary, multi-class or multilabel) or
+        ``DenseRegressor`` is saved as its weights plus its parameters,
+        classes and fitted attributes in the header, and the optimizer state,
+        so that :func:`load` returns a working estimator whose
+        ``partial_fit`` / warm-started ``fit`` continue exactly as the
+        original's would. Arrays (NumPy, fastdense or
         PyTorch CPU tensors) are saved as they are.
     path : str or os.PathLike
         The target file; an existing one is replaced only once the new file
@@ -197,31 +201,36 @@ def save(obj, path):
     ['weight', 'bias']
     """
     from ._estimator_file import estimator_arrays
-    from .estimators import DenseBinaryClassifier
-    from .estimators._base import _DenseBase
     from .nn import Module
 
-    if isinstance(obj, _DenseBase) and not isinstance(obj, DenseBinaryClassifier):
-        raise TypeError(
-            f"fastdense.save does not store a {type(obj).__name__} yet (only "
-            "DenseBinaryClassifier's file format exists); use pickle or joblib "
-            "(loading a pickle can run code: load only files you trust)"
-        )
     if isinstance(obj, Module):
         arrays = OrderedDict((k, np.asarray(v)) for k, v in obj.state_dict().items())
         meta = {_KIND: "state_dict", "module": type(obj).__name__}
-    elif isinstance(obj, DenseBinaryClassifier):
+    elif _is_estimator(obj):
         arrays, meta = estimator_arrays(obj)
     elif isinstance(obj, Mapping):
         arrays = OrderedDict((k, _as_array(k, v)) for k, v in obj.items())
         meta = {_KIND: "arrays"}
     else:
         raise TypeError(
-            "fastdense.save stores an nn.Module, a fitted DenseBinaryClassifier or a "
-            f"mapping of names to arrays; got {type(obj).__name__} (pickle or joblib "
-            "store anything, but loading a pickle can run code)"
+            "fastdense.save stores an nn.Module, a fitted DenseBinaryClassifier, "
+            "DenseClassifier or DenseRegressor, or a mapping of names to arrays; got "
+            f"{type(obj).__name__} (pickle or joblib store anything, but loading a pickle "
+            "can run code)"
         )
     save_arrays(arrays, path, metadata=meta)
+
+
+def _is_estimator(obj):
+    """A fastdense estimator, without importing scikit-learn for anything else."""
+    import sys
+
+    if "sklearn" not in sys.modules:  # no estimator exists before scikit-learn is imported
+        return False
+    from ._estimator_file import KINDS
+    import fastdense
+
+    return isinstance(obj, tuple(getattr(fastdense, kind) for kind in KINDS))
 
 
 def _as_array(name, value):
@@ -251,8 +260,8 @@ def load(path):
 
     Returns
     -------
-    DenseBinaryClassifier
-        For a saved estimator (fitted, ready to predict).
+    DenseBinaryClassifier, DenseClassifier or DenseRegressor
+        For a saved estimator (fitted, ready to predict and to continue training).
     OrderedDict of str to ndarray
         Otherwise: the saved state_dict (for ``module.load_state_dict``) or
         arrays, in the saved order.
@@ -277,7 +286,9 @@ def load(path):
         from ._validation import warn_if_other_version
 
         warn_if_other_version(meta["fastdense_version"], repr(os.fspath(path)))
-    if meta.get(_KIND) == "DenseBinaryClassifier":
+    from ._estimator_file import KINDS
+
+    if meta.get(_KIND) in KINDS:
         from ._estimator_file import CLI_FORMAT, CLI_PREPROCESS, estimator_from
 
         extra = CLI_PREPROCESS if meta.get("format") == CLI_FORMAT else ()

@@ -9,6 +9,12 @@ outcomes: a ValueError / TypeError, or a model that works and is consistent
 answers after pickling and saving), with the original model's answers
 wherever the mutation left the network's values unchanged.
 
+The files are DenseBinaryClassifier's and, in the ``..._other_estimators``
+tests, DenseClassifier's (multi-class, multilabel) and DenseRegressor's
+(squared error, Poisson), with a mutation that hands a file to another
+estimator's reader; for those, "consistent" means their own shapes
+(probabilities per class or per label, (n,) or (n, n_outputs) predictions).
+
 ``FASTDENSE_FUZZ_EXAMPLES`` sets the cases per test (default 100; the long
 run in ``tools/check_memory.sh`` takes more, under valgrind).
 """
@@ -25,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastdense
-from fastdense import DenseBinaryClassifier
+from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 from fastdense.serialization import load_arrays, save_arrays
 
 from _child import run_in_child
@@ -39,6 +45,10 @@ ALLOWED = ("ValueError", "TypeError", "InvalidParameterError", "NotFittedError")
 rng = np.random.default_rng(0)
 X = rng.standard_normal((40, 5))
 Y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "yes", "no")
+# the other estimators' targets: multi-class (strings), multilabel, regression (2 outputs)
+Y_MULTICLASS = np.array(["ant", "bee", "cat"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+Y_MULTILABEL = (X[:, :3] > 0).astype(int)
+Y_REGRESSION = np.c_[np.exp(0.3 * X[:, 0]), np.exp(-0.2 * X[:, 1])]
 
 
 def _fit(dtype, solver):
@@ -65,14 +75,55 @@ def _file_bytes(clf):
 FILES = {key: _file_bytes(clf) for key, clf in MODELS.items()}
 
 
+def _fit_other(kind, dtype, solver):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "regression":
+            return DenseRegressor(loss="poisson" if solver == "sgd" else "squared_error",
+                                  hidden_layer_sizes=(6, 4), solver=solver, max_iter=5,
+                                  random_state=0, dtype=dtype).fit(X, Y_REGRESSION)
+        y = Y_MULTICLASS if kind == "multiclass" else Y_MULTILABEL
+        return DenseClassifier((6, 4), solver=solver, max_iter=5, random_state=0,
+                               dtype=dtype).fit(X, y)
+
+
+# DenseClassifier (multi-class, multilabel) and DenseRegressor (squared error, poisson)
+OTHER_MODELS = {(k, d, s): _fit_other(k, d, s) for k, d, s in [
+    ("multiclass", "float32", "adam"), ("multiclass", "float64", "lbfgs"),
+    ("multilabel", "float64", "sgd"), ("regression", "float64", "adam"),
+    ("regression", "float32", "sgd")]}
+OTHER_FILES = {key: _file_bytes(est) for key, est in OTHER_MODELS.items()}
+
+
+def _target(est):
+    """The training target that fits a loaded estimator's kind and outputs."""
+    if isinstance(est, DenseRegressor):
+        return Y_REGRESSION if est.n_outputs_ == 2 else Y_REGRESSION[:, 0]
+    y_type = est._label_binarizer.y_type_
+    return {"binary": Y, "multiclass": Y_MULTICLASS}.get(y_type, Y_MULTILABEL)
+
+
 def _answers(clf):
+    if isinstance(clf, DenseRegressor):
+        return clf.predict(X), None
     return clf.predict_proba(X), clf.predict(X)
 
 
 def _consistent(clf, proba, labels):
-    assert proba.shape == (X.shape[0], 2), proba.shape
+    if isinstance(clf, DenseRegressor):
+        want = (X.shape[0],) if clf.n_outputs_ == 1 else (X.shape[0], clf.n_outputs_)
+        assert proba.shape == want, proba.shape
+        return
+    classes = np.asarray(clf.classes_)
+    assert proba.shape == (X.shape[0], len(classes)), proba.shape
+    if clf._label_binarizer.y_type_ == "multilabel-indicator":
+        assert ((proba >= 0) & (proba <= 1)).all(), "probabilities outside [0, 1]"
+        assert labels.shape == proba.shape and set(np.unique(labels)) <= {0, 1}
+        return
     assert np.allclose(proba.sum(axis=1), 1.0), "probabilities do not sum to 1"
-    assert set(labels.tolist()) <= set(np.asarray(clf.classes_).tolist())
+    assert set(labels.tolist()) <= set(classes.tolist())
 
 
 def _sequence(clf, reference):
@@ -81,19 +132,21 @@ def _sequence(clf, reference):
     _consistent(clf, proba, labels)
     if reference is not None:
         np.testing.assert_allclose(proba, reference, rtol=1e-5, atol=1e-7)
-    clf.decision_function(X[:3])
-    clf.score(X, Y)
+    y = _target(clf)
+    if isinstance(clf, DenseBinaryClassifier):
+        clf.decision_function(X[:3])
+    clf.score(X, y)
     clf.module_
     again = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(again.predict_proba(X), proba)
+    np.testing.assert_array_equal(_answers(again)[0], proba)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "again.safetensors")
         fastdense.save(clf, path)
-        np.testing.assert_array_equal(fastdense.load(path).predict_proba(X), proba)
+        np.testing.assert_array_equal(_answers(fastdense.load(path))[0], proba)
     if clf.solver != "lbfgs":
-        clf.partial_fit(X, Y)
+        clf.partial_fit(X, y)
         _consistent(clf, *_answers(clf))
-        pickle.loads(pickle.dumps(clf)).partial_fit(X[:7], Y[:7])
+        pickle.loads(pickle.dumps(clf)).partial_fit(X[:7], y[:7])
     return "works"
 
 
@@ -106,8 +159,8 @@ def _load_and_run(blob, reference):
             clf = fastdense.load(path)
         except OSError:
             return "OSError"
-    if not isinstance(clf, DenseBinaryClassifier):  # the file no longer says "estimator"
-        return "arrays"
+    if not isinstance(clf, (DenseBinaryClassifier, DenseClassifier, DenseRegressor)):
+        return "arrays"  # the file no longer says "estimator"
     return _sequence(clf, reference)
 
 
@@ -155,7 +208,7 @@ def file_mutations(draw):
     ops = []
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["fitted", "params", "optimizer", "array", "drop_array",
-                                     "add_array", "rename_array", "meta"]))
+                                     "add_array", "rename_array", "meta", "kind"]))
         ops.append((kind, draw(st.integers(0, 10**6)), draw(json_values), draw(shapes),
                     draw(dtypes), draw(st.text(max_size=12))))
     return ops
@@ -220,20 +273,35 @@ def _apply(ops, arrays, meta):
             keys = sorted(meta)
             meta[keys[pick % len(keys)]] = text
             changes_model = True
+        elif kind == "kind":  # another estimator's reader on this file
+            meta["fastdense_kind"] = ["DenseBinaryClassifier", "DenseClassifier",
+                                      "DenseRegressor", text][pick % 4]
+            changes_model = True
     return changes_model
 
 
-@FUZZ
-@given(key=st.sampled_from(sorted(FILES)), ops=file_mutations())
-def test_crafted_model_files(key, ops):
-    arrays, meta, _ = _parse(FILES[key])
+def _crafted(blob, ops, original):
+    arrays, meta, _ = _parse(blob)
     changes_model = _apply(ops, arrays, meta)
     try:
         blob = _serialize(arrays, meta)
     except (TypeError, ValueError):
         return  # not writable as safetensors at all: nothing to load
-    reference = None if changes_model else MODELS[key].predict_proba(X)
+    reference = None if changes_model else _answers(original)[0]
     _check(run_in_child(_load_and_run, blob, reference))
+
+
+@FUZZ
+@given(key=st.sampled_from(sorted(FILES)), ops=file_mutations())
+def test_crafted_model_files(key, ops):
+    _crafted(FILES[key], ops, MODELS[key])
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES * 3 // 4, 1))
+@given(key=st.sampled_from(sorted(OTHER_FILES)), ops=file_mutations())
+def test_crafted_files_of_the_other_estimators(key, ops):
+    """DenseClassifier (multi-class, multilabel) and DenseRegressor files, mutated."""
+    _crafted(OTHER_FILES[key], ops, OTHER_MODELS[key])
 
 
 # -------------------------------------------------------- (b) edited estimators
@@ -274,7 +342,8 @@ def estimator_edits(draw):
 
 
 def _edit_and_run(key, ops):
-    clf = pickle.loads(pickle.dumps(MODELS[key]))
+    original = {**MODELS, **OTHER_MODELS}[key]
+    clf = pickle.loads(pickle.dumps(original))
     same_values = True
     for kind, i, (value_kind, arg), number in ops:
         n = len(clf.coefs_) if isinstance(clf.coefs_, list) else 0
@@ -301,7 +370,7 @@ def _edit_and_run(key, ops):
         elif kind == "activation":
             clf.activation = ["tanh", "relu", "softmax", 3][i % 4]
             same_values = False
-    reference = MODELS[key].predict_proba(X) if same_values else None
+    reference = _answers(original)[0] if same_values else None
     return _sequence(clf, reference)
 
 
@@ -311,20 +380,37 @@ def test_edited_fitted_arrays(key, ops):
     _check(run_in_child(_edit_and_run, key, ops))
 
 
+@settings(FUZZ, max_examples=max(EXAMPLES // 4, 1))
+@given(key=st.sampled_from(sorted(OTHER_MODELS)), ops=estimator_edits())
+def test_edited_fitted_arrays_of_the_other_estimators(key, ops):
+    _check(run_in_child(_edit_and_run, key, ops))
+
+
 # ------------------------------------------------------------- (c) bad bytes
 
-@FUZZ
-@given(key=st.sampled_from(sorted(FILES)),
-       flips=st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), min_size=1,
-                      max_size=6),
-       cut=st.none() | st.integers(0, 10**7))
-def test_corrupted_bytes(key, flips, cut):
-    blob = bytearray(FILES[key])
+flips = st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), min_size=1, max_size=6)
+cuts = st.none() | st.integers(0, 10**7)
+
+
+def _corrupted(blob, flips, cut):
+    blob = bytearray(blob)
     for pos, byte in flips:
         blob[pos % len(blob)] = byte
     if cut is not None:
         blob = blob[:cut % (len(blob) + 1)]
     _check(run_in_child(_load_and_run, bytes(blob), None))
+
+
+@FUZZ
+@given(key=st.sampled_from(sorted(FILES)), flips=flips, cut=cuts)
+def test_corrupted_bytes(key, flips, cut):
+    _corrupted(FILES[key], flips, cut)
+
+
+@settings(FUZZ, max_examples=max(EXAMPLES // 2, 1))
+@given(key=st.sampled_from(sorted(OTHER_FILES)), flips=flips, cut=cuts)
+def test_corrupted_bytes_of_the_other_estimators(key, flips, cut):
+    _corrupted(OTHER_FILES[key], flips, cut)
 
 
 # ----------------------------------------------- the examples the issue names

@@ -21,7 +21,7 @@ def test_nn_models_pass(act, dtype):
     fd.manual_seed(1)
     model = nn.Sequential(nn.Linear(3, 5), ACTIVATIONS[act](), nn.Linear(5, 4),
                           ACTIVATIONS[act](), nn.Linear(4, 1)).to(dtype)
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     X, y = data()
     errors = gradcheck(model, X, y.reshape(-1, 1))
     assert list(errors) == [name for name, _ in model.named_parameters()]

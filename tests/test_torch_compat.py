@@ -27,6 +27,9 @@ UNARY = {
     "sigmoid": (lambda L, a: L.sigmoid(a), FLOATS, True),
     "tanh": (lambda L, a: L.tanh(a), FLOATS, True),
     "relu": (lambda L, a: L.relu(a), FLOATS, True),
+    "leaky_relu": (lambda L, a: L.nn.functional.leaky_relu(a, 0.2), FLOATS, True),
+    "leaky_relu_negative_slope": (lambda L, a: L.nn.LeakyReLU(-0.3)(a), FLOATS, True),
+    "leaky_relu_slope_above_1": (lambda L, a: L.nn.functional.leaky_relu(a, 1.5), FLOATS, True),
     "clamp": (lambda L, a: a.clamp(-0.5, 0.5), FLOATS + ("int64",), True),
     "clamp_min": (lambda L, a: a.clamp(min=0), FLOATS, True),
     "sum": (lambda L, a: a.sum(), FLOATS + ("int64", "bool"), True),
@@ -84,12 +87,17 @@ def make(shape, dtype, seed, special=False):
     return x.astype(npdt) if npdt != np.int64 else np.round(x).astype(np.int64)
 
 
-def both(fn, arrays, grad):
-    """Run fn under both libraries; ((fd value, torch value), (fd grads, torch grads)) or errors."""
+def both(fn, arrays, grad, mask=None, weighted=False):
+    """Run fn under both libraries; ((fd value, torch value), (fd grads, torch grads)) or errors.
+
+    ``mask`` says which float arrays require grad (default: all); ``weighted``
+    back-propagates ``sum(out * c)`` with distinct coefficients ``c`` instead of ``sum(out)``.
+    """
+    mask = [True] * len(arrays) if mask is None else mask
     res = []
-    for L, wrap in ((ft, lambda a: ft.tensor(a, requires_grad=grad and a.dtype.kind == "f")),
-                    (torch, lambda a: torch.tensor(a, requires_grad=grad and a.dtype.kind == "f"))):
-        ins = [wrap(a) for a in arrays]
+    for L in (ft, torch):
+        ins = [L.tensor(a, requires_grad=bool(grad and m and a.dtype.kind == "f"))
+               for a, m in zip(arrays, mask)]
         try:
             out = fn(L, *ins)
         except Exception as exc:  # the same kind of error is part of the contract
@@ -97,7 +105,11 @@ def both(fn, arrays, grad):
             continue
         grads = None
         if grad and out.dtype in (L.float32, L.float64) and out.requires_grad:
-            out.sum().backward()
+            root = out
+            if weighted:
+                c = 1 + np.arange(out.numel()).reshape(tuple(out.shape)) % 7
+                root = out * L.tensor(c.astype(np.asarray(out.detach()).dtype))
+            root.sum().backward()
             grads = [None if t.grad is None else np.asarray(t.grad.detach() if L is torch
                                                              else t.grad) for t in ins]
         res.append((out, grads))
@@ -137,9 +149,8 @@ def test_unary_matches_torch(name, shape, dtype, seed, special):
     fn, dtypes, grad = UNARY[name]
     if dtype not in dtypes:
         return
-    # (ReLU maps NaN to 0: a listed difference, in the kernels)
     x = make(shape, dtype, seed, special and dtype in FLOATS and name not in
-             ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values", "relu"))
+             ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values"))
     check_same(both(fn, [x], grad))
 
 
@@ -167,74 +178,104 @@ def _copy_module(tm, fm):
     fm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
 
 
-MODULES = {
-    "BatchNorm1d": lambda L: L.nn.BatchNorm1d(4),
-    "LayerNorm": lambda L: L.nn.LayerNorm(4),
-    "GELU": lambda L: L.nn.GELU(),
-    "GELU_tanh": lambda L: L.nn.GELU(approximate="tanh"),
-    "SiLU": lambda L: L.nn.SiLU(),
-    "ELU": lambda L: L.nn.ELU(0.7),
-    "Softplus": lambda L: L.nn.Softplus(beta=2.0),
-    "Flatten": lambda L: L.nn.Flatten(),
-    "Seq_Linear_ReLU": lambda L: L.nn.Sequential(L.nn.Linear(4, 3), L.nn.ReLU()),
-    "Seq_Linear_Sigmoid": lambda L: L.nn.Sequential(L.nn.Linear(4, 3), L.nn.Sigmoid()),
+MODULES = {  # name -> function of (lib, input width); the output width is 3 where it changes
+    "BatchNorm1d": lambda L, w: L.nn.BatchNorm1d(w),
+    "BatchNorm1d_no_affine_cumulative": lambda L, w: L.nn.BatchNorm1d(w, affine=False,
+                                                                       momentum=None),
+    "LayerNorm": lambda L, w: L.nn.LayerNorm(w),
+    "GELU": lambda L, w: L.nn.GELU(),
+    "GELU_tanh": lambda L, w: L.nn.GELU(approximate="tanh"),
+    "SiLU": lambda L, w: L.nn.SiLU(),
+    "ELU": lambda L, w: L.nn.ELU(0.7),
+    "Softplus": lambda L, w: L.nn.Softplus(beta=2.0),
+    "Flatten": lambda L, w: L.nn.Flatten(),
+    "Identity": lambda L, w: L.nn.Identity(),
+    "Dropout_p0": lambda L, w: L.nn.Dropout(0.0),
+    "Linear": lambda L, w: L.nn.Linear(w, 3),
+    "Linear_no_bias": lambda L, w: L.nn.Linear(w, 3, bias=False),
+    "Seq_Linear_ReLU": lambda L, w: L.nn.Sequential(L.nn.Linear(w, 3), L.nn.ReLU()),
+    "Seq_Linear_Sigmoid": lambda L, w: L.nn.Sequential(L.nn.Linear(w, 3), L.nn.Sigmoid()),
+    "Seq_Linear_Tanh_Linear_LeakyReLU": lambda L, w: L.nn.Sequential(
+        L.nn.Linear(w, 5), L.nn.Tanh(), L.nn.Linear(5, 3), L.nn.LeakyReLU(0.1)),
+    "Seq_MLP_BatchNorm_Dropout_eval": lambda L, w: L.nn.Sequential(
+        L.nn.Linear(w, 4), L.nn.BatchNorm1d(4), L.nn.ReLU(), L.nn.Linear(4, 1)),
+    "Seq_Linear_LogSoftmax": lambda L, w: L.nn.Sequential(L.nn.Linear(w, 3),
+                                                          L.nn.LogSoftmax(dim=1)),
 }
 LOSSES = {
     "MSELoss": lambda L: L.nn.MSELoss(),
+    "MSELoss_none": lambda L: L.nn.MSELoss(reduction="none"),
     "L1Loss": lambda L: L.nn.L1Loss(reduction="sum"),
     "SmoothL1Loss": lambda L: L.nn.SmoothL1Loss(beta=0.5),
     "HuberLoss": lambda L: L.nn.HuberLoss(delta=0.7),
     "BCEWithLogitsLoss": lambda L: L.nn.BCEWithLogitsLoss(),
+    "BCEWithLogitsLoss_sum": lambda L: L.nn.BCEWithLogitsLoss(reduction="sum"),
+    "BCELoss": lambda L: L.nn.BCELoss(),
 }
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-@pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("train", [True, False])
-def test_module_matches_torch(name, dtype, train):
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.sampled_from([0, 1, 2, 5]), width=st.sampled_from([1, 4, 7]),
+       dtype=st.sampled_from(FLOATS), train=st.booleans(), seed=st.integers(0, 2**16))
+def test_module_matches_torch(name, batch, width, dtype, train, seed):
+    """Outputs, input and parameter gradients, state after the step, or the error kind."""
     npdt, tdt = DTYPES[dtype]
-    tm = MODULES[name](torch).to(tdt)
-    fm = MODULES[name](ft).to(npdt)
+    tm = MODULES[name](torch, width).to(tdt)
+    fm = MODULES[name](ft, width).to(npdt)
     _copy_module(tm, fm)
     tm.train(train), fm.train(train)
-    x = np.random.default_rng(1).standard_normal((5, 4)).astype(npdt)
+    x = np.random.default_rng(seed).standard_normal((batch, width)).astype(npdt)
     tx = torch.tensor(x, requires_grad=True)
     fx = ft.tensor(x, requires_grad=True)
-    to, fo = tm(tx), fm(fx)
+    try:
+        to = tm(tx)
+    except Exception as exc:  # e.g. BatchNorm1d training on one row
+        with pytest.raises(type(exc)):
+            fm(fx)
+        return
+    fo = fm(fx)
     rtol = 1e-5 if dtype == "float32" else 1e-12
+    assert fo.dtype == npdt and fo.shape == tuple(to.shape)
     np.testing.assert_allclose(np.asarray(fo), to.detach().numpy(), rtol=rtol, atol=rtol)
     (to * to).sum().backward()
     (fo * fo).sum().backward()
-    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10, atol=rtol * 10)
+    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10,
+                               atol=rtol * 10)
     for (k, tp), fp in zip(tm.named_parameters(), fm.parameters()):
         np.testing.assert_allclose(np.asarray(fp.grad), tp.grad.numpy(), rtol=rtol * 10,
                                    atol=rtol * 10, err_msg=k)
     for k, v in tm.state_dict().items():
-        np.testing.assert_allclose(np.asarray(fm.state_dict()[k]), v.numpy(), rtol=rtol, err_msg=k)
+        np.testing.assert_allclose(np.asarray(fm.state_dict()[k]), v.numpy(), rtol=rtol,
+                                   err_msg=k)
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
-@pytest.mark.parametrize("dtype", FLOATS)
-def test_loss_matches_torch(name, dtype):
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.sampled_from([0, 1, 6]), width=st.sampled_from([1, 3]),
+       dtype=st.sampled_from(FLOATS), seed=st.integers(0, 2**16))
+def test_loss_matches_torch(name, batch, width, dtype, seed):
+    """Values (NaN for the mean of nothing), dtypes and gradients on generated shapes."""
     npdt, _ = DTYPES[dtype]
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((6, 2)).astype(npdt)
-    y = (rng.random((6, 2)) > 0.5).astype(npdt) if "BCE" in name else \
-        rng.standard_normal((6, 2)).astype(npdt)
-    tx, fx = torch.tensor(x, requires_grad=True), ft.tensor(x, requires_grad=True)
-    tl, fl = LOSSES[name](torch)(tx, torch.tensor(y)), LOSSES[name](ft)(fx, ft.tensor(y))
-    rtol = 1e-6 if dtype == "float32" else 1e-12
-    assert fl.dtype == npdt
-    np.testing.assert_allclose(fl.item(), tl.item(), rtol=rtol)
-    tl.backward(), fl.backward()
-    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10, atol=1e-7)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, width)).astype(npdt)
+    if name == "BCELoss":
+        x = 1 / (1 + np.exp(-x))
+    y = (rng.random((batch, width)) > 0.5).astype(npdt) if "BCE" in name else \
+        rng.standard_normal((batch, width)).astype(npdt)
+    check_same(both(lambda L, a, b: LOSSES[name](L)(a, b), [x, y], grad=True,
+                    mask=[True, False], weighted=True))
 
 
 OPTIMIZERS = {
     "RMSprop": lambda L, p: L.optim.RMSprop(p, lr=1e-2),
     "RMSprop_centered_momentum": lambda L, p: L.optim.RMSprop(p, lr=1e-2, centered=True,
                                                                momentum=0.9, weight_decay=0.1),
+    "RMSprop_maximize_small_alpha": lambda L, p: L.optim.RMSprop(
+        p, lr=1e-2, alpha=0.3, centered=True, maximize=True, eps=1e-6),
     "Adagrad": lambda L, p: L.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.1),
+    "Adagrad_maximize_initial": lambda L, p: L.optim.Adagrad(
+        p, lr=0.05, initial_accumulator_value=0.5, eps=1e-6, maximize=True),
     "SGD": lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     "AdamW": lambda L, p: L.optim.AdamW(p, lr=1e-2),
 }
@@ -410,7 +451,294 @@ def test_save_load_round_trip_without_pickle(tmp_path):
     ck = ft.load(path)
     assert ck["epoch"] == 2
     for k, v in model.state_dict().items():
+        assert type(ck["model"][k]) is ft.Tensor  # tensors come back as tensors, as in torch
         np.testing.assert_array_equal(ck["model"][k], v)
+    model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["opt"])
+    ft.save({"a": np.arange(3)}, tmp_path / "arr.pt")
+    assert type(ft.load(tmp_path / "arr.pt")["a"]) is np.ndarray  # and arrays as arrays
     with pytest.raises(TypeError, match="pickle"):
         ft.save({"f": object()}, tmp_path / "bad.pt")
+
+
+# ------------------------------------------------ softmax and the multi-class losses
+
+def _ce(**kw):
+    return lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y, **{k: (w if v == "w" else v) for k, v in kw.items()})
+
+
+# name -> (function of (lib, logits, target, class weight), target kind)
+MULTICLASS = {
+    "cross_entropy": (_ce(), "index"),
+    "cross_entropy_sum": (_ce(reduction="sum"), "index"),
+    "cross_entropy_none": (_ce(reduction="none"), "index"),
+    "cross_entropy_weight": (_ce(weight="w"), "index"),
+    "cross_entropy_ignore": (_ce(ignore_index=1), "index"),
+    "cross_entropy_smoothing": (_ce(label_smoothing=0.15), "index"),
+    "cross_entropy_all_none": (_ce(weight="w", ignore_index=0, label_smoothing=0.3,
+                                   reduction="none"), "index"),
+    "cross_entropy_all_mean": (_ce(weight="w", ignore_index=2, label_smoothing=0.3), "index"),
+    "cross_entropy_probs": (_ce(), "probs"),
+    "cross_entropy_probs_all": (_ce(weight="w", label_smoothing=0.2), "probs"),
+    "cross_entropy_probs_none": (_ce(reduction="none", label_smoothing=0.1), "probs"),
+    "CrossEntropyLoss": (lambda L, x, y, w: L.nn.CrossEntropyLoss(
+        weight=w, label_smoothing=0.05, reduction="sum")(x, y), "index"),
+    "nll_loss": (lambda L, x, y, w: L.nn.functional.nll_loss(
+        L.nn.functional.log_softmax(x, 1), y), "index"),
+    "NLLLoss_weight_ignore": (lambda L, x, y, w: L.nn.NLLLoss(w, ignore_index=0)(
+        L.nn.LogSoftmax(dim=1)(x), y), "index"),
+    "softmax_dim1": (lambda L, x, y, w: L.nn.functional.softmax(x, dim=1), "none"),
+    "softmax_dim0_method": (lambda L, x, y, w: x.softmax(0), "none"),
+    "Softmax_module_last": (lambda L, x, y, w: L.nn.Softmax(dim=-1)(x), "none"),
+    "log_softmax_dim1": (lambda L, x, y, w: L.log_softmax(x, 1), "none"),
+    "LogSoftmax_module_0": (lambda L, x, y, w: L.nn.LogSoftmax(0)(x), "none"),
+    "one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), x.shape[1]),
+                "index"),
+    "one_hot_inferred": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0)), "index"),
+    # the errors PyTorch raises, of the same kind
+    "err_int32_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y.to(L.int32)), "index"),
+    "err_float_index_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y.double()), "index"),
+    "err_out_of_bounds": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y + x.shape[1]), "index"),
+    "err_weight_shape": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, y, weight=L.ones(x.shape[1] + 1, dtype=x.dtype)), "index"),
+    "err_smoothing_above_1": (_ce(label_smoothing=1.5), "index"),
+    "err_probs_ignore_index": (_ce(ignore_index=0), "probs"),
+    "err_long_probs": (lambda L, x, y, w: L.nn.functional.cross_entropy(x, y.long()),
+                       "probs"),
+    "err_batch_size": (lambda L, x, y, w: L.nn.functional.cross_entropy(
+        x, L.cat([y, y])), "index"),
+    "err_softmax_dim": (lambda L, x, y, w: L.softmax(x, 5), "none"),
+    "err_bad_reduction": (_ce(reduction="average"), "index"),
+    "err_one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y - 200, 3), "index"),
+    "err_one_hot_too_big": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), 1)
+                            if x.shape[1] > 1 else L.nn.functional.one_hot(y.int(), 3), "index"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MULTICLASS))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.sampled_from([0, 1, 2, 5]), c=st.integers(1, 5), extra=st.sampled_from([(), (3,)]),
+       dtype=st.sampled_from(FLOATS), seed=st.integers(0, 2**16),
+       special=st.sampled_from([None, np.nan, np.inf, -np.inf, 60.0]))
+def test_multiclass_matches_torch(name, n, c, extra, dtype, seed, special):
+    """softmax, log_softmax, cross_entropy, nll_loss: values, dtypes, gradients, errors."""
+    fn, kind = MULTICLASS[name]
+    npdt = DTYPES[dtype][0]
+    rng = np.random.default_rng(seed)
+    shape = (n, c) + extra
+    x = (rng.standard_normal(shape) * 3).astype(npdt)
+    if special is not None and x.size:
+        x.reshape(-1)[rng.integers(x.size)] = special
+    w = rng.random(c).astype(npdt) + 0.1
+    if kind == "probs":
+        p = rng.random(shape)
+        y = (p / p.sum(1, keepdims=True)).astype(npdt)
+    else:
+        y = rng.integers(0, c, (n,) + extra).astype(np.int64)
+        if y.size > 1:
+            y.reshape(-1)[0] = {"cross_entropy_ignore": 1}.get(name, -100)
+    res = both(lambda L, a, b, ww: fn(L, a, b, ww), [x, y, w], grad=True,
+               mask=[True, False, False], weighted=True)
+    check_same(res)
+
+
+def test_cross_entropy_one_dim_input_and_implicit_softmax_dim():
+    x = np.array([0.5, -1.0, 2.0], np.float32)
+    for L in (ft, torch):
+        xt = L.tensor(x, requires_grad=True)
+        loss = L.nn.functional.cross_entropy(xt, L.tensor(2))
+        loss.backward()
+        if L is ft:
+            fl, fg = loss.item(), xt.grad.numpy()
+        else:
+            np.testing.assert_allclose(fl, loss.item(), rtol=1e-6)
+            np.testing.assert_allclose(fg, xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        out = fnn.Softmax()(ft.tensor(np.ones((2, 3), np.float32)))
+    np.testing.assert_allclose(out.numpy(), np.full((2, 3), 1 / 3, np.float32), rtol=1e-6)
+    assert "weight" in fnn.CrossEntropyLoss(weight=np.ones(3, np.float32)).state_dict()
+
+
+@pytest.mark.parametrize("act", [(), (-0.2,), (0.05,)], ids=["ReLU", "Leaky-0.2", "Leaky0.05"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_nan_through_fused_linear_activation_matches_torch(act, dtype):
+    """NaN in, NaN out and PyTorch's gradient at NaN, on the fused Sequential path too
+    (a negative LeakyReLU slope runs unfused, from the input)."""
+    npdt, tdt = DTYPES[dtype]
+    name = "LeakyReLU" if act else "ReLU"
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), getattr(torch.nn, name)(*act),
+                             torch.nn.Linear(4, 2), getattr(torch.nn, name)(*act)).to(tdt)
+    fm = fnn.Sequential(fnn.Linear(3, 4), getattr(fnn, name)(*act),
+                        fnn.Linear(4, 2), getattr(fnn, name)(*act)).to(npdt)
+    _copy_module(tm, fm)
+    x = np.random.default_rng(5).standard_normal((4, 3)).astype(npdt)
+    x[0, 1] = np.nan
+    tx, fx = torch.tensor(x, requires_grad=True), ft.tensor(x, requires_grad=True)
+    to, fo = tm(tx), fm(fx)
+    np.testing.assert_allclose(fo.numpy(), to.detach().numpy(), rtol=1e-5, equal_nan=True)
+    to.sum().backward(), fo.sum().backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6,
+                               equal_nan=True)
+    for (k, tp), fp in zip(tm.named_parameters(), fm.parameters()):
+        np.testing.assert_allclose(fp.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6,
+                                   equal_nan=True, err_msg=k)
+
+
+ONE_CYCLE = {  # name -> (optimizer, OneCycleLR keyword arguments)
+    "cos_sgd": (lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9), dict(max_lr=1.0)),
+    "linear_adam": (lambda L, p: L.optim.Adam(p, lr=1e-3),
+                    dict(max_lr=0.01, anneal_strategy="linear", pct_start=0.4)),
+    "three_phase_adamw": (lambda L, p: L.optim.AdamW(p), dict(
+        max_lr=[0.02, 0.05], three_phase=True, div_factor=10.0, final_div_factor=100.0,
+        base_momentum=[0.8, 0.7], max_momentum=0.9)),
+    "no_momentum_cycle_sgd": (lambda L, p: L.optim.SGD(p, lr=0.1), dict(
+        max_lr=0.5, cycle_momentum=False, pct_start=0.25)),
+    "rmsprop_epochs": (lambda L, p: L.optim.RMSprop(p, momentum=0.5), dict(
+        max_lr=0.1, anneal_strategy="linear", three_phase=True)),
+    "sgd_zero_momentum_cycled": (lambda L, p: L.optim.SGD(p, lr=0.1), dict(max_lr=0.3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_CYCLE))
+def test_one_cycle_lr_sequence_matches_torch(name):
+    """lr and momentum (or beta1) at every step, bit for bit, then PyTorch's overrun error."""
+    make_opt, kw = ONE_CYCLE[name]
+    runs = []
+    for L in (torch, ft):
+        p = [L.nn.Parameter(L.zeros(2)), L.nn.Parameter(L.zeros(3))]
+        opt = make_opt(L, [{"params": [p[0]]}, {"params": [p[1]]}])
+        steps = dict(epochs=3, steps_per_epoch=4) if name == "rmsprop_epochs" else \
+            dict(total_steps=11)
+        sched = L.optim.lr_scheduler.OneCycleLR(opt, **steps, **kw)
+        seq = []
+        for _ in range(11 if "total_steps" in steps else 12):
+            for q in p:
+                q.grad = L.ones(q.shape)
+            opt.step()
+            seq.append([(g["lr"], g.get("momentum"), g.get("betas")) for g in opt.param_groups])
+            sched.step()
+        with pytest.raises(ValueError, match="Tried to step"):
+            sched.step()
+        runs.append((seq, sched.get_last_lr(), [q.detach().numpy().copy() for q in p]))
+    (ts, tl, tp), (fs, fl, fp) = runs
+    assert fs == ts and fl == tl
+    for a, b in zip(fp, tp):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_one_cycle_lr_errors_match_torch():
+    for L in (torch, ft):
+        p = [L.nn.Parameter(L.zeros(2))]
+        for kw in (dict(max_lr=0.1), dict(max_lr=0.1, total_steps=0),
+                   dict(max_lr=0.1, total_steps=5, pct_start=1),
+                   dict(max_lr=0.1, total_steps=5, anneal_strategy="step"),
+                   dict(max_lr=[0.1, 0.2], total_steps=5)):
+            with pytest.raises(ValueError):
+                L.optim.lr_scheduler.OneCycleLR(L.optim.SGD(p, lr=0.1), **kw)
+        with pytest.raises(ValueError, match="momentum or beta1"):
+            L.optim.lr_scheduler.OneCycleLR(L.optim.Adagrad(p), 0.1, total_steps=5)
+
+
+# ------------------------------------------------------------------ forward hooks
+
+def _np(v):
+    return v.detach().numpy().copy() if hasattr(v, "detach") else v
+
+
+def _record(log, tag):
+    return lambda m, args, out: log.append((tag, _np(args[0]), _np(out)))
+
+
+HOOKS = {  # name -> function (lib, model, log) registering hooks; the model is
+    # Sequential(Linear(4, 3), ReLU(), Linear(3, 2), Tanh())
+    "on_fused_linear": lambda L, m, log: m[0].register_forward_hook(_record(log, "fc")),
+    "on_fused_activation": lambda L, m, log: m[3].register_forward_hook(_record(log, "tanh")),
+    "replace_output": lambda L, m, log: m[1].register_forward_hook(lambda mod, a, o: o * 2),
+    "replace_input": lambda L, m, log: m[2].register_forward_pre_hook(
+        lambda mod, a: a[0] + 1),
+    "pre_hook_tuple_and_kwargs": lambda L, m, log: (
+        m[0].register_forward_pre_hook(lambda mod, a, kw: ((a[0] * 0.5,), kw),
+                                       with_kwargs=True),
+        m[0].register_forward_hook(lambda mod, a, kw, o: log.append(("kw", _np(o))),
+                                   with_kwargs=True)),
+    "order_and_prepend": lambda L, m, log: (
+        m[0].register_forward_hook(lambda *a: log.append("first")),
+        m[0].register_forward_hook(lambda *a: log.append("prepended"), prepend=True),
+        m.register_forward_hook(lambda *a: log.append("sequential")),
+        m.register_forward_pre_hook(lambda *a: log.append("sequential pre"))),
+    "removed": lambda L, m, log: (
+        m[0].register_forward_hook(_record(log, "kept")),
+        m[0].register_forward_hook(_record(log, "gone")).remove(),
+        m[1].register_forward_hook(lambda mod, a, o: o * 0).remove()),
+    "context_manager": lambda L, m, log: m[2].register_forward_hook(
+        _record(log, "in")).__exit__(None, None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_forward_hooks_match_torch(name, dtype):
+    """Hooks see (and may replace) each module's own inputs and outputs, fused or not."""
+    npdt, tdt = DTYPES[dtype]
+    x = np.random.default_rng(6).standard_normal((5, 4)).astype(npdt)
+    runs = []
+    for L in (torch, ft):
+        m = L.nn.Sequential(L.nn.Linear(4, 3), L.nn.ReLU(), L.nn.Linear(3, 2), L.nn.Tanh())
+        m = m.to(tdt if L is torch else npdt)
+        if L is ft:
+            _copy_module(runs[0][3], m)
+        log: list = []
+        HOOKS[name](L, m, log)
+        xt = L.tensor(x, requires_grad=True)
+        out = m(xt)
+        out.sum().backward()
+        runs.append((log, _np(out), _np(xt.grad), m))
+    (tlog, tout, tgrad, _), (flog, fout, fgrad, _) = runs
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    assert len(flog) == len(tlog)
+    for a, b in zip(flog, tlog):
+        if isinstance(b, str):
+            assert a == b
+            continue
+        assert a[0] == b[0]
+        for u, v in zip(a[1:], b[1:]):
+            np.testing.assert_allclose(u, v, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(fout, tout, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(fgrad, tgrad, rtol=rtol * 10, atol=rtol * 10)
+
+
+def test_forward_hook_always_call_and_backward_hooks_named():
+    for L in (torch, ft):
+        lin, seen = L.nn.Linear(2, 1), []
+        lin.register_forward_hook(lambda m, a, o: seen.append(o), always_call=True)
+        with pytest.raises(RuntimeError):
+            lin(L.ones(3, 5))
+        assert seen == [None]
+    with pytest.raises(NotImplementedError, match="backward hooks"):
+        fnn.Linear(2, 1).register_full_backward_hook(lambda *a: None)
+
+
+def test_pytorch_api_page_snippets_run_as_pasted():
+    import pathlib
+    import re
+
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "pytorch_api.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, str(page), "exec"), {"__name__": "__snippet__"})
+
+
+def test_rmsprop_momentum_turned_on_late_raises_like_torch():
+    for L in (torch, ft):
+        p = L.nn.Parameter(L.ones(3))
+        opt = L.optim.RMSprop([p])
+        p.grad = L.ones(3)
+        opt.step()
+        opt.param_groups[0]["momentum"] = 0.9
+        with pytest.raises(KeyError):
+            opt.step()

@@ -33,6 +33,8 @@ from ..autograd import (
     _tensor_or_const,
     kernel_activation,
 )
+from ._multiclass import cross_entropy, log_softmax, nll_loss, one_hot, softmax
+from ._reduction import reduction_name as _reduction
 
 __all__ = [
     "silu", "elu", "softplus", "gelu", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -44,6 +46,11 @@ __all__ = [
     "dropout",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "nll_loss",
+    "one_hot",
 ]
 
 _ACT = _kernels.ACTIVATIONS
@@ -51,7 +58,6 @@ _IDENTITY = _ACT["identity"]
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _EMPTY1: Dict[np.dtype, np.ndarray] = {_F32: np.empty(0, _F32), _F64: np.empty(0, _F64)}
 _EMPTY2: Dict[np.dtype, np.ndarray] = {_F32: np.empty((0, 0), _F32), _F64: np.empty((0, 0), _F64)}
-_REDUCTIONS = ("mean", "sum", "none")
 _NODE_NAMES = {
     _ACT["identity"]: "AddmmBackward0",
     _ACT["relu"]: "FusedLinearReluBackward",
@@ -233,20 +239,27 @@ def relu(input: Any, inplace: bool = False) -> Tensor:
     return _activation(input, _ACT["relu"], 0.0, "ReluBackward0")
 
 
-def _check_slope(negative_slope: float) -> float:
-    slope = float(negative_slope)
-    if not np.isfinite(slope) or slope < 0:
-        raise ValueError(
-            f"negative_slope must be a finite number >= 0 (fastdense computes the "
-            f"gradient from the output); got {negative_slope!r}"
-        )
-    return slope
+def _kernel_slope(negative_slope: float) -> bool:
+    """Whether the kernels (which take g' from the output) compute this LeakyReLU."""
+    return math.isfinite(negative_slope) and negative_slope >= 0
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``input`` where positive, else ``negative_slope * input`` (slope >= 0)."""
-    return _activation(input, _ACT["leaky_relu"], _check_slope(negative_slope),
-                       "LeakyReluBackward0")
+    """``input`` where positive, else ``negative_slope * input`` (``F.leaky_relu``).
+
+    A finite slope >= 0 runs in the activation kernel (its gradient from the
+    output); any other slope is computed from the input, as PyTorch does:
+    the gradient is 1 where ``input > 0``, else ``negative_slope``.
+    """
+    slope = float(negative_slope)
+    if _kernel_slope(slope):
+        return _activation(input, _ACT["leaky_relu"], slope, "LeakyReluBackward0")
+    x = _t(input)
+    xd = x._data
+    pos = xd > 0
+    out = np.where(pos, xd, xd * xd.dtype.type(slope))
+    return _result(out, "LeakyReluBackward0", (x,),
+                   lambda g: ((x, np.where(pos, g, g * xd.dtype.type(slope))),))
 
 
 def tanh(input: Any) -> Tensor:
@@ -281,16 +294,6 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 
 
 # ----------------------------------------------------------------------- losses
-
-def _reduction(size_average, reduce, reduction: str) -> str:
-    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        return "mean" if (size_average and reduce) else ("sum" if reduce else "none")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
 
 def _loss_operands(input, target):
     """(input tensor, its contiguous data, target data of the same shape and dtype)."""

@@ -16,7 +16,8 @@ from . import functional as F
 from .modules import Module, _Loss
 
 __all__ = ["ModuleList", "ModuleDict", "BatchNorm1d", "LayerNorm", "Flatten", "GELU",
-           "SiLU", "ELU", "Softplus", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"]
+           "SiLU", "ELU", "Softplus", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss"]
 
 
 class ModuleList(Module):
@@ -163,9 +164,16 @@ class BatchNorm1d(Module):
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             n = x.numel() // self.num_features
-            if n <= 1:
+            if n == 1:
                 raise ValueError("Expected more than 1 value per channel when training, got "
                                  f"input size {list(x.shape)}")
+            if n == 0:  # PyTorch: an empty output, the statistics kept, the batch counted
+                if self.training and self.track_running_stats:
+                    self.num_batches_tracked += 1
+                out = x * 1
+                if self.affine:
+                    out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+                return out
             mean = x.mean(axes, keepdim=True)
             d = x - mean
             var = (d * d).mean(axes, keepdim=True)
@@ -334,3 +342,85 @@ class HuberLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+# ------------------------------------------------------------------ multi-class
+
+class _SoftmaxModule(Module):
+    def __init__(self, dim: Optional[int] = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxModule):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (``torch.nn.Softmax``).
+
+    ``dim=None`` picks PyTorch's implicit dimension, with its warning.
+    """
+
+    def forward(self, input: Any) -> Tensor:
+        return F.softmax(input, self.dim, _stacklevel=5)
+
+
+class LogSoftmax(_SoftmaxModule):
+    """``log(softmax(x))`` along ``dim``, without overflow (``torch.nn.LogSoftmax``)."""
+
+    def forward(self, input: Any) -> Tensor:
+        return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+class _WeightedLoss(_Loss):
+    weight: Optional[np.ndarray]  # a buffer, as in PyTorch
+
+    def __init__(self, weight: Any = None, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Log-softmax + negative log-likelihood from logits (``torch.nn.CrossEntropyLoss``).
+
+    Parameters
+    ----------
+    weight : array-like of shape (C,), optional
+        Per-class weight.
+    ignore_index : int, default=-100
+        An index target to skip (index targets only).
+    reduction : {"mean", "sum", "none"}, default="mean"
+    label_smoothing : float in [0, 1], default=0.0
+
+    See Also
+    --------
+    fastdense.nn.functional.cross_entropy : the definition, targets and shapes.
+    """
+
+    def __init__(self, weight: Any = None, size_average=None, ignore_index: int = -100,
+                 reduce=None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = int(ignore_index)
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of log-probabilities (``torch.nn.NLLLoss``).
+
+    Parameters as :class:`CrossEntropyLoss` (no label smoothing); the input
+    is typically ``LogSoftmax``'s output.
+    """
+
+    def __init__(self, weight: Any = None, size_average=None, ignore_index: int = -100,
+                 reduce=None, reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)

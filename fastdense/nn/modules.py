@@ -7,7 +7,9 @@ Parameters, their names, their layout, their default initialisation and the
 
 from __future__ import annotations
 
+import itertools
 import math
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator, Optional, Tuple
@@ -19,7 +21,8 @@ from .._random import default_generator
 from .._validation import warn_if_other_version
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from .. import _dtypes as _dt
-from ..autograd import Parameter, Tensor, _is_device_like, _resolve_dtype, check_device
+from ..autograd import (Parameter, Tensor, _const, _is_device_like, _resolve_dtype,
+                        check_device)
 from . import functional as F
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "Sequential",
     "BCEWithLogitsLoss",
     "BCELoss",
+    "RemovableHandle",
 ]
 
 # PyTorch's name in the repr
@@ -99,8 +103,67 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
 
+    # no hooks: the class's empty registries (registering one gives the instance its own)
+    _forward_hooks: "OrderedDict[int, Tuple[Callable, bool, bool]]" = OrderedDict()
+    _forward_pre_hooks: "OrderedDict[int, Tuple[Callable, bool, bool]]" = OrderedDict()
+
     def __call__(self, *args, **kwargs):
+        if self._forward_hooks or self._forward_pre_hooks:
+            return _call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks -------------------------------------------------------------------
+    def _hook_registry(self, name: str) -> "OrderedDict[int, Tuple[Callable, bool, bool]]":
+        reg = self.__dict__.get(name)
+        if reg is None:
+            reg = self.__dict__[name] = OrderedDict()
+        return reg
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> "RemovableHandle":
+        """Call ``hook(module, args)`` before each forward (``torch.nn.Module``'s rule).
+
+        A non-None result replaces the positional inputs (a non-tuple is
+        wrapped in one). With ``with_kwargs`` the hook is
+        ``hook(module, args, kwargs)`` and returns None or ``(args, kwargs)``.
+        ``prepend`` runs it before the hooks already registered.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook (also usable as a context manager).
+        """
+        return _register(self._hook_registry("_forward_pre_hooks"), hook, prepend,
+                         with_kwargs, False)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> "RemovableHandle":
+        """Call ``hook(module, args, output)`` after each forward (``torch.nn.Module``'s rule).
+
+        A non-None result replaces the output. With ``with_kwargs`` the hook is
+        ``hook(module, args, kwargs, output)``; ``always_call`` runs it even
+        when forward raises; ``prepend`` runs it first. A hook on a module
+        inside a ``Sequential`` sees that module's own output: a ``Linear``
+        with a hook (or an activation with one) is not fused with its neighbour.
+
+        Returns
+        -------
+        RemovableHandle
+        """
+        return _register(self._hook_registry("_forward_hooks"), hook, prepend,
+                         with_kwargs, always_call)
+
+    def _no_backward_hooks(self, *args, **kwargs):
+        raise NotImplementedError(
+            "fastdense does not implement backward hooks on modules "
+            "(register_full_backward_hook / register_backward_hook); register a forward "
+            "hook, or read .grad after backward()"
+        )
+
+    register_full_backward_hook = _no_backward_hooks
+    register_full_backward_pre_hook = _no_backward_hooks
+    register_backward_hook = _no_backward_hooks
 
     # -- registration (attributes live in __dict__ too, for fast access) -------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -249,15 +312,19 @@ class Module:
                     yield dot + name, m, "_buffers", name, b
 
     def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False):
-        """An ordered mapping from PyTorch-style names to NumPy arrays.
+        """An ordered mapping from PyTorch-style names to tensors.
 
-        The arrays are the live parameter arrays (not copies), as PyTorch
-        returns tensors sharing storage; copy them to keep a snapshot.
-        ``keep_vars=True`` gives the :class:`Parameter` objects instead.
+        As in PyTorch, each value is a tensor outside the graph that shares
+        memory with its parameter or buffer (live, not a copy): an optimizer
+        step shows in it; ``copy.deepcopy(model.state_dict())`` keeps a
+        snapshot. ``keep_vars=True`` gives the :class:`Parameter` objects.
         """
         out = OrderedDict() if destination is None else destination
         for key, _, kind, _, v in self._state_items(prefix):
-            out[key] = v if (keep_vars or kind == "_buffers") else v._data
+            if kind == "_buffers":
+                out[key] = _const(v)
+            else:
+                out[key] = v if keep_vars else _const(v._data)
         return out
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
@@ -444,6 +511,75 @@ class Module:
         return main + ")"
 
 
+class RemovableHandle:
+    """The handle a hook registration returns (``torch.utils.hooks.RemovableHandle``).
+
+    ``remove()`` unregisters the hook (removing twice is harmless); ``with
+    handle:`` removes it on exit. ``id`` identifies it within its module.
+    """
+
+    def __init__(self, registry: "OrderedDict[int, Any]", hook_id: int) -> None:
+        self._registry = weakref.ref(registry)  # (the handle does not keep the module alive)
+        self.id = hook_id
+
+    def remove(self) -> None:
+        """Unregister the hook."""
+        reg = self._registry()
+        if reg is not None:
+            reg.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _register(registry, hook, prepend, with_kwargs, always_call) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"hook must be callable; got {type(hook).__name__}")
+    hook_id = next(_HOOK_IDS)
+    registry[hook_id] = (hook, bool(with_kwargs), bool(always_call))
+    if prepend:
+        registry.move_to_end(hook_id, last=False)
+    return RemovableHandle(registry, hook_id)
+
+
+_HOOK_IDS = itertools.count()  # ids only (never part of a result)
+
+
+def _call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
+    """module(*args, **kwargs) with its forward pre-hooks and hooks, in PyTorch's order."""
+    for hook, with_kwargs, _ in list(module._forward_pre_hooks.values()):
+        if with_kwargs:
+            res = hook(module, args, kwargs)
+            if res is not None:
+                if not (isinstance(res, tuple) and len(res) == 2):
+                    raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {res}.")
+                args, kwargs = res
+        else:
+            res = hook(module, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+    hooks = list(module._forward_hooks.values())
+    try:
+        result = module.forward(*args, **kwargs)
+    except Exception:
+        for hook, with_kwargs, always in hooks:
+            if always:
+                try:
+                    hook(module, args, kwargs, None) if with_kwargs else hook(module, args, None)
+                except Exception:  # PyTorch reports the forward's error, not the hook's
+                    pass
+        raise
+    for hook, with_kwargs, _ in hooks:
+        res = hook(module, args, kwargs, result) if with_kwargs else hook(module, args, result)
+        if res is not None:
+            result = res
+    return result
+
+
 def _buffer_array(value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
         return value._value()
@@ -532,11 +668,14 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """``x if x > 0 else negative_slope * x`` (``torch.nn.LeakyReLU``; slope >= 0 here)."""
+    """``x if x > 0 else negative_slope * x`` (``torch.nn.LeakyReLU``).
+
+    Fuses into a preceding ``Linear`` when the slope is finite and >= 0.
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = F._check_slope(negative_slope)
+        self.negative_slope = float(negative_slope)
         self.inplace = inplace
 
     def forward(self, input: Any) -> Tensor:
@@ -618,18 +757,25 @@ class Sequential(Module):
     def forward(self, input: Any) -> Any:
         # A Linear followed by an activation module runs as one fused kernel call
         # (forward and backward): the Linear's own output is never visible here.
+        # A module with forward hooks runs alone, through its __call__, so that its
+        # hooks see its own output and can replace it.
         mods = list(self._modules.values())
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
+            if m._forward_hooks or m._forward_pre_hooks:
+                input = _call_with_hooks(m, (input,), {})
+                i += 1
+                continue
             if type(m) is Linear and i + 1 < n:
-                act = _FUSABLE.get(type(mods[i + 1]))
-                if act is not None:
-                    code, slope = act(mods[i + 1])
-                    input = F._fused_linear(input, m.weight, m.bias, code, slope)
+                nxt = mods[i + 1]
+                act = _FUSABLE.get(type(nxt))
+                fused = None if act is None else act(nxt)
+                if fused is not None and not (nxt._forward_hooks or nxt._forward_pre_hooks):
+                    input = F._fused_linear(input, m.weight, m.bias, *fused)
                     i += 2
                     continue
-            input = m.forward(input)  # Module.__call__ only forwards: skip the frame
+            input = m.forward(input)  # no hooks: Module.__call__ only forwards
             i += 1
         return input
 
@@ -676,10 +822,11 @@ class Sequential(Module):
 
 
 _ACT = F._ACT
-# exact types only: a subclass may override forward
-_FUSABLE: "dict[type, Callable[[Any], Tuple[int, float]]]" = {
+# exact types only: a subclass may override forward; None: not fusable
+_FUSABLE: "dict[type, Callable[[Any], Optional[Tuple[int, float]]]]" = {
     ReLU: lambda m: (_ACT["relu"], 0.0),
-    LeakyReLU: lambda m: (_ACT["leaky_relu"], m.negative_slope),
+    LeakyReLU: lambda m: ((_ACT["leaky_relu"], m.negative_slope)
+                          if F._kernel_slope(m.negative_slope) else None),
     Tanh: lambda m: (_ACT["tanh"], 0.0),
     Sigmoid: lambda m: (_ACT["sigmoid"], 0.0),
 }

@@ -6,9 +6,11 @@ Built with the ``onnx`` package alone (no PyTorch, no skl2onnx needed);
 onnx (imported when an export runs) nor skl2onnx.
 
 - :func:`to_onnx` writes the graph of a fitted :class:`~fastdense.DenseBinaryClassifier`
-  (outputs ``label`` and ``probabilities``, named and shaped as skl2onnx names
-  them for ``MLPClassifier``) or of a ``Sequential`` (its logits, as
-  ``torch.onnx.export`` would).
+  or :class:`~fastdense.DenseClassifier` (outputs ``label`` and
+  ``probabilities``, named and shaped as skl2onnx names them for
+  ``MLPClassifier``), of a :class:`~fastdense.DenseRegressor` (output
+  ``variable``, as for ``MLPRegressor``) or of a ``Sequential`` (its logits,
+  as ``torch.onnx.export`` would).
 - :func:`register_skl2onnx` registers fastdense's converter with skl2onnx, so
   ``skl2onnx.to_onnx`` converts pipelines that end in a fastdense estimator.
   skl2onnx has no plugin discovery, so this is one explicit call (it imports
@@ -109,25 +111,69 @@ def _zipmap_names(classes: np.ndarray) -> List[str]:
     return ["s%s" % c for c in classes.tolist()]
 
 
-def _classifier_outputs(b: Any, logit: str, classes_in: Any, zipmap: Any) -> List[Any]:
+def classifier_target(est: Any) -> Tuple[str, np.ndarray]:
+    """(target type, labels as ONNX stores them) of a fitted classifier, proven.
+
+    The target type is read from the public fitted attributes, as
+    MLPClassifier has them: a softmax output is multi-class, one logistic
+    unit binary, several logistic units multilabel (``classes_`` are then
+    the label indices).
+    """
+    classes = _graph.class_labels(est.classes_)
+    n_out, act = getattr(est, "n_outputs_", None), getattr(est, "out_activation_", None)
+    if isinstance(n_out, bool) or not isinstance(n_out, (int, np.integer)) or n_out < 1:
+        raise ValueError(f"n_outputs_ must be a positive int; got {n_out!r}")
+    if act == "softmax":
+        if classes.shape != (n_out,) or n_out < 3:
+            raise ValueError(f"a multi-class classifier's classes_ must hold one label per "
+                             f"output ({n_out}, at least 3); got {classes.tolist()!r}")
+        return "multiclass", classes
+    if act == "logistic" and n_out == 1:
+        if classes.shape != (2,):
+            raise ValueError(f"a binary classifier's classes_ must hold 2 labels; got "
+                             f"{np.asarray(est.classes_).tolist()!r}")
+        return "binary", classes
+    if act == "logistic":
+        if classes.dtype == object or not np.array_equal(classes, np.arange(n_out)):
+            raise ValueError(f"a multilabel classifier's classes_ must be the label indices "
+                             f"0..{n_out - 1}; got {classes.tolist()!r}")
+        return "multilabel-indicator", classes
+    raise ValueError(f"no ONNX export for a classifier with out_activation_ {act!r}; "
+                     "expected 'logistic' or 'softmax'")
+
+
+def classifier_head(b: Any, logit: str, target: str, classes: np.ndarray, label: str,
+                    proba: str) -> None:
+    """The label and probability nodes of a classifier of `target` type."""
+    if target == "binary":
+        _graph.binary_head(b, logit, classes, label, proba)
+    elif target == "multiclass":
+        _graph.multiclass_head(b, logit, classes, label, proba)
+    else:
+        _graph.multilabel_head(b, logit, label, proba)
+
+
+def _classifier_outputs(b: Any, logit: str, est: Any, zipmap: Any) -> List[Any]:
     """Label and probability outputs (skl2onnx's names and ZipMap rules); value infos."""
     from onnx import TensorProto, helper
 
-    classes = _graph.class_labels(classes_in)
-    if classes.shape != (2,):
-        raise ValueError(f"a binary classifier's classes_ must hold 2 labels; got "
-                         f"{np.asarray(classes_in).tolist()!r}")
+    target, classes = classifier_target(est)
+    classes_in = np.asarray(est.classes_)
     is_str = classes.dtype == object
     label_type = TensorProto.STRING if is_str else TensorProto.INT64
+    label_shape: List[Any] = ([_BATCH, len(classes)] if target == "multilabel-indicator"
+                              else [_BATCH])
     elem = _graph.onnx_elem_type(b.dtype)
     if zipmap is False:
-        _graph.binary_head(b, logit, classes, b.reserve("label"), b.reserve("probabilities"))
-        return [helper.make_tensor_value_info("label", label_type, [_BATCH]),
-                helper.make_tensor_value_info("probabilities", elem, [_BATCH, 2])]
+        classifier_head(b, logit, target, classes, b.reserve("label"),
+                        b.reserve("probabilities"))
+        return [helper.make_tensor_value_info("label", label_type, label_shape),
+                helper.make_tensor_value_info("probabilities", elem,
+                                              [_BATCH, len(classes)])]
     label, proba = b.name("label"), b.name("probabilities")
-    _graph.binary_head(b, logit, classes, label, proba)
+    classifier_head(b, logit, target, classes, label, proba)
     b.node("Identity", [label], output=b.reserve("output_label"))
-    outputs = [helper.make_tensor_value_info("output_label", label_type, [_BATCH])]
+    outputs = [helper.make_tensor_value_info("output_label", label_type, label_shape)]
     if zipmap == "columns":
         for j, col in enumerate(_zipmap_names(np.asarray(classes_in))):
             sl = b.node("Slice", [proba, b.const("start", np.array([j])),
@@ -217,10 +263,17 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
 
     Parameters
     ----------
-    model : DenseBinaryClassifier (fitted) or fastdense.nn.Sequential
-        For the estimator, the graph outputs ``label`` (the original class
-        labels: int64, or strings) and ``probabilities`` (n, 2), as skl2onnx
-        converts ``MLPClassifier``. For a ``Sequential`` of ``Linear``,
+    model : fitted DenseBinaryClassifier, DenseClassifier, DenseRegressor, or nn.Sequential
+        For a classifier, the graph outputs ``label`` and ``probabilities``,
+        as skl2onnx converts ``MLPClassifier``: for binary and multi-class
+        targets ``label`` (n,) holds the original class labels (int64, or
+        strings) and ``probabilities`` is (n, n_classes) (a softmax for
+        multi-class targets); for multilabel targets ``label`` is the (n,
+        n_labels) int64 indicator matrix ``predict`` returns and
+        ``probabilities`` the (n, n_labels) logistic outputs. For a
+        regressor, one output ``variable`` of shape (n, n_outputs) (skl2onnx's
+        name for ``MLPRegressor``'s), the exponential of the last layer for
+        ``loss='poisson'``. For a ``Sequential`` of ``Linear``,
         ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``, ``Identity`` and
         ``Dropout`` (identity, as in eval mode) modules, the graph computes
         the module's output (the logits), as ``torch.onnx.export`` would.
@@ -237,7 +290,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         ``output_probability`` (a sequence of maps from label to
         probability, float32 only, as ONNX's ZipMap); ``'columns'`` gives
         ``output_label`` and one probability output per class (``i0``/``i1``
-        for integer labels, ``s<label>`` for strings). Estimators only. Note
+        for integer labels, ``s<label>`` for strings). Classifiers only. Note
         that skl2onnx's own default is True; ours is False.
     input_name : str, optional
         Name of the input: ``'X'`` (skl2onnx's) for estimators, ``'input'``
@@ -279,7 +332,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
             raise ValueError("zipmap applies to classifiers; a Sequential exports its logits")
         params = [p for p in model.parameters()]
         dt = _check_dtype(dtype, np.asarray(params[0]._value()).dtype if params else np.float32)
-        b = _graph.Builder(dt)
+        b = _graph.Builder(dt, opset)
         x = b.reserve(input_name or "input")
         out = b.reserve(output_name)
         n_in = _sequential_graph(b, model, x, out, layout, one_dtype=dtype is None)
@@ -291,28 +344,43 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
     elif isinstance(model, nn.Module):
         raise TypeError(f"to_onnx exports a fastdense.nn.Sequential; got the module "
                         f"{type(model).__name__} (wrap it: nn.Sequential(module))")
-    elif isinstance(model, _estimator_class()):
-        layers = _estimator_layers(model)
-        dt = _check_dtype(dtype, layers[0][0].dtype)
-        b = _graph.Builder(dt)
-        x = b.reserve(input_name or "X")
-        logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
-        outputs = _classifier_outputs(b, logit, model.classes_, zipmap)
-        n_in = layers[0][0].shape[1]
+    elif isinstance(model, _estimator_classes()):
         kind = type(model).__name__
+        regressor = isinstance(model, _estimator_classes()[2])
+        if regressor and zipmap is not False:
+            raise ValueError("zipmap applies to classifiers; a regressor exports 'variable'")
+        layers = _estimator_layers(model, n_outputs=getattr(model, "n_outputs_", None))
+        dt = _check_dtype(dtype, layers[0][0].dtype)
+        b = _graph.Builder(dt, opset)
+        x = b.reserve(input_name or "X")
+        if regressor:  # skl2onnx's name and (n, n_outputs) shape for MLPRegressor
+            out = b.reserve("variable")
+            identity = model.out_activation_ == "identity"
+            logit = _graph.dense_network(b, x, layers, model.activation, layout=layout,
+                                         output=out if identity else None)
+            if not identity:
+                _graph.regression_head(b, logit, model.out_activation_, out)
+            outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
+                                                     [_BATCH, layers[-1][0].shape[0]])]
+        else:
+            logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
+            outputs = _classifier_outputs(b, logit, model, zipmap)
+        n_in = layers[0][0].shape[1]
     else:
-        raise TypeError(f"to_onnx exports a fitted DenseBinaryClassifier or a "
-                        f"fastdense.nn.Sequential; got {type(model).__name__}")
+        raise TypeError(f"to_onnx exports a fitted DenseBinaryClassifier, DenseClassifier or "
+                        f"DenseRegressor, or a fastdense.nn.Sequential; got "
+                        f"{type(model).__name__}")
 
     inputs = [helper.make_tensor_value_info(x, _graph.onnx_elem_type(dt), [_BATCH, n_in])]
     meta = _metadata(model, kind)
     return _assemble(b, inputs, outputs, opset, meta, doc_string, kind)
 
 
-def _estimator_class() -> Any:
-    from ..estimators import DenseBinaryClassifier  # imports scikit-learn: estimators only
+def _estimator_classes() -> Tuple[Any, ...]:
+    import fastdense  # the estimators import scikit-learn: only when an estimator is exported
 
-    return DenseBinaryClassifier
+    return (fastdense.DenseBinaryClassifier, fastdense.DenseClassifier,
+            fastdense.DenseRegressor)
 
 
 def _modules(seq: Any) -> List[Any]:
@@ -351,8 +419,9 @@ def register_skl2onnx() -> None:
     """Register fastdense's estimators with skl2onnx (idempotent).
 
     After this call, ``skl2onnx.to_onnx`` / ``convert_sklearn`` convert a
-    ``DenseBinaryClassifier`` anywhere in a pipeline, with skl2onnx's
-    classifier options (``zipmap``, ``nocl``, ``output_class_labels``).
+    ``DenseBinaryClassifier``, ``DenseClassifier`` or ``DenseRegressor``
+    anywhere in a pipeline, the classifiers with skl2onnx's classifier
+    options (``zipmap``, ``nocl``, ``output_class_labels``).
     Imports skl2onnx (``pip install "fastdense[onnx]"``).
     """
     from ._skl2onnx import register

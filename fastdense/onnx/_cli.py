@@ -67,7 +67,7 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
         raise ValueError("one-hot columns need opset >= 19 (Equal on strings)")
     layers = _estimator_layers(clf)
     dt = _check_dtype(dtype, layers[0][0].dtype)
-    b = _graph.Builder(np.float64)
+    b = _graph.Builder(np.float64, opset)
 
     numeric = [c for c in columns if c not in one_hot]
     x_name = "X" if "X" not in one_hot else "X_numeric"
@@ -110,7 +110,7 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     if dt != np.float64:
         x = b.node("Cast", [x], "network_input", to=_graph.onnx_elem_type(dt))
     logit = _graph.dense_network(b, x, layers, clf.activation)
-    outputs = _classifier_outputs(b, logit, clf.classes_, zipmap)
+    outputs = _classifier_outputs(b, logit, clf, zipmap)
     meta = _metadata(clf, "fastdense-cli-model")
     meta.update(columns=json.dumps(columns), numeric_columns=json.dumps(numeric),
                 one_hot=json.dumps(one_hot), target=str(info.get("target", "")),

@@ -17,6 +17,11 @@ Graph choices, measured (see docs/deploy.md):
   returns 0 for ``z = -60`` in float64 (the answer is 8.8e-27) and is off by
   a factor of 5 near ``z = -18`` in float32, so probabilities of the rare
   class would not match ``predict_proba`` relatively.
+- the softmax is ``exp(z - max(z)) / sum(exp(z - max(z)))`` per row
+  (``ReduceMax``, ``Sub``, ``Exp``, ``ReduceSum``, ``Div``), the formula of
+  ``predict_proba``: stable (no exponential overflows) and, in float32, equal
+  to it where onnxruntime's own ``Softmax`` is not (it returns a tiny
+  non-zero probability where the exact one underflows to 0, and vice versa).
 """
 
 from __future__ import annotations
@@ -51,11 +56,12 @@ class Builder:
     ``const``, ``node``, ``dtype``) over skl2onnx's scope and container.
     """
 
-    def __init__(self, dtype: Any) -> None:
+    def __init__(self, dtype: Any, opset: int = DEFAULT_OPSET) -> None:
         from onnx import helper
 
         self._helper = helper
         self.dtype = np.dtype(dtype)
+        self.opset = int(opset)
         self.nodes: List[Any] = []
         self.initializers: List[Any] = []
         self.domains: Dict[str, int] = {}
@@ -208,3 +214,48 @@ def binary_head(b: Any, logit: str, classes: np.ndarray, label: str, proba: str)
     flat = b.node("Reshape", [index, b.const("flat_shape", np.array([-1], dtype=np.int64))],
                   "index_flat")
     b.node("Gather", [b.const("classes", classes), flat], output=label, axis=0)
+
+
+def softmax(b: Any, z: str, output: Optional[str] = None) -> str:
+    """``exp(z - max(z)) / sum(exp(z - max(z)))`` over each row, as ``predict_proba``."""
+    if getattr(b, "opset", DEFAULT_OPSET) >= 18:  # ReduceMax's axes became an input in 18
+        top = b.node("ReduceMax", [z, b.const("axes", np.array([1], dtype=np.int64))],
+                     "row_max", keepdims=1)
+    else:
+        top = b.node("ReduceMax", [z], "row_max", axes=[1], keepdims=1)
+    e = b.node("Exp", [b.node("Sub", [z, top], "shifted")], "exp_shifted")
+    total = b.node("ReduceSum", [e, b.const("axes", np.array([1], dtype=np.int64))],
+                   "row_sum", keepdims=1)
+    return b.node("Div", [e, total], "softmax", output=output)
+
+
+def multiclass_head(b: Any, logit: str, classes: np.ndarray, label: str, proba: str) -> None:
+    """``probabilities = softmax(logit)``, ``label = classes[argmax(probabilities)]``.
+
+    As ``predict`` (LabelBinarizer's argmax of the probabilities, the first
+    of equal maxima, as ONNX's ``ArgMax`` takes it).
+    """
+    softmax(b, logit, output=proba)
+    index = b.node("ArgMax", [proba], "argmax", axis=1, keepdims=0)
+    b.node("Gather", [b.const("classes", classes), index], output=label, axis=0)
+
+
+def multilabel_head(b: Any, logit: str, label: str, proba: str) -> None:
+    """``probabilities = expit(logit)`` per label, ``label = int64(probabilities > 0.5)``.
+
+    The (n, n_labels) indicator matrix ``predict`` returns, as skl2onnx
+    converts a multilabel ``MLPClassifier``.
+    """
+    sigmoid(b, logit, "p", output=proba)
+    half = b.const("half", np.array(0.5, dtype=b.dtype))
+    b.node("Cast", [b.node("Greater", [proba, half], "is_positive")], output=label, to=7)
+
+
+def regression_head(b: Any, logit: str, out_activation: str, output: str) -> str:
+    """The regressor's output: the logits (squared error) or ``exp`` of them (Poisson)."""
+    if out_activation == "identity":
+        return b.node("Identity", [logit], output=output)
+    if out_activation == "exp":
+        return b.node("Exp", [logit], output=output)
+    raise ValueError(f"no ONNX export for the regressor output {out_activation!r}; "
+                     "supported: 'identity' (squared error) and 'exp' (Poisson)")

@@ -5,10 +5,9 @@ The converter emits the same nodes as :func:`fastdense.onnx.to_onnx`
 skl2onnx's own classifier parser adds ZipMap (its ``zipmap`` option), so
 the converter only writes ``label`` and ``probabilities``.
 
-To convert another estimator with fitted ``coefs_`` / ``intercepts_`` /
-``activation`` (e.g. a multi-class classifier or a regressor), write its
-head in ``_graph.py`` beside :func:`_graph.binary_head` and add it to
-:func:`_converters` below with the matching skl2onnx shape calculator.
+The heads (binary, multi-class, multilabel, regression) are those of
+``_graph.py``; :func:`_converters` lists each estimator with its skl2onnx
+alias, shape calculator and options.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import _estimator_layers, _graph
+from . import _estimator_layers, _graph, classifier_head, classifier_target
 
 ALIAS = "FastdenseDenseBinaryClassifier"
 
@@ -28,6 +27,7 @@ class _Skl2onnxBuilder:
     def __init__(self, scope: Any, container: Any, dtype: Any) -> None:
         self.scope, self.container = scope, container
         self.dtype = np.dtype(dtype)
+        self.opset = int(container.target_opset)
 
     def name(self, hint: str) -> str:
         return self.scope.get_unique_variable_name(hint)
@@ -62,29 +62,67 @@ def _proto_dtype(operator: Any) -> Any:
     return np.float64 if isinstance(operator.inputs[0].type, DoubleTensorType) else np.float32
 
 
-def convert_binary_classifier(scope: Any, operator: Any, container: Any) -> None:
-    """skl2onnx converter of a fitted DenseBinaryClassifier: label and probabilities."""
+def _network(scope: Any, operator: Any, container: Any) -> Any:
+    """(builder, logits) of the operator's estimator, its input cast to the graph's dtype."""
     est = operator.raw_operator
     dtype = _proto_dtype(operator)
     b = _Skl2onnxBuilder(scope, container, dtype)
     x = b.node("Cast", [operator.inputs[0].full_name], "cast_input",
                to=_graph.onnx_elem_type(dtype))
-    logit = _graph.dense_network(b, x, _estimator_layers(est), est.activation)
+    layers = _estimator_layers(est, n_outputs=getattr(est, "n_outputs_", None))
+    return b, _graph.dense_network(b, x, layers, est.activation)
+
+
+def convert_classifier(scope: Any, operator: Any, container: Any) -> None:
+    """skl2onnx converter of a fitted DenseBinaryClassifier / DenseClassifier."""
+    est = operator.raw_operator
+    target, classes = classifier_target(est)
+    b, logit = _network(scope, operator, container)
     options = scope.get_options(est, dict(nocl=False))
-    classes = np.arange(2) if options.get("nocl") else _graph.class_labels(est.classes_)
-    _graph.binary_head(b, logit, classes, operator.outputs[0].full_name,
-                       operator.outputs[1].full_name)
+    if options.get("nocl") and target != "multilabel-indicator":
+        classes = np.arange(len(classes))
+    classifier_head(b, logit, target, classes, operator.outputs[0].full_name,
+                    operator.outputs[1].full_name)
+
+
+def convert_regressor(scope: Any, operator: Any, container: Any) -> None:
+    """skl2onnx converter of a fitted DenseRegressor: ``variable`` (n, n_outputs)."""
+    b, logit = _network(scope, operator, container)
+    _graph.regression_head(b, logit, operator.raw_operator.out_activation_,
+                           operator.outputs[0].full_name)
+
+
+def classifier_shapes(operator: Any) -> None:
+    """skl2onnx's classifier shapes; a multilabel label is (N, n_labels), as it is computed."""
+    from skl2onnx.common.data_types import Int64TensorType
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    calculate_linear_classifier_output_shapes(operator)
+    if classifier_target(operator.raw_operator)[0] == "multilabel-indicator":
+        n = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].type = Int64TensorType([n, operator.raw_operator.n_outputs_])
+
+
+def regressor_shapes(operator: Any) -> None:
+    """``variable`` is (N, n_outputs) in the input's float type (skl2onnx says (N, 1))."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    cls = DoubleTensorType if _proto_dtype(operator) == np.float64 else FloatTensorType
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = cls([n, int(operator.raw_operator.n_outputs_)])
 
 
 def _converters() -> Any:
-    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+    import fastdense
 
-    from ..estimators import DenseBinaryClassifier
-
-    return [(DenseBinaryClassifier, ALIAS, calculate_linear_classifier_output_shapes,
-             convert_binary_classifier,
-             {"zipmap": [True, False, "columns"], "nocl": [True, False],
-              "output_class_labels": [False, True]})]
+    options = {"zipmap": [True, False, "columns"], "nocl": [True, False],
+               "output_class_labels": [False, True]}
+    return [(fastdense.DenseBinaryClassifier, ALIAS, classifier_shapes, convert_classifier,
+             options),
+            (fastdense.DenseClassifier, "FastdenseDenseClassifier", classifier_shapes,
+             convert_classifier, options),
+            (fastdense.DenseRegressor, "FastdenseDenseRegressor", regressor_shapes,
+             convert_regressor, None)]
 
 
 def register() -> None:

@@ -1,7 +1,8 @@
 """RMSprop and Adagrad with PyTorch's rules (``torch.optim``'s single-tensor paths).
 
-Computed with NumPy in place on the parameter arrays (fastdense has no fused
-kernel for them yet); the state buffers have PyTorch's names.
+One kernel call per parameter (``_kernels.torch_rmsprop``/``torch_adagrad``),
+in place on the parameter arrays, with PyTorch's order of operations; the
+state buffers have PyTorch's names.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
+from .. import _kernels
 from .optimizer import Optimizer, _check, _flat_grad, _flat_param, _state_buffer
+
+_EMPTY: Dict[np.dtype, np.ndarray] = {np.dtype(np.float32): np.empty(0, np.float32),
+                                      np.dtype(np.float64): np.empty(0, np.float64)}
 
 __all__ = ["RMSprop", "Adagrad"]
 
@@ -54,11 +59,6 @@ class RMSprop(Optimizer):
             if g is None:
                 continue
             flat = _flat_param(p)
-            t = flat.dtype.type
-            if group["maximize"]:
-                g = -g
-            if wd != 0:
-                g = g + t(wd) * flat
             st = self.state[p]
             if not st:
                 st["step"] = 0.0
@@ -67,25 +67,18 @@ class RMSprop(Optimizer):
                     st["momentum_buffer"] = np.zeros(p._data.shape, dtype=flat.dtype)
                 if group["centered"]:
                     st["grad_avg"] = np.zeros(p._data.shape, dtype=flat.dtype)
-            for key in ("square_avg", "momentum_buffer", "grad_avg"):
-                _state_buffer(p, st, key)
+            bufs = [_state_buffer(p, st, key) for key in ("square_avg", "grad_avg",
+                                                           "momentum_buffer")]
+            for key, b, needed in zip(("square_avg", "grad_avg", "momentum_buffer"), bufs,
+                                      (True, group["centered"], momentum > 0)):
+                if needed and b is None:  # (e.g. momentum turned on after the first step)
+                    raise KeyError(f"{key!r}: RMSprop's state lacks it (PyTorch raises too)")
             st["step"] = float(st["step"]) + 1.0
-            v = st["square_avg"].reshape(-1)
-            v *= t(alpha)
-            v += t(1 - alpha) * g * g
-            if group["centered"]:
-                m = st["grad_avg"].reshape(-1)
-                m += (g - m) * t(1 - alpha)
-                avg = np.sqrt(v - m * m) + t(eps)
-            else:
-                avg = np.sqrt(v) + t(eps)
-            if momentum > 0:
-                buf = st["momentum_buffer"].reshape(-1)
-                buf *= t(momentum)
-                buf += g / avg
-                flat -= t(lr) * buf
-            else:
-                flat -= t(lr) * (g / avg)
+            empty = _EMPTY[flat.dtype]
+            v, m, buf = (empty if b is None else b.reshape(-1) for b in bufs)
+            _kernels.torch_rmsprop(flat, g, v, m if group["centered"] else empty,
+                                   buf if momentum > 0 else empty, lr, alpha, eps, wd,
+                                   momentum, bool(group["maximize"]))
 
 
 class Adagrad(Optimizer):
@@ -129,15 +122,11 @@ class Adagrad(Optimizer):
             if g is None:
                 continue
             flat = _flat_param(p)
-            t = flat.dtype.type
-            if group["maximize"]:
-                g = -g
             st = self.state[p]
-            _state_buffer(p, st, "sum")
+            total = _state_buffer(p, st, "sum")
+            if total is None:
+                raise RuntimeError("Adagrad state 'sum' is missing (was the state edited?)")
             st["step"] = float(st["step"]) + 1.0
-            if wd != 0:
-                g = g + t(wd) * flat
             clr = lr / (1 + (st["step"] - 1) * lr_decay)
-            s = st["sum"].reshape(-1)
-            s += g * g
-            flat -= t(clr) * (g / (np.sqrt(s) + t(eps)))
+            _kernels.torch_adagrad(flat, g, total.reshape(-1), clr, eps, wd,
+                                   bool(group["maximize"]))

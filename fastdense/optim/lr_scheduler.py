@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
-           "LambdaLR", "ReduceLROnPlateau"]
+           "LambdaLR", "OneCycleLR", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
@@ -231,6 +231,148 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> Dict[str, Any]:
         """Everything but the optimizer and the lambdas."""
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+def _per_group(name: str, optimizer: Optimizer, value) -> List[Any]:
+    """One value per parameter group (a list or tuple must have one per group)."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(value)} values, param_groups has {n}.")
+        return list(value)
+    return [value] * n
+
+
+def _anneal_cos(start: float, end: float, pct: float) -> float:
+    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+
+def _anneal_linear(start: float, end: float, pct: float) -> float:
+    return (end - start) * pct + start
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (``torch.optim.lr_scheduler.OneCycleLR``); step it once per batch.
+
+    The lr rises from ``max_lr / div_factor`` to ``max_lr`` over the first
+    ``pct_start`` of ``total_steps``, then falls to
+    ``max_lr / div_factor / final_div_factor``; with ``three_phase`` it first
+    falls back to the initial lr (symmetrically) and only then to the minimum.
+    With ``cycle_momentum`` the momentum (SGD, RMSprop: ``momentum``; Adam,
+    AdamW: ``betas[0]``) moves inversely between ``max_momentum`` and
+    ``base_momentum``. Each phase interpolates by ``anneal_strategy``:
+    ``"cos"`` (``end + (start - end) (1 + cos(pi t)) / 2``) or ``"linear"``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    max_lr : float or list of float (one per group)
+    total_steps : int, optional
+        Or ``epochs`` and ``steps_per_epoch``, whose product it is.
+    epochs, steps_per_epoch : int, optional
+    pct_start : float, default=0.3
+    anneal_strategy : {"cos", "linear"}, default="cos"
+    cycle_momentum : bool, default=True
+    base_momentum, max_momentum : float or list of float, default=0.85, 0.95
+    div_factor : float, default=25.0
+    final_div_factor : float, default=1e4
+    three_phase : bool, default=False
+    last_epoch : int, default=-1
+
+    Raises
+    ------
+    ValueError
+        As PyTorch: bad step counts, ``pct_start`` outside [0, 1] or not a
+        float, an unknown ``anneal_strategy``, ``cycle_momentum`` with an
+        optimizer that has no momentum (Adagrad), or a step beyond ``total_steps``.
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr, total_steps: Optional[int] = None,
+                 epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None,
+                 pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if total_steps is not None:
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+                if not isinstance(v, int) or v <= 0:
+                    raise ValueError(f"Expected positive integer {name}, but got {v}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy}")
+        self.anneal_strategy = anneal_strategy
+        up = float(pct_start * self.total_steps) - 1
+        last = self.total_steps - 1
+        # (end step, start lr, end lr, start momentum, end momentum): names of group keys
+        if three_phase:
+            self._phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                 "base_momentum", "max_momentum"),
+                (last, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
+        else:
+            self._phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (last, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for m, group in zip(_per_group("max_lr", optimizer, max_lr), groups):
+                group["initial_lr"] = m / div_factor
+                group["max_lr"] = m
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            tops = _per_group("max_momentum", optimizer, max_momentum)
+            bases = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for top, base, group in zip(tops, bases, groups):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, base
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: Dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self) -> List[float]:
+        """The lrs at step ``last_epoch`` (and, with ``cycle_momentum``, set the momenta)."""
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"Tried to step {step} times. The specified number of total "
+                             f"steps is {self.total_steps}")
+        anneal = _anneal_cos if self.anneal_strategy == "cos" else _anneal_linear
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(anneal(group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, anneal(group[m0], group[m1], pct))
+                    break
+                start = end
+        return lrs
 
 
 class ReduceLROnPlateau:

@@ -55,7 +55,7 @@ __all__ = [
     "Tensor", "Parameter", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full",
     "empty", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye", "rand",
     "randn", "randint", "randperm", "cat", "stack", "where", "allclose", "equal", "isclose",
-    "isnan", "isfinite", "sigmoid", "tanh", "relu", "exp", "log", "sqrt", "abs", "clamp",
+    "isnan", "isfinite", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "exp", "log", "sqrt", "abs", "clamp",
     "sum", "mean", "max", "min", "argmax", "argmin", "maximum", "minimum", "matmul",
     "flatten", "squeeze", "unsqueeze", "manual_seed", "seed", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "inference_mode", "device", "Generator",
@@ -381,6 +381,16 @@ def tanh(input: Any) -> Tensor:
 def relu(input: Any) -> Tensor:
     """max(x, 0)."""
     return _t(input).relu()
+
+
+def softmax(input: Any, dim: "_builtins.int", dtype: Any = None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``."""
+    return nn.functional.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Any, dim: "_builtins.int", dtype: Any = None) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, without overflow."""
+    return nn.functional.log_softmax(input, dim, dtype=dtype)
 
 
 def exp(input: Any) -> Tensor:

@@ -1,7 +1,8 @@
 """``torch.save``/``torch.load`` for checkpoints, as safetensors files (no pickle).
 
-A checkpoint is a tree of dicts, lists and tuples whose leaves are tensors,
-NumPy arrays, numbers, strings, booleans or None (a ``state_dict``, an
+A checkpoint is a tree of dicts, lists and tuples whose leaves are tensors
+(they load as fastdense tensors), NumPy arrays (they load as arrays),
+numbers, strings, booleans or None (a ``state_dict``, an
 optimizer's ``state_dict``, ``{"epoch": 3, "model": ..., "optimizer": ...}``).
 The arrays go into the file's tensors; the tree, with each array replaced by
 its key, goes into the header as JSON. Loading reads the JSON through this
@@ -15,22 +16,23 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, _const
 from ..serialization import load_arrays, save_arrays
 
 _TREE = "fastdense_checkpoint"
 
 
 def _encode(obj: Any, arrays: Dict[str, np.ndarray]) -> Any:
+    kind = "array"
     if isinstance(obj, Tensor):
-        obj = obj._data
-    if hasattr(obj, "detach") and hasattr(obj, "numpy"):
-        obj = obj.detach().cpu().numpy()
+        obj, kind = obj._data, "tensor"
+    if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor
+        obj, kind = obj.detach().cpu().numpy(), "tensor"
     if isinstance(obj, np.ndarray):
         key = str(len(arrays))
         arrays[key] = obj
         # (safetensors' writer stores a 0-d array as shape (1,))
-        return {"__array0d__" if obj.ndim == 0 else "__array__": key}
+        return {f"__{kind}0d__" if obj.ndim == 0 else f"__{kind}__": key}
     if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -56,10 +58,12 @@ def _decode(node: Any, arrays: Dict[str, np.ndarray]) -> Any:
     if not isinstance(node, dict) or len(node) != 1:
         raise ValueError("malformed checkpoint")
     (tag, value), = node.items()
-    if tag == "__array__":
-        return arrays[str(value)].copy()
-    if tag == "__array0d__":
-        return arrays[str(value)].reshape(()).copy()
+    if tag in ("__array__", "__tensor__"):
+        arr = arrays[str(value)].copy()
+        return arr if tag == "__array__" else _const(arr)
+    if tag in ("__array0d__", "__tensor0d__"):
+        arr = arrays[str(value)].reshape(()).copy()
+        return arr if tag == "__array0d__" else _const(arr)
     if tag == "__float__":
         return float(value)
     if tag in ("__list__", "__tuple__"):
