@@ -56,7 +56,7 @@ def child(spec):
 
     from _compilers import jax_competitor
     from fastdense._bench import CONFIGS, DEFAULT_EPOCHS, QUICK_SAMPLES, fit_estimator, make_data
-    from fastdense.estimator import DenseBinaryClassifier
+    from fastdense import DenseBinaryClassifier
 
     if spec["precision"]:
         import jax

@@ -30,7 +30,7 @@ def epoch_seconds(X, y, epochs):
 
 
 class _NotMainThread:
-    """Stands in for the threading module inside fastdense.estimator: no thread is main."""
+    """Stands in for the threading module inside fastdense.estimators._solvers: no thread is main."""
 
     current_thread = staticmethod(threading.current_thread)
 
@@ -40,7 +40,7 @@ class _NotMainThread:
 
 
 def without_polling(fn, *args):
-    import fastdense.estimator as est_mod
+    import fastdense.estimators._solvers as est_mod
 
     est_mod.threading = _NotMainThread
     try:

@@ -32,9 +32,9 @@ __all__ = ["__version__", "kernels", "DenseBinaryClassifier", "DenseClassifier",
 # for the module itself)}.
 _LAZY = {
     "kernels": ("kernels", None), "nn": ("nn", None), "optim": ("optim", None),
-    "DenseBinaryClassifier": ("estimator", "DenseBinaryClassifier"),
-    "DenseClassifier": ("classifier", "DenseClassifier"),
-    "DenseRegressor": ("regressor", "DenseRegressor"),
+    "DenseBinaryClassifier": ("estimators.binary", "DenseBinaryClassifier"),
+    "DenseClassifier": ("estimators.classifier", "DenseClassifier"),
+    "DenseRegressor": ("estimators.regressor", "DenseRegressor"),
     "Tensor": ("autograd", "Tensor"), "Parameter": ("autograd", "Parameter"),
     "no_grad": ("autograd", "no_grad"), "enable_grad": ("autograd", "enable_grad"),
     "manual_seed": ("_random", "manual_seed"),
@@ -50,10 +50,9 @@ if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from ._random import manual_seed
     from ._validation import VersionWarning
     from .autograd import Parameter, Tensor, enable_grad, no_grad
-    from .classifier import DenseClassifier
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier, DenseClassifier
     from .interop import from_torch, to_torch
-    from .regressor import DenseRegressor
+    from .estimators import DenseRegressor
     from .serialization import load, save
 
 

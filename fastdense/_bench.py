@@ -254,9 +254,7 @@ def run_fit_benchmark(
 
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-    from .classifier import DenseClassifier
-    from .estimator import DenseBinaryClassifier
-    from .regressor import DenseRegressor
+    from .estimators import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 
     out = sys.stdout if out is None else out
     unknown = [c for c in configs if c not in CONFIGS]

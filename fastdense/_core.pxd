@@ -12,6 +12,7 @@
 
 from cython cimport floating
 from libc.math cimport exp, expf, log, logf, log1p, log1pf, tanh, tanhf, sqrt, sqrtf
+from libc.float cimport DBL_EPSILON, FLT_EPSILON  # for the output losses (issue 15)
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 
@@ -379,6 +380,176 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
         if loss != NULL:
             loss[i] = li
     return total
+
+
+# ====================== scikit-learn's output layers and losses (issue 15) =====
+# MLPClassifier's and MLPRegressor's out_activation_ with its loss
+# (sklearn.neural_network._base: ACTIVATIONS + LOSS_FUNCTIONS), computed the way
+# scikit-learn computes them, so that a float64 fit gives its model bit for
+# bit: scipy's expit formula, the log of a probability clipped to
+# [eps, 1 - eps] (the clip keeps every log finite, also where p underflowed;
+# the log-sum-exp forms of the PyTorch semantics are bce_with_logits above),
+# numpy's pairwise sums. dZ = out(Z) - Y for all four: each output activation
+# is its loss's canonical link.
+
+cdef enum Output:
+    OUT_LOGISTIC = 0   # sigmoid per output + binary log loss (binary, multilabel)
+    OUT_SOFTMAX = 1    # softmax + categorical log loss (multi-class)
+    OUT_IDENTITY = 2   # identity + half squared error (regression)
+    OUT_EXP = 3        # exp (log link) + half Poisson deviance (regression)
+
+
+cdef inline floating expit(floating z) noexcept nogil:
+    """scipy.special.expit's formula, 1 / (1 + exp(-z)) (exp(-z) = inf gives 0).
+
+    Where exp(-z) certainly overflows the result is exactly 0, and where it
+    underflows the result is exactly 1 (1 + exp(-z) already rounds to 1 from
+    z > 17 in float and z > 37 in double), so neither calls exp, whose
+    over/underflow path (errno, the SVID wrapper) costs ~100x a normal call.
+    The bounds lie past the thresholds (overflow at -88.72 / -709.78, underflow
+    at 87.3 / 708.4), so every other z gets exp's own answer. (sigmoid above is
+    the other formula, e / (1 + e) for z < 0, which PyTorch's bits need.)
+    """
+    if floating is float:  # float arithmetic, as scipy's expit for float32
+        if z < -89:
+            return 0
+        if z > 88:
+            return 1
+        return <float> 1 / (<float> 1 + expf(-z))
+    else:
+        if z < -710:
+            return 0
+        if z > 708:
+            return 1
+        return 1 / (1 + exp(-z))
+
+
+cdef inline floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """numpy's pairwise summation (8 accumulators, blocks of 128), bit for bit."""
+    cdef Py_ssize_t i, n2
+    cdef floating res, r0, r1, r2, r3, r4, r5, r6, r7
+    if n < 8:
+        res = 0
+        for i in range(n):
+            res += a[i]
+        return res
+    elif n <= 128:
+        r0 = a[0]; r1 = a[1]; r2 = a[2]; r3 = a[3]
+        r4 = a[4]; r5 = a[5]; r6 = a[6]; r7 = a[7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += a[i]; r1 += a[i + 1]; r2 += a[i + 2]; r3 += a[i + 3]
+            r4 += a[i + 4]; r5 += a[i + 5]; r6 += a[i + 6]; r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2)
+
+
+cdef inline void sklearn_output_row(int output, Py_ssize_t k, floating* z,
+                                    const floating* y, floating eps, floating* loss,
+                                    floating* dz) noexcept nogil:
+    """One row of k outputs from its logits z: loss[j] the element loss, dz[j] = out(z[j]) - y[j].
+
+        logistic  -log(pc) if y else -log(1 - pc),  pc = clip(expit(z), eps, 1 - eps)
+        softmax   -log(pc) if y else 0,  pc = clip(softmax(z), eps, 1 - eps)
+        identity  (y - z)^2
+        exp       xlogy(y, y / exp(z)) - y + exp(z)   (xlogy(0, t) = 0 unless t is NaN)
+
+    softmax overwrites z with softmax(z) (scikit-learn's inplace_softmax, step
+    by step). One loop per output, so each inner loop is branch-free.
+    """
+    cdef Py_ssize_t j
+    cdef floating a, pc, g, t, d, mx, tot
+    cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
+    if output == OUT_LOGISTIC:
+        for j in range(k):
+            a = expit(z[j])
+            pc = eps if a < eps else (one - eps if a > one - eps else a)
+            loss[j] = -f_log(pc) if y[j] > 0.5 else -f_log(one - pc)
+            dz[j] = a - y[j]
+    elif output == OUT_SOFTMAX:
+        mx = z[0]
+        for j in range(1, k):
+            if z[j] > mx:
+                mx = z[j]
+        for j in range(k):
+            z[j] = f_exp(z[j] - mx)
+        tot = pairwise_sum(z, k)
+        for j in range(k):
+            a = z[j] / tot
+            z[j] = a
+            pc = eps if a < eps else (one - eps if a > one - eps else a)
+            loss[j] = -f_log(pc) if y[j] > 0.5 else 0
+            dz[j] = a - y[j]
+    elif output == OUT_EXP:
+        for j in range(k):
+            a = f_exp(z[j])
+            t = y[j] / a
+            if y[j] == 0 and t == t:  # scipy's xlogy(0, t) = 0 unless t is NaN
+                g = 0
+            else:
+                g = y[j] * f_log(t)
+            loss[j] = (g - y[j]) + a
+            dz[j] = a - y[j]
+    else:
+        for j in range(k):
+            d = y[j] - z[j]
+            loss[j] = d * d
+            dz[j] = z[j] - y[j]
+
+
+cdef inline double sklearn_output_loss(int output, Py_ssize_t m, Py_ssize_t k, floating* z,
+                                       const floating* y, const floating* sw,
+                                       floating sw_sum, floating* dz, floating* lbuf,
+                                       floating* db) noexcept nogil:
+    """scikit-learn's output layer and loss on m rows of k outputs, from the logits z.
+
+    Returns the loss as LOSS_FUNCTIONS compute it (without the L2 term): per
+    output column the (weighted) average over rows of the element loss of
+    sklearn_output_row, then the sum over columns (``.mean()``, half of it,
+    for the squared error). Writes dZ[L] = (out(z) - y) * s into dz (no 1/S,
+    as scikit-learn: it divides the parameter gradients by S; its squared
+    error divides the reported loss by k but not the gradient) and db := the
+    column sums of dz. sw (m,) may be NULL (s = 1), sw_sum is S. z is
+    overwritten; lbuf (m * k) is scratch. Sums over rows are numpy's:
+    pairwise for one column, row after row for several. One column's average
+    is divided in double, several columns' in the buffers' precision (in
+    float32 the binary estimators keep the loss values they always had).
+    """
+    cdef Py_ssize_t i, j
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef floating s, tot
+    cdef double total
+    for i in range(m):
+        sklearn_output_row(output, k, z + i * k, y + i * k, eps, lbuf + i * k, dz + i * k)
+        if sw != NULL:
+            s = sw[i]
+            for j in range(k):
+                lbuf[i * k + j] = lbuf[i * k + j] * s
+                dz[i * k + j] = dz[i * k + j] * s
+    if k == 1:  # one output: the average taken in double (in float64, the same bits)
+        db[0] = pairwise_sum(dz, m)
+        total = <double> pairwise_sum(lbuf, m) / <double> sw_sum
+        return 0.5 * total if output == OUT_IDENTITY else total
+    for j in range(k):
+        db[j] = dz[j]
+    for i in range(1, m):
+        for j in range(k):
+            lbuf[j] += lbuf[i * k + j]
+            db[j] += dz[i * k + j]
+    for j in range(k):
+        lbuf[j] = lbuf[j] / sw_sum
+    tot = pairwise_sum(lbuf, k)
+    if output == OUT_IDENTITY:
+        return <double> (<floating> 0.5 * (tot / <floating> k))
+    return <double> tot
+# ================== end of scikit-learn's output layers and losses (issue 15) ==
 
 
 # ---------------------------------------------------------------- optimizers

@@ -375,7 +375,7 @@ def _check_regressor_output(est, values):
 
 
 def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
-    from . import estimator as est_mod
+    from .estimators import _optimizers
 
     if not isinstance(opt_meta, dict) or not isinstance(opt_meta.get("class"), str):
         raise _Bad("the file's _optimizer must be an object with a 'class' name")
@@ -387,7 +387,7 @@ def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
     if est.solver != solver:
         raise _Bad(f"the file's optimizer state is {solver}'s, but its solver parameter is "
                    f"{est.solver!r}")
-    cls = {"_SGDState": est_mod._SGDState, "_AdamState": est_mod._AdamState}[name]
+    cls = {"_SGDState": _optimizers._SGDState, "_AdamState": _optimizers._AdamState}[name]
     _warn_unknown("optimizer entries", set(opt_meta) - set(readers) - {"class"})
     missing = sorted(set(readers) - set(opt_meta))
     if missing:
@@ -455,7 +455,7 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
         classes, binarizer = _read_targets(est, kind, fitted, arrays, values)
     else:
         _check_regressor_output(est, values)
-    from .estimator import _MAX_LAYERS
+    from .estimators._base import _MAX_LAYERS
 
     units, _ = check_network(coefs, icpts, n_features=n_features,
                              n_outputs=values["n_outputs_"], dtype=dtype,

@@ -152,7 +152,7 @@ def gradcheck(
     """
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive number; got {eps!r}")
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier
 
     if isinstance(model, DenseBinaryClassifier):
         return _gradcheck_estimator(model, X, y, eps, tol, raise_exception)
@@ -211,7 +211,7 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     from sklearn.utils.validation import check_is_fitted
 
     from . import _train
-    from .estimator import _LEAKY_RELU_SLOPE, _kernel_activation
+    from .estimators._base import _LEAKY_RELU_SLOPE, _kernel_activation
 
     check_is_fitted(clf, "coefs_")
     params32, units = clf._flat_params()
@@ -223,21 +223,15 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
         raise ValueError(f"y has {y_bin.size} values for {X.shape[0]} rows of X")
     n = X.shape[0]
     flat0 = np.asarray(params32, dtype=np.float64).copy()
-    widest = max(units[1:])
-    acts = np.empty(n * sum(units[1:]))
-    d_a = np.empty(n * widest)
-    d_b = np.empty(n * widest)
     empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.intp)
-    activation = _kernel_activation(clf.activation)
+    net = _train.NetSpec(clf._layout, _kernel_activation(clf.activation), _LEAKY_RELU_SLOPE,
+                         _train.OUTPUT_CODES["logistic"])
+    plan = _train.EpochPlan(net, X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f,
+                            float(clf.alpha), n, False)
 
     def loss_and_grad(flat: np.ndarray):
         grad = np.empty_like(flat)
-        loss = _train.loss_grad(
-            X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f, clf._units,
-            clf._coef_off, clf._icpt_off, activation, _LEAKY_RELU_SLOPE,
-            _train.OUTPUT_CODES["logistic"], np.ascontiguousarray(flat), grad,
-            acts, d_a, d_b, float(clf.alpha),
-        )
+        loss = _train.loss_grad(plan, np.ascontiguousarray(flat), grad)
         return float(loss), grad
 
     # the flat buffer holds coefs (as (n_in, n_out)) then intercepts; report in

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._estimator_file import CLI_FORMAT as FORMAT, CLI_PREPROCESS as _PREPROCESS
 from ._estimator_file import ESTIMATOR_KIND, estimator_arrays, estimator_from
-from .estimator import DenseBinaryClassifier
+from .estimators import DenseBinaryClassifier
 from .serialization import load_arrays, read_estimator, save_arrays
 
 

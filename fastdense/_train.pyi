@@ -1,12 +1,13 @@
-"""Type stubs for the compiled module ``fastdense._train`` (``_train.pyx``): the estimator's loops.
+"""Type stubs for the compiled module ``fastdense._train`` (``_train.pyx``): the estimators' loops.
 
-Float arrays share one dtype (float32 or float64) per call and are
-C-contiguous; index arrays are ``np.intp``. An empty ``xs_indptr`` means X is
-dense; otherwise (xs_data, xs_indptr, xs_indices) is X in CSR form and X has
-0 rows. Parameters live in one flat buffer in scikit-learn's ``_pack`` order.
+A fit builds one :class:`NetSpec` (from a :class:`Layout`), one
+:class:`EpochPlan` and, for sgd/adam, one :class:`OptimizerSpec`; each epoch
+or loss evaluation is then one call. Float arrays share one dtype (float32 or
+float64) and are C-contiguous; index arrays are ``np.intp``. Parameters live
+in one flat buffer in scikit-learn's ``_pack`` order.
 """
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -16,30 +17,67 @@ _I = npt.NDArray[np.intp]
 
 SOLVER_SGD: int
 SOLVER_ADAM: int
+MAX_WEIGHT_LAYERS: int
 OUTPUT_CODES: Dict[str, int]
+SIGNAL_CHECK_SECONDS: float
 
-def stochastic_epoch(X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I, y: _F, sw: _F,
-                     order: _I, use_order: bool, batch_size: int, units: _I, coef_off: _I,
-                     icpt_off: _I, activation: int, slope: float, output: int, params: _F,
-                     grads: _F, state1: _F, state2: _F, acts_buf: _F, d_a: _F, d_b: _F, xb: _F,
-                     yb: _F, swb: _F, solver: int, lr: float, momentum: float,
-                     nesterov: bool, beta_1: float, beta_2: float, epsilon: float,
-                     adam_t: int, alpha: float,
-                     check_signals: bool = ...) -> Tuple[float, int, int, Any]:
-    """One SGD/Adam epoch; returns (sum of batch loss x batch size, Adam's step count,
-    rows done, the exception a signal handler raised or None)."""
+class Layout:
+    """scikit-learn's ``_pack`` layout of a network's flat parameter buffer."""
+    units: _I
+    coef_off: _I
+    icpt_off: _I
+    n_layers: int
+    n_params: int
+    width: int
+    widest: int
+    def __init__(self, units: Sequence[int]) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class NetSpec:
+    """A network as the loops run it: layout, hidden activation code, slope, output code."""
+    layout: Layout
+    activation: int
+    slope: float
+    output: int
+    def __init__(self, layout: Layout, activation: int, slope: float, output: int) -> None: ...
+
+class OptimizerSpec:
+    """scikit-learn's SGD or Adam step: constants, state buffers, Adam's step count."""
+    state1: _F
+    state2: Optional[_F]
+    n_params: int
+    solver: int
+    learning_rate: float
+    t: int
+    def __init__(self, solver: int, state1: _F, state2: _F, learning_rate: float,
+                 momentum: float = ..., nesterov: bool = ..., beta_1: float = ...,
+                 beta_2: float = ..., epsilon: float = ..., t: int = ...) -> None: ...
+
+class EpochPlan:
+    """A training set and the scratch buffers of one fit, checked against the network."""
+    net: NetSpec
+    n_samples: int
+    batch_size: int
+    alpha: float
+    shuffle: bool
+    dtype: np.dtype
+    def __init__(self, net: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
+                 y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool) -> None: ...
+
+def stochastic_epoch(plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Optional[_I],
+                     check_signals: bool = ...) -> Tuple[float, int, Any]:
+    """One SGD/Adam epoch; returns (sum of batch loss x batch size, rows done, the
+    exception a signal handler raised or None); advances ``opt.t``."""
     ...
-def loss_grad(X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I, y: _F, sw: _F, units: _I,
-              coef_off: _I, icpt_off: _I, activation: int, slope: float, output: int,
-              params: _F, grads: _F, acts_buf: _F, d_a: _F, d_b: _F, alpha: float) -> float:
+def loss_grad(plan: EpochPlan, params: _F, grads: _F) -> float:
     """Full-batch loss (returned) and its gradient (written into grads)."""
     ...
-def decision_function(X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I, n: int, units: _I,
-                      coef_off: _I, icpt_off: _I, activation: int, slope: float, params: _F,
-                      acts_buf: _F, chunk: int, out: _F) -> None:
-    """out := the logit of each row, forward in chunks of `chunk` rows."""
+def decision_function(net_spec: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
+                      n: int, params: _F, acts_buf: _F, chunk: int, out: _F) -> None:
+    """out := the logits of each row, forward in chunks of `chunk` rows."""
     ...
-def predict_dense(X: _F, units: _I, coef_off: _I, icpt_off: _I, activation: int, slope: float,
-                  params: _F, acts_buf: _F, chunk: int, out: _F, binary_proba: bool) -> int:
+def predict_dense(net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F,
+                  binary_proba: bool) -> int:
     """Forward dense X into out (logits, or binary (1 - p, p)); 0, or 1/2 for NaN/inf in X/logits."""
     ...

@@ -23,21 +23,31 @@ is the transposed scatter (``dW[j] += v * dZ[r]``): both run over the
 stored entries of the minibatch rows, read straight from the full CSR
 arrays through the row index list; no row of X is ever densified.
 
-Everything here trusts its caller (fastdense/estimator.py checks shapes,
-dtypes and contiguity) and runs without the GIL.
+A fit describes itself to these loops once, in typed objects built in
+Python: a ``Layout`` (the widths and the flat buffer's offsets), a
+``NetSpec`` (layout, hidden activation, output layer and loss), an
+``EpochPlan`` (the data, the minibatch size and every scratch buffer) and,
+for sgd/adam, an ``OptimizerSpec`` (the step's constants and state
+buffers); each epoch is then ``stochastic_epoch(plan, opt, params, order)``.
+The estimators' doors prove the network and the optimizer state first
+(``fastdense._network``); the constructors here only refuse what would make
+a loop index outside a buffer. The loops run without the GIL. The output
+layers and losses are ``_core``'s ``sklearn_output_loss``.
 """
 
 from cython cimport floating
-from libc.math cimport exp, expf, log, logf, sqrt, pow
-from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport sqrt, pow
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
 
 from scipy.linalg.cython_blas cimport sdot, ddot
 
 cimport fastdense._core as core
+cimport numpy as cnp
 
 import numpy as np
+
+cnp.import_array()
 
 cdef enum:
     STEP_SGD = 0
@@ -47,14 +57,13 @@ SOLVER_SGD = STEP_SGD
 SOLVER_ADAM = STEP_ADAM
 
 cdef enum:
-    # The output layer and its loss, scikit-learn's (out_activation_ + loss):
-    OUT_LOGISTIC = 0   # sigmoid per output + binary log loss (binary, multilabel)
-    OUT_SOFTMAX = 1    # softmax + categorical log loss (multi-class)
-    OUT_IDENTITY = 2   # identity + half squared error (regression)
-    OUT_EXP = 3        # exp (log link) + half Poisson deviance (regression)
+    MAX_LAYERS = 64  # weight layers: the loops keep one pointer per layer on the stack
 
-OUTPUT_CODES = {"logistic": OUT_LOGISTIC, "softmax": OUT_SOFTMAX,
-                "identity": OUT_IDENTITY, "exp": OUT_EXP}
+MAX_WEIGHT_LAYERS = MAX_LAYERS
+
+# The output layer and its loss, scikit-learn's out_activation_ (core.Output).
+OUTPUT_CODES = {"logistic": core.OUT_LOGISTIC, "softmax": core.OUT_SOFTMAX,
+                "identity": core.OUT_IDENTITY, "exp": core.OUT_EXP}
 
 # How often (at most) a nogil epoch takes the GIL back to run Python's signal
 # handlers (Ctrl-C): after any minibatch once this much time has passed since
@@ -107,44 +116,6 @@ cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
 
 # --------------------------------------------------------------- primitives
 
-cdef inline floating expit(floating z) noexcept nogil:
-    """scipy.special.expit's formula, 1 / (1 + exp(-z)) (exp(-z) = inf gives 0).
-
-    Where exp(-z) certainly overflows the result is exactly 0, and where it
-    underflows the result is exactly 1 (1 + exp(-z) already rounds to 1 from
-    z > 17 in float and z > 37 in double), so neither calls exp, whose
-    over/underflow path (errno, the SVID wrapper) costs ~100x a normal call.
-    The bounds lie past the thresholds (overflow at -88.72 / -709.78, underflow
-    at 87.3 / 708.4), so every other z gets exp's own answer.
-    """
-    if floating is float:  # float arithmetic, as scipy's expit for float32
-        if z < -89:
-            return 0
-        if z > 88:
-            return 1
-        return <float> 1 / (<float> 1 + expf(-z))
-    else:
-        if z < -710:
-            return 0
-        if z > 708:
-            return 1
-        return 1 / (1 + exp(-z))
-
-
-cdef inline floating f_log(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
-cdef inline floating f_exp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
 ctypedef struct Net:
     # Network shape and the flat parameter layout (all arrays owned by Python).
     Py_ssize_t n_layers          # number of weight layers L (>= 1)
@@ -153,7 +124,7 @@ ctypedef struct Net:
     const Py_ssize_t* icpt_off   # (L,): offset of b[l]
     int activation               # hidden activation (core.Activation)
     double slope                 # leaky_relu negative slope
-    int output                   # output layer and loss (OUT_*)
+    int output                   # output layer and loss (core.Output)
 
 
 ctypedef struct Update:
@@ -186,7 +157,7 @@ cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
     for i in range(m):
         row = z + i * n
         for j in range(n):
-            row[j] = expit(row[j] + bias[j])
+            row[j] = core.expit(row[j] + bias[j])
 
 
 cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
@@ -214,33 +185,6 @@ cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
         x += n_
         n -= n_
     return total
-
-
-cdef floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
-    """numpy's pairwise summation (8 accumulators, blocks of 128), bit for bit."""
-    cdef Py_ssize_t i, n2
-    cdef floating res, r0, r1, r2, r3, r4, r5, r6, r7
-    if n < 8:
-        res = 0
-        for i in range(n):
-            res += a[i]
-        return res
-    elif n <= 128:
-        r0 = a[0]; r1 = a[1]; r2 = a[2]; r3 = a[3]
-        r4 = a[4]; r5 = a[5]; r6 = a[6]; r7 = a[7]
-        i = 8
-        while i < n - (n % 8):
-            r0 += a[i]; r1 += a[i + 1]; r2 += a[i + 2]; r3 += a[i + 3]
-            r4 += a[i + 4]; r5 += a[i + 5]; r6 += a[i + 6]; r7 += a[i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2)
 
 
 cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
@@ -382,88 +326,6 @@ cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* 
                              u.nesterov, <floating> alpha, scale)
 
 
-cdef double output_loss_delta(int output, Py_ssize_t m, Py_ssize_t k, floating* z,
-                              const floating* y, const floating* sw, floating sw_sum,
-                              floating* dz, floating* lbuf, floating* db) noexcept nogil:
-    """scikit-learn's output layer and loss on m rows of k outputs, from the logits z.
-
-    The loss as scikit-learn's LOSS_FUNCTIONS compute it (returned, without the
-    L2 term): per output column, the (weighted) average over rows of the
-    element loss, then the sum over columns (``.mean()`` for squared error):
-        logistic  -(y log(pc) + (1 - y) log(1 - pc)),  pc = clip(expit(z), eps, 1 - eps)
-        softmax   -y log(pc),  pc = clip(softmax(z), eps, 1 - eps)
-        identity  (y - z)^2, reported as half the mean over columns
-        exp       xlogy(y, y / exp(z)) - y + exp(z)  (half the Poisson deviance)
-    and dZ[L] = (out(z) - y) * s into dz (the canonical link makes this the
-    derivative for all four; scikit-learn's squared error divides its reported
-    loss by k but not its gradient). db := the column sums of dz. z is
-    overwritten (softmax in place); lbuf (m * k) is scratch. Sums over rows are
-    numpy's: pairwise for one column, row after row for several.
-    """
-    cdef Py_ssize_t i, j, idx
-    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
-    cdef floating a, pc, yi, g, d, mx, tot, t
-    cdef floating one = 1
-    cdef floating* zr
-    for i in range(m):
-        zr = z + i * k
-        if output == OUT_SOFTMAX:  # scikit-learn's inplace_softmax, step by step
-            mx = zr[0]
-            for j in range(1, k):
-                if zr[j] > mx:
-                    mx = zr[j]
-            for j in range(k):
-                zr[j] = f_exp(zr[j] - mx)
-            tot = pairwise_sum(zr, k)
-            for j in range(k):
-                zr[j] = zr[j] / tot
-        for j in range(k):
-            idx = i * k + j
-            yi = y[idx]
-            if output == OUT_LOGISTIC:
-                a = expit(zr[j])
-                pc = eps if a < eps else (one - eps if a > one - eps else a)
-                g = -f_log(pc) if yi > 0.5 else -f_log(one - pc)
-            elif output == OUT_SOFTMAX:
-                a = zr[j]
-                pc = eps if a < eps else (one - eps if a > one - eps else a)
-                g = -f_log(pc) if yi > 0.5 else 0
-            elif output == OUT_EXP:
-                a = f_exp(zr[j])
-                t = yi / a
-                if yi == 0 and t == t:  # scipy's xlogy(0, t) = 0 unless t is NaN
-                    g = 0
-                else:
-                    g = yi * f_log(t)
-                g = (g - yi) + a
-            else:
-                a = zr[j]
-                d = yi - a
-                g = d * d
-            d = a - yi
-            if sw != NULL:
-                g = g * sw[i]
-                d = d * sw[i]
-            lbuf[idx] = g
-            dz[idx] = d
-    if k == 1:
-        lbuf[0] = pairwise_sum(lbuf, m)
-        db[0] = pairwise_sum(dz, m)
-    else:
-        for j in range(k):
-            db[j] = dz[j]
-        for i in range(1, m):
-            for j in range(k):
-                lbuf[j] += lbuf[i * k + j]
-                db[j] += dz[i * k + j]
-    for j in range(k):
-        lbuf[j] = lbuf[j] / sw_sum
-    tot = pairwise_sum(lbuf, k)
-    if output == OUT_IDENTITY:
-        return <double> (<floating> 0.5 * (tot / <floating> k))
-    return <double> tot
-
-
 cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             const floating* xs_data, const Py_ssize_t* rows,
                             Py_ssize_t row0, const floating* y, const floating* sw,
@@ -481,9 +343,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     while its gradients are hot; the step finishes the sums, which saves a pass.
     """
     cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
-    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
-    cdef floating z, p, pc, g, sw_sum_f
-    cdef double loss_sum, sw_sum, sq = 0, loss
+    cdef floating sw_sum_f
+    cdef double sw_sum, sq = 0, loss
     cdef bint finish = update == NULL
     cdef floating* dz = d_a
     cdef floating* tmp
@@ -494,34 +355,11 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
 
-    if net.output == OUT_LOGISTIC and net.units[L] == 1:
-        # Binary: p = expit(z), the clipped log loss per row (into d_b) and
-        # dZ[L] = (p - y) * s (into dz); the three sums are numpy's pairwise sums,
-        # as np.average / np.sum compute them in scikit-learn.
-        for i in range(m):
-            z = acts[L - 1][i]
-            p = expit(z)
-            pc = eps if p < eps else (1 - eps if p > 1 - eps else p)
-            if y[i] > 0.5:
-                g = -f_log(pc)
-            else:
-                g = -f_log(1 - pc)
-            p = p - y[i]
-            if sw != NULL:
-                g = g * sw[i]
-                p = p * sw[i]
-            d_b[i] = g
-            dz[i] = p
-        loss_sum = <double> pairwise_sum(d_b, m)
-        sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
-        grads[net.icpt_off[L - 1]] = pairwise_sum(dz, m)
-        sw_sum_f = <floating> sw_sum
-        loss = loss_sum / sw_sum
-    else:
-        sw_sum = <double> pairwise_sum(sw, m) if sw != NULL else <double> m
-        sw_sum_f = <floating> sw_sum
-        loss = output_loss_delta(net.output, m, net.units[L], acts[L - 1], y, sw,
-                                 sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1])
+    # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_core)
+    sw_sum = <double> core.pairwise_sum(sw, m) if sw != NULL else <double> m
+    sw_sum_f = <floating> sw_sum
+    loss = core.sklearn_output_loss(net.output, m, net.units[L], acts[L - 1], y, sw,
+                                    sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1])
 
     # The L2 term of the loss, from the weights before this step's update:
     # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
@@ -582,85 +420,318 @@ cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
         off += m * net.units[l + 1]
 
 
-cdef Net make_net(const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
-                  const Py_ssize_t[::1] icpt_off, int activation, double slope,
-                  int output):
+# ------------------------------------------------------- typed descriptions
+# What one fit hands the compiled loops, built once per fit in Python (the
+# estimator's door has proven the network and the optimizer state first:
+# fastdense._network.check_network / check_optimizer_state). The constructors
+# only refuse what would make a loop index outside a buffer; they own every
+# scratch buffer, so sizes cannot disagree with the network.
+
+cdef inline void* data_of(object arr):
+    """The first element of a non-empty NumPy array (NULL for an empty one)."""
+    return <void*> cnp.PyArray_DATA(arr) if arr.size > 0 else NULL
+
+
+cdef object float_array(object arr, str name, int ndim, bint writeable):
+    """arr as given if it is a C-contiguous float32/float64 array of ndim dims, else TypeError."""
+    if (not isinstance(arr, np.ndarray) or arr.ndim != ndim
+            or arr.dtype not in (np.float32, np.float64) or not arr.flags.c_contiguous
+            or (writeable and not arr.flags.writeable)):
+        raise TypeError(f"{name} must be a {'writeable ' if writeable else ''}C-contiguous "
+                        f"{ndim}-d float32 or float64 ndarray; got {type(arr).__name__} "
+                        f"{getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
+    return arr
+
+
+cdef object index_array(object arr, str name):
+    if (not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != np.intp
+            or not arr.flags.c_contiguous):
+        raise TypeError(f"{name} must be a C-contiguous 1-d np.intp ndarray")
+    return arr
+
+
+cdef class Layout:
+    """The flat parameter buffer of a network, laid out as scikit-learn's ``_pack``.
+
+    All coefs, W[l] (units[l], units[l+1]) raveled in C order, then all
+    intercepts b[l] (units[l+1],). ``units``, ``coef_off`` and ``icpt_off``
+    are read-only np.intp arrays; ``n_params`` is the buffer's length,
+    ``width`` the activations per row (sum of units[1:]), ``widest`` the
+    widest layer after the input.
+
+    Parameters
+    ----------
+    units : sequence of int
+        n_features, hidden widths..., n_outputs: 2 to MAX_LAYERS + 1 widths, each >= 1.
+    """
+    cdef readonly object units, coef_off, icpt_off
+    cdef readonly Py_ssize_t n_layers, n_params, width, widest
+
+    def __init__(self, units):
+        widths = [int(u) for u in units]
+        if not 2 <= len(widths) <= MAX_LAYERS + 1 or min(widths) < 1:
+            raise ValueError(f"a network has 2 to {MAX_LAYERS + 1} layer widths, each >= 1; "
+                             f"got {widths}")
+        coef_off, icpt_off, start = [], [], 0
+        for n_in, n_out in zip(widths[:-1], widths[1:]):
+            coef_off.append(start)
+            start += n_in * n_out
+        for n_out in widths[1:]:
+            icpt_off.append(start)
+            start += n_out
+        self.units = np.array(widths, dtype=np.intp)  # OverflowError past Py_ssize_t
+        self.coef_off = np.array(coef_off, dtype=np.intp)
+        self.icpt_off = np.array(icpt_off, dtype=np.intp)
+        for arr in (self.units, self.coef_off, self.icpt_off):
+            arr.flags.writeable = False
+        self.n_layers = len(widths) - 1
+        self.n_params = start
+        self.width = sum(widths[1:])
+        self.widest = max(widths[1:])
+
+    def __eq__(self, other):
+        return isinstance(other, Layout) and np.array_equal(self.units, other.units)
+
+    def __hash__(self):
+        return hash(tuple(self.units.tolist()))
+
+    def __repr__(self):
+        return f"Layout({self.units.tolist()})"
+
+
+cdef class NetSpec:
+    """A network as the compiled loops run it: its layout, hidden activation and output.
+
+    Parameters
+    ----------
+    layout : Layout
+        The widths and the flat buffer's layout.
+    activation : int
+        The hidden activation (``fastdense._kernels.ACTIVATION_CODES``).
+    slope : float
+        leaky_relu's negative slope (>= 0).
+    output : int
+        The output layer and loss (``OUTPUT_CODES``); decision_function ignores it.
+    """
     cdef Net net
-    net.output = output
-    net.n_layers = coef_off.shape[0]
-    net.units = &units[0]
-    net.coef_off = &coef_off[0]
-    net.icpt_off = &icpt_off[0]
-    net.activation = activation
-    net.slope = slope
-    return net
+    cdef readonly Layout layout
+    cdef readonly int activation, output
+    cdef readonly double slope
+
+    def __init__(self, Layout layout not None, int activation, double slope, int output):
+        if not core.IDENTITY <= activation <= core.LEAKY_RELU:
+            raise ValueError(f"activation code {activation} is not one of the kernels'")
+        if not core.OUT_LOGISTIC <= output <= core.OUT_EXP:
+            raise ValueError(f"output code {output} is not one of OUTPUT_CODES")
+        if not slope >= 0:
+            raise ValueError(f"the leaky_relu slope must be >= 0; got {slope}")
+        self.layout, self.activation, self.slope, self.output = layout, activation, slope, output
+        self.net.n_layers = layout.n_layers
+        self.net.units = <const Py_ssize_t*> cnp.PyArray_DATA(layout.units)
+        self.net.coef_off = <const Py_ssize_t*> cnp.PyArray_DATA(layout.coef_off)
+        self.net.icpt_off = <const Py_ssize_t*> cnp.PyArray_DATA(layout.icpt_off)
+        self.net.activation = activation
+        self.net.slope = slope
+        self.net.output = output
 
 
-cdef Csr make_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices):
+cdef class OptimizerSpec:
+    """scikit-learn's SGD or Adam step as the epoch loop applies it: constants and state.
+
+    ``learning_rate`` may be set between epochs (the schedules); ``t``, Adam's
+    step count, is advanced by each epoch. state1/state2 are the velocities
+    (sgd; state2 unused) or Adam's first and second moments, updated in place.
+
+    Parameters
+    ----------
+    solver : int
+        SOLVER_SGD or SOLVER_ADAM.
+    state1, state2 : ndarray of shape (n_params,)
+        Writeable, C-contiguous, the parameters' dtype (state2 may be empty for sgd).
+    learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, t
+        scikit-learn's SGDOptimizer / AdamOptimizer constants and Adam's step count.
+    """
+    cdef Update update
+    cdef void* s1
+    cdef void* s2
+    cdef readonly object state1, state2
+    cdef readonly Py_ssize_t n_params
+    cdef readonly int solver
+    cdef bint is_float
+    cdef public double learning_rate
+    cdef public long long t
+
+    def __init__(self, int solver, state1, state2, double learning_rate,
+                 double momentum=0.0, bint nesterov=False, double beta_1=0.0,
+                 double beta_2=0.0, double epsilon=0.0, long long t=0):
+        if solver not in (STEP_SGD, STEP_ADAM):
+            raise ValueError(f"solver code {solver} is not SOLVER_SGD or SOLVER_ADAM")
+        self.state1 = float_array(state1, "state1", 1, True)
+        self.n_params = state1.shape[0]
+        self.is_float = state1.dtype == np.float32
+        if solver == STEP_ADAM:
+            self.state2 = float_array(state2, "state2", 1, True)
+            if state2.shape != state1.shape or state2.dtype != state1.dtype:
+                raise ValueError("state2 must have state1's shape and dtype")
+        else:
+            self.state2 = None
+        self.s1 = data_of(self.state1)
+        self.s2 = data_of(self.state2) if solver == STEP_ADAM else NULL
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.t = t
+        self.update.solver = solver
+        self.update.lr = learning_rate
+        self.update.momentum = momentum
+        self.update.nesterov = nesterov
+        self.update.beta_1 = beta_1
+        self.update.beta_2 = beta_2
+        self.update.epsilon = epsilon
+
+
+cdef class EpochPlan:
+    """A training set and every scratch buffer of one fit, checked against the network.
+
+    X is the dense (n, n_features) data, or (0, n_features) with X in CSR form
+    in (xs_data, xs_indptr, xs_indices) (empty xs_indptr: dense; the column
+    indices must already be proven in range, e.g. by scipy's
+    ``check_format(full_check=True)``). y is (n, n_outputs), sw (n,) or empty
+    for no weights, all of one float dtype and C-contiguous. Minibatches have
+    at most ``batch_size`` rows (the whole set for ``loss_grad``); with
+    ``shuffle`` each epoch gathers them in the order it is given.
+    """
+    cdef readonly NetSpec net
+    cdef readonly Py_ssize_t n_samples, batch_size
+    cdef readonly double alpha
+    cdef readonly bint shuffle
+    cdef readonly object dtype
+    cdef object arrays  # everything the pointers below point into
+    cdef bint is_float
     cdef Csr xs
-    xs.present = indptr.shape[0] > 0
-    xs.indptr = &indptr[0] if indptr.shape[0] > 0 else NULL
-    xs.indices = &indices[0] if indices.shape[0] > 0 else NULL
-    return xs
+    cdef void* X
+    cdef void* xs_data
+    cdef void* y
+    cdef void* sw
+    cdef void* grads
+    cdef void* acts
+    cdef void* d_a
+    cdef void* d_b
+    cdef void* xb
+    cdef void* yb
+    cdef void* swb
+
+    def __init__(self, NetSpec net not None, X, xs_data, xs_indptr, xs_indices, y, sw,
+                 double alpha, Py_ssize_t batch_size, bint shuffle):
+        cdef Layout lay = net.layout
+        cdef Py_ssize_t n, n_feat = lay.units[0], n_out = lay.units[lay.n_layers]
+        X = float_array(X, "X", 2, False)
+        y = float_array(y, "y", 2, False)
+        sw = float_array(sw, "sw", 1, False)
+        xs_data = float_array(xs_data, "xs_data", 1, False)
+        xs_indptr = index_array(xs_indptr, "xs_indptr")
+        xs_indices = index_array(xs_indices, "xs_indices")
+        dtype = X.dtype
+        if not (y.dtype == sw.dtype == xs_data.dtype == dtype):
+            raise TypeError("X, xs_data, y and sw must share one dtype")
+        n = y.shape[0]
+        if y.shape[1] != n_out:
+            raise ValueError(f"y has {y.shape[1]} columns for {n_out} outputs")
+        if sw.shape[0] not in (0, n):
+            raise ValueError(f"sw has {sw.shape[0]} weights for {n} rows")
+        if xs_indptr.shape[0] > 0:
+            if (X.shape[0] != 0 or X.shape[1] != n_feat or xs_indptr.shape[0] != n + 1
+                    or xs_indptr[0] != 0 or xs_indptr[n] != xs_indices.shape[0]
+                    or xs_data.shape[0] != xs_indices.shape[0]):
+                raise ValueError("the CSR X does not match y and the network")
+        elif X.shape[0] != n or X.shape[1] != n_feat:
+            raise ValueError(f"X is {X.shape}; the network takes ({n}, {n_feat})")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        self.net, self.n_samples, self.batch_size = net, n, batch_size
+        self.alpha, self.shuffle, self.dtype = alpha, shuffle, dtype
+        self.is_float = dtype == np.float32
+        gather = shuffle and xs_indptr.shape[0] == 0
+        grads = np.empty(lay.n_params, dtype=dtype)
+        acts = np.empty(batch_size * lay.width, dtype=dtype)
+        d_a = np.empty(batch_size * lay.widest, dtype=dtype)
+        d_b = np.empty(batch_size * lay.widest, dtype=dtype)
+        xb = np.empty(batch_size * n_feat if gather else 0, dtype=dtype)
+        yb = np.empty(batch_size * n_out if shuffle else 0, dtype=dtype)
+        swb = np.empty(batch_size if shuffle and sw.shape[0] > 0 else 0, dtype=dtype)
+        self.arrays = (X, xs_data, xs_indptr, xs_indices, y, sw, grads, acts, d_a, d_b,
+                       xb, yb, swb)
+        self.X = data_of(X)
+        self.xs_data = data_of(xs_data)
+        self.xs.present = xs_indptr.shape[0] > 0
+        self.xs.indptr = <const Py_ssize_t*> data_of(xs_indptr)
+        self.xs.indices = <const Py_ssize_t*> data_of(xs_indices)
+        self.y, self.sw = data_of(y), data_of(sw)
+        self.grads, self.acts, self.d_a, self.d_b = (
+            data_of(grads), data_of(acts), data_of(d_a), data_of(d_b))
+        self.xb, self.yb, self.swb = data_of(xb), data_of(yb), data_of(swb)
+
+
+cdef check_params(EpochPlan plan, Py_ssize_t n_params, bint is_float):
+    if is_float != plan.is_float:
+        raise TypeError(f"params must be {plan.dtype}, the dtype of the plan")
+    if n_params != plan.net.layout.n_params:
+        raise ValueError(f"params has {n_params} entries; the network has "
+                         f"{plan.net.layout.n_params}")
 
 
 # ---------------------------------------------------------------- entry points
 
-def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
-                     const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
-                     const floating[:, ::1] y, const floating[::1] sw,
-                     const Py_ssize_t[::1] order, bint use_order, Py_ssize_t batch_size,
-                     const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
-                     const Py_ssize_t[::1] icpt_off, int activation, double slope,
-                     int output, floating[::1] params, floating[::1] grads, floating[::1] state1,
-                     floating[::1] state2, floating[::1] acts_buf, floating[::1] d_a,
-                     floating[::1] d_b, floating[::1] xb, floating[::1] yb,
-                     floating[::1] swb, int solver, double lr, double momentum,
-                     bint nesterov, double beta_1, double beta_2, double epsilon,
-                     long long adam_t, double alpha, bint check_signals=False):
+def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
+                     floating[::1] params, const Py_ssize_t[::1] order,
+                     bint check_signals=False):
     """One epoch of minibatch SGD/Adam as scikit-learn's _fit_stochastic runs it.
 
-    X is the dense (n, n_features) training data, or (0, n_features) when the
-    CSR triple xs_* is given (empty xs_indptr = dense). Batches are the
-    gen_batches slices of ``order`` (use_order) or of 0..n-1. Returns
-    (accumulated_loss, adam_t, n_done, error): accumulated_loss = sum of
-    batch_loss * batch_len over the n_done rows whose minibatches completed.
+    Batches are the gen_batches slices of ``order`` (a permutation of
+    0..n-1, trusted; None without ``plan.shuffle``) or of 0..n-1. Returns
+    (accumulated_loss, n_done, error): accumulated_loss = sum of batch_loss *
+    batch_len over the n_done rows whose minibatches completed; ``opt.t``
+    counts Adam's steps.
 
     With check_signals (the caller is the main thread), Python's signal
     handlers run between minibatches every SIGNAL_CHECK_SECONDS; if one raises
     (KeyboardInterrupt on Ctrl-C) the epoch stops after the minibatch in
     progress, params hold the last completed update, and the exception is
     returned as ``error`` (None otherwise) for the caller to handle.
-    y is (n, n_outputs); output is the OUT_* code of the output layer and loss.
-    Buffers: acts_buf >= batch * sum(units[1:]), d_a/d_b >= batch * max(units[1:]),
-    xb >= batch * n_features (dense gather), yb >= batch * n_outputs, swb >= batch.
     """
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, output)
-    cdef Csr xs = make_csr(xs_indptr, xs_indices)
-    cdef Py_ssize_t n = y.shape[0], n_feat = units[0], n_out = y.shape[1]
-    cdef Py_ssize_t start, stop, m, i, r, j
-    cdef double acc = 0, batch_loss
-    cdef Update update
-    cdef floating* acts[64]
+    check_params(plan, params.shape[0], floating is float)
+    if opt.is_float != plan.is_float or opt.n_params != params.shape[0]:
+        raise ValueError("the optimizer state does not match params")
+    if plan.shuffle and (order is None or order.shape[0] != plan.n_samples):
+        raise ValueError(f"order must hold the {plan.n_samples} row indices")
+    cdef Net net = plan.net.net
+    cdef Csr xs = plan.xs
+    cdef Py_ssize_t n = plan.n_samples, n_feat = net.units[0], n_out = net.units[net.n_layers]
+    cdef Py_ssize_t batch_size = plan.batch_size, start, stop, m, i, r, j
+    cdef bint use_order = plan.shuffle
+    cdef double acc = 0, batch_loss, alpha = plan.alpha, lr = opt.learning_rate
+    cdef double beta_1 = opt.update.beta_1, beta_2 = opt.update.beta_2
+    cdef long long adam_t = opt.t
+    cdef bint adam = opt.solver == STEP_ADAM
+    cdef Update update = opt.update
+    cdef floating* acts[MAX_LAYERS]
+    cdef floating* acts_buf = <floating*> plan.acts
+    cdef floating* xb = <floating*> plan.xb
+    cdef floating* yb = <floating*> plan.yb
+    cdef floating* swb = <floating*> plan.swb
+    cdef const floating* y = <const floating*> plan.y
+    cdef const floating* X_ptr = <const floating*> plan.X
+    cdef const floating* xs_ptr = <const floating*> plan.xs_data
+    cdef const floating* sw_all = <const floating*> plan.sw
     cdef const floating* x0
     cdef const floating* ybp
     cdef const floating* swp
     cdef const Py_ssize_t* rows
-    cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
-    cdef const floating* sw_all = &sw[0] if sw.shape[0] > 0 else NULL
-    cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
     cdef double last_check = 0
     cdef bint stop_now = False
     error = None
     if n == 0:
-        return 0.0, adam_t, 0, None
-    update.solver = solver
+        return 0.0, 0, None
     update.lr = lr
-    update.momentum = momentum
-    update.nesterov = nesterov
-    update.beta_1 = beta_1
-    update.beta_2 = beta_2
-    update.epsilon = epsilon
     with nogil:
         if check_signals:
             last_check = monotonic()
@@ -670,32 +741,33 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
             if stop > n:
                 stop = n
             m = stop - start
-            layer_pointers(net, &acts_buf[0], m, acts)
+            layer_pointers(net, acts_buf, m, acts)
             rows = &order[start] if use_order else NULL
             if use_order:
                 for i in range(m):
                     r = rows[i]
                     for j in range(n_out):
-                        yb[i * n_out + j] = y[r, j]
+                        yb[i * n_out + j] = y[r * n_out + j]
                     if sw_all != NULL:
                         swb[i] = sw_all[r]
                 if not xs.present and n_feat > 0:
-                    gather_rows(m, rows, X_ptr, n_feat, &xb[0])
-                ybp = &yb[0]
-                swp = &swb[0] if sw_all != NULL else NULL
-                x0 = &xb[0]
+                    gather_rows(m, rows, X_ptr, n_feat, xb)
+                ybp = yb
+                swp = swb if sw_all != NULL else NULL
+                x0 = xb
             else:
-                ybp = &y[start, 0]
+                ybp = y + start * n_out
                 swp = sw_all + start if sw_all != NULL else NULL
                 x0 = X_ptr + start * n_feat if X_ptr != NULL else NULL
-            if solver == STEP_ADAM:
+            if adam:
                 adam_t += 1
                 update.lr = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
                     1 - pow(beta_1, <double> adam_t))
             batch_loss = batch_loss_grad(net, m, x0, xs, xs_ptr, rows, start, ybp,
-                                         swp, &params[0], &grads[0], acts, &d_a[0],
-                                         &d_b[0], alpha, &update, &state1[0],
-                                         &state2[0] if state2.shape[0] > 0 else NULL)
+                                         swp, &params[0], <floating*> plan.grads, acts,
+                                         <floating*> plan.d_a, <floating*> plan.d_b,
+                                         alpha, &update, <floating*> opt.s1,
+                                         <floating*> opt.s2)
             acc += batch_loss * m
             start = stop
             if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
@@ -708,50 +780,52 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[::1] xs_data,
                 last_check = monotonic()
                 if stop_now:
                     break
-    return acc, adam_t, start, error
+    opt.t = adam_t
+    return acc, start, error
 
 
-def loss_grad(const floating[:, ::1] X, const floating[::1] xs_data,
-              const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
-              const floating[:, ::1] y, const floating[::1] sw,
-              const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
-              const Py_ssize_t[::1] icpt_off, int activation, double slope, int output,
-              const floating[::1] params, floating[::1] grads,
-              floating[::1] acts_buf, floating[::1] d_a, floating[::1] d_b,
-              double alpha):
-    """Full-batch loss (returned) and gradient (into grads): _loss_grad_lbfgs."""
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, output)
-    cdef Csr xs = make_csr(xs_indptr, xs_indices)
-    cdef Py_ssize_t n = y.shape[0], n_feat = units[0]
+def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1] grads):
+    """Full-batch loss (returned) and gradient (into grads): _loss_grad_lbfgs.
+
+    params is only read; grads (n_params,) is written. The plan's batch_size
+    must cover all its rows.
+    """
+    check_params(plan, params.shape[0], floating is float)
+    if grads.shape[0] != params.shape[0]:
+        raise ValueError("grads must have params' length")
+    if plan.batch_size < plan.n_samples:
+        raise ValueError("loss_grad needs a plan whose batch_size covers every row")
+    cdef Net net = plan.net.net
+    cdef Py_ssize_t n = plan.n_samples
     cdef double loss
     cdef floating* params_ptr = <floating*> &params[0]  # read only without an update
-    cdef floating* acts[64]
-    cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
-    cdef const floating* sw_ptr = &sw[0] if sw.shape[0] > 0 else NULL
-    cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
+    cdef floating* acts[MAX_LAYERS]
     with nogil:
-        layer_pointers(net, &acts_buf[0], n, acts)
-        loss = batch_loss_grad(net, n, X_ptr, xs, xs_ptr, NULL, 0, &y[0, 0], sw_ptr,
-                               params_ptr, &grads[0], acts, &d_a[0], &d_b[0], alpha,
-                               NULL, NULL, NULL)
+        layer_pointers(net, <floating*> plan.acts, n, acts)
+        loss = batch_loss_grad(net, n, <const floating*> plan.X, plan.xs,
+                               <const floating*> plan.xs_data, NULL, 0,
+                               <const floating*> plan.y, <const floating*> plan.sw,
+                               params_ptr, &grads[0], acts, <floating*> plan.d_a,
+                               <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL)
     return loss
 
 
-def decision_function(const floating[:, ::1] X, const floating[::1] xs_data,
-                      const Py_ssize_t[::1] xs_indptr, const Py_ssize_t[::1] xs_indices,
-                      Py_ssize_t n, const Py_ssize_t[::1] units,
-                      const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] icpt_off,
-                      int activation, double slope, const floating[::1] params,
-                      floating[::1] acts_buf, Py_ssize_t chunk, floating[::1] out):
+def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
+                      const floating[::1] xs_data, const Py_ssize_t[::1] xs_indptr,
+                      const Py_ssize_t[::1] xs_indices, Py_ssize_t n,
+                      const floating[::1] params, floating[::1] acts_buf, Py_ssize_t chunk,
+                      floating[::1] out):
     """out (n * n_out,) := the logits Z[L] of each row, forward in chunks of `chunk` rows.
 
-    acts_buf >= chunk * sum(units[1:]): memory is O(chunk x width), not O(n).
+    Trusts its caller (the estimator's predict door): X (n, n_features) dense
+    or (0, n_features) with the CSR triple; acts_buf >= chunk * layout.width:
+    memory is O(chunk x width), not O(n).
     """
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, 0)
+    cdef Net net = net_spec.net
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
-    cdef Py_ssize_t n_feat = units[0], start, m, L = coef_off.shape[0]
-    cdef Py_ssize_t n_out = units[L]
-    cdef floating* acts[64]
+    cdef Py_ssize_t n_feat = net.units[0], start, m, L = net.n_layers
+    cdef Py_ssize_t n_out = net.units[L]
+    cdef floating* acts[MAX_LAYERS]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
     if n == 0:
@@ -767,13 +841,19 @@ def decision_function(const floating[:, ::1] X, const floating[::1] xs_data,
             start += m
 
 
+cdef Csr make_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices):
+    cdef Csr xs
+    xs.present = indptr.shape[0] > 0
+    xs.indptr = &indptr[0] if indptr.shape[0] > 0 else NULL
+    xs.indices = &indices[0] if indices.shape[0] > 0 else NULL
+    return xs
+
+
 # ------------------------------------------------- predict: the whole call in one
 
-def predict_dense(const floating[:, ::1] X, const Py_ssize_t[::1] units,
-                  const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] icpt_off,
-                  int activation, double slope, const floating[::1] params,
-                  floating[::1] acts_buf, Py_ssize_t chunk, floating[:, ::1] out,
-                  bint binary_proba):
+def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
+                  const floating[::1] params, floating[::1] acts_buf, Py_ssize_t chunk,
+                  floating[:, ::1] out, bint binary_proba):
     """Forward a dense X in chunks of `chunk` rows, checking X and the logits on the way.
 
     With `binary_proba`, out (n, 2) := (1 - p, p), p = expit(z) of the single
@@ -781,13 +861,13 @@ def predict_dense(const floating[:, ::1] X, const Py_ssize_t[::1] units,
     (n, n_out) := the logits. Returns 1 if X holds a NaN or an infinity
     (nothing is computed), 2 if a logit is NaN, 0 otherwise: the caller then
     takes the full path, which raises the proper error. The caller proves
-    the shapes: X (n, units[0]) with n >= 1, acts_buf >= chunk * sum(units[1:]).
+    the shapes: X (n, units[0]) with n >= 1, acts_buf >= chunk * layout.width.
     """
-    cdef Net net = make_net(units, coef_off, icpt_off, activation, slope, 0)
+    cdef Net net = net_spec.net
     cdef Csr xs
-    cdef Py_ssize_t n = X.shape[0], n_feat = units[0], start, m, i
-    cdef Py_ssize_t L = coef_off.shape[0], n_out = units[L], total = n * n_feat
-    cdef floating* acts[64]
+    cdef Py_ssize_t n = X.shape[0], n_feat = net.units[0], start, m, i
+    cdef Py_ssize_t L = net.n_layers, n_out = net.units[L], total = n * n_feat
+    cdef floating* acts[MAX_LAYERS]
     cdef const floating* x = &X[0, 0]
     cdef floating* z
     cdef floating d, p
@@ -813,7 +893,7 @@ def predict_dense(const floating[:, ::1] X, const Py_ssize_t[::1] units,
                 status = 2
             if binary_proba:
                 for i in range(m):
-                    p = expit(z[i])
+                    p = core.expit(z[i])
                     out[start + i, 1] = p
                     out[start + i, 0] = 1 - p
             else:

@@ -197,7 +197,7 @@ def run_demo(out_path: Optional[str] = DEMO_MODEL, cv: int = 5, quiet: bool = Fa
     from sklearn.preprocessing import StandardScaler
 
     from ._bench import fmt_seconds
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier
 
     data = load_breast_cancer()
     X, y = data.data, data.target
@@ -423,7 +423,7 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
     """``fastdense train``: fit on a CSV, print accuracy, save the model (and a plot)."""
     from sklearn.preprocessing import StandardScaler
 
-    from .estimator import DenseBinaryClassifier
+    from .estimators import DenseBinaryClassifier
 
     _check_writable(args.out, "model")
     _check_writable(args.plot, "plot")

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_fit  # noqa: E402
 from fastdense._bench import fit_estimator, fit_torch, make_data  # noqa: E402
-from fastdense.estimator import DenseBinaryClassifier  # noqa: E402
+from fastdense import DenseBinaryClassifier  # noqa: E402
 
 # 330 rows, batches of 32: ten full minibatches and a partial last one of 10 rows
 N, D, HIDDEN, BATCH = 330, 6, (8,), 32

@@ -20,7 +20,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import fastdense.estimator as est_module
+import fastdense.estimators._base as est_module
 from fastdense import DenseBinaryClassifier, _train
 
 # Tolerances asserted against MLPClassifier in float64 (relative to the largest
@@ -409,7 +409,7 @@ def test_predict_in_chunks(data, monkeypatch):
 @pytest.mark.parametrize("sparse", [False, True])
 def test_loss_grad_kernel_central_differences(activation, sparse, output):
     """The fused loss-and-gradient kernel against central differences in float64,
-    for every output layer and loss (logistic1: the binary one-unit fast path)."""
+    for every output layer and loss (logistic1: one output unit, the binary case)."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((23, 5))
     X[rng.uniform(size=X.shape) < 0.4] = 0.0
@@ -425,23 +425,23 @@ def test_loss_grad_kernel_central_differences(activation, sparse, output):
     sw = rng.uniform(0.1, 2.0, 23)
     units = [5, 4, 3, k]
     clf = DenseBinaryClassifier(activation=activation)
-    u, coef_off, icpt_off, n_params = clf._layout(units)
+    layout = _train.Layout(units)
+    coef_off, n_params = layout.coef_off, layout.n_params
     params = rng.uniform(-1, 1, n_params)
     if sparse:
         Xd, data_, indptr, indices = clf._kernel_X(sp.csr_matrix(X), np.float64)
     else:
         Xd, data_, indptr, indices = clf._kernel_X(X, np.float64)
-    acts = np.empty(23 * sum(units[1:]))
-    d_a, d_b = np.empty(23 * 4), np.empty(23 * 4)
     code = est_module._kernel_activation(activation)
     out = _train.OUTPUT_CODES[output.rstrip("1")]
+    net = _train.NetSpec(layout, code, 0.01, out)
+    plan = _train.EpochPlan(net, Xd, data_, indptr, indices, Y, sw, 0.3, 23, False)
     # scikit-learn reports half the squared error averaged over the outputs but
     # differentiates the sum over them: the gradient is k times the loss's
     scale = k if output == "identity" else 1
 
     def f(p, grad):
-        return _train.loss_grad(Xd, data_, indptr, indices, Y, sw, u, coef_off, icpt_off,
-                                code, 0.01, out, p, grad, acts, d_a, d_b, 0.3)
+        return _train.loss_grad(plan, p, grad)
 
     grad = np.empty(n_params)
     f(params, grad)

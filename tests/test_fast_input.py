@@ -195,8 +195,9 @@ def test_param_validation_errors_unchanged():
 def test_common_input_skips_scikit_learn_validation(kind):
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.resize([0, 1, 2], 20) if kind == "classifier" else np.resize([0, 1], 20)
-    module = {"binary": "fastdense.estimator", "classifier": "fastdense.estimator",
-              "regressor": "fastdense.regressor"}[kind]
+    module = {"binary": "fastdense.estimators.classifier",
+              "classifier": "fastdense.estimators.classifier",
+              "regressor": "fastdense.estimators.regressor"}[kind]
     est = ESTIMATORS[kind](hidden_layer_sizes=(3,), max_iter=2)
     with mock.patch(f"{module}.validate_data", side_effect=AssertionError("full path")), \
             warnings.catch_warnings():

@@ -11,7 +11,7 @@ import fastdense
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
 HEAVY = ("sklearn", "scipy.linalg", "scipy.special", "scipy.sparse", "scipy.optimize",
          "pandas", "matplotlib", "rich", "torch", "onnx", "dask", "ray", "fastdense.nn",
-         "fastdense.autograd", "fastdense.estimator")
+         "fastdense.autograd", "fastdense.estimator", "fastdense.estimators")
 
 
 def _run(code):

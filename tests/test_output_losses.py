@@ -1,4 +1,4 @@
-"""The estimators' output layers and losses (``_train`` OUT_* codes), both dtypes:
+"""The estimators' output layers and losses (``_core.sklearn_output_loss``), both dtypes:
 against the NumPy reference (``_reference.sklearn_output_loss``) and against
 PyTorch autograd (cross_entropy, binary_cross_entropy_with_logits, mse_loss,
 poisson_nll_loss), through a one-layer network so that dW = X.T @ dZ / S."""
@@ -6,7 +6,7 @@ poisson_nll_loss), through a one-layer network so that dW = X.T @ dZ / S."""
 import numpy as np
 import pytest
 
-from fastdense import DenseBinaryClassifier, _reference, _train
+from fastdense import _reference, _train
 
 OUTPUTS = ["logistic", "softmax", "identity", "exp"]
 
@@ -27,16 +27,13 @@ def _problem(output, dtype, k=3, n=17, seed=0):
 
 def _kernel(X, Y, sw, output, params):
     """(loss, grads) of the one-layer network X @ W + b by the compiled loop."""
-    units = [X.shape[1], Y.shape[1]]
-    u, coef_off, icpt_off, n_params = DenseBinaryClassifier()._layout(units)
+    net = _train.NetSpec(_train.Layout([X.shape[1], Y.shape[1]]), 0, 0.01,
+                         _train.OUTPUT_CODES[output])
     dtype = X.dtype
-    grads = np.empty(n_params, dtype=dtype)
-    n = X.shape[0]
-    loss = _train.loss_grad(
-        X, np.zeros(0, dtype), np.zeros(0, np.intp), np.zeros(0, np.intp), Y, sw, u,
-        coef_off, icpt_off, 0, 0.01, _train.OUTPUT_CODES[output],
-        np.ascontiguousarray(params, dtype=dtype), grads, np.empty(n * Y.shape[1], dtype),
-        np.empty(n * Y.shape[1], dtype), np.empty(n * Y.shape[1], dtype), 0.0)
+    grads = np.empty(net.layout.n_params, dtype=dtype)
+    plan = _train.EpochPlan(net, X, np.zeros(0, dtype), np.zeros(0, np.intp),
+                            np.zeros(0, np.intp), Y, sw, 0.0, X.shape[0], False)
+    loss = _train.loss_grad(plan, np.ascontiguousarray(params, dtype=dtype), grads)
     k = Y.shape[1]
     return loss, grads[:-k].reshape(X.shape[1], k), grads[-k:]
 

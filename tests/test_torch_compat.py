@@ -722,17 +722,6 @@ def test_forward_hook_always_call_and_backward_hooks_named():
         fnn.Linear(2, 1).register_full_backward_hook(lambda *a: None)
 
 
-def test_pytorch_api_page_snippets_run_as_pasted():
-    import pathlib
-    import re
-
-    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "pytorch_api.md"
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
-    assert blocks
-    for code in blocks:
-        exec(compile(code, str(page), "exec"), {"__name__": "__snippet__"})
-
-
 def test_rmsprop_momentum_turned_on_late_raises_like_torch():
     for L in (torch, ft):
         p = L.nn.Parameter(L.ones(3))

@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-#: torch.nn.LeakyReLU's default slope, which the estimators use (estimator._LEAKY_RELU_SLOPE;
+#: torch.nn.LeakyReLU's default slope, which the estimators use (estimators._base._LEAKY_RELU_SLOPE;
 #: not imported from there, so that exporting a Sequential does not import scikit-learn)
 LEAKY_RELU_SLOPE = 0.01
 
