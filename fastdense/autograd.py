@@ -994,27 +994,23 @@ class Tensor:
             return _minimum(self, dim)
         return self._extreme(dim, keepdim, np.min, _nan_argmin, "min")
 
-    def argmax(self, dim=None, keepdim: bool = False) -> "Tensor":
-        """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
+    def _arg_extreme(self, dim, keepdim, argpick, name):
         x = self._data
         if x.size == 0:
-            raise IndexError("argmax(): Expected reduction dim to be specified for "
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
                              "input.numel() == 0.")
         if dim is None or x.ndim == 0:
-            return _const(np.asarray(_nan_argmax(x.reshape(-1)), dtype=np.int64))
-        idx = np.asarray(_nan_argmax(x, axis=dim), dtype=np.int64)
+            return _const(np.asarray(argpick(x.reshape(-1)), dtype=np.int64))
+        idx = np.asarray(argpick(x, axis=dim), dtype=np.int64)
         return _const(np.expand_dims(idx, dim) if keepdim else idx)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> "Tensor":
+        """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
+        return self._arg_extreme(dim, keepdim, _nan_argmax, "argmax")
 
     def argmin(self, dim=None, keepdim: bool = False) -> "Tensor":
         """Index of the smallest element (of the flattened tensor when ``dim`` is None)."""
-        x = self._data
-        if x.size == 0:
-            raise IndexError("argmin(): Expected reduction dim to be specified for "
-                             "input.numel() == 0.")
-        if dim is None or x.ndim == 0:
-            return _const(np.asarray(_nan_argmin(x.reshape(-1)), dtype=np.int64))
-        idx = np.asarray(_nan_argmin(x, axis=dim), dtype=np.int64)
-        return _const(np.expand_dims(idx, dim) if keepdim else idx)
+        return self._arg_extreme(dim, keepdim, _nan_argmin, "argmin")
 
     def any(self, dim=None, keepdim: bool = False, **numpy_kwargs) -> "Tensor":
         """Whether any element is true (a bool tensor; over ``dim`` if given)."""
