@@ -21,11 +21,6 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
         "in place with `python setup.py build_ext --inplace`)."
     ) from exc
 
-__all__ = ["__version__", "kernels", "DenseBinaryClassifier", "DenseClassifier",
-           "DenseRegressor", "nn", "optim", "Tensor",
-           "Parameter", "no_grad", "enable_grad", "manual_seed", "from_torch", "to_torch",
-           "save", "load", "VersionWarning", "gradcheck", "GradcheckError"]
-
 # Every public name is imported when first used (PEP 562), so that `import fastdense`
 # costs NumPy, SciPy's top level and the compiled modules only: the estimators import
 # scikit-learn (about 1 s), the nn API its modules. {name: (module, attribute or None
@@ -43,6 +38,8 @@ _LAZY = {
     "VersionWarning": ("_validation", "VersionWarning"),
     "gradcheck": ("_gradcheck", "gradcheck"), "GradcheckError": ("_gradcheck", "GradcheckError"),
 }
+
+__all__ = ["__version__", *_LAZY]
 
 if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from . import kernels, nn, optim

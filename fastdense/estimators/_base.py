@@ -476,9 +476,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
         out = np.empty((n, self._units_list[-1]), dtype=dtype)
-        width = self._width
-        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // width)))
-        acts = np.empty(chunk * width, dtype=dtype)
+        chunk, acts = self._predict_buffer(n, dtype)
         _train.decision_function(
             self._net_spec(), Xd, xs_data, xs_indptr, xs_indices, n, params, acts, chunk,
             out.reshape(-1),
@@ -503,13 +501,20 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         params, units = self._flat_params()
         if X.dtype != params.dtype or X.shape[1] != self._n_in:
             return None
-        n, width = X.shape[0], self._width
-        chunk = max(1, min(n, _PREDICT_CHUNK_ELEMENTS // width))
+        n = X.shape[0]
         out = np.empty((n, 2 if binary_proba else units[-1]), dtype=params.dtype)
-        status = _train.predict_dense(
-            self._net_spec(), X, params, np.empty(chunk * width, dtype=params.dtype), chunk,
-            out, binary_proba)
+        chunk, acts = self._predict_buffer(n, params.dtype)
+        status = _train.predict_dense(self._net_spec(), X, params, acts, chunk, out,
+                                      binary_proba)
         return None if status else out
+
+    def _predict_buffer(self, n, dtype):
+        """(rows per forward chunk, the activation buffer of one chunk) for predicting n rows.
+
+        Memory is O(chunk x width), not O(n); a chunk is at least one row.
+        """
+        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // self._width)))
+        return chunk, np.empty(chunk * self._width, dtype=dtype)
 
     def _validated_decision(self, X):
         z = self._predict_fast(X)
