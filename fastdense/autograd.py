@@ -1218,17 +1218,20 @@ def _maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y = a._data, b._data
     dt = np.result_type(x, y)
     out = np.maximum(x, y).astype(dt, copy=False)
-    sel = x >= y
+    return _result(np.asarray(out), "MaximumBackward0", (a, b), _select_backward(a, b, x >= y))
 
+
+def _select_backward(a: Tensor, b: Tensor, mask: np.ndarray) -> Callable:
+    """The backward of a result that is `a` where `mask` holds and `b` elsewhere (broadcast)."""
     def backward(g):
         res = []
-        if a.requires_grad:
-            res.append((a, _unbroadcast(g * sel, x.shape).astype(x.dtype, copy=False)))
-        if b.requires_grad:
-            res.append((b, _unbroadcast(g * ~sel, y.shape).astype(y.dtype, copy=False)))
+        for t, m in ((a, mask), (b, ~mask)):
+            if t.requires_grad:
+                res.append((t, _unbroadcast(g * m, t._data.shape).astype(t._data.dtype,
+                                                                         copy=False)))
         return res
 
-    return _result(np.asarray(out), "MaximumBackward0", (a, b), backward)
+    return backward
 
 
 def _minimum(a: Tensor, b: Tensor) -> Tensor:

@@ -33,6 +33,7 @@ from ..autograd import (
     _maximum,
     _minimum,
     _result,
+    _select_backward,
     check_device,
     enable_grad,
     is_grad_enabled,
@@ -308,22 +309,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     # PyTorch's promotion of the two value operands
     zero = x * 0 + y * 0
     out = _np.where(keep, x._data, y._data).astype(zero.dtype)
-
-    def backward(g):
-        res = []
-        if x.requires_grad:
-            res.append((x, _unb(g * keep, x.shape).astype(x.dtype, copy=False)))
-        if y.requires_grad:
-            res.append((y, _unb(g * ~keep, y.shape).astype(y.dtype, copy=False)))
-        return res
-
-    return _result(out, "WhereBackward0", (x, y), backward)
-
-
-def _unb(g, shape):
-    from ..autograd import _unbroadcast
-
-    return _unbroadcast(_np.asarray(g), shape)
+    return _result(out, "WhereBackward0", (x, y), _select_backward(x, y, keep))
 
 
 # -- comparisons of whole tensors ----------------------------------------------
