@@ -96,7 +96,7 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         y_type = type_of_target(y, input_name="y")
         if self._binary_only and y_type != "binary":
             raise ValueError(_BINARY_ONLY.format(y_type))
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+        if self._labels_from_y(incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
@@ -119,6 +119,10 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y, y_raw
 
+    def _labels_from_y(self, incremental):
+        """True when this call's y defines the classes (a first or a cold fit); else they stay."""
+        return not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+
     def _fast_input(self, X, y, incremental, reset):
         """What :meth:`_validate_input` returns, for the common input only; else None.
 
@@ -129,7 +133,7 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         y = _fast_input.numeric_targets(y, getattr(X, "shape", (None,))[0], allow_2d=False)
         if y is None:
             return None
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        if self._labels_from_y(incremental):
             classes = _fast_input.class_labels(y)
             if classes is None or (self._binary_only and classes.shape[0] > 2):
                 return None
