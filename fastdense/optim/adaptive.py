@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 
 from .. import _kernels
-from .optimizer import Optimizer, _check, _flat_grad, _flat_param, _state_buffer
+from .optimizer import Optimizer, _check, _state_buffer, _with_grads
 
 _EMPTY: Dict[np.dtype, np.ndarray] = {np.dtype(np.float32): np.empty(0, np.float32),
                                       np.dtype(np.float64): np.empty(0, np.float64)}
@@ -54,11 +54,7 @@ class RMSprop(Optimizer):
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         wd, momentum = float(group["weight_decay"]), float(group["momentum"])
-        for p in group["params"]:
-            g = _flat_grad(p)
-            if g is None:
-                continue
-            flat = _flat_param(p)
+        for p, g, flat in _with_grads(group["params"]):
             st = self.state[p]
             if not st:
                 st["step"] = 0.0
@@ -117,11 +113,7 @@ class Adagrad(Optimizer):
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
         wd, eps = float(group["weight_decay"]), float(group["eps"])
-        for p in group["params"]:
-            g = _flat_grad(p)
-            if g is None:
-                continue
-            flat = _flat_param(p)
+        for p, g, flat in _with_grads(group["params"]):
             st = self.state[p]
             total = _state_buffer(p, st, "sum")
             if total is None:

@@ -15,7 +15,7 @@ import copy
 import math
 from collections import defaultdict
 from itertools import chain
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -57,6 +57,17 @@ def _flat_param(p: Tensor) -> np.ndarray:
         pd = p._data = np.array(pd, order="C", copy=True)
     p._version += 1
     return pd.reshape(-1)
+
+
+def _with_grads(params: Iterable[Tensor]) -> Iterator[Tuple[Tensor, np.ndarray, np.ndarray]]:
+    """(p, its flat gradient, its flat data) for each parameter with a gradient, in order.
+
+    Only those parameters get a writable flat view (and a version bump).
+    """
+    for p in params:
+        g = _flat_grad(p)
+        if g is not None:
+            yield p, g, _flat_param(p)
 
 
 def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarray]:
@@ -332,11 +343,7 @@ class SGD(Optimizer):
         dampening, wd = float(group["dampening"]), float(group["weight_decay"])
         nesterov, maximize = bool(group["nesterov"]), bool(group["maximize"])
         state = self.state
-        for p in group["params"]:
-            g = _flat_grad(p)
-            if g is None:
-                continue
-            flat = _flat_param(p)
+        for p, g, flat in _with_grads(group["params"]):
             if momentum != 0:
                 st = state[p]
                 buf = _state_buffer(p, st, "momentum_buffer")
