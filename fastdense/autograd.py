@@ -1114,17 +1114,7 @@ class Tensor:
     # -- dtype and device --------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
         """Another dtype (a graph edge when self requires grad); devices other than the CPU raise."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        for a in args:
-            if _is_device_like(a):
-                device = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                dtype = a
-        if device is not None:
-            check_device(device)
+        dtype = _to_dtype(args, kwargs.pop("dtype", None), kwargs.pop("device", None))
         if dtype is None:
             return self
         return self._cast(_dt.resolve(dtype))
@@ -1333,6 +1323,25 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
 _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
                  "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
                  "privateuseone")
+
+
+def _to_dtype(args: Sequence[Any], dtype: Any, device: Any) -> Any:
+    """The dtype that ``to(*args, dtype=dtype, device=device)`` asks for (None: keep it).
+
+    Positional arguments are devices, dtypes or a tensor (its dtype), in any
+    order, as PyTorch's ``Tensor.to`` and ``Module.to`` take them; any device
+    but the CPU raises (:func:`check_device`).
+    """
+    for a in args:
+        if _is_device_like(a):
+            device = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        else:
+            dtype = a
+    if device is not None:
+        check_device(device)
+    return dtype
 
 
 def _is_device_like(x: Any) -> bool:

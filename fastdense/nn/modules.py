@@ -21,8 +21,8 @@ from .._random import default_generator
 from .._validation import warn_if_other_version
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from .. import _dtypes as _dt
-from ..autograd import (Parameter, Tensor, _const, _is_device_like, _resolve_dtype,
-                        check_device)
+from ..autograd import (Parameter, Tensor, _const, _resolve_dtype,
+                        _to_dtype, check_device)
 from . import functional as F
 
 __all__ = [
@@ -436,20 +436,11 @@ class Module:
         AssertionError and a RuntimeError, as PyTorch without CUDA raises);
         an unknown device string raises RuntimeError, as in PyTorch.
         """
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
+        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif _is_device_like(a):
-                device = a
-            else:
-                dtype = a
-        if device is not None:
-            check_device(device)
+        dtype = _to_dtype(args, dtype, device)
         if dtype is None:
             return self
         dt = _dt.resolve(dtype)
