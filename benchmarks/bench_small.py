@@ -15,6 +15,9 @@ Adam, float64 (the same model for both estimators):
 - **GEMM floor**: an epoch's matrix products alone (batch 200, through the
   same BLAS): MLPClassifier's epoch over it bounds the speed-up any
   implementation of the same float64 model can have once set-up is gone.
+- **the search in float32**: the same search with
+  ``DenseBinaryClassifier(dtype="float32")``, a row apart: a different
+  precision (not MLPClassifier's float64 model), what a user who opts in gets.
 
 Competitors are interleaved round by round with a pause between them; the
 table gives medians over the rounds and MLPClassifier's time over fastdense's.
@@ -41,6 +44,7 @@ GRID = {"clf__hidden_layer_sizes": [(32,), (64,), (64, 32)],
 QUICK_GRID = {"clf__hidden_layer_sizes": [(32,), (64, 32)]}
 COMPETITORS = {"fastdense DenseBinaryClassifier": DenseBinaryClassifier,
                "scikit-learn MLPClassifier": MLPClassifier}
+FLOAT32 = "fastdense, dtype='float32' (search only)"
 
 
 def _fit_time(cls, X, y, epochs, min_time):
@@ -74,9 +78,10 @@ def partial_fit_time(cls, X, y, min_time):
     return time_call(lambda: est.partial_fit(X, y), min_time=min_time)
 
 
-def search_time(cls, X, y, grid, cv, max_iter):
+def search_time(cls, X, y, grid, cv, max_iter, **params):
     pipe = Pipeline([("scale", StandardScaler()),
-                     ("clf", cls(hidden_layer_sizes=HIDDEN, max_iter=max_iter, random_state=0))])
+                     ("clf", cls(hidden_layer_sizes=HIDDEN, max_iter=max_iter, random_state=0,
+                                 **params))])
     start = time.perf_counter()
     search = GridSearchCV(pipe, grid, cv=cv, n_jobs=1).fit(X, y)
     return time.perf_counter() - start, search.best_score_
@@ -105,8 +110,11 @@ def main():
                                                          min_time)[1]))
                         for n, c in COMPETITORS.items()}, rounds, measure=lambda f: f())
     n_cand = int(np.prod([len(v) for v in grid.values()]))
-    searches = interleave({n: (lambda c=c: search_time(c, X_raw, y, grid, cv, max_iter))
-                           for n, c in COMPETITORS.items()},
+    search_calls = {n: (lambda c=c: search_time(c, X_raw, y, grid, cv, max_iter))
+                    for n, c in COMPETITORS.items()}
+    search_calls[FLOAT32] = lambda: search_time(DenseBinaryClassifier, X_raw, y, grid, cv,
+                                                max_iter, dtype="float32")
+    searches = interleave(search_calls,
                           max(1, rounds // 2) if not args.quick else 1, measure=lambda f: f())
 
     floor = interleave({"floor": lambda: gemm_floor_epoch(X, min_time)}, rounds,
@@ -135,6 +143,12 @@ def main():
         for k in ("fit_setup", "epoch", "partial_fit", "partial_fit_overhead", "search")]
         + ["same" if metrics[sk]["search_best_score"] == metrics[fd]["search_best_score"]
            else "differs"])
+    metrics[FLOAT32] = {"search": med([r[0] for r in searches[FLOAT32]]),
+                        "search_best_score": searches[FLOAT32][-1][1]}
+    rows.append([FLOAT32, "", "", "", "", fmt_seconds(metrics[FLOAT32]["search"]),
+                 f"{searches[FLOAT32][-1][1]:.4f}"])
+    rows.append(["MLPClassifier / fastdense float32", "", "", "", "",
+                 f"{metrics[sk]['search'] / metrics[FLOAT32]['search']:.1f}x", ""])
     floor_epoch = med(floor)
     rows.append(["GEMM floor (the products alone)", "", fmt_seconds(floor_epoch), "", "", "",
                  ""])

@@ -20,16 +20,25 @@ def features(estimator, X, dtype, reset):
 
     `dtype` is the estimator's dtype spec: a NumPy scalar type, or a tuple of
     accepted ones (X is kept in any of them). Taken only for a finite 2-d
-    float ndarray of an accepted dtype, with at least one row and one
-    column, and no feature names on either side. With ``reset`` it sets
-    ``n_features_in_`` and drops ``feature_names_in_`` as ``validate_data``
-    does; without, the width must match the fitted one.
+    float32/float64 ndarray, with at least one row and one column, and no
+    feature names on either side; X of the other float dtype than a single
+    requested one is converted as ``check_array`` converts it
+    (``np.asarray(X, dtype=dtype)``) and checked after the conversion. With
+    ``reset`` it sets ``n_features_in_`` and drops ``feature_names_in_`` as
+    ``validate_data`` does; without, the width must match the fitted one.
     """
     if type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         return None
     accepted = dtype if isinstance(dtype, tuple) else (dtype,)
-    if X.dtype not in _FLOATS or X.dtype.type not in accepted:
+    if X.dtype not in _FLOATS:
         return None
+    if X.dtype.type not in accepted:
+        if len(accepted) != 1 or np.dtype(accepted[0]) not in _FLOATS:
+            return None
+        # values out of float32's range become inf, which the finiteness check below
+        # hands to the full path, and its conversion gives the warning (once)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = np.asarray(X, dtype=accepted[0])
     if reset:
         if not np.isfinite(X.sum()):  # NaN, inf, or a sum that overflowed: the full check
             return None

@@ -11,6 +11,7 @@ from cython cimport floating
 cimport numpy as cnp
 
 cimport fastdense._core as core
+from fastdense._small_gemm cimport goes_small, matmul as small_or_blas_matmul
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
@@ -194,6 +195,33 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
     with nogil:
         core.sklearn_adam(n, 0, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
                           beta1, beta2, <floating> eps, 0, 1)
+
+
+def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
+           bint trans_a=False, bint trans_b=False):
+    """c := op(a) @ op(b) by the estimators' product (``_small_gemm.matmul``).
+
+    For tests and benchmarks. op(x) is x.T where its flag is set. Returns
+    True when the product ran in the small-product loop, False for BLAS.
+    """
+    cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
+    cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
+    cdef Py_ssize_t kb = b.shape[1] if trans_b else b.shape[0]
+    cdef Py_ssize_t n = b.shape[0] if trans_b else b.shape[1]
+    if kb != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError(f"cannot multiply {m}x{k} by {kb}x{n} into "
+                         f"{c.shape[0]}x{c.shape[1]}")
+    if max(m, n, k) > INT_MAX:
+        raise ValueError("matmul: a dimension exceeds BLAS's 32-bit range")
+    if m == 0 or n == 0:
+        return False
+    cdef const floating* a_ptr = &a[0, 0] if a.shape[0] * a.shape[1] > 0 else NULL
+    cdef const floating* b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] > 0 else NULL
+    with nogil:
+        small_or_blas_matmul(trans_a, trans_b, <int> m, <int> n, <int> k, a_ptr,
+                             <int> a.shape[1], b_ptr, <int> b.shape[1], &c[0, 0],
+                             <int> n)
+    return floating is float and goes_small(trans_b, m, n, k)
 
 
 # ------------------------------------------------------ benchmark support

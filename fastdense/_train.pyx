@@ -43,6 +43,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from scipy.linalg.cython_blas cimport sdot, ddot
 
 cimport fastdense._core as core
+from fastdense._small_gemm cimport matmul
 cimport numpy as cnp
 
 import numpy as np
@@ -292,11 +293,10 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         b = params + net.icpt_off[l]
         if l == 0 and xs.present:
             csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
-        else:  # a one-unit layer goes to gemv inside core.gemm, as numpy's matmul does
+        else:  # (a one-unit layer goes to gemv inside core.gemm, as numpy's matmul does)
             a_prev = x0 if l == 0 else acts[l - 1]
-            core.gemm(False, False, <int> m, <int> n_out, <int> n_in, <floating> 1,
-                      a_prev, <int> n_in, w, <int> n_out, <floating> 0, acts[l],
-                      <int> n_out)
+            matmul(False, False, <int> m, <int> n_out, <int> n_in, a_prev, <int> n_in,
+                   w, <int> n_out, acts[l], <int> n_out)
         hidden_activation(m, n_out, acts[l], b,
                           core.IDENTITY if l == net.n_layers - 1 else net.activation,
                           <floating> net.slope)
@@ -381,9 +381,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
         else:
             a_prev = x0 if l == 0 else acts[l - 1]
-            core.gemm(True, False, <int> n_in, <int> n_out, <int> m, <floating> 1,
-                      a_prev, <int> n_in, dz, <int> n_out, <floating> 0, dw,
-                      <int> n_out)
+            matmul(True, False, <int> n_in, <int> n_out, <int> m, a_prev, <int> n_in,
+                   dz, <int> n_out, dw, <int> n_out)
         if finish:
             for k in range(n_in * n_out):
                 dw[k] = (dw[k] + <floating> alpha * w[k]) / sw_sum_f
@@ -395,9 +394,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                     for j in range(n_in):
                         tmp[i * n_in + j] = dz[i] * w[j]
             else:
-                core.gemm(False, True, <int> m, <int> n_in, <int> n_out, <floating> 1,
-                          dz, <int> n_out, w, <int> n_out, <floating> 0, tmp,
-                          <int> n_in)
+                matmul(False, True, <int> m, <int> n_in, <int> n_out, dz, <int> n_out,
+                       w, <int> n_out, tmp, <int> n_in)
             for j in range(n_in):
                 grads[net.icpt_off[l - 1] + j] = 0
             hidden_delta(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],

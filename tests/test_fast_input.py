@@ -191,19 +191,22 @@ def test_param_validation_errors_unchanged():
         est.fit(X, y)
 
 
+@pytest.mark.parametrize("x_dtype,est_dtype", [("float64", None), ("float32", None),
+                                               ("float64", "float32"), ("float32", "float64")])
 @pytest.mark.parametrize("kind", sorted(ESTIMATORS))
-def test_common_input_skips_scikit_learn_validation(kind):
-    X = np.random.default_rng(0).normal(size=(20, 3))
+def test_common_input_skips_scikit_learn_validation(kind, x_dtype, est_dtype):
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(x_dtype)
     y = np.resize([0, 1, 2], 20) if kind == "classifier" else np.resize([0, 1], 20)
     module = {"binary": "fastdense.estimators.classifier",
               "classifier": "fastdense.estimators.classifier",
               "regressor": "fastdense.estimators.regressor"}[kind]
-    est = ESTIMATORS[kind](hidden_layer_sizes=(3,), max_iter=2)
+    est = ESTIMATORS[kind](hidden_layer_sizes=(3,), max_iter=2, dtype=est_dtype)
     with mock.patch(f"{module}.validate_data", side_effect=AssertionError("full path")), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
         est.partial_fit(X, y)
+    assert est.coefs_[0].dtype == np.dtype(est_dtype or x_dtype)
 
 
 def test_refits_draw_as_a_fresh_random_state_would():

@@ -47,10 +47,14 @@ def fit(target, activation="relu", dtype=np.float64, hidden=(7, 3), **kw):
         return est.fit(X_TRAIN, TARGETS[target])
 
 
-def check_classifier(clf, dtype, model=None):
+def check_classifier(clf, dtype, model=None, logit_scale=1.0):
+    """`logit_scale`: how much larger than usual the logits are; float32 rounding of
+    the products (a different order of sums in onnxruntime) grows with them."""
     s = session(to_onnx(clf) if model is None else model)
     assert [o.name for o in s.get_outputs()] == ["label", "probabilities"]
     rtol, atol = TOL[dtype]
+    if dtype == np.float32:
+        rtol, atol = rtol * logit_scale, atol * logit_scale
     for X in inputs(clf.n_features_in_, dtype):
         label, proba = s.run(None, {"X": X})
         assert proba.dtype == dtype and proba.shape == (len(X), len(clf.classes_))
@@ -92,7 +96,8 @@ def test_every_activation(target, activation, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_of_extreme_logits_and_older_opsets(dtype):
     clf = fit("multiclass-str", dtype=dtype)
-    clf.coefs_[-1] *= 3000  # logits of thousands: exp would overflow without the max shift
+    scale = 3000  # logits of thousands: exp would overflow without the max shift
+    clf.coefs_[-1] *= scale
     X = next(inputs(5, dtype))
     p = clf.predict_proba(X)
     assert np.isfinite(p).all() and (p == 0).any()
@@ -100,7 +105,8 @@ def test_softmax_of_extreme_logits_and_older_opsets(dtype):
         for layout in ("gemm", "matmul"):
             model = to_onnx(clf, opset=opset, layout=layout)
             assert "Softmax" not in {n.op_type for n in model.graph.node}
-            check_classifier(clf, dtype, model)
+            # a float32 logit of ~3000 is known to ~3000 * 2**-24 at best
+            check_classifier(clf, dtype, model, logit_scale=np.sqrt(scale))
 
 
 def test_zipmap_options_multiclass_and_multilabel():
