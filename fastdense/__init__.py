@@ -6,25 +6,20 @@ scikit-learn estimator and a PyTorch-compatible module API.
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from ._version import __version__
-from ._simd import scipy_blas_preloaded as _scipy_blas_preloaded, select as _select_simd
+import os as _os
 
-try:
-    with _scipy_blas_preloaded():
-        #: Which build of the compiled modules runs: "avx512", "avx2" or "baseline".
-        SIMD = _select_simd(__name__)
-        from . import _kernels, _train  # noqa: F401
-except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
-    raise ImportError(
-        "fastdense's compiled kernels are not built. Install the package with "
-        "`pip install .` and run Python from outside the source tree (or build "
-        "in place with `python setup.py build_ext --inplace`)."
-    ) from exc
+from ._version import __version__
+from . import _simd
+
+# The compiled modules (_kernels, _train) load from the widest build this CPU
+# runs, the first time anything imports them (fastdense._simd.BuildFinder): not
+# here, so that `import fastdense` (and `fastdense --version`) loads no NumPy.
+_builds = _simd.install(__name__, _os.path.dirname(__file__))
 
 # Every public name is imported when first used (PEP 562), so that `import fastdense`
-# costs NumPy, SciPy's top level and the compiled modules only: the estimators import
-# scikit-learn (about 1 s), the nn API its modules. {name: (module, attribute or None
-# for the module itself)}.
+# costs almost nothing: the compiled modules bring NumPy and SciPy's top level, the
+# estimators scikit-learn (about 1 s), the nn API its modules. {name: (module,
+# attribute or None for the module itself)}.
 _LAZY = {
     "kernels": ("kernels", None), "nn": ("nn", None), "optim": ("optim", None),
     "DenseBinaryClassifier": ("estimators.binary", "DenseBinaryClassifier"),
@@ -39,9 +34,10 @@ _LAZY = {
     "gradcheck": ("_gradcheck", "gradcheck"), "GradcheckError": ("_gradcheck", "GradcheckError"),
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "SIMD", *_LAZY]
 
 if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    SIMD: str
     from . import kernels, nn, optim
     from ._gradcheck import GradcheckError, gradcheck
     from ._random import manual_seed
@@ -54,6 +50,15 @@ if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
 
 
 def __getattr__(name):
+    if name == "SIMD":
+        #: Which build of the compiled modules runs: "avx512", "avx2" or "baseline".
+        from . import _kernels  # noqa: F401  (the build is chosen at this import)
+
+        return _builds.build
+    if name in ("_kernels", "_train"):  # `fastdense._train` after `import fastdense`
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         import importlib
 
@@ -66,4 +71,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"SIMD"})

@@ -48,7 +48,8 @@ def dense_backward_ready(da: object, a_prev: object, w: object, a: object, activ
                          negative_slope: object, input_grad: bool
                          ) -> Optional[Tuple[Optional[_F], _F, _F]]: ...
 
-def matmul(a: _F, b: _F, c: _F, trans_a: bool = ..., trans_b: bool = ...) -> bool: ...
+def matmul(a: _F, b: _F, c: _F, trans_a: bool = ..., trans_b: bool = ..., path: int = ...,
+           repeat: int = ...) -> bool: ...
 
 class GemmFloor:
     """Only the matrix products of one training epoch (a benchmark floor)."""

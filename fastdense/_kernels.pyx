@@ -11,7 +11,7 @@ from cython cimport floating
 cimport numpy as cnp
 
 cimport fastdense._core as core
-from fastdense._small_gemm cimport goes_small, matmul as small_or_blas_matmul
+from fastdense._small_gemm cimport goes_small, small_matmul, matmul as small_or_blas_matmul
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
@@ -198,30 +198,51 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
 
 
 def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
-           bint trans_a=False, bint trans_b=False):
+           bint trans_a=False, bint trans_b=False, int path=0, Py_ssize_t repeat=1):
     """c := op(a) @ op(b) by the estimators' product (``_small_gemm.matmul``).
 
-    For tests and benchmarks. op(x) is x.T where its flag is set. Returns
-    True when the product ran in the small-product loop, False for BLAS.
+    For tests and benchmarks. op(x) is x.T where its flag is set. ``path`` 0
+    lets the product choose (returns True when it ran in the small-product
+    loop, False for BLAS); 1 forces the loop (float32, op(b) with contiguous
+    rows or one column), 2 forces BLAS. ``repeat`` runs the product that many
+    times in one nogil loop (for timing products of a microsecond).
     """
     cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
     cdef Py_ssize_t kb = b.shape[1] if trans_b else b.shape[0]
     cdef Py_ssize_t n = b.shape[0] if trans_b else b.shape[1]
+    cdef Py_ssize_t r
     if kb != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError(f"cannot multiply {m}x{k} by {kb}x{n} into "
                          f"{c.shape[0]}x{c.shape[1]}")
     if max(m, n, k) > INT_MAX:
         raise ValueError("matmul: a dimension exceeds BLAS's 32-bit range")
+    if path not in (0, 1, 2) or repeat < 1:
+        raise ValueError("matmul: path must be 0, 1 or 2 and repeat at least 1")
+    cdef bint small = floating is float and goes_small(trans_a, trans_b, m, n, k)
+    if path == 1:
+        if not (floating is float and (not trans_b or n == 1)):
+            raise ValueError("the small-product loop takes float32 with op(b) rows "
+                             "contiguous (or one column)")
+        small = True
+    elif path == 2:
+        small = False
     if m == 0 or n == 0:
-        return False
+        return small
     cdef const floating* a_ptr = &a[0, 0] if a.shape[0] * a.shape[1] > 0 else NULL
     cdef const floating* b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] > 0 else NULL
+    cdef int lda = <int> a.shape[1], ldb = <int> b.shape[1], ldc = <int> n
     with nogil:
-        small_or_blas_matmul(trans_a, trans_b, <int> m, <int> n, <int> k, a_ptr,
-                             <int> a.shape[1], b_ptr, <int> b.shape[1], &c[0, 0],
-                             <int> n)
-    return floating is float and goes_small(trans_b, m, n, k)
+        for r in range(repeat):
+            if path == 0:
+                small_or_blas_matmul(trans_a, trans_b, <int> m, <int> n, <int> k, a_ptr,
+                                     lda, b_ptr, ldb, &c[0, 0], ldc)
+            elif floating is float and path == 1:
+                small_matmul(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, &c[0, 0], ldc)
+            else:
+                core.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
+                          lda, b_ptr, ldb, <floating> 0, &c[0, 0], ldc)
+    return small
 
 
 # ------------------------------------------------------ benchmark support

@@ -4,9 +4,10 @@
 baseline x86-64 and, where it can, again for x86-64-v3 (AVX2) into
 ``fastdense._avx2`` and for x86-64-v4 (AVX-512) into ``fastdense._avx512``,
 all from the same C with no fused multiply-adds, so every build gives the same
-numbers bit for bit. :func:`select` registers the chosen build under the
-baseline names before anything imports them. ``FASTDENSE_SIMD=baseline``
-(or ``avx2``, ``avx512``) forces a choice, e.g. to compare builds.
+numbers bit for bit. :class:`BuildFinder` (installed by ``import fastdense``)
+loads the chosen build under the baseline names the first time anything
+imports them. ``FASTDENSE_SIMD=baseline`` (or ``avx2``, ``avx512``) forces a
+choice, e.g. to compare builds.
 """
 
 import contextlib
@@ -34,32 +35,101 @@ def _cpu_features():
     return __cpu_features__
 
 
-def select(package):
-    """Register the best build of `package`'s compiled modules; return its name.
-
-    Returns "baseline" when no newer build fits the CPU, was built, or is
-    asked for (``FASTDENSE_SIMD``).
-    """
+def wanted_build():
+    """``FASTDENSE_SIMD``, checked: "auto", "baseline" or a name of VARIANTS."""
     wanted = os.environ.get("FASTDENSE_SIMD", "auto").lower()
-    if wanted == "baseline":
-        return "baseline"
-    if wanted != "auto" and wanted not in VARIANTS:
+    if wanted not in ("auto", "baseline") and wanted not in VARIANTS:
         raise ValueError(
             f"FASTDENSE_SIMD must be 'auto', 'baseline' or one of {list(VARIANTS)}; got {wanted!r}"
         )
+    return wanted
+
+
+def _extension_file(folder, module):
+    """The path of the compiled module `module` in `folder`, or None."""
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, module + suffix)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def select(package_dir):
+    """The name of the widest build in `package_dir` this CPU runs ("baseline" if none).
+
+    A build counts when all of its compiled modules are there; FASTDENSE_SIMD
+    can ask for one (or for the baseline). Nothing is imported but NumPy's
+    CPU feature table.
+    """
+    wanted = wanted_build()
+    if wanted == "baseline":
+        return "baseline"
     features = _cpu_features()
     for name, needed in VARIANTS.items():
         if wanted not in ("auto", name) or not all(features.get(f) for f in needed):
             continue
-        try:
-            modules = {m: importlib.import_module(f"{package}._{name}.{m}") for m in MODULES}
-        except ImportError:  # not built here (another platform, or FASTDENSE_SIMD_BUILD=0)
-            continue
-        for m, module in modules.items():
-            sys.modules[f"{package}.{m}"] = module
-            setattr(sys.modules[package], m, module)
-        return name
+        folder = os.path.join(package_dir, f"_{name}")
+        if all(_extension_file(folder, m) for m in MODULES):
+            return name
     return "baseline"
+
+
+class _PreloadingLoader(importlib.machinery.ExtensionFileLoader):
+    """An extension module's loader that runs its initialisation inside
+    :func:`scipy_blas_preloaded` (where it binds SciPy's BLAS)."""
+
+    def create_module(self, spec):
+        with scipy_blas_preloaded():
+            return super().create_module(spec)
+
+    def exec_module(self, module):
+        with scipy_blas_preloaded():
+            super().exec_module(module)
+
+
+class BuildFinder:
+    """Loads ``<package>._kernels`` and ``<package>._train`` from the chosen build.
+
+    An entry of ``sys.meta_path``: the first import of either module (``from .
+    import _kernels``, ``import fastdense._train``, an unpickled object) picks
+    the build once (:func:`select`) and loads the module under its usual name
+    from that build's file, so nothing can import another build by mistake,
+    and ``import fastdense`` itself loads no compiled code (nor NumPy).
+    """
+
+    def __init__(self, package, package_dir):
+        self.package = package
+        self.package_dir = package_dir
+        self.build = None  # chosen at the first import of a compiled module
+
+    def find_spec(self, fullname, path=None, target=None):
+        parent, _, leaf = fullname.rpartition(".")
+        if parent != self.package or leaf not in MODULES:
+            return None
+        if self.build is None:
+            self.build = select(self.package_dir)
+        folder = self.package_dir
+        if self.build != "baseline":
+            folder = os.path.join(folder, f"_{self.build}")
+        origin = _extension_file(folder, leaf)
+        if origin is None:
+            raise ImportError(
+                "fastdense's compiled kernels are not built. Install the package with "
+                "`pip install .` and run Python from outside the source tree (or build "
+                "in place with `python setup.py build_ext --inplace`).", name=fullname)
+        return importlib.util.spec_from_file_location(
+            fullname, origin, loader=_PreloadingLoader(fullname, origin))
+
+
+def install(package, package_dir):
+    """The :class:`BuildFinder` of `package` in ``sys.meta_path`` (added once)."""
+    wanted_build()  # a bad FASTDENSE_SIMD fails at import, before any work
+    for finder in sys.meta_path:
+        if isinstance(finder, BuildFinder) and finder.package == package:
+            return finder
+    finder = BuildFinder(package, package_dir)
+    sys.meta_path.insert(0, finder)
+    return finder
 
 
 @contextlib.contextmanager

@@ -117,10 +117,38 @@ cdef enum:
     SMALL_GEMM_MACS = 8192
 
 
-cdef inline bint goes_small(bint trans_b, Py_ssize_t m, Py_ssize_t n,
+cdef inline bint goes_small(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
                             Py_ssize_t k) noexcept nogil:
-    """Whether a float32 `matmul` of these sizes runs in sgemm_small (else BLAS)."""
-    return m > 0 and n > 0 and m * n * k <= SMALL_GEMM_MACS and (not trans_b or n == 1)
+    """Whether a float32 `matmul` of these sizes runs in sgemm_small (else BLAS).
+
+    Not for a transposed B with several columns (its rows are not contiguous),
+    and not for one column of C under an untransposed A: there the loop's
+    column tile (independent scalar sums) was slower than BLAS's gemv.
+    """
+    if m <= 0 or n <= 0 or m * n * k > SMALL_GEMM_MACS:
+        return False
+    return (n == 1 and trans_a) if (trans_b or n == 1) else True
+
+
+cdef inline void small_matmul(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
+                              Py_ssize_t k, const float* a, Py_ssize_t lda, const float* b,
+                              Py_ssize_t ldb, float* c, Py_ssize_t ldc) noexcept nogil:
+    """Row-major C (m, n) := op(A) @ op(B) in sgemm_small (op(B) with contiguous rows,
+    or one column).
+
+    op(A) is read through its strides, op(B) as rows of B (or, for one
+    column of a transposed B, B's one stored row). One column of C that is
+    contiguous (ldc 1) under a transposed A is computed as the row
+    C.T = op(B).T @ A, which the loop vectorizes; each element is the same
+    ordered sum either way.
+    """
+    cdef Py_ssize_t b_row = 1 if trans_b else ldb  # op(B)'s row stride when n == 1
+    if n == 1 and trans_a and ldc == 1:
+        # C.T (1, m) = op(B).T (1, k) @ A (k, m) stored, rows of stride lda
+        sgemm_small(1, m, k, b, 0, b_row, a, lda, c, m)
+    else:
+        sgemm_small(m, n, k, a, 1 if trans_a else lda, lda if trans_a else 1, b,
+                    b_row if n == 1 else ldb, c, ldc)
 
 
 cdef inline void matmul(bint trans_a, bint trans_b, int m, int n, int k,
@@ -128,20 +156,9 @@ cdef inline void matmul(bint trans_a, bint trans_b, int m, int n, int k,
                         floating* c, int ldc) noexcept nogil:
     """Row-major C (m, n) := op(A) @ op(B): core.gemm with alpha 1 and beta 0.
 
-    Small float32 products run in sgemm_small: op(A) through its strides,
-    op(B) as rows of B (or, for one column of a transposed B, B's one stored
-    row). One column of C that is contiguous (ldc 1) under a transposed A is
-    computed as the row C.T = op(B).T @ A, which the loop vectorizes; each
-    element is the same ordered sum either way.
+    Small float32 products (goes_small) run in small_matmul, the rest in BLAS.
     """
-    cdef Py_ssize_t sa = 1 if trans_a else lda
-    cdef Py_ssize_t sk = lda if trans_a else 1
-    cdef Py_ssize_t b_row = 1 if trans_b else ldb  # op(B)'s row stride when n == 1
-    if floating is float and goes_small(trans_b, m, n, k):
-        if n == 1 and trans_a and ldc == 1:
-            # C.T (1, m) = op(B).T (1, k) @ A (k, m) stored, rows of stride lda
-            sgemm_small(1, m, k, b, 0, b_row, a, lda, c, m)
-        else:
-            sgemm_small(m, n, k, a, sa, sk, b, b_row if n == 1 else ldb, c, ldc)
+    if floating is float and goes_small(trans_a, trans_b, m, n, k):
+        small_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
         return
     core.gemm(trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb, <floating> 0, c, ldc)

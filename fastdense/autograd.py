@@ -1113,15 +1113,37 @@ class Tensor:
 
     # -- dtype and device --------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
-        """Another dtype (a graph edge when self requires grad); devices other than the CPU raise."""
-        dtype = _to_dtype(args, kwargs.pop("dtype", None), kwargs.pop("device", None))
-        if dtype is None:
-            return self
-        return self._cast(_dt.resolve(dtype))
+        """Another dtype (a graph edge when self requires grad); devices other than the CPU raise.
 
-    def _cast(self, dtype: np.dtype) -> "Tensor":
+        As ``torch.Tensor.to``: ``to(dtype)``, ``to(device, dtype)``, ``to(other)``,
+        then optionally ``non_blocking`` and ``copy`` (positional or keywords).
+        ``non_blocking`` has no effect on the CPU; ``copy=True`` returns a new
+        tensor even when nothing changes. ``memory_format`` may only be
+        ``torch.preserve_format`` or ``torch.contiguous_format`` (a dense tensor
+        here has no other layout); any other keyword is a TypeError.
+        """
+        positional = list(args)
+        flags: List[bool] = []  # trailing positional non_blocking, copy
+        while positional and isinstance(positional[-1], bool) and len(flags) < 2:
+            flags.insert(0, positional.pop())
+        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = bool(kwargs.pop("copy", False)) or (len(flags) == 2 and flags[1])
+        memory_format = kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        if memory_format is not None and str(memory_format) not in (
+                "torch.preserve_format", "torch.contiguous_format"):
+            raise NotImplementedError(
+                f"Tensor.to(memory_format={memory_format}) is not supported by fastdense: "
+                "its tensors are dense and row-major (preserve_format and "
+                "contiguous_format only)")
+        dtype = _to_dtype(positional, dtype, device)
+        return self._cast(self._data.dtype if dtype is None else _dt.resolve(dtype), copy)
+
+    def _cast(self, dtype: np.dtype, copy: bool = False) -> "Tensor":
         x = self._data
-        if x.dtype == dtype:
+        if x.dtype == dtype and not copy:
             return self
         return _result(x.astype(dtype), "ToCopyBackward0", (self,),
                        lambda g: ((self, g.astype(x.dtype)),))

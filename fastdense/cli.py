@@ -18,15 +18,18 @@ User mistakes (a missing file, an unknown column, a bad value) print one line
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
 import warnings
-from typing import Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
-
-import numpy as np
+from typing import (TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence,
+                    TextIO, Tuple)
 
 from . import __version__
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["main"]
 
@@ -269,6 +272,7 @@ def _steady_state(ours: Any, theirs: Any, params: Dict[str, Any], X: Any,
     """Seconds to a trained model (one fit with `params`) and seconds per epoch
     ((a (1 + E)-epoch fit - a 1-epoch fit) / E, no early stopping; median of
     interleaved rounds) of the two estimator classes, in that order."""
+    import numpy as np
     from sklearn.exceptions import ConvergenceWarning
 
     fixed = dict(params, tol=0.0, n_iter_no_change=10**9)
@@ -329,6 +333,8 @@ def _columns_list(cols: Sequence[Any]) -> str:
 def _features(df: Any, columns: Sequence[str], one_hot: Dict[str, List[Any]],
               path: str) -> Tuple[np.ndarray, List[str]]:
     """The numeric feature matrix: `columns` in order, one-hot columns expanded."""
+    import numpy as np
+
     pd = _pandas()
 
     missing = [c for c in columns if c not in df.columns]
@@ -399,7 +405,7 @@ def _nonneg_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text!r}")
     return value
 
@@ -421,6 +427,7 @@ def _check_writable(path: Optional[str], what: str) -> None:
 
 def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, Any]:
     """``fastdense train``: fit on a CSV, print accuracy, save the model (and a plot)."""
+    import numpy as np
     from sklearn.preprocessing import StandardScaler
 
     from .estimators import DenseBinaryClassifier

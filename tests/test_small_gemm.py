@@ -39,7 +39,9 @@ def test_small_float32_products_are_the_ordered_sum(m, n, k, trans_a, trans_b, s
                                 np.float32)
     c = np.full((m, n), np.nan, np.float32)
     small = _kernels.matmul(a, b, c, trans_a, trans_b)
-    assert small == (m * n * k <= SMALL_GEMM_MACS and (not trans_b or n == 1))
+    # not a transposed B of several columns, nor one column of C under an untransposed A
+    expected = (n == 1 and trans_a) if (trans_b or n == 1) else True
+    assert small == (m * n * k <= SMALL_GEMM_MACS and expected)
     if small:
         np.testing.assert_array_equal(c, ordered_product(np.ascontiguousarray(op_a),
                                                          np.ascontiguousarray(op_b)))
@@ -59,7 +61,8 @@ def test_tile_edges(m, n, k, trans_a):
     a, b, op_a, op_b = operands(np.random.default_rng(m * n * k), m, n, k, trans_a,
                                 False, np.float32)
     c = np.empty((m, n), np.float32)
-    assert _kernels.matmul(a, b, c, trans_a, False)
+    assert _kernels.matmul(a, b, c, trans_a, False) == (n > 1 or trans_a)
+    _kernels.matmul(a, b, c, trans_a, False, 1)  # the loop, whatever the default path
     np.testing.assert_array_equal(c, ordered_product(np.ascontiguousarray(op_a), op_b))
 
 
@@ -87,3 +90,20 @@ def test_shape_mismatch_is_a_value_error():
     with pytest.raises(ValueError, match="cannot multiply 2x3 by 4x2"):
         _kernels.matmul(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32),
                         np.empty((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_forced_paths_above_the_limit(trans_a):
+    """The loop's contract holds at any size (path 1); path 2 is BLAS; repeat repeats."""
+    a, b, op_a, op_b = operands(np.random.default_rng(3), 67, 41, 35, trans_a, False,
+                                np.float32)
+    c = np.empty((67, 41), np.float32)
+    assert _kernels.matmul(a, b, c, trans_a, False, 1, 3)
+    np.testing.assert_array_equal(c, ordered_product(np.ascontiguousarray(op_a), op_b))
+    assert not _kernels.matmul(a, b, c, trans_a, False, 2)
+    np.testing.assert_allclose(c, op_a.astype(np.float64) @ op_b, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="small-product loop takes float32"):
+        _kernels.matmul(a.astype(np.float64), b.astype(np.float64), c.astype(np.float64),
+                        trans_a, False, 1)
+    with pytest.raises(ValueError, match="path must be"):
+        _kernels.matmul(a, b, c, trans_a, False, 3)

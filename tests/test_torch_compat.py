@@ -731,3 +731,34 @@ def test_rmsprop_momentum_turned_on_late_raises_like_torch():
         opt.param_groups[0]["momentum"] = 0.9
         with pytest.raises(KeyError):
             opt.step()
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, x: x.to(L.float32),
+    lambda L, x: x.to(L.float32, copy=True),
+    lambda L, x: x.to(L.float32, False, True),
+    lambda L, x: x.to(dtype=L.float64, copy=True, non_blocking=True),
+    lambda L, x: x.to("cpu", L.float32, copy=True),
+    lambda L, x: x.to(x, copy=True),
+    lambda L, x: x.to(L.float32, memory_format=torch.preserve_format),
+    lambda L, x: x.to(L.float64, False, False),
+])
+def test_tensor_to_copy_and_flags_like_torch(call):
+    """Tensor.to's copy / non_blocking / memory_format (once silently ignored)."""
+    outs = []
+    for L in (torch, ft):
+        x = L.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+        y = call(L, x)
+        (y * y).sum().backward()
+        name = "" if y is x else y.grad_fn.name  # torch: a method; fastdense: a str
+        outs.append((y is x, y.requires_grad, name() if callable(name) else name,
+                     str(y.dtype).replace("torch.", ""), np.asarray(x.grad).tolist()))
+    assert outs[0] == outs[1]
+
+
+def test_tensor_to_refuses_what_it_cannot_do():
+    x = ft.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        x.to(ft.float32, pin_memory=True)
+    with pytest.raises(NotImplementedError, match="memory_format"):
+        x.to(ft.float32, memory_format=torch.channels_last)
