@@ -12,9 +12,11 @@
 # element of C is summed over k in order, starting from 0, one multiply and
 # one add per term (the modules are built with -ffp-contract=off): the
 # result does not depend on the tile or the vector width, so the baseline and
-# the SIMD builds give the same bits (tests/test_simd.py). Only the tiling is
-# chosen per build: 6 x 16 tiles (12 accumulators) where AVX gives 16 wide
-# registers, 4 x 8 otherwise.
+# the SIMD builds give the same bits (tests/test_simd.py). The tiles are 6 x 16
+# (12 accumulators of 8 floats: registers in the AVX builds; the baseline
+# build's SSE has half as many, and its spills still beat 4 x 8 tiles on the
+# T products), then 4 x 8, 8 x 1 and 1-row tiles for the edges; GCC/Clang
+# vector extensions, plain C loops elsewhere.
 #
 # `matmul` is the one entry point: core.gemm's row-major arguments with
 # alpha = 1 and beta = 0; it sends float32 products of at most
@@ -83,14 +85,12 @@ cdef extern from *:
                                float* c, ptrdiff_t ldc) {
         ptrdiff_t i, j = 0;
     #ifdef FD_VECTOR_TILES
-    #ifdef __AVX__
         for (; j + 16 <= n; j += 16) {
             for (i = 0; i + 6 <= m; i += 6)
                 fd_tile_6x16(k, a + i * sa, sa, sk, b + j, ldb, c + i * ldc + j, ldc);
             for (; i < m; i++)
                 fd_tile_1x16(k, a + i * sa, sa, sk, b + j, ldb, c + i * ldc + j, ldc);
         }
-    #endif
         for (; j + 8 <= n; j += 8) {
             for (i = 0; i + 4 <= m; i += 4)
                 fd_tile_4x8(k, a + i * sa, sa, sk, b + j, ldb, c + i * ldc + j, ldc);
