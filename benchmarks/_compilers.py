@@ -21,17 +21,9 @@ from functools import partial
 
 import numpy as np
 
+from fastdense._bench import network_score, torch_network
+
 ADAM = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-
-
-def _score(task, out, yt):
-    """Held-out accuracy (R^2 for regression) of the network's outputs."""
-    if task[0] == "regression":
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(yt, out[:, 0]))
-    pred = out.argmax(axis=1) if task[0] == "multiclass" else out[:, 0] > 0
-    return float(np.mean(pred == yt))
 
 
 # --------------------------------------------------------------------- JAX
@@ -140,7 +132,7 @@ def jax_competitor(X, y, Xt, yt, hidden, batch, task=("binary", 1), alpha=0.0,
                 params, state, key = epoch(params, state, key, Xj, yj, perm)
         jax.block_until_ready(params)
         elapsed = time.perf_counter() - start
-        return elapsed, _score(task, np.asarray(predict(params, jnp.asarray(Xt))), yt)
+        return elapsed, network_score(task, np.asarray(predict(params, jnp.asarray(Xt))), yt)
 
     def reset():
         epoch.clear_cache()
@@ -160,20 +152,8 @@ def torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task=("binary",
     a compiled ``opt.step`` of the foreach Adam (PyTorch's "compiled optimizer")."""
     import torch._dynamo
 
-    sizes = [X.shape[1], *hidden]
-    layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
-    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], task[1])).to(dtype)
+    model, loss_fn, Xt_, yt_ = torch_network(torch, X, y, hidden, task)
     compiled = torch.compile(model, dynamic=False)
-    Xt_ = torch.from_numpy(X)
-    if task[0] == "multiclass":
-        loss_fn = torch.nn.CrossEntropyLoss()
-        yt_ = torch.from_numpy(y.astype(np.int64))
-    else:
-        loss_fn = torch.nn.MSELoss() if task[0] == "regression" else torch.nn.BCEWithLogitsLoss()
-        yt_ = torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     opt = torch.optim.Adam(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"],
                            eps=ADAM["eps"], fused=not compile_step,
@@ -205,7 +185,7 @@ def torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task=("binary",
         elapsed = time.perf_counter() - start
         with torch.no_grad():
             out = model(torch.from_numpy(Xt)).numpy()
-        return elapsed, _score(task, out, yt)
+        return elapsed, network_score(task, out, yt)
 
     def reset():
         # the next call compiles from scratch: no in-process graphs, and no kernels

@@ -146,27 +146,46 @@ def fit_numpy(X, y, Xt, yt, hidden, batch, epochs):
     start = time.perf_counter()
     params, _ = _reference.train(X, y, hidden, epochs=epochs, batch_size=batch, lr=1e-3)
     elapsed = time.perf_counter() - start
-    logits = _reference.forward(params, Xt)[-1][:, 0]
-    return elapsed, float(np.mean((logits > 0) == yt))
+    return elapsed, network_score(("binary", 1), _reference.forward(params, Xt)[-1], yt)
 
 
-def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused, task=("binary", 1)):
-    torch.manual_seed(0)
+def network_score(task, out, yt) -> float:
+    """Held-out accuracy (R^2 for regression) of a network's outputs `out` (n, k)."""
+    if task[0] == "regression":
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(yt, out[:, 0]))
+    pred = out.argmax(axis=1) if task[0] == "multiclass" else out[:, 0] > 0
+    return float(np.mean(pred == yt))
+
+
+def torch_network(torch, X, y, hidden, task=("binary", 1)):
+    """The PyTorch competitors' problem: (model, loss_fn, X, y as tensors).
+
+    ReLU hidden layers in X's dtype (PyTorch's own initialisation, drawn from
+    the current seed), the task's output units and loss (BCE from logits,
+    cross-entropy on class indices, mean squared error).
+    """
     sizes = [X.shape[1], *hidden]
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
     model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], task[1])).to(dtype)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
-    Xt_ = torch.from_numpy(X)
     if task[0] == "multiclass":
         loss_fn: Any = torch.nn.CrossEntropyLoss()
-        yt_ = torch.from_numpy(y.astype(np.int64))
+        y_ = torch.from_numpy(y.astype(np.int64))
     else:
         loss_fn = (torch.nn.MSELoss() if task[0] == "regression"
                    else torch.nn.BCEWithLogitsLoss())
-        yt_ = torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
+        y_ = torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
+    return model, loss_fn, torch.from_numpy(X), y_
+
+
+def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused, task=("binary", 1)):
+    torch.manual_seed(0)
+    model, loss_fn, Xt_, yt_ = torch_network(torch, X, y, hidden, task)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
     generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
     for _ in range(epochs):
@@ -180,12 +199,7 @@ def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused, task=("binary",
     elapsed = time.perf_counter() - start
     with torch.no_grad():
         out = model(torch.from_numpy(Xt)).numpy()
-    if task[0] == "regression":
-        from sklearn.metrics import r2_score
-
-        return elapsed, float(r2_score(yt, out[:, 0]))
-    pred = out.argmax(axis=1) if task[0] == "multiclass" else out[:, 0] > 0
-    return elapsed, float(np.mean(pred == yt))
+    return elapsed, network_score(task, out, yt)
 
 
 def fit_gemm_floor(X, hidden, batch, epochs, n_out=1):
