@@ -55,14 +55,10 @@ def __getattr__(name):
         from . import _kernels  # noqa: F401  (the build is chosen at this import)
 
         return _builds.build
-    if name in ("_kernels", "_train"):  # `fastdense._train` after `import fastdense`
+    if name in _LAZY or name in _simd.MODULES:  # (`fastdense._train` after `import fastdense`)
         import importlib
 
-        return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY:
-        import importlib
-
-        module_name, attribute = _LAZY[name]
+        module_name, attribute = _LAZY.get(name, (name, None))
         module = importlib.import_module(f".{module_name}", __name__)
         value = module if attribute is None else getattr(module, attribute)
         globals()[name] = value

@@ -54,6 +54,11 @@ def _extension_file(folder, module):
     return None
 
 
+def _build_folder(package_dir, build):
+    """Where the compiled modules of `build` ("baseline" or a name of VARIANTS) are."""
+    return package_dir if build == "baseline" else os.path.join(package_dir, f"_{build}")
+
+
 def select(package_dir):
     """The name of the widest build in `package_dir` this CPU runs ("baseline" if none).
 
@@ -68,8 +73,7 @@ def select(package_dir):
     for name, needed in VARIANTS.items():
         if wanted not in ("auto", name) or not all(features.get(f) for f in needed):
             continue
-        folder = os.path.join(package_dir, f"_{name}")
-        if all(_extension_file(folder, m) for m in MODULES):
+        if all(_extension_file(_build_folder(package_dir, name), m) for m in MODULES):
             return name
     return "baseline"
 
@@ -108,10 +112,7 @@ class BuildFinder:
             return None
         if self.build is None:
             self.build = select(self.package_dir)
-        folder = self.package_dir
-        if self.build != "baseline":
-            folder = os.path.join(folder, f"_{self.build}")
-        origin = _extension_file(folder, leaf)
+        origin = _extension_file(_build_folder(self.package_dir, self.build), leaf)
         if origin is None:
             raise ImportError(
                 "fastdense's compiled kernels are not built. Install the package with "

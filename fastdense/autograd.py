@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import math
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -1126,19 +1126,15 @@ class Tensor:
         flags: List[bool] = []  # trailing positional non_blocking, copy
         while positional and isinstance(positional[-1], bool) and len(flags) < 2:
             flags.insert(0, positional.pop())
-        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
         copy = bool(kwargs.pop("copy", False)) or (len(flags) == 2 and flags[1])
         memory_format = kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        dtype = _to_dtype(positional, kwargs)  # (unknown keywords raise here first)
         if memory_format is not None and str(memory_format) not in (
                 "torch.preserve_format", "torch.contiguous_format"):
             raise NotImplementedError(
                 f"Tensor.to(memory_format={memory_format}) is not supported by fastdense: "
                 "its tensors are dense and row-major (preserve_format and "
                 "contiguous_format only)")
-        dtype = _to_dtype(positional, dtype, device)
         return self._cast(self._data.dtype if dtype is None else _dt.resolve(dtype), copy)
 
     def _cast(self, dtype: np.dtype, copy: bool = False) -> "Tensor":
@@ -1347,13 +1343,19 @@ _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ide
                  "privateuseone")
 
 
-def _to_dtype(args: Sequence[Any], dtype: Any, device: Any) -> Any:
-    """The dtype that ``to(*args, dtype=dtype, device=device)`` asks for (None: keep it).
+def _to_dtype(args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
+    """The dtype that ``to(*args, **kwargs)`` asks for (None: keep it).
 
     Positional arguments are devices, dtypes or a tensor (its dtype), in any
-    order, as PyTorch's ``Tensor.to`` and ``Module.to`` take them; any device
+    order, as PyTorch's ``Tensor.to`` and ``Module.to`` take them; the
+    keywords ``dtype``, ``device`` and ``non_blocking`` (no effect on the CPU)
+    are taken from `kwargs`, and any keyword left is a TypeError. Any device
     but the CPU raises (:func:`check_device`).
     """
+    dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
         if _is_device_like(a):
             device = a

@@ -436,11 +436,7 @@ class Module:
         AssertionError and a RuntimeError, as PyTorch without CUDA raises);
         an unknown device string raises RuntimeError, as in PyTorch.
         """
-        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        dtype = _to_dtype(args, dtype, device)
+        dtype = _to_dtype(args, kwargs)
         if dtype is None:
             return self
         dt = _dt.resolve(dtype)
