@@ -35,7 +35,25 @@ DIRECTIVES = {
 # and change the rounding we test against.
 COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
 
-MODULES = ["_kernels", "_train"]
+
+
+def _compiled_modules():
+    """The compiled modules' names, from ``fastdense/_simd.py`` (which loads them): written once.
+
+    _simd.py is read as a standalone file (it imports only the standard library), so the
+    build does not import the fastdense package and its dependencies.
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_fastdense_simd", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastdense", "_simd.py")
+    )
+    simd = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(simd)
+    return list(simd.MODULES)
+
+
+MODULES = _compiled_modules()
 
 # (subpackage, flags): x86-64 microarchitecture levels, contraction off.
 SIMD_VARIANTS = [

@@ -1,4 +1,4 @@
-"""Compiled kernels of fastdense: thin typed shells over fastdense/_core.pxd.
+"""Compiled kernels of fastdense: thin typed shells over the nogil building blocks (_activations, _blas, _layer, _losses, _updates .pxd).
 
 These functions trust their callers: shapes, dtypes and contiguity are checked
 in fastdense/kernels.py (and the other Python layers) before any call here.
@@ -10,7 +10,11 @@ from cython cimport floating
 
 cimport numpy as cnp
 
-cimport fastdense._core as core
+cimport fastdense._activations as act
+cimport fastdense._blas as blas
+cimport fastdense._layer as layer
+cimport fastdense._losses as losses
+cimport fastdense._updates as upd
 from fastdense._small_gemm cimport goes_small, small_matmul, matmul as small_or_blas_matmul
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
@@ -19,14 +23,14 @@ from libc.stdlib cimport free, malloc
 cnp.import_array()
 
 ACTIVATIONS = {
-    "identity": core.IDENTITY,
-    "relu": core.RELU,
-    "tanh": core.TANH,
-    "sigmoid": core.SIGMOID,
-    "leaky_relu": core.LEAKY_RELU,
+    "identity": act.IDENTITY,
+    "relu": act.RELU,
+    "tanh": act.TANH,
+    "sigmoid": act.SIGMOID,
+    "leaky_relu": act.LEAKY_RELU,
 }
 # Every name a caller may pass: the kernels' own plus scikit-learn's "logistic".
-ACTIVATION_CODES = dict(ACTIVATIONS, logistic=core.SIGMOID)
+ACTIVATION_CODES = dict(ACTIVATIONS, logistic=act.SIGMOID)
 
 
 cdef inline const floating* optional_ptr(const floating[::1] x) noexcept nogil:
@@ -44,7 +48,7 @@ def dense_forward(const floating[:, ::1] a_prev, const floating[:, ::1] w,
     cdef const floating* a_ptr = &a_prev[0, 0] if n_in > 0 else NULL
     cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
     with nogil:
-        core.dense_forward(m, n_in, n_out, a_ptr, w_ptr, b, &out[0, 0], activation,
+        layer.dense_forward(m, n_in, n_out, a_ptr, w_ptr, b, &out[0, 0], activation,
                            <floating> negative_slope)
 
 
@@ -75,7 +79,7 @@ def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
     cdef floating* dw_ptr = &dw[0, 0] if n_in > 0 else NULL
     cdef floating* da_prev_ptr = &da_prev[0, 0] if (n_in > 0 and da_prev.shape[0] > 0) else NULL
     with nogil:
-        core.dense_backward(m, n_in, n_out, &da[0, 0], a_prev_ptr, w_ptr, &a[0, 0],
+        layer.dense_backward(m, n_in, n_out, &da[0, 0], a_prev_ptr, w_ptr, &a[0, 0],
                             &dz[0, 0], dw_ptr, db_ptr, da_prev_ptr, activation,
                             <floating> negative_slope, accumulate)
 
@@ -96,7 +100,7 @@ def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
     cdef const floating* pw_ptr = optional_ptr(pos_weight)
     cdef floating* loss_ptr = &loss[0] if loss.shape[0] > 0 else NULL
     with nogil:
-        total = core.bce_with_logits(rows, cols, &z[0, 0], &y[0, 0], w_ptr, pw_ptr,
+        total = losses.bce_with_logits(rows, cols, &z[0, 0], &y[0, 0], w_ptr, pw_ptr,
                                      &dz[0, 0], loss_ptr, <floating> grad_scale)
     return total
 
@@ -111,7 +115,7 @@ def activation_forward(const floating[::1] z, floating[::1] out, int activation,
         if &out[0] != &z[0]:
             for i in range(n):
                 out[i] = z[i]
-        core.bias_activation(1, n, &out[0], NULL, activation, <floating> negative_slope)
+        act.bias_activation(1, n, &out[0], NULL, activation, <floating> negative_slope)
 
 
 def activation_backward(const floating[::1] da, const floating[::1] a, floating[::1] dz,
@@ -121,7 +125,7 @@ def activation_backward(const floating[::1] da, const floating[::1] a, floating[
     if n == 0:
         return
     with nogil:
-        core.delta_and_bias_grad(1, n, &da[0], &a[0], &dz[0], NULL, activation,
+        act.delta_and_bias_grad(1, n, &da[0], &a[0], &dz[0], NULL, activation,
                                  <floating> negative_slope)
 
 
@@ -138,7 +142,7 @@ def bce_probs(const floating[::1] p, const floating[::1] y, const floating[::1] 
     cdef const floating* w_ptr = optional_ptr(weight)
     cdef floating* loss_ptr = &loss[0] if loss.shape[0] > 0 else NULL
     with nogil:
-        total = core.bce_probs(n, &p[0], &y[0], w_ptr, &dp[0], loss_ptr,
+        total = losses.bce_probs(n, &p[0], &y[0], w_ptr, &dp[0], loss_ptr,
                                <floating> grad_scale)
     return total
 
@@ -152,7 +156,7 @@ def torch_sgd(floating[::1] param, const floating[::1] grad, floating[::1] buf,
         return
     cdef floating* buf_ptr = &buf[0] if buf.shape[0] > 0 else NULL
     with nogil:
-        core.torch_sgd(n, &param[0], &grad[0], buf_ptr, <floating> lr,
+        upd.torch_sgd(n, &param[0], &grad[0], buf_ptr, <floating> lr,
                        <floating> momentum, <floating> (1 - dampening),
                        <floating> weight_decay, nesterov, maximize, first_step)
 
@@ -168,7 +172,7 @@ def torch_adam(floating[::1] param, const floating[::1] grad, floating[::1] exp_
         return
     cdef floating* vmax_ptr = &max_exp_avg_sq[0] if max_exp_avg_sq.shape[0] > 0 else NULL
     with nogil:
-        core.torch_adam(n, &param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax_ptr,
+        upd.torch_adam(n, &param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax_ptr,
                         <floating> step_size, <floating> bias_correction2_sqrt,
                         <floating> (1 - beta1), <floating> beta2, <floating> (1 - beta2),
                         <floating> eps, <floating> weight_decay,
@@ -182,7 +186,7 @@ def sklearn_sgd(floating[::1] param, const floating[::1] grad, floating[::1] vel
     if n == 0:
         return
     with nogil:
-        core.sklearn_sgd(n, 0, &param[0], &grad[0], &velocity[0], <floating> lr,
+        upd.sklearn_sgd(n, 0, &param[0], &grad[0], &velocity[0], <floating> lr,
                          <floating> momentum, nesterov, 0, 1)
 
 
@@ -193,7 +197,7 @@ def sklearn_adam(floating[::1] param, const floating[::1] grad, floating[::1] m,
     if n == 0:
         return
     with nogil:
-        core.sklearn_adam(n, 0, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
+        upd.sklearn_adam(n, 0, &param[0], &grad[0], &m[0], &v[0], <floating> lr_t,
                           beta1, beta2, <floating> eps, 0, 1)
 
 
@@ -240,7 +244,7 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
             elif floating is float and path == 1:
                 small_matmul(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, &c[0, 0], ldc)
             else:
-                core.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
+                blas.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
                           lda, b_ptr, ldb, <floating> 0, &c[0, 0], ldc)
     return small
 
@@ -260,7 +264,7 @@ cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
         m = min(batch, n - start)
         a_in = x + start * sizes[0]
         for l in range(n_layers):
-            core.gemm(False, True, <int> m, <int> sizes[l + 1], <int> sizes[l], <floating> 1,
+            blas.gemm(False, True, <int> m, <int> sizes[l + 1], <int> sizes[l], <floating> 1,
                       a_in, <int> sizes[l], w[l], <int> sizes[l], <floating> 0, z[l],
                       <int> sizes[l + 1])
             a_in = z[l]
@@ -268,11 +272,11 @@ cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
             if not backward:
                 break
             a_in = x + start * sizes[0] if l == 0 else z[l - 1]
-            core.gemm(True, False, <int> sizes[l + 1], <int> sizes[l], <int> m, <floating> 1,
+            blas.gemm(True, False, <int> sizes[l + 1], <int> sizes[l], <int> m, <floating> 1,
                       z[l], <int> sizes[l + 1], a_in, <int> sizes[l], <floating> 0, dw[l],
                       <int> sizes[l])
             if l > 0 or input_grad:
-                core.gemm(False, False, <int> m, <int> sizes[l], <int> sizes[l + 1],
+                blas.gemm(False, False, <int> m, <int> sizes[l], <int> sizes[l + 1],
                           <floating> 1, z[l], <int> sizes[l + 1], w[l], <int> sizes[l],
                           <floating> 0, da[l], <int> sizes[l])
         start += batch
@@ -410,14 +414,14 @@ cdef inline cnp.npy_intp _dim(object a, int k):
 cdef void _forward_run(floating kind, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
                        void* a_prev, void* w, void* b, void* out, int code,
                        double slope) noexcept nogil:
-    core.dense_forward(m, n_in, n_out, <const floating*> a_prev, <const floating*> w,
+    layer.dense_forward(m, n_in, n_out, <const floating*> a_prev, <const floating*> w,
                        <const floating*> b, <floating*> out, code, <floating> slope)
 
 
 cdef void _backward_run(floating kind, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
                         void* da, void* a_prev, void* w, void* a, void* dz, void* dw,
                         void* db, void* da_prev, int code, double slope) noexcept nogil:
-    core.dense_backward(m, n_in, n_out, <const floating*> da, <const floating*> a_prev,
+    layer.dense_backward(m, n_in, n_out, <const floating*> da, <const floating*> a_prev,
                         <const floating*> w, <const floating*> a, <floating*> dz,
                         <floating*> dw, <floating*> db, <floating*> da_prev, code,
                         <floating> slope, False)
@@ -542,7 +546,7 @@ cdef _adam_multi(floating kind, int typenum, list params, list grads, list exp_a
         step_size = <floating> (<double> step_sizes[i])
         bc2 = <floating> (<double> bc2_sqrts[i])
         with nogil:
-            core.torch_adam(n, p, g, m, v, vm, step_size, bc2, <floating> (1 - beta1),
+            upd.torch_adam(n, p, g, m, v, vm, step_size, bc2, <floating> (1 - beta1),
                             <floating> beta2, <floating> (1 - beta2), <floating> eps,
                             <floating> weight_decay, <floating> decay_factor, amsgrad,
                             maximize)
@@ -594,7 +598,7 @@ def torch_rmsprop(floating[::1] param, const floating[::1] grad, floating[::1] s
     cdef floating* m_ptr = &grad_avg[0] if grad_avg.shape[0] > 0 else NULL
     cdef floating* buf_ptr = &momentum_buffer[0] if momentum_buffer.shape[0] > 0 else NULL
     with nogil:
-        core.torch_rmsprop(n, &param[0], &grad[0], &square_avg[0], m_ptr, buf_ptr,
+        upd.torch_rmsprop(n, &param[0], &grad[0], &square_avg[0], m_ptr, buf_ptr,
                            <floating> lr, <floating> alpha, <floating> (1 - alpha),
                            <floating> eps, <floating> weight_decay, <floating> momentum,
                            maximize)
@@ -607,5 +611,5 @@ def torch_adagrad(floating[::1] param, const floating[::1] grad, floating[::1] s
     if n == 0:
         return
     with nogil:
-        core.torch_adagrad(n, &param[0], &grad[0], &state_sum[0], <floating> clr,
+        upd.torch_adagrad(n, &param[0], &grad[0], &state_sum[0], <floating> clr,
                            <floating> eps, <floating> weight_decay, maximize)

@@ -115,7 +115,7 @@ def sklearn_output_loss(Z, Y, output, sample_weight=None):
     output activation of ``out_activation_`` ('logistic', 'softmax',
     'identity', 'exp'), and dZ = (out(Z) - Y) * s (no 1/S: scikit-learn
     divides the parameter gradients by the weight sum). The oracle of
-    ``_core.sklearn_output_loss``.
+    ``_losses.sklearn_output_loss``.
     """
     Z = np.asarray(Z)
     Y = np.asarray(Y, dtype=Z.dtype)

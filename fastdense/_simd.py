@@ -22,6 +22,7 @@ VARIANTS = {
     "avx512": ("AVX512_SKX", "AVX2", "FMA3", "F16C"),
     "avx2": ("AVX2", "FMA3", "F16C"),
 }
+#: The compiled modules (setup.py builds exactly these: the list is written here only).
 MODULES = ("_kernels", "_train")
 
 

@@ -18,7 +18,7 @@
 # T products), then 4 x 8, 8 x 1 and 1-row tiles for the edges; GCC/Clang
 # vector extensions, plain C loops elsewhere.
 #
-# `matmul` is the one entry point: core.gemm's row-major arguments with
+# `matmul` is the one entry point: blas.gemm's row-major arguments with
 # alpha = 1 and beta = 0; it sends float32 products of at most
 # SMALL_GEMM_MACS multiply-adds to the loop and everything else to BLAS. The
 # limit is the same in every build (so are the bits): above it the baseline
@@ -29,7 +29,7 @@
 
 from cython cimport floating
 
-cimport fastdense._core as core
+cimport fastdense._blas as blas
 
 
 cdef extern from *:
@@ -154,11 +154,11 @@ cdef inline void small_matmul(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize
 cdef inline void matmul(bint trans_a, bint trans_b, int m, int n, int k,
                         const floating* a, int lda, const floating* b, int ldb,
                         floating* c, int ldc) noexcept nogil:
-    """Row-major C (m, n) := op(A) @ op(B): core.gemm with alpha 1 and beta 0.
+    """Row-major C (m, n) := op(A) @ op(B): blas.gemm with alpha 1 and beta 0.
 
     Small float32 products (goes_small) run in small_matmul, the rest in BLAS.
     """
     if floating is float and goes_small(trans_a, trans_b, m, n, k):
         small_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
         return
-    core.gemm(trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb, <floating> 0, c, ldc)
+    blas.gemm(trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb, <floating> 0, c, ldc)

@@ -32,7 +32,7 @@ buffers); each epoch is then ``stochastic_epoch(plan, opt, params, order)``.
 The estimators' doors prove the network and the optimizer state first
 (``fastdense._network``); the constructors here only refuse what would make
 a loop index outside a buffer. The loops run without the GIL. The output
-layers and losses are ``_core``'s ``sklearn_output_loss``.
+layers and losses are ``_losses.pxd``'s ``sklearn_output_loss``.
 """
 
 from cython cimport floating
@@ -42,7 +42,10 @@ from cpython.exc cimport PyErr_CheckSignals
 
 from scipy.linalg.cython_blas cimport sdot, ddot
 
-cimport fastdense._core as core
+cimport fastdense._activations as act
+cimport fastdense._blas as blas
+cimport fastdense._losses as losses
+cimport fastdense._updates as upd
 from fastdense._small_gemm cimport matmul
 cimport numpy as cnp
 
@@ -62,9 +65,9 @@ cdef enum:
 
 MAX_WEIGHT_LAYERS = MAX_LAYERS
 
-# The output layer and its loss, scikit-learn's out_activation_ (core.Output).
-OUTPUT_CODES = {"logistic": core.OUT_LOGISTIC, "softmax": core.OUT_SOFTMAX,
-                "identity": core.OUT_IDENTITY, "exp": core.OUT_EXP}
+# The output layer and its loss, scikit-learn's out_activation_ (losses.Output).
+OUTPUT_CODES = {"logistic": losses.OUT_LOGISTIC, "softmax": losses.OUT_SOFTMAX,
+                "identity": losses.OUT_IDENTITY, "exp": losses.OUT_EXP}
 
 # How often (at most) a nogil epoch takes the GIL back to run Python's signal
 # handlers (Ctrl-C): after any minibatch once this much time has passed since
@@ -123,9 +126,9 @@ ctypedef struct Net:
     const Py_ssize_t* units      # (L + 1,): n_features, hidden..., 1
     const Py_ssize_t* coef_off   # (L,): offset of W[l] in the flat buffer
     const Py_ssize_t* icpt_off   # (L,): offset of b[l]
-    int activation               # hidden activation (core.Activation)
+    int activation               # hidden activation (act.Activation)
     double slope                 # leaky_relu negative slope
-    int output                   # output layer and loss (core.Output)
+    int output                   # output layer and loss (losses.Output)
 
 
 ctypedef struct Update:
@@ -143,22 +146,6 @@ ctypedef struct Csr:
     const Py_ssize_t* indptr
     const Py_ssize_t* indices
     bint present
-
-
-cdef inline void hidden_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
-                                   const floating* bias, int activation,
-                                   floating slope) noexcept nogil:
-    """A = g(Z + b) in place. The logistic is scipy's expit formula (what
-    scikit-learn computes); every other activation is _core's epilogue."""
-    cdef Py_ssize_t i, j
-    cdef floating* row
-    if activation != core.SIGMOID:
-        core.bias_activation(m, n, z, bias, activation, slope)
-        return
-    for i in range(m):
-        row = z + i * n
-        for j in range(n):
-            row[j] = core.expit(row[j] + bias[j])
 
 
 cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
@@ -186,30 +173,6 @@ cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
         x += n_
         n -= n_
     return total
-
-
-cdef inline void hidden_delta(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
-                              floating* db, int activation, floating slope) noexcept nogil:
-    """d := d * g'(a) in place with db += column sums of the result.
-
-    The logistic multiplies in scikit-learn's order, (d * a) * (1 - a); every
-    other activation is _core's delta_and_bias_grad.
-    """
-    cdef Py_ssize_t i, j
-    cdef floating g
-    cdef floating* dr
-    cdef const floating* ar
-    if activation != core.SIGMOID:
-        core.delta_and_bias_grad(m, n, d, a, d, db, activation, slope)
-        return
-    for i in range(m):
-        dr = d + i * n
-        ar = a + i * n
-        for j in range(n):
-            g = dr[j] * ar[j]
-            g = g * (<floating> 1 - ar[j])
-            dr[j] = g
-            db[j] += g
 
 
 cdef inline void gather_rows(Py_ssize_t m, const Py_ssize_t* rows, const floating* x,
@@ -293,12 +256,12 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         b = params + net.icpt_off[l]
         if l == 0 and xs.present:
             csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
-        else:  # (a one-unit layer goes to gemv inside core.gemm, as numpy's matmul does)
+        else:  # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
             a_prev = x0 if l == 0 else acts[l - 1]
             matmul(False, False, <int> m, <int> n_out, <int> n_in, a_prev, <int> n_in,
                    w, <int> n_out, acts[l], <int> n_out)
-        hidden_activation(m, n_out, acts[l], b,
-                          core.IDENTITY if l == net.n_layers - 1 else net.activation,
+        act.sklearn_bias_activation(m, n_out, acts[l], b,
+                          act.IDENTITY if l == net.n_layers - 1 else net.activation,
                           <floating> net.slope)
 
 
@@ -316,12 +279,12 @@ cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* 
         off = net.coef_off[l] if k == 0 else net.icpt_off[l]
         n = net.units[l + 1] * (net.units[l] if k == 0 else 1)
         if u.solver == STEP_ADAM:
-            core.sklearn_adam(n, n if k == 0 else 0, params + off, grads + off,
+            upd.sklearn_adam(n, n if k == 0 else 0, params + off, grads + off,
                               state1 + off, state2 + off, <floating> u.lr,
                               u.beta_1, u.beta_2,
                               <floating> u.epsilon, <floating> alpha, scale)
         else:
-            core.sklearn_sgd(n, n if k == 0 else 0, params + off, grads + off,
+            upd.sklearn_sgd(n, n if k == 0 else 0, params + off, grads + off,
                              state1 + off, <floating> u.lr, <floating> u.momentum,
                              u.nesterov, <floating> alpha, scale)
 
@@ -355,10 +318,10 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
 
-    # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_core)
-    sw_sum = <double> core.pairwise_sum(sw, m) if sw != NULL else <double> m
+    # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_losses.pxd)
+    sw_sum = <double> losses.pairwise_sum(sw, m) if sw != NULL else <double> m
     sw_sum_f = <floating> sw_sum
-    loss = core.sklearn_output_loss(net.output, m, net.units[L], acts[L - 1], y, sw,
+    loss = losses.sklearn_output_loss(net.output, m, net.units[L], acts[L - 1], y, sw,
                                     sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1])
 
     # The L2 term of the loss, from the weights before this step's update:
@@ -398,7 +361,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                        w, <int> n_out, tmp, <int> n_in)
             for j in range(n_in):
                 grads[net.icpt_off[l - 1] + j] = 0
-            hidden_delta(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
+            act.sklearn_delta_and_bias_grad(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
                          net.activation, <floating> net.slope)
         if finish:
             for j in range(n_out):
@@ -517,9 +480,9 @@ cdef class NetSpec:
     cdef readonly double slope
 
     def __init__(self, Layout layout not None, int activation, double slope, int output):
-        if not core.IDENTITY <= activation <= core.LEAKY_RELU:
+        if not act.IDENTITY <= activation <= act.LEAKY_RELU:
             raise ValueError(f"activation code {activation} is not one of the kernels'")
-        if not core.OUT_LOGISTIC <= output <= core.OUT_EXP:
+        if not losses.OUT_LOGISTIC <= output <= losses.OUT_EXP:
             raise ValueError(f"output code {output} is not one of OUTPUT_CODES")
         if not slope >= 0:
             raise ValueError(f"the leaky_relu slope must be >= 0; got {slope}")
@@ -891,7 +854,7 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
                 status = 2
             if binary_proba:
                 for i in range(m):
-                    p = core.expit(z[i])
+                    p = act.expit(z[i])
                     out[start + i, 1] = p
                     out[start + i, 0] = 1 - p
             else:

@@ -1,4 +1,4 @@
-"""The estimators' output layers and losses (``_core.sklearn_output_loss``), both dtypes:
+"""The estimators' output layers and losses (``_losses.sklearn_output_loss``), both dtypes:
 against the NumPy reference (``_reference.sklearn_output_loss``) and against
 PyTorch autograd (cross_entropy, binary_cross_entropy_with_logits, mse_loss,
 poisson_nll_loss), through a one-layer network so that dW = X.T @ dZ / S."""

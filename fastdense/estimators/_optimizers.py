@@ -4,7 +4,7 @@
 SGDOptimizer and AdamOptimizer hold (the learning-rate schedule, the
 stopping rule, Adam's step count, the state buffers, in the flat
 parameter buffer's layout); the per-minibatch update itself is
-``_core``'s ``sklearn_sgd`` / ``sklearn_adam``, run by the compiled epoch
+``_updates``'s ``sklearn_sgd`` / ``sklearn_adam``, run by the compiled epoch
 loop from the description ``spec()`` returns. They are pickled with the
 estimator (their names are also the optimizer classes of the estimator's
 file format, ``fastdense._estimator_file``).

@@ -1,0 +1,218 @@
+# Activations: g and g' (from the output a = g(z)), the element-wise passes
+# around a layer's product (bias + g after the forward GEMM; dZ = dA * g'(A)
+# with the bias gradient before the backward GEMMs) and scikit-learn's
+# variants of those passes.
+#
+# `cdef inline ... noexcept nogil` over raw, C-contiguous, row-major buffers,
+# so every compiled module can cimport it and the compiler can inline it into
+# its loops. Callers have checked shapes and sizes; nothing here allocates,
+# raises or touches Python objects.
+
+from cython cimport floating
+from libc.math cimport exp, expf
+
+from fastdense._math cimport f_exp, f_tanh
+
+
+cdef enum Activation:
+    IDENTITY = 0
+    RELU = 1
+    TANH = 2
+    SIGMOID = 3
+    LEAKY_RELU = 4
+
+
+cdef inline floating sigmoid(floating z) noexcept nogil:
+    """1 / (1 + exp(-z)) without overflow: exp is only taken of -|z|."""
+    cdef floating e, one = 1  # a typed 1: a bare `1` is a C double in float code
+    if z >= 0:
+        return one / (one + f_exp(-z))
+    e = f_exp(z)  # also the NaN path: NaN in, NaN out
+    return e / (one + e)
+
+
+cdef inline floating activate(floating z, int activation, floating slope) noexcept nogil:
+    """g(z). `z < 0` (not `z > 0`) decides, so NaN propagates as in NumPy/PyTorch."""
+    if activation == RELU:
+        return 0 if z < 0 else z
+    elif activation == TANH:
+        return f_tanh(z)
+    elif activation == SIGMOID:
+        return sigmoid(z)
+    elif activation == LEAKY_RELU:
+        return z * slope if z < 0 else z
+    return z
+
+
+cdef inline floating grad_from_output(floating da, floating a, int activation,
+                                      floating slope) noexcept nogil:
+    """da * g'(z), with g' written in terms of the output a = g(z).
+
+    relu: 0 where a <= 0, else 1 (a select: an upstream NaN is masked where
+    a <= 0, and a NaN output passes da through, as PyTorch's threshold_backward
+    and scikit-learn's `delta[Z == 0] = 0` do); leaky_relu: 1 or slope (slope >= 0,
+    so a > 0 iff z > 0; a NaN output gets da * slope, as PyTorch);
+    tanh: 1 - a^2; sigmoid: a (1 - a); identity: 1.
+    """
+    cdef floating one = 1  # in the kernel's precision (a bare `1` is a C double)
+    if activation == RELU:
+        return 0 if a <= 0 else da
+    elif activation == TANH:
+        return da * (one - a * a)
+    elif activation == SIGMOID:
+        return da * (a * (one - a))
+    elif activation == LEAKY_RELU:
+        return da if a > 0 else da * slope
+    return da
+
+
+cdef inline floating expit(floating z) noexcept nogil:
+    """scipy.special.expit's formula, 1 / (1 + exp(-z)) (exp(-z) = inf gives 0).
+
+    Where exp(-z) certainly overflows the result is exactly 0, and where it
+    underflows the result is exactly 1 (1 + exp(-z) already rounds to 1 from
+    z > 17 in float and z > 37 in double), so neither calls exp, whose
+    over/underflow path (errno, the SVID wrapper) costs ~100x a normal call.
+    The bounds lie past the thresholds (overflow at -88.72 / -709.78, underflow
+    at 87.3 / 708.4), so every other z gets exp's own answer. (sigmoid above is
+    the other formula, e / (1 + e) for z < 0, which PyTorch's bits need.)
+    """
+    if floating is float:  # float arithmetic, as scipy's expit for float32
+        if z < -89:
+            return 0
+        if z > 88:
+            return 1
+        return <float> 1 / (<float> 1 + expf(-z))
+    else:
+        if z < -710:
+            return 0
+        if z > 708:
+            return 1
+        return 1 / (1 + exp(-z))
+
+
+# ------------------------------------------------ the passes around a product
+
+cdef inline void activate_row(Py_ssize_t n, floating* row, int activation,
+                              floating slope) noexcept nogil:
+    """row := g(row). One loop per activation, so each inner loop is branch-free
+    and the compiler can vectorize it."""
+    cdef Py_ssize_t j
+    if activation == RELU:
+        for j in range(n):
+            row[j] = activate(row[j], RELU, slope)
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            row[j] = activate(row[j], LEAKY_RELU, slope)
+    elif activation == TANH:
+        for j in range(n):
+            row[j] = activate(row[j], TANH, slope)
+    elif activation == SIGMOID:
+        for j in range(n):
+            row[j] = activate(row[j], SIGMOID, slope)
+
+
+cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                 const floating* bias, int activation,
+                                 floating slope) noexcept nogil:
+    """In place A = g(Z + b), row by row while the row is in L1. bias may be NULL."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    if activation == RELU and bias != NULL:  # the common case, as one loop
+        for i in range(m):
+            row = z + i * n
+            for j in range(n):
+                row[j] = activate(row[j] + bias[j], RELU, slope)
+        return
+    for i in range(m):
+        row = z + i * n
+        if bias != NULL:
+            for j in range(n):
+                row[j] = row[j] + bias[j]
+        activate_row(n, row, activation, slope)
+
+
+cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
+                           floating* dz, int activation, floating slope) noexcept nogil:
+    """dz := da * g'(a) over one row; one branch-free loop per activation."""
+    cdef Py_ssize_t j
+    if activation == RELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], RELU, slope)
+    elif activation == LEAKY_RELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], LEAKY_RELU, slope)
+    elif activation == TANH:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], TANH, slope)
+    elif activation == SIGMOID:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], SIGMOID, slope)
+    elif dz != da:
+        for j in range(n):
+            dz[j] = da[j]
+
+
+cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
+                                     const floating* a, floating* dz, floating* db,
+                                     int activation, floating slope) noexcept nogil:
+    """dZ = dA * g'(A) and db += column sums of dZ, row by row while the row is in
+    L1. dz may alias da; db may be NULL."""
+    cdef Py_ssize_t i, j
+    cdef floating g
+    cdef floating* dz_row
+    if activation == RELU and db != NULL:  # the common case, as one loop
+        for i in range(m):
+            for j in range(n):
+                g = grad_from_output(da[i * n + j], a[i * n + j], RELU, slope)
+                dz[i * n + j] = g
+                db[j] += g
+        return
+    for i in range(m):
+        dz_row = dz + i * n
+        delta_row(n, da + i * n, a + i * n, dz_row, activation, slope)
+        if db != NULL:
+            for j in range(n):
+                db[j] += dz_row[j]
+
+
+# ------------------------------------ scikit-learn's hidden-layer variants
+
+cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                   const floating* bias, int activation,
+                                   floating slope) noexcept nogil:
+    """A = g(Z + b) in place. The logistic is scipy's expit formula (what
+    scikit-learn computes); every other activation is bias_activation."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    if activation != SIGMOID:
+        bias_activation(m, n, z, bias, activation, slope)
+        return
+    for i in range(m):
+        row = z + i * n
+        for j in range(n):
+            row[j] = expit(row[j] + bias[j])
+
+
+cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
+                              floating* db, int activation, floating slope) noexcept nogil:
+    """d := d * g'(a) in place with db += column sums of the result.
+
+    The logistic multiplies in scikit-learn's order, (d * a) * (1 - a); every
+    other activation is delta_and_bias_grad.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating g
+    cdef floating* dr
+    cdef const floating* ar
+    if activation != SIGMOID:
+        delta_and_bias_grad(m, n, d, a, d, db, activation, slope)
+        return
+    for i in range(m):
+        dr = d + i * n
+        ar = a + i * n
+        for j in range(n):
+            g = dr[j] * ar[j]
+            g = g * (<floating> 1 - ar[j])
+            dr[j] = g
+            db[j] += g
