@@ -13,8 +13,8 @@ import warnings
 
 import numpy as np
 
-import fastdense
 from fastdense import VersionWarning, nn, optim
+from fastdense.autograd import tensor
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "data", "pre_nn_reorg_modules.pkl")
 
@@ -45,7 +45,7 @@ def test_old_module_pickles_load_compute_and_train():
         opt.zero_grad()
         out = model(data["X"])
         if name == "ce":
-            loss = losses[name](out, fastdense.tensor(data["y"]))
+            loss = losses[name](out, tensor(data["y"]))
         else:
             loss = losses[name](out[:, :1], np.ones((16, 1), np.float32))
         loss.backward()
