@@ -37,7 +37,9 @@ def test_old_module_pickles_load_compute_and_train():
     assert type(model) is nn.Sequential and type(model[1]) is nn.BatchNorm1d
     assert type(heads["proba"]) is nn.LogSoftmax and type(losses["ce"]) is nn.CrossEntropyLoss
     model.eval()
-    np.testing.assert_array_equal(heads["proba"](model(data["X"])).numpy(), data["expected"])
+    # (LayerNorm and GELU now run as one node each: the same formulas, float32 rounding)
+    np.testing.assert_allclose(heads["proba"](model(data["X"])).numpy(), data["expected"],
+                               rtol=1e-5, atol=1e-6)
     model.train()
     opt = optim.SGD(model.parameters(), lr=0.1)
     before = model[0].weight.detach().numpy().copy()
