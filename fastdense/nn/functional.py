@@ -1708,7 +1708,8 @@ def kl_div(input: Any, target: Any, size_average=None, reduce=None, reduction: s
            log_target: bool = False) -> Tensor:
     """Kullback-Leibler divergence of log-probabilities ``input`` from ``target`` (``F.kl_div``).
 
-    Per element ``target * (log(target) - input)`` (0 where ``target`` is 0),
+    Per element ``target * (log(target) - input)`` (0 where ``target`` is 0,
+    NaN where it is negative, as PyTorch's ``xlogy``),
     or ``exp(target) * (target - input)`` with ``log_target``. "batchmean"
     divides the sum by the batch size (the mathematical KL divergence);
     "mean" by the number of elements, with PyTorch's warning.
@@ -1733,9 +1734,10 @@ def kl_div(input: Any, target: Any, size_average=None, reduce=None, reduction: s
             dt = et * (td - xd + 1)
             dx = -et
         else:
+            # PyTorch's xlogy(t, t) - t * x: 0 where t == 0, NaN where t < 0
             logt = np.log(td)
-            per = np.where(td > 0, td * logt, 0) - td * xd
-            dt = logt + 1 - xd
+            per = np.where(td == 0, 0, td * logt) - td * xd
+            dt = np.where(td != 0, logt, 0) + td / td - xd
             dx = -td
     per = np.asarray(per, dtype=xd.dtype)
     if reduction == "batchmean":
