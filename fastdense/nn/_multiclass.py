@@ -1,4 +1,4 @@
-"""Old home of softmax, log-softmax and the multi-class losses: now in :mod:`fastdense.nn.functional`.
+"""Old home of softmax, log-softmax and the multi-class losses (now in ``functional``).
 
 Kept so that imports of ``fastdense.nn._multiclass`` keep working.
 """

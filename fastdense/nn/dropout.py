@@ -1,4 +1,6 @@
-"""Dropout modules (``torch.nn.modules.dropout``): ``Dropout``, ``Dropout1d``, ``AlphaDropout``, ``FeatureAlphaDropout``.
+"""Dropout modules (``torch.nn.modules.dropout``).
+
+``Dropout``, ``Dropout1d``, ``AlphaDropout`` and ``FeatureAlphaDropout``.
 
 Active in training mode only; the masks come from the generator seeded by
 :func:`fastdense.manual_seed` (PyTorch's distributions, not its stream of

@@ -14,6 +14,13 @@ from .module import Module, _factory_dtype
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
+def _normal_reset(weight: Parameter, padding_idx: Optional[int]) -> None:
+    weight._data[...] = default_generator().standard_normal(weight._data.shape)
+    if padding_idx is not None:
+        weight._data[padding_idx] = 0
+    weight._version += 1
+
+
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` rows of size ``embedding_dim`` (``torch.nn.Embedding``).
 
@@ -50,10 +57,7 @@ class Embedding(Module):
 
     def reset_parameters(self) -> None:
         """N(0, 1) from fastdense's generator; the padding row zero."""
-        self.weight._data[...] = default_generator().standard_normal(self.weight._data.shape)
-        if self.padding_idx is not None:
-            self.weight._data[self.padding_idx] = 0
-        self.weight._version += 1
+        _normal_reset(self.weight, self.padding_idx)
 
     def forward(self, input: Any) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
@@ -110,7 +114,9 @@ class EmbeddingBag(Module):
         else:
             self.weight = Parameter(_float_array(_weight))
 
-    reset_parameters = Embedding.reset_parameters
+    def reset_parameters(self) -> None:
+        """N(0, 1) from fastdense's generator; the padding row zero."""
+        _normal_reset(self.weight, self.padding_idx)
 
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Any = None) -> Tensor:
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,

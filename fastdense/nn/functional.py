@@ -211,9 +211,9 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         rows = _fused_linear(x.reshape(-1, xs[-1]), W, b, code, slope)
         return rows.reshape(*xs[:-1], Wd.shape[0])
     if len(xs) != 2 or xs[1] != Wd.shape[1]:
-        rows = xs[0] if len(xs) == 2 else "?"
+        nrows = xs[0] if len(xs) == 2 else "?"
         raise ShapeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{xs[-1] if xs else 0} and "
+            f"mat1 and mat2 shapes cannot be multiplied ({nrows}x{xs[-1] if xs else 0} and "
             f"{Wd.shape[1]}x{Wd.shape[0]}): input must have shape (m, {Wd.shape[1]}); "
             f"got {xs}"
         )
@@ -1805,25 +1805,25 @@ def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False,
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not valid")
-    vd = np.maximum(v._value().reshape(vshape), eps)
+    if vshape != v.shape:  # one dimension short: a trailing 1 (the graph reshapes it back)
+        v = v.reshape(*vshape)
+    vd = np.maximum(v._value(), eps)
     diff = xd - t._value()
     per = 0.5 * (np.log(vd) + diff * diff / vd)
     if full:
         per = per + 0.5 * math.log(2 * math.pi)
     dvar = 0.5 * (1 / vd - diff * diff / (vd * vd))
-    out = _reduced_loss(np.asarray(per, xd.dtype),
-                        [(x, diff / vd), (t, -diff / vd), (v, dvar)], reduction,
-                        "GaussianNllLossBackward0")
-    if out._grad_fn is not None and vshape != v.shape:  # var was one dimension short
-        inner = out._grad_fn._backward
-        out._grad_fn._backward = lambda g: [(tt, gt.reshape(tt.shape) if tt is v else gt)
-                                            for tt, gt in inner(g)]
-    return out
+    return _reduced_loss(np.asarray(per, xd.dtype),
+                         [(x, diff / vd), (t, -diff / vd), (v, dvar)], reduction,
+                         "GaussianNllLossBackward0")
 
 
 def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
-    """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1`` (``F.hinge_embedding_loss``)."""
+    """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``.
+
+    ``F.hinge_embedding_loss``.
+    """
     reduction = _reduction(size_average, reduce, reduction)
     x = _float_t(input)
     xd = x._value()
@@ -2001,7 +2001,10 @@ def multilabel_margin_loss(input: Any, target: Any, size_average=None, reduce=No
 
 def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None, size_average=None,
                                 reduce=None, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of each label, averaged over the labels (``F.multilabel_soft_margin_loss``)."""
+    """Binary cross-entropy of each label, averaged over the labels.
+
+    ``F.multilabel_soft_margin_loss``; ``weight`` per label.
+    """
     reduction = _reduction(size_average, reduce, reduction)
     x = _float_t(input)
     xd = x._value()
@@ -2032,7 +2035,7 @@ def _pairwise_distance(a: np.ndarray, b: np.ndarray, p: float, eps: float):
 def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
-    """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm distance (``F.triplet_margin_loss``).
+    """``max(d(a, p) - d(a, n) + margin, 0)``, ``d`` the p-norm distance (``F.triplet_margin_loss``).
 
     ``d(x, y) = ||x - y + eps||_p`` along the last dimension; ``swap`` uses
     ``min(d(a, n), d(p, n))`` for the negative distance.

@@ -223,7 +223,10 @@ class _MarginLoss(_Loss):
 
 
 class CosineEmbeddingLoss(_MarginLoss):
-    """``1 - cos`` for similar pairs, ``max(0, cos - margin)`` for dissimilar (``torch.nn.CosineEmbeddingLoss``)."""
+    """``1 - cos`` for similar pairs, ``max(0, cos - margin)`` for dissimilar.
+
+    ``torch.nn.CosineEmbeddingLoss``.
+    """
 
     def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
         return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
@@ -239,7 +242,7 @@ class MarginRankingLoss(_MarginLoss):
 
 
 class HingeEmbeddingLoss(_MarginLoss):
-    """``x`` for ``y = 1``, ``max(0, margin - x)`` for ``y = -1`` (``torch.nn.HingeEmbeddingLoss``)."""
+    """``x`` for ``y = 1``, ``max(0, margin - x)`` for ``y = -1`` (``nn.HingeEmbeddingLoss``)."""
 
     def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:

@@ -1,4 +1,4 @@
-"""Old home of ``Module``, ``Linear``, four activations, ``Dropout``, ``Sequential`` and the BCE losses.
+"""Old home of ``Module``, ``Linear``, activations, ``Dropout``, ``Sequential``, BCE losses.
 
 They now live one concept family per file (``module``, ``linear``,
 ``activation``, ``dropout``, ``container``, ``loss``); this module re-exports

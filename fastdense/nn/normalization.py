@@ -51,6 +51,8 @@ class BatchNorm1d(Module):
         PyTorch's switch for the affine shift alone.
     """
 
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
     running_mean: Optional[np.ndarray]  # buffers
     running_var: Optional[np.ndarray]
     num_batches_tracked: Optional[np.ndarray]
@@ -80,10 +82,11 @@ class BatchNorm1d(Module):
             raise ValueError(f"running_mean should contain {input.shape[1]} elements not "
                              f"{self.num_features}")
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
+        count = self.num_batches_tracked
+        if self.training and count is not None:
+            count += 1  # (in place: the buffer itself)
             if self.momentum is None:  # the cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked)
+                momentum = 1.0 / float(count)
         use_running = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if use_running else None,
                             self.running_var if use_running else None, self.weight, self.bias,
@@ -121,6 +124,9 @@ class LayerNorm(Module):
     bias : bool, default=True
     """
 
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
+
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
@@ -152,6 +158,9 @@ class GroupNorm(Module):
     bias : bool, default=True
     """
 
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
+
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
@@ -174,6 +183,8 @@ class RMSNorm(Module):
 
     ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch.
     """
+
+    weight: Optional[Parameter]
 
     def __init__(self, normalized_shape, eps: Optional[float] = None,
                  elementwise_affine: bool = True, device=None, dtype=None) -> None:
