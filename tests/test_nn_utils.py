@@ -1,4 +1,4 @@
-"""nn.utils against PyTorch: parameters_to_vector, vector_to_parameters, clip_grad_value_, clip_grad_norm_."""
+"""nn.utils against PyTorch: the vector round trip and the two gradient clippings."""
 
 import numpy as np
 import pytest

@@ -2008,7 +2008,7 @@ def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None, siz
     reduction = _reduction(size_average, reduce, reduction)
     x = _float_t(input)
     xd = x._value()
-    td = _operand_as(target, xd.dtype, "target")._value()
+    td = _constant(target, "target").astype(xd.dtype, copy=False)
     c = xd.shape[-1] if xd.ndim else 1
     per = -(td * (-_softplus_array(-xd)) + (1 - td) * (-_softplus_array(xd)))
     d = _sigmoid_array(xd) - td
