@@ -14,6 +14,15 @@ from .module import Module, _factory_dtype
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
+def _padding(padding_idx: Optional[int], n: int, name: str) -> Optional[int]:
+    """padding_idx in [0, n), negative ones counted from the end (PyTorch's AssertionError)."""
+    if padding_idx is None:
+        return None
+    if not -n <= padding_idx < n:
+        raise AssertionError(f"{name} must be within num_embeddings")
+    return padding_idx % n
+
+
 def _normal_reset(weight: Parameter, padding_idx: Optional[int]) -> None:
     weight._data[...] = default_generator().standard_normal(weight._data.shape)
     if padding_idx is not None:
@@ -38,10 +47,7 @@ class Embedding(Module):
                                       "(Embedding(sparse=True)); use sparse=False")
         dt = _factory_dtype(device, dtype)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        if padding_idx is not None:
-            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise AssertionError("Padding_idx must be within num_embeddings")
-            padding_idx = padding_idx % self.num_embeddings
+        padding_idx = _padding(padding_idx, self.num_embeddings, "Padding_idx")
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
@@ -100,10 +106,7 @@ class EmbeddingBag(Module):
                                       "(EmbeddingBag(sparse=True)); use sparse=False")
         dt = _factory_dtype(device, dtype)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        if padding_idx is not None:
-            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise AssertionError("padding_idx must be within num_embeddings")
-            padding_idx = padding_idx % self.num_embeddings
+        padding_idx = _padding(padding_idx, self.num_embeddings, "padding_idx")
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, \
             scale_grad_by_freq
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset

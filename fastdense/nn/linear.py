@@ -26,6 +26,16 @@ def _uniform_reset(weight: Parameter, bias: Optional[Parameter], fan_in: int) ->
             p._version += 1
 
 
+def _weight_and_bias(module: Module, shape: tuple, bias: bool, dt: np.dtype) -> None:
+    """Register ``weight`` of ``shape`` and ``bias`` (or None), then draw them."""
+    module.weight = Parameter(np.empty(shape, dtype=dt))
+    if bias:
+        module.bias = Parameter(np.empty(shape[0], dtype=dt))
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()  # type: ignore[attr-defined]
+
+
 def _check_features(**sizes: Any) -> None:
     for name, v in sizes.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
@@ -60,6 +70,9 @@ class Linear(Module):
     the layer and the activation run as one fused kernel, forward and backward.
     """
 
+    weight: Parameter
+    bias: Optional[Parameter]
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None) -> None:
         super().__init__()
@@ -67,12 +80,7 @@ class Linear(Module):
         dt = _factory_dtype(device, dtype)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_features, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _weight_and_bias(self, (self.out_features, self.in_features), bias, dt)
 
     def reset_parameters(self) -> None:
         """Draw weight and bias uniformly in ``±1/sqrt(in_features)`` (PyTorch's default)."""
@@ -114,6 +122,9 @@ class Bilinear(Module):
         Both uniform in ``±1/sqrt(in1_features)``, as PyTorch.
     """
 
+    weight: Parameter
+    bias: Optional[Parameter]
+
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
                  bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
@@ -122,13 +133,8 @@ class Bilinear(Module):
         dt = _factory_dtype(device, dtype)
         self.in1_features, self.in2_features = int(in1_features), int(in2_features)
         self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((self.out_features, self.in1_features,
-                                          self.in2_features), dtype=dt))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_features, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _weight_and_bias(self, (self.out_features, self.in1_features, self.in2_features), bias,
+                         dt)
 
     def reset_parameters(self) -> None:
         """Uniform in ``±1/sqrt(in1_features)`` (PyTorch's default)."""

@@ -75,11 +75,11 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, input: Any) -> Tensor:
-        ndim = input.ndim if hasattr(input, "ndim") else np.ndim(input)
-        if ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {ndim}D input)")
-        if input.shape[1] != self.num_features:
-            raise ValueError(f"running_mean should contain {input.shape[1]} elements not "
+        shape = tuple(input.shape) if hasattr(input, "shape") else np.shape(input)
+        if len(shape) not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {len(shape)}D input)")
+        if shape[1] != self.num_features:
+            raise ValueError(f"running_mean should contain {shape[1]} elements not "
                              f"{self.num_features}")
         momentum = 0.0 if self.momentum is None else self.momentum
         count = self.num_batches_tracked
