@@ -222,12 +222,11 @@ EXTRA = {
 RANDOM = {"RReLU", "Dropout", "Dropout1d", "AlphaDropout", "FeatureAlphaDropout"}
 
 
-@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+# (the random modules in training: test_random_modules_in_training)
+@pytest.mark.parametrize("name, training", [(n, t) for n in EXTRA for t in (True, False)
+                                            if not (t and n in RANDOM)])
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("name", list(EXTRA))
 def test_extra_samples(name, dtype, training):
-    if name in RANDOM and training:
-        pytest.skip("random in training: test_random_modules_in_training")
     t_dtype = DTYPES[dtype][1]
     for k, (args, kwargs, fwd) in enumerate(EXTRA[name]):
         fwd = tuple(x.detach().to(t_dtype).requires_grad_(x.requires_grad)
