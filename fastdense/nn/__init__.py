@@ -1,4 +1,8 @@
-"""PyTorch-compatible neural-network modules (``torch.nn`` for dense binary classifiers).
+"""PyTorch-compatible neural-network modules (``torch.nn``), one concept family per file.
+
+``module`` (Module and hooks), ``container``, ``linear``, ``activation``,
+``normalization``, ``dropout``, ``loss``, ``embedding``, ``flatten``; their
+functional forms in ``functional``, initialisers in ``init``, helpers in ``utils``.
 
 Examples
 --------
@@ -14,70 +18,34 @@ Examples
 
 from ..autograd import Parameter
 from . import functional, init, utils
-from .layers import (
-    ELU,
-    GELU,
-    BatchNorm1d,
-    CrossEntropyLoss,
-    Flatten,
-    HuberLoss,
-    L1Loss,
-    LayerNorm,
-    LogSoftmax,
-    ModuleDict,
-    ModuleList,
-    MSELoss,
-    NLLLoss,
-    SiLU,
-    SmoothL1Loss,
-    Softmax,
-    Softplus,
-)
-from .modules import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    Dropout,
-    Identity,
-    LeakyReLU,
-    Linear,
-    Module,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Tanh,
-)
+from .module import Module
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .linear import Bilinear, Identity, Linear
+from .activation import (
+    CELU, ELU, GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+    LogSoftmax, Mish, PReLU, RReLU, ReLU, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmax2d,
+    Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
+from .normalization import BatchNorm1d, GroupNorm, LayerNorm, RMSNorm
+from .dropout import AlphaDropout, Dropout, Dropout1d, FeatureAlphaDropout
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, MarginRankingLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
+    SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
+from .embedding import Embedding, EmbeddingBag
+from .flatten import Flatten, Unflatten
 
 __all__ = [
-    "Module",
-    "Parameter",
-    "Linear",
-    "ReLU",
-    "LeakyReLU",
-    "Tanh",
-    "Sigmoid",
-    "Identity",
-    "Dropout",
-    "Sequential",
-    "BCEWithLogitsLoss",
-    "BCELoss",
-    "ModuleList",
-    "ModuleDict",
-    "BatchNorm1d",
-    "LayerNorm",
-    "Flatten",
-    "GELU",
-    "SiLU",
-    "ELU",
-    "Softplus",
-    "MSELoss",
-    "L1Loss",
-    "SmoothL1Loss",
-    "HuberLoss",
-    "Softmax",
-    "LogSoftmax",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "functional",
-    "init",
-    "utils",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "Identity", "Linear", "Bilinear", "ReLU", "ReLU6", "LeakyReLU", "PReLU",
+    "RReLU", "ELU", "CELU", "SELU", "GELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid",
+    "Hardtanh", "Softplus", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid",
+    "Softsign", "Tanh", "Sigmoid", "GLU", "Softmax", "Softmin", "LogSoftmax", "Softmax2d",
+    "BatchNorm1d", "LayerNorm", "GroupNorm", "RMSNorm", "Dropout", "Dropout1d", "AlphaDropout",
+    "FeatureAlphaDropout", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "BCELoss",
+    "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "PoissonNLLLoss",
+    "GaussianNLLLoss", "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss",
+    "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "SoftMarginLoss",
+    "TripletMarginLoss", "Embedding", "EmbeddingBag", "Flatten", "Unflatten", "functional",
+    "init", "utils",
 ]

@@ -1,19 +1,36 @@
-"""Functional forms of fastdense's layers and losses (``torch.nn.functional``).
+"""Functional forms of the layers and losses (``torch.nn.functional``).
 
 Every function accepts :class:`fastdense.Tensor` objects, NumPy arrays or
 anything array-like (PyTorch CPU tensors included) and returns a Tensor that
-carries an autograd graph when an input requires gradients. The arithmetic
-is done by the compiled kernels; this module checks, allocates and records.
+carries an autograd graph when an input requires gradients. Values are eager.
 
-Values are eager. ``Sequential`` fuses a ``Linear`` and the activation
-module after it into one kernel call forward and one backward
-(:func:`_fused_linear`), where the intermediate output is never visible.
+Each op is one graph node, its forward and its closed-form backward side by
+side: ``linear``, the four kernel activations and the BCE losses run in the
+compiled kernels; the others compute on NumPy in the input's dtype with
+PyTorch's formulas (its order of operations where it matters: the max is
+subtracted before ``exp``; logs of sigmoids are taken as softplus).
+``Sequential`` fuses a ``Linear`` and the activation module after it into one
+kernel call forward and one backward (:func:`_fused_linear`), where the
+intermediate output is never visible.
+
+The multi-class losses:
+
+    log_softmax:   dx = g - softmax(x) * sum(g)                (along dim)
+    softmax:       dx = s * (g - sum(g * s))                   (along dim)
+    cross-entropy: dz[i, c] = scale_i * (S_i * p[i, c] - T[i, c])
+
+where row i's loss is ``-sum_c T[i, c] log p[i, c]`` and ``S_i = sum_c T[i, c]``:
+for a class-index target ``T = (1 - eps) w[y] onehot(y) + (eps / C) w``
+(zero on ignored rows), for a probability target
+``T = w * ((1 - eps) t + eps / C)``. "mean" divides by the sum of ``w[y]``
+over the rows kept (index targets) or by the number of rows (probabilities).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional
+import warnings
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -26,31 +43,34 @@ from ..autograd import (
     ShapeError,
     Tensor,
     _accumulate_leaf,
+    _const,
     _float_array,
     _grad_mode,
     _result,
-    _const,
     _tensor_or_const,
+    _unbroadcast,
     kernel_activation,
 )
-from ._multiclass import cross_entropy, log_softmax, nll_loss, one_hot, softmax
 from ._reduction import reduction_name as _reduction
 
 __all__ = [
-    "silu", "elu", "softplus", "gelu", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-    "linear",
-    "relu",
-    "leaky_relu",
-    "tanh",
-    "sigmoid",
-    "dropout",
-    "binary_cross_entropy_with_logits",
-    "binary_cross_entropy",
-    "softmax",
-    "log_softmax",
-    "cross_entropy",
-    "nll_loss",
-    "one_hot",
+    # linear
+    "linear", "bilinear",
+    # activations
+    "relu", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "celu", "selu", "gelu", "silu",
+    "mish", "hardswish", "hardsigmoid", "hardtanh", "softplus", "softshrink", "hardshrink",
+    "tanhshrink", "threshold", "logsigmoid", "softsign", "tanh", "sigmoid", "glu",
+    "softmax", "softmin", "log_softmax",
+    # normalization, dropout, embedding
+    "batch_norm", "layer_norm", "group_norm", "rms_norm",
+    "dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d",
+    "embedding", "embedding_bag", "one_hot",
+    # losses
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
+    "gaussian_nll_loss", "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss",
+    "cosine_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "triplet_margin_loss",
 ]
 
 _ACT = _kernels.ACTIVATIONS
@@ -187,10 +207,13 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
     xs = x.shape
     if len(xs) == 1 and xs[0] == Wd.shape[1]:
         return _fused_linear(x.reshape(1, -1), W, b, code, slope).reshape(-1)
+    if len(xs) > 2 and xs[-1] == Wd.shape[1]:  # (*, in_features): the rows of one product
+        rows = _fused_linear(x.reshape(-1, xs[-1]), W, b, code, slope)
+        return rows.reshape(*xs[:-1], Wd.shape[0])
     if len(xs) != 2 or xs[1] != Wd.shape[1]:
-        rows = xs[0] if len(xs) == 2 else "?"
+        nrows = xs[0] if len(xs) == 2 else "?"
         raise ShapeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{xs[-1] if xs else 0} and "
+            f"mat1 and mat2 shapes cannot be multiplied ({nrows}x{xs[-1] if xs else 0} and "
             f"{Wd.shape[1]}x{Wd.shape[0]}): input must have shape (m, {Wd.shape[1]}); "
             f"got {xs}"
         )
@@ -215,7 +238,7 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
 
     Parameters
     ----------
-    input : Tensor or array-like of shape (m, in_features) or (in_features,)
+    input : Tensor or array-like of shape (*, in_features)
         A Tensor must have the weight's dtype (RuntimeError otherwise, as in
         PyTorch); NumPy arrays are converted to it.
     weight : Tensor of shape (out_features, in_features)
@@ -223,7 +246,7 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
 
     Returns
     -------
-    Tensor of shape (m, out_features) (or (out_features,) for 1-D input).
+    Tensor of shape (*, out_features).
     """
     return _fused_linear(input, weight, bias, _IDENTITY, 0.0)
 
@@ -454,51 +477,386 @@ def binary_cross_entropy(
     return _loss_result(x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0")
 
 
-# --------------------------------------------- more activations, regression losses
+
+# ================================================================ multi-class
+
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))  # PyTorch's Long and Byte
+
+
+def _float_input(input: Any, what: str) -> Tensor:
+    """input as a float32/float64 tensor; integer and bool tensors raise as in PyTorch."""
+    x = input if isinstance(input, Tensor) else _const(_float_array(input))
+    if x._data.dtype not in (_F32, _F64):
+        name = {"b": "Bool", "i": "Long", "u": "Byte"}.get(x._data.dtype.kind, str(x.dtype))
+        raise NotImplementedError(f'"{what}" not implemented for \'{name}\'')
+    return x
+
+
+def _axis(dim: int, ndim: int) -> int:
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int; got {type(dim).__name__}")
+    if not lo <= dim <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                         f"but got {dim})")
+    return 0 if ndim == 0 else int(dim) % ndim
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's implicit choice of dim (with its deprecation warning)."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                  "call to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _log_softmax_array(xd: np.ndarray, axis: int) -> np.ndarray:
+    if xd.ndim == 0:
+        return np.zeros_like(xd) if np.isfinite(xd) else xd - xd
+    if xd.shape[axis] == 0:
+        return np.empty_like(xd)
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf is NaN, as in PyTorch
+        tmp = xd - np.max(xd, axis=axis, keepdims=True)
+        return tmp - np.log(np.sum(np.exp(tmp), axis=axis, keepdims=True))
+
+
+def _softmax_input(input: Any, dim: Optional[int], dtype: Any, name: str,
+                   stacklevel: int) -> Tuple[Tensor, np.ndarray, int]:
+    """(input as a float tensor cast to dtype, its data, the axis) for (log_)softmax."""
+    x = _float_input(input, f"{name}_lastdim_kernel_impl")
+    if dtype is not None:
+        from .. import _dtypes
+
+        dt = _dtypes.resolve(dtype)
+        x = x if dt == x._data.dtype else x.to(dt)
+    xd = x._data
+    if dim is None:
+        dim = _softmax_dim(name, xd.ndim, stacklevel + 1)
+    return x, xd, _axis(dim, xd.ndim)
+
+
+def log_softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
+                dtype: Any = None) -> Tensor:
+    """``x - log(sum(exp(x), dim))``, computed without overflow (``F.log_softmax``).
+
+    Parameters
+    ----------
+    input : Tensor or array-like (float32 or float64)
+    dim : int
+        The dimension that sums to one after ``exp``. None picks PyTorch's
+        implicit dimension with its deprecation warning.
+    dtype : dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the input's shape.
+    """
+    x, xd, axis = _softmax_input(input, dim, dtype, "log_softmax", _stacklevel)
+    out = _log_softmax_array(xd, axis)
+
+    def backward(g):
+        if out.ndim == 0:
+            return ((x, g * 0),)
+        return ((x, g - np.exp(out) * np.sum(g, axis=axis, keepdims=True)),)
+
+    return _result(out, "LogSoftmaxBackward0", (x,), backward)
+
+
+def softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Tensor:
+    """``exp(x - max) / sum(exp(x - max))`` along ``dim`` (``F.softmax``).
+
+    Parameters
+    ----------
+    input : Tensor or array-like (float32 or float64)
+    dim : int
+        None picks PyTorch's implicit dimension with its deprecation warning.
+    dtype : dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the input's shape, summing to one along ``dim``.
+    """
+    x, xd, axis = _softmax_input(input, dim, dtype, "softmax", _stacklevel)
+    if xd.ndim == 0:
+        out = np.exp(xd - xd)
+    elif xd.shape[axis] == 0:
+        out = np.empty_like(xd)
+    else:
+        with np.errstate(invalid="ignore"):
+            e = np.exp(xd - np.max(xd, axis=axis, keepdims=True))
+            out = e / np.sum(e, axis=axis, keepdims=True)
+
+    def backward(g):
+        if out.ndim == 0:
+            return ((x, g * 0),)
+        return ((x, out * (g - np.sum(g * out, axis=axis, keepdims=True))),)
+
+    return _result(out, "SoftmaxBackward0", (x,), backward)
+
+
+# ------------------------------------------------------------------- the losses
+
+def _rows(xd: np.ndarray) -> Tuple[np.ndarray, int]:
+    """The input as (rows, C) with classes last; the class axis of the input."""
+    if xd.ndim == 0:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], "
+                         "but got 1)")
+    cdim = 0 if xd.ndim == 1 else 1
+    moved = np.moveaxis(xd, cdim, -1)
+    return moved.reshape(-1, xd.shape[cdim]), cdim
+
+
+def _constant(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, Tensor):
+        if value.requires_grad and _grad_mode.enabled:
+            raise RuntimeError(f"fastdense does not compute gradients with respect to the "
+                               f"loss {name}; pass {name}.detach()")
+        return value._data
+    return value if type(value) is np.ndarray else to_ndarray(value, name)
+
+
+def _class_weight(weight: Any, n_classes: int, dtype: np.dtype) -> Optional[np.ndarray]:
+    if weight is None:
+        return None
+    w = _constant(weight, "weight")
+    if w.shape != (n_classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} "
+                           f"classes or no classes but got weight tensor of shape: "
+                           f"{list(w.shape)}")
+    if w.dtype != dtype:
+        raise RuntimeError(f"expected scalar type {_NAMES.get(dtype, dtype)} but found "
+                           f"{_NAMES.get(w.dtype, w.dtype)}")
+    return w
+
+
+_NAMES = {_F32: "Float", _F64: "Double"}
+_TORCH_KIND = {"i": "Long", "u": "Byte", "b": "Bool"}
+
+
+def _index_target(target: np.ndarray, xd: np.ndarray, cdim: int, n_classes: int,
+                  ignore_index: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(class indices as a flat int64 array with ignored rows at 0, mask of kept rows)."""
+    if target.dtype not in _INDEX_DTYPES:
+        name = {"f": "Float" if target.dtype == _F32 else "Double", "b": "Bool",
+                "i": "Int"}.get(target.dtype.kind, str(target.dtype))
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {name}")
+    want = xd.shape[:cdim] + xd.shape[cdim + 1:]
+    if target.shape != want:
+        if xd.ndim >= 2 and target.ndim >= 1 and target.shape[0] != xd.shape[0]:
+            raise ValueError(f"Expected input batch_size ({xd.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0]}).")
+        raise RuntimeError(f"expected target of shape {list(want)} for input of shape "
+                           f"{list(xd.shape)}, got {list(target.shape)}")
+    t = target.astype(np.int64).reshape(-1)
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    return np.where(keep, t, 0), keep
+
+
+def _index_loss(x, z2, cdim, t, keep, w, eps, reduction, log_probs_given):
+    """Cross-entropy (or NLL) of class indices: value and recorded backward."""
+    xd = x._data
+    dtype = xd.dtype
+    m, n_classes = z2.shape
+    logp = z2 if log_probs_given else _log_softmax_array(z2, 1)
+    rows = np.arange(m)
+    wy = np.where(keep, 1, 0).astype(dtype) if w is None else np.where(keep, w[t], 0).astype(dtype)
+    nll = np.where(keep, -logp[rows, t], 0).astype(dtype) * wy
+    smooth = None
+    if eps > 0:
+        smooth = -(logp.sum(1) if w is None else (logp * w).sum(1))
+        smooth = np.where(keep, smooth, 0).astype(dtype)
+    out_shape = xd.shape[:cdim] + xd.shape[cdim + 1:]
+    if reduction == "none":
+        out = nll if smooth is None else (1 - eps) * nll + smooth * (eps / n_classes)
+        out = np.asarray(out, dtype=dtype).reshape(out_shape)
+        scale = None
+    else:
+        denom = wy.sum() if reduction == "mean" else dtype.type(1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = nll.sum() / denom
+            if smooth is not None:
+                total = (1 - eps) * total + (smooth.sum() / denom) * (eps / n_classes)
+        out = np.asarray(total, dtype=dtype)
+        scale = denom
+
+    def backward(g):
+        # per row: dz = scale_i * (S_i p - T), T = (1 - eps) w[y] onehot(y) + (eps / C) w
+        if reduction == "none":
+            gi = np.reshape(g, -1)
+        else:  # no row kept: the loss is NaN and, as in PyTorch, the gradient 0
+            gi = np.reshape(g, (1,)) / scale if scale else np.zeros(1, dtype)
+        tw = np.zeros((m, n_classes), dtype=dtype)
+        tw[rows, t] = (1 - eps) * wy if eps > 0 else wy
+        if eps > 0:
+            tw += np.where(keep, 1, 0)[:, None].astype(dtype) * (
+                (eps / n_classes) * (np.ones(n_classes, dtype) if w is None else w))
+        with np.errstate(invalid="ignore"):
+            if log_probs_given:
+                dz = -tw
+            else:
+                dz = np.exp(logp) * tw.sum(1, keepdims=True) - tw
+            dz = (dz * gi[:, None]).astype(dtype, copy=False)
+        return ((x, _restore(dz, xd.shape, cdim)),)
+
+    return _result(out, "NllLossBackward0" if log_probs_given else "CrossEntropyLossBackward0",
+                   (x,), backward)
+
+
+def _restore(d2: np.ndarray, shape: tuple, cdim: int) -> np.ndarray:
+    moved = shape[:cdim] + shape[cdim + 1:] + (shape[cdim],)
+    return np.ascontiguousarray(np.moveaxis(d2.reshape(moved), -1, cdim))
+
+
+def _prob_loss(x, z2, cdim, target, w, eps, reduction):
+    """Cross-entropy of class probabilities (a target of the input's shape).
+
+    Differentiable in the target too: ``d loss / d t[c] = -(1 - eps) w[c] log p[c]``.
+    """
+    xd = x._data
+    td = target._data
+    dtype = np.result_type(xd.dtype, td.dtype)
+    n_classes = z2.shape[1]
+    tz, _ = _rows(td)
+    tz = tz.astype(dtype, copy=False)
+    if eps > 0:
+        tz = tz * (1 - eps) + eps / n_classes
+    tw = tz if w is None else tz * w
+    logp = _log_softmax_array(z2.astype(dtype, copy=False), 1)
+    per = -(logp * tw).sum(1)
+    if reduction == "none":
+        out = per.reshape(xd.shape[:cdim] + xd.shape[cdim + 1:])
+        scale = 1.0
+    else:
+        total = -(logp * tw).sum()
+        scale = 1.0
+        if reduction == "mean":
+            scale = float(z2.shape[0])
+            total = total / scale if scale else np.asarray(np.nan, dtype)
+        out = np.asarray(total, dtype=dtype)
+
+    def backward(g):
+        gi = np.reshape(g, -1) if reduction == "none" else np.full(
+            z2.shape[0], g / scale if scale else 0)
+        res = []
+        if x.requires_grad:
+            dz = (np.exp(logp) * tw.sum(1, keepdims=True) - tw) * gi[:, None]
+            res.append((x, _restore(dz.astype(xd.dtype, copy=False), xd.shape, cdim)))
+        if target.requires_grad:
+            dt = -(1 - eps) * logp * (1 if w is None else w) * gi[:, None]
+            res.append((target, _restore(dt.astype(td.dtype, copy=False), td.shape, cdim)))
+        return res
+
+    return _result(out, "CrossEntropyLossBackward0", (x, target), backward)
+
+
+def cross_entropy(input: Any, target: Any, weight: Any = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Log-softmax + negative log-likelihood from logits (``F.cross_entropy``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (C,), (N, C) or (N, C, d1, ...)
+        Logits (float32 or float64); classes along dimension 1 (0 for 1-D).
+    target : Tensor
+        Class indices (int64, or uint8), of the input's shape without the
+        class dimension; or class probabilities of the input's shape.
+    weight : Tensor of shape (C,), optional
+        Per-class weight, of the input's dtype.
+    ignore_index : int, default=-100
+        Rows whose index target equals it add nothing and do not count in
+        the mean (index targets only; a probability target with
+        ``ignore_index >= 0`` raises RuntimeError, as in PyTorch).
+    reduction : {"mean", "sum", "none"}, default="mean"
+        "mean" divides by the summed weight of the rows kept (index targets)
+        or by the number of rows (probabilities); no row left gives NaN.
+    label_smoothing : float in [0, 1], default=0.0
+        Mix of the target with the uniform distribution over classes.
+
+    Returns
+    -------
+    Tensor
+        0-d for "mean"/"sum", else of the target's (index) shape.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    eps = float(label_smoothing)
+    if eps > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {eps}")
+    x = _float_input(input, "log_softmax_lastdim_kernel_impl")
+    xd = x._data
+    z2, cdim = _rows(xd)
+    tt = target if isinstance(target, Tensor) else _const(to_ndarray(target, "target"))
+    td = tt._data
+    if td.shape == xd.shape:  # PyTorch's rule: the input's shape means probabilities
+        if td.dtype.kind != "f":
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_TORCH_KIND.get(td.dtype.kind, td.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        w = _class_weight(weight, z2.shape[1], np.result_type(xd.dtype, td.dtype))
+        return _prob_loss(x, z2, cdim, tt, w, eps, reduction)
+    w = _class_weight(weight, z2.shape[1], xd.dtype)
+    t, keep = _index_target(_constant(target, "target"), xd, cdim, z2.shape[1], ignore_index)
+    return _index_loss(x, z2, cdim, t, keep, w, max(eps, 0.0), reduction, False)
+
+
+def nll_loss(input: Any, target: Any, weight: Any = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities (``F.nll_loss``).
+
+    Row i's loss is ``-weight[y_i] * input[i, y_i]``; "mean" divides by the
+    summed weight of the rows kept. ``input`` is typically ``log_softmax``'s
+    output; arguments as in :func:`cross_entropy` (index targets only).
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _float_input(input, "nll_loss_forward_reduce_cuda_kernel_2d_index")
+    xd = x._data
+    z2, cdim = _rows(xd)
+    w = _class_weight(weight, z2.shape[1], xd.dtype)
+    t, keep = _index_target(_constant(target, "target"), xd, cdim, z2.shape[1], ignore_index)
+    return _index_loss(x, z2, cdim, t, keep, w, 0.0, reduction, True)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class indices as one-hot rows (``F.one_hot``): int64, shape ``tensor.shape + (C,)``.
+
+    Parameters
+    ----------
+    tensor : int64 Tensor of class indices
+    num_classes : int, default=-1
+        -1 takes ``max + 1`` (RuntimeError on an empty tensor, as PyTorch).
+
+    Raises
+    ------
+    RuntimeError
+        As PyTorch: not int64, a negative index, or one >= ``num_classes``.
+    """
+    t = tensor._data if isinstance(tensor, Tensor) else to_ndarray(tensor, "tensor")
+    if t.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if t.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(t.max()) + 1
+    if t.size and t.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if t.size and t.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(t.shape + (int(num_classes),), dtype=np.int64)
+    np.put_along_axis(out, t[..., None], 1, axis=-1)
+    return _const(out)
+
+
+# ------------------------------------------------------------ regression losses
 # (tensor operations: the gradients come from the recorded graph)
 
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else _const(_float_array(x))
-
-
-def silu(input: Any, inplace: bool = False) -> Tensor:
-    """``x * sigmoid(x)``."""
-    x = _t(input)
-    return x * sigmoid(x)
-
-
-def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """``x`` where positive, else ``alpha * (exp(x) - 1)``."""
-    x = _t(input)
-    return relu(x) + (x.clamp(max=0).exp() - 1) * alpha
-
-
-def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """``log(1 + exp(beta x)) / beta``, and ``x`` where ``beta x > threshold``."""
-    x = _t(input)
-    bx = x * beta
-    big = (bx > threshold)._data
-    safe = _const(np.where(big, 0, 1).astype(x.dtype))
-    soft = ((bx * safe).clamp(max=threshold).exp() + 1).log() / beta
-    return soft * safe + x * _const(big.astype(x.dtype))
-
-
-def gelu(input: Any, approximate: str = "none") -> Tensor:
-    """``x * Phi(x)`` (the normal CDF), or PyTorch's tanh approximation."""
-    x = _t(input)
-    if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
-        return x * 0.5 * (inner.tanh() + 1)
-    return x * _normal_cdf(x)
-
-
-def _normal_cdf(x: Tensor) -> Tensor:
-    from scipy.special import erf
-
-    xd = x._data
-    out = np.asarray(0.5 * (1.0 + erf(xd / math.sqrt(2.0)))).astype(xd.dtype)
-    pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2.0 * math.pi)
-    return _result(out, "ErfBackward0", (x,), lambda g: ((x, (g * pdf).astype(xd.dtype)),))
 
 
 def _regression_operands(input: Any, target: Any):
@@ -560,3 +918,1159 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     small = _const((d < delta)._data.astype(d.dtype))
     per = d * d * 0.5 * small + (d - 0.5 * delta) * delta * (1 - small)
     return _reduce(per, reduction)
+
+
+# ================================================================ element-wise ops
+# Each op below is one graph node: the forward on NumPy in the input's dtype and,
+# beside it, the closed-form derivative (from the input x, the output y, or both),
+# as PyTorch's derivatives.yaml writes it (the subgradient PyTorch picks at kinks).
+
+def _float_t(input: Any) -> Tensor:
+    """input as a float32/float64 tensor (integer and bool data become float32)."""
+    x = input if isinstance(input, Tensor) else _const(_float_array(input))
+    if x._data.dtype not in (_F32, _F64):
+        x = x.to(np.float32)
+    return x
+
+
+def _pointwise(input: Any, forward: Callable, derivative: Callable, name: str) -> Tensor:
+    """``forward(x)`` element-wise, with backward ``g * derivative(x, y)``."""
+    x = _float_t(input)
+    xd = x._value()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = np.asarray(forward(xd), dtype=xd.dtype)
+
+    def backward(g):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return ((x, np.asarray(g * derivative(xd, out), dtype=xd.dtype)),)
+
+    return _result(out, name, (x,), backward)
+
+
+def _num(value: Any, name: str) -> float:
+    if isinstance(value, Tensor):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
+    return float(value)
+
+
+def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """``clamp(x, min_val, max_val)``; gradient 1 strictly inside, else 0 (``F.hardtanh``)."""
+    lo, hi = _num(min_val, "min_val"), _num(max_val, "max_val")
+    if lo > hi:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _pointwise(input, lambda x: np.clip(x, lo, hi),
+                      lambda x, y: (x > lo) & (x < hi), "HardtanhBackward0")
+
+
+def relu6(input: Any, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)`` (``F.relu6``)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (``F.elu``)."""
+    a = _num(alpha, "alpha")
+    return _pointwise(input, lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+                      lambda x, y: np.where(x > 0, 1, a * np.exp(np.minimum(x, 0))),
+                      "EluBackward0")
+
+
+def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (``F.celu``)."""
+    a = _num(alpha, "alpha")
+    if a == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _pointwise(input, lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0) / a)),
+                      lambda x, y: np.where(x > 0, 1, np.exp(np.minimum(x, 0) / a)),
+                      "EluBackward0")
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Any, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with the self-normalising constants (``F.selu``)."""
+    a, s = _SELU_ALPHA, _SELU_SCALE
+    return _pointwise(input, lambda x: s * np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+                      lambda x, y: s * np.where(x > 0, 1, a * np.exp(np.minimum(x, 0))),
+                      "EluBackward0")
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def silu(input: Any, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (``F.silu``)."""
+    def d(x, y):
+        s = _sigmoid_array(x)
+        return s * (1 + x * (1 - s))
+    return _pointwise(input, lambda x: x * _sigmoid_array(x), d, "SiluBackward0")
+
+
+def _softplus_array(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def mish(input: Any, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))`` (``F.mish``)."""
+    def d(x, y):
+        t = np.tanh(_softplus_array(x))
+        return t + x * _sigmoid_array(x) * (1 - t * t)
+    return _pointwise(input, lambda x: x * np.tanh(_softplus_array(x)), d, "MishBackward0")
+
+
+def hardswish(input: Any, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6`` (``F.hardswish``)."""
+    return _pointwise(input, lambda x: x * np.clip(x + 3, 0, 6) / 6,
+                      lambda x, y: np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)),
+                      "HardswishBackward0")
+
+
+def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6`` (``F.hardsigmoid``)."""
+    return _pointwise(input, lambda x: np.clip(x + 3, 0, 6) / 6,
+                      lambda x, y: np.where((x > -3) & (x < 3), 1 / 6, 0),
+                      "HardsigmoidBackward0")
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` where ``beta x > threshold`` (``F.softplus``)."""
+    b, th = _num(beta, "beta"), _num(threshold, "threshold")
+
+    def d(x, y):
+        return np.where(x * b > th, 1, _sigmoid_array(x * b))
+    return _pointwise(input, lambda x: np.where(x * b > th, x, _softplus_array(x * b) / b), d,
+                      "SoftplusBackward0")
+
+
+def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0 (``F.softshrink``)."""
+    lam = _num(lambd, "lambd")
+    if lam < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lam}.")
+    return _pointwise(input, lambda x: np.where(x > lam, x - lam, np.where(x < -lam, x + lam, 0)),
+                      lambda x, y: (x < -lam) | (x > lam), "SoftshrinkBackward0")
+
+
+def hardshrink(input: Any, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0 (``F.hardshrink``)."""
+    lam = _num(lambd, "lambd")
+    return _pointwise(input, lambda x: np.where((x < -lam) | (x > lam), x, 0),
+                      lambda x, y: (x < -lam) | (x > lam), "HardshrinkBackward0")
+
+
+def tanhshrink(input: Any) -> Tensor:
+    """``x - tanh(x)`` (``F.tanhshrink``)."""
+    return _pointwise(input, lambda x: x - np.tanh(x), lambda x, y: np.tanh(x) ** 2,
+                      "TanhshrinkBackward0")
+
+
+def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value`` (``F.threshold``)."""
+    th, v = _num(threshold, "threshold"), _num(value, "value")
+    return _pointwise(input, lambda x: np.where(x > th, x, v), lambda x, y: x > th,
+                      "ThresholdBackward0")
+
+
+def logsigmoid(input: Any) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)``, without overflow (``F.logsigmoid``)."""
+    return _pointwise(input, lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+                      lambda x, y: _sigmoid_array(-x), "LogSigmoidBackward0")
+
+
+def softsign(input: Any) -> Tensor:
+    """``x / (1 + |x|)`` (``F.softsign``)."""
+    return _pointwise(input, lambda x: x / (1 + np.abs(x)), lambda x, y: 1 / (1 + np.abs(x)) ** 2,
+                      "SoftsignBackward0")
+
+
+def gelu(input: Any, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` with the normal CDF ``Phi``, or PyTorch's tanh approximation (``F.gelu``)."""
+    if approximate == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+
+        def fwd(x):
+            return 0.5 * x * (1 + np.tanh(k * (x + 0.044715 * x ** 3)))
+
+        def d(x, y):
+            t = np.tanh(k * (x + 0.044715 * x ** 3))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        return _pointwise(input, fwd, d, "GeluBackward0")
+    if approximate != "none":
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    from scipy.special import ndtr  # the normal CDF, exact in the tails
+
+    return _pointwise(input, lambda x: x * ndtr(x),
+                      lambda x, y: ndtr(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+                      "GeluBackward0")
+
+
+def prelu(input: Any, weight: Any) -> Tensor:
+    """``x`` where positive, else ``weight * x``, one slope per channel (dim 1) (``F.prelu``)."""
+    x = _float_t(input)
+    w = _float_t(weight)
+    xd, wd = x._value(), w._value()
+    n = wd.size
+    if n != 1 and (xd.ndim < 2 or xd.shape[1] != n):
+        channels = xd.shape[1] if xd.ndim >= 2 else 1
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {n} and channel size = {channels}.")
+    shape = (1, n) + (1,) * (xd.ndim - 2) if n != 1 and xd.ndim >= 2 else ()
+    wb = wd.reshape(shape) if shape else wd.reshape(())
+    pos = xd > 0
+    out = np.where(pos, xd, wb * xd).astype(xd.dtype, copy=False)
+
+    def backward(g):
+        gw = np.where(pos, 0, xd * g)
+        gw = gw.sum() if n == 1 else gw.sum(axis=tuple(i for i in range(xd.ndim) if i != 1))
+        return ((x, np.where(pos, g, wb * g).astype(xd.dtype, copy=False)),
+                (w, np.asarray(gw, dtype=wd.dtype).reshape(wd.shape)))
+
+    return _result(out, "PreluKernelBackward0", (x, w), backward)
+
+
+def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU (``F.rrelu``).
+
+    In training each element ``x <= 0`` is multiplied by its own slope drawn
+    uniformly from ``[lower, upper)`` by the generator seeded with
+    :func:`fastdense.manual_seed` (PyTorch's distribution; not its stream of
+    draws); the gradient is that slope. Otherwise it is ``leaky_relu`` with
+    slope ``(lower + upper) / 2``, exactly as PyTorch computes it.
+    """
+    lo, hi = _num(lower, "lower"), _num(upper, "upper")
+    if lo > hi:
+        raise RuntimeError(f"Lower bound should be less than or equal to the upper bound")
+    if not training:
+        return leaky_relu(input, (lo + hi) / 2)
+    x = _float_t(input)
+    xd = x._value()
+    slopes = default_generator().uniform(lo, hi, size=xd.shape)
+    noise = np.where(xd <= 0, slopes, 1).astype(xd.dtype)
+    return _result(xd * noise, "RreluWithNoiseBackward0", (x,), lambda g: ((x, g * noise),))
+
+
+def glu(input: Any, dim: int = -1) -> Tensor:
+    """``a * sigmoid(b)`` for the two halves ``a, b`` of ``input`` along ``dim`` (``F.glu``)."""
+    x = _float_t(input)
+    xd = x._value()
+    if xd.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = _axis(dim, xd.ndim)
+    n = xd.shape[axis]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {n}")
+    a, b = np.split(xd, 2, axis=axis)
+    s = _sigmoid_array(b)
+
+    def backward(g):
+        return ((x, np.concatenate([g * s, g * a * s * (1 - s)], axis=axis).astype(xd.dtype)),)
+
+    return _result((a * s).astype(xd.dtype, copy=False), "GluBackward0", (x,), backward)
+
+
+def softmin(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Tensor:
+    """``softmax(-x, dim)`` (``F.softmin``)."""
+    x = _float_input(input, "softmax_lastdim_kernel_impl")
+    if dim is None:
+        dim = _softmax_dim("softmin", x.ndim, _stacklevel)
+    return softmax(-x, dim, dtype=dtype)
+
+
+# ================================================================== normalization
+
+def _normalize(xd: np.ndarray, axes: tuple, eps: float):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance), and 1 / sqrt(var + eps)."""
+    mean = xd.mean(axis=axes, keepdims=True)
+    d = xd - mean
+    rstd = 1 / np.sqrt((d * d).mean(axis=axes, keepdims=True) + eps)
+    return d * rstd, rstd
+
+
+def _normalize_backward(gxhat: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axes: tuple):
+    """dx of ``xhat = (x - mean(x)) * rstd`` for the upstream gradient ``gxhat``."""
+    return rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
+                   - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True))
+
+
+def _affine(x: Tensor, xhat: np.ndarray, dx: Callable, weight: Any, bias: Any, wshape: tuple,
+            red_axes: tuple, name: str) -> Tensor:
+    """``xhat * weight + bias`` as one node whose backward reaches x, weight and bias.
+
+    ``dx(gxhat)`` maps the gradient of ``xhat`` to that of ``x``; ``wshape``
+    is the broadcast shape of the affine parameters and ``red_axes`` the axes
+    their gradients sum over.
+    """
+    dtype = x._data.dtype
+    w = None if weight is None else _float_t(weight)
+    b = None if bias is None else _float_t(bias)
+    wb = None if w is None else w._value().reshape(wshape)
+    out = xhat if wb is None else xhat * wb
+    if b is not None:
+        out = out + b._value().reshape(wshape)
+    out = np.asarray(out, dtype=dtype)
+
+    def backward(g):
+        res = []
+        if x.requires_grad:
+            res.append((x, np.asarray(dx(g if wb is None else g * wb), dtype=dtype)))
+        if w is not None and w.requires_grad:
+            res.append((w, (g * xhat).sum(axis=red_axes).reshape(w.shape).astype(w.dtype)))
+        if b is not None and b.requires_grad:
+            res.append((b, g.sum(axis=red_axes).reshape(b.shape).astype(b.dtype)))
+        return res
+
+    return _result(out, name, [t for t in (x, w, b) if t is not None], backward)
+
+
+def _shape_tuple(normalized_shape: Any) -> tuple:
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def _check_normalized(xd: np.ndarray, shape: tuple) -> None:
+    k = len(shape)
+    if k == 0 or xd.ndim < k or tuple(xd.shape[-k:]) != shape:
+        raise ShapeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                         f"[*, {', '.join(map(str, shape))}], but got input of size"
+                         f"{list(xd.shape)}")
+
+
+def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dimensions (``F.layer_norm``).
+
+    ``(x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance;
+    one graph node, its backward the closed form
+    ``dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))`` with ``gw = g * weight``.
+    """
+    x = _float_t(input)
+    shape = _shape_tuple(normalized_shape)
+    xd = x._value()
+    _check_normalized(xd, shape)
+    axes = tuple(range(xd.ndim - len(shape), xd.ndim))
+    lead = tuple(range(xd.ndim - len(shape)))
+    if xd.size == 0:
+        return _affine(x, xd.copy(), lambda gx: gx, weight, bias, shape, lead,
+                       "NativeLayerNormBackward0")
+    xhat, rstd = _normalize(xd, axes, eps)
+    return _affine(x, xhat, lambda gx: _normalize_backward(gx, xhat, rstd, axes), weight, bias,
+                   shape, lead, "NativeLayerNormBackward0")
+
+
+def rms_norm(input: Any, normalized_shape: Any, weight: Any = None,
+             eps: Optional[float] = None) -> Tensor:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last dimensions (``F.rms_norm``).
+
+    ``eps=None`` takes the machine epsilon of the input's dtype, as PyTorch.
+    """
+    x = _float_t(input)
+    shape = _shape_tuple(normalized_shape)
+    xd = x._value()
+    _check_normalized(xd, shape)
+    e = float(np.finfo(xd.dtype).eps) if eps is None else float(eps)
+    axes = tuple(range(xd.ndim - len(shape), xd.ndim))
+    lead = tuple(range(xd.ndim - len(shape)))
+    rstd = 1 / np.sqrt((xd * xd).mean(axis=axes, keepdims=True) + e) if xd.size else \
+        np.ones_like(xd)
+    xhat = xd * rstd
+    w = None if weight is None else _float_t(weight)
+    wb = None if w is None else w._value()
+    out = np.asarray(xhat if wb is None else xhat * wb, dtype=xd.dtype)
+
+    def backward(g):
+        res = []
+        gy = g if wb is None else g * wb
+        if x.requires_grad:
+            dx = rstd * (gy - xhat * (gy * xhat).mean(axis=axes, keepdims=True))
+            res.append((x, dx.astype(xd.dtype, copy=False)))
+        if w is not None and w.requires_grad:
+            res.append((w, (g * xhat).sum(axis=lead).astype(w.dtype)))
+        return res
+
+    return _result(out, "RmsNormBackward0", [t for t in (x, w) if t is not None], backward)
+
+
+def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each sample's channels in ``num_groups`` groups (``F.group_norm``).
+
+    Input (N, C, *); the mean and biased variance of each group of ``C / num_groups``
+    channels (over all their positions); ``weight`` and ``bias`` per channel.
+    """
+    x = _float_t(input)
+    xd = x._value()
+    if xd.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{xd.ndim}")
+    n, c = xd.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(xd.shape)} and "
+                           f"num_groups={num_groups}")
+    grouped = xd.reshape(n, num_groups, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xhat, rstd = _normalize(grouped, (2,), eps)
+
+    def dx(gxhat):
+        return _normalize_backward(gxhat.reshape(grouped.shape), xhat, rstd, (2,)).reshape(xd.shape)
+
+    return _affine(x, xhat.reshape(xd.shape), dx, weight, bias, (1, c) + (1,) * (xd.ndim - 2),
+                   (0,) + tuple(range(2, xd.ndim)), "NativeGroupNormBackward0")
+
+
+def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
+               bias: Any = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over the batch (and length) dimensions (``F.batch_norm``).
+
+    In training the batch mean and biased variance normalise each channel
+    (dim 1) and the running statistics (NumPy arrays, updated in place) move by
+    ``momentum`` towards the batch mean and unbiased variance; otherwise the
+    running statistics normalise.
+    """
+    x = _float_t(input)
+    xd = x._value()
+    if xd.ndim < 2:
+        raise ValueError(f"expected 2D or 3D input (got {xd.ndim}D input)")
+    c = xd.shape[1]
+    axes = (0,) + tuple(range(2, xd.ndim))
+    wshape = (1, c) + (1,) * (xd.ndim - 2)
+    n = xd.size // c if c else 0
+    rm = None if running_mean is None else _buffer_data(running_mean)
+    rv = None if running_var is None else _buffer_data(running_var)
+    if training:
+        if n == 1:
+            raise ValueError("Expected more than 1 value per channel when training, got "
+                             f"input size {list(xd.shape)}")
+        if n == 0:  # an empty batch: an empty output, the statistics kept
+            return _affine(x, xd.copy(), lambda gx: gx, weight, bias, wshape, axes,
+                           "NativeBatchNormBackward0")
+        else:
+            xhat, rstd = _normalize(xd, axes, eps)
+            if rm is not None and rv is not None:
+                m = float(momentum)
+                rm[...] = (1 - m) * rm + m * xd.mean(axis=axes)
+                rv[...] = (1 - m) * rv + m * xd.var(axis=axes) * (n / (n - 1))
+        return _affine(x, xhat, lambda gx: _normalize_backward(gx, xhat, rstd, axes), weight,
+                       bias, wshape, axes, "NativeBatchNormBackward0")
+    if rm is None or rv is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    rstd = (1 / np.sqrt(rv + eps)).reshape(wshape).astype(xd.dtype)
+    xhat = (xd - rm.reshape(wshape)) * rstd
+    return _affine(x, xhat, lambda gx: gx * rstd, weight, bias, wshape, axes,
+                   "NativeBatchNormBackward0")
+
+
+def _buffer_data(value: Any) -> np.ndarray:
+    return value._data if isinstance(value, Tensor) else value
+
+
+# ==================================================================== dropouts
+
+def _check_p(p: Any) -> float:
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return p
+
+
+def _masked(x: Tensor, noise: np.ndarray, shift: Any, name: str) -> Tensor:
+    """``x * noise + shift`` with backward ``g * noise`` (noise broadcast to x)."""
+    xd = x._value()
+    out = np.asarray(xd * noise + shift, dtype=xd.dtype)
+    return _result(out, name, (x,), lambda g: ((x, np.asarray(g * noise, dtype=xd.dtype)),))
+
+
+def _alpha_dropout(input: Any, p: float, training: bool, feature: bool) -> Tensor:
+    p = _check_p(p)
+    x = _tensor_or_const(input)
+    if p == 0 or not training or x.numel() == 0:
+        return x
+    xd = x._value()
+    if p == 1:
+        return _masked(x, np.zeros((), xd.dtype), 0, "MulBackward0")
+    if feature and xd.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = (xd.shape[:2] + (1,) * (xd.ndim - 2)) if feature else xd.shape
+    keep = (default_generator().random(shape) < 1 - p).astype(xd.dtype)
+    alpha = 1.7580993408473766  # -SELU's negative saturation value
+    a = 1 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    shift = ((keep - 1) * (alpha * a) + alpha * a * p).astype(xd.dtype)
+    return _masked(x, keep * xd.dtype.type(a), shift, "MulBackward0")
+
+
+def alpha_dropout(input: Any, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's mean and variance (``F.alpha_dropout``).
+
+    Dropped elements take SELU's saturation value, then all are rescaled by
+    PyTorch's affine map; the mask comes from fastdense's generator.
+    """
+    return _alpha_dropout(input, p, training, False)
+
+
+def feature_alpha_dropout(input: Any, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    """:func:`alpha_dropout` of whole channels (dim 1) (``F.feature_alpha_dropout``)."""
+    return _alpha_dropout(input, p, training, True)
+
+
+def dropout1d(input: Any, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) input, scale the rest (``F.dropout1d``)."""
+    p = _check_p(p)
+    x = _tensor_or_const(input)
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D "
+                           "input. Note that dropout1d exists to provide channel-wise "
+                           "dropout on inputs with 1 spatial dimension, a channel dimension, "
+                           "and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if not training or p == 0:
+        return x
+    xd = x._value()
+    batched = xd.ndim == 3
+    shape = (xd.shape[:2] if batched else xd.shape[:1]) + (1,)
+    if p == 1:
+        return _masked(x, np.zeros((), xd.dtype), 0, "MulBackward0")
+    keep = (default_generator().random(shape) < 1 - p).astype(xd.dtype)
+    return _masked(x, keep * xd.dtype.type(1 / (1 - p)), 0, "MulBackward0")
+
+
+# ==================================================================== embeddings
+
+def _indices(input: Any, name: str = "input") -> np.ndarray:
+    idx = input._data if isinstance(input, Tensor) else to_ndarray(input, name)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {idx.dtype} instead")
+    return idx.astype(np.int64, copy=False)
+
+
+def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: rows used whose norm exceeds max_norm, rescaled in place."""
+    rows = np.unique(idx)
+    wd = w._data
+    norms = np.linalg.norm(wd[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        wd[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(wd.dtype)
+        w._version += 1
+
+
+def _padding_index(padding_idx: Optional[int], n: int) -> Optional[int]:
+    if padding_idx is None:
+        return None
+    if not -n <= padding_idx < n:
+        raise ValueError("Padding_idx must be within num_embeddings")
+    return padding_idx % n
+
+
+def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input`` (``F.embedding``).
+
+    The gradient of row ``padding_idx`` stays zero; ``scale_grad_by_freq``
+    divides each row's gradient by the row's count in the batch; ``max_norm``
+    renormalises the rows used, in place, before the lookup (as PyTorch).
+    """
+    if sparse:
+        raise NotImplementedError("fastdense does not implement sparse gradients "
+                                  "(embedding(..., sparse=True)); use sparse=False")
+    w = _float_t(weight)
+    if w.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    idx = _indices(input)
+    n = w.shape[0]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    idx = idx % n if idx.size else idx
+    pad = _padding_index(padding_idx, n)
+    if max_norm is not None:
+        _renorm_rows(w, idx, float(max_norm), float(norm_type))
+    wd = w._data
+    out = wd[idx]
+
+    def backward(g):
+        flat, gf = idx.reshape(-1), g.reshape(-1, wd.shape[1])
+        if scale_grad_by_freq:
+            counts = np.bincount(flat, minlength=n)
+            gf = gf / counts[flat][:, None]
+        if pad is not None:
+            gf = np.where((flat == pad)[:, None], 0, gf)
+        dw = np.zeros_like(wd)
+        np.add.at(dw, flat, gf)
+        return ((w, dw),)
+
+    return _result(out, "EmbeddingBackward0", (w,), backward)
+
+
+def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Optional[float] = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
+                  sparse: bool = False, per_sample_weights: Any = None,
+                  include_last_offset: bool = False, padding_idx: Optional[int] = None) -> Tensor:
+    """Sums, means or maxima of bags of embedding rows (``F.embedding_bag``).
+
+    ``input`` is 2-D (each row a bag) or 1-D with ``offsets`` (bag starts).
+    Entries equal to ``padding_idx`` are left out (and not counted by "mean");
+    an empty bag gives zeros. ``per_sample_weights`` (mode "sum" only) scale
+    each entry.
+    """
+    if sparse:
+        raise NotImplementedError("fastdense does not implement sparse gradients "
+                                  "(embedding_bag(..., sparse=True)); use sparse=False")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+    w = _float_t(weight)
+    wd = w._data
+    n, dim = wd.shape
+    idx = _indices(input)
+    psw = None if per_sample_weights is None else _float_t(per_sample_weights)
+    if psw is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' "
+                                  f"(got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is "
+                             "treated is a mini-batch of fixed length sequences. However, "
+                             f"found offsets of type {type(offsets).__name__}")
+        starts = np.arange(0, idx.size, idx.shape[1]) if idx.shape[1] else np.zeros(
+            idx.shape[0], np.int64)
+        flat = idx.reshape(-1)
+        ends = np.append(starts[1:], flat.size) if idx.shape[1] else starts
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        off = _indices(offsets, "offsets")
+        if off.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        flat = idx
+        if include_last_offset:
+            starts, ends = off[:-1], off[1:]
+        else:
+            starts, ends = off, np.append(off[1:], flat.size)
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{idx.ndim}")
+    if flat.size and (flat.min() < 0 or flat.max() >= n):
+        raise IndexError("index out of range in self")
+    pad = _padding_index(padding_idx, n)
+    if max_norm is not None:
+        _renorm_rows(w, flat, float(max_norm), float(norm_type))
+        wd = w._data
+    keep = np.ones(flat.size, bool) if pad is None else flat != pad
+    sw = None if psw is None else psw._value().reshape(-1)
+    out = np.zeros((len(starts), dim), wd.dtype)
+    argmax = np.full((len(starts), dim), -1, np.int64)
+    counts = np.zeros(len(starts), wd.dtype)
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        pos = np.arange(s, e)[keep[s:e]]
+        if pos.size == 0:
+            continue
+        rows = wd[flat[pos]]
+        counts[i] = pos.size
+        if mode == "max":
+            k = rows.argmax(axis=0)
+            out[i] = rows[k, np.arange(dim)]
+            argmax[i] = pos[k]
+        else:
+            out[i] = (rows if sw is None else rows * sw[pos][:, None]).sum(axis=0)
+            if mode == "mean":
+                out[i] /= pos.size
+    inputs = [w] if psw is None else [w, psw]
+
+    def backward(g):
+        dw = np.zeros_like(wd)
+        dsw = None if psw is None else np.zeros(flat.size, wd.dtype)
+        freq = np.bincount(flat, minlength=n) if scale_grad_by_freq else None
+        for i, (s, e) in enumerate(zip(starts, ends)):
+            if mode == "max":
+                for j in range(dim):
+                    if argmax[i, j] >= 0:
+                        r = flat[argmax[i, j]]
+                        dw[r, j] += g[i, j] / (freq[r] if freq is not None else 1)
+                continue
+            pos = np.arange(s, e)[keep[s:e]]
+            if pos.size == 0:
+                continue
+            gi = g[i] / (pos.size if mode == "mean" else 1)
+            scale = np.ones(pos.size, wd.dtype) if sw is None else sw[pos]
+            if freq is not None:
+                scale = scale / freq[flat[pos]]
+            np.add.at(dw, flat[pos], scale[:, None] * gi)
+            if dsw is not None:
+                dsw[pos] = wd[flat[pos]] @ g[i]
+        res = [(w, dw)]
+        if psw is not None:
+            res.append((psw, dsw.reshape(psw.shape)))
+        return res
+
+    return _result(out, "EmbeddingBagBackward0", inputs, backward)
+
+
+# ==================================================================== bilinear
+
+def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
+    """``y[..., o] = x1 @ weight[o] @ x2 + bias[o]`` (``F.bilinear``)."""
+    x1, x2, w = _float_t(input1), _float_t(input2), _float_t(weight)
+    b = None if bias is None else _float_t(bias)
+    a, c, wd = x1._value(), x2._value(), w._value()
+    if wd.ndim != 3 or a.shape[-1:] != wd.shape[1:2] or c.shape[-1:] != wd.shape[2:3] \
+            or a.shape[:-1] != c.shape[:-1]:
+        raise ShapeError(f"bilinear: input1 {tuple(a.shape)}, input2 {tuple(c.shape)} and "
+                         f"weight {tuple(wd.shape)} do not match: expected (*, in1), (*, in2) "
+                         "and (out, in1, in2)")
+    out = np.einsum("...i,oij,...j->...o", a, wd, c, optimize=True)
+    if b is not None:
+        out = out + b._value()
+    out = np.asarray(out, dtype=wd.dtype)
+
+    def backward(g):
+        res = []
+        if x1.requires_grad:
+            res.append((x1, np.einsum("...o,oij,...j->...i", g, wd, c, optimize=True)))
+        if x2.requires_grad:
+            res.append((x2, np.einsum("...o,oij,...i->...j", g, wd, a, optimize=True)))
+        if w.requires_grad:
+            res.append((w, np.einsum("...o,...i,...j->oij", g, a, c, optimize=True)))
+        if b is not None and b.requires_grad:
+            res.append((b, g.reshape(-1, wd.shape[0]).sum(axis=0)))
+        return res
+
+    return _result(out, "BilinearBackward0", [t for t in (x1, x2, w, b) if t is not None],
+                   backward)
+
+
+# ======================================================================= losses
+# Each loss below is one graph node: per-element (or per-row) terms and their
+# derivatives with respect to every differentiable operand, then the reduction.
+
+def _operand_as(value: Any, dtype: np.dtype, name: str) -> Tensor:
+    """An operand of a loss as a tensor of ``dtype`` (a float tensor keeps its graph)."""
+    if isinstance(value, Tensor):
+        if value._data.dtype == dtype:
+            return value
+        if value._data.dtype.kind == "f":
+            return value.to(dtype)
+        return _const(value._data.astype(dtype))
+    return _const(np.asarray(to_ndarray(value, name), dtype=dtype))
+
+
+def _reduce_array(per: np.ndarray, reduction: str) -> np.ndarray:
+    """``per`` summed, averaged (NaN when empty, as PyTorch) or kept."""
+    if reduction == "none":
+        return per
+    n = per.size
+    total = per.sum() if reduction == "sum" else (per.sum() / n if n else np.nan)
+    return np.asarray(total, dtype=per.dtype)
+
+
+def _grad_scale(g: Any, reduction: str, n: int, rows: bool = False) -> Any:
+    """The upstream gradient of a reduced loss as a factor of each term's derivative."""
+    if reduction == "none":
+        return np.asarray(g)[..., None] if rows else g
+    return g / n if reduction == "mean" and n else g
+
+
+def _reduced_loss(per: np.ndarray, terms: list, reduction: str, name: str) -> Tensor:
+    """``per`` reduced, with backward ``g * d`` for each ``(tensor, d)`` in ``terms``.
+
+    Each ``d`` is the derivative of ``per`` with respect to that tensor,
+    broadcast to ``per``'s shape; it is summed back to the tensor's shape.
+    """
+    out = _reduce_array(per, reduction)
+
+    def backward(g):
+        scale = _grad_scale(g, reduction, per.size)
+        res = []
+        for t, d in terms:
+            if t.requires_grad:
+                gt = np.asarray(np.broadcast_to(d * scale, per.shape), dtype=t._data.dtype)
+                res.append((t, _unbroadcast(gt, t.shape)))
+        return res
+
+    return _result(out, name, [t for t, _ in terms], backward)
+
+
+def kl_div(input: Any, target: Any, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of log-probabilities ``input`` from ``target`` (``F.kl_div``).
+
+    Per element ``target * (log(target) - input)`` (0 where ``target`` is 0,
+    NaN where it is negative, as PyTorch's ``xlogy``),
+    or ``exp(target) * (target - input)`` with ``log_target``. "batchmean"
+    divides the sum by the batch size (the mathematical KL divergence);
+    "mean" by the number of elements, with PyTorch's warning.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    elif reduction != "batchmean":
+        reduction = _reduction(None, None, reduction)
+    x = _float_t(input)
+    xd = x._value()
+    t = _operand_as(target, xd.dtype, "target")
+    td = t._value()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log_target:
+            et = np.exp(td)
+            per = et * (td - xd)
+            dt = et * (td - xd + 1)
+            dx = -et
+        else:
+            # PyTorch's xlogy(t, t) - t * x: 0 where t == 0, NaN where t < 0
+            logt = np.log(td)
+            per = np.where(td == 0, 0, td * logt) - td * xd
+            dt = np.where(td != 0, logt, 0) + td / td - xd
+            dx = -td
+    per = np.asarray(per, dtype=xd.dtype)
+    if reduction == "batchmean":
+        out = _reduced_loss(per, [(x, dx), (t, dt)], "sum", "KlDivBackward0")
+        return out / xd.shape[0] if xd.ndim else out
+    return _reduced_loss(per, [(x, dx), (t, dt)], reduction, "KlDivBackward0")
+
+
+def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Poisson target (``F.poisson_nll_loss``).
+
+    ``exp(x) - y x`` with ``log_input``, else ``x - y log(x + eps)``; ``full``
+    adds Stirling's term ``y log y - y + log(2 pi y) / 2`` where ``y > 1``.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _float_t(input)
+    xd = x._value()
+    t = _operand_as(target, xd.dtype, "target")
+    td = t._value()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if log_input:
+            ex = np.exp(xd)
+            per, dx, dt = ex - td * xd, ex - td, -xd
+        else:
+            lx = np.log(xd + eps)
+            per, dx, dt = xd - td * lx, 1 - td / (xd + eps), -lx
+        if full:
+            big = td > 1
+            lt = np.log(np.where(big, td, 1))
+            per = per + np.where(big, td * lt - td + 0.5 * np.log(2 * np.pi * np.where(big, td, 1)),
+                                 0)
+            dt = dt + np.where(big, lt + 0.5 / np.where(big, td, 1), 0)
+    return _reduced_loss(np.asarray(per, xd.dtype), [(x, dx), (t, dt)], reduction,
+                         "PoissonNllLossBackward0")
+
+
+def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Gaussian target (``F.gaussian_nll_loss``).
+
+    ``(log(max(var, eps)) + (x - y)**2 / max(var, eps)) / 2`` (+ ``log(2 pi) / 2``
+    with ``full``); ``var`` of the input's shape, or one dimension short, or
+    with one dimension of size 1 (homoscedastic); the clamp passes the
+    gradient through unchanged, as in PyTorch.
+    """
+    x = _float_t(input)
+    xd = x._value()
+    t = _operand_as(target, xd.dtype, "target")
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        v = _const(np.full(xd.shape, var, dtype=xd.dtype))
+    else:
+        v = _operand_as(var, xd.dtype, "var")
+        if (v._value() < 0).any():
+            raise ValueError("var has negative entry/entries")
+    vshape = v.shape
+    if vshape != xd.shape:
+        if xd.shape[:-1] == vshape:
+            vshape = vshape + (1,)
+        elif not (xd.ndim == len(vshape) and sum(b for a, b in zip(xd.shape, vshape) if a != b)
+                  == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if vshape != v.shape:  # one dimension short: a trailing 1 (the graph reshapes it back)
+        v = v.reshape(*vshape)
+    vd = np.maximum(v._value(), eps)
+    diff = xd - t._value()
+    per = 0.5 * (np.log(vd) + diff * diff / vd)
+    if full:
+        per = per + 0.5 * math.log(2 * math.pi)
+    dvar = 0.5 * (1 / vd - diff * diff / (vd * vd))
+    return _reduced_loss(np.asarray(per, xd.dtype),
+                         [(x, diff / vd), (t, -diff / vd), (v, dvar)], reduction,
+                         "GaussianNllLossBackward0")
+
+
+def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``.
+
+    ``F.hinge_embedding_loss``.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _float_t(input)
+    xd = x._value()
+    td = _operand_as(target, xd.dtype, "target")._value()
+    m = float(margin)
+    room = m - xd
+    per = np.where(td != 1, np.maximum(room, 0), 0) + np.where(td != -1, xd, 0)
+    dx = np.where(td != -1, 1, 0) - np.where((td != 1) & (room >= 0), 1, 0)
+    return _reduced_loss(np.asarray(per, xd.dtype), [(x, dx)], reduction,
+                         "HingeEmbeddingLossBackward0")
+
+
+def soft_margin_loss(input: Any, target: Any, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """``log(1 + exp(-y x))`` (``F.soft_margin_loss``)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _float_t(input)
+    xd = x._value()
+    t = _operand_as(target, xd.dtype, "target")
+    td = t._value()
+    z = -td * xd
+    per = _softplus_array(z)
+    s = _sigmoid_array(z)
+    return _reduced_loss(np.asarray(per, xd.dtype), [(x, -td * s), (t, -xd * s)], reduction,
+                         "SoftMarginLossBackward0")
+
+
+def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(0, -y (x1 - x2) + margin)`` (``F.margin_ranking_loss``)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    x1 = _float_t(input1)
+    dtype = x1._data.dtype
+    x2 = _operand_as(input2, dtype, "input2")
+    y = _operand_as(target, dtype, "target")
+    if not x1.ndim == x2.ndim == y.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {list(x1.shape)}, input2: "
+                           f"{list(x2.shape)}, target: {list(y.shape)} ")
+    a, b, yd = x1._value(), x2._value(), y._value()
+    z = -yd * (a - b) + float(margin)
+    on = (z >= 0).astype(dtype)
+    per = np.asarray(np.maximum(z, 0), dtype)
+    return _reduced_loss(per, [(x1, -yd * on), (x2, yd * on), (y, -(a - b) * on)], reduction,
+                         "MarginRankingLossBackward0")
+
+
+def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos - margin)`` where ``y == -1``.
+
+    The cosine along the last dimension of (N, D) or (D,) inputs, with
+    PyTorch's ``1e-12`` added to each squared norm (``F.cosine_embedding_loss``).
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x1 = _float_t(input1)
+    dtype = x1._data.dtype
+    x2 = _operand_as(input2, dtype, "input2")
+    a, b = x1._value(), x2._value()
+    yd = _operand_as(target, dtype, "target")._value()
+    if a.ndim not in (1, 2) or a.shape != b.shape or yd.ndim != a.ndim - 1:
+        raise RuntimeError(f"cosine_embedding_loss: expected inputs of the same shape (N, D) "
+                           f"or (D,) and a target (N,) or (); got {list(a.shape)}, "
+                           f"{list(b.shape)} and {list(yd.shape)}")
+    prod = (a * b).sum(-1)
+    m1 = (a * a).sum(-1) + 1e-12
+    m2 = (b * b).sum(-1) + 1e-12
+    denom = np.sqrt(m1 * m2)
+    cos = prod / denom
+    neg = cos - float(margin)
+    per = np.where(yd == 1, 1 - cos, 0) + np.where(yd == -1, np.maximum(neg, 0), 0)
+    dcos = (np.where(yd == 1, -1, 0) + np.where((yd == -1) & (neg >= 0), 1, 0))[..., None]
+    c = cos[..., None]
+    d1 = dcos * (b / denom[..., None] - c * a / m1[..., None])
+    d2 = dcos * (a / denom[..., None] - c * b / m2[..., None])
+    per = np.asarray(per, dtype)
+    out = _reduce_array(per, reduction)
+
+    def backward(g):
+        scale = _grad_scale(g, reduction, per.size, rows=True)
+        return [(t, np.asarray(d * scale, dtype)) for t, d in ((x1, d1), (x2, d2))
+                if t.requires_grad]
+
+    return _result(out, "CosineEmbeddingLossBackward0", (x1, x2), backward)
+
+
+def _per_sample(per: np.ndarray, d: np.ndarray, x: Tensor, reduction: str, name: str) -> Tensor:
+    """A loss with one value per sample ``per`` and its input gradient rows ``d``."""
+    dtype = x._data.dtype
+    per = np.asarray(per, dtype)
+    out = _reduce_array(per, reduction)
+
+    def backward(g):
+        scale = _grad_scale(g, reduction, per.size, rows=True)
+        return ((x, np.asarray(d * scale, dtype).reshape(x.shape)),)
+
+    return _result(out, name, (x,), backward)
+
+
+def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, weight: Any = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss (``F.multi_margin_loss``).
+
+    Sample i: ``sum_{j != y} w[y] max(0, margin - x[y] + x[j]) ** p / C``, p 1 or 2.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = _float_t(input)
+    xd = x._value()
+    if xd.ndim > 2:
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size,"
+                           f" but got: {list(xd.shape)}")
+    x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim else xd.reshape(1, 1)
+    m, c = x2.shape
+    y = _indices(target, "target").reshape(-1)
+    if y.size != m:
+        raise RuntimeError(f"inconsistent target size, expected {m} but got "
+                           f"{list(np.shape(target))}")
+    if y.size and (y.min() < 0 or y.max() >= c):
+        raise IndexError("target out of range")
+    w = None if weight is None else _constant(weight, "weight").astype(xd.dtype).reshape(-1)
+    rows = np.arange(m)
+    z = float(margin) - x2[rows, y][:, None] + x2
+    z[rows, y] = 0
+    on = z > 0
+    wy = np.ones(m, xd.dtype) if w is None else w[y]
+    per = (np.where(on, z ** p, 0).sum(1) * wy) / c
+    d = np.where(on, 1 if p == 1 else 2 * z, 0) * (wy / c)[:, None]
+    d[rows, y] = -d.sum(1)
+    if xd.ndim < 2:
+        per = per.reshape(())
+    return _per_sample(per, d if xd.ndim == 2 else d.reshape(xd.shape), x, reduction,
+                       "MultiMarginLossBackward0")
+
+
+def multilabel_margin_loss(input: Any, target: Any, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss (``F.multilabel_margin_loss``).
+
+    ``target`` holds each sample's class indices, ended by the first -1;
+    sample i: ``sum_{j in targets, k not in targets} max(0, 1 - (x[j] - x[k])) / C``.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _float_t(input)
+    xd = x._value()
+    y = _indices(target, "target")
+    if xd.ndim > 2 or y.shape != xd.shape:
+        raise RuntimeError(f"inconsistent target size: {list(y.shape)} for input of size: "
+                           f"{list(xd.shape)}")
+    x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim else xd.reshape(1, 1)
+    y2 = y.reshape(x2.shape)
+    m, c = x2.shape
+    per = np.zeros(m, xd.dtype)
+    d = np.zeros_like(x2)
+    for i in range(m):
+        labels = []
+        for v in y2[i]:
+            if v < 0:
+                break
+            if v >= c:
+                raise IndexError("target out of range")
+            labels.append(int(v))
+        is_target = np.zeros(c, bool)
+        is_target[labels] = True
+        for j in labels:
+            z = 1 - (x2[i, j] - x2[i])
+            on = (z > 0) & ~is_target
+            per[i] += z[on].sum() / c
+            d[i, on] += 1 / c
+            d[i, j] -= on.sum() / c
+    return _per_sample(per if xd.ndim == 2 else per.reshape(()), d, x, reduction,
+                       "MultilabelMarginLossBackward0")
+
+
+def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of each label, averaged over the labels.
+
+    ``F.multilabel_soft_margin_loss``; ``weight`` per label.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _float_t(input)
+    xd = x._value()
+    td = _constant(target, "target").astype(xd.dtype, copy=False)
+    c = xd.shape[-1] if xd.ndim else 1
+    per = -(td * (-_softplus_array(-xd)) + (1 - td) * (-_softplus_array(xd)))
+    d = _sigmoid_array(xd) - td
+    if weight is not None:
+        w = _constant(weight, "weight").astype(xd.dtype)
+        per, d = per * w, d * w
+    per = per.sum(-1) / c if xd.ndim else per / c
+    return _per_sample(per, d / c, x, reduction, "MultilabelSoftMarginLossBackward0")
+
+
+def _pairwise_distance(a: np.ndarray, b: np.ndarray, p: float, eps: float):
+    """(``||a - b + eps||_p`` along the last dim, its gradient with respect to a)."""
+    u = a - b + eps
+    if p == 2:
+        dist = np.sqrt((u * u).sum(-1))
+        grad = u / np.where(dist == 0, 1, dist)[..., None]
+    else:
+        dist = (np.abs(u) ** p).sum(-1) ** (1 / p)
+        safe = np.where(dist == 0, 1, dist)[..., None]
+        grad = np.sign(u) * np.abs(u) ** (p - 1) / safe ** (p - 1)
+    return dist, grad
+
+
+def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)``, ``d`` the p-norm distance (``F.triplet_margin_loss``).
+
+    ``d(x, y) = ||x - y + eps||_p`` along the last dimension; ``swap`` uses
+    ``min(d(a, n), d(p, n))`` for the negative distance.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    ta = _float_t(anchor)
+    dtype = ta._data.dtype
+    tp, tn = _operand_as(positive, dtype, "positive"), _operand_as(negative, dtype, "negative")
+    a, pos, neg = ta._value(), tp._value(), tn._value()
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {a.ndim}D, positive "
+                           f"{pos.ndim}D, and negative {neg.ndim}D inputs")
+    p = float(p)
+    d_ap, g_ap = _pairwise_distance(a, pos, p, eps)
+    d_an, g_an = _pairwise_distance(a, neg, p, eps)
+    use_pn = np.zeros(d_an.shape, bool)
+    g_pn = np.zeros_like(g_an)
+    if swap:
+        d_pn, g_pn = _pairwise_distance(pos, neg, p, eps)
+        use_pn = d_pn < d_an
+        d_an = np.where(use_pn, d_pn, d_an)
+    z = float(margin) + d_ap - d_an
+    on = (z >= 0)[..., None]
+    per = np.asarray(np.maximum(z, 0), dtype)
+    k = use_pn[..., None]
+    da = on * (g_ap - np.where(k, 0, g_an))
+    dp = on * (-g_ap - np.where(k, g_pn, 0))
+    dn = on * (np.where(k, g_pn, g_an))
+    out = _reduce_array(per, reduction)
+
+    def backward(g):
+        scale = _grad_scale(g, reduction, per.size, rows=True)
+        return [(t, _unbroadcast(np.asarray(np.broadcast_to(d * scale, np.broadcast_shapes(
+            d.shape, t.shape)), dtype), t.shape)) for t, d in ((ta, da), (tp, dp), (tn, dn))
+            if t.requires_grad]
+
+    return _result(out, "TripletMarginLossBackward0", (ta, tp, tn), backward)

@@ -1,4 +1,5 @@
-"""Gradient clipping (``torch.nn.utils``): PyTorch's formulas, in place on ``.grad``."""
+"""``torch.nn.utils``: gradient clipping (PyTorch's formulas, in place on ``.grad``) and
+the flattening of parameters to one vector and back."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..autograd import Tensor, _const
+from ..autograd import Tensor, _const, _result
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "vector_to_parameters"]
 
 
 def _with_grads(parameters: Any):
@@ -59,7 +61,10 @@ def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.
 
 
 def clip_grad_value_(parameters: Iterable, clip_value: float, foreach=None) -> None:
-    """Clamp every gradient element to ``[-clip_value, clip_value]`` in place."""
+    """Clamp every gradient element to ``[-clip_value, clip_value]`` in place.
+
+    Parameters without a gradient are skipped, as in PyTorch.
+    """
     c = float(clip_value)
     for p in _with_grads(parameters):
         g = p._grad
@@ -67,3 +72,75 @@ def clip_grad_value_(parameters: Iterable, clip_value: float, foreach=None) -> N
             np.clip(g, -c, c, out=g)
         else:
             p._grad = np.clip(g, -c, c)
+
+
+def _parameter_list(parameters: Any, what: str) -> list:
+    if isinstance(parameters, Tensor):
+        raise TypeError(f"expected an iterable of tensors for {what}; got a Tensor "
+                        "(pass [tensor] or model.parameters())")
+    params = list(parameters)
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"expected fastdense Tensors in {what}; got {type(p).__name__}")
+    return params
+
+
+def parameters_to_vector(parameters: Iterable) -> Tensor:
+    """The parameters flattened and concatenated into one 1-D tensor (``torch.nn.utils``).
+
+    A copy; gradients flow back to the parameters through it (one graph node,
+    as PyTorch's ``cat``).
+
+    Parameters
+    ----------
+    parameters : iterable of Tensor
+        E.g. ``model.parameters()``; all of one dtype.
+
+    Returns
+    -------
+    Tensor of shape (total number of elements,)
+    """
+    params = _parameter_list(parameters, "parameters")
+    if not params:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    dtypes = {p._data.dtype for p in params}
+    if len(dtypes) > 1:
+        raise TypeError(f"parameters_to_vector: the parameters have several dtypes "
+                        f"({sorted(str(d) for d in dtypes)}); cast the model to one first")
+    sizes = [p._data.size for p in params]
+    out = np.concatenate([p._data.reshape(-1) for p in params])
+    cuts = np.cumsum(sizes)[:-1]
+
+    def backward(g):
+        return [(p, gp.reshape(p.shape)) for p, gp in zip(params, np.split(g, cuts))]
+
+    return _result(out, "CatBackward0", params, backward)
+
+
+def vector_to_parameters(vec: Any, parameters: Iterable) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters' data, in place.
+
+    As PyTorch, the parameters' values change (their ``data`` is replaced) and no
+    graph is recorded.
+
+    Raises
+    ------
+    TypeError
+        ``vec`` is not a Tensor (PyTorch's message).
+    RuntimeError
+        ``vec`` has a different number of elements than the parameters together.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    params = _parameter_list(parameters, "parameters")
+    data = vec._value().reshape(-1)
+    total = sum(p._data.size for p in params)
+    if data.size != total:
+        raise RuntimeError(f"shape '[{total}]' is invalid for input of size {data.size}: the "
+                           f"vector has {data.size} elements, the parameters {total}")
+    start = 0
+    for p in params:
+        n = p._data.size
+        p._data[...] = data[start:start + n].reshape(p._data.shape)
+        p._version += 1
+        start += n
