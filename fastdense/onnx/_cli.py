@@ -53,7 +53,7 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     """
     from onnx import TensorProto, helper
 
-    from .._model_file import load_model
+    from ..io.model_file import load_model
 
     clf, extra = load_model(path)
     info = extra["info"]
