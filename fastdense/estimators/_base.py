@@ -69,6 +69,26 @@ def _kernel_activation(name):
         ) from None
 
 
+def _check_class_weight(class_weight):
+    """Each weight of a class_weight dict (or per-label list of dicts) finite and >= 0.
+
+    A negative weight turns the loss upside down and NaN poisons every
+    gradient: the fit diverges without saying why. The input is what is wrong.
+    """
+    dicts = class_weight if isinstance(class_weight, list) else [class_weight]
+    for d in dicts:
+        if not isinstance(d, dict):
+            continue
+        for label, w in d.items():
+            try:
+                ok = bool(np.isfinite(w)) and w >= 0
+            except TypeError:
+                ok = False
+            if not ok:
+                raise ValueError(f"class_weight[{label!r}] = {w!r}: class weights must be "
+                                 "finite numbers >= 0")
+
+
 class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     """The shared core of the estimators: parameters, solvers, the epoch loop, predict.
 
@@ -242,6 +262,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 "frequencies of the whole data are unknown. Compute the weights once "
                 "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
             )
+        _check_class_weight(self.class_weight)
         cw = compute_sample_weight(self.class_weight, y_raw).astype(X.dtype, copy=False)
         return cw if sample_weight is None else sample_weight * cw
 
@@ -530,8 +551,18 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             return z
         check_is_fitted(self)
         net = self._snapshot()
+        dtype = net.params.dtype
+        # float64 X is kept as it is for a float32 network, then cast unless it holds
+        # values beyond float32's range: those run a float64 copy of the network, as
+        # MLPClassifier's float64 X @ float32 coefs computes them
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=net.params.dtype)
+                          dtype=(np.float64, np.float32) if dtype == np.float32 else dtype)
+        if X.dtype != dtype:
+            values = X.data if sp.issparse(X) else X
+            if values.size and np.abs(values).max() > np.finfo(dtype).max:
+                net = FittedNetwork(net.params.astype(X.dtype), net.layout)
+            else:
+                X = X.astype(dtype)
         z = self._decision_validated(X, net)
         if np.isnan(z).any():  # never a silent constant prediction from NaN weights
             raise ValueError(_NAN_OUTPUT)

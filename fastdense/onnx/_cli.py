@@ -2,7 +2,7 @@
 
 ``fastdense train`` saves, beside the network, the input columns, the
 categories of each one-hot column and the standardization (see
-``fastdense/_model_file.py``). The exported graph applies them, so it takes
+``fastdense/io/model_file.py``). The exported graph applies them, so it takes
 what the CSV had:
 
 - ``X``: the numeric columns, in the order of ``numeric_columns`` in the
