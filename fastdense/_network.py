@@ -212,6 +212,15 @@ class FittedNetwork:
 
     __slots__ = ("params", "layout", "units", "n_in", "width", "coefs", "intercepts",
                  "_coef_items", "_icpt_items")
+    params: np.ndarray
+    layout: object
+    units: List[int]
+    n_in: int
+    width: int
+    coefs: List[np.ndarray]
+    intercepts: List[np.ndarray]
+    _coef_items: Tuple[np.ndarray, ...]
+    _icpt_items: Tuple[np.ndarray, ...]
 
     def __init__(self, params: np.ndarray, layout) -> None:
         if params.ndim != 1 or params.shape[0] != layout.n_params:
