@@ -13,6 +13,7 @@ the shape or dtype found against the one expected.
 from __future__ import annotations
 
 import numbers
+from operator import is_
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -241,8 +242,9 @@ class FittedNetwork:
 
     def serves(self, coefs, intercepts) -> bool:
         """Whether `coefs` / `intercepts` are exactly the lists (and arrays) this one handed out."""
+        # (map(is_, ...) over the items: this runs on every prediction, a 1-row one included)
         return (coefs is self.coefs and intercepts is self.intercepts
                 and len(coefs) == len(self._coef_items)
                 and len(intercepts) == len(self._icpt_items)
-                and all(a is b for a, b in zip(coefs, self._coef_items))
-                and all(a is b for a, b in zip(intercepts, self._icpt_items)))
+                and all(map(is_, coefs, self._coef_items))
+                and all(map(is_, intercepts, self._icpt_items)))

@@ -19,7 +19,6 @@ first with :func:`fastdense._network.check_network`.
 
 import warnings
 from numbers import Integral
-from operator import is_
 from typing import TYPE_CHECKING, Any, Dict
 
 import numpy as np
