@@ -214,7 +214,8 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     from .estimators._base import _LEAKY_RELU_SLOPE, _kernel_activation
 
     check_is_fitted(clf, "coefs_")
-    params32, units = clf._flat_params()
+    snapshot = clf._snapshot()  # one network, read once (buffer, layout and widths)
+    params32, units, layout = snapshot.params, snapshot.units, snapshot.layout
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != units[0]:
         raise ValueError(f"X must have shape (m, {units[0]}); got {X.shape}")
@@ -224,7 +225,7 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     n = X.shape[0]
     flat0 = np.asarray(params32, dtype=np.float64).copy()
     empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.intp)
-    net = _train.NetSpec(clf._layout, _kernel_activation(clf.activation), _LEAKY_RELU_SLOPE,
+    net = _train.NetSpec(layout, _kernel_activation(clf.activation), _LEAKY_RELU_SLOPE,
                          _train.OUTPUT_CODES["logistic"])
     plan = _train.EpochPlan(net, X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f,
                             float(clf.alpha), n, False)
@@ -240,10 +241,10 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     order: List[np.ndarray] = []
     shapes: List[Tuple[str, Tuple[int, ...]]] = []
     for i in range(n_layers):
-        o, a, b = int(clf._coef_off[i]), units[i], units[i + 1]
+        o, a, b = int(layout.coef_off[i]), units[i], units[i + 1]
         order.append(np.arange(o, o + a * b).reshape(a, b).T.ravel())
         shapes.append((f"{2 * i}.weight", (b, a)))
-        order.append(np.arange(int(clf._icpt_off[i]), int(clf._icpt_off[i]) + b))
+        order.append(np.arange(int(layout.icpt_off[i]), int(layout.icpt_off[i]) + b))
         shapes.append((f"{2 * i}.bias", (b,)))
     perm = np.concatenate(order)
 

@@ -13,12 +13,13 @@ the shape or dtype found against the one expected.
 from __future__ import annotations
 
 import numbers
+from operator import is_
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 __all__ = ["check_network", "check_optimizer_state", "check_count", "as_float_array",
-           "KERNEL_DTYPES"]
+           "FittedNetwork", "KERNEL_DTYPES"]
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -189,3 +190,61 @@ def check_count(value, name, *, low=0, high=None):
         upper = "" if high is None else f" and <= {high}"
         raise ValueError(f"{name} must be >= {low}{upper}; got {value}")
     return value
+
+
+class FittedNetwork:
+    """One fitted network, immutable: the flat buffer, its layout, its widths and the views.
+
+    An estimator holds its network in ONE attribute of this type, replaced as a
+    whole (fit, partial_fit, loading, an edit of ``coefs_``), never changed in
+    place. A reader takes the attribute once and uses only what it holds, so a
+    refit with other layer sizes in another thread cannot hand a kernel the
+    buffer of one network and the layout of another. (The weights' values are
+    trained in place, as scikit-learn's are: a prediction during a fit sees
+    the weights of some epoch.)
+
+    Parameters
+    ----------
+    params : ndarray of shape (layout.n_params,)
+        The flat buffer (scikit-learn's ``_pack`` order), float32 or float64.
+    layout : fastdense._train.Layout
+        The widths and offsets of the buffer.
+    """
+
+    __slots__ = ("params", "layout", "units", "n_in", "width", "coefs", "intercepts",
+                 "_coef_items", "_icpt_items")
+    params: np.ndarray
+    layout: object
+    units: List[int]
+    n_in: int
+    width: int
+    coefs: List[np.ndarray]
+    intercepts: List[np.ndarray]
+    _coef_items: Tuple[np.ndarray, ...]
+    _icpt_items: Tuple[np.ndarray, ...]
+
+    def __init__(self, params: np.ndarray, layout) -> None:
+        if params.ndim != 1 or params.shape[0] != layout.n_params:
+            raise ValueError(f"a flat buffer of shape {params.shape} for a network of "
+                             f"{layout.n_params} parameters")
+        units = [int(u) for u in layout.units]
+        coefs = [params[o:o + a * b].reshape(a, b)
+                 for o, a, b in zip(layout.coef_off.tolist(), units[:-1], units[1:])]
+        intercepts = [params[o:o + b] for o, b in zip(layout.icpt_off.tolist(), units[1:])]
+        for name, value in (("params", params), ("layout", layout), ("units", units),
+                            ("n_in", units[0]), ("width", int(layout.width)),
+                            ("coefs", coefs), ("intercepts", intercepts),
+                            ("_coef_items", tuple(coefs)), ("_icpt_items", tuple(intercepts))):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a FittedNetwork is immutable; build a new one")
+
+    def serves(self, coefs, intercepts) -> bool:
+        """Whether `coefs` / `intercepts` are exactly the lists (and arrays) this one handed out."""
+        # (map(is_, ...) over the items: this runs on every prediction, a 1-row one included)
+        return (coefs is self.coefs and intercepts is self.intercepts
+                and len(coefs) == len(self._coef_items)
+                and len(intercepts) == len(self._icpt_items)
+                and all(map(is_, coefs, self._coef_items))
+                and all(map(is_, intercepts, self._icpt_items)))

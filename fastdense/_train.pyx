@@ -771,6 +771,31 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
     return loss
 
 
+
+cdef int check_predict_call(NetSpec net_spec, Py_ssize_t n_params, Py_ssize_t n_x_cols,
+                            Py_ssize_t n_acts, Py_ssize_t chunk, Py_ssize_t n_out_room,
+                            Py_ssize_t n_rows) except -1:
+    """The buffers of a predict call against its network: O(1), before any unchecked loop.
+
+    The estimators' doors prove these; this repeats the lengths the loops rely on, so a
+    caller that read a buffer of one network and the layout of another (a refit in another
+    thread) gets a ValueError, never a read past the buffer.
+    """
+    cdef Layout lay = net_spec.layout
+    cdef Py_ssize_t n_out = net_spec.net.units[net_spec.net.n_layers]
+    if n_params != lay.n_params:
+        raise ValueError(f"params has {n_params} entries; the network has {lay.n_params}")
+    if n_x_cols != net_spec.net.units[0]:
+        raise ValueError(f"X has {n_x_cols} columns; the network takes {net_spec.net.units[0]}")
+    if n_rows > 0 and (chunk < 1 or n_acts < chunk * lay.width):
+        raise ValueError(f"the activation buffer has {n_acts} entries; {chunk} rows of this "
+                         f"network need {chunk * lay.width}")
+    if n_out_room < n_rows * n_out:
+        raise ValueError(f"out has room for {n_out_room} values; {n_rows} rows need "
+                         f"{n_rows * n_out}")
+    return 0
+
+
 def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
                       const floating[::1] xs_data, const Py_ssize_t[::1] xs_indptr,
                       const Py_ssize_t[::1] xs_indices, Py_ssize_t n,
@@ -789,6 +814,13 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
     cdef floating* acts[MAX_LAYERS]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
+    check_predict_call(net_spec, params.shape[0], X.shape[1], acts_buf.shape[0], chunk,
+                       out.shape[0], n)
+    if X.shape[0] != 0 and X.shape[0] < n:
+        raise ValueError(f"X has {X.shape[0]} rows; {n} are predicted")
+    if X.shape[0] == 0 and n > 0 and xs_indptr.shape[0] < n + 1:
+        raise ValueError(f"the CSR row pointers cover {xs_indptr.shape[0] - 1} rows; "
+                         f"{n} are predicted")
     if n == 0:
         return
     with nogil:
@@ -833,6 +865,11 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
     cdef floating* z
     cdef floating d, p
     cdef int status = 0, bad = 0
+    check_predict_call(net_spec, params.shape[0], X.shape[1], acts_buf.shape[0], chunk,
+                       out.shape[0] * out.shape[1], n)
+    if out.shape[0] < n or out.shape[1] != (2 if binary_proba else n_out):
+        raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}); expected "
+                         f"({n}, {2 if binary_proba else n_out})")
     xs.indptr = NULL
     xs.indices = NULL
     xs.present = False

@@ -247,7 +247,7 @@ def run_demo(out_path: Optional[str] = DEMO_MODEL, cv: int = 5, quiet: bool = Fa
           f"{_ROUNDS})\n", file=out)
 
     if out_path:
-        from ._model_file import save_model
+        from .io.model_file import save_model
 
         save_model(clf, out_path, mean=scaler.mean_, scale=scaler.scale_,
                    info={"columns": [str(c) for c in data.feature_names], "one_hot": {},
@@ -301,9 +301,13 @@ def _steady_state(ours: Any, theirs: Any, params: Dict[str, Any], X: Any,
 def _pandas() -> Any:
     try:
         import pandas as pd
-    except ImportError:
-        raise UsageError("reading CSV files needs pandas: pip install 'fastdense[cli]' "
-                         "(or pandas)") from None
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "pandas":
+            raise UsageError("reading CSV files needs pandas: pip install 'fastdense[cli]' "
+                             "(or pandas)") from None
+        # pandas is there but its own import failed (a broken dependency): say that
+        raise UsageError(f"pandas is installed but failed to import: "
+                         f"{type(exc).__name__}: {exc}") from exc
     return pd
 
 
@@ -423,6 +427,8 @@ def _check_writable(path: Optional[str], what: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError(f"cannot write the {what} to {path}: no such directory {folder}")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write the {what} to {path}: it is a directory")
 
 
 def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, Any]:
@@ -489,7 +495,7 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> Dict[str, A
     print(f"Training {clf!r}\non {X.shape[0]} rows x {X.shape[1]} features of {args.data} "
           f"(target {args.target!r}: {_columns_list(sorted(map(str, classes)))})", file=out)
     start = time.perf_counter()
-    from ._model_file import save_model
+    from .io.model_file import save_model
 
     info = {"columns": [str(c) for c in columns], "one_hot": one_hot,
             "target": str(args.target)}
@@ -542,15 +548,16 @@ def run_predict(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
     """``fastdense predict``: label and probability for each row of a CSV."""
     pd = _pandas()
 
-    from ._model_file import load_model
+    from .io import atomic_write
+    from .io.model_file import load_model
 
     if not os.path.exists(args.model):
         raise UsageError(f"no such file: {args.model}")
     _check_writable(args.out, "predictions")
     try:
         clf, extra = load_model(args.model)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except (ValueError, OSError) as exc:  # every load failure (docs/reliability.md)
+        raise UsageError(f"cannot load the model {args.model}: {exc}") from None
     info = extra["info"]
     columns = info.get("columns")
     if not columns:
@@ -562,8 +569,8 @@ def run_predict(args: argparse.Namespace, out: TextIO = sys.stdout) -> Any:
     proba = clf.predict_proba(X)[:, 1]
     labels = clf.classes_[(proba > 0.5).astype(int)]
     result = pd.DataFrame({"prediction": labels, f"proba_{clf.classes_[1]}": proba})
-    if args.out:
-        result.to_csv(args.out, index=False)
+    if args.out:  # atomically: a full disk leaves the previous file, never a truncated one
+        atomic_write(args.out, result.to_csv(index=False).encode("utf-8"))
         print(f"Wrote {len(result)} predictions to {args.out}", file=sys.stderr)
     else:
         result.to_csv(out, index=False)
@@ -812,6 +819,10 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         except OSError:
             pass
         return 0
+    except OSError as exc:  # a full disk, a read-only folder, ... (writes are atomic)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"fastdense: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     return 0
 
 

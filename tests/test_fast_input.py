@@ -34,7 +34,7 @@ def slow_path():
 def _state(est):
     """Everything fit leaves on the estimator that the two paths could disagree on."""
     out = {k: v for k, v in vars(est).items()
-           if k not in ("_views", "_params", "coefs_", "intercepts_", "_random_state",
+           if k not in ("_fitted_net", "_params", "coefs_", "intercepts_", "_random_state",
                         "_optimizer", "_label_binarizer", "_best_params",
                         "_fastdense_constraints", "_own_random_state")}
     out["params"] = est._params.copy()

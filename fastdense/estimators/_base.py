@@ -19,7 +19,6 @@ first with :func:`fastdense._network.check_network`.
 
 import warnings
 from numbers import Integral
-from operator import is_
 from typing import TYPE_CHECKING, Any, Dict
 
 import numpy as np
@@ -32,7 +31,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import _fast_input, _train, _version
 from .._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
-from .._network import as_float_array, check_network, check_optimizer_state
+from .._network import FittedNetwork, as_float_array, check_network, check_optimizer_state
 from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._callbacks import _Callbacks, _CallbackSupportMixin
 from ._optimizers import _AdamState, _SGDState
@@ -69,6 +68,26 @@ def _kernel_activation(name):
         ) from None
 
 
+def _check_class_weight(class_weight):
+    """Each weight of a class_weight dict (or per-label list of dicts) finite and >= 0.
+
+    A negative weight turns the loss upside down and NaN poisons every
+    gradient: the fit diverges without saying why. The input is what is wrong.
+    """
+    dicts = class_weight if isinstance(class_weight, list) else [class_weight]
+    for d in dicts:
+        if not isinstance(d, dict):
+            continue
+        for label, w in d.items():
+            try:
+                ok = bool(np.isfinite(w)) and w >= 0
+            except TypeError:
+                ok = False
+            if not ok:
+                raise ValueError(f"class_weight[{label!r}] = {w!r}: class weights must be "
+                                 "finite numbers >= 0")
+
+
 class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     """The shared core of the estimators: parameters, solvers, the epoch loop, predict.
 
@@ -84,50 +103,58 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     # -------------------------------------------------------- parameters
 
     def _bind_views(self, params, layout):
-        """Make coefs_/intercepts_ views of the flat buffer `params`.
+        """Publish the flat buffer `params` as this estimator's network; coefs_/intercepts_ view it.
 
         `layout` is a ``_train.Layout`` or the layer widths to build one from.
+        The network is ONE immutable :class:`~fastdense._network.FittedNetwork`
+        in ``_fitted_net``, replaced as a whole (see :meth:`_snapshot`).
         """
         if not isinstance(layout, _train.Layout):
             layout = _train.Layout(layout)
-        if params.ndim != 1 or params.shape[0] != layout.n_params:  # pragma: no cover
-            raise ValueError(f"flat buffer of {params.shape} for {layout.n_params} parameters")
-        self._params = params
-        self._layout = layout
-        units, coef_off, icpt_off = layout.units, layout.coef_off, layout.icpt_off
-        self._units, self._coef_off, self._icpt_off = units, coef_off, icpt_off
-        layer_units = self._units_list = [int(u) for u in units]  # returned by _flat_params
-        self._n_in = layer_units[0]  # the width the kernels read from each row of X
-        self._width = layout.width  # activations per row, for predict's chunks
-        self.coefs_ = [
-            params[o:o + a * b].reshape(a, b)
-            for o, a, b in zip(coef_off, layer_units[:-1], layer_units[1:])
-        ]
-        self.intercepts_ = [params[o:o + b] for o, b in zip(icpt_off, layer_units[1:])]
-        # what we handed out, to notice cheaply when the user replaced an array
-        self._views = (self.coefs_, self.intercepts_, tuple(self.coefs_),
-                       tuple(self.intercepts_))
+        self._publish(FittedNetwork(params, layout))
 
-    def _flat_params(self):
-        """The flat parameter buffer, re-packed if coefs_/intercepts_ were replaced.
+    def _publish(self, net):
+        self._fitted_net = net
+        self.coefs_ = net.coefs
+        self.intercepts_ = net.intercepts
 
-        Returns (params, layer_units). Replacing ``coefs_``, one of its arrays,
-        or an intercept (as MLPClassifier users sometimes do) is honoured:
-        the arrays are packed into a new flat buffer that they then view.
+    def _snapshot(self):
+        """The fitted network every reader uses: one FittedNetwork, read once.
+
+        If ``coefs_`` / ``intercepts_`` are no longer the views the current
+        network handed out (a user replaced an array, as MLPClassifier users
+        sometimes do), the edit is proven, packed into a new buffer and
+        published first. Proven means :func:`fastdense._network.check_network`:
+        a refit in another thread that left ``coefs_`` of one network beside
+        ``intercepts_`` of another is a ValueError, never a mixed call.
         """
-        views = getattr(self, "_views", None)
-        if (
-            getattr(self, "_params", None) is not None and views is not None
-            and self.coefs_ is views[0] and self.intercepts_ is views[1]
-            and len(self.coefs_) == len(views[2]) and len(self.intercepts_) == len(views[3])
-            and all(map(is_, self.coefs_, views[2]))
-            and all(map(is_, self.intercepts_, views[3]))
-        ):
-            return self._params, self._units_list
+        net = self.__dict__.get("_fitted_net")
+        if net is not None and net.serves(self.coefs_, self.intercepts_):
+            return net
         coefs, intercepts = self._edited_network()
         params = np.concatenate([a.ravel() for a in coefs + intercepts])
-        self._bind_views(params, self._checked_units(coefs, intercepts))
-        return params, self._units_list
+        net = FittedNetwork(params, _train.Layout(self._checked_units(coefs, intercepts)))
+        self._publish(net)
+        return net
+
+    def _flat_params(self):
+        """(the flat parameter buffer, its layer widths) of :meth:`_snapshot`'s network."""
+        net = self._snapshot()
+        return net.params, net.units
+
+    # read-only views of the published network, for the solvers and tools
+    _params = property(lambda self: self._net_or_none("params"))
+    _layout = property(lambda self: self._fitted_net.layout)
+    _units = property(lambda self: self._fitted_net.layout.units)
+    _coef_off = property(lambda self: self._fitted_net.layout.coef_off)
+    _icpt_off = property(lambda self: self._fitted_net.layout.icpt_off)
+    _units_list = property(lambda self: self._fitted_net.units)
+    _n_in = property(lambda self: self._fitted_net.n_in)
+    _width = property(lambda self: self._fitted_net.width)
+
+    def _net_or_none(self, name):
+        net = self.__dict__.get("_fitted_net")
+        return None if net is None else getattr(net, name)
 
     def _edited_network(self):
         """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
@@ -163,9 +190,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state = dict(state)
-        state.pop("_params", None)  # coefs_/intercepts_ carry the weights
-        state.pop("_views", None)
-        state.pop("_layout", None)  # compiled, rebuilt on load
+        state.pop("_fitted_net", None)  # coefs_/intercepts_ carry the weights
         state.pop("_own_random_state", None)  # a private shortcut, rebuilt on the next fit
         state["_fastdense_version"] = _version.__version__
         return state
@@ -174,14 +199,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
-        for private in ("_params", "_views", "_layout", "_units", "_coef_off", "_icpt_off",
-                        "_n_in", "_units_list", "_width"):
+        # (older versions pickled these beside coefs_)
+        for private in ("_fitted_net", "_params", "_views", "_layout", "_units", "_coef_off",
+                        "_icpt_off", "_n_in", "_units_list", "_width"):
             state.pop(private, None)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
-            self._params = None
-            self._views = None
-            self._flat_params()
+            self._snapshot()
             self._check_fitted_state()
 
     def _check_fitted_state(self):
@@ -237,6 +261,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 "frequencies of the whole data are unknown. Compute the weights once "
                 "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
             )
+        _check_class_weight(self.class_weight)
         cw = compute_sample_weight(self.class_weight, y_raw).astype(X.dtype, copy=False)
         return cw if sample_weight is None else sample_weight * cw
 
@@ -259,9 +284,10 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
                 empty_i, empty_i)
 
-    def _net_spec(self, output=0):
-        """The network as the kernels run it, with the current ``activation``."""
-        return _train.NetSpec(self._layout, _kernel_activation(self.activation),
+    def _net_spec(self, output=0, net=None):
+        """The network (`net`, else the published one) as the kernels run it."""
+        layout = (self._fitted_net if net is None else net).layout
+        return _train.NetSpec(layout, _kernel_activation(self.activation),
                               _LEAKY_RELU_SLOPE, output)
 
     # --------------------------------------------------------------- fit
@@ -463,23 +489,23 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
     # ----------------------------------------------------------- predict
 
-    def _decision_validated(self, X, params=None):
+    def _decision_validated(self, X, net=None):
         """The logits (n, n_outputs) of an already validated X, forward in row chunks."""
-        if params is None:
-            params, _ = self._flat_params()
-        dtype = params.dtype
-        if X.ndim != 2 or X.shape[1] != self._n_in:
+        if net is None:
+            net = self._snapshot()
+        dtype = net.params.dtype
+        if X.ndim != 2 or X.shape[1] != net.n_in:
             raise ValueError(
                 f"X has {X.shape[1] if X.ndim == 2 else X.shape} features, but the network's "
-                f"first layer (coefs_[0]) takes {self._n_in}; was n_features_in_ edited?"
+                f"first layer (coefs_[0]) takes {net.n_in}; was n_features_in_ edited?"
             )
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
-        out = np.empty((n, self._units_list[-1]), dtype=dtype)
-        chunk, acts = self._predict_buffer(n, dtype)
+        out = np.empty((n, net.units[-1]), dtype=dtype)
+        chunk, acts = self._predict_buffer(n, net)
         _train.decision_function(
-            self._net_spec(), Xd, xs_data, xs_indptr, xs_indices, n, params, acts, chunk,
-            out.reshape(-1),
+            self._net_spec(net=net), Xd, xs_data, xs_indptr, xs_indices, n, net.params, acts,
+            chunk, out.reshape(-1),
         )
         return out
 
@@ -495,36 +521,48 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """
         if not (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
                 and X.flags.c_contiguous and "feature_names_in_" not in self.__dict__
-                and getattr(self, "_params", None) is not None
+                and "_fitted_net" in self.__dict__
                 and X.shape[1] == self.__dict__.get("n_features_in_")):
             return None
-        params, units = self._flat_params()
-        if X.dtype != params.dtype or X.shape[1] != self._n_in:
+        net = self._snapshot()
+        params = net.params
+        if X.dtype != params.dtype or X.shape[1] != net.n_in:
             return None
         n = X.shape[0]
-        out = np.empty((n, 2 if binary_proba else units[-1]), dtype=params.dtype)
-        chunk, acts = self._predict_buffer(n, params.dtype)
-        status = _train.predict_dense(self._net_spec(), X, params, acts, chunk, out,
+        out = np.empty((n, 2 if binary_proba else net.units[-1]), dtype=params.dtype)
+        chunk, acts = self._predict_buffer(n, net)
+        status = _train.predict_dense(self._net_spec(net=net), X, params, acts, chunk, out,
                                       binary_proba)
         return None if status else out
 
-    def _predict_buffer(self, n, dtype):
+    @staticmethod
+    def _predict_buffer(n, net):
         """(rows per forward chunk, the activation buffer of one chunk) for predicting n rows.
 
         Memory is O(chunk x width), not O(n); a chunk is at least one row.
         """
-        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // self._width)))
-        return chunk, np.empty(chunk * self._width, dtype=dtype)
+        chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // net.width)))
+        return chunk, np.empty(chunk * net.width, dtype=net.params.dtype)
 
     def _validated_decision(self, X):
         z = self._predict_fast(X)
         if z is not None:
             return z
         check_is_fitted(self)
-        params, _ = self._flat_params()
+        net = self._snapshot()
+        dtype = net.params.dtype
+        # float64 X is kept as it is for a float32 network, then cast unless it holds
+        # values beyond float32's range: those run a float64 copy of the network, as
+        # MLPClassifier's float64 X @ float32 coefs computes them
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=params.dtype)
-        z = self._decision_validated(X, params)
+                          dtype=(np.float64, np.float32) if dtype == np.float32 else dtype)
+        if X.dtype != dtype:
+            values = X.data if sp.issparse(X) else X
+            if values.size and np.abs(values).max() > np.finfo(dtype).max:
+                net = FittedNetwork(net.params.astype(X.dtype), net.layout)
+            else:
+                X = X.astype(dtype)
+        z = self._decision_validated(X, net)
         if np.isnan(z).any():  # never a silent constant prediction from NaN weights
             raise ValueError(_NAN_OUTPUT)
         return z
@@ -544,7 +582,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         of :func:`fastdense.manual_seed`.
         """
         check_is_fitted(self, "coefs_")
-        self._flat_params()  # prove an edited coefs_ / intercepts_ first
+        net = self._snapshot()  # proves an edited coefs_ / intercepts_ first
         from .. import nn
         from .._random import default_generator
 
@@ -556,11 +594,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         saved = generator.bit_generator.state
         try:
             layers = []
-            for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
+            for i, (W, b) in enumerate(zip(net.coefs, net.intercepts)):
                 linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
                 linear.load_state_dict({"weight": W.T, "bias": b})
                 layers.append(linear)
-                if i < len(self.coefs_) - 1:
+                if i < len(net.coefs) - 1:
                     layers.append(activations[self.activation]())
         finally:
             generator.bit_generator.state = saved

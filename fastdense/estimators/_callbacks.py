@@ -42,12 +42,12 @@ class _Callbacks:
 
     def _attributes(self, flat):
         """coefs_/intercepts_ copies from a flat parameter vector (for ``fitted_estimator``)."""
-        est = self.estimator
-        units = [int(u) for u in est._units]
-        flat = np.asarray(flat, dtype=est._params.dtype)
+        net = self.estimator._fitted_net  # the network being trained, read once
+        units, layout = net.units, net.layout
+        flat = np.asarray(flat, dtype=net.params.dtype)
         coefs = [flat[o:o + a * b].reshape(a, b).copy()
-                 for o, a, b in zip(est._coef_off, units[:-1], units[1:])]
-        intercepts = [flat[o:o + b].copy() for o, b in zip(est._icpt_off, units[1:])]
+                 for o, a, b in zip(layout.coef_off, units[:-1], units[1:])]
+        intercepts = [flat[o:o + b].copy() for o, b in zip(layout.icpt_off, units[1:])]
         return {"coefs_": coefs, "intercepts_": intercepts}
 
     def begin_step(self, name):

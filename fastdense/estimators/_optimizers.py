@@ -10,17 +10,58 @@ estimator (their names are also the optimizer classes of the estimator's
 file format, ``fastdense._estimator_file``).
 """
 
+import math
+from typing import NamedTuple, Tuple
+
 import numpy as np
 
 from .. import _train
 
-__all__ = ["_SGDState", "_AdamState"]
+__all__ = ["_SGDState", "_AdamState", "StateField", "MAX_STEPS"]
+
+#: the largest step count a state (or a file) may hold: exact as a float, far from int64's end
+#: (fastdense.io.estimator_file bounds n_iter_ and t_ by the same number)
+MAX_STEPS = 2 ** 53
+
+
+class StateField(NamedTuple):
+    """One scalar of an optimizer state as a model file stores it: its type and range.
+
+    ``kind`` is ``"real"`` (finite, in [low, high]; ``open_low`` /
+    ``open_high`` exclude an end), ``"count"`` (an integer in [low, high]), ``"bool"`` or
+    ``"choice"`` (one of ``choices``). The ranges are the estimator's own
+    parameter constraints (scikit-learn's), so a file cannot hold a state that
+    the estimator's parameters would refuse. ``fastdense.io.estimator_file``
+    reads a file's optimizer state through these declarations and nothing
+    else: adding a field to a state is one line in its ``FILE_FIELDS``.
+    """
+
+    kind: str
+    low: float = -math.inf
+    high: float = math.inf
+    open_low: bool = False
+    open_high: bool = False
+    choices: Tuple[str, ...] = ()
+
+
+_RATE = StateField("real", 0.0, open_low=True)  # learning_rate_init: Interval(0, None, "neither")
+_STEPS = StateField("count", 0, MAX_STEPS)
 
 
 class _SGDState:
     """scikit-learn's SGDOptimizer: the learning-rate schedule and the velocity buffer."""
 
     kind = _train.SOLVER_SGD
+    #: the scalars a model file stores (name -> type and range), beside state1/state2
+    FILE_FIELDS = {
+        "learning_rate_init": _RATE,
+        "learning_rate": StateField("real", 0.0),  # the adaptive schedule divides it by 5
+        "lr_schedule": StateField("choice", choices=("constant", "invscaling", "adaptive")),
+        "momentum": StateField("real", 0.0, 1.0),
+        "nesterov": StateField("bool"),
+        "power_t": StateField("real", 0.0),
+        "t": _STEPS,
+    }
 
     def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum,
                  nesterov, power_t):
@@ -62,6 +103,15 @@ class _AdamState:
     """scikit-learn's AdamOptimizer: step counter and the two moment buffers."""
 
     kind = _train.SOLVER_ADAM
+    #: the scalars a model file stores (name -> type and range), beside state1/state2
+    FILE_FIELDS = {
+        "learning_rate_init": _RATE,
+        "learning_rate": StateField("real", 0.0),
+        "beta_1": StateField("real", 0.0, 1.0, open_high=True),
+        "beta_2": StateField("real", 0.0, 1.0, open_high=True),
+        "epsilon": StateField("real", 0.0, open_low=True),
+        "t": _STEPS,
+    }
 
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
         self.learning_rate_init = learning_rate_init

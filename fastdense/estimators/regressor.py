@@ -13,7 +13,6 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
 from .. import _fast_input
@@ -92,6 +91,7 @@ class DenseRegressor(RegressorMixin, _DenseBase):
         X_fast = None if y_fast is None else _fast_input.features(
             self, X, self._dtype_spec(), reset)
         if X_fast is not None:  # the common input, proven as validate_data would
+            self._check_poisson_targets(y_fast)
             return X_fast, (y_fast.reshape((-1, 1)) if y_fast.ndim == 1 else y_fast), y_fast
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
@@ -99,10 +99,23 @@ class DenseRegressor(RegressorMixin, _DenseBase):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        self._check_poisson_targets(y)
         y_raw = y
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         return X, y, y_raw
+
+    def _check_poisson_targets(self, y):
+        """Poisson's targets are counts or rates: a negative one is the input's error.
+
+        (MLPRegressor fits them anyway: its loss exp(z) - y z then has no minimum,
+        and the fit diverges; scikit-learn's PoissonRegressor refuses them.)
+        """
+        if self.loss == "poisson" and np.size(y) and np.min(y) < 0:
+            raise ValueError(
+                f"loss='poisson' needs targets >= 0 (counts or rates); y has negative "
+                f"values (min {float(np.min(y))!r}). Use loss='squared_error' for such targets."
+            )
 
     def _output(self, z):
         """The output layer's activation of the logits z (n, n_outputs), as MLPRegressor's."""
@@ -128,10 +141,15 @@ class DenseRegressor(RegressorMixin, _DenseBase):
         """
         return self._predict(X)
 
-    @available_if(lambda est: est._check_solver())
+    # Always available, as MLPRegressor's is (its availability check is never false): with
+    # solver="lbfgs" it runs a whole L-BFGS fit warm-started from the current weights.
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DenseRegressor":
         """Update the model with a single epoch over the given data.
+
+        With ``solver="lbfgs"`` (as ``MLPRegressor.partial_fit``) this runs an
+        L-BFGS fit of up to ``max_iter`` iterations, starting from the current
+        weights.
 
         Parameters
         ----------

@@ -85,7 +85,9 @@ def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
     from .._network import check_network
 
     check_is_fitted(est, "coefs_")
-    coefs, icpts = est.coefs_, est.intercepts_
+    snapshot = getattr(est, "_snapshot", None)  # a fastdense estimator: its one network, read once
+    net = snapshot() if snapshot is not None else None
+    coefs, icpts = (est.coefs_, est.intercepts_) if net is None else (net.coefs, net.intercepts)
     check_network(coefs, icpts, n_features=int(est.n_features_in_), n_outputs=n_outputs)
     for i, (W, c) in enumerate(zip(coefs, icpts)):
         if not (np.isfinite(W).all() and np.isfinite(c).all()):

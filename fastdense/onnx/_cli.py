@@ -2,7 +2,7 @@
 
 ``fastdense train`` saves, beside the network, the input columns, the
 categories of each one-hot column and the standardization (see
-``fastdense/_model_file.py``). The exported graph applies them, so it takes
+``fastdense/io/model_file.py``). The exported graph applies them, so it takes
 what the CSV had:
 
 - ``X``: the numeric columns, in the order of ``numeric_columns`` in the
@@ -53,7 +53,7 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     """
     from onnx import TensorProto, helper
 
-    from .._model_file import load_model
+    from ..io.model_file import load_model
 
     clf, extra = load_model(path)
     info = extra["info"]

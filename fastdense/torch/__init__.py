@@ -475,7 +475,7 @@ def unsqueeze(input: Tensor, dim) -> Tensor:
 def save(obj: Any, f: Any) -> None:
     """Save a ``state_dict`` (a mapping of names to tensors/arrays, possibly nested in dicts
     of numbers and strings) to a safetensors file — no pickle."""
-    from ._checkpoint import save as _save
+    from ..io.checkpoint import save as _save
 
     _save(obj, f)
 
@@ -484,7 +484,7 @@ def load(f: Any, map_location=None, weights_only: "bool" = True, **kwargs) -> An
     """Load what :func:`save` wrote (arrays come back as NumPy arrays)."""
     if map_location is not None:
         check_device(map_location)
-    from ._checkpoint import load as _load
+    from ..io.checkpoint import load as _load
 
     return _load(f)
 
