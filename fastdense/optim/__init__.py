@@ -1,4 +1,8 @@
-"""PyTorch-compatible optimizers (``torch.optim``): PyTorch's update rules, run by the kernels.
+"""PyTorch-compatible optimizers (``torch.optim``): PyTorch's update rules.
+
+One module per rule, as in ``torch.optim``. SGD, Adam, AdamW, RMSprop and
+Adagrad run in the compiled kernels; the other rules are NumPy on the
+parameters' arrays, in PyTorch's order of operations.
 
 Examples
 --------
@@ -9,7 +13,21 @@ Examples
 """
 
 from . import lr_scheduler
-from .adaptive import Adagrad, RMSprop
-from .optimizer import SGD, Adam, AdamW, Optimizer
+from .adadelta import Adadelta
+from .adafactor import Adafactor
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .muon import Muon
+from .nadam import NAdam
+from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .rprop import Rprop
+from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "ASGD", "NAdam", "RAdam", "Rprop", "LBFGS", "Adafactor", "Muon", "lr_scheduler"]
