@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _kernels
 from .._validation import to_ndarray
+from ..autograd import Tensor
 from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar, _state_buffer
 
 __all__ = ["Adam"]
@@ -40,6 +41,14 @@ class Adam(Optimizer):
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
         _check_lr(lr)
         _check_flags(foreach, fused, capturable, differentiable)
+        if foreach and isinstance(lr, Tensor):
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
+        if isinstance(betas[0], Tensor) != isinstance(betas[1], Tensor):
+            raise ValueError("betas must be either both floats or both Tensors")
+        if foreach and isinstance(betas[0], Tensor):
+            raise ValueError("betas[0] as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
         _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
         _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
@@ -52,7 +61,7 @@ class Adam(Optimizer):
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr = _scalar(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
+        beta1, beta2 = (_scalar(b) for b in group["betas"])
         eps, wd = float(group["eps"]), float(group["weight_decay"])
         amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
         if group.get("decoupled_weight_decay", False):

@@ -24,7 +24,7 @@ __all__ = ["Muon"]
 
 def _bf16(a: Any) -> np.ndarray:
     """a rounded to bfloat16 (round to nearest, ties to even), as a float32 array."""
-    a32 = np.ascontiguousarray(a, dtype=np.float32)
+    a32 = np.array(a, dtype=np.float32, order="C")
     u = a32.view(np.uint32)
     # add half an ulp of bfloat16 (minus one when the kept last bit is even), then truncate
     rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) \

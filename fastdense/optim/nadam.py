@@ -79,7 +79,8 @@ class NAdam(Optimizer):
                     g = g + wd * x
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
-            prod = st["mu_product"] = _f32(float(st["mu_product"]) * mu)
+            # PyTorch multiplies its float32 tensor by mu cast to float32
+            prod = st["mu_product"] = _f32(float(st["mu_product"]) * _f32(mu))
             m, v = st["exp_avg"], st["exp_avg_sq"]
             _lerp(m, g, 1 - beta1)
             v *= beta2

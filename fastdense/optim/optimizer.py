@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections import defaultdict
 from itertools import chain
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -237,14 +238,27 @@ class Optimizer:
                             "Please use a list instead.")
         else:
             params = list(params)
+        # named parameters, as model.named_parameters() yields them: (name, tensor) pairs
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
                                 + type(p).__name__)
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+        if len(set(map(id, params))) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         group = dict(param_group)
         group["params"] = params
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            group["param_names"] = names
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(
@@ -255,6 +269,11 @@ class Optimizer:
         existing: set = set()
         for g in self.param_groups:
             existing.update(map(id, g["params"]))
+            if ("param_names" in group) != ("param_names" in g):
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add "
+                    f"param group {'with' if 'param_names' in group else 'without'} names to "
+                    f"the optimizer")
         if existing & set(map(id, params)):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
