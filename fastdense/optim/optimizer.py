@@ -18,6 +18,7 @@ name ``fastdense.optim.optimizer.SGD`` still load).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 from collections import defaultdict
@@ -177,6 +178,50 @@ def _numpy_params(group: Dict[str, Any]) -> Iterator[Tuple[Tensor, np.ndarray, n
         yield p, (-g if maximize else g), p._data
 
 
+class _RemovableHandle:
+    """What ``register_step_*_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: Dict[int, Callable], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        """Unregister the hook (again: no-op)."""
+        self._hooks.pop(self._key, None)
+
+
+def _tracked_step(step: Callable) -> Callable:
+    """Wrap a ``step``: run the step hooks and record that the optimizer has stepped.
+
+    The record (``_opt_called``) is what a learning-rate scheduler reads to
+    warn, as PyTorch's does, when it is stepped before its optimizer. The
+    hooks run once per outermost call (a subclass's ``step`` calling
+    ``super().step()`` does not run them twice).
+    """
+    @functools.wraps(step)
+    def wrapper(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_in_step", False):
+            return step(self, *args, **kwargs)
+        self._opt_called = True
+        for hook in list(self.__dict__.get("_step_pre_hooks", {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError("optimizer step pre-hook must return None or a tuple "
+                                       f"of (new_args, new_kwargs), but got {result}.")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in list(self.__dict__.get("_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._fastdense_tracked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Optimizer:
     """Base class of the optimizers (``torch.optim.Optimizer``).
 
@@ -206,10 +251,37 @@ class Optimizer:
         for group in param_groups:
             self.add_param_group(group)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_fastdense_tracked", False):
+            cls.step = _tracked_step(step)  # type: ignore[method-assign]
+
     def __getstate__(self) -> Dict[str, Any]:
-        state = dict(self.__dict__)
+        # hooks are often lambdas or bound to other objects: not part of a pickle (PyTorch
+        # does not keep them either)
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_step_pre_hooks", "_step_post_hooks", "_in_step")}
         state["_fastdense_version"] = _version.__version__
         return state
+
+    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each :meth:`step`.
+
+        It may return ``(new_args, new_kwargs)`` to replace the step's arguments.
+        Returns a handle whose ``remove()`` unregisters it.
+        """
+        hooks = self.__dict__.setdefault("_step_pre_hooks", {})
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        return _RemovableHandle(hooks, key)
+
+    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each :meth:`step`; returns a handle."""
+        hooks = self.__dict__.setdefault("_step_post_hooks", {})
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        return _RemovableHandle(hooks, key)
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         state = dict(state)
@@ -296,6 +368,8 @@ class Optimizer:
         for group in self.param_groups:
             self._update_group(group)
         return loss
+
+    step = _tracked_step(step)  # type: ignore[assignment]
 
     def _update_group(self, group: Dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError
