@@ -234,6 +234,9 @@ class Optimizer:
         Default hyperparameters of the groups.
     """
 
+    _opt_called: bool  # set by the first step (read by the lr schedulers)
+    _in_step: bool
+
     def __init__(self, params: Iterable, defaults: Dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: Dict[Any, Dict[str, Any]] = defaultdict(dict)
