@@ -10,7 +10,7 @@ import numpy as np
 from .. import _kernels
 from .._validation import to_ndarray
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar, _state_buffer
+from .optimizer import Optimizer, _check_flags, _check_lr, _check_moments, _scalar, _state_buffer
 
 __all__ = ["Adam"]
 
@@ -49,10 +49,7 @@ class Adam(Optimizer):
         if foreach and isinstance(betas[0], Tensor):
             raise ValueError("betas[0] as a Tensor is not supported for capturable=False and "
                              "foreach=True")
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        _check_moments(betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,

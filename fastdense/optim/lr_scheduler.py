@@ -63,23 +63,6 @@ def _warn_outside_step(scheduler: "LRScheduler") -> None:
                       "`get_last_lr()`.", UserWarning, stacklevel=3)
 
 
-def _lambdas_state(scheduler: Any) -> Dict[str, Any]:
-    """state_dict of a scheduler holding lambdas: functions as None, callables' __dict__."""
-    state = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-    state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                           for fn in scheduler.lr_lambdas]
-    return state
-
-
-def _load_lambdas_state(scheduler: Any, state_dict: Dict[str, Any]) -> None:
-    state = dict(state_dict)
-    lambdas = state.pop("lr_lambdas", [])
-    scheduler.__dict__.update(state)
-    for fn, saved in zip(scheduler.lr_lambdas, lambdas):
-        if saved is not None:
-            fn.__dict__.update(saved)
-
-
 class LRScheduler:
     """Base class (``torch.optim.lr_scheduler.LRScheduler``): ``base_lrs``, ``last_epoch``, ``step``.
 
@@ -183,7 +166,42 @@ class LRScheduler:
 _LRScheduler = LRScheduler  # PyTorch's old name
 
 
-class LambdaLR(LRScheduler):
+class _LambdaScheduler(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: one lambda per group, kept in the state."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if not isinstance(lr_lambda, (list, tuple)):
+            self.lr_lambdas: List[Callable[[int], float]] = [lr_lambda] * n
+        else:
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        self._check_lambdas()
+        super().__init__(optimizer, last_epoch)
+
+    def _check_lambdas(self) -> None:
+        """No check by default (LambdaLR's lambdas fail when called, as in PyTorch)."""
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything but the optimizer; lambdas as None (functions) or their ``__dict__``."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict` (callable objects get their ``__dict__`` back)."""
+        state = dict(state_dict)
+        lambdas = state.pop("lr_lambdas", [])
+        self.__dict__.update(state)
+        for fn, saved in zip(self.lr_lambdas, lambdas):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
     """``lr = initial_lr * lr_lambda(epoch)`` (``torch.optim.lr_scheduler.LambdaLR``).
 
     Parameters
@@ -193,35 +211,13 @@ class LambdaLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
-
     def get_lr(self) -> List[Any]:
         """``base_lr * lr_lambda(last_epoch)`` per group."""
         _warn_outside_step(self)
         return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self) -> Dict[str, Any]:
-        """Everything but the optimizer; lambdas as None (functions) or their ``__dict__``."""
-        return _lambdas_state(self)
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict` (callable objects get their ``__dict__`` back)."""
-        _load_lambdas_state(self, state_dict)
-
-
-def _lambdas(optimizer: Optimizer, lr_lambda: Any) -> List[Callable[[int], float]]:
-    n = len(optimizer.param_groups)
-    if not isinstance(lr_lambda, (list, tuple)):
-        return [lr_lambda] * n
-    if len(lr_lambda) != n:
-        raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
-    return list(lr_lambda)
-
-
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """``lr *= lr_lambda(epoch)`` each epoch (``torch.optim.lr_scheduler.MultiplicativeLR``).
 
     Parameters
@@ -231,13 +227,10 @@ class MultiplicativeLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+    def _check_lambdas(self) -> None:
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[Any]:
         """The current lr times ``lr_lambda(last_epoch)`` (unchanged at construction)."""
@@ -246,14 +239,6 @@ class MultiplicativeLR(LRScheduler):
             return _lrs(self.optimizer)
         return [g["lr"] * f(self.last_epoch)
                 for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
-
-    def state_dict(self) -> Dict[str, Any]:
-        """Everything but the optimizer; lambdas as None (functions) or their ``__dict__``."""
-        return _lambdas_state(self)
-
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict` (callable objects get their ``__dict__`` back)."""
-        _load_lambdas_state(self, state_dict)
 
 
 class StepLR(LRScheduler):

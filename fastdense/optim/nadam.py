@@ -8,7 +8,7 @@ import numpy as np
 
 from .adamax import _lerp
 from .asgd import _f32
-from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar
+from .optimizer import Optimizer, _check, _check_flags, _check_lr, _check_moments, _scalar
 
 __all__ = ["NAdam"]
 
@@ -48,10 +48,7 @@ class NAdam(Optimizer):
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
         _check_lr(lr)
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        _check_moments(betas, eps, weight_decay)
         _check(0.0 <= momentum_decay, f"Invalid momentum_decay value: {momentum_decay}")
         _check_flags(foreach, None, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

@@ -124,6 +124,14 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _check_moments(betas: Any, eps: float, weight_decay: float) -> None:
+    """PyTorch's checks of the Adam family's ``betas``, ``eps`` and ``weight_decay``."""
+    _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+    _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+
+
 def _scalar(value: Any) -> float:
     """A hyperparameter as a Python float (a one-element tensor lr included, as PyTorch)."""
     if isinstance(value, Tensor) or hasattr(value, "item"):

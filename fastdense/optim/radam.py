@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 
 from .adamax import _lerp
-from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar
+from .optimizer import Optimizer, _check_flags, _check_lr, _check_moments, _scalar
 
 __all__ = ["RAdam"]
 
@@ -45,10 +45,7 @@ class RAdam(Optimizer):
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False) -> None:
         _check_lr(lr)
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        _check_moments(betas, eps, weight_decay)
         _check_flags(foreach, None, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize, foreach=foreach, capturable=capturable,
