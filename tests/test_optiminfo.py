@@ -280,3 +280,10 @@ def test_named_parameters_give_param_names_as_pytorch():
     opt = optim.SGD(model_f.named_parameters(), lr=0.1)
     assert opt.param_groups[0]["param_names"] == ref.param_groups[0]["param_names"]
     assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+
+
+@pytest.mark.parametrize("name", ["SparseAdam", "swa_utils"])
+def test_what_is_not_provided_says_so(name):
+    with pytest.raises(AttributeError, match=f"does not implement torch.optim.{name}"):
+        getattr(optim, name)
+    assert not hasattr(optim, name)
