@@ -118,8 +118,9 @@ def pages():
                   for n in nn.__all__ if n not in ("functional", "Parameter", "init", "utils")]
     nn_entries += [(f"nn.functional.{n}", getattr(functional, n), [])
                    for n in getattr(functional, "__all__", [])]
-    nn_entries += [("optim.Optimizer", optim.Optimizer, ["zero_grad", "step", "state_dict",
-                                                          "load_state_dict", "add_param_group"])]
+    nn_entries += [("optim.Optimizer", optim.Optimizer, [
+        "zero_grad", "step", "state_dict", "load_state_dict", "add_param_group",
+        "register_step_pre_hook", "register_step_post_hook"])]
     nn_entries += [(f"nn.init.{n}", getattr(nn.init, n), []) for n in nn.init.__all__]
     nn_entries += [(f"nn.utils.{n}", getattr(nn.utils, n), []) for n in nn.utils.__all__]
     nn_entries += [(f"optim.{n}", getattr(optim, n), []) for n in optim.__all__
@@ -136,7 +137,9 @@ def pages():
     nn_entries += [(f"torch.{n}", getattr(ft, n), []) for n in (
         "tensor", "from_numpy", "cat", "allclose", "set_grad_enabled", "device", "save", "load")]
     nn_entries += [(f"torch.utils.data.{n}", getattr(data, n), []) for n in (
-        "Dataset", "TensorDataset", "DataLoader", "Generator")]
+        "Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "DataLoader",
+        "Generator", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+        "WeightedRandomSampler", "BatchSampler")]
     nn_page = page(
         "API reference: fastdense.nn and fastdense.optim (PyTorch-compatible)",
         "Generated from the docstrings by `tools/gen_api_docs.py`. The differences from "

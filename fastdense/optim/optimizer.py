@@ -1,18 +1,26 @@
-"""PyTorch-compatible optimizers: ``Optimizer``, ``SGD``, ``Adam``, ``AdamW``.
+"""The optimizer base class (``torch.optim.Optimizer``) and what the rules share.
 
-The update rules are PyTorch's (``torch.optim``'s single-tensor paths) and
-are computed in place by the compiled kernels (``fastdense._kernels``); the
-scalars PyTorch computes in Python double (bias corrections, step sizes) are
-computed here in double too. ``param_groups``, ``state`` (keys ``step``,
-``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``, ``momentum_buffer``) and
-``state_dict()`` have PyTorch's structure, with NumPy arrays for tensors and
-a Python float for ``step``.
+Each update rule lives in its own module, as in ``torch.optim``: ``sgd``,
+``adam``, ``adamw``, ``rmsprop``, ``adagrad`` (run by the compiled kernels,
+one call per parameter or per group), and ``adadelta``, ``adamax``, ``asgd``,
+``nadam``, ``radam``, ``rprop``, ``lbfgs``, ``adafactor``, ``muon`` (NumPy on
+the parameters' arrays, in PyTorch's order of operations). The scalars
+PyTorch computes in Python double (bias corrections, step sizes) are computed
+in double here too. ``param_groups``, ``state`` and ``state_dict()`` have
+PyTorch's structure, with NumPy arrays for tensors and Python floats for
+scalar state such as ``step``.
+
+``SGD``, ``Adam`` and ``AdamW`` were defined in this module before the rules
+got their own files; they are still importable from here (and pickles that
+name ``fastdense.optim.optimizer.SGD`` still load).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import warnings
 from collections import defaultdict
 from itertools import chain
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -24,7 +32,18 @@ from .. import _version
 from .._validation import to_ndarray, warn_if_other_version
 from ..autograd import Tensor, enable_grad
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+__all__ = ["Optimizer", "required"]
+
+# the rules that lived here before each got its own module (old import paths, old pickles)
+_MOVED = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _RequiredParameter:
@@ -105,6 +124,112 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _check_moments(betas: Any, eps: float, weight_decay: float) -> None:
+    """PyTorch's checks of the Adam family's ``betas``, ``eps`` and ``weight_decay``."""
+    _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+    _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+
+
+def _scalar(value: Any) -> float:
+    """A hyperparameter as a Python float (a one-element tensor lr included, as PyTorch)."""
+    if isinstance(value, Tensor) or hasattr(value, "item"):
+        if int(np.prod(getattr(value, "shape", ()))) != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        return float(value.item())
+    return float(value)
+
+
+def _check_lr(lr: Any, message: str = "Invalid learning rate: {}") -> None:
+    """PyTorch's learning-rate check (a float or a one-element tensor, >= 0)."""
+    _check(0.0 <= _scalar(lr), message.format(lr))
+
+
+def _check_flags(foreach: Optional[bool] = None, fused: Optional[bool] = None,
+                 capturable: bool = False, differentiable: bool = False) -> None:
+    """Implementation switches: accepted when they mean the same math, else a clear error.
+
+    ``foreach`` and ``fused`` choose how PyTorch loops over the tensors, not
+    what it computes (on the CPU its fused kernels follow the same formulas),
+    so both are accepted; fastdense has one implementation. ``capturable``
+    asks for CUDA-graph-safe state on the device: PyTorch refuses it for CPU
+    parameters, and so does fastdense, at construction. ``differentiable``
+    asks autograd to record the update itself, which fastdense's in-place
+    kernels cannot do.
+    """
+    if foreach and fused:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+    if capturable:
+        raise ValueError(
+            "capturable=True is not supported: it keeps the optimizer state on a CUDA/XLA "
+            "device for graph capture, and fastdense runs on the CPU (PyTorch also refuses "
+            "capturable=True for CPU parameters)")
+    if differentiable:
+        raise NotImplementedError(
+            "differentiable=True is not supported by fastdense: its optimizer steps update "
+            "the parameters in place outside autograd")
+
+
+def _numpy_params(group: Dict[str, Any]) -> Iterator[Tuple[Tensor, np.ndarray, np.ndarray]]:
+    """(p, its gradient, its data) for each parameter of the group with a gradient.
+
+    The gradient has p's shape and dtype (negated if the group maximizes);
+    the data is p's own array, writable and contiguous, updated in place by
+    the NumPy rules (its version counter bumped, as an in-place op would).
+    """
+    maximize = bool(group.get("maximize", False))
+    for p, g, flat in _with_grads(group["params"]):
+        g = g.reshape(p._data.shape)
+        yield p, (-g if maximize else g), p._data
+
+
+class _RemovableHandle:
+    """What ``register_step_*_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: Dict[int, Callable], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        """Unregister the hook (again: no-op)."""
+        self._hooks.pop(self._key, None)
+
+
+def _tracked_step(step: Callable) -> Callable:
+    """Wrap a ``step``: run the step hooks and record that the optimizer has stepped.
+
+    The record (``_opt_called``) is what a learning-rate scheduler reads to
+    warn, as PyTorch's does, when it is stepped before its optimizer. The
+    hooks run once per outermost call (a subclass's ``step`` calling
+    ``super().step()`` does not run them twice).
+    """
+    @functools.wraps(step)
+    def wrapper(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_in_step", False):
+            return step(self, *args, **kwargs)
+        self._opt_called = True
+        for hook in list(self.__dict__.get("_step_pre_hooks", {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError("optimizer step pre-hook must return None or a tuple "
+                                       f"of (new_args, new_kwargs), but got {result}.")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in list(self.__dict__.get("_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._fastdense_tracked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Optimizer:
     """Base class of the optimizers (``torch.optim.Optimizer``).
 
@@ -116,6 +241,9 @@ class Optimizer:
     defaults : dict
         Default hyperparameters of the groups.
     """
+
+    _opt_called: bool  # set by the first step (read by the lr schedulers)
+    _in_step: bool
 
     def __init__(self, params: Iterable, defaults: Dict[str, Any]) -> None:
         self.defaults = defaults
@@ -134,10 +262,37 @@ class Optimizer:
         for group in param_groups:
             self.add_param_group(group)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_fastdense_tracked", False):
+            cls.step = _tracked_step(step)  # type: ignore[method-assign]
+
     def __getstate__(self) -> Dict[str, Any]:
-        state = dict(self.__dict__)
+        # hooks are often lambdas or bound to other objects: not part of a pickle (PyTorch
+        # does not keep them either)
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_step_pre_hooks", "_step_post_hooks", "_in_step")}
         state["_fastdense_version"] = _version.__version__
         return state
+
+    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each :meth:`step`.
+
+        It may return ``(new_args, new_kwargs)`` to replace the step's arguments.
+        Returns a handle whose ``remove()`` unregisters it.
+        """
+        hooks = self.__dict__.setdefault("_step_pre_hooks", {})
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        return _RemovableHandle(hooks, key)
+
+    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each :meth:`step`; returns a handle."""
+        hooks = self.__dict__.setdefault("_step_post_hooks", {})
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        return _RemovableHandle(hooks, key)
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         state = dict(state)
@@ -166,14 +321,27 @@ class Optimizer:
                             "Please use a list instead.")
         else:
             params = list(params)
+        # named parameters, as model.named_parameters() yields them: (name, tensor) pairs
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
                                 + type(p).__name__)
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+        if len(set(map(id, params))) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         group = dict(param_group)
         group["params"] = params
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            group["param_names"] = names
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(
@@ -184,6 +352,11 @@ class Optimizer:
         existing: set = set()
         for g in self.param_groups:
             existing.update(map(id, g["params"]))
+            if ("param_names" in group) != ("param_names" in g):
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add "
+                    f"param group {'with' if 'param_names' in group else 'without'} names to "
+                    f"the optimizer")
         if existing & set(map(id, params)):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
@@ -207,8 +380,32 @@ class Optimizer:
             self._update_group(group)
         return loss
 
+    step = _tracked_step(step)  # type: ignore[assignment]
+
     def _update_group(self, group: Dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def _new_state(self, p: Tensor, group: Dict[str, Any]) -> Dict[str, Any]:
+        """A parameter's state before its first step (the NumPy rules define it)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _states(self, group: Dict[str, Any]) -> Iterator[Tuple[np.ndarray, np.ndarray,
+                                                                Dict[str, Any]]]:
+        """(gradient, data, state) for each parameter of the group with a gradient.
+
+        The NumPy rules' loop: gradient and data as in :func:`_numpy_params`;
+        the state is made by :meth:`_new_state` on the first step, and every
+        array in it is proven to fit its parameter (:func:`_state_buffer`)
+        before the rule writes through it.
+        """
+        for p, g, x in _numpy_params(group):
+            st = self.state[p]
+            if not st:
+                st.update(self._new_state(p, group))
+            for key, value in list(st.items()):
+                if isinstance(value, np.ndarray) and key not in self._free_shape_state:
+                    _state_buffer(p, st, key)
+            yield g, x, st
 
     # -- state dicts -------------------------------------------------------------
     def state_dict(self) -> Dict[str, Any]:
@@ -228,8 +425,7 @@ class Optimizer:
         state = {}
         for p, st in self.state.items():
             key = index[id(p)] if isinstance(p, Tensor) and id(p) in index else p
-            state[key] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                          for k, v in st.items()}
+            state[key] = {k: _copy_value(v) for k, v in st.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -274,8 +470,17 @@ class Optimizer:
         self.state = state
         self.param_groups = new_groups
 
-    @staticmethod
-    def _cast_state(p: Tensor, key: str, value: Any) -> Any:
+    # state entries that are scalars (Python floats here, 0-d tensors in PyTorch), and
+    # array entries whose shape is not the parameter's (e.g. Adafactor's factored moments)
+    _scalar_state: Tuple[str, ...] = ("step",)
+    _free_shape_state: Tuple[str, ...] = ()
+
+    def _cast_state(self, p: Tensor, key: str, value: Any) -> Any:
+        if key in self._scalar_state and key != "step":
+            try:
+                return float(value.item() if hasattr(value, "item") else value)
+            except (TypeError, ValueError):
+                raise TypeError(f"state {key!r} must be a number; got {value!r}") from None
         if key == "step":
             try:
                 step = float(value.item() if hasattr(value, "item") else value)
@@ -289,12 +494,23 @@ class Optimizer:
         if isinstance(value, Tensor):
             value = value._data
         arr = to_ndarray(value, f"state[{key!r}]")
+        if key in self._free_shape_state:
+            return np.array(arr, dtype=p._data.dtype, order="C", copy=True)
         if arr.shape != p._data.shape:
             raise RuntimeError(
                 f"loaded state {key!r} has shape {arr.shape}; its parameter has shape "
                 f"{p._data.shape}"
             )
         return np.array(arr.reshape(p._data.shape), dtype=p._data.dtype, order="C", copy=True)
+
+
+def _copy_value(v: Any) -> Any:
+    """A state entry copied for a state_dict (arrays, and lists of arrays, copied)."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, list):
+        return [_copy_value(x) for x in v]
+    return v
 
 
 def _plain(v: Any) -> Any:
@@ -306,168 +522,3 @@ def _plain(v: Any) -> Any:
     return v
 
 
-class SGD(Optimizer):
-    """Stochastic gradient descent with momentum (``torch.optim.SGD``), PyTorch's rule.
-
-    ``g = grad + weight_decay * p`` (negated first if ``maximize``); with
-    momentum ``buf = g`` on the first step, then
-    ``buf = momentum * buf + (1 - dampening) * g``, and ``g = g + momentum * buf``
-    (Nesterov) or ``g = buf``; ``p -= lr * g``.
-
-    Parameters
-    ----------
-    params : iterable of Parameter or of dicts
-    lr : float, default=1e-3
-    momentum, dampening, weight_decay : float, default=0
-    nesterov : bool, default=False
-        Requires ``momentum > 0`` and ``dampening == 0``.
-    maximize : bool, default=False
-    """
-
-    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
-                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False, foreach: Optional[bool] = None,
-                 differentiable: bool = False, fused: Optional[bool] = None) -> None:
-        _check(lr >= 0.0, f"Invalid learning rate: {lr}")
-        _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
-        _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        _check(not nesterov or (momentum > 0 and dampening == 0),
-               "Nesterov momentum requires a momentum and zero dampening")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                        foreach=foreach, differentiable=differentiable, fused=fused)
-        super().__init__(params, defaults)
-
-    def _update_group(self, group: Dict[str, Any]) -> None:
-        lr, momentum = float(group["lr"]), float(group["momentum"])
-        dampening, wd = float(group["dampening"]), float(group["weight_decay"])
-        nesterov, maximize = bool(group["nesterov"]), bool(group["maximize"])
-        state = self.state
-        for p, g, flat in _with_grads(group["params"]):
-            if momentum != 0:
-                st = state[p]
-                buf = _state_buffer(p, st, "momentum_buffer")
-                first = buf is None
-                if first:
-                    buf = st["momentum_buffer"] = np.empty_like(p._data)
-                _kernels.torch_sgd(flat, g, buf.reshape(-1),  # type: ignore[union-attr]
-                                   lr, momentum, dampening, wd,
-                                   nesterov, maximize, first)
-            else:
-                _kernels.torch_sgd(flat, g, _EMPTY[flat.dtype], lr, 0.0, dampening, wd,
-                                   nesterov, maximize, False)
-
-
-class Adam(Optimizer):
-    """Adam (``torch.optim.Adam``), PyTorch's rule; ``AdamW`` with ``decoupled_weight_decay``.
-
-    ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``,
-    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``
-    (``max(v)`` over steps with ``amsgrad``). Weight decay adds ``wd * p`` to
-    g, or (decoupled) multiplies p by ``1 - lr * wd`` first.
-
-    Parameters
-    ----------
-    params : iterable of Parameter or of dicts
-    lr : float, default=1e-3
-    betas : (float, float), default=(0.9, 0.999)
-    eps : float, default=1e-8
-    weight_decay : float, default=0
-    amsgrad, maximize : bool, default=False
-    decoupled_weight_decay : bool, default=False
-    """
-
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas=(0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 foreach: Optional[bool] = None, maximize: bool = False,
-                 capturable: bool = False, differentiable: bool = False,
-                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
-        _check(0.0 <= lr, f"Invalid learning rate: {lr}")
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
-                        capturable=capturable, differentiable=differentiable, fused=fused,
-                        decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
-
-    def _update_group(self, group: Dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps, wd = float(group["eps"]), float(group["weight_decay"])
-        amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
-        if group.get("decoupled_weight_decay", False):
-            coupled, decay = 0.0, 1.0 - lr * wd
-        else:
-            coupled, decay = wd, 1.0
-        state = self.state
-        lists: Dict[Any, tuple] = {}  # dtype -> (params, grads, m, v, v_max, sizes, bc2s)
-        scalars: Dict[float, tuple] = {}
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            pd = p._data
-            if not (type(g) is np.ndarray and g.dtype == pd.dtype and g.shape == pd.shape
-                    and g.flags.c_contiguous):
-                g = np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape),
-                                         dtype=pd.dtype)
-            if not (pd.flags.c_contiguous and pd.flags.writeable):
-                pd = p._data = np.array(pd, order="C", copy=True)
-            p._version += 1
-            st = state[p]
-            if not st:
-                st["step"] = 0.0
-                st["exp_avg"] = np.zeros(pd.shape, dtype=pd.dtype)
-                st["exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
-                if amsgrad:
-                    st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
-            elif amsgrad and st.get("max_exp_avg_sq") is None:
-                st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
-            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
-                _state_buffer(p, st, key)
-            if "exp_avg" not in st or "exp_avg_sq" not in st:
-                raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
-            try:
-                prev_step = float(st["step"])
-            except (TypeError, ValueError, KeyError):
-                raise TypeError(f"optimizer state 'step' must be a number; got "
-                                f"{st.get('step')!r}") from None
-            step = st["step"] = prev_step + 1.0
-            sc = scalars.get(step)
-            if sc is None:  # Python doubles, as PyTorch computes them
-                sc = scalars[step] = (lr / (1.0 - beta1 ** step),
-                                      math.sqrt(1.0 - beta2 ** step))
-            lst = lists.get(pd.dtype)
-            if lst is None:
-                lst = lists[pd.dtype] = ([], [], [], [], [], [], [])
-            lst[0].append(pd)
-            lst[1].append(g)
-            lst[2].append(st["exp_avg"])
-            lst[3].append(st["exp_avg_sq"])
-            if amsgrad:
-                lst[4].append(st["max_exp_avg_sq"])
-            lst[5].append(sc[0])
-            lst[6].append(sc[1])
-        for ps, gs, ms, vs, vms, sizes, bc2s in lists.values():
-            _kernels.torch_adam_multi(ps, gs, ms, vs, vms, sizes, bc2s, beta1, beta2, eps,
-                                      coupled, decay, amsgrad, maximize)
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay (``torch.optim.AdamW``): ``p *= 1 - lr * wd`` first.
-
-    Parameters are those of :class:`Adam`, with ``weight_decay=1e-2`` by default.
-    """
-
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas=(0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False, foreach: Optional[bool] = None,
-                 capturable: bool = False, differentiable: bool = False,
-                 fused: Optional[bool] = None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
-                         maximize=maximize, capturable=capturable,
-                         differentiable=differentiable, fused=fused,
-                         decoupled_weight_decay=True)

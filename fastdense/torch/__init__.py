@@ -43,6 +43,8 @@ from ..autograd import (
 )
 from ..data import Generator
 from . import cuda, utils
+from . import backends
+from .backends import are_deterministic_algorithms_enabled, use_deterministic_algorithms
 
 float32 = float = _dtypes.float32
 float64 = double = _dtypes.float64
@@ -501,3 +503,6 @@ for _name, _mod in (("nn", nn), ("nn.functional", nn.functional), ("nn.init", nn
                     ("nn.utils", nn.utils), ("optim", optim),
                     ("optim.lr_scheduler", optim.lr_scheduler)):
     _sys.modules[f"{__name__}.{_name}"] = _mod
+
+# torch.backends (cuDNN/MPS flags on the CPU) and the determinism switch
+__all__ += ["backends", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled"]
