@@ -35,6 +35,7 @@ from .._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
 from .._network import as_float_array, check_network, check_optimizer_state
 from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._callbacks import _Callbacks, _CallbackSupportMixin
+from ._validation_set import check_presence, check_validation_set
 from ._optimizers import _AdamState, _SGDState
 from ._params import CONSTRAINTS
 from ._solvers import _SolverMixin
@@ -259,15 +260,22 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
                 empty_i, empty_i)
 
+    def _output_code(self):
+        """The compiled output layer and loss (``_train.OUTPUT_CODES``) of this network."""
+        return _train.OUTPUT_CODES[self.out_activation_]
+
     def _net_spec(self, output=0):
         """The network as the kernels run it, with the current ``activation``."""
+        # (huber_delta: DenseRegressor's parameter, read by its Huber output only)
         return _train.NetSpec(self._layout, _kernel_activation(self.activation),
-                              _LEAKY_RELU_SLOPE, output)
+                              _LEAKY_RELU_SLOPE, output,
+                              float(getattr(self, "huber_delta", 1.0)))
 
     # --------------------------------------------------------------- fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None,
+            y_val: Any = None, sample_weight_val: Any = None) -> Any:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -282,12 +290,34 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights (multiplied by the ``class_weight`` weights).
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set (``HistGradientBoosting*``'s keywords), checked
+            like X. Each epoch (sgd/adam) or iteration (lbfgs) appends its loss
+            (the training loss without the L2 term) to
+            ``validation_loss_curve_`` and its score (``scoring``, default
+            accuracy / R^2) to ``validation_scores_``. With
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split: the stopping rule and the restored best weights use it. In a
+            ``Pipeline`` it is not transformed by the earlier steps unless the
+            pipeline has ``transform_input=["X_val"]`` (metadata routing).
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The validation targets: labels the classifier learned from y (or
+            a regressor's values with y's number of outputs). Required with X_val.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation loss and score (``class_weight`` is
+            not applied to a given validation set, as in HistGradientBoosting).
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        validation = (X_val, y_val, sample_weight_val) if check_presence(
+            X_val, y_val, sample_weight_val) else None
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation=validation)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -297,7 +327,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             )
         return True
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -340,6 +370,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 if sample_weight is not None:
                     sample_weight = sample_weight.astype(params.dtype)
 
+        vset = None
+        if validation is not None:
+            vset = check_validation_set(self, *validation, dtype=self._params.dtype)
+        self._begin_validation_curves(vset is not None, first_pass)
+
         if self.solver in _STOCHASTIC_SOLVERS:
             max_subtasks = 1 if incremental else self.max_iter
         else:  # one subtask per L-BFGS iteration, plus the one scipy never runs
@@ -348,9 +383,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
         epochs_before = len(getattr(self, "loss_curve_", None) or ())
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental, callbacks)
+            self._fit_stochastic(X, y, sample_weight, incremental, callbacks, vset)
         else:
-            self._fit_lbfgs(X, y, sample_weight, callbacks)
+            self._fit_lbfgs(X, y, sample_weight, callbacks, vset)
 
         if not np.isfinite(self._params).all():
             # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
