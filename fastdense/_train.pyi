@@ -79,8 +79,9 @@ def output_loss(output: int, z: _F, y: _F, sw: _F, huber_delta: float = ...) -> 
     """The loss (no L2 term) of the logits z against y, the training loss's kernel; z is overwritten."""
     ...
 def decision_function(net_spec: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
-                      n: int, params: _F, acts_buf: _F, chunk: int, out: _F) -> None:
-    """out := the logits of each row, forward in chunks of `chunk` rows."""
+                      n: int, params: _F, acts_buf: _F, chunk: int, out: _F,
+                      layer: int = ...) -> None:
+    """out := the logits (or hidden layer `layer`'s activations) of each row, in chunks."""
     ...
 def predict_dense(net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F,
                   binary_proba: bool) -> int:

@@ -786,9 +786,12 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
                       const floating[::1] xs_data, const Py_ssize_t[::1] xs_indptr,
                       const Py_ssize_t[::1] xs_indices, Py_ssize_t n,
                       const floating[::1] params, floating[::1] acts_buf, Py_ssize_t chunk,
-                      floating[::1] out):
+                      floating[::1] out, Py_ssize_t layer=-1):
     """out (n * n_out,) := the logits Z[L] of each row, forward in chunks of `chunk` rows.
 
+    With `layer` l in 0 .. L - 2, out (n * units[l + 1],) := the activations of
+    hidden layer l + 1 instead, from the same forward pass (the hidden
+    features DenseFeatures returns); -1 (or L - 1) is the logits.
     Trusts its caller (the estimator's predict door): X (n, n_features) dense
     or (0, n_features) with the CSR triple; acts_buf >= chunk * layout.width:
     memory is O(chunk x width), not O(n).
@@ -796,7 +799,11 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
     cdef Net net = net_spec.net
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n_feat = net.units[0], start, m, L = net.n_layers
-    cdef Py_ssize_t n_out = net.units[L]
+    if layer == -1:
+        layer = L - 1
+    if not 0 <= layer < L:
+        raise ValueError(f"layer {layer} is not one of the network's 0 .. {L - 1}")
+    cdef Py_ssize_t n_out = net.units[layer + 1]
     cdef floating* acts[MAX_LAYERS]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
@@ -809,7 +816,7 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
             layer_pointers(net, &acts_buf[0], m, acts)
             forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
                     xs_ptr, NULL, start, &params[0], acts)
-            memcpy(&out[start * n_out], acts[L - 1], m * n_out * sizeof(floating))
+            memcpy(&out[start * n_out], acts[layer], m * n_out * sizeof(floating))
             start += m
 
 

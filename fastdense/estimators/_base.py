@@ -498,8 +498,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
     # ----------------------------------------------------------- predict
 
-    def _decision_validated(self, X, params=None):
-        """The logits (n, n_outputs) of an already validated X, forward in row chunks."""
+    def _decision_validated(self, X, params=None, layer=-1):
+        """The logits (n, n_outputs) of an already validated X, forward in row chunks.
+
+        With `layer` l >= 0 (a hidden layer's index, < n_layers_ - 2), the
+        activations (n, hidden_layer_sizes[l]) of that hidden layer instead,
+        from the same compiled forward pass.
+        """
         if params is None:
             params, _ = self._flat_params()
         dtype = params.dtype
@@ -510,11 +515,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             )
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
-        out = np.empty((n, self._units_list[-1]), dtype=dtype)
+        out = np.empty((n, self._units_list[layer + 1 if layer >= 0 else -1]), dtype=dtype)
         chunk, acts = self._predict_buffer(n, dtype)
         _train.decision_function(
             self._net_spec(), Xd, xs_data, xs_indptr, xs_indices, n, params, acts, chunk,
-            out.reshape(-1),
+            out.reshape(-1), layer,
         )
         return out
 
@@ -551,15 +556,16 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // self._width)))
         return chunk, np.empty(chunk * self._width, dtype=dtype)
 
-    def _validated_decision(self, X):
-        z = self._predict_fast(X)
+    def _validated_decision(self, X, layer=-1):
+        """The logits (or, with `layer` >= 0, that hidden layer's activations) of a user's X."""
+        z = self._predict_fast(X) if layer < 0 else None
         if z is not None:
             return z
         check_is_fitted(self)
         params, _ = self._flat_params()
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                           dtype=params.dtype)
-        z = self._decision_validated(X, params)
+        z = self._decision_validated(X, params, layer)
         if np.isnan(z).any():  # never a silent constant prediction from NaN weights
             raise ValueError(_NAN_OUTPUT)
         return z
