@@ -258,3 +258,13 @@ def test_pickle_and_file_keep_the_curve(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         copy.partial_fit(X, y)
+
+
+def test_a_bad_validation_set_leaves_the_fitted_network_alone():
+    X, y, Xv, yv = _multiclass()
+    est = DenseClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    before = est._params.copy()
+    with pytest.raises(ValueError, match="y_val"):
+        est.fit(X, y, X_val=Xv, y_val=yv + 7)
+    np.testing.assert_array_equal(est._params, before)
+    assert est.validation_loss_curve_ is None

@@ -355,6 +355,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
         self._random_state = self._seeded_random_state()
+        vset = None
+        if validation is not None:  # proven before the network is (re)built
+            dtype = X.dtype if first_pass else self._flat_params()[0].dtype
+            vset = check_validation_set(self, *validation, dtype=dtype,
+                                        n_outputs=layer_units[-1])
 
         if first_pass:
             self._initialize(layer_units, X.dtype)
@@ -370,9 +375,6 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 if sample_weight is not None:
                     sample_weight = sample_weight.astype(params.dtype)
 
-        vset = None
-        if validation is not None:
-            vset = check_validation_set(self, *validation, dtype=self._params.dtype)
         self._begin_validation_curves(vset is not None, first_pass)
 
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -618,6 +620,3 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """``predict``: the output layer's values of X, shaped as the estimator returns them."""
         return self._finish_predict(self._output(self._validated_decision(X)))
 
-    def _predict_validated(self, X):
-        """:meth:`_predict` of an X already validated (the early-stopping split)."""
-        return self._finish_predict(self._output(self._decision_validated(X)))

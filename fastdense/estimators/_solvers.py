@@ -237,10 +237,10 @@ class _SolverMixin:
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def _validation_score(self, X, y, sample_weight, logits=None):
+    def _validation_score(self, X, y, sample_weight, logits):
+        """The validation score of the network whose logits on X are `logits` (overwritten)."""
         if self.scoring is None:  # MLPClassifier's / MLPRegressor's _score, NaN if non-finite
-            y_pred = (self._predict_validated(X) if logits is None
-                      else self._finish_predict(self._output(logits)))
+            y_pred = self._finish_predict(self._output(logits))
             if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
                 return np.nan
             return self._default_score(y, y_pred, sample_weight=sample_weight)

@@ -66,11 +66,12 @@ def check_presence(X_val, y_val, sample_weight_val):
     return True
 
 
-def check_validation_set(est, X_val, y_val, sample_weight_val, dtype):
-    """The given validation set checked against the fitted `est`, as a :class:`ValidationSet`.
+def check_validation_set(est, X_val, y_val, sample_weight_val, dtype, n_outputs):
+    """The given validation set checked against `est`, as a :class:`ValidationSet`.
 
     Called after ``fit`` validated X and y (so ``n_features_in_``, the
-    feature names and a classifier's labels are known) and before training.
+    feature names and a classifier's labels are known; y has `n_outputs`
+    columns) and before the network is built or trained.
     """
     X = check_array(X_val, accept_sparse=["csr", "csc"], dtype=dtype, input_name="X_val")
     n_features = int(est.n_features_in_)
@@ -78,7 +79,7 @@ def check_validation_set(est, X_val, y_val, sample_weight_val, dtype):
         raise ValueError(f"X_val has {X.shape[1]} features, but X has {n_features}: the "
                          "validation set must have the training data's features")
     _check_feature_names(est, X_val, reset=False)
-    Y, y = est._validation_targets(y_val)
+    Y, y = est._validation_targets(y_val, n_outputs)
     n = X.shape[0]
     if len(y) != n:
         raise ValueError(f"y_val has {len(y)} rows, but X_val has {n}")

@@ -119,8 +119,11 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y, y_raw
 
-    def _validation_targets(self, y_val):
-        """(binarized, as given) targets of a validation set, in labels this fit learned."""
+    def _validation_targets(self, y_val, n_outputs):
+        """(binarized, as given) targets of a validation set, in labels this fit learned.
+
+        (`n_outputs` follows from the label binarizer, which this checks against.)
+        """
         y = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -319,6 +322,11 @@ class DenseClassifier(_ClassifierCore):
 
     out_activation_ : str
         'softmax' for multi-class targets, 'logistic' otherwise.
+
+    validation_loss_curve_ : list or None
+        The validation loss (the training loss without the L2 term) per
+        epoch, with a validation set (``fit(..., X_val=, y_val=)``) or early
+        stopping; else None.
 
     loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_,
     t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_

@@ -2,8 +2,10 @@
 
 An identity output with the half squared error, or (``loss='poisson'``) an
 exponential output (log link) with the half Poisson deviance, as
-MLPRegressor has them; single or multi-output targets; trained by the
-shared base (:mod:`._base`).
+MLPRegressor has them, or (``loss='absolute_error'``, ``'huber'``) an
+identity output with PyTorch's L1 or Huber loss, scaled as the squared
+error; single or multi-output targets; trained by the shared base
+(:mod:`._base`).
 """
 
 from numbers import Real
@@ -64,7 +66,12 @@ class DenseRegressor(RegressorMixin, _DenseBase):
         Number of outputs.
 
     out_activation_ : str
-        'identity' (squared error) or 'exp' (Poisson).
+        'identity' (squared, absolute and Huber losses) or 'exp' (Poisson).
+
+    validation_loss_curve_ : list or None
+        The validation loss (the training loss without the L2 term) per
+        epoch, with a validation set (``fit(..., X_val=, y_val=)``) or early
+        stopping; else None.
 
     loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_,
     t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_
@@ -129,14 +136,14 @@ class DenseRegressor(RegressorMixin, _DenseBase):
             y = y.reshape((-1, 1))
         return X, y, y_raw
 
-    def _validation_targets(self, y_val):
-        """(kernel, as given) targets of a validation set with this fit's number of outputs."""
+    def _validation_targets(self, y_val, n_outputs):
+        """(kernel, as given) targets of a validation set with y's number of outputs."""
         y = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         n_out = 1 if y.ndim == 1 else y.shape[1]
-        if y.ndim > 2 or n_out != self.n_outputs_:
-            raise ValueError(f"y_val has {n_out} outputs, but y has {self.n_outputs_}")
+        if y.ndim > 2 or n_out != n_outputs:
+            raise ValueError(f"y_val has {n_out} outputs, but y has {n_outputs}")
         return y, y
 
     def _output(self, z):
