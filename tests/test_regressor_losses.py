@@ -111,3 +111,16 @@ def test_unknown_loss_names_the_choices():
     X, y = _data(n=20)
     with pytest.raises(ValueError, match="absolute_error"):
         DenseRegressor(loss="quantile", max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber"])
+def test_onnx_export_predicts_the_same(loss):
+    ort = pytest.importorskip("onnxruntime")
+    from fastdense.onnx import to_onnx
+
+    X, y = _data(n=40)
+    X = X.astype(np.float32)
+    est = DenseRegressor(loss=loss, hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    session = ort.InferenceSession(to_onnx(est).SerializeToString())
+    out = session.run(None, {session.get_inputs()[0].name: X})[0]
+    np.testing.assert_allclose(out.ravel(), est.predict(X), rtol=1e-5, atol=1e-6)
