@@ -176,6 +176,9 @@ def main(argv=None):
                 per_epoch[k].append(epoch if epoch > 0 else long / (1 + epochs))
                 whole[k].append(long / (1 + epochs))
         base = float(np.median(per_epoch["fastdense"]))
+        print(f"{name} done: " + ", ".join(  # progress, before the table (slow runs)
+            f"{k} {fmt_seconds(float(np.median(v)))}/epoch" for k, v in per_epoch.items()),
+            flush=True)
         for k in comp:
             s = summarize(per_epoch[k])
             ratio = s["median"] / base
