@@ -25,6 +25,7 @@ _LAZY = {
     "DenseBinaryClassifier": ("estimators.binary", "DenseBinaryClassifier"),
     "DenseClassifier": ("estimators.classifier", "DenseClassifier"),
     "DenseRegressor": ("estimators.regressor", "DenseRegressor"),
+    "DenseFeatures": ("estimators.features", "DenseFeatures"),
     "Tensor": ("autograd", "Tensor"), "Parameter": ("autograd", "Parameter"),
     "no_grad": ("autograd", "no_grad"), "enable_grad": ("autograd", "enable_grad"),
     "manual_seed": ("_random", "manual_seed"),
@@ -45,7 +46,7 @@ if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .autograd import Parameter, Tensor, enable_grad, no_grad
     from .estimators import DenseBinaryClassifier, DenseClassifier
     from .interop import from_torch, to_torch
-    from .estimators import DenseRegressor
+    from .estimators import DenseFeatures, DenseRegressor
     from .serialization import load, save
 
 

@@ -110,14 +110,23 @@ cdef inline double bce_probs(Py_ssize_t n, const floating* p, const floating* y,
 # bit: scipy's expit formula, the log of a probability clipped to
 # [eps, 1 - eps] (the clip keeps every log finite, also where p underflowed;
 # the log-sum-exp forms of the PyTorch semantics are bce_with_logits above),
-# numpy's pairwise sums. dZ = out(Z) - Y for all four: each output activation
-# is its loss's canonical link.
+# numpy's pairwise sums. dZ = out(Z) - Y for these four: each output activation
+# is its loss's canonical link. Beyond scikit-learn, two robust regression
+# losses on the identity output, per element PyTorch's L1Loss and HuberLoss
+# (whose small-residual branch 0.5 r^2 is scikit-learn's half squared error:
+# huber -> squared_error as delta -> inf), with dZ = psi(Z - Y), psi the
+# element loss's derivative (sign, with sign(0) = 0 as torch.sign; the clipped
+# residual), scaled as squared_error's: reported as the mean over outputs,
+# differentiated as their sum.
 
 cdef enum Output:
     OUT_LOGISTIC = 0   # sigmoid per output + binary log loss (binary, multilabel)
     OUT_SOFTMAX = 1    # softmax + categorical log loss (multi-class)
     OUT_IDENTITY = 2   # identity + half squared error (regression)
     OUT_EXP = 3        # exp (log link) + half Poisson deviance (regression)
+    OUT_ABSOLUTE = 4   # identity + absolute error (PyTorch's L1Loss)
+    OUT_HUBER = 5      # identity + Huber loss with delta (PyTorch's HuberLoss)
+    OUT_LAST = 5       # the largest code (the doors' range check)
 
 
 cdef inline floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -149,13 +158,18 @@ cdef inline floating pairwise_sum(const floating* a, Py_ssize_t n) noexcept nogi
 
 cdef inline void sklearn_output_row(int output, Py_ssize_t k, floating* z,
                                     const floating* y, floating eps, floating* loss,
-                                    floating* dz) noexcept nogil:
-    """One row of k outputs from its logits z: loss[j] the element loss, dz[j] = out(z[j]) - y[j].
+                                    floating* dz, floating delta) noexcept nogil:
+    """One row of k outputs from its logits z: loss[j] the element loss, dz[j] its gradient.
 
         logistic  -log(pc) if y else -log(1 - pc),  pc = clip(expit(z), eps, 1 - eps)
         softmax   -log(pc) if y else 0,  pc = clip(softmax(z), eps, 1 - eps)
         identity  (y - z)^2
         exp       xlogy(y, y / exp(z)) - y + exp(z)   (xlogy(0, t) = 0 unless t is NaN)
+        absolute  |r|                            dz = sign(r), sign(0) = 0    (r = z - y)
+        huber     0.5 r^2 if |r| < delta else delta (|r| - 0.5 delta)
+                                                 dz = clip(r, -delta, delta)
+    dz = out(z) - y for the first four. NaN residuals give NaN losses and
+    gradients.
 
     softmax overwrites z with softmax(z) (scikit-learn's inplace_softmax, step
     by step). One loop per output, so each inner loop is branch-free.
@@ -193,6 +207,21 @@ cdef inline void sklearn_output_row(int output, Py_ssize_t k, floating* z,
                 g = y[j] * f_log(t)
             loss[j] = (g - y[j]) + a
             dz[j] = a - y[j]
+    elif output == OUT_ABSOLUTE:
+        for j in range(k):
+            d = z[j] - y[j]
+            loss[j] = d if d >= 0 else -d
+            dz[j] = one if d > 0 else (-one if d < 0 else d)  # d: 0 at 0, NaN at NaN
+    elif output == OUT_HUBER:
+        for j in range(k):
+            d = z[j] - y[j]
+            t = d if d >= 0 else -d
+            if t < delta:
+                loss[j] = (<floating> 0.5 * d) * d
+                dz[j] = d
+            else:
+                loss[j] = delta * (t - <floating> 0.5 * delta)
+                dz[j] = delta if d > 0 else (-delta if d < 0 else d)
     else:
         for j in range(k):
             d = y[j] - z[j]
@@ -203,13 +232,13 @@ cdef inline void sklearn_output_row(int output, Py_ssize_t k, floating* z,
 cdef inline double sklearn_output_loss(int output, Py_ssize_t m, Py_ssize_t k, floating* z,
                                        const floating* y, const floating* sw,
                                        floating sw_sum, floating* dz, floating* lbuf,
-                                       floating* db) noexcept nogil:
+                                       floating* db, floating delta) noexcept nogil:
     """scikit-learn's output layer and loss on m rows of k outputs, from the logits z.
 
     Returns the loss as LOSS_FUNCTIONS compute it (without the L2 term): per
     output column the (weighted) average over rows of the element loss of
     sklearn_output_row, then the sum over columns (``.mean()``, half of it,
-    for the squared error). Writes dZ[L] = (out(z) - y) * s into dz (no 1/S,
+    for the squared error; the mean for the absolute and Huber losses). Writes dZ[L] = (out(z) - y) * s into dz (no 1/S,
     as scikit-learn: it divides the parameter gradients by S; its squared
     error divides the reported loss by k but not the gradient) and db := the
     column sums of dz. sw (m,) may be NULL (s = 1), sw_sum is S. z is
@@ -223,7 +252,8 @@ cdef inline double sklearn_output_loss(int output, Py_ssize_t m, Py_ssize_t k, f
     cdef floating s, tot
     cdef double total
     for i in range(m):
-        sklearn_output_row(output, k, z + i * k, y + i * k, eps, lbuf + i * k, dz + i * k)
+        sklearn_output_row(output, k, z + i * k, y + i * k, eps, lbuf + i * k, dz + i * k,
+                           delta)
         if sw != NULL:
             s = sw[i]
             for j in range(k):
@@ -244,5 +274,7 @@ cdef inline double sklearn_output_loss(int output, Py_ssize_t m, Py_ssize_t k, f
     tot = pairwise_sum(lbuf, k)
     if output == OUT_IDENTITY:
         return <double> (<floating> 0.5 * (tot / <floating> k))
+    if output == OUT_ABSOLUTE or output == OUT_HUBER:
+        return <double> (tot / <floating> k)
     return <double> tot
 # ================== end of scikit-learn's output layers and losses (issue 15) ==

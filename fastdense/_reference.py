@@ -108,14 +108,17 @@ def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mea
 # -------------------------------------------------------------- optimizers
 
 
-def sklearn_output_loss(Z, Y, output, sample_weight=None):
+def sklearn_output_loss(Z, Y, output, sample_weight=None, *, huber_delta=1.0):
     """scikit-learn's MLP output layer and loss from the logits Z (n, k): (loss, dZ).
 
     The formulas of ``sklearn.neural_network._base`` (LOSS_FUNCTIONS) on the
     output activation of ``out_activation_`` ('logistic', 'softmax',
     'identity', 'exp'), and dZ = (out(Z) - Y) * s (no 1/S: scikit-learn
-    divides the parameter gradients by the weight sum). The oracle of
-    ``_losses.sklearn_output_loss``.
+    divides the parameter gradients by the weight sum). Also DenseRegressor's
+    'absolute_error' and 'huber' (identity output; PyTorch's L1Loss and
+    HuberLoss per element, averaged over rows and outputs; dZ = psi(Z - Y) * s
+    with psi = sign, or the residual clipped to [-delta, delta]). The oracle
+    of ``_losses.sklearn_output_loss``.
     """
     Z = np.asarray(Z)
     Y = np.asarray(Y, dtype=Z.dtype)
@@ -138,11 +141,25 @@ def sklearn_output_loss(Z, Y, output, sample_weight=None):
     elif output == "exp":
         with np.errstate(divide="ignore", invalid="ignore"):
             per = np.where(Y == 0, 0, Y * np.log(Y / A)) - Y + A
+    elif output in ("absolute_error", "huber"):
+        R = A - Y
+        if output == "absolute_error":
+            per, dZ = np.abs(R), np.sign(R)
+        else:
+            small = np.abs(R) < huber_delta
+            per = np.where(small, 0.5 * R * R, huber_delta * (np.abs(R) - 0.5 * huber_delta))
+            dZ = np.clip(R, -huber_delta, huber_delta)
     else:
         per = (Y - A) ** 2
     cols = np.average(per, weights=w, axis=0)
-    loss = 0.5 * cols.mean() if output == "identity" else cols.sum()
-    dZ = A - Y
+    if output == "identity":
+        loss = 0.5 * cols.mean()
+    elif output in ("absolute_error", "huber"):
+        loss = cols.mean()
+    else:
+        loss = cols.sum()
+    if output not in ("absolute_error", "huber"):
+        dZ = A - Y
     if w is not None:
         dZ = dZ * w[:, None]
     return float(loss), dZ

@@ -40,7 +40,9 @@ class NetSpec:
     activation: int
     slope: float
     output: int
-    def __init__(self, layout: Layout, activation: int, slope: float, output: int) -> None: ...
+    huber_delta: float
+    def __init__(self, layout: Layout, activation: int, slope: float, output: int,
+                 huber_delta: float = ...) -> None: ...
 
 class OptimizerSpec:
     """scikit-learn's SGD or Adam step: constants, state buffers, Adam's step count."""
@@ -73,9 +75,13 @@ def stochastic_epoch(plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Opt
 def loss_grad(plan: EpochPlan, params: _F, grads: _F) -> float:
     """Full-batch loss (returned) and its gradient (written into grads)."""
     ...
+def output_loss(output: int, z: _F, y: _F, sw: _F, huber_delta: float = ...) -> float:
+    """The loss (no L2 term) of the logits z against y, the training loss's kernel; z is overwritten."""
+    ...
 def decision_function(net_spec: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
-                      n: int, params: _F, acts_buf: _F, chunk: int, out: _F) -> None:
-    """out := the logits of each row, forward in chunks of `chunk` rows."""
+                      n: int, params: _F, acts_buf: _F, chunk: int, out: _F,
+                      layer: int = ...) -> None:
+    """out := the logits (or hidden layer `layer`'s activations) of each row, in chunks."""
     ...
 def predict_dense(net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F,
                   binary_proba: bool) -> int:

@@ -66,8 +66,10 @@ cdef enum:
 MAX_WEIGHT_LAYERS = MAX_LAYERS
 
 # The output layer and its loss, scikit-learn's out_activation_ (losses.Output).
+# The regressor's robust losses (identity output) are named by their loss.
 OUTPUT_CODES = {"logistic": losses.OUT_LOGISTIC, "softmax": losses.OUT_SOFTMAX,
-                "identity": losses.OUT_IDENTITY, "exp": losses.OUT_EXP}
+                "identity": losses.OUT_IDENTITY, "exp": losses.OUT_EXP,
+                "absolute_error": losses.OUT_ABSOLUTE, "huber": losses.OUT_HUBER}
 
 # How often (at most) a nogil epoch takes the GIL back to run Python's signal
 # handlers (Ctrl-C): after any minibatch once this much time has passed since
@@ -129,6 +131,7 @@ ctypedef struct Net:
     int activation               # hidden activation (act.Activation)
     double slope                 # leaky_relu negative slope
     int output                   # output layer and loss (losses.Output)
+    double huber_delta           # the Huber loss's delta (OUT_HUBER)
 
 
 ctypedef struct Update:
@@ -322,7 +325,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     sw_sum = <double> losses.pairwise_sum(sw, m) if sw != NULL else <double> m
     sw_sum_f = <floating> sw_sum
     loss = losses.sklearn_output_loss(net.output, m, net.units[L], acts[L - 1], y, sw,
-                                    sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1])
+                                    sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1],
+                                    <floating> net.huber_delta)
 
     # The L2 term of the loss, from the weights before this step's update:
     # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
@@ -473,19 +477,26 @@ cdef class NetSpec:
         leaky_relu's negative slope (>= 0).
     output : int
         The output layer and loss (``OUTPUT_CODES``); decision_function ignores it.
+    huber_delta : float, default=1.0
+        The Huber loss's delta (> 0); only ``OUTPUT_CODES["huber"]`` reads it.
     """
     cdef Net net
     cdef readonly Layout layout
     cdef readonly int activation, output
-    cdef readonly double slope
+    cdef readonly double slope, huber_delta
 
-    def __init__(self, Layout layout not None, int activation, double slope, int output):
+    def __init__(self, Layout layout not None, int activation, double slope, int output,
+                 double huber_delta=1.0):
         if not act.IDENTITY <= activation <= act.LEAKY_RELU:
             raise ValueError(f"activation code {activation} is not one of the kernels'")
-        if not losses.OUT_LOGISTIC <= output <= losses.OUT_EXP:
+        if not losses.OUT_LOGISTIC <= output <= losses.OUT_LAST:
             raise ValueError(f"output code {output} is not one of OUTPUT_CODES")
         if not slope >= 0:
             raise ValueError(f"the leaky_relu slope must be >= 0; got {slope}")
+        if not huber_delta > 0:
+            raise ValueError(f"huber_delta must be > 0; got {huber_delta}")
+        self.huber_delta = huber_delta
+        self.net.huber_delta = huber_delta
         self.layout, self.activation, self.slope, self.output = layout, activation, slope, output
         self.net.n_layers = layout.n_layers
         self.net.units = <const Py_ssize_t*> cnp.PyArray_DATA(layout.units)
@@ -800,9 +811,12 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
                       const floating[::1] xs_data, const Py_ssize_t[::1] xs_indptr,
                       const Py_ssize_t[::1] xs_indices, Py_ssize_t n,
                       const floating[::1] params, floating[::1] acts_buf, Py_ssize_t chunk,
-                      floating[::1] out):
+                      floating[::1] out, Py_ssize_t layer=-1):
     """out (n * n_out,) := the logits Z[L] of each row, forward in chunks of `chunk` rows.
 
+    With `layer` l in 0 .. L - 2, out (n * units[l + 1],) := the activations of
+    hidden layer l + 1 instead, from the same forward pass (the hidden
+    features DenseFeatures returns); -1 (or L - 1) is the logits.
     Trusts its caller (the estimator's predict door): X (n, n_features) dense
     or (0, n_features) with the CSR triple; acts_buf >= chunk * layout.width:
     memory is O(chunk x width), not O(n).
@@ -810,7 +824,11 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
     cdef Net net = net_spec.net
     cdef Csr xs = make_csr(xs_indptr, xs_indices)
     cdef Py_ssize_t n_feat = net.units[0], start, m, L = net.n_layers
-    cdef Py_ssize_t n_out = net.units[L]
+    if layer == -1:
+        layer = L - 1
+    if not 0 <= layer < L:
+        raise ValueError(f"layer {layer} is not one of the network's 0 .. {L - 1}")
+    cdef Py_ssize_t n_out = net.units[layer + 1]
     cdef floating* acts[MAX_LAYERS]
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
@@ -830,8 +848,45 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
             layer_pointers(net, &acts_buf[0], m, acts)
             forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
                     xs_ptr, NULL, start, &params[0], acts)
-            memcpy(&out[start * n_out], acts[L - 1], m * n_out * sizeof(floating))
+            memcpy(&out[start * n_out], acts[layer], m * n_out * sizeof(floating))
             start += m
+
+
+def output_loss(int output, floating[:, ::1] z, const floating[:, ::1] y,
+                const floating[::1] sw, double huber_delta=1.0):
+    """The loss of the logits z (n, k) against y (n, k), without the L2 term.
+
+    The training loss's output part, computed by the same kernel
+    (``_losses.pxd``'s ``sklearn_output_loss``) on all n rows at once: the
+    (weighted, sw (n,) or empty) average over rows of the element loss, summed
+    over outputs (halved, and averaged over outputs, for the squared error;
+    averaged over outputs for the absolute and Huber losses).
+    The estimators score a validation set with it, on the logits that the
+    prediction path (:func:`decision_function`) computed. z is overwritten.
+    """
+    cdef Py_ssize_t n = z.shape[0], k = z.shape[1]
+    if not losses.OUT_LOGISTIC <= output <= losses.OUT_LAST:
+        raise ValueError(f"output code {output} is not one of OUTPUT_CODES")
+    if not huber_delta > 0:
+        raise ValueError(f"huber_delta must be > 0; got {huber_delta}")
+    if y.shape[0] != n or y.shape[1] != k or sw.shape[0] not in (0, n):
+        raise ValueError(f"z is ({n}, {k}); y is ({y.shape[0]}, {y.shape[1]}) and sw "
+                         f"({sw.shape[0]},)")
+    if n == 0 or k == 0:
+        return float("nan")
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[::1] dz = np.empty(n * k, dtype=dtype)
+    cdef floating[::1] lbuf = np.empty(n * k, dtype=dtype)
+    cdef floating[::1] db = np.empty(k, dtype=dtype)
+    cdef const floating* sw_ptr = &sw[0] if sw.shape[0] > 0 else NULL
+    cdef double loss
+    cdef floating sw_sum
+    with nogil:
+        sw_sum = losses.pairwise_sum(sw_ptr, n) if sw_ptr != NULL else <floating> n
+        loss = losses.sklearn_output_loss(output, n, k, &z[0, 0], &y[0, 0], sw_ptr,
+                                          sw_sum, &dz[0], &lbuf[0], &db[0],
+                                          <floating> huber_delta)
+    return loss
 
 
 cdef Csr make_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices):

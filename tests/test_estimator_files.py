@@ -194,7 +194,7 @@ CONTRADICTIONS = [
      "out_activation_ 'identity' contradicts its loss 'poisson'"),
     ("poisson", _set("fitted", "out_activation_", "identity"),
      "out_activation_ 'identity' contradicts its loss 'poisson'"),
-    ("squared_error", _set("params", "loss", "huber"), "parameters are invalid"),
+    ("squared_error", _set("params", "loss", "quantile"), "parameters are invalid"),
     ("squared_error-2", _set("fitted", "n_outputs_", 1),
      "has 2 outputs; this estimator's network has 1"),
     ("squared_error", _set("meta", "fastdense_kind", "DenseClassifier"),

@@ -108,6 +108,8 @@ def pages():
           ["fit", "partial_fit", "predict", "predict_proba", "predict_log_proba", "score"]),
          ("DenseRegressor", fd.DenseRegressor,
           ["fit", "partial_fit", "predict", "score"]),
+         ("DenseFeatures", fd.DenseFeatures,
+          ["fit", "transform", "get_feature_names_out"]),
          ("fastdense.gradcheck", fd.gradcheck, []),
          ("fastdense.plot.loss_curve", plot.loss_curve, []),
          ("fastdense.plot.benchmark", plot.benchmark, [])],

@@ -5,7 +5,9 @@
 - :class:`DenseBinaryClassifier` (:mod:`.binary`): the classifier restricted
   to binary targets, with ``decision_function``;
 - :class:`DenseRegressor` (:mod:`.regressor`): MLPRegressor, squared error
-  or Poisson loss.
+  or Poisson loss, and the absolute error and Huber losses;
+- :class:`DenseFeatures` (:mod:`.features`): a fitted network's hidden-layer
+  activations as a transformer.
 
 They share :mod:`._base` (parameters, fit, predict, persistence), which
 runs the solvers of :mod:`._solvers` with the optimizer states of
@@ -17,6 +19,7 @@ constraints and docs once. Importing this package imports scikit-learn:
 
 from .binary import DenseBinaryClassifier
 from .classifier import DenseClassifier
+from .features import DenseFeatures
 from .regressor import DenseRegressor
 
-__all__ = ["DenseBinaryClassifier", "DenseClassifier", "DenseRegressor"]
+__all__ = ["DenseBinaryClassifier", "DenseClassifier", "DenseFeatures", "DenseRegressor"]

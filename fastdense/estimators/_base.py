@@ -34,6 +34,7 @@ from .._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
 from .._network import FittedNetwork, as_float_array, check_network, check_optimizer_state
 from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._callbacks import _Callbacks, _CallbackSupportMixin
+from ._validation_set import check_presence, check_validation_set
 from ._optimizers import _AdamState, _SGDState
 from ._params import CONSTRAINTS
 from ._solvers import _SolverMixin
@@ -284,16 +285,23 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
                 empty_i, empty_i)
 
+    def _output_code(self):
+        """The compiled output layer and loss (``_train.OUTPUT_CODES``) of this network."""
+        return _train.OUTPUT_CODES[self.out_activation_]
+
     def _net_spec(self, output=0, net=None):
         """The network (`net`, else the published one) as the kernels run it."""
+        # (huber_delta: DenseRegressor's parameter, read by its Huber output only)
         layout = (self._fitted_net if net is None else net).layout
         return _train.NetSpec(layout, _kernel_activation(self.activation),
-                              _LEAKY_RELU_SLOPE, output)
+                              _LEAKY_RELU_SLOPE, output,
+                              float(getattr(self, "huber_delta", 1.0)))
 
     # --------------------------------------------------------------- fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None,
+            y_val: Any = None, sample_weight_val: Any = None) -> Any:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -308,12 +316,34 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights (multiplied by the ``class_weight`` weights).
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set (``HistGradientBoosting*``'s keywords), checked
+            like X. Each epoch (sgd/adam) or iteration (lbfgs) appends its loss
+            (the training loss without the L2 term) to
+            ``validation_loss_curve_`` and its score (``scoring``, default
+            accuracy / R^2) to ``validation_scores_``. With
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split: the stopping rule and the restored best weights use it. In a
+            ``Pipeline`` it is not transformed by the earlier steps unless the
+            pipeline has ``transform_input=["X_val"]`` (metadata routing).
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The validation targets: labels the classifier learned from y (or
+            a regressor's values with y's number of outputs). Required with X_val.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation loss and score (``class_weight`` is
+            not applied to a given validation set, as in HistGradientBoosting).
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        validation = (X_val, y_val, sample_weight_val) if check_presence(
+            X_val, y_val, sample_weight_val) else None
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation=validation)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -323,7 +353,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             )
         return True
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -351,6 +381,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
         self._random_state = self._seeded_random_state()
+        vset = None
+        if validation is not None:  # proven before the network is (re)built
+            dtype = X.dtype if first_pass else self._flat_params()[0].dtype
+            vset = check_validation_set(self, *validation, dtype=dtype,
+                                        n_outputs=layer_units[-1])
 
         if first_pass:
             self._initialize(layer_units, X.dtype)
@@ -366,6 +401,8 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 if sample_weight is not None:
                     sample_weight = sample_weight.astype(params.dtype)
 
+        self._begin_validation_curves(vset is not None, first_pass)
+
         if self.solver in _STOCHASTIC_SOLVERS:
             max_subtasks = 1 if incremental else self.max_iter
         else:  # one subtask per L-BFGS iteration, plus the one scipy never runs
@@ -374,9 +411,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
         epochs_before = len(getattr(self, "loss_curve_", None) or ())
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental, callbacks)
+            self._fit_stochastic(X, y, sample_weight, incremental, callbacks, vset)
         else:
-            self._fit_lbfgs(X, y, sample_weight, callbacks)
+            self._fit_lbfgs(X, y, sample_weight, callbacks, vset)
 
         if not np.isfinite(self._params).all():
             # inf -> NaN: any NaN weight makes every output NaN, which predict refuses
@@ -489,8 +526,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
     # ----------------------------------------------------------- predict
 
-    def _decision_validated(self, X, net=None):
-        """The logits (n, n_outputs) of an already validated X, forward in row chunks."""
+    def _decision_validated(self, X, net=None, layer=-1):
+        """The logits (n, n_outputs) of an already validated X, forward in row chunks.
+
+        With `layer` l >= 0 (a hidden layer's index, < n_layers_ - 2), the
+        activations (n, hidden_layer_sizes[l]) of that hidden layer instead,
+        from the same compiled forward pass.
+        """
         if net is None:
             net = self._snapshot()
         dtype = net.params.dtype
@@ -501,11 +543,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             )
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         n = X.shape[0]
-        out = np.empty((n, net.units[-1]), dtype=dtype)
+        out = np.empty((n, net.units[layer + 1 if layer >= 0 else -1]), dtype=dtype)
         chunk, acts = self._predict_buffer(n, net)
         _train.decision_function(
             self._net_spec(net=net), Xd, xs_data, xs_indptr, xs_indices, n, net.params, acts,
-            chunk, out.reshape(-1),
+            chunk, out.reshape(-1), layer,
         )
         return out
 
@@ -544,8 +586,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         chunk = int(max(1, min(max(n, 1), _PREDICT_CHUNK_ELEMENTS // net.width)))
         return chunk, np.empty(chunk * net.width, dtype=net.params.dtype)
 
-    def _validated_decision(self, X):
-        z = self._predict_fast(X)
+    def _validated_decision(self, X, layer=-1):
+        """The logits (or, with `layer` >= 0, that hidden layer's activations) of a user's X."""
+        z = self._predict_fast(X) if layer < 0 else None
         if z is not None:
             return z
         check_is_fitted(self)
@@ -562,7 +605,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 net = FittedNetwork(net.params.astype(X.dtype), net.layout)
             else:
                 X = X.astype(dtype)
-        z = self._decision_validated(X, net)
+        z = self._decision_validated(X, net, layer)
         if np.isnan(z).any():  # never a silent constant prediction from NaN weights
             raise ValueError(_NAN_OUTPUT)
         return z
@@ -615,6 +658,3 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """``predict``: the output layer's values of X, shaped as the estimator returns them."""
         return self._finish_predict(self._output(self._validated_decision(X)))
 
-    def _predict_validated(self, X):
-        """:meth:`_predict` of an X already validated (the early-stopping split)."""
-        return self._finish_predict(self._output(self._decision_validated(X)))

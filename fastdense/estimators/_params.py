@@ -50,11 +50,13 @@ DEFAULTS = {
     "dtype": None,
     "class_weight": None,
     "scoring": None,
+    "huber_delta": 1.0,
 }
 
 #: The keyword-only parameters MLPClassifier and MLPRegressor share, in their order.
 MLP_KEYWORDS = tuple(name for name in DEFAULTS if name not in (
-    "loss", "hidden_layer_sizes", "activation", "dtype", "class_weight", "scoring"))
+    "loss", "hidden_layer_sizes", "activation", "dtype", "class_weight", "scoring",
+    "huber_delta"))
 
 CONSTRAINTS: dict = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],

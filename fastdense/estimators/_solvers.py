@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 
 from .. import _train
 from ._optimizers import _AdamState, _SGDState
+from ._validation_set import ValidationSet
 
 try:  # scikit-learn's helpers, so messages and iteration counts match MLPClassifier
     from sklearn.utils.optimize import _check_optimize_result
@@ -53,11 +54,11 @@ class _SolverMixin:
         y_k = np.ascontiguousarray(y.reshape(y.shape[0], self._units_list[-1]), dtype=dtype)
         sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
                 else np.ascontiguousarray(sample_weight, dtype=dtype))
-        net = self._net_spec(_train.OUTPUT_CODES[self.out_activation_])
+        net = self._net_spec(self._output_code())
         return _train.EpochPlan(net, Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
                                 float(self.alpha), batch_size, shuffle)
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks=None):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks=None, vset=None):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
@@ -78,7 +79,7 @@ class _SolverMixin:
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if early_stopping:
+        if early_stopping and vset is None:
             # (n, 1) booleans, exactly what MLPClassifier stratifies on; none for
             # multilabel targets or regression
             stratify = y if (is_classifier(self) and y.shape[1] == 1) else None
@@ -98,11 +99,12 @@ class _SolverMixin:
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
+            y_score = y_val
             if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(y_val)
+                y_score = self._label_binarizer.inverse_transform(y_val)
+            vset = ValidationSet(X_val, y_val, y_score, sw_val, dtype)
         else:
             X_train, y_train, sw_train = X, y, sample_weight
-            X_val = y_val = sw_val = None
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=np.intp)
@@ -147,7 +149,9 @@ class _SolverMixin:
                 # (with early stopping the epochs go on, as scikit-learn's: the
                 # validation score is NaN and the best weights are restored)
 
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if vset is not None:
+                    self._record_validation(vset)
+                self._update_no_improvement_count(early_stopping)
                 opt.iteration_ends(self.t_)
                 if callbacks is not None and callbacks.end_step(self._params):
                     break  # a callback asked to stop
@@ -189,12 +193,34 @@ class _SolverMixin:
                 params[...] = self._best_params
             self._best_params = None
 
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+    def _begin_validation_curves(self, given, first_pass):
+        """Start (or, warm, continue) validation_scores_ and validation_loss_curve_.
+
+        They are lists when a validation set is scored (a given one, or
+        sgd/adam's early-stopping split), else None (sgd/adam) or absent
+        (lbfgs, as MLPClassifier's validation_scores_).
+        """
+        stochastic = self.solver in ("sgd", "adam")
+        scored = given or (stochastic and self.early_stopping)
+        if first_pass and (stochastic or given):
+            self.validation_loss_curve_ = [] if scored else None
+        if scored:
+            for name in ("validation_scores_", "validation_loss_curve_"):
+                if getattr(self, name, None) is None:
+                    setattr(self, name, [])
+
+    def _record_validation(self, vset):
+        """Append the validation set's score and loss at the current weights (one forward pass)."""
+        z = self._decision_validated(vset.X)
+        self.validation_loss_curve_.append(
+            vset.loss(self._output_code(), z, self._net_spec().huber_delta))
+        self.validation_scores_.append(
+            self._validation_score(vset.X, vset.y, vset.sample_weight, logits=z))
+        if self.verbose:
+            print("Validation score: %f" % self.validation_scores_[-1])
+
+    def _update_no_improvement_count(self, early_stopping):
         if early_stopping:
-            val_score = self._validation_score(X, y, sample_weight)
-            self.validation_scores_.append(val_score)
-            if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
             last_valid_score = self.validation_scores_[-1]
             if last_valid_score < (self.best_validation_score_ + self.tol):
                 self._no_improvement_count += 1
@@ -211,9 +237,10 @@ class _SolverMixin:
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def _validation_score(self, X, y, sample_weight):
+    def _validation_score(self, X, y, sample_weight, logits):
+        """The validation score of the network whose logits on X are `logits` (overwritten)."""
         if self.scoring is None:  # MLPClassifier's / MLPRegressor's _score, NaN if non-finite
-            y_pred = self._predict_validated(X)
+            y_pred = self._finish_predict(self._output(logits))
             if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
                 return np.nan
             return self._default_score(y, y_pred, sample_weight=sample_weight)
@@ -224,7 +251,7 @@ class _SolverMixin:
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             return float(scorer(self, X, y, **kwargs))
 
-    def _fit_lbfgs(self, X, y, sample_weight, callbacks=None):
+    def _fit_lbfgs(self, X, y, sample_weight, callbacks=None, vset=None):
         params = self._params
         dtype = params.dtype
         n_params = params.shape[0]
@@ -241,10 +268,15 @@ class _SolverMixin:
             # scipy calls back after each iteration: end that iteration's subtask and
             # begin the next (the last one begun is never run; closed empty below)
             callbacks.begin_step("lbfgs-iter")
+        if callbacks is not None or vset is not None:
 
             def scipy_callback(xk):
-                callbacks.end_step(xk)
-                callbacks.begin_step("lbfgs-iter")
+                if vset is not None:  # scored at this iteration's weights
+                    params[...] = xk  # (the result overwrites them below)
+                    self._record_validation(vset)
+                if callbacks is not None:
+                    callbacks.end_step(xk)
+                    callbacks.begin_step("lbfgs-iter")
 
         opt_res = scipy.optimize.minimize(
             loss_grad, params.copy(), method="L-BFGS-B", jac=True, callback=scipy_callback,

@@ -46,10 +46,16 @@ class DenseBinaryClassifier(_ClassifierCore):
         Loss at the end of each epoch (sgd/adam).
 
     validation_scores_ : list or None
-        Validation score of each epoch with early stopping, else None.
+        Validation score of each epoch with early stopping or a validation
+        set (``fit(..., X_val=, y_val=)``), else None.
 
     best_validation_score_ : float or None
         Best validation score with early stopping, else None.
+
+    validation_loss_curve_ : list or None
+        The validation loss (the training loss without the L2 term) per
+        epoch, with a validation set (``fit(..., X_val=, y_val=)``) or early
+        stopping; else None.
 
     t_ : int
         Number of training samples seen by the solver.

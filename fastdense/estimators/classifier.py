@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from .. import _fast_input
 from ._base import _DenseBase
@@ -118,6 +118,32 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         # This downcast to bool is to prevent upcasting when working with float32 data
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y, y_raw
+
+    def _validation_targets(self, y_val, n_outputs):
+        """(binarized, as given) targets of a validation set, in labels this fit learned.
+
+        (`n_outputs` follows from the label binarizer, which this checks against.)
+        """
+        y = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y_val")
+        fitted = self._label_binarizer.y_type_
+        if (y_type == "multilabel-indicator") != (fitted == "multilabel-indicator"):
+            raise ValueError(f"y_val is a {y_type} target, but the classifier was fitted on "
+                             f"a {fitted} target")
+        if fitted == "multilabel-indicator":
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(f"y_val has {y.shape[1]} labels, but y has "
+                                 f"{len(self.classes_)}")
+        else:
+            known = set(self.classes_.tolist())
+            unknown = [c for c in np.unique(y).tolist() if c not in known]
+            if unknown:
+                raise ValueError(f"y_val has labels not seen in y: {unknown}; the "
+                                 f"classifier knows {self.classes_.tolist()}")
+        return self._label_binarizer.transform(y), y
 
     def _labels_from_y(self, incremental):
         """True when this call's y defines the classes (a first or a cold fit); else they stay."""
@@ -296,6 +322,11 @@ class DenseClassifier(_ClassifierCore):
 
     out_activation_ : str
         'softmax' for multi-class targets, 'logistic' otherwise.
+
+    validation_loss_curve_ : list or None
+        The validation loss (the training loss without the L2 term) per
+        epoch, with a validation set (``fit(..., X_val=, y_val=)``) or early
+        stopping; else None.
 
     loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_,
     t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_

@@ -2,31 +2,50 @@
 
 An identity output with the half squared error, or (``loss='poisson'``) an
 exponential output (log link) with the half Poisson deviance, as
-MLPRegressor has them; single or multi-output targets; trained by the
-shared base (:mod:`._base`).
+MLPRegressor has them, or (``loss='absolute_error'``, ``'huber'``) an
+identity output with PyTorch's L1 or Huber loss, scaled as the squared
+error; single or multi-output targets; trained by the shared base
+(:mod:`._base`).
 """
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, validate_data
 
-from .. import _fast_input
+from .. import _fast_input, _train
 from ._base import _DenseBase
 from ._params import CONSTRAINTS, MLP_KEYWORDS, init_with, params_doc
 
 __all__ = ["DenseRegressor"]
 
-_LOSS_DOC = """    loss : {'squared_error', 'poisson'}, default='squared_error'
+_LOSS_DOC = """    loss : {'squared_error', 'poisson', 'absolute_error', 'huber'}, default='squared_error'
         'squared_error': identity output, half the squared error (reported as
         the mean over outputs, as MLPRegressor reports it). 'poisson': an
         exponential output (log link) and half the Poisson deviance; targets
         must be non-negative for it to mean anything (as in MLPRegressor).
+        'absolute_error' and 'huber' (additions to MLPRegressor's set): an
+        identity output with PyTorch's ``L1Loss`` (``|r|``) or ``HuberLoss``
+        (``0.5 r^2`` if ``|r| < huber_delta`` else
+        ``huber_delta * (|r| - 0.5 huber_delta)``), r the residual, averaged
+        over samples and outputs. Their small-residual scale is
+        squared_error's (scikit-learn's half squared error is 'huber' with an
+        infinite delta), and, as squared_error's, their gradient is that of
+        the sum over outputs (for one output: PyTorch's gradient exactly).
+        The gradient of the absolute error at r = 0 is 0 (``torch.sign``).
 
+"""
+
+_HUBER_DOC = """
+    huber_delta : float, default=1.0
+        The residual size where the Huber loss turns from quadratic to linear
+        (PyTorch's ``HuberLoss(delta=...)``); used with ``loss='huber'`` only.
 """
 
 
@@ -40,14 +59,19 @@ class DenseRegressor(RegressorMixin, _DenseBase):
 
     Parameters
     ----------
-""" + params_doc(loss=_LOSS_DOC, classifier=False) + """
+""" + params_doc(loss=_LOSS_DOC, classifier=False) + _HUBER_DOC + """
     Attributes
     ----------
     n_outputs_ : int
         Number of outputs.
 
     out_activation_ : str
-        'identity' (squared error) or 'exp' (Poisson).
+        'identity' (squared, absolute and Huber losses) or 'exp' (Poisson).
+
+    validation_loss_curve_ : list or None
+        The validation loss (the training loss without the L2 term) per
+        epoch, with a validation set (``fit(..., X_val=, y_val=)``) or early
+        stopping; else None.
 
     loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_,
     t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_
@@ -69,10 +93,19 @@ class DenseRegressor(RegressorMixin, _DenseBase):
     """
 
     _parameter_constraints: dict = {
-        **CONSTRAINTS, "loss": [StrOptions({"squared_error", "poisson"})]}
+        **CONSTRAINTS,
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
 
     __init__ = init_with(("loss", "hidden_layer_sizes", "activation"),
-                         (*MLP_KEYWORDS, "dtype", "scoring"))
+                         (*MLP_KEYWORDS, "dtype", "scoring", "huber_delta"))
+
+    def _output_code(self):
+        # the robust losses run on the identity output, under their own codes
+        if self.loss in ("absolute_error", "huber"):
+            return _train.OUTPUT_CODES[self.loss]
+        return super()._output_code()
 
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
@@ -116,6 +149,15 @@ class DenseRegressor(RegressorMixin, _DenseBase):
                 f"loss='poisson' needs targets >= 0 (counts or rates); y has negative "
                 f"values (min {float(np.min(y))!r}). Use loss='squared_error' for such targets."
             )
+    def _validation_targets(self, y_val, n_outputs):
+        """(kernel, as given) targets of a validation set with y's number of outputs."""
+        y = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        if y.ndim > 2 or n_out != n_outputs:
+            raise ValueError(f"y_val has {n_out} outputs, but y has {n_outputs}")
+        return y, y
 
     def _output(self, z):
         """The output layer's activation of the logits z (n, n_outputs), as MLPRegressor's."""

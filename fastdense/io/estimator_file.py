@@ -45,7 +45,8 @@ _CLASSIFIER_KINDS = ("DenseBinaryClassifier", "DenseClassifier")
 _TARGET_TYPES = {"binary": "logistic", "multiclass": "softmax",
                  "multilabel-indicator": "logistic"}
 #: a regressor's loss -> its output activation (MLPRegressor's)
-_REGRESSOR_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
+_REGRESSOR_OUTPUTS = {"squared_error": "identity", "poisson": "exp",
+                      "absolute_error": "identity", "huber": "identity"}
 # the command line's model files add its standardization (fastdense.io.model_file)
 CLI_FORMAT = "fastdense-cli-model/1"
 CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
@@ -118,6 +119,7 @@ _FITTED = {
     "best_validation_score_": lambda v, n: _real(v, n, finite=False, none=True),
     "loss_curve_": lambda v, n: _reals(v, n),
     "validation_scores_": lambda v, n: _reals(v, n, none=True),
+    "validation_loss_curve_": lambda v, n: _reals(v, n, none=True),
     "_no_improvement_count": lambda v, n: _count(v, n, high=MAX_STEPS),
 }
 # what every fitted estimator has, and what sgd / adam add (partial_fit reads them)
