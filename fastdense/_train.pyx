@@ -785,15 +785,15 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
 
 cdef int check_predict_call(NetSpec net_spec, Py_ssize_t n_params, Py_ssize_t n_x_cols,
                             Py_ssize_t n_acts, Py_ssize_t chunk, Py_ssize_t n_out_room,
-                            Py_ssize_t n_rows) except -1:
+                            Py_ssize_t n_rows, Py_ssize_t n_out) except -1:
     """The buffers of a predict call against its network: O(1), before any unchecked loop.
 
     The estimators' doors prove these; this repeats the lengths the loops rely on, so a
     caller that read a buffer of one network and the layout of another (a refit in another
-    thread) gets a ValueError, never a read past the buffer.
+    thread) gets a ValueError, never a read past the buffer. n_out is the width of the
+    rows the call writes (the outputs, or a hidden layer's units).
     """
     cdef Layout lay = net_spec.layout
-    cdef Py_ssize_t n_out = net_spec.net.units[net_spec.net.n_layers]
     if n_params != lay.n_params:
         raise ValueError(f"params has {n_params} entries; the network has {lay.n_params}")
     if n_x_cols != net_spec.net.units[0]:
@@ -833,7 +833,7 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
     cdef const floating* xs_ptr = &xs_data[0] if xs_data.shape[0] > 0 else NULL
     cdef const floating* X_ptr = &X[0, 0] if (X.shape[0] > 0 and n_feat > 0) else NULL
     check_predict_call(net_spec, params.shape[0], X.shape[1], acts_buf.shape[0], chunk,
-                       out.shape[0], n)
+                       out.shape[0], n, n_out)
     if X.shape[0] != 0 and X.shape[0] < n:
         raise ValueError(f"X has {X.shape[0]} rows; {n} are predicted")
     if X.shape[0] == 0 and n > 0 and xs_indptr.shape[0] < n + 1:
@@ -921,7 +921,7 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
     cdef floating d, p
     cdef int status = 0, bad = 0
     check_predict_call(net_spec, params.shape[0], X.shape[1], acts_buf.shape[0], chunk,
-                       out.shape[0] * out.shape[1], n)
+                       out.shape[0] * out.shape[1], n, n_out)
     if out.shape[0] < n or out.shape[1] != (2 if binary_proba else n_out):
         raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}); expected "
                          f"({n}, {2 if binary_proba else n_out})")
