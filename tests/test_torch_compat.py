@@ -405,8 +405,13 @@ def test_missing_names_exist_and_unknown_ones_name_the_feature():
     for name in ("ModuleList", "BatchNorm1d", "init", "utils"):
         assert hasattr(fnn, name)
     assert hasattr(fnn.utils, "clip_grad_norm_") and hasattr(ft.optim, "RMSprop")
-    with pytest.raises(AttributeError, match="fastdense does not implement torch.fft"):
+    with pytest.raises(AttributeError, match="fastdense does not implement torch.frobnicate"):
+        ft.frobnicate  # noqa: B018
+    # an excluded family names the op and points to the published list
+    with pytest.raises(NotImplementedError, match="torch.fft .*excluded family 'fft'"):
         ft.fft  # noqa: B018
+    with pytest.raises(NotImplementedError, match="Tensor.svd .*docs/pytorch_api.md"):
+        ft.ones(2, 2).svd()
 
 
 def test_set_grad_enabled_and_int_tensor_times_float():
