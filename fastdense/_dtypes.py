@@ -43,7 +43,7 @@ _ALIASES: "dict[str, np.dtype]" = {
 }
 
 # the legacy constructors' names (torch.FloatTensor, ...) and Tensor.type()'s answer
-TENSOR_TYPE_NAMES = {float32: "Float", float64: "Double", float16: "Half", int64: "Long",
+TENSOR_TYPE_NAMES: "dict[np.dtype, str]" = {float32: "Float", float64: "Double", float16: "Half", int64: "Long",
                      np.dtype(np.int32): "Int", np.dtype(np.int16): "Short",
                      np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", bool_: "Bool"}
 for _dt_, _n in TENSOR_TYPE_NAMES.items():

@@ -132,7 +132,8 @@ BINARY: Dict[str, Tuple[str, Callable, Optional[Callable], str, str]] = {
                                   g * x / y), "float", "xy"),
     "ldexp": ("LdexpBackward0", lambda x, y: x * np.exp2(y), lambda g, x, y, o: (
         g * np.exp2(y), g * o * math.log(2)), "float", "xy"),
-    "nextafter": ("NextafterBackward0", np.nextafter, None, "float", ""),
+    "nextafter": ("NextafterBackward0", np.nextafter, lambda g, x, y, o: (g, g * 0),
+                  "float", ""),
     "heaviside": ("HeavisideBackward0", np.heaviside, None, "same", ""),
     "eq": ("", np.equal, None, "bool", ""),
     "ne": ("", np.not_equal, None, "bool", ""),
@@ -569,6 +570,8 @@ def _std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
 
 def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over `dim` (all elements by default): 2/'fro', inf, -inf, 0, any p."""
+    if p == "nuc":
+        return _nuclear(self, dim, keepdim)
     if isinstance(p, str) and p not in ("fro",):
         raise NotImplementedError(f"norm(p={p!r}) (matrix norms) is not implemented by "
                                   "fastdense: see docs/pytorch_api.md (linalg)")
@@ -602,6 +605,24 @@ def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return np.where(full == 0, 0, g * s * np.abs(x) ** (p - 1) / full ** (p - 1))
 
     return _reduce(t, dim, keepdim, fwd, grad, "NormBackward1")
+
+
+def _nuclear(self, dim, keepdim):
+    """The sum of singular values of the matrices over `dim` (the last two by default)."""
+    x = self._data
+    d = (x.ndim - 2, x.ndim - 1) if dim is None else tuple(_axis(i, x.ndim) for i in dim)
+    xm = np.moveaxis(x, d, (-2, -1))
+    u, sv, vt = np.linalg.svd(xm, full_matrices=False)
+    out = sv.sum(-1).astype(x.dtype)
+    if keepdim:
+        out = np.expand_dims(out, d)
+
+    def backward(g):
+        gg = g if not keepdim else np.squeeze(g, d)
+        gm = gg[..., None, None] * (u @ vt)
+        return ((self, np.moveaxis(gm, (-2, -1), d).astype(x.dtype)),)
+
+    return result(np.asarray(out), "LinalgMatrixNormBackward0", (self,), backward)
 
 
 def _logsumexp(self, dim, keepdim=False):
@@ -717,10 +738,12 @@ def _logcumsumexp(self, dim):
     def backward(g):
         with np.errstate(all="ignore"):
             # d out_j / d x_i = exp(x_i - out_j) for i <= j
-            m = np.where(np.isfinite(out), out, 0)
-            w = np.flip(np.cumsum(np.flip(g * np.exp(-(out - m.max(axis=a, keepdims=True))),
-                                          a), axis=a), a)
-            return ((t, (w * np.exp(x - m.max(axis=a, keepdims=True))).astype(x.dtype)),)
+            xm, om, gm = (np.moveaxis(v, a, -1) for v in (x, out, g))
+            n = xm.shape[-1]
+            w = np.exp(xm[..., :, None].astype(np.float64) - om[..., None, :])
+            w = np.where(np.triu(np.ones((n, n), bool)), w, 0)
+            gx = (w * gm[..., None, :].astype(np.float64)).sum(-1)
+            return ((t, np.moveaxis(gx, -1, a).astype(x.dtype)),)
 
     return result(out, "LogcumsumexpBackward0", (t,), backward)
 
@@ -818,6 +841,10 @@ def _kthvalue(self, k, dim=-1, keepdim=False):
 
 
 def _quantile(self, q, dim=None, keepdim=False, *, interpolation="linear", ignore_nan=False):
+    if self._data.ndim == 0:
+        r = _quantile(self.reshape(1), q, 0, keepdim, interpolation=interpolation,
+                      ignore_nan=ignore_nan)
+        return r.reshape(r.shape[:-1] if keepdim and r.ndim else r.shape)
     t = self if dim is not None else self.reshape(-1)
     x = t._data
     a = 0 if dim is None else _axis(dim, x.ndim)
@@ -913,8 +940,8 @@ def softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
 
 # ------------------------------------------------------------------ shape ops
 
-def _permute(self, *dims):
-    d = _sizes(dims)
+def _permute(self, *dims, **kw):
+    d = _sizes(dims) if dims else _sizes((kw["dims"],))
     x = self._data
     d = tuple(_axis(i, x.ndim) for i in d) if x.ndim else ()
     inv = tuple(np.argsort(d)) if d else ()
@@ -943,8 +970,8 @@ def _repeat(self, *sizes):
                     "RepeatBackward0")
 
 
-def _flip(self, *dims):
-    d = _sizes(dims)
+def _flip(self, *dims, **kw):
+    d = _sizes(dims) if dims else _sizes((kw["dims"],))
     x = self._data
     return movement([self], lambda p: np.flip(p, tuple(_axis(i, x.ndim) for i in d)) if x.ndim
                     else p.copy(), "FlipBackward0")
@@ -1163,8 +1190,8 @@ def _index_select(self, dim, index):
     x = self._data
     idx = _long(index).reshape(-1)
     if not x.ndim:
-        return movement([self], lambda p: p.reshape(1)[idx].reshape(_long(index).shape),
-                        "IndexSelectBackward0")
+        _check_index(idx, 1)
+        return movement([self], lambda p: p.copy(), "IndexSelectBackward0")
     a = _axis(dim, x.ndim)
     _check_index(idx, x.shape[a])
     return movement([self], lambda p: np.take(p, idx, axis=a), "IndexSelectBackward0")
@@ -1244,8 +1271,10 @@ def _scatter(self, dim, index, src=None, value=None, *, reduce=None):
         out = p.copy()
         sb = np.broadcast_to(sp, idx.shape) if sp.ndim == 0 else sp[tuple(
             builtins.slice(0, n) for n in idx.shape)]
-        if x.ndim:
-            np.put_along_axis(out, idx, sb, a) if idx.size else None
+        if x.ndim and idx.size:
+            dest = list(np.indices(idx.shape))
+            dest[a] = idx
+            out[tuple(dest)] = sb
         elif idx.size:
             out[...] = sb.reshape(-1)[-1]
         return out
@@ -1287,10 +1316,78 @@ def _scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
 
         return result(out, "ScatterAddBackward0", (self, s), backward, ())
     if reduce in ("amax", "amin", "prod", "mean"):
-        raise NotImplementedError(f"scatter_reduce(reduce={reduce!r}) is not implemented by "
-                                  "fastdense (sum only)")
+        return _scatter_other(self, s, sd, dest_t, reduce, include_self)
     raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                        f"{reduce}")
+
+
+def _scatter_other(self, s, sd, dest, reduce, include_self):
+    """scatter_reduce with amax/amin/mean/prod: forward by ufunc.at, gradients per PyTorch
+    (amax/amin split evenly among the contributors equal to the result)."""
+    x = self._data
+    hit = _hit(x.shape, dest)
+    own = np.ones(x.shape, bool) if include_self else ~hit  # does self contribute here?
+    if reduce in ("amax", "amin"):
+        uf = np.maximum if reduce == "amax" else np.minimum
+        fill = (-np.inf if reduce == "amax" else np.inf) if x.dtype.kind == "f" else (
+            np.iinfo(x.dtype).min if reduce == "amax" else np.iinfo(x.dtype).max)
+        out = np.where(own, x, fill).astype(x.dtype)
+        uf.at(out, dest, sd)
+    elif reduce == "mean":
+        tot = np.where(own, x, 0).astype(x.dtype)
+        np.add.at(tot, dest, sd)
+        cnt = own.astype(np.int64)
+        np.add.at(cnt, dest, 1)
+        out = tot / np.maximum(cnt, 1) if x.dtype.kind == "f" else tot // np.maximum(cnt, 1)
+        out = out.astype(x.dtype)
+    else:
+        out = np.where(own, x, 1).astype(x.dtype)
+        np.multiply.at(out, dest, sd)
+
+    def backward(g):
+        res = []
+        if reduce in ("amax", "amin"):
+            sel_x = own & (x == out)
+            sel_s = sd == out[dest]
+            cnt = sel_x.astype(np.float64)
+            np.add.at(cnt, dest, sel_s)
+            cnt = np.maximum(cnt, 1)
+            gx, gs = g * sel_x / cnt, g[dest] * sel_s / cnt[dest]
+        elif reduce == "mean":
+            c = own.astype(np.float64)
+            np.add.at(c, dest, 1)
+            c = np.maximum(c, 1)
+            gx, gs = g * own / c, g[dest] / c[dest]
+        else:  # prod: each contributor's gradient is the product of the others
+            flat_dest = np.ravel_multi_index(dest, x.shape) if x.ndim else np.zeros(sd.shape,
+                                                                                    np.int64)
+            gx = np.zeros(x.shape, np.float64)
+            gs = np.zeros(sd.shape, np.float64)
+            groups: Dict[int, list] = {}
+            for k, d in enumerate(flat_dest.reshape(-1)):
+                groups.setdefault(int(d), []).append(k)
+            xf, sf, gf = x.reshape(-1), sd.reshape(-1), np.asarray(g).reshape(-1)
+            gsf, gxf = gs.reshape(-1), gx.reshape(-1)
+            for d in range(x.size):
+                members = [("s", k) for k in groups.get(d, [])]
+                if own.reshape(-1)[d]:
+                    members.append(("x", d))
+                vals = [sf[k] if w == "s" else xf[k] for w, k in members]
+                for j, (w, k) in enumerate(members):
+                    other = math.prod(v for i, v in enumerate(vals) if i != j)
+                    if w == "s":
+                        gsf[k] = gf[d] * other
+                    else:
+                        gxf[d] = gf[d] * other
+        if self.requires_grad:
+            res.append((self, np.asarray(gx).astype(x.dtype)))
+        if s.requires_grad:
+            full = np.zeros(s._data.shape, dtype=s._data.dtype)
+            full[tuple(builtins.slice(0, n) for n in sd.shape)] = gs
+            res.append((s, full))
+        return res
+
+    return result(np.asarray(out), "ScatterReduceBackward0", (self, s), backward)
 
 
 def _hit(shape, dest):
@@ -1432,7 +1529,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition``, else ``other``, with PyTorch's promotion and gradients."""
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
-        return tuple(const(i.astype(np.int64)) for i in np.nonzero(c))
+        return tuple(const(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(c)))
     keep = c.astype(np.bool_)
     x, xp, _ = operand(input)
     y, yp, _ = operand(other)
@@ -1834,7 +1931,9 @@ def _mvlgamma(self, p):
 
 def _frexp(self):
     m, e = np.frexp(self._data)
-    return _Values((const(m), const(e.astype(np.int32))))
+    scale = np.exp2(-e.astype(self._data.dtype))
+    mant = result(m, "FrexpBackward0", (self,), lambda g: ((self, g * scale),), ())
+    return _Values((mant, const(e.astype(np.int32))))
 
 
 def _bincount(self, weights=None, minlength=0):
@@ -1907,18 +2006,36 @@ def _std_mean(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
 def _cov(self, *, correction=1, fweights=None, aweights=None):
     x = self if self._data.ndim == 2 else self.reshape(1, -1)
     x = _real(x)
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov(fweights=..., aweights=...) is not implemented by "
-                                  "fastdense")
     n = x._data.shape[1]
-    d = x - x.mean(1, keepdim=True)
-    c = matmul(d, d.transpose(0, 1)) / builtins.max(n - correction, 0)
+    if fweights is None and aweights is None:
+        d = x - x.mean(1, keepdim=True)
+        c = matmul(d, d.transpose(0, 1)) / builtins.max(n - correction, 0)
+        return c if self._data.ndim == 2 else c.reshape(())
+    w = None
+    if fweights is not None:
+        w = _t(fweights)._cast(x._data.dtype) if _t(fweights)._data.dtype.kind != "f" \
+            else _t(fweights)
+    if aweights is not None:
+        aw = _t(aweights)
+        w = aw if w is None else w * aw
+    assert w is not None
+    wsum = w.sum()
+    avg = (x * w).sum(1, keepdim=True) / wsum
+    if correction == 0:
+        norm = wsum
+    elif aweights is None:
+        norm = wsum - correction
+    else:
+        norm = wsum - correction * (w * _t(aweights)).sum() / wsum
+    d = x - avg
+    c = matmul(d * w, d.transpose(0, 1)) / norm
     return c if self._data.ndim == 2 else c.reshape(())
 
 
 def _corrcoef(self):
     c = _cov(self)
-    if c._data.ndim == 0:
+    if c._data.ndim == 0 or c._data.shape == (1, 1):  # one variable: a 0-d result, as PyTorch
+        c = c.reshape(())
         return c / c
     dg = _diagonal(c).sqrt()
     return c / dg.reshape(-1, 1) / dg.reshape(1, -1)
@@ -2009,7 +2126,13 @@ def _einsum(equation, *operands):
             oarr = [arrs[j] for j in range(len(arrs)) if j != i]
             target = ins[i]
             uniq = "".join(dict.fromkeys(target))
-            gi = np.einsum(",".join([rhs] + others) + "->" + uniq, g, *oarr)
+            avail = set(rhs) | set("".join(others))
+            kept = "".join(c for c in uniq if c in avail)
+            gi = np.einsum(",".join([rhs] + others) + "->" + kept, g, *oarr)
+            if kept != uniq:  # letters summed away in the forward: the gradient is constant
+                sizes = {c: n for c, n in zip(target, t._data.shape)}
+                gi = np.broadcast_to(gi.reshape([sizes[c] if c in kept else 1 for c in uniq]),
+                                     [sizes[c] for c in uniq])
             if uniq != target:  # a repeated index: the gradient lands on the diagonal
                 full = np.zeros(t._data.shape, dtype=t._data.dtype)
                 idx = tuple(np.indices(gi.shape)[uniq.index(c)] for c in target)
@@ -2189,14 +2312,23 @@ def _binary_method(name: str, reverse: bool = False) -> Callable:
 def _div(self, other, *, rounding_mode=None):
     if rounding_mode is None:
         return binary(self, other, "div")
-    if rounding_mode == "floor":
-        return binary(self, other, "floor_divide")
-    if rounding_mode == "trunc":
-        q = binary(self, other, "div")
-        kind = _dt.promote(((self._data.dtype, _dt.DIM), (operand(other)[0].dtype,
-                                                          operand(other)[1])))
-        out = q._data if kind.kind == "f" else q._data
-        return const(np.trunc(out).astype(kind, copy=False))
+    if rounding_mode in ("floor", "trunc"):
+        x, px, _ = operand(self)
+        y, py, ot = operand(other)
+        kind = _dt.promote(((x.dtype, px), (y.dtype, py)))
+        with np.errstate(all="ignore"):
+            if kind.kind == "f":
+                q = np.true_divide(x.astype(kind), y.astype(kind))
+                out = np.floor(q) if rounding_mode == "floor" else np.trunc(q)
+            else:
+                if (y == 0).any():
+                    raise RuntimeError("ZeroDivisionError")
+                out = np.floor_divide(x, y) if rounding_mode == "floor" else (
+                    np.trunc(np.true_divide(x, y)))
+        ins = tuple(t for t in (self, ot) if t is not None)
+        return result(np.asarray(out).astype(kind), "DivBackward2", ins,
+                      lambda g: [(t, np.zeros(t._data.shape, t._data.dtype)) for t in ins
+                                 if t.requires_grad], ())
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                        f"found '{rounding_mode}'")
 
@@ -2542,9 +2674,8 @@ METHODS: Dict[str, Callable] = {
                                            "TanhBackward0"),
     "sigmoid": lambda self: kernel_activation(self, _kernels.ACTIVATIONS["sigmoid"], 0.0,
                                               "SigmoidBackward0"),
-    "nonzero": lambda self, *, as_tuple=False: where(self) if as_tuple else const(
-        np.argwhere(self._data).astype(np.int64)),
-    "argwhere": lambda self: const(np.argwhere(self._data).astype(np.int64)),
+    "nonzero": lambda self, *, as_tuple=False: where(self) if as_tuple else _argwhere(self),
+    "argwhere": lambda self: _argwhere(self),
     "combinations": _combinations, "bernoulli": _bernoulli,
     "isclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: const(np.isclose(
         self._data, _t(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan)),
@@ -2571,6 +2702,13 @@ def _raise_bitwise():
     raise TypeError("bitwise_not is only supported for integer and boolean tensors")
 
 
+def _argwhere(self):
+    x = self._data
+    if x.ndim == 0:
+        return const(np.zeros((int(builtins.bool(x)), 0), dtype=np.int64))
+    return const(np.argwhere(x).astype(np.int64))
+
+
 def _sum_to_size(self, size):
     x = self._data
     return result(unbroadcast(x, tuple(size)).reshape(size), "SumToSizeBackward0", (self,),
@@ -2590,6 +2728,53 @@ FUNCTIONS: Dict[str, Callable] = {
     "maximum": maximum, "minimum": minimum, "matmul": matmul,
     "broadcast_shapes": lambda *shapes: tuple(np.broadcast_shapes(*shapes)),
 }
+
+for _n in ("alias", "diagonal", "expand", "permute", "squeeze", "t", "transpose", "unbind",
+           "unsqueeze", "view", "split_with_sizes", "narrow", "unfold"):
+    if _n in METHODS or _n in ("expand", "view", "alias"):
+        FUNCTIONS[_n + "_copy"] = (lambda name: lambda input, *a, **k: _copied(
+            getattr(_t(input), name)(*a, **k)))(_n if _n != "alias" else "clone")
+
+
+def _copied(res):
+    if isinstance(res, Tensor):
+        return res.clone() if res._data.base is not None else res
+    return type(res)(_copied(r) for r in res)
+
+
+def _unravel_index(indices, shape):
+    idx = _long(indices)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if idx.size and (idx.min() < -math.prod(shape) or idx.max() >= math.prod(shape)):
+        raise RuntimeError("index out of bounds")
+    return tuple(const(np.asarray(a, dtype=np.int64)) for a in np.unravel_index(
+        idx % builtins.max(math.prod(shape), 1), shape))
+
+
+FUNCTIONS["unravel_index"] = _unravel_index
+
+
+def _igamma(self, other):
+    a, x = _real(_t(self)), _t(other)
+    out = _sp().gammainc(a._data, x._data.astype(a._data.dtype))
+    xd = x._data.astype(a._data.dtype)
+
+    def backward(g):
+        # d/dx P(a, x) = x^(a-1) e^-x / Gamma(a); PyTorch has no gradient for a either
+        with np.errstate(all="ignore"):
+            d = np.exp((a._data - 1) * np.log(xd) - xd - _sp().gammaln(a._data))
+        return [(x, unbroadcast(g * d, x._data.shape).astype(x._data.dtype))] \
+            if x.requires_grad else []
+
+    return result(np.asarray(out, dtype=a._data.dtype), "IgammaBackward0", (a, x), backward)
+
+
+def _igammac(self, other):
+    return 1 - _igamma(self, other)
+
+
+METHODS["igamma"], METHODS["igammac"] = _igamma, _igammac
+FUNCTIONS["gammainc"], FUNCTIONS["gammaincc"] = _igamma, _igammac
 
 # in-place forms x.op_(): every element-wise op, the fills and the in-place shape ops
 INPLACE = ([n for n in BINARY if BINARY[n][3] != "bool" or n in
@@ -2622,10 +2807,10 @@ def install() -> None:
             setattr(Tensor, name + "_", inplace(METHODS[name], name))
     for name in ("normal_", "uniform_", "bernoulli_", "exponential_", "random_"):
         setattr(Tensor, name, _random_fill(name))
-    Tensor.fill_ = inplace(_fill, "fill")
-    Tensor.zero_ = inplace(_zero, "zero")
-    Tensor.copy_ = inplace(_copy, "copy")
-    Tensor.apply_ = _apply_
+    setattr(Tensor, "fill_", inplace(_fill, "fill"))
+    setattr(Tensor, "zero_", inplace(_zero, "zero"))
+    setattr(Tensor, "copy_", inplace(_copy, "copy"))
+    setattr(Tensor, "apply_", _apply_)
     ops = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
            "__pow__": "pow", "__floordiv__": "floor_divide", "__mod__": "remainder",
            "__and__": "bitwise_and", "__or__": "bitwise_or", "__xor__": "bitwise_xor",
@@ -2640,22 +2825,21 @@ def install() -> None:
                    "__ifloordiv__", "__imod__", "__iand__", "__ior__", "__ixor__"):
         name = ops["__" + dunder[3:]]
         setattr(Tensor, dunder, inplace(_binary_method(name), name))
-    Tensor.__neg__ = METHODS["neg"]
-    Tensor.__abs__ = METHODS["abs"]
-    Tensor.__invert__ = METHODS["bitwise_not"]
-    Tensor.__pos__ = lambda self: self
-    Tensor.__matmul__ = matmul
-    Tensor.__rmatmul__ = lambda self, other: matmul(tensor_or_const(other), self)
-    Tensor.__getitem__ = _getitem
-    Tensor.__setitem__ = _setitem
-    Tensor.T = property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1]))
-    Tensor.mT = property(_mT)
-    Tensor.H = property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1]))
-    Tensor.mH = property(_mT)
-    Tensor.adjoint = _mT
-    Tensor.absolute = METHODS["abs"]
-    Tensor.absolute_ = Tensor.abs_
-    Tensor.__format__ = Tensor.__format__
+    setattr(Tensor, "__neg__", METHODS["neg"])
+    setattr(Tensor, "__abs__", METHODS["abs"])
+    setattr(Tensor, "__invert__", METHODS["bitwise_not"])
+    setattr(Tensor, "__pos__", lambda self: self)
+    setattr(Tensor, "__matmul__", matmul)
+    setattr(Tensor, "__rmatmul__", lambda self, other: matmul(tensor_or_const(other), self))
+    setattr(Tensor, "__getitem__", _getitem)
+    setattr(Tensor, "__setitem__", _setitem)
+    setattr(Tensor, "T", property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1])))
+    setattr(Tensor, "mT", property(_mT))
+    setattr(Tensor, "H", property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1])))
+    setattr(Tensor, "mH", property(_mT))
+    setattr(Tensor, "adjoint", _mT)
+    setattr(Tensor, "absolute", METHODS["abs"])
+    setattr(Tensor, "absolute_", getattr(Tensor, "abs_"))
 
 
 def _op(name: str, reverse: bool = False) -> Callable:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -131,12 +131,12 @@ _OPERATOR_UFUNCS = {
 
 
 def check_memory_format(memory_format: Any) -> None:
-    """Accept PyTorch's dense row-major formats (None, preserve, contiguous); refuse the rest."""
+    """Accept PyTorch's memory formats: they change strides only, which fastdense tensors do not
+    expose (values and shapes are the same in every format); anything else is a TypeError."""
     if memory_format is not None and str(memory_format) not in (
-            "torch.preserve_format", "torch.contiguous_format"):
-        raise NotImplementedError(
-            f"memory_format={memory_format} is not supported by fastdense: its tensors are "
-            "dense and row-major (preserve_format and contiguous_format only)")
+            "torch.preserve_format", "torch.contiguous_format", "torch.channels_last",
+            "torch.channels_last_3d"):
+        raise TypeError(f"memory_format must be a torch.memory_format; got {memory_format!r}")
 
 
 class Tensor:
@@ -196,6 +196,38 @@ class Tensor:
         if outs:
             kwargs["out"] = tuple(o._data if isinstance(o, Tensor) else o for o in outs)
         return getattr(ufunc, method)(*args, **kwargs)
+
+    if TYPE_CHECKING:  # installed by fastdense._tensor.ops; declared here for type checkers
+        def __add__(self, other: Any) -> "Tensor": ...
+        def __radd__(self, other: Any) -> "Tensor": ...
+        def __sub__(self, other: Any) -> "Tensor": ...
+        def __rsub__(self, other: Any) -> "Tensor": ...
+        def __mul__(self, other: Any) -> "Tensor": ...
+        def __rmul__(self, other: Any) -> "Tensor": ...
+        def __truediv__(self, other: Any) -> "Tensor": ...
+        def __rtruediv__(self, other: Any) -> "Tensor": ...
+        def __pow__(self, other: Any) -> "Tensor": ...
+        def __rpow__(self, other: Any) -> "Tensor": ...
+        def __matmul__(self, other: Any) -> "Tensor": ...
+        def __rmatmul__(self, other: Any) -> "Tensor": ...
+        def __neg__(self) -> "Tensor": ...
+        def __abs__(self) -> "Tensor": ...
+        def __invert__(self) -> "Tensor": ...
+        def __lt__(self, other: Any) -> "Tensor": ...
+        def __le__(self, other: Any) -> "Tensor": ...
+        def __gt__(self, other: Any) -> "Tensor": ...
+        def __ge__(self, other: Any) -> "Tensor": ...
+        def __and__(self, other: Any) -> "Tensor": ...
+        def __or__(self, other: Any) -> "Tensor": ...
+        def __xor__(self, other: Any) -> "Tensor": ...
+        def __getitem__(self, index: Any) -> "Tensor": ...
+        def __eq__(self, other: object) -> "Tensor": ...  # type: ignore[override]
+        def __ne__(self, other: object) -> "Tensor": ...  # type: ignore[override]
+        def __setitem__(self, index: Any, value: Any) -> None: ...
+        def __iadd__(self, other: Any) -> "Tensor": ...
+        def __isub__(self, other: Any) -> "Tensor": ...
+        def __imul__(self, other: Any) -> "Tensor": ...
+        def __itruediv__(self, other: Any) -> "Tensor": ...
 
     def __init__(self, data: Any, requires_grad: bool = False):
         if isinstance(data, Tensor):
@@ -380,7 +412,7 @@ class Tensor:
         """A tensor sharing the values, without a graph and not requiring grad."""
         return const(self._data)
 
-    def clone(self) -> "Tensor":
+    def clone(self, memory_format: Any = None) -> "Tensor":
         """A copy of the values (with a graph edge when self requires grad)."""
         return result(self._data.copy(), "CloneBackward0", (self,), lambda g: ((self, g),))
 
@@ -483,43 +515,43 @@ class Tensor:
             return f"torch.{_dt.TENSOR_TYPE_NAMES.get(self.dtype, 'Float')}Tensor"
         return self._cast(_dt.resolve(dtype))
 
-    def float(self) -> "Tensor":
+    def float(self, memory_format=None) -> "Tensor":
         """``to(float32)``."""
         return self._cast(_dt.float32)
 
-    def double(self) -> "Tensor":
+    def double(self, memory_format=None) -> "Tensor":
         """``to(float64)``."""
         return self._cast(_dt.float64)
 
-    def long(self) -> "Tensor":
+    def long(self, memory_format=None) -> "Tensor":
         """``to(int64)`` (truncating toward zero)."""
         return self._cast(_dt.int64)
 
-    def int(self) -> "Tensor":
+    def int(self, memory_format=None) -> "Tensor":
         """``to(int32)``."""
         return self._cast(np.dtype(np.int32))
 
-    def bool(self) -> "Tensor":
+    def bool(self, memory_format=None) -> "Tensor":
         """``to(bool)``."""
         return self._cast(_dt.bool_)
 
-    def half(self) -> "Tensor":
+    def half(self, memory_format=None) -> "Tensor":
         """``to(float16)``."""
         return self._cast(np.dtype(np.float16))
 
-    def short(self) -> "Tensor":
+    def short(self, memory_format=None) -> "Tensor":
         """``to(int16)``."""
         return self._cast(np.dtype(np.int16))
 
-    def char(self) -> "Tensor":
+    def char(self, memory_format=None) -> "Tensor":
         """``to(int8)``."""
         return self._cast(np.dtype(np.int8))
 
-    def byte(self) -> "Tensor":
+    def byte(self, memory_format=None) -> "Tensor":
         """``to(uint8)``."""
         return self._cast(np.dtype(np.uint8))
 
-    def bfloat16(self) -> "Tensor":
+    def bfloat16(self, memory_format=None) -> "Tensor":
         """Raises: fastdense has no bfloat16 arithmetic (see :func:`fastdense._dtypes.resolve`)."""
         return self._cast(_dt.resolve("bfloat16"))
 

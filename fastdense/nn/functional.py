@@ -187,6 +187,9 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
     xs = x.shape
     if len(xs) == 1 and xs[0] == Wd.shape[1]:
         return _fused_linear(x.reshape(1, -1), W, b, code, slope).reshape(-1)
+    if len(xs) > 2 and xs[-1] == Wd.shape[1]:  # (*, in_features), as PyTorch: rows of one product
+        return _fused_linear(x.reshape(-1, xs[-1]), W, b, code, slope).reshape(
+            xs[:-1] + (Wd.shape[0],))
     if len(xs) != 2 or xs[1] != Wd.shape[1]:
         rows = xs[0] if len(xs) == 2 else "?"
         raise ShapeError(

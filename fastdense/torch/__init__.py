@@ -358,7 +358,7 @@ for _name, _meth in _ops.METHODS.items():
 for _name, _fn in _ops.FUNCTIONS.items():
     globals()[_name] = _ops.with_out(_fn)
 for _name in _ops.INPLACE:
-    if _name not in _METHOD_ONLY:
+    if _name not in _METHOD_ONLY or _name in ("zero", "fill"):
         globals()[_name + "_"] = _inplace_function(_name + "_")
 del _name, _meth, _fn
 
