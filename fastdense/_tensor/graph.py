@@ -35,15 +35,19 @@ class Node:
     versions are recorded here and checked when the node runs.
     """
 
-    __slots__ = ("inputs", "_backward", "name", "freed", "versions")
+    __slots__ = ("inputs", "_backward", "name", "freed", "versions", "fns")
 
     def __init__(self, name: str, inputs: Sequence[Any], backward: Callable,
                  saved: Optional[Sequence[Any]] = None):
         self.name = name
         self.inputs = inputs  # a sequence of tensors (those without a graph are skipped)
+        # each input's node now: an in-place op may give the tensor a new node later, and
+        # this edge must keep pointing at the value that was read (PyTorch's edges)
+        # (False: the input did not require grad then, so no gradient flows to it)
+        self.fns = [t._grad_fn if t.requires_grad else False for t in inputs]
         self._backward: Optional[Callable] = backward
         self.freed = False
-        self.versions = tuple((t, t._version) for t in (inputs if saved is None else saved))
+        self.versions = [(t, t._version) for t in (inputs if saved is None else saved)]
 
     def backward(self, grad_output: np.ndarray):
         """``(input, gradient)`` pairs for ``grad_output``; RuntimeError once released or
@@ -66,10 +70,17 @@ class Node:
                     f"{t._version}; expected version {v} instead.")
         return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
 
+    def fn_of(self, t: Any) -> Any:
+        """The node that produced input `t` when this node was recorded."""
+        for i, u in enumerate(self.inputs):
+            if u is t:
+                return self.fns[i]
+        return t._grad_fn
+
     def release(self) -> None:
         """Drop what the backward pass saved (after a backward without retain_graph)."""
         self._backward = None
-        self.versions = ()
+        self.versions = []
         self.freed = True
 
     def name_(self) -> str:
@@ -108,9 +119,8 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
             continue
         seen.add(node)
         stack.append((node, True))
-        for t in node.inputs:
-            fn = t._grad_fn
-            if fn is not None and fn not in seen:
+        for fn in node.fns:
+            if fn and fn not in seen:
                 stack.append((fn, False))
     grads = {root._grad_fn: grad}
     for node in reversed(order):
@@ -118,7 +128,9 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         if g is None:
             continue
         for t, gt in node.backward(g):
-            fn = t._grad_fn
+            fn = node.fn_of(t)
+            if fn is False:
+                continue
             if fn is not None:
                 prev = grads.get(fn)
                 grads[fn] = gt if prev is None else prev + gt

@@ -163,26 +163,40 @@ BINARY["clamp_min"], BINARY["clamp_max"] = BINARY["maximum"], BINARY["minimum"]
 def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
     """``a (op) b`` for a BINARY op, with broadcasting, PyTorch's promotion and a graph edge."""
     node, fwd, grads, kind, saved = BINARY[name]
-    self = _t(a)
-    x, px = self._data, (_dt.ZERO_DIM if self._data.ndim == 0 else _dt.DIM)
-    y, py, ot = operand(b)
-    if name == "sub" and (x.dtype == np.bool_ or (y.dtype == np.bool_ and ot is not None)):
+    self = a if isinstance(a, Tensor) else _t(a)
+    x = self._data
+    xdt = x.dtype
+    # the operand: a tensor, a Python number (kept as one: NumPy then keeps the tensor's
+    # float dtype, as PyTorch's promotion does), or anything array-like
+    if isinstance(b, Tensor):
+        y, ot = b._data, b
+        py = _dt.ZERO_DIM if y.ndim == 0 else _dt.DIM
+        ydt = y.dtype
+    elif (type(b) is float or type(b) is int) and xdt.kind == "f":
+        y, ot, py, ydt = b, None, _dt.SCALAR, None
+    else:
+        y, py, ot = operand(b)
+        ydt = y.dtype
+    if ydt is None or (ydt == xdt and (x.ndim or not py)):
+        dt = xdt  # the common case: no promotion to work out
+    else:
+        dt = _dt.promote(((xdt, _dt.ZERO_DIM if x.ndim == 0 else _dt.DIM), (ydt, py)))
+    if name == "sub" and (xdt == np.bool_ or (ydt == np.bool_ and ot is not None)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
-    dt = _dt.promote(((x.dtype, px), (y.dtype, py)))
     if kind == "float" and dt.kind != "f":
         dt = _dt.DEFAULT[2]
     elif kind == "float64":
         dt = _dt.float64
     elif kind == "int" and dt.kind == "f":
         raise RuntimeError(f"\"{name}_cpu\" not implemented for '{CAT_NAME[2]}'")
-    if name == "pow" and dt.kind in "iu" and (y < 0).any() and not reverse:
+    if name == "pow" and dt.kind in "iu" and (np.asarray(y) < 0).any() and not reverse:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    xa = x if xdt == dt else x.astype(dt)
+    ya = y if ydt is None or ydt == dt else y.astype(dt)
     if reverse:
-        x, y = y, x
-    xa = x if x.dtype == dt else x.astype(dt)
-    ya = y if y.dtype == dt else y.astype(dt)
+        xa, ya, x, y = ya, xa, y, x
     with np.errstate(all="ignore"):
         out = np.asarray(fwd(xa, ya))
     if kind in ("bool", "logical"):
@@ -190,24 +204,29 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
     if out.dtype != dt:
         out = out.astype(dt)
     a_t, b_t = (ot, self) if reverse else (self, ot)
-    ins = tuple(t for t in (a_t, b_t) if t is not None)
-    if grads is None or dt.kind != "f" or not grad_mode.enabled or not any(
-            t.requires_grad for t in ins):
+    if grads is None or dt.kind != "f" or not grad_mode.enabled or not (
+            self.requires_grad or (ot is not None and ot.requires_grad)):
         return const(out)
+    ins = (self,) if ot is None else (a_t, b_t)
 
     def backward(g):
         with np.errstate(all="ignore"):
             ga, gb = grads(g, xa, ya, out)
         res = []
         if a_t is not None and a_t.requires_grad:
-            res.append((a_t, unbroadcast(np.asarray(ga), x.shape).astype(a_t._data.dtype,
-                                                                           copy=False)))
+            res.append((a_t, unbroadcast(np.asarray(ga), a_t._data.shape).astype(
+                a_t._data.dtype, copy=False)))
         if b_t is not None and b_t.requires_grad:
-            res.append((b_t, unbroadcast(np.asarray(gb), y.shape).astype(b_t._data.dtype,
-                                                                           copy=False)))
+            res.append((b_t, unbroadcast(np.asarray(gb), b_t._data.shape).astype(
+                b_t._data.dtype, copy=False)))
         return res
 
-    keep = tuple(t for t, s in ((a_t, "x"), (b_t, "y")) if t is not None and s in saved)
+    if not saved:
+        keep: tuple = ()
+    elif saved == "xy":
+        keep = ins
+    else:
+        keep = tuple(t for t, s in ((a_t, "x"), (b_t, "y")) if t is not None and s in saved)
     return result(out, node, ins, backward, keep)
 
 
