@@ -2773,6 +2773,81 @@ def _unravel_index(indices, shape):
 FUNCTIONS["unravel_index"] = _unravel_index
 
 
+def _mode(self, dim=-1, keepdim=False):
+    """The most frequent value along ``dim`` (the smallest among ties) and the index of its
+    last occurrence, as PyTorch."""
+    x = self._data
+    if not x.ndim:
+        return _Values((self.clone(), const(np.zeros((), np.int64))))
+    a = _axis(dim, x.ndim)
+    xm = np.moveaxis(x, a, -1)
+    rows = xm.reshape(-1, xm.shape[-1])
+    idx = np.zeros(rows.shape[0], dtype=np.int64)
+    for r, row in enumerate(rows):
+        vals, counts = np.unique(row, return_counts=True)  # sorted: ties pick the smallest
+        v = vals[np.argmax(counts)]
+        idx[r] = np.flatnonzero((row == v) | (np.isnan(row) & np.isnan(v)))[-1]
+    idx = np.moveaxis(idx.reshape(xm.shape[:-1] + (1,)), -1, a)
+    vals_t = _along(self, idx, a, "ModeBackward0")
+    if not keepdim:
+        vals_t, idx = vals_t.squeeze(a), np.squeeze(idx, a)
+    return _Values((vals_t, const(idx)))
+
+
+def _index_reduce(self, dim, index, source, reduce, *, include_self=True):
+    """index_reduce as a scatter_reduce: the index repeated along the other dimensions."""
+    if not self._data.ndim:  # a 0-d tensor reduces as a 1-element one
+        return _index_reduce(self.reshape(1), 0, index, _t(source).reshape(1), reduce,
+                             include_self=include_self).reshape(())
+    src = _t(source)
+    a = _axis(dim, self._data.ndim)
+    idx = _long(index).reshape(-1)
+    shape = [1] * src._data.ndim
+    shape[a] = idx.size
+    full = np.ascontiguousarray(np.broadcast_to(idx.reshape(shape), src._data.shape))
+    return _scatter_reduce(self, a, full, src, reduce, include_self=include_self)
+
+
+def _gradient(input, *, spacing=None, dim=None, edge_order=1):
+    """Central differences inside, one-sided at the edges (``torch.gradient``), built from
+    tensor ops so the backward pass comes with them. Uniform spacings only."""
+    x = _real(_t(input))
+    nd = x._data.ndim
+    dims = list(range(nd)) if dim is None else (
+        [_axis(dim, nd)] if isinstance(dim, int) else [_axis(d, nd) for d in dim])
+    spacing = 1 if spacing is None else spacing
+    sp = spacing if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    if len(sp) == 1 and len(dims) > 1:
+        sp = list(sp) * len(dims)
+    outs = []
+    for d, h in zip(dims, sp):
+        if isinstance(h, Tensor):
+            if h._data.ndim:
+                raise NotImplementedError("torch.gradient with coordinate tensors is not "
+                                          "implemented by fastdense (uniform spacing only)")
+            h = float(h.item())
+        n = x._data.shape[d]
+        if n < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+        mid = (_narrow(x, d, 2, n - 2) - _narrow(x, d, 0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            first = (_narrow(x, d, 1, 1) - _narrow(x, d, 0, 1)) / h
+            last = (_narrow(x, d, n - 1, 1) - _narrow(x, d, n - 2, 1)) / h
+        else:
+            first = (_narrow(x, d, 0, 1) * -3 + _narrow(x, d, 1, 1) * 4
+                     - _narrow(x, d, 2, 1)) / (2 * h)
+            last = (_narrow(x, d, n - 1, 1) * 3 - _narrow(x, d, n - 2, 1) * 4
+                    + _narrow(x, d, n - 3, 1)) / (2 * h)
+        outs.append(cat([first, mid, last], d))
+    return tuple(outs)
+
+
+METHODS["mode"] = _mode
+METHODS["index_reduce"] = _index_reduce
+FUNCTIONS["gradient"] = _gradient
+
+
 def _igamma(self, other):
     a, x = _real(_t(self)), _t(other)
     out = _sp().gammainc(a._data, x._data.astype(a._data.dtype))
@@ -2803,6 +2878,7 @@ INPLACE = ([n for n in BINARY if BINARY[n][3] != "bool" or n in
             "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_put",
             "put", "masked_scatter", "fill", "zero", "copy", "addmm", "addmv", "addr",
             "baddbmm", "addbmm", "addcmul", "addcdiv", "lerp", "cumsum", "cumprod", "tril",
+            "index_reduce",
             "triu", "renorm", "relu", "sigmoid", "tanh", "div", "true_divide", "squeeze",
             "unsqueeze", "mvlgamma", "sub", "add", "mul"])
 
