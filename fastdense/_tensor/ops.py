@@ -521,6 +521,8 @@ def _count(x, axes):
 
 def _prod_others(x: np.ndarray, axes) -> np.ndarray:
     """Product of all other elements of each slice (correct with zeros)."""
+    if x.size == 0:
+        return np.zeros_like(x)
     if axes is None:
         flat = x.reshape(-1)
         left = np.concatenate([[1], np.cumprod(flat)[:-1]]).astype(x.dtype)
@@ -1190,8 +1192,14 @@ def _gather(self, dim, index, *, sparse_grad=False):
     a = _axis(dim, x.ndim)
     if x.ndim:
         _check_index(idx, x.shape[a])
-    if idx.ndim != x.ndim and x.ndim:
+    if idx.size == 0:  # nothing gathered: any index shape, as in PyTorch
+        return movement([self], lambda p: p.reshape(-1)[:0].reshape(idx.shape),
+                        "GatherBackward0")
+    if builtins.max(idx.ndim, 1) != builtins.max(x.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if idx.ndim != x.ndim:  # a 0-d index or input counts as 1-d, as in PyTorch
+        return movement([self], lambda p: p.reshape(-1)[idx.reshape(-1)].reshape(idx.shape),
+                        "GatherBackward0")
     if not x.ndim:
         return movement([self], lambda p: np.broadcast_to(p, idx.shape).copy(), "GatherBackward0")
     sl = tuple(builtins.slice(0, n) for n in idx.shape)
@@ -2029,7 +2037,7 @@ def _cov(self, *, correction=1, fweights=None, aweights=None):
     if fweights is None and aweights is None:
         d = x - x.mean(1, keepdim=True)
         c = matmul(d, d.transpose(0, 1)) / builtins.max(n - correction, 0)
-        return c if self._data.ndim == 2 else c.reshape(())
+        return c.reshape(()) if c._data.shape == (1, 1) else c  # one variable: 0-d
     w = None
     if fweights is not None:
         w = _t(fweights)._cast(x._data.dtype) if _t(fweights)._data.dtype.kind != "f" \
@@ -2048,7 +2056,7 @@ def _cov(self, *, correction=1, fweights=None, aweights=None):
         norm = wsum - correction * (w * _t(aweights)).sum() / wsum
     d = x - avg
     c = matmul(d * w, d.transpose(0, 1)) / norm
-    return c if self._data.ndim == 2 else c.reshape(())
+    return c.reshape(()) if c._data.shape == (1, 1) else c
 
 
 def _corrcoef(self):
@@ -2704,8 +2712,6 @@ METHODS: Dict[str, Callable] = {
                                                np.array_equal(self._data, _t(other)._data)),
     "isreal": lambda self: const(np.ones(self._data.shape, bool)),
     "sum_to_size": lambda self, *size: _sum_to_size(self, _sizes(size)),
-    "atleast_1d": lambda self: _atleast(self, 1), "atleast_2d": lambda self: _atleast(self, 2),
-    "atleast_3d": lambda self: _atleast(self, 3),
 }
 for _n in BINARY:
     if _n not in METHODS:
@@ -2728,6 +2734,15 @@ def _argwhere(self):
     return const(np.argwhere(x).astype(np.int64))
 
 
+def _atleast_all(ts, n):
+    """atleast_nd of one tensor, or a tuple for several (or a sequence of) tensors."""
+    if len(ts) == 1 and isinstance(ts[0], (list, tuple)):
+        return tuple(_atleast(_t(t), n) for t in ts[0])
+    if len(ts) == 1:
+        return _atleast(_t(ts[0]), n)
+    return tuple(_atleast(_t(t), n) for t in ts)
+
+
 def _sum_to_size(self, size):
     x = self._data
     return result(unbroadcast(x, tuple(size)).reshape(size), "SumToSizeBackward0", (self,),
@@ -2746,6 +2761,8 @@ FUNCTIONS: Dict[str, Callable] = {
     "einsum": _einsum, "tensordot": _tensordot, "softmax": softmax, "log_softmax": log_softmax,
     "maximum": maximum, "minimum": minimum, "matmul": matmul,
     "broadcast_shapes": lambda *shapes: tuple(np.broadcast_shapes(*shapes)),
+    "atleast_1d": lambda *ts: _atleast_all(ts, 1), "atleast_2d": lambda *ts: _atleast_all(ts, 2),
+    "atleast_3d": lambda *ts: _atleast_all(ts, 3),
 }
 
 for _n in ("alias", "diagonal", "expand", "permute", "squeeze", "t", "transpose", "unbind",

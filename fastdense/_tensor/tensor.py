@@ -396,7 +396,9 @@ class Tensor:
         # f"{loss:.5f}" on a one-element tensor formats its value, as in PyTorch
         if self._data.ndim == 0:
             return format(self._data.item(), spec)
-        return format(repr(self), spec) if spec else repr(self)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
     def __getattr__(self, name: str):
         # only reached when normal lookup fails: a torch.Tensor name fastdense leaves out
