@@ -168,6 +168,7 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
     xdt = x.dtype
     # the operand: a tensor, a Python number (kept as one: NumPy then keeps the tensor's
     # float dtype, as PyTorch's promotion does), or anything array-like
+    y: Any
     if isinstance(b, Tensor):
         y, ot = b._data, b
         py = _dt.ZERO_DIM if y.ndim == 0 else _dt.DIM
@@ -207,7 +208,7 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
     if grads is None or dt.kind != "f" or not grad_mode.enabled or not (
             self.requires_grad or (ot is not None and ot.requires_grad)):
         return const(out)
-    ins = (self,) if ot is None else (a_t, b_t)
+    ins: Tuple[Tensor, ...] = (self,) if ot is None else (self, ot) if not reverse else (ot, self)
 
     def backward(g):
         with np.errstate(all="ignore"):
