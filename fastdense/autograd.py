@@ -9,6 +9,8 @@ the underscore names of the helpers that now have plain names in
 
 from __future__ import annotations
 
+import numpy as _np
+
 from ._tensor import ops as _ops
 from ._tensor.device import DEVICE_TYPES as _DEVICE_TYPES
 from ._tensor.device import DeviceUnavailableError, check_device
@@ -36,6 +38,7 @@ from ._tensor.parameter import Parameter
 from ._tensor.tensor import Tensor, tensor
 
 _MinMax = _ops._Values
+_FLOATS = (_np.dtype(_np.float32), _np.dtype(_np.float64))  # (the old module's float tuple)
 
 __all__ = [
     "Tensor",
