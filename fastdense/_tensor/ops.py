@@ -2136,7 +2136,7 @@ def _einsum(equation, *operands):
         operands[0], (list, tuple)) else operands)]
     eq = equation.replace(" ", "")
     if "..." in eq:
-        raise NotImplementedError("einsum with '...' is not implemented by fastdense")
+        eq, ops_ = _einsum_ellipsis(eq, ops_)
     lhs, _, rhs = eq.partition("->")
     ins = lhs.split(",")
     if not _:
@@ -2173,6 +2173,41 @@ def _einsum(equation, *operands):
         return res
 
     return result(out, "EinsumBackward0", tuple(ops_), backward)
+
+
+def _einsum_ellipsis(eq: str, ops_: list) -> Tuple[str, list]:
+    """The equation with '...' spelled out in unused letters, and the operands broadcast
+    over those dimensions (so that explicit letters, which do not broadcast, can name them)."""
+    import string
+
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    counts = [o._data.ndim - (len(sub) - 3) if "..." in sub else 0 for sub, o in zip(ins, ops_)]
+    m = builtins.max(counts)
+    free = [c for c in string.ascii_uppercase + string.ascii_lowercase if c not in eq][:m]
+    shapes = []
+    for sub, o, k in zip(ins, ops_, counts):
+        if "..." in sub:
+            i = sub.index("...")
+            shapes.append(o._data.shape[i:i + k])
+    full = np.broadcast_shapes(*shapes)
+    new_ins, new_ops = [], []
+    for sub, o, k in zip(ins, ops_, counts):
+        if "..." not in sub:
+            new_ins.append(sub)
+            new_ops.append(o)
+            continue
+        i = sub.index("...")
+        letters = "".join(free[m - k:])
+        shape = o._data.shape[:i] + tuple(full[m - k:]) + o._data.shape[i + k:]
+        new_ops.append(o if shape == o._data.shape else _expand(o, shape))
+        new_ins.append(sub.replace("...", letters))
+    if arrow:
+        out = rhs.replace("...", "".join(free))
+    else:
+        out = "".join(free) + "".join(sorted(c for c in set(lhs) if c.isalpha()
+                                             and lhs.replace(",", "").count(c) == 1))
+    return ",".join(new_ins) + "->" + out, new_ops
 
 
 def _tensordot(a, b, dims=2):
