@@ -405,8 +405,13 @@ def test_missing_names_exist_and_unknown_ones_name_the_feature():
     for name in ("ModuleList", "BatchNorm1d", "init", "utils"):
         assert hasattr(fnn, name)
     assert hasattr(fnn.utils, "clip_grad_norm_") and hasattr(ft.optim, "RMSprop")
-    with pytest.raises(AttributeError, match="fastdense does not implement torch.fft"):
+    with pytest.raises(AttributeError, match="fastdense does not implement torch.frobnicate"):
+        ft.frobnicate  # noqa: B018
+    # an excluded family names the op and points to the published list
+    with pytest.raises(NotImplementedError, match="torch.fft .*excluded family 'fft'"):
         ft.fft  # noqa: B018
+    with pytest.raises(NotImplementedError, match="Tensor.svd .*docs/pytorch_api.md"):
+        ft.ones(2, 2).svd()
 
 
 def test_set_grad_enabled_and_int_tensor_times_float():
@@ -760,5 +765,8 @@ def test_tensor_to_refuses_what_it_cannot_do():
     x = ft.tensor([1.0, 2.0])
     with pytest.raises(TypeError, match="unexpected keyword"):
         x.to(ft.float32, pin_memory=True)
-    with pytest.raises(NotImplementedError, match="memory_format"):
-        x.to(ft.float32, memory_format=torch.channels_last)
+    # memory formats change strides only, which fastdense tensors do not expose
+    assert x.to(ft.float32, memory_format=ft.channels_last) is x
+    assert x.contiguous(memory_format=ft.contiguous_format) is x
+    with pytest.raises(TypeError, match="memory_format"):
+        x.to(ft.float32, memory_format="rows first")

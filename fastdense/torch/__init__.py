@@ -25,22 +25,15 @@ from .. import nn, optim
 from .._random import default_generator as _default_generator
 from .._random import manual_seed as _manual_seed
 from .._validation import to_ndarray as _to_ndarray
-from ..autograd import (
-    DeviceUnavailableError,
-    Parameter,
-    Tensor,
-    _const,
-    _maximum,
-    _minimum,
-    _result,
-    _select_backward,
-    check_device,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-    tensor,
-)
+from .._tensor import ops as _ops
+from .._tensor import scope as _scope
+from .._tensor.device import DeviceUnavailableError, check_device, device
+from .._tensor.extend import const as _const
+from .._tensor.extend import maximum as _maximum
+from .._tensor.extend import minimum as _minimum
+from .._tensor.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .._tensor.parameter import Parameter
+from .._tensor.tensor import Tensor, tensor
 from ..data import Generator
 from . import cuda, utils
 from . import backends
@@ -48,11 +41,110 @@ from .backends import are_deterministic_algorithms_enabled, use_deterministic_al
 
 float32 = float = _dtypes.float32
 float64 = double = _dtypes.float64
+float16 = half = _dtypes.float16
 int64 = long = _dtypes.int64
 int32 = int = _np.dtype(_np.int32)
+int16 = short = _np.dtype(_np.int16)
+int8 = _np.dtype(_np.int8)
+uint8 = _np.dtype(_np.uint8)
 bool = _dtypes.bool_  # noqa: A001 - PyTorch's name
-FloatTensor = DoubleTensor = LongTensor = BoolTensor = Tensor
 inference_mode = no_grad
+dtype = _np.dtype  # isinstance(x.dtype, torch.dtype) holds
+
+
+class memory_format:
+    """A memory layout name (``torch.contiguous_format`` ...): dense row-major ones are accepted,
+    ``channels_last`` raises where it is used."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+    __str__ = __repr__
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+strided = "torch.strided"
+
+
+class _LegacyTensor(type):
+    """The metaclass of ``torch.FloatTensor`` and friends: isinstance checks the dtype."""
+
+    def __instancecheck__(cls, obj: Any) -> "_builtins.bool":
+        return isinstance(obj, Tensor) and obj.dtype == cls._dtype  # type: ignore[attr-defined]
+
+
+def _legacy(name: str, dt: _np.dtype):
+    def __new__(cls, *args, **kwargs):
+        """``torch.FloatTensor(data)`` (a copy in this dtype) or ``torch.FloatTensor(*sizes)``."""
+        _check(kwargs.pop("device", None))
+        if len(args) == 1 and not isinstance(args[0], (_builtins.int, _np.integer)):
+            return tensor(args[0], dtype=dt)
+        return _new(_np.zeros(_size(args), dtype=dt))
+
+    return _LegacyTensor(name, (), {"__new__": __new__, "_dtype": dt,
+                                    "__doc__": f"A {dt} tensor (``torch.{name}``)."})
+
+
+FloatTensor = _legacy("FloatTensor", float32)
+DoubleTensor = _legacy("DoubleTensor", float64)
+HalfTensor = _legacy("HalfTensor", float16)
+LongTensor = _legacy("LongTensor", int64)
+IntTensor = _legacy("IntTensor", int32)
+ShortTensor = _legacy("ShortTensor", int16)
+CharTensor = _legacy("CharTensor", int8)
+ByteTensor = _legacy("ByteTensor", uint8)
+BoolTensor = _legacy("BoolTensor", bool)
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make ``d`` (float32, float64 or float16) the dtype of Python floats and float
+    constructors (``torch.set_default_dtype``)."""
+    _dtypes.set_default_float(d)
+
+
+def is_floating_point(input: Tensor) -> "_builtins.bool":
+    """Whether the tensor's dtype is a float dtype."""
+    return input.is_floating_point()
+
+
+def is_nonzero(input: Tensor) -> "_builtins.bool":
+    """The truth value of a one-element tensor."""
+    return _builtins.bool(input)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> _np.dtype:
+    """The dtype PyTorch's promotion gives ``tensor1 (op) tensor2``."""
+    return (_ops.binary(tensor1, tensor2, "add") if isinstance(tensor1, Tensor)
+            else _ops.binary(tensor2, tensor1, "add", True)).dtype
+
+
+def promote_types(type1: Any, type2: Any) -> _np.dtype:
+    """The dtype two tensors of these dtypes promote to."""
+    return _dtypes.promote(((_dtypes.resolve(type1), _dtypes.DIM),
+                            (_dtypes.resolve(type2), _dtypes.DIM)))
+
+
+def can_cast(from_: Any, to: Any) -> "_builtins.bool":
+    """Whether PyTorch's in-place casting rule allows ``from_`` into ``to``."""
+    return _dtypes.category(_dtypes.resolve(from_)) <= _dtypes.category(_dtypes.resolve(to))
+
+
+def scalar_tensor(s: Any, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A 0-d tensor (the default float dtype unless ``dtype``)."""
+    _check(device)
+    return _new(_np.asarray(s, dtype=_dtype(dtype)), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the exponent."""
+    _check(device)
+    return _new(_np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), requires_grad)
 
 __all__ = [
     "Tensor", "Parameter", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full",
@@ -68,55 +160,19 @@ __all__ = [
 ]
 
 
-class device:
-    """A device (``torch.device``): only ``device("cpu")`` can hold tensors.
-
-    Creating ``device("cuda")`` works, as in PyTorch; using it (``.to(dev)``)
-    raises :class:`DeviceUnavailableError`. An unknown type raises RuntimeError.
-    """
-
-    def __init__(self, type: str, index: "Optional[_builtins.int]" = None) -> None:  # noqa: A002
-        name = str(type)
-        kind, _, idx = name.partition(":")
-        try:
-            check_device(kind)
-        except DeviceUnavailableError:
-            pass
-        self.type = kind
-        self.index = _builtins.int(idx) if idx else index
-
-    def __str__(self) -> str:
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-    def __repr__(self) -> str:
-        return f"device(type='{self.type}')" if self.index is None else \
-            f"device(type='{self.type}', index={self.index})"
-
-    def __eq__(self, other: Any) -> "bool":  # type: ignore[valid-type]
-        return str(self) == str(other)
-
-    def __hash__(self) -> "int":  # type: ignore[valid-type]
-        return hash(str(self))
-
-
 def _check(dev: Any) -> None:
     if dev is not None:
         check_device(dev)
 
 
 def get_default_dtype():
-    """float32, PyTorch's default float dtype."""
-    return float32
+    """The default float dtype (float32 unless :func:`set_default_dtype` changed it)."""
+    return _dtypes.DEFAULT[2]
 
 
 def is_tensor(obj: Any) -> "bool":  # type: ignore[valid-type]
     """Whether ``obj`` is a fastdense tensor."""
     return isinstance(obj, Tensor)
-
-
-def numel(t: Tensor) -> "int":  # type: ignore[valid-type]
-    """Number of elements."""
-    return t.numel()
 
 
 def manual_seed(seed: "int"):  # type: ignore[valid-type]
@@ -142,7 +198,7 @@ def _new(arr: _np.ndarray, requires_grad: "bool" = False) -> Tensor:  # type: ig
 
 
 def _dtype(dtype: Any, default=None):
-    return (default or float32) if dtype is None else _dtypes.resolve(dtype)
+    return (default or _dtypes.DEFAULT[2]) if dtype is None else _dtypes.resolve(dtype)
 
 
 def _size(size: Sequence) -> tuple:
@@ -246,9 +302,14 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
     return _new(g.standard_normal(_size(size)).astype(_dtype(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None, device=None) -> Tensor:
-    """Integers in ``[low, high)`` (int64)."""
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:
+    """Integers in ``[low, high)`` (int64): ``randint(high, size)`` or ``randint(low, high, size)``."""
     _check(device)
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high  # randint(high, size)
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
     if high is None:
         low, high = 0, low
     g = _default_generator() if generator is None else generator._rng
@@ -264,212 +325,123 @@ def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
 
 # -- combining -----------------------------------------------------------------
 
-def _tensors(ts: Sequence) -> list:
-    return [t if isinstance(t, Tensor) else _const(_to_ndarray(t, "tensor")) for t in ts]
-
-
-def cat(tensors: Sequence, dim: "int" = 0) -> Tensor:  # type: ignore[valid-type]
-    """Concatenate along ``dim`` (PyTorch's promotion of the dtypes)."""
-    ts = _tensors(tensors)
-    if not ts:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    for i, t in enumerate(ts):
-        if t.ndim == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
-                               "concatenated")
-    dt = _dtypes.promote([(t.dtype, _dtypes.DIM) for t in ts])
-    arrs = [t._data.astype(dt, copy=False) for t in ts]
-    out = _np.concatenate(arrs, axis=dim)
-    bounds = _np.cumsum([a.shape[dim] for a in arrs])[:-1]
-
-    def backward(g):
-        parts = _np.split(g, bounds, axis=dim)
-        return [(t, p.astype(t.dtype, copy=False)) for t, p in zip(ts, parts) if t.requires_grad]
-
-    return _result(out, "CatBackward0", tuple(ts), backward)
-
-
-concat = concatenate = cat
-
-
-def stack(tensors: Sequence, dim: "int" = 0) -> Tensor:  # type: ignore[valid-type]
-    """Stack along a new dimension ``dim``."""
-    return cat([t.unsqueeze(dim) for t in _tensors(tensors)], dim)
-
-
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:
-    """``input`` where ``condition``, else ``other`` (gradients flow to both)."""
-    c = condition._data if isinstance(condition, Tensor) else _np.asarray(condition)
-    if input is None and other is None:
-        return tuple(_const(i.astype(_np.int64)) for i in _np.nonzero(c))
-    mask = _const(c.astype(_np.bool_))
-    a = input if isinstance(input, Tensor) else None
-    b = other if isinstance(other, Tensor) else None
-    keep = mask._data
-    x = (a if a is not None else _const(_np.asarray(input)))
-    y = (b if b is not None else _const(_np.asarray(other)))
-    # PyTorch's promotion of the two value operands
-    zero = x * 0 + y * 0
-    out = _np.where(keep, x._data, y._data).astype(zero.dtype)
-    return _result(out, "WhereBackward0", (x, y), _select_backward(x, y, keep))
-
-
-# -- comparisons of whole tensors ----------------------------------------------
-
-def _arr(x: Any) -> _np.ndarray:
-    return x._data if isinstance(x, Tensor) else _np.asarray(x)
-
-
-def allclose(input: Tensor, other: Tensor, rtol: "float" = 1e-05,  # type: ignore[valid-type]
-             atol: "float" = 1e-08, equal_nan: "bool" = False) -> "bool":  # type: ignore[valid-type]
-    """``|input - other| <= atol + rtol * |other|`` everywhere (a Python bool)."""
-    return _builtins.bool(_np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
-                                       equal_nan=equal_nan))
-
-
-def isclose(input: Tensor, other: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
-    """Element-wise :func:`allclose` (a bool tensor)."""
-    return _const(_np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
-                              equal_nan=equal_nan))
-
-
-def equal(input: Tensor, other: Tensor):
-    """Same shape and values (a Python bool)."""
-    a, b = _arr(input), _arr(other)
-    return _builtins.bool(a.shape == b.shape and _np.array_equal(a, b))
-
-
-def isnan(input: Tensor) -> Tensor:
-    """Element-wise NaN test (a bool tensor)."""
-    a = _arr(input)
-    return _const(_np.isnan(a) if a.dtype.kind == "f" else _np.zeros(a.shape, _np.bool_))
-
-
-def isfinite(input: Tensor) -> Tensor:
-    """Element-wise finiteness test (a bool tensor)."""
-    return _const(_np.isfinite(_arr(input)))
-
-
-# -- functions that are tensor methods -----------------------------------------
-
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else _const(_to_ndarray(x, "input"))
 
 
-def sigmoid(input: Any) -> Tensor:
-    """Logistic sigmoid."""
-    return _t(input).sigmoid()
+def _function(name: str, meth: Any) -> Any:
+    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return meth(_t(input), *args, **kwargs)
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"``input.{name}(...)`` as a function (``torch.{name}``); ``out=`` accepted."
+    return fn
 
 
-def tanh(input: Any) -> Tensor:
-    """Hyperbolic tangent."""
-    return _t(input).tanh()
+def _inplace_function(name: str) -> Any:
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"``input.{name}(...)`` as a function (``torch.{name}``)."
+    return fn
 
 
-def relu(input: Any) -> Tensor:
-    """max(x, 0)."""
-    return _t(input).relu()
+# Tensor methods that PyTorch has no torch.<name> function for
+_METHOD_ONLY = {"new_full", "new_zeros", "new_ones", "new_empty", "new_tensor", "copy", "zero",
+                "view", "expand", "expand_as", "repeat", "reshape_as", "view_as", "sum_to_size",
+                "type_as", "fill"}
+
+# the torch.<name> function of every tensor method and of the engine's own functions
+for _name, _meth in _ops.METHODS.items():
+    if _name not in _METHOD_ONLY:
+        globals()[_name] = _ops.with_out(_function(_name, _meth))
+for _name, _fn in _ops.FUNCTIONS.items():
+    globals()[_name] = _ops.with_out(_fn)
+for _name in _ops.INPLACE:
+    if _name not in _METHOD_ONLY or _name in ("zero", "fill"):
+        globals()[_name + "_"] = _inplace_function(_name + "_")
+del _name, _meth, _fn
 
 
-def softmax(input: Any, dim: "_builtins.int", dtype: Any = None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim``."""
-    return nn.functional.softmax(input, dim, dtype=dtype)
+def reshape(input: Any, shape: Sequence) -> Tensor:
+    """``input.reshape(shape)``."""
+    return _t(input).reshape(tuple(shape))
 
 
-def log_softmax(input: Any, dim: "_builtins.int", dtype: Any = None) -> Tensor:
-    """``log(softmax(x))`` along ``dim``, without overflow."""
-    return nn.functional.log_softmax(input, dim, dtype=dtype)
+def numel(t: Tensor) -> "_builtins.int":
+    """Number of elements."""
+    return t.numel()
 
 
-def exp(input: Any) -> Tensor:
-    """e ** x."""
-    return _t(input).exp()
+def clone(input: Any, *, memory_format: Any = None) -> Tensor:
+    """A copy with its graph edge."""
+    return _t(input).clone(memory_format=memory_format)
 
 
-def log(input: Any) -> Tensor:
-    """Natural logarithm."""
-    return _t(input).log()
+def t(input: Any) -> Tensor:
+    """Transpose of a tensor of at most 2 dimensions."""
+    return _t(input).t()
 
 
-def sqrt(input: Any) -> Tensor:
-    """Square root."""
-    return _t(input).sqrt()
+def fill(input: Tensor, value: Any) -> Tensor:
+    """A tensor of ``input``'s shape filled with ``value``."""
+    return _t(input).fill(value)
 
 
-def abs(input: Any) -> Tensor:  # noqa: A001
-    """Absolute value."""
-    return _t(input).abs()
+def empty_like(t: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    """An uninitialised tensor of ``t``'s shape (zeros here)."""
+    return zeros_like(t, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def clamp(input: Any, min=None, max=None) -> Tensor:  # noqa: A002
-    """Limit to ``[min, max]``."""
-    return _t(input).clamp(min, max)
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """U[0, 1) draws in ``t``'s shape (fastdense's stream)."""
+    return rand(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
+                generator=generator)
 
 
-clip = clamp
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """N(0, 1) draws in ``t``'s shape (fastdense's stream)."""
+    return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
+                 generator=generator)
 
 
-def sum(input: Any, dim=None, keepdim=False, dtype=None) -> Tensor:  # noqa: A001
-    """Sum (over ``dim``)."""
-    return _t(input).sum(dim, keepdim, dtype=dtype)
+def randint_like(t: Tensor, low: Any = 0, high: Any = None, dtype=None, device=None,
+                 generator=None) -> Tensor:
+    """Integers in ``[low, high)`` in ``t``'s shape and dtype."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device,
+                   generator=generator)
 
 
-def mean(input: Any, dim=None, keepdim=False) -> Tensor:
-    """Mean (over ``dim``)."""
-    return _t(input).mean(dim, keepdim)
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None,
+           device=None) -> Tensor:
+    """Normal draws (fastdense's stream): tensor means/stds broadcast, or a ``size``."""
+    _check(device)
+    g = _default_generator() if generator is None else generator._rng
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    shape = tuple(size) if size is not None else _np.broadcast_shapes(_np.shape(m), _np.shape(s))
+    dt = (mean.dtype if isinstance(mean, Tensor) else std.dtype if isinstance(std, Tensor)
+          else _dtype(dtype))
+    return _new(g.normal(m, s, shape).astype(dt))
 
 
-def max(input: Any, dim=None, keepdim=False):  # noqa: A001
-    """Largest element, ``(values, indices)`` along ``dim``, or the element-wise maximum."""
-    return _t(input).max(dim, keepdim) if not isinstance(dim, Tensor) else _maximum(input, dim)
+def bernoulli(input: Tensor, p: Any = None, *, generator=None) -> Tensor:
+    """0/1 draws with probabilities ``input`` (fastdense's stream)."""
+    return input.bernoulli(p, generator=generator)
 
 
-def min(input: Any, dim=None, keepdim=False):  # noqa: A001
-    """Smallest element, ``(values, indices)`` along ``dim``, or the element-wise minimum."""
-    return _t(input).min(dim, keepdim) if not isinstance(dim, Tensor) else _minimum(input, dim)
-
-
-def maximum(input: Tensor, other: Tensor) -> Tensor:
-    """Element-wise maximum."""
-    return _maximum(_t(input), _t(other))
-
-
-def minimum(input: Tensor, other: Tensor) -> Tensor:
-    """Element-wise minimum."""
-    return _minimum(_t(input), _t(other))
-
-
-def argmax(input: Any, dim=None, keepdim=False) -> Tensor:
-    """Index of the largest element."""
-    return _t(input).argmax(dim, keepdim)
-
-
-def argmin(input: Any, dim=None, keepdim=False) -> Tensor:
-    """Index of the smallest element."""
-    return _t(input).argmin(dim, keepdim)
-
-
-def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """Matrix product."""
-    return _t(input) @ other
-
-
-mm = matmul
-
-
-def flatten(input: Tensor, start_dim=0, end_dim=-1) -> Tensor:
-    """Merge dimensions."""
-    return _t(input).flatten(start_dim, end_dim)
-
-
-def squeeze(input: Tensor, dim=None) -> Tensor:
-    """Drop dimensions of size 1."""
-    return _t(input).squeeze(dim)
-
-
-def unsqueeze(input: Tensor, dim) -> Tensor:
-    """Insert a dimension of size 1."""
-    return _t(input).unsqueeze(dim)
+def multinomial(input: Tensor, num_samples: "_builtins.int", replacement: "_builtins.bool" = False,
+                *, generator=None) -> Tensor:
+    """Indices drawn with weights ``input`` (rows of a 2-D input independently)."""
+    g = _default_generator() if generator is None else generator._rng
+    w = _np.atleast_2d(input._data.astype(_np.float64))
+    out = _np.stack([g.choice(w.shape[1], num_samples, replace=replacement, p=r / r.sum())
+                     for r in w]).astype(_np.int64)
+    return _new(out if input.ndim == 2 else out[0])
 
 
 # -- save / load: safetensors, no pickle ---------------------------------------
@@ -492,6 +464,11 @@ def load(f: Any, map_location=None, weights_only: "bool" = True, **kwargs) -> An
 
 
 def __getattr__(name: str):
+    family = _scope.family_of(name)
+    if family is not None:
+        raise NotImplementedError(
+            f"torch.{name} is not implemented by fastdense: it belongs to the excluded family "
+            f"'{family}' (see the exclusion list in docs/pytorch_api.md)")
     raise AttributeError(
         f"fastdense.torch has no attribute {name!r}: fastdense does not implement "
         f"torch.{name} (see docs/pytorch_api.md for what it supports)"
