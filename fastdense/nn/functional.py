@@ -1341,6 +1341,8 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     x = _float_t(input)
     xd = x._value()
     if xd.ndim < 2:
+        if xd.size == 0:  # PyTorch: an empty 1-D input has no channel and gives itself
+            return _result(xd.copy(), "NativeBatchNormBackward0", (x,), lambda g: ((x, g),))
         raise ValueError(f"expected 2D or 3D input (got {xd.ndim}D input)")
     c = xd.shape[1]
     axes = (0,) + tuple(range(2, xd.ndim))
