@@ -132,12 +132,15 @@ class interruptions:
 
     Every other warning is printed as one ``fastdense: warning: ...`` line, each
     distinct message once (cross-validation's folds repeat theirs); a
-    ConvergenceWarning says which option gives training more room.
+    ConvergenceWarning says which option gives training more room (or, with
+    ``convergence=False``, where a comparison runs at a fixed ``max_iter``, is
+    not printed).
     """
 
-    def __init__(self, epochs: Any, where: str = "") -> None:
+    def __init__(self, epochs: Any, where: str = "", convergence: bool = True) -> None:
         self._epochs = epochs
         self._where = where
+        self._convergence = convergence  # False: ConvergenceWarnings are expected, not news
         self._catcher = warnings.catch_warnings(record=True)
 
     def __enter__(self) -> None:
@@ -156,6 +159,8 @@ class interruptions:
                 interrupted = True
                 continue
             if issubclass(w.category, ConvergenceWarning):
+                if not self._convergence:
+                    continue
                 text = (
                     f"{text.rstrip('.')}{self._where}: the model is usable, but more "
                     "epochs (--max-iter) or a larger --learning-rate-init may fit better"
