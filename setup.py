@@ -111,6 +111,7 @@ class BuildExt(build_ext):
     def build_extensions(self):
         ctype = self.compiler.compiler_type
         self._check_compiler(ctype)
+        _cythonize(self.extensions)
         if self.parallel is None:  # the six modules are independent: use every core
             self.parallel = os.cpu_count() or 1
         kept = []
@@ -182,16 +183,23 @@ def _extension(name, sources, variant=None):
     return ext
 
 
-baseline = cythonize(
-    [_extension(f"fastdense.{name}", [f"fastdense/{name}.pyx"]) for name in MODULES],
-    compiler_directives=DIRECTIVES,
-)
-# The variants compile the C that cythonize generated for the baseline; a module
-# keeps its name's last part, so fastdense._avx2._kernels is PyInit__kernels too.
+def _cythonize(extensions):
+    """Generate the C of the .pyx sources (only when building: the sdist and its metadata
+    need no Cython run), and point every extension, variants included, at it."""
+    pyx = sorted({s for ext in extensions for s in ext.sources if s.endswith(".pyx")})
+    if pyx:
+        cythonize(pyx, compiler_directives=DIRECTIVES, quiet=True)
+    for ext in extensions:
+        ext.sources = [s[: -len(".pyx")] + ".c" if s.endswith(".pyx") else s for s in ext.sources]
+
+
+baseline = [_extension(f"fastdense.{name}", [f"fastdense/{name}.pyx"]) for name in MODULES]
+# The variants compile the C that Cython generates for the baseline; a module keeps its
+# name's last part, so fastdense._avx2._kernels is PyInit__kernels too.
 variants = [
-    _extension(f"fastdense.{pkg}.{ext.name.rsplit('.', 1)[1]}", list(ext.sources), pkg)
+    _extension(f"fastdense.{pkg}.{name}", [f"fastdense/{name}.pyx"], pkg)
     for pkg in _simd_variants()
-    for ext in baseline
+    for name in MODULES
 ]
 
 setup(ext_modules=baseline + variants, cmdclass={"build_ext": BuildExt})
