@@ -64,8 +64,8 @@ def register(sub: Any) -> None:
     t.add_argument(
         "--loss",
         default=None,
-        help="regression loss: one of DenseRegressor's (squared_error, the "
-        "default, or poisson); classifiers use the log loss",
+        help="regression loss, one of DenseRegressor's loss choices (default "
+        "squared_error; a wrong name lists them); classifiers use the log loss",
     )
     t.add_argument(
         "--hidden",
@@ -77,10 +77,10 @@ def register(sub: Any) -> None:
     t.add_argument(
         "--activation",
         default="relu",
-        help="hidden activation, one of the estimators' (relu, the default, tanh, "
-        "logistic, identity, leaky_relu)",
+        help="hidden activation, one of the estimators' activation choices (default "
+        "relu; a wrong name lists them)",
     )
-    t.add_argument("--solver", default="adam", help="adam (default), sgd or lbfgs")
+    t.add_argument("--solver", default="adam", help="one of the estimators' solvers (default adam)")
     t.add_argument("--alpha", type=nonneg_float, default=1e-4, help="L2 strength")
     t.add_argument("--batch-size", type=positive_int, default=None)
     t.add_argument("--learning-rate-init", type=positive_float, default=1e-3)
