@@ -65,21 +65,19 @@ echo "wheel: $NAME, $(( $(stat -c %s "$REPAIRED") / 1024 )) KiB"
 echo "== a fresh venv, no C compiler on PATH: install the wheel, run the main job"
 "$PYTHON" -m venv "$WORK/venv"
 VBIN="$WORK/venv/bin"
-NOCC_PATH="$VBIN"   # the venv's python, pip and fastdense only: no cc, gcc or clang
-/usr/bin/env PATH="$NOCC_PATH" /bin/bash -c '
-    set -euo pipefail
-    for cc in cc gcc clang; do
-        if command -v "$cc" > /dev/null; then echo "a compiler is on PATH: $cc"; exit 1; fi
-    done
-    python -m pip install -q --upgrade pip
-    start=$(date +%s.%N)
-    python -m pip install -q "$0"
-    end=$(date +%s.%N)
-    python -c "print(f\"installed the wheel (and its dependencies) in {$end - $start:.1f} s\")"
-    cd "$1"
-    fastdense --no-save --quiet > main_job.txt
-    grep -E "^\| (fastdense|scikit-learn) " main_job.txt
-' "$REPAIRED" "$WORK" || fail "installing or running the wheel without a compiler"
+"$VBIN/python" -m pip install -q --upgrade pip
+# PATH holds the venv's python, pip and fastdense only: no cc, gcc or clang (nor anything else)
+nocc() { /usr/bin/env PATH="$VBIN" "$@"; }
+nocc /bin/bash -c 'for cc in cc gcc clang; do
+    if command -v "$cc" > /dev/null; then echo "a compiler is on PATH: $cc"; exit 1; fi; done' \
+    || fail "the no-compiler PATH has a compiler"
+start=$(date +%s.%N)
+nocc python -m pip install -q "$REPAIRED" || fail "installing the wheel without a compiler"
+end=$(date +%s.%N)
+"$PYTHON" -c "print(f'installed the wheel and its dependencies in {$end - $start:.1f} s')"
+(cd "$WORK" && nocc fastdense --no-save --quiet > main_job.txt) \
+    || { cat "$WORK/main_job.txt"; fail "the main job, installed from the wheel"; }
+grep -E "^\| (fastdense|scikit-learn) " "$WORK/main_job.txt" || fail "the main job's tables"
 
 echo "== the sdist's tests, against the installed wheel"
 tar -xzf "$SDIST" -C "$WORK"
