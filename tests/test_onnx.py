@@ -416,7 +416,7 @@ def test_cli_export(cli_model, name, extra, capsys):
     assert label.tolist() == preds["prediction"].tolist()
     rtol = 1e-5 if extra else 1e-12
     # the CSV holds the predictions as text (shortest round-trip repr: exact)
-    np.testing.assert_allclose(proba[:, 1], preds.iloc[:, 1], rtol=rtol)
+    np.testing.assert_allclose(proba, preds.iloc[:, 1:].to_numpy(), rtol=rtol)
 
 
 def test_cli_export_errors(cli_model, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The command line's model files: a fitted DenseBinaryClassifier plus its input preprocessing.
+"""The command line's model files: a fitted estimator (any of the three) plus its input preprocessing.
 
 One safetensors file (no pickle) in :func:`fastdense.save`'s estimator format,
 so it is also a :func:`fastdense.load`-able estimator, with two extra entries
@@ -19,7 +19,7 @@ import numpy as np
 from ..estimators import DenseBinaryClassifier
 from .container import load_arrays, parse_json, save_arrays
 from .estimator_file import CLI_FORMAT as FORMAT, CLI_PREPROCESS as _PREPROCESS
-from .estimator_file import ESTIMATOR_KIND, estimator_arrays, estimator_from, read_estimator
+from .estimator_file import KINDS, estimator_arrays, estimator_from, read_estimator
 
 
 __all__ = ["save_model", "load_model"]
@@ -62,9 +62,13 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
     """
     arrays, meta = load_arrays(path)
     if meta.get("format") != FORMAT:
+        saved_by_python = meta.get("format") is None and "fastdense_kind" in meta
         raise ValueError(
             f"{os.fspath(path)!r} is not a fastdense command-line model file "
-            f"(format {meta.get('format')!r}; expected {FORMAT!r})"
+            + ("(it was saved by fastdense.save: an estimator without the input columns "
+               "and scaling the command line needs; load it in Python with fastdense.load, "
+               "or train one with `fastdense train`)" if saved_by_python else
+               f"(format {meta.get('format')!r}; expected {FORMAT!r})")
         )
     clf, extra = read_estimator(_read, arrays, meta, path)
     return clf, extra
@@ -72,7 +76,7 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
 
 def _read(arrays, meta):
     """The estimator and the CLI's preprocessing, each entry checked (ValueError)."""
-    clf = estimator_from(arrays, meta, extra_arrays=_PREPROCESS, kinds=(ESTIMATOR_KIND,))
+    clf = estimator_from(arrays, meta, extra_arrays=_PREPROCESS, kinds=KINDS)
     info = parse_json(meta.get("info", "{}"), "its 'info' metadata")
     if not isinstance(info, dict):
         raise ValueError("its 'info' metadata must be a JSON object")

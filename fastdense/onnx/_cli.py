@@ -31,8 +31,8 @@ from . import _graph, _metadata
 
 NOT_INCLUDED = (
     "not in the graph: CSV parsing and column selection; the CLI's errors for a missing "
-    "numeric value (the graph gives NaN) and for an unseen category (the graph encodes it "
-    "as all zeros)")
+    "numeric value and --impute's fill values (the graph gives NaN) and for an unseen "
+    "category (the graph encodes it as all zeros)")
 
 
 def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
@@ -65,7 +65,7 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     opset = _check_opset(opset)
     if one_hot and opset < 19:
         raise ValueError("one-hot columns need opset >= 19 (Equal on strings)")
-    layers = _estimator_layers(clf)
+    layers = _estimator_layers(clf, n_outputs=getattr(clf, "n_outputs_", None))
     dt = _check_dtype(dtype, layers[0][0].dtype)
     b = _graph.Builder(np.float64, opset)
 
@@ -110,7 +110,22 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     if dt != np.float64:
         x = b.node("Cast", [x], "network_input", to=_graph.onnx_elem_type(dt))
     logit = _graph.dense_network(b, x, layers, clf.activation)
-    outputs = _classifier_outputs(b, logit, clf, zipmap)
+    if hasattr(clf, "classes_"):
+        outputs = _classifier_outputs(b, logit, clf, zipmap)
+    else:  # a regressor: `variable`, as skl2onnx names MLPRegressor's output
+        if zipmap:
+            raise ValueError("zipmap applies to classifiers; a regressor exports 'variable'")
+        target_scaling = info.get("target_scaling")
+        out = b.reserve("variable")
+        value = _graph.regression_head(b, logit, clf.out_activation_,
+                                       b.name("network_output") if target_scaling else out)
+        if target_scaling:  # the network learned the standardized target: undo it
+            value = b.node("Mul", [value, b.const("target_scale", np.asarray(
+                target_scaling["scale"], dtype=dt))], "unscaled")
+            b.node("Add", [value, b.const("target_mean", np.asarray(
+                target_scaling["mean"], dtype=dt))], output=out)
+        outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
+                                                 ["batch", layers[-1][0].shape[0]])]
     meta = _metadata(clf, "fastdense-cli-model")
     meta.update(columns=json.dumps(columns), numeric_columns=json.dumps(numeric),
                 one_hot=json.dumps(one_hot), target=str(info.get("target", "")),
@@ -119,4 +134,4 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
            f"{x_name + ' (numeric columns ' + ', '.join(numeric) + ')' if numeric else ''}"
            f"{'; ' if numeric and one_hot else ''}"
            f"{', '.join(one_hot)}{' (string, one-hot)' if one_hot else ''}; {NOT_INCLUDED}")
-    return _assemble(b, inputs, outputs, opset, meta, doc, "DenseBinaryClassifier")
+    return _assemble(b, inputs, outputs, opset, meta, doc, type(clf).__name__)
