@@ -230,11 +230,13 @@ def test_a_regressor_file_ignores_classifier_entries_with_a_warning(tmp_path):
     assert not hasattr(reg, "classes_")
 
 
-def test_the_cli_reader_takes_the_binary_estimator_only(tmp_path):
-    from fastdense._model_file import load_model, save_model
+@pytest.mark.parametrize("target", ["multiclass-int", "squared_error"])
+def test_the_cli_reader_takes_every_estimator(tmp_path, target):
+    from fastdense.io.model_file import load_model, save_model
 
-    est, _ = _fit("multiclass-int")
+    est, _ = _fit(target)
     path = tmp_path / "cli.safetensors"
-    save_model(est, path)  # written as the CLI would, but not a binary model
-    with pytest.raises(ValueError, match="fastdense_kind must be one of \\['DenseBinaryClass"):
-        load_model(path)
+    save_model(est, path)  # the command line trains all three estimators
+    back, _ = load_model(path)
+    assert type(back) is type(est)
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))

@@ -386,13 +386,13 @@ def test_cli_predict_out_keeps_the_mode_and_the_link(cli_files, tmp_path, monkey
                       "--out", link], monkeypatch, capsys, tmp_path)
     assert code == 0, err
     assert link.is_symlink() and stat.S_IMODE(os.stat(target).st_mode) == 0o664
-    assert pd.read_csv(target).shape == (len(X), 2)
+    assert pd.read_csv(target).shape == (len(X), 3)  # the label and each class's probability
 
 
 def test_cli_pandas_import_errors_are_told_apart(monkeypatch):
     import builtins
 
-    from fastdense.cli import UsageError, _pandas
+    from fastdense.cli._common import UsageError, pandas as _pandas
 
     real = builtins.__import__
 

@@ -35,12 +35,8 @@ FLOORS = {
 
 # (importer prefix, imported prefix) -> reason. Short, and each one says why.
 EXCEPTIONS = {
-    ("fastdense._estimator_file", "fastdense"):
-        "reads and writes estimator files: reaches the estimator classes through the package "
-        "root, lazily (the io/ reorganisation, another region, imports fastdense.estimators)",
     ("fastdense.serialization", "fastdense"):
-        "save/load dispatch picks the estimator classes through the package root, lazily "
-        "(same move as above)",
+        "save/load dispatch picks the estimator classes through the package root, lazily",
     ("fastdense.onnx", "fastdense"):
         "the ONNX export of an estimator reaches its class through the package root, lazily "
         "(scikit-learn is imported only when an estimator is exported)",

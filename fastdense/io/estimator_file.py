@@ -171,10 +171,10 @@ def _plain(value, what):
 
 def _kind_of(est):
     """The file kind of a fastdense estimator (its public class), else TypeError."""
-    import fastdense
+    from .. import estimators  # lazily: scikit-learn is imported only when a file is
 
     for kind in KINDS:  # a fixed list of public names
-        if isinstance(est, getattr(fastdense, kind)):
+        if isinstance(est, getattr(estimators, kind)):
             return kind
     raise TypeError(f"fastdense.save stores {', '.join(KINDS)}; got {type(est).__name__}")
 
@@ -451,9 +451,9 @@ def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
 
 
 def _estimator_classes():
-    import fastdense
+    from .. import estimators  # lazily, as in _kind_of
 
-    return {kind: getattr(fastdense, kind) for kind in KINDS}  # our names, never the file's
+    return {kind: getattr(estimators, kind) for kind in KINDS}  # our names, never the file's
 
 
 def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
