@@ -40,7 +40,10 @@ class NetSpec:
     activation: int
     slope: float
     output: int
-    def __init__(self, layout: Layout, activation: int, slope: float, output: int) -> None: ...
+    dropout: Optional[_F]
+    keep_z: bool
+    def __init__(self, layout: Layout, activation: int, slope: float, output: int,
+                 dropout: Optional[Sequence[float]] = ...) -> None: ...
 
 class OptimizerSpec:
     """scikit-learn's SGD or Adam step: constants, state buffers, Adam's step count."""
@@ -62,8 +65,13 @@ class EpochPlan:
     alpha: float
     shuffle: bool
     dtype: np.dtype
+    zs: _F
+    masks: _F
+    dropped: _F
     def __init__(self, net: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
-                 y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool) -> None: ...
+                 y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool,
+                 seed: int = ...) -> None: ...
+    def layer_masks(self, m: int) -> Optional[List[_F]]: ...
 
 def stochastic_epoch(plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Optional[_I],
                      check_signals: bool = ...) -> Tuple[float, int, Any]:

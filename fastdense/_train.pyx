@@ -120,6 +120,38 @@ cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
 
 # --------------------------------------------------------------- primitives
 
+cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept nogil:
+    """The next output of SplitMix64 (Steele, Lea, Flood 2014): a 64-bit counter
+    advanced by the golden-ratio increment, then mixed. Its whole state is one
+    integer, so it runs inside the nogil epoch with no global state."""
+    cdef unsigned long long z
+    state[0] += 0x9E3779B97F4A7C15ULL
+    z = state[0]
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline void dropout_row_masks(Py_ssize_t n, floating* a, floating* mask, floating* out,
+                                   double p, unsigned long long* rng) noexcept nogil:
+    """Inverted dropout of n values: mask := 0 (probability p) or 1 / (1 - p);
+    out := a * mask (PyTorch's ``input * (bernoulli(1 - p) / (1 - p))``).
+
+    Each 64-bit draw gives two 32-bit uniforms; a value is kept when its
+    uniform is >= p * 2**32.
+    """
+    cdef Py_ssize_t j
+    cdef unsigned long long bits = 0
+    cdef unsigned long long threshold = <unsigned long long> (p * 4294967296.0)
+    cdef floating scale = <floating> 1 / <floating> (1 - p)
+    for j in range(n):
+        if j % 2 == 0:
+            bits = splitmix64(rng)
+        else:
+            bits = bits >> 32
+        mask[j] = scale if (bits & 0xFFFFFFFFULL) >= threshold else <floating> 0
+        out[j] = a[j] * mask[j]
+
 ctypedef struct Net:
     # Network shape and the flat parameter layout (all arrays owned by Python).
     Py_ssize_t n_layers          # number of weight layers L (>= 1)
@@ -129,6 +161,18 @@ ctypedef struct Net:
     int activation               # hidden activation (act.Activation)
     double slope                 # leaky_relu negative slope
     int output                   # output layer and loss (losses.Output)
+    bint keep_z                  # g' needs the pre-activation z (GELU, SiLU): keep it
+    const double* dropout        # (L,): dropout probability after hidden layer l; NULL: none
+
+
+ctypedef struct Extras:
+    # What a training forward keeps beyond the activations, for its backward
+    # (each (m, units[l+1]) per layer, laid out as the activations; NULL: absent).
+    # Forward at predict passes no Extras: no dropout, nothing kept.
+    void* zs                     # pre-activations z, when net.keep_z
+    void* masks                  # dropout multipliers, 0 or 1 / (1 - p)
+    void* dropped                # activations times their mask: what the next layer reads
+    unsigned long long* rng      # the dropout generator's state (EpochPlan's)
 
 
 ctypedef struct Update:
@@ -236,19 +280,35 @@ cdef inline void csr_rows_t_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
                 dwr[j] += v * dzr[j]
 
 
+cdef inline floating* layer_slot(void* buf, floating** acts, Py_ssize_t l) noexcept nogil:
+    """Layer l's (m, units[l+1]) block of an Extras buffer, laid out as the activations."""
+    return <floating*> buf + (acts[l] - acts[0])
+
+
+cdef inline const floating* layer_output(Net net, const Extras* ex, floating** acts,
+                                         Py_ssize_t l) noexcept nogil:
+    """What the layer after hidden layer l reads: its activations, after dropout if any."""
+    if ex != NULL and net.dropout != NULL and net.dropout[l] > 0:
+        return layer_slot(ex.dropped, acts, l)
+    return acts[l]
+
+
 cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                          const floating* xs_data, const Py_ssize_t* rows,
                          Py_ssize_t row0, const floating* params,
-                         floating** acts) noexcept nogil:
+                         floating** acts, const Extras* ex) noexcept nogil:
     """acts[l] (m, units[l+1]) := layer l+1 output; the last one is the logit Z[L].
 
     The first layer reads the dense rows x0 (m, n_features) or, if xs.present,
     the CSR rows (rows or row0..); hidden layers apply g, the output adds b only.
+    With ex (training): z kept for g' where the activation needs it, and
+    dropout after the hidden activations (the next layer reads ex.dropped).
     """
     cdef Py_ssize_t l, n_in, n_out
-    cdef const floating* a_prev
+    cdef const floating* a_prev = x0
     cdef const floating* w
     cdef const floating* b
+    cdef double p
     for l in range(net.n_layers):
         n_in = net.units[l]
         n_out = net.units[l + 1]
@@ -257,12 +317,23 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == 0 and xs.present:
             csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
         else:  # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
-            a_prev = x0 if l == 0 else acts[l - 1]
             matmul(False, False, <int> m, <int> n_out, <int> n_in, a_prev, <int> n_in,
                    w, <int> n_out, acts[l], <int> n_out)
-        act.sklearn_bias_activation(m, n_out, acts[l], b,
-                          act.IDENTITY if l == net.n_layers - 1 else net.activation,
-                          <floating> net.slope)
+        a_prev = acts[l]
+        if l == net.n_layers - 1:
+            act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
+            break
+        if ex != NULL and net.keep_z:
+            act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
+                                       net.activation, <floating> net.slope)
+        else:
+            act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
+                                        <floating> net.slope)
+        p = net.dropout[l] if net.dropout != NULL else 0
+        if ex != NULL and p > 0:
+            dropout_row_masks(m * n_out, acts[l], layer_slot(ex.masks, acts, l),
+                              layer_slot(ex.dropped, acts, l), p, ex.rng)
+            a_prev = layer_slot(ex.dropped, acts, l)
 
 
 cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* params,
@@ -295,7 +366,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             floating* params, floating* grads,
                             floating** acts, floating* d_a, floating* d_b,
                             double alpha, const Update* update, floating* state1,
-                            floating* state2) noexcept nogil:
+                            floating* state2, const Extras* ex) noexcept nogil:
     """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
 
     y and sw are the batch's targets and weights (m,), sw NULL for none.
@@ -304,6 +375,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     they stay raw sums and each layer takes the optimizer step (state1/state2:
     velocities, or Adam's m and v) as soon as the backward pass is done with it,
     while its gradients are hot; the step finishes the sums, which saves a pass.
+    ex: the training extras (kept z, dropout), or NULL for none.
     """
     cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
     cdef floating sw_sum_f
@@ -315,8 +387,9 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef floating* db
     cdef const floating* w
     cdef const floating* a_prev
+    cdef floating* saved
 
-    forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
+    forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
 
     # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_losses.pxd)
     sw_sum = <double> losses.pairwise_sum(sw, m) if sw != NULL else <double> m
@@ -343,7 +416,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == 0 and xs.present:
             csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
         else:
-            a_prev = x0 if l == 0 else acts[l - 1]
+            a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
             matmul(True, False, <int> n_in, <int> n_out, <int> m, a_prev, <int> n_in,
                    dz, <int> n_out, dw, <int> n_out)
         if finish:
@@ -361,7 +434,13 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                        w, <int> n_out, tmp, <int> n_in)
             for j in range(n_in):
                 grads[net.icpt_off[l - 1] + j] = 0
-            act.sklearn_delta_and_bias_grad(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
+            if layer_output(net, ex, acts, l - 1) != acts[l - 1]:  # through the dropout
+                saved = layer_slot(ex.masks, acts, l - 1)
+                for k in range(m * n_in):
+                    tmp[k] = tmp[k] * saved[k]
+            # g' reads the output, or the kept z (registry: derivative)
+            saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
+            act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, grads + net.icpt_off[l - 1],
                          net.activation, <floating> net.slope)
         if finish:
             for j in range(n_out):
@@ -473,14 +552,20 @@ cdef class NetSpec:
         leaky_relu's negative slope (>= 0).
     output : int
         The output layer and loss (``OUTPUT_CODES``); decision_function ignores it.
+    dropout : sequence of float, optional
+        The dropout probability in [0, 1) after each hidden layer (training
+        only); None or all zeros: no dropout.
     """
     cdef Net net
     cdef readonly Layout layout
     cdef readonly int activation, output
     cdef readonly double slope
+    cdef readonly object dropout  # read-only float64 array (n_layers,), or None
+    cdef readonly bint keep_z
 
-    def __init__(self, Layout layout not None, int activation, double slope, int output):
-        if not act.IDENTITY <= activation <= act.LEAKY_RELU:
+    def __init__(self, Layout layout not None, int activation, double slope, int output,
+                 dropout=None):
+        if not act.IDENTITY <= activation <= act.LAST_ACTIVATION:
             raise ValueError(f"activation code {activation} is not one of the kernels'")
         if not losses.OUT_LOGISTIC <= output <= losses.OUT_EXP:
             raise ValueError(f"output code {output} is not one of OUTPUT_CODES")
@@ -494,6 +579,19 @@ cdef class NetSpec:
         self.net.activation = activation
         self.net.slope = slope
         self.net.output = output
+        self.keep_z = activation == act.GELU or activation == act.SILU
+        self.net.keep_z = self.keep_z
+        self.dropout = None
+        self.net.dropout = NULL
+        if dropout is not None:
+            p = np.zeros(layout.n_layers, dtype=np.float64)
+            p[:len(p) - 1] = dropout  # ValueError for a wrong count
+            if not ((p >= 0) & (p < 1)).all():
+                raise ValueError(f"dropout probabilities must be in [0, 1); got {dropout}")
+            if (p > 0).any():
+                p.flags.writeable = False
+                self.dropout = p
+                self.net.dropout = <const double*> cnp.PyArray_DATA(p)
 
 
 cdef class OptimizerSpec:
@@ -559,7 +657,9 @@ cdef class EpochPlan:
     ``check_format(full_check=True)``). y is (n, n_outputs), sw (n,) or empty
     for no weights, all of one float dtype and C-contiguous. Minibatches have
     at most ``batch_size`` rows (the whole set for ``loss_grad``); with
-    ``shuffle`` each epoch gathers them in the order it is given.
+    ``shuffle`` each epoch gathers them in the order it is given. ``seed``
+    (an integer, taken mod 2**64) starts the dropout generator, whose state
+    advances through the epochs of the plan: same seed, same masks.
     """
     cdef readonly NetSpec net
     cdef readonly Py_ssize_t n_samples, batch_size
@@ -580,9 +680,12 @@ cdef class EpochPlan:
     cdef void* xb
     cdef void* yb
     cdef void* swb
+    cdef Extras extras
+    cdef unsigned long long rng_state
+    cdef readonly object zs, masks, dropped  # the Extras buffers (empty when unused)
 
     def __init__(self, NetSpec net not None, X, xs_data, xs_indptr, xs_indices, y, sw,
-                 double alpha, Py_ssize_t batch_size, bint shuffle):
+                 double alpha, Py_ssize_t batch_size, bint shuffle, seed=0):
         cdef Layout lay = net.layout
         cdef Py_ssize_t n, n_feat = lay.units[0], n_out = lay.units[lay.n_layers]
         X = float_array(X, "X", 2, False)
@@ -630,6 +733,28 @@ cdef class EpochPlan:
         self.grads, self.acts, self.d_a, self.d_b = (
             data_of(grads), data_of(acts), data_of(d_a), data_of(d_b))
         self.xb, self.yb, self.swb = data_of(xb), data_of(yb), data_of(swb)
+        # the training extras: z kept for g' (GELU, SiLU), dropout masks and outputs
+        dropping = net.dropout is not None
+        self.zs = np.empty(batch_size * lay.width if net.keep_z else 0, dtype=dtype)
+        self.masks = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
+        self.dropped = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
+        self.extras.zs = data_of(self.zs)
+        self.extras.masks = data_of(self.masks)
+        self.extras.dropped = data_of(self.dropped)
+        self.rng_state = <unsigned long long> (int(seed) & 0xFFFFFFFFFFFFFFFF)
+        self.extras.rng = &self.rng_state
+
+    def layer_masks(self, Py_ssize_t m):
+        """The dropout multipliers of the last minibatch of m rows: one (m, units[l+1])
+        array per hidden layer (copies), or None without dropout. For tests."""
+        if self.net.dropout is None:
+            return None
+        units = self.net.layout.units.tolist()
+        out, off = [], 0
+        for width in units[1:len(units) - 1]:
+            out.append(self.masks[off:off + m * width].reshape(m, width).copy())
+            off += m * width
+        return out
 
 
 cdef check_params(EpochPlan plan, Py_ssize_t n_params, bint is_float):
@@ -728,7 +853,7 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                                          swp, &params[0], <floating*> plan.grads, acts,
                                          <floating*> plan.d_a, <floating*> plan.d_b,
                                          alpha, &update, <floating*> opt.s1,
-                                         <floating*> opt.s2)
+                                         <floating*> opt.s2, &plan.extras)
             acc += batch_loss * m
             start = stop
             if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
@@ -756,6 +881,8 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
         raise ValueError("grads must have params' length")
     if plan.batch_size < plan.n_samples:
         raise ValueError("loss_grad needs a plan whose batch_size covers every row")
+    if plan.net.dropout is not None:  # a random objective: no line search can use it
+        raise ValueError("loss_grad takes no dropout: the loss would change on every call")
     cdef Net net = plan.net.net
     cdef Py_ssize_t n = plan.n_samples
     cdef double loss
@@ -767,7 +894,8 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
                                <const floating*> plan.xs_data, NULL, 0,
                                <const floating*> plan.y, <const floating*> plan.sw,
                                params_ptr, &grads[0], acts, <floating*> plan.d_a,
-                               <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL)
+                               <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL,
+                               &plan.extras)
     return loss
 
 
@@ -797,7 +925,7 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
             m = chunk if start + chunk <= n else n - start
             layer_pointers(net, &acts_buf[0], m, acts)
             forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
-                    xs_ptr, NULL, start, &params[0], acts)
+                    xs_ptr, NULL, start, &params[0], acts, NULL)
             memcpy(&out[start * n_out], acts[L - 1], m * n_out * sizeof(floating))
             start += m
 
@@ -846,7 +974,7 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
         while status == 0 and start < n:
             m = chunk if start + chunk <= n else n - start
             layer_pointers(net, &acts_buf[0], m, acts)
-            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts)
+            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts, NULL)
             z = acts[L - 1]
             for i in range(m * n_out):
                 bad |= z[i] != z[i]

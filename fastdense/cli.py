@@ -26,7 +26,7 @@ import warnings
 from typing import (TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence,
                     TextIO, Tuple)
 
-from . import __version__
+from . import __version__, _activations
 
 if TYPE_CHECKING:
     import numpy as np
@@ -703,7 +703,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_parse_hidden, default=(100,), metavar="64,32",
                    help="hidden layer sizes (default 100)")
     t.add_argument("--activation", default="relu",
-                   choices=["relu", "tanh", "logistic", "identity", "leaky_relu"])
+                   choices=_activations.ESTIMATOR_ACTIVATIONS)
     t.add_argument("--solver", default="adam", choices=["adam", "sgd", "lbfgs"])
     t.add_argument("--alpha", type=_nonneg_float, default=1e-4, help="L2 strength")
     t.add_argument("--batch-size", type=_positive_int, default=None)

@@ -15,12 +15,19 @@ from typing import Any
 
 import numpy as np
 
-from . import nn
+from . import _activations, nn
 from .autograd import Tensor
 
 __all__ = ["from_torch", "to_torch"]
 
-_SIMPLE = ("ReLU", "Tanh", "Sigmoid", "Identity")
+
+def _activation(module: Any, source: Any, target: Any) -> Any:
+    """The `target` library's module for an activation module of `source` (torch.nn or
+    fastdense.nn) the registry knows, with its constructor arguments; None otherwise."""
+    entry = _activations.by_module(type(module).__name__)
+    if entry is None or type(module) is not getattr(source, entry.module, None):
+        return None
+    return getattr(target, entry.module)(**{k: getattr(module, k) for k in entry.module_args})
 
 
 def _torch():
@@ -41,9 +48,11 @@ def _np_dtype(torch_dtype) -> np.dtype:
 def from_torch(module: Any) -> "nn.Module":
     """The fastdense model equivalent to a PyTorch module, with copied weights.
 
-    Supported: ``Sequential`` (nested too), ``Linear``, ``ReLU``, ``LeakyReLU``,
-    ``Tanh``, ``Sigmoid``, ``Identity``, ``Dropout``, ``BCEWithLogitsLoss``
-    and ``BCELoss``. The training/eval mode is carried over.
+    Supported: ``Sequential`` (nested too), ``Linear``, the activation modules
+    of the registry (``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``,
+    ``Identity``, ``GELU``, ``SiLU``, ``ELU``, ``Softplus``: see
+    ``fastdense._activations``), ``Dropout``, ``BCEWithLogitsLoss`` and
+    ``BCELoss``. The training/eval mode is carried over.
 
     Parameters
     ----------
@@ -69,8 +78,8 @@ def from_torch(module: Any) -> "nn.Module":
         out = nn.Linear(module.in_features, module.out_features,
                         bias=module.bias is not None, dtype=_np_dtype(module.weight.dtype))
         out.load_state_dict(module.state_dict())
-    elif isinstance(module, tnn.LeakyReLU):
-        out = nn.LeakyReLU(module.negative_slope)
+    elif (activation := _activation(module, tnn, nn)) is not None:
+        out = activation
     elif isinstance(module, tnn.Dropout):
         out = nn.Dropout(module.p)
     elif isinstance(module, tnn.BCEWithLogitsLoss):
@@ -78,12 +87,11 @@ def from_torch(module: Any) -> "nn.Module":
                                    pos_weight=module.pos_weight)
     elif isinstance(module, tnn.BCELoss):
         out = nn.BCELoss(module.weight, reduction=module.reduction)
-    elif name in _SIMPLE and type(module) is getattr(tnn, name):
-        out = getattr(nn, name)()
     else:
         raise TypeError(
             f"from_torch: no fastdense equivalent for {name}; supported are Sequential, "
-            "Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Identity, Dropout and the BCE losses"
+            f"Linear, {', '.join(a.module for a in _activations.REGISTRY)}, Dropout and "
+            "the BCE losses"
         )
     return out.train(bool(module.training))
 
@@ -130,8 +138,8 @@ def to_torch(obj: Any):
         out = tnn.Linear(obj.in_features, obj.out_features, bias=obj.bias is not None,
                          dtype=dtype)
         out.load_state_dict(_to_tensor(obj.state_dict(), torch))
-    elif isinstance(obj, nn.LeakyReLU):
-        out = tnn.LeakyReLU(obj.negative_slope)
+    elif (activation := _activation(obj, nn, tnn)) is not None:
+        out = activation
     elif isinstance(obj, nn.Dropout):
         out = tnn.Dropout(obj.p)
     elif isinstance(obj, nn.BCEWithLogitsLoss):
@@ -141,8 +149,6 @@ def to_torch(obj: Any):
     elif isinstance(obj, nn.BCELoss):
         w = None if obj.weight is None else torch.from_numpy(np.array(obj.weight, copy=True))
         out = tnn.BCELoss(w, reduction=obj.reduction)
-    elif name in _SIMPLE and type(obj) is getattr(nn, name):
-        out = getattr(tnn, name)()
     else:
         raise TypeError(f"to_torch: no PyTorch equivalent for {name}")
     return out.train(obj.training)

@@ -18,9 +18,9 @@ first with :func:`fastdense._network.check_network`.
 """
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 from operator import is_
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,13 +30,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import _fast_input, _train, _version
-from .._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
+from .. import _activations, _fast_input, _train, _version
 from .._network import as_float_array, check_network, check_optimizer_state
 from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._callbacks import _Callbacks, _CallbackSupportMixin
 from ._optimizers import _AdamState, _SGDState
-from ._params import CONSTRAINTS
+from ._params import CONSTRAINTS, DEFAULTS, LAYER_KEYWORDS
 from ._solvers import _SolverMixin
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["_DenseBase"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
+_LEAKY_RELU_SLOPE = DEFAULTS["leaky_relu_slope"]  # torch.nn.LeakyReLU's default negative_slope
 _MAX_LAYERS = _train.MAX_WEIGHT_LAYERS  # the kernels keep per-layer pointers on the stack
 # Rows per predict chunk: about this many activations live at once.
 _PREDICT_CHUNK_ELEMENTS = 1 << 18
@@ -61,12 +60,9 @@ _NAN_OUTPUT = (
 
 
 def _kernel_activation(name):
-    try:
-        return _ACTIVATION_CODES[name]
-    except (KeyError, TypeError):  # e.g. an edited or unpickled `activation`
-        raise ValueError(
-            f"activation={name!r} is not one of {sorted(_ACTIVATION_CODES)}"
-        ) from None
+    """The kernel code of the estimator activation `name` (ValueError for anything else,
+    e.g. an edited or unpickled ``activation``)."""
+    return _activations.get(name).code
 
 
 class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
@@ -173,6 +169,8 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        for name in LAYER_KEYWORDS:  # a pickle from before the parameter existed
+            state.setdefault(name, DEFAULTS[name])
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
         for private in ("_params", "_views", "_layout", "_units", "_coef_off", "_icpt_off",
                         "_n_in", "_units_list", "_width"):
@@ -260,9 +258,32 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 empty_i, empty_i)
 
     def _net_spec(self, output=0):
-        """The network as the kernels run it, with the current ``activation``."""
+        """The network as the kernels run it, with the current ``activation`` and dropout."""
         return _train.NetSpec(self._layout, _kernel_activation(self.activation),
-                              _LEAKY_RELU_SLOPE, output)
+                              float(self.leaky_relu_slope), output,
+                              self._dropout_rates(len(self._units_list) - 2))
+
+    def _dropout_rates(self, n_hidden):
+        """One dropout probability per hidden layer, or None for no dropout.
+
+        ``dropout`` is one float or a sequence of one float in [0, 1) per
+        hidden layer (ValueError naming it otherwise).
+        """
+        p = self.dropout
+        if np.ndim(p) == 0:
+            rates = [p] * n_hidden
+        else:
+            rates = list(np.asarray(p, dtype=object).ravel()) if np.ndim(p) == 1 else None
+            if rates is None or len(rates) != n_hidden:
+                raise ValueError(f"dropout must be a float or one probability per hidden "
+                                 f"layer ({n_hidden}); got {p!r}")
+        for r in rates:
+            if isinstance(r, (bool, np.bool_)) or not isinstance(r, (Real, np.floating,
+                                                                      np.integer)) \
+                    or not 0 <= float(r) < 1:
+                raise ValueError(f"dropout probabilities must be in [0, 1); got {p!r}")
+        rates = [float(r) for r in rates]
+        return rates if any(rates) else None
 
     # --------------------------------------------------------------- fit
 
@@ -317,6 +338,12 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 f"{len(hidden_layer_sizes)}"
             )
         hidden_layer_sizes = [int(h) for h in hidden_layer_sizes]
+        if self._dropout_rates(len(hidden_layer_sizes)) and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout is not available with solver='lbfgs': a random mask makes the "
+                "loss change between evaluations, which breaks L-BFGS's line search. Use "
+                "solver='adam' or 'sgd', or dropout=0.0"
+            )
         self._check_blas_sizes(X, hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
@@ -442,7 +469,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         params = np.empty(layout.n_params, dtype=dtype)
         self._bind_views(params, layout)
         # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
-        factor = 2.0 if self.activation == "logistic" else 6.0
+        factor = _activations.get(self.activation).glorot_factor
         for i in range(self.n_layers_ - 1):
             fan_in, fan_out = layer_units[i], layer_units[i + 1]
             bound = np.sqrt(factor / (fan_in + fan_out))
@@ -535,7 +562,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
         ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
         ``bias = intercepts_[i]``, each hidden one followed by its activation
-        module (``nn.Identity`` for ``"identity"``), and no output sigmoid:
+        module (``nn.Identity`` for ``"identity"``; the registry's
+        ``fastdense._activations``) and, with ``dropout``, an ``nn.Dropout``
+        (in eval mode, as the module is returned), and no output sigmoid:
         ``module_(X)`` is the output layer's pre-activation (the logits), an
         (n, n_outputs) tensor. Its
         ``state_dict()`` loads into the equivalent ``torch.nn.Sequential``.
@@ -548,10 +577,10 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         from .. import nn
         from .._random import default_generator
 
-        activations: Dict[str, Any] = {
-            "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
-            "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
-        }
+        entry = _activations.get(self.activation)
+        kwargs = ({"negative_slope": float(self.leaky_relu_slope)}
+                  if entry.name == "leaky_relu" else {})
+        rates = self._dropout_rates(len(self.coefs_) - 1) or []
         generator = default_generator()
         saved = generator.bit_generator.state
         try:
@@ -561,7 +590,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 linear.load_state_dict({"weight": W.T, "bias": b})
                 layers.append(linear)
                 if i < len(self.coefs_) - 1:
-                    layers.append(activations[self.activation]())
+                    layers.append(getattr(nn, entry.module)(**kwargs))
+                    if rates and rates[i] > 0:
+                        layers.append(nn.Dropout(rates[i]))
         finally:
             generator.bit_generator.state = saved
         net = nn.Sequential(*layers)

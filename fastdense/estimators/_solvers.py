@@ -54,8 +54,14 @@ class _SolverMixin:
         sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
                 else np.ascontiguousarray(sample_weight, dtype=dtype))
         net = self._net_spec(_train.OUTPUT_CODES[self.out_activation_])
+        seed = 0
+        if net.dropout is not None:
+            # drawn only with dropout, so the defaults consume MLPClassifier's stream;
+            # t_ (rows seen) makes successive partial_fit calls draw new masks
+            high, low = self._random_state.randint(0, 2**32, size=2, dtype=np.uint64)
+            seed = ((int(high) << 32) | int(low)) ^ int(self.t_)
         return _train.EpochPlan(net, Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
-                                float(self.alpha), batch_size, shuffle)
+                                float(self.alpha), batch_size, shuffle, seed)
 
     def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks=None):
         params = self._params

@@ -18,7 +18,7 @@ from sklearn.utils.validation import validate_data
 
 from .. import _fast_input
 from ._base import _DenseBase
-from ._params import CONSTRAINTS, MLP_KEYWORDS, init_with, params_doc
+from ._params import CONSTRAINTS, LAYER_KEYWORDS, MLP_KEYWORDS, init_with, params_doc
 
 __all__ = ["DenseRegressor"]
 
@@ -73,7 +73,7 @@ class DenseRegressor(RegressorMixin, _DenseBase):
         **CONSTRAINTS, "loss": [StrOptions({"squared_error", "poisson"})]}
 
     __init__ = init_with(("loss", "hidden_layer_sizes", "activation"),
-                         (*MLP_KEYWORDS, "dtype", "scoring"))
+                         (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "scoring"))
 
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"

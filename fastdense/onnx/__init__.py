@@ -197,6 +197,30 @@ def _classifier_outputs(b: Any, logit: str, est: Any, zipmap: Any) -> List[Any]:
     return outputs
 
 
+def _slope(est: Any) -> float:
+    """An estimator's leaky_relu slope (its parameter; torch's default before it existed)."""
+    return float(getattr(est, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE))
+
+
+def _activation_step(m: Any) -> Tuple[str, float]:
+    """(ONNX key, leaky slope) of an activation module the registry knows, at the kernels'
+    constants (ELU alpha 1, Softplus beta 1 / threshold 20, exact GELU); else TypeError."""
+    from .. import _activations, nn
+
+    entry = _activations.by_module(type(m).__name__)
+    if entry is None or type(m) is not getattr(nn, entry.module):
+        names = ", ".join(a.module for a in _activations.REGISTRY)
+        raise TypeError(f"no ONNX export for the module {type(m).__name__} in a Sequential; "
+                        f"supported: Linear, {names}, Dropout and nested Sequential")
+    fixed = {"alpha": 1.0, "beta": 1.0, "threshold": 20.0, "approximate": "none"}
+    for arg in entry.module_args:
+        if arg in fixed and getattr(m, arg) != fixed[arg]:
+            raise TypeError(f"no ONNX export for {type(m).__name__}({arg}="
+                            f"{getattr(m, arg)!r}); supported: {arg}={fixed[arg]!r}")
+    slope = float(m.negative_slope) if entry.name == "leaky_relu" else 0.0
+    return entry.onnx, slope
+
+
 def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
     """The Sequential flattened to ('linear', (W, b)) and ('act', (name, slope)) steps."""
     from .. import nn
@@ -211,18 +235,8 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
             steps.append(("linear", (W, c)))
         elif isinstance(m, (nn.Identity, nn.Dropout)):  # Dropout: identity in eval, as torch
             continue
-        elif isinstance(m, nn.ReLU):
-            steps.append(("act", ("relu", 0.0)))
-        elif isinstance(m, nn.LeakyReLU):
-            steps.append(("act", ("leaky_relu", float(m.negative_slope))))
-        elif isinstance(m, nn.Tanh):
-            steps.append(("act", ("tanh", 0.0)))
-        elif isinstance(m, nn.Sigmoid):
-            steps.append(("act", ("logistic", 0.0)))
         else:
-            raise TypeError(f"no ONNX export for the module {type(m).__name__} in a "
-                            "Sequential; supported: Linear, ReLU, LeakyReLU, Tanh, Sigmoid, "
-                            "Identity, Dropout and nested Sequential")
+            steps.append(("act", _activation_step(m)))
     return steps
 
 
@@ -356,14 +370,16 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         if regressor:  # skl2onnx's name and (n, n_outputs) shape for MLPRegressor
             out = b.reserve("variable")
             identity = model.out_activation_ == "identity"
-            logit = _graph.dense_network(b, x, layers, model.activation, layout=layout,
+            logit = _graph.dense_network(b, x, layers, model.activation, _slope(model),
+                                         layout=layout,
                                          output=out if identity else None)
             if not identity:
                 _graph.regression_head(b, logit, model.out_activation_, out)
             outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
                                                      [_BATCH, layers[-1][0].shape[0]])]
         else:
-            logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
+            logit = _graph.dense_network(b, x, layers, model.activation, _slope(model),
+                                         layout=layout)
             outputs = _classifier_outputs(b, logit, model, zipmap)
         n_in = layers[0][0].shape[1]
     else:
