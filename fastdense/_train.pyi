@@ -7,7 +7,7 @@ float64) and are C-contiguous; index arrays are ``np.intp``. Parameters live
 in one flat buffer in scikit-learn's ``_pack`` order.
 """
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
