@@ -279,8 +279,8 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
 cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
                                    const floating* bias, int activation,
                                    floating slope) noexcept nogil:
-    """A = g(Z + b) in place. The logistic is scipy's expit formula (what
-    scikit-learn computes); every other activation is bias_activation."""
+    """A = g(Z + b) in place (bias may be NULL). The logistic is scipy's expit
+    formula (what scikit-learn computes); every other activation is bias_activation."""
     cdef Py_ssize_t i, j
     cdef floating* row
     if activation != SIGMOID:
@@ -288,8 +288,12 @@ cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z
         return
     for i in range(m):
         row = z + i * n
-        for j in range(n):
-            row[j] = expit(row[j] + bias[j])
+        if bias == NULL:  # (after a batch norm, which adds its own shift)
+            for j in range(n):
+                row[j] = expit(row[j])
+        else:
+            for j in range(n):
+                row[j] = expit(row[j] + bias[j])
 
 
 cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,

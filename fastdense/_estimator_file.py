@@ -40,6 +40,12 @@ _TARGET_TYPES = {"binary": "logistic", "multiclass": "softmax",
                  "multilabel-indicator": "logistic"}
 #: a regressor's loss -> its output activation (MLPRegressor's)
 _REGRESSOR_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
+# The format's version, written when a file needs more than version 1 (the first, unmarked):
+# 2 adds the batch norms' state (per hidden layer gamma, beta, then per hidden layer running
+# mean and variance, flat, in the estimator buffer's order). A reader refuses a newer one.
+FORMAT_KEY = "fastdense_format"
+FORMAT_VERSION = 2
+BATCH_NORM_ARRAY = "batch_norm_state"
 # the command line's model files add its standardization (fastdense._model_file)
 CLI_FORMAT = "fastdense-cli-model/1"
 CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
@@ -159,6 +165,26 @@ def _kind_of(est):
     raise TypeError(f"fastdense.save stores {', '.join(KINDS)}; got {type(est).__name__}")
 
 
+def _batch_norm_state(arrays, units, dtype):
+    """The file's batch-norm state array, proven against the network (format 2)."""
+    n = 4 * sum(units[1:len(units) - 1])
+    state = arrays.get(BATCH_NORM_ARRAY)
+    if state is None:
+        raise _Bad(f"the file's batch_norm=True needs its {BATCH_NORM_ARRAY} array")
+    if state.ndim != 1 or state.shape[0] != n or state.dtype != dtype:
+        raise _Bad(f"the file's {BATCH_NORM_ARRAY} must be {n} {dtype} values; it is "
+                   f"{state.dtype} {state.shape}")
+    return state
+
+
+def check_format(meta):
+    """Refuse a file written in a newer format than this reader knows (ValueError)."""
+    version = meta.get(FORMAT_KEY, "1")
+    if version not in tuple(str(v) for v in range(1, FORMAT_VERSION + 1)):
+        raise _Bad(f"the file is in format {version!r}; this fastdense reads formats 1 to "
+                   f"{FORMAT_VERSION}: upgrade fastdense")
+
+
 def _class_weight_entry(value, name):
     """A class_weight dict as [[label, weight], ...] (JSON objects have string keys only)."""
     return {"__items__": [[_plain(k, name), _plain(v, name)] for k, v in value.items()]}
@@ -216,6 +242,10 @@ def estimator_arrays(est):
         arrays["_optimizer.state1"] = opt.state1
         arrays["_optimizer.state2"] = opt.state2
     meta = {_KIND: kind, "params": json.dumps(params), "fitted": json.dumps(fitted)}
+    layout = est._layout
+    if layout.batch_norm:  # format 2: the batch norms' parameters and running statistics
+        arrays[BATCH_NORM_ARRAY] = est._params[layout.bn_start:]
+        meta[FORMAT_KEY] = str(FORMAT_VERSION)
     return arrays, meta
 
 
@@ -421,6 +451,7 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
     `kinds` are the estimators the caller accepts (the CLI: the binary one).
     """
     kind = _choice(meta.get(_KIND), _KIND, set(kinds))
+    check_format(meta)
     est, hidden = _read_params(_estimator_classes()[kind], _json_object(meta, "params"))
     classifier = kind in _CLASSIFIER_KINDS
     fitted = _json_object(meta, "fitted")
@@ -435,6 +466,7 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
         n_layers += 1
     expected = {f"{k}.{i}" for k in ("coefs_", "intercepts_") for i in range(n_layers)}
     expected |= {"_optimizer.state1", "_optimizer.state2", *extra_arrays}
+    expected |= {BATCH_NORM_ARRAY} if est.batch_norm else set()
     expected |= {"classes_"} if classifier else set()
     _warn_unknown("array(s)", set(arrays) - expected)
     if n_layers == 0:
@@ -477,8 +509,10 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
     for key, value in values.items():  # the whitelist's names only
         setattr(est, key, value)
     est._fit_dtype = dtype
-    est._bind_views(np.concatenate([np.ravel(a) for a in coefs + icpts]).astype(dtype),
-                    units)
+    parts = [np.ravel(a) for a in coefs + icpts]
+    if est.batch_norm:
+        parts.append(_batch_norm_state(arrays, units, dtype))
+    est._bind_views(np.concatenate(parts).astype(dtype), units)
     est._best_params = None if est.early_stopping else est._params.copy()
     if classifier:
         est.classes_ = classes

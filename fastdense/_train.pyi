@@ -30,7 +30,13 @@ class Layout:
     n_params: int
     width: int
     widest: int
-    def __init__(self, units: Sequence[int]) -> None: ...
+    bn_off: _I
+    stat_off: _I
+    bn_start: int
+    batch_norm: bool
+    def __init__(self, units: Sequence[int], batch_norm: bool = ...) -> None: ...
+    def initial_batch_norm(self, dtype: Any) -> _F: ...
+    def batch_norm_state(self, params: _F) -> List[Tuple[_F, _F, _F, _F]]: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -68,6 +74,8 @@ class EpochPlan:
     zs: _F
     masks: _F
     dropped: _F
+    xhat: _F
+    inv: _F
     def __init__(self, net: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
                  y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool,
                  seed: int = ...) -> None: ...

@@ -43,6 +43,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from scipy.linalg.cython_blas cimport sdot, ddot
 
 cimport fastdense._activations as act
+cimport fastdense._batchnorm as bn
 cimport fastdense._blas as blas
 cimport fastdense._losses as losses
 cimport fastdense._updates as upd
@@ -163,6 +164,9 @@ ctypedef struct Net:
     int output                   # output layer and loss (losses.Output)
     bint keep_z                  # g' needs the pre-activation z (GELU, SiLU): keep it
     const double* dropout        # (L,): dropout probability after hidden layer l; NULL: none
+    const Py_ssize_t* bn_off     # (L,): offset of gamma[l] (beta[l] follows) in the flat
+                                 # buffer for hidden layer l; NULL: no batch norm
+    const Py_ssize_t* stat_off   # (L,): offset of running_mean[l] (running_var[l] follows)
 
 
 ctypedef struct Extras:
@@ -172,6 +176,8 @@ ctypedef struct Extras:
     void* zs                     # pre-activations z, when net.keep_z
     void* masks                  # dropout multipliers, 0 or 1 / (1 - p)
     void* dropped                # activations times their mask: what the next layer reads
+    void* xhat                   # batch norm: the normalized pre-activations
+    void* inv                    # batch norm: 1 / std of each unit (its row 0 of the slot)
     unsigned long long* rng      # the dropout generator's state (EpochPlan's)
 
 
@@ -323,6 +329,19 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == net.n_layers - 1:
             act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
             break
+        if net.bn_off != NULL:  # Linear (with its bias) -> BatchNorm1d -> activation
+            act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> 0)
+            if ex != NULL:
+                bn.batch_norm_train(m, n_out, acts[l], layer_slot(ex.xhat, acts, l),
+                                    layer_slot(ex.inv, acts, l), params + net.bn_off[l],
+                                    params + net.bn_off[l] + n_out,
+                                    <floating*> params + net.stat_off[l],
+                                    <floating*> params + net.stat_off[l] + n_out)
+            else:
+                bn.batch_norm_eval(m, n_out, acts[l], params + net.bn_off[l],
+                                   params + net.bn_off[l] + n_out, params + net.stat_off[l],
+                                   params + net.stat_off[l] + n_out)
+            b = NULL
         if ex != NULL and net.keep_z:
             act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
                                        net.activation, <floating> net.slope)
@@ -336,6 +355,20 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             a_prev = layer_slot(ex.dropped, acts, l)
 
 
+cdef inline void update_range(const Update* u, Py_ssize_t off, Py_ssize_t n,
+                              Py_ssize_t n_l2, floating* params, const floating* grads,
+                              floating* state1, floating* state2, double alpha,
+                              floating scale) noexcept nogil:
+    """scikit-learn's step for params[off:off + n], the first n_l2 with the L2 term."""
+    if u.solver == STEP_ADAM:
+        upd.sklearn_adam(n, n_l2, params + off, grads + off, state1 + off, state2 + off,
+                         <floating> u.lr, u.beta_1, u.beta_2, <floating> u.epsilon,
+                         <floating> alpha, scale)
+    else:
+        upd.sklearn_sgd(n, n_l2, params + off, grads + off, state1 + off, <floating> u.lr,
+                        <floating> u.momentum, u.nesterov, <floating> alpha, scale)
+
+
 cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* params,
                               const floating* grads, floating* state1, floating* state2,
                               double alpha, floating scale) noexcept nogil:
@@ -345,19 +378,10 @@ cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* 
     Every parameter's update is independent of the others', so stepping layer
     by layer gives the bits of one pass over the whole buffer.
     """
-    cdef Py_ssize_t k, off, n
-    for k in range(2):
-        off = net.coef_off[l] if k == 0 else net.icpt_off[l]
-        n = net.units[l + 1] * (net.units[l] if k == 0 else 1)
-        if u.solver == STEP_ADAM:
-            upd.sklearn_adam(n, n if k == 0 else 0, params + off, grads + off,
-                              state1 + off, state2 + off, <floating> u.lr,
-                              u.beta_1, u.beta_2,
-                              <floating> u.epsilon, <floating> alpha, scale)
-        else:
-            upd.sklearn_sgd(n, n if k == 0 else 0, params + off, grads + off,
-                             state1 + off, <floating> u.lr, <floating> u.momentum,
-                             u.nesterov, <floating> alpha, scale)
+    cdef Py_ssize_t n_w = net.units[l + 1] * net.units[l]
+    update_range(u, net.coef_off[l], n_w, n_w, params, grads, state1, state2, alpha, scale)
+    update_range(u, net.icpt_off[l], net.units[l + 1], 0, params, grads, state1, state2,
+                 alpha, scale)
 
 
 cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
@@ -388,6 +412,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef const floating* w
     cdef const floating* a_prev
     cdef floating* saved
+    cdef floating* col_sums
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
 
@@ -432,16 +457,33 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             else:
                 matmul(False, True, <int> m, <int> n_in, <int> n_out, dz, <int> n_out,
                        w, <int> n_out, tmp, <int> n_in)
+            # the column sums of the delta: db[l-1], or beta's gradient under a batch norm
+            col_sums = grads + (net.icpt_off[l - 1] if net.bn_off == NULL
+                                else net.bn_off[l - 1] + n_in)
             for j in range(n_in):
-                grads[net.icpt_off[l - 1] + j] = 0
+                col_sums[j] = 0
             if layer_output(net, ex, acts, l - 1) != acts[l - 1]:  # through the dropout
                 saved = layer_slot(ex.masks, acts, l - 1)
                 for k in range(m * n_in):
                     tmp[k] = tmp[k] * saved[k]
             # g' reads the output, or the kept z (registry: derivative)
             saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
-            act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, grads + net.icpt_off[l - 1],
+            act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
                          net.activation, <floating> net.slope)
+            if net.bn_off != NULL:  # back through the batch norm, then the Linear's bias
+                bn.batch_norm_backward(m, n_in, tmp, layer_slot(ex.xhat, acts, l - 1),
+                                       layer_slot(ex.inv, acts, l - 1),
+                                       params + net.bn_off[l - 1], col_sums,
+                                       grads + net.bn_off[l - 1])
+                saved = grads + net.icpt_off[l - 1]
+                for j in range(n_in):
+                    saved[j] = 0
+                for i in range(m):
+                    for j in range(n_in):
+                        saved[j] += tmp[i * n_in + j]
+                if not finish:  # gamma and beta (no L2 term), while their gradients are hot
+                    update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
+                                 state1, state2, alpha, sw_sum_f)
         if finish:
             for j in range(n_out):
                 db[j] = db[j] / sw_sum_f
@@ -494,20 +536,29 @@ cdef class Layout:
     """The flat parameter buffer of a network, laid out as scikit-learn's ``_pack``.
 
     All coefs, W[l] (units[l], units[l+1]) raveled in C order, then all
-    intercepts b[l] (units[l+1],). ``units``, ``coef_off`` and ``icpt_off``
-    are read-only np.intp arrays; ``n_params`` is the buffer's length,
-    ``width`` the activations per row (sum of units[1:]), ``widest`` the
-    widest layer after the input.
+    intercepts b[l] (units[l+1],); with ``batch_norm``, then each hidden
+    layer's BatchNorm1d weight and bias (gamma[l], beta[l]), then each hidden
+    layer's running mean and running variance (the statistics travel with the
+    weights: predict, copies, early stopping's best state and warm starts
+    all carry them). ``units``, ``coef_off``, ``icpt_off``, ``bn_off`` and
+    ``stat_off`` are read-only np.intp arrays (the last two: one entry per
+    weight layer, -1 for the output layer, empty without batch norm);
+    ``n_params`` is the buffer's length, ``bn_start`` where the batch-norm
+    part starts (``n_params`` without it), ``width`` the activations per row
+    (sum of units[1:]), ``widest`` the widest layer after the input.
 
     Parameters
     ----------
     units : sequence of int
         n_features, hidden widths..., n_outputs: 2 to MAX_LAYERS + 1 widths, each >= 1.
+    batch_norm : bool, default=False
+        A BatchNorm1d between each hidden layer's Linear and its activation.
     """
-    cdef readonly object units, coef_off, icpt_off
-    cdef readonly Py_ssize_t n_layers, n_params, width, widest
+    cdef readonly object units, coef_off, icpt_off, bn_off, stat_off
+    cdef readonly Py_ssize_t n_layers, n_params, width, widest, bn_start
+    cdef readonly bint batch_norm
 
-    def __init__(self, units):
+    def __init__(self, units, batch_norm=False):
         widths = [int(u) for u in units]
         if not 2 <= len(widths) <= MAX_LAYERS + 1 or min(widths) < 1:
             raise ValueError(f"a network has 2 to {MAX_LAYERS + 1} layer widths, each >= 1; "
@@ -519,24 +570,62 @@ cdef class Layout:
         for n_out in widths[1:]:
             icpt_off.append(start)
             start += n_out
+        self.bn_start = start
+        bn_off, stat_off = [], []
+        hidden = widths[1:len(widths) - 1]
+        if batch_norm:
+            for n_out in hidden:
+                bn_off.append(start)
+                start += 2 * n_out
+            for n_out in hidden:
+                stat_off.append(start)
+                start += 2 * n_out
+            bn_off.append(-1)
+            stat_off.append(-1)
         self.units = np.array(widths, dtype=np.intp)  # OverflowError past Py_ssize_t
         self.coef_off = np.array(coef_off, dtype=np.intp)
         self.icpt_off = np.array(icpt_off, dtype=np.intp)
-        for arr in (self.units, self.coef_off, self.icpt_off):
+        self.bn_off = np.array(bn_off, dtype=np.intp)
+        self.stat_off = np.array(stat_off, dtype=np.intp)
+        for arr in (self.units, self.coef_off, self.icpt_off, self.bn_off, self.stat_off):
             arr.flags.writeable = False
+        self.batch_norm = bool(batch_norm)
         self.n_layers = len(widths) - 1
         self.n_params = start
         self.width = sum(widths[1:])
         self.widest = max(widths[1:])
 
+    def initial_batch_norm(self, dtype):
+        """The batch-norm part of a new buffer: gamma 1, beta 0, running mean 0 and
+        running variance 1 per hidden layer (BatchNorm1d's initial state)."""
+        tail = np.zeros(self.n_params - self.bn_start, dtype=dtype)
+        units = self.units.tolist()
+        for l in range(len(self.bn_off) - 1):
+            n = units[l + 1]
+            tail[self.bn_off[l] - self.bn_start:][:n] = 1
+            tail[self.stat_off[l] - self.bn_start + n:][:n] = 1
+        return tail
+
+    def batch_norm_state(self, params):
+        """Views of `params`: per hidden layer (gamma, beta, running_mean, running_var)."""
+        units = self.units.tolist()
+        out = []
+        for l in range(len(self.bn_off) - 1):
+            n, g, r = units[l + 1], self.bn_off[l], self.stat_off[l]
+            out.append((params[g:g + n], params[g + n:g + 2 * n], params[r:r + n],
+                        params[r + n:r + 2 * n]))
+        return out
+
     def __eq__(self, other):
-        return isinstance(other, Layout) and np.array_equal(self.units, other.units)
+        return (isinstance(other, Layout) and np.array_equal(self.units, other.units)
+                and self.batch_norm == other.batch_norm)
 
     def __hash__(self):
-        return hash(tuple(self.units.tolist()))
+        return hash((tuple(self.units.tolist()), self.batch_norm))
 
     def __repr__(self):
-        return f"Layout({self.units.tolist()})"
+        return (f"Layout({self.units.tolist()}, batch_norm=True)" if self.batch_norm
+                else f"Layout({self.units.tolist()})")
 
 
 cdef class NetSpec:
@@ -579,6 +668,11 @@ cdef class NetSpec:
         self.net.activation = activation
         self.net.slope = slope
         self.net.output = output
+        self.net.bn_off = NULL
+        self.net.stat_off = NULL
+        if layout.batch_norm and layout.n_layers > 1:
+            self.net.bn_off = <const Py_ssize_t*> cnp.PyArray_DATA(layout.bn_off)
+            self.net.stat_off = <const Py_ssize_t*> cnp.PyArray_DATA(layout.stat_off)
         self.keep_z = activation == act.GELU or activation == act.SILU
         self.net.keep_z = self.keep_z
         self.dropout = None
@@ -682,7 +776,7 @@ cdef class EpochPlan:
     cdef void* swb
     cdef Extras extras
     cdef unsigned long long rng_state
-    cdef readonly object zs, masks, dropped  # the Extras buffers (empty when unused)
+    cdef readonly object zs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
 
     def __init__(self, NetSpec net not None, X, xs_data, xs_indptr, xs_indices, y, sw,
                  double alpha, Py_ssize_t batch_size, bint shuffle, seed=0):
@@ -738,6 +832,13 @@ cdef class EpochPlan:
         self.zs = np.empty(batch_size * lay.width if net.keep_z else 0, dtype=dtype)
         self.masks = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
         self.dropped = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
+        norm = lay.batch_norm and lay.n_layers > 1
+        if norm and batch_size < 2:
+            raise ValueError("batch norm needs minibatches of at least 2 rows")
+        self.xhat = np.empty(batch_size * lay.width if norm else 0, dtype=dtype)
+        self.inv = np.empty(batch_size * lay.width if norm else 0, dtype=dtype)
+        self.extras.xhat = data_of(self.xhat)
+        self.extras.inv = data_of(self.inv)
         self.extras.zs = data_of(self.zs)
         self.extras.masks = data_of(self.masks)
         self.extras.dropped = data_of(self.dropped)
@@ -883,6 +984,9 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
         raise ValueError("loss_grad needs a plan whose batch_size covers every row")
     if plan.net.dropout is not None:  # a random objective: no line search can use it
         raise ValueError("loss_grad takes no dropout: the loss would change on every call")
+    if plan.net.layout.batch_norm and plan.net.layout.n_layers > 1:
+        raise ValueError("loss_grad takes no batch norm: each call would move its running "
+                         "statistics")
     cdef Net net = plan.net.net
     cdef Py_ssize_t n = plan.n_samples
     cdef double loss

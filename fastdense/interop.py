@@ -21,6 +21,14 @@ from .autograd import Tensor
 __all__ = ["from_torch", "to_torch"]
 
 
+def _batch_norm_dtype(module: Any, torch: Any) -> Any:
+    """A torch BatchNorm1d's floating dtype (of its weight, or its running mean)."""
+    for t in (module.weight, module.running_mean):
+        if t is not None:
+            return t.dtype
+    return torch.get_default_dtype()
+
+
 def _activation(module: Any, source: Any, target: Any) -> Any:
     """The `target` library's module for an activation module of `source` (torch.nn or
     fastdense.nn) the registry knows, with its constructor arguments; None otherwise."""
@@ -51,8 +59,8 @@ def from_torch(module: Any) -> "nn.Module":
     Supported: ``Sequential`` (nested too), ``Linear``, the activation modules
     of the registry (``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``,
     ``Identity``, ``GELU``, ``SiLU``, ``ELU``, ``Softplus``: see
-    ``fastdense._activations``), ``Dropout``, ``BCEWithLogitsLoss`` and
-    ``BCELoss``. The training/eval mode is carried over.
+    ``fastdense._activations``), ``Dropout``, ``BatchNorm1d``,
+    ``BCEWithLogitsLoss`` and ``BCELoss``. The training/eval mode is carried over.
 
     Parameters
     ----------
@@ -82,6 +90,11 @@ def from_torch(module: Any) -> "nn.Module":
         out = activation
     elif isinstance(module, tnn.Dropout):
         out = nn.Dropout(module.p)
+    elif type(module) is tnn.BatchNorm1d:
+        out = nn.BatchNorm1d(module.num_features, module.eps, module.momentum, module.affine,
+                             module.track_running_stats,
+                             dtype=_np_dtype(_batch_norm_dtype(module, torch)))
+        out.load_state_dict(module.state_dict())
     elif isinstance(module, tnn.BCEWithLogitsLoss):
         out = nn.BCEWithLogitsLoss(module.weight, reduction=module.reduction,
                                    pos_weight=module.pos_weight)
@@ -90,8 +103,8 @@ def from_torch(module: Any) -> "nn.Module":
     else:
         raise TypeError(
             f"from_torch: no fastdense equivalent for {name}; supported are Sequential, "
-            f"Linear, {', '.join(a.module for a in _activations.REGISTRY)}, Dropout and "
-            "the BCE losses"
+            f"Linear, {', '.join(a.module for a in _activations.REGISTRY)}, Dropout, "
+            "BatchNorm1d and the BCE losses"
         )
     return out.train(bool(module.training))
 
@@ -142,6 +155,13 @@ def to_torch(obj: Any):
         out = activation
     elif isinstance(obj, nn.Dropout):
         out = tnn.Dropout(obj.p)
+    elif type(obj) is nn.BatchNorm1d:
+        state = obj.state_dict()
+        dtype = getattr(torch, str(next(v for v in state.values()
+                                        if np.asarray(getattr(v, "_data", v)).ndim == 1).dtype))
+        out = tnn.BatchNorm1d(obj.num_features, obj.eps, obj.momentum, obj.affine,
+                              obj.track_running_stats, dtype=dtype)
+        out.load_state_dict(_to_tensor(state, torch))
     elif isinstance(obj, nn.BCEWithLogitsLoss):
         w, pw = (None if a is None else torch.from_numpy(np.array(a, copy=True))
                  for a in (obj.weight, obj.pos_weight))

@@ -85,7 +85,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         `layout` is a ``_train.Layout`` or the layer widths to build one from.
         """
         if not isinstance(layout, _train.Layout):
-            layout = _train.Layout(layout)
+            layout = _train.Layout(layout, batch_norm=bool(getattr(self, "batch_norm", False)))
         if params.ndim != 1 or params.shape[0] != layout.n_params:  # pragma: no cover
             raise ValueError(f"flat buffer of {params.shape} for {layout.n_params} parameters")
         self._params = params
@@ -121,9 +121,28 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         ):
             return self._params, self._units_list
         coefs, intercepts = self._edited_network()
-        params = np.concatenate([a.ravel() for a in coefs + intercepts])
-        self._bind_views(params, self._checked_units(coefs, intercepts))
+        tail = self._batch_norm_tail()  # the batch norms' parameters and statistics
+        layout = _train.Layout(self._checked_units(coefs, intercepts),
+                               batch_norm=tail is not None)
+        parts = [a.ravel() for a in coefs + intercepts]
+        if tail is not None:
+            if tail.ndim != 1 or tail.shape[0] != layout.n_params - layout.bn_start:
+                raise ValueError(f"the batch-norm state has {tail.shape} values; the network "
+                                 f"needs {layout.n_params - layout.bn_start}")
+            parts.append(as_float_array(tail, "batch-norm state", coefs[0].dtype,
+                                        cast_floats=True))
+        params = np.concatenate(parts)
+        self._bind_views(params, layout)
         return params, self._units_list
+
+    def _batch_norm_tail(self):
+        """The batch-norm part of the network (gamma, beta, running statistics per hidden
+        layer, flat) to keep when coefs_/intercepts_ are re-packed; None without."""
+        layout = self.__dict__.get("_layout")
+        params = self.__dict__.get("_params")
+        if layout is not None and params is not None:
+            return params[layout.bn_start:].copy() if layout.batch_norm else None
+        return self.__dict__.pop("_batch_norm_state", None)  # an unpickled estimator
 
     def _edited_network(self):
         """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
@@ -159,6 +178,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state = dict(state)
+        tail = self._batch_norm_tail() if "_layout" in state else None
+        if tail is not None:  # coefs_/intercepts_ carry the weights, this the batch norms
+            state["_batch_norm_state"] = tail
         state.pop("_params", None)  # coefs_/intercepts_ carry the weights
         state.pop("_views", None)
         state.pop("_layout", None)  # compiled, rebuilt on load
@@ -344,6 +366,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 "loss change between evaluations, which breaks L-BFGS's line search. Use "
                 "solver='adam' or 'sgd', or dropout=0.0"
             )
+        if self.batch_norm and self.solver == "lbfgs":
+            raise ValueError(
+                "batch_norm is not available with solver='lbfgs': each loss evaluation "
+                "would move the running statistics. Use solver='adam' or 'sgd'"
+            )
         self._check_blas_sizes(X, hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
@@ -357,6 +384,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             self._initialize(layer_units, X.dtype)
         else:
             params, units_before = self._flat_params()
+            if self._layout.batch_norm != bool(self.batch_norm):
+                raise ValueError(
+                    f"warm_start/partial_fit need the same network: it was fitted with "
+                    f"batch_norm={self._layout.batch_norm}, now batch_norm={self.batch_norm}"
+                )
             if units_before != layer_units:
                 raise ValueError(
                     f"warm_start/partial_fit need the same network shape: fitted "
@@ -465,8 +497,10 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         self._fit_dtype = np.dtype(dtype)
-        layout = _train.Layout(layer_units)
+        layout = _train.Layout(layer_units, batch_norm=bool(self.batch_norm))
         params = np.empty(layout.n_params, dtype=dtype)
+        if layout.batch_norm:
+            params[layout.bn_start:] = layout.initial_batch_norm(dtype)
         self._bind_views(params, layout)
         # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
         factor = _activations.get(self.activation).glorot_factor
@@ -563,8 +597,10 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
         ``bias = intercepts_[i]``, each hidden one followed by its activation
         module (``nn.Identity`` for ``"identity"``; the registry's
-        ``fastdense._activations``) and, with ``dropout``, an ``nn.Dropout``
-        (in eval mode, as the module is returned), and no output sigmoid:
+        ``fastdense._activations``), with ``batch_norm`` an ``nn.BatchNorm1d``
+        before it (its running statistics; ``num_batches_tracked`` is not
+        kept and reads 0), with ``dropout`` an ``nn.Dropout`` after it (the
+        module is returned in eval mode), and no output sigmoid:
         ``module_(X)`` is the output layer's pre-activation (the logits), an
         (n, n_outputs) tensor. Its
         ``state_dict()`` loads into the equivalent ``torch.nn.Sequential``.
@@ -581,6 +617,8 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         kwargs = ({"negative_slope": float(self.leaky_relu_slope)}
                   if entry.name == "leaky_relu" else {})
         rates = self._dropout_rates(len(self.coefs_) - 1) or []
+        norms = (self._layout.batch_norm_state(self._params) if self._layout.batch_norm
+                 else [])
         generator = default_generator()
         saved = generator.bit_generator.state
         try:
@@ -589,6 +627,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
                 linear.load_state_dict({"weight": W.T, "bias": b})
                 layers.append(linear)
+                if i < len(self.coefs_) - 1 and norms:
+                    gamma, beta, mean, var = norms[i]
+                    norm = nn.BatchNorm1d(W.shape[1], dtype=W.dtype)
+                    norm.load_state_dict({"weight": gamma, "bias": beta, "running_mean": mean,
+                                          "running_var": var,
+                                          "num_batches_tracked": norm.num_batches_tracked})
+                    layers.append(norm)
                 if i < len(self.coefs_) - 1:
                     layers.append(getattr(nn, entry.module)(**kwargs))
                     if rates and rates[i] > 0:

@@ -52,13 +52,14 @@ DEFAULTS = {
     "max_fun": 15000,
     "leaky_relu_slope": 0.01,
     "dropout": 0.0,
+    "batch_norm": False,
     "dtype": None,
     "class_weight": None,
     "scoring": None,
 }
 
 #: The layer parameters scikit-learn's MLP does not have (after MLP_KEYWORDS, in this order).
-LAYER_KEYWORDS = ("leaky_relu_slope", "dropout")
+LAYER_KEYWORDS = ("leaky_relu_slope", "dropout", "batch_norm")
 
 #: The keyword-only parameters MLPClassifier and MLPRegressor share, in their order.
 MLP_KEYWORDS = tuple(name for name in DEFAULTS if name not in (
@@ -95,6 +96,7 @@ CONSTRAINTS: dict = {
     "leaky_relu_slope": [Interval(Real, 0, None, closed="left")],
     # one probability per hidden layer is checked against the layer count by fit
     "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+    "batch_norm": ["boolean"],
     "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
     "scoring": [None, StrOptions(set(get_scorer_names())), callable],
 }
@@ -211,6 +213,16 @@ _SHARED_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), d
         [0, 1). The masks are drawn from ``random_state`` (same seed, same
         model); predictions use no dropout. ``solver='lbfgs'`` refuses
         dropout (a random objective breaks its line search).
+
+    batch_norm : bool, default=False
+        A batch normalization between each hidden layer's product and its
+        activation, ``torch.nn.BatchNorm1d``'s (Linear -> BatchNorm1d ->
+        activation -> Dropout): the minibatch's mean and biased variance while
+        training, running statistics (momentum 0.1, unbiased variance, eps
+        1e-5) at predict; its weight and bias are trained by the solver
+        (without the L2 term). Every training minibatch needs 2 rows or more
+        (a ValueError names ``batch_size`` otherwise); ``solver='lbfgs'``
+        refuses it (each loss evaluation would move the statistics).
 
     dtype : {None, 'float32', 'float64'}, default=None
         Floating type of the parameters and the computation. None keeps

@@ -121,6 +121,13 @@ class _SolverMixin:
                     "sample size. It is going to be clipped"
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        if self._layout.batch_norm and (batch_size == 1 or n_samples % batch_size == 1):
+            # as PyTorch: "Expected more than 1 value per channel when training"
+            raise ValueError(
+                f"batch_norm needs every training minibatch to have 2 rows or more; with "
+                f"batch_size={batch_size} and {n_samples} training rows one minibatch has "
+                f"1 row. Choose another batch_size"
+            )
 
         # The network, the data and every buffer, described to the kernel once per fit.
         plan = self._epoch_plan(X_train, y_train, sw_train, batch_size, bool(self.shuffle))

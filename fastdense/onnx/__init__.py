@@ -91,7 +91,13 @@ def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
         if not (np.isfinite(W).all() and np.isfinite(c).all()):
             raise ValueError(f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity; "
                              "the exported graph would predict NaN")
-    return [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
+    layers = [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
+    layout = getattr(est, "_layout", None)
+    if layout is not None and layout.batch_norm:  # each hidden batch norm folded into its Gemm
+        est._flat_params()
+        for i, (gamma, beta, mean, var) in enumerate(layout.batch_norm_state(est._params)):
+            layers[i] = _graph.fold_batch_norm(*layers[i], gamma, beta, mean, var)
+    return layers
 
 
 def _metadata(model: Any, kind: str) -> Dict[str, str]:
@@ -235,6 +241,14 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
             steps.append(("linear", (W, c)))
         elif isinstance(m, (nn.Identity, nn.Dropout)):  # Dropout: identity in eval, as torch
             continue
+        elif type(m) is nn.BatchNorm1d:  # eval mode: folded into the Linear before it
+            if m.training or not m.track_running_stats or not steps or steps[-1][0] != "linear":
+                raise TypeError("ONNX export takes a BatchNorm1d in eval mode, with running "
+                                "statistics, right after a Linear (call module.eval())")
+            gamma = np.ones(m.num_features) if m.weight is None else np.asarray(m.weight._value())
+            beta = np.zeros(m.num_features) if m.bias is None else np.asarray(m.bias._value())
+            steps[-1] = ("linear", _graph.fold_batch_norm(*steps[-1][1], gamma, beta,
+                                                          m.running_mean, m.running_var, m.eps))
         else:
             steps.append(("act", _activation_step(m)))
     return steps

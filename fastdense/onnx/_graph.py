@@ -183,6 +183,19 @@ def activation(b: Any, name: str, z: str, slope: float = LEAKY_RELU_SLOPE,
                      f"{', '.join(ACTIVATIONS)}")
 
 
+def fold_batch_norm(weight: np.ndarray, bias: Optional[np.ndarray], gamma: Any, beta: Any,
+                    mean: Any, var: Any, eps: float = 1e-5) -> Tuple[np.ndarray, np.ndarray]:
+    """A Linear (weight (out, in)) followed by an eval-mode BatchNorm1d, as one Linear:
+    ``s = gamma / sqrt(var + eps)``, weight ``s[:, None] * W``, bias ``(b - mean) s + beta``
+    (computed in float64; the graph stores them in its dtype)."""
+    W = np.asarray(weight, dtype=np.float64)
+    c = np.zeros(W.shape[0]) if bias is None else np.asarray(bias, dtype=np.float64)
+    s = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
+    dtype = np.asarray(weight).dtype
+    return ((W * s[:, None]).astype(dtype),
+            ((c - np.asarray(mean, np.float64)) * s + np.asarray(beta, np.float64)).astype(dtype))
+
+
 def linear(b: Any, x: str, weight: np.ndarray, bias: Optional[np.ndarray],
            layout: str = DEFAULT_LINEAR, output: Optional[str] = None) -> str:
     """``x @ weight.T + bias`` with `weight` in PyTorch's (out, in) layout."""
