@@ -1,12 +1,13 @@
-"""Cost of the layers beyond MLPClassifier in the fused epoch: dropout and the new activations.
+"""Cost of the layers beyond MLPClassifier in the fused epoch: dropout, batch norm, the new activations.
 
 The same DenseBinaryClassifier fit (Adam, the S and M shapes of bench_fit.py,
 a fixed number of epochs, no early stopping) with the plain network and with
 each layer option, interleaved over rounds; prints the median seconds per
-epoch and each option's ratio to the plain epoch (the goal: dropout <= 1.3x).
+epoch and each option's ratio to the plain epoch (the goal: batch_norm=True with
+dropout=0.2 <= 1.3x).
 
     python benchmarks/bench_layers.py [--quick] [--configs S,M] [--dtypes float32]
-                                      [--rounds N] [--epochs N] [--json FILE]
+                                      [--rounds N] [--epochs N] [--options A,B] [--json FILE]
 """
 
 import time
@@ -20,6 +21,8 @@ from fastdense._bench import CONFIGS, QUICK_SAMPLES, make_data
 OPTIONS = {
     "plain (relu)": {},
     "dropout=0.2": {"dropout": 0.2},
+    "batch_norm": {"batch_norm": True},
+    "batch_norm + dropout=0.2": {"batch_norm": True, "dropout": 0.2},
     "gelu": {"activation": "gelu"},
     "silu": {"activation": "silu"},
     "elu": {"activation": "elu"},
@@ -47,7 +50,13 @@ def main():
     p.add_argument("--configs", default="S,M")
     p.add_argument("--dtypes", default="float32")
     p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--options", default=None,
+                   help="comma-separated option names (default all; the plain one always runs)")
     args = p.parse_args()
+    options = dict(OPTIONS)
+    if args.options:
+        wanted = set(args.options.split(","))
+        options = {k: v for k, v in OPTIONS.items() if k in wanted or not v}
     rounds = args.rounds or (2 if args.quick else 7)
     epochs = args.epochs or (1 if args.quick else 3)
     print(machine_header() + "\n")
@@ -59,7 +68,7 @@ def main():
         for dtype in args.dtypes.split(","):
             X, y, _, _ = make_data(n, d, dtype)
             fns = {name: epoch_seconds(X, y, hidden, batch, dtype, epochs, opts)
-                   for name, opts in OPTIONS.items()}
+                   for name, opts in options.items()}
 
             def measure(fn):
                 return fn()

@@ -26,15 +26,17 @@ cdef extern from *:
     const double BN_MOMENTUM "FASTDENSE_BN_MOMENTUM"
 
 
-cdef inline void batch_norm_train(Py_ssize_t m, Py_ssize_t n, floating* z, floating* xhat,
+cdef inline void batch_norm_train(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                  const floating* bias, floating* xhat,
                                   floating* inv, const floating* gamma,
                                   const floating* beta, floating* running_mean,
                                   floating* running_var) noexcept nogil:
-    """In place Z := gamma * xhat + beta with the batch's statistics; xhat (m, n) and
-    inv (n,) kept for the backward pass; the running statistics updated.
+    """In place Z := Z + bias (the Linear's), then Z := gamma * xhat + beta with the
+    batch's statistics; xhat (m, n) and inv (n,) kept for the backward pass; the
+    running statistics updated.
 
     Two passes over the rows (the mean, then the centred squares), in the
-    kernel's precision, as PyTorch's CPU kernel sums them.
+    kernel's precision, then the normalizing pass.
     """
     cdef Py_ssize_t i, j
     cdef floating* row
@@ -46,6 +48,7 @@ cdef inline void batch_norm_train(Py_ssize_t m, Py_ssize_t n, floating* z, float
     for i in range(m):
         row = z + i * n
         for j in range(n):
+            row[j] = row[j] + bias[j]
             inv[j] += row[j]
     for j in range(n):  # mean in xhat's first row for now: reuse inv for the variance
         xhat[j] = inv[j] / mf
@@ -86,15 +89,16 @@ cdef inline void batch_norm_eval(Py_ssize_t m, Py_ssize_t n, floating* z,
 cdef inline void batch_norm_backward(Py_ssize_t m, Py_ssize_t n, floating* d,
                                      const floating* xhat, const floating* inv,
                                      const floating* gamma, const floating* dbeta,
-                                     floating* dgamma) noexcept nogil:
+                                     floating* dgamma, floating* db) noexcept nogil:
     """In place dY := dZ, given dbeta = colsum(dY) (already summed by the delta pass);
-    dgamma (n,) := colsum(dY * xhat)."""
+    dgamma (n,) := colsum(dY * xhat); db (n,) := colsum(dZ), the Linear bias's."""
     cdef Py_ssize_t i, j
     cdef floating* dr
     cdef const floating* xr
     cdef floating mf = <floating> m
     for j in range(n):
         dgamma[j] = 0
+        db[j] = 0
     for i in range(m):
         dr = d + i * n
         xr = xhat + i * n
@@ -105,3 +109,4 @@ cdef inline void batch_norm_backward(Py_ssize_t m, Py_ssize_t n, floating* d,
         xr = xhat + i * n
         for j in range(n):
             dr[j] = gamma[j] * inv[j] * (dr[j] - dbeta[j] / mf - xr[j] * (dgamma[j] / mf))
+            db[j] += dr[j]

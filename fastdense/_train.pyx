@@ -330,14 +330,14 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
             break
         if net.bn_off != NULL:  # Linear (with its bias) -> BatchNorm1d -> activation
-            act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> 0)
             if ex != NULL:
-                bn.batch_norm_train(m, n_out, acts[l], layer_slot(ex.xhat, acts, l),
+                bn.batch_norm_train(m, n_out, acts[l], b, layer_slot(ex.xhat, acts, l),
                                     layer_slot(ex.inv, acts, l), params + net.bn_off[l],
                                     params + net.bn_off[l] + n_out,
                                     <floating*> params + net.stat_off[l],
                                     <floating*> params + net.stat_off[l] + n_out)
             else:
+                act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> 0)
                 bn.batch_norm_eval(m, n_out, acts[l], params + net.bn_off[l],
                                    params + net.bn_off[l] + n_out, params + net.stat_off[l],
                                    params + net.stat_off[l] + n_out)
@@ -474,13 +474,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                 bn.batch_norm_backward(m, n_in, tmp, layer_slot(ex.xhat, acts, l - 1),
                                        layer_slot(ex.inv, acts, l - 1),
                                        params + net.bn_off[l - 1], col_sums,
-                                       grads + net.bn_off[l - 1])
-                saved = grads + net.icpt_off[l - 1]
-                for j in range(n_in):
-                    saved[j] = 0
-                for i in range(m):
-                    for j in range(n_in):
-                        saved[j] += tmp[i * n_in + j]
+                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1])
                 if not finish:  # gamma and beta (no L2 term), while their gradients are hot
                     update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
                                  state1, state2, alpha, sw_sum_f)
