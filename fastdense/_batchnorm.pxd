@@ -95,7 +95,7 @@ cdef inline void batch_norm_backward(Py_ssize_t m, Py_ssize_t n, floating* d,
     cdef Py_ssize_t i, j
     cdef floating* dr
     cdef const floating* xr
-    cdef floating mf = <floating> m
+    cdef floating inv_m = <floating> 1 / <floating> m
     for j in range(n):
         dgamma[j] = 0
         db[j] = 0
@@ -108,5 +108,5 @@ cdef inline void batch_norm_backward(Py_ssize_t m, Py_ssize_t n, floating* d,
         dr = d + i * n
         xr = xhat + i * n
         for j in range(n):
-            dr[j] = gamma[j] * inv[j] * (dr[j] - dbeta[j] / mf - xr[j] * (dgamma[j] / mf))
+            dr[j] = gamma[j] * inv[j] * (dr[j] - dbeta[j] * inv_m - xr[j] * (dgamma[j] * inv_m))
             db[j] += dr[j]

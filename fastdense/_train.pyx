@@ -133,24 +133,36 @@ cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept no
     return z ^ (z >> 31)
 
 
+cdef inline unsigned int mix32(unsigned int h) noexcept nogil:
+    """MurmurHash3's 32-bit finalizer: every input bit flips each output bit with
+    probability ~1/2. 32-bit multiplies, so a loop of them vectorizes (AVX2)."""
+    h ^= h >> 16
+    h *= 0x85EBCA6BU
+    h ^= h >> 13
+    h *= 0xC2B2AE35U
+    h ^= h >> 16
+    return h
+
+
 cdef inline void dropout_row_masks(Py_ssize_t n, floating* a, floating* mask, floating* out,
                                    double p, unsigned long long* rng) noexcept nogil:
     """Inverted dropout of n values: mask := 0 (probability p) or 1 / (1 - p);
     out := a * mask (PyTorch's ``input * (bernoulli(1 - p) / (1 - p))``).
 
-    Each 64-bit draw gives two 32-bit uniforms; a value is kept when its
+    One SplitMix64 draw per call gives a key and a base; value j's uniform is
+    mix32(key ^ (base + j) * golden), counter-based: no dependency from one
+    value to the next, so the loop vectorizes. A value is kept when its
     uniform is >= p * 2**32.
     """
     cdef Py_ssize_t j
-    cdef unsigned long long bits = 0
-    cdef unsigned long long threshold = <unsigned long long> (p * 4294967296.0)
+    cdef unsigned long long r = splitmix64(rng)
+    cdef unsigned int key = <unsigned int> (r >> 32), base = <unsigned int> r
+    cdef unsigned int threshold = <unsigned int> (p * 4294967296.0)  # p < 1: fits
     cdef floating scale = <floating> 1 / <floating> (1 - p)
+    cdef floating zero = 0
     for j in range(n):
-        if j % 2 == 0:
-            bits = splitmix64(rng)
-        else:
-            bits = bits >> 32
-        mask[j] = scale if (bits & 0xFFFFFFFFULL) >= threshold else <floating> 0
+        mask[j] = scale if mix32(key ^ ((base + <unsigned int> j) * 0x9E3779B9U)) >= threshold \
+            else zero
         out[j] = a[j] * mask[j]
 
 ctypedef struct Net:
