@@ -43,6 +43,14 @@ def test_every_consumer_reads_the_registry():
         assert "gelu" in parser.format_help()
 
 
+def test_one_default_leaky_slope():
+    from fastdense.estimators import _base
+    from fastdense.estimators._params import DEFAULTS
+    from fastdense.onnx import _graph
+
+    assert _base._LEAKY_RELU_SLOPE == DEFAULTS["leaky_relu_slope"] == _graph.LEAKY_RELU_SLOPE
+
+
 def test_registry_glorot_factor_is_scikit_learns():
     # MLPClassifier._init_coef: factor 2 for the logistic function, 6 otherwise
     assert _activations.get("logistic").glorot_factor == 2.0

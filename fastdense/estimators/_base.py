@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["_DenseBase"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_LEAKY_RELU_SLOPE = DEFAULTS["leaky_relu_slope"]  # torch.nn.LeakyReLU's default negative_slope
+_LEAKY_RELU_SLOPE: float = 0.01  # DEFAULTS["leaky_relu_slope"], torch.nn.LeakyReLU's default
 _MAX_LAYERS = _train.MAX_WEIGHT_LAYERS  # the kernels keep per-layer pointers on the stack
 # Rows per predict chunk: about this many activations live at once.
 _PREDICT_CHUNK_ELEMENTS = 1 << 18
@@ -622,7 +622,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         generator = default_generator()
         saved = generator.bit_generator.state
         try:
-            layers = []
+            layers: list = []
             for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
                 linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
                 linear.load_state_dict({"weight": W.T, "bias": b})

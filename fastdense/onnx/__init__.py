@@ -247,8 +247,9 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
                                 "statistics, right after a Linear (call module.eval())")
             gamma = np.ones(m.num_features) if m.weight is None else np.asarray(m.weight._value())
             beta = np.zeros(m.num_features) if m.bias is None else np.asarray(m.bias._value())
-            steps[-1] = ("linear", _graph.fold_batch_norm(*steps[-1][1], gamma, beta,
-                                                          m.running_mean, m.running_var, m.eps))
+            W, c = steps[-1][1]
+            steps[-1] = ("linear", _graph.fold_batch_norm(W, c, gamma, beta, m.running_mean,
+                                                          m.running_var, m.eps))
         else:
             steps.append(("act", _activation_step(m)))
     return steps
