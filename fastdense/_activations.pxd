@@ -3,6 +3,11 @@
 # with the bias gradient before the backward GEMMs) and scikit-learn's
 # variants of those passes.
 #
+# The enum is the kernels' half of THE activation registry, fastdense/_activations.py
+# (a test checks that the two agree). Most activations take g' from the output a;
+# GELU and SiLU are not monotonic, so a does not determine z: their g' is computed
+# from z (grad_from_input), which the caller keeps (the *_keep_z / *_from_input passes).
+#
 # `cdef inline ... noexcept nogil` over raw, C-contiguous, row-major buffers,
 # so every compiled module can cimport it and the compiler can inline it into
 # its loops. Callers have checked shapes and sizes; nothing here allocates,
@@ -11,7 +16,7 @@
 from cython cimport floating
 from libc.math cimport exp, expf
 
-from fastdense._math cimport f_exp, f_tanh
+from fastdense._math cimport f_erf, f_exp, f_expm1, f_log1p, f_tanh
 
 
 cdef enum Activation:
@@ -20,6 +25,27 @@ cdef enum Activation:
     TANH = 2
     SIGMOID = 3
     LEAKY_RELU = 4
+    GELU = 5       # z * Phi(z), the exact (erf) form: PyTorch's approximate='none'
+    SILU = 6       # z * sigmoid(z)
+    ELU = 7        # z > 0 ? z : expm1(z)  (alpha = 1)
+    SOFTPLUS = 8   # z > 20 ? z : log1p(exp(z))  (PyTorch's beta = 1, threshold = 20)
+
+
+# the largest code: every code 0..LAST_ACTIVATION is an activation
+cdef enum:
+    LAST_ACTIVATION = 8
+
+# GELU's constants 1/sqrt(2) and 1/sqrt(2 pi), and softplus's threshold (C macros:
+# an assignment in a .pxd would never run)
+cdef extern from *:
+    """
+    #define FASTDENSE_SQRT1_2 0.70710678118654752440
+    #define FASTDENSE_INV_SQRT_2PI 0.39894228040143267794
+    #define FASTDENSE_SOFTPLUS_THRESHOLD 20.0
+    """
+    const double SQRT1_2 "FASTDENSE_SQRT1_2"
+    const double INV_SQRT_2PI "FASTDENSE_INV_SQRT_2PI"
+    const double SOFTPLUS_THRESHOLD "FASTDENSE_SOFTPLUS_THRESHOLD"
 
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
@@ -41,6 +67,14 @@ cdef inline floating activate(floating z, int activation, floating slope) noexce
         return sigmoid(z)
     elif activation == LEAKY_RELU:
         return z * slope if z < 0 else z
+    elif activation == GELU:  # PyTorch's order: (z * 0.5) * (1 + erf(z / sqrt 2))
+        return (z * <floating> 0.5) * (<floating> 1 + f_erf(z * <floating> SQRT1_2))
+    elif activation == SILU:  # z / (1 + exp(-z)): -0 where exp(-z) overflows
+        return z / (<floating> 1 + f_exp(-z))
+    elif activation == ELU:
+        return z if z > 0 else f_expm1(z)
+    elif activation == SOFTPLUS:
+        return z if z > <floating> SOFTPLUS_THRESHOLD else f_log1p(f_exp(z))
     return z
 
 
@@ -63,6 +97,27 @@ cdef inline floating grad_from_output(floating da, floating a, int activation,
         return da * (a * (one - a))
     elif activation == LEAKY_RELU:
         return da if a > 0 else da * slope
+    elif activation == ELU:  # z <= 0: exp(z) = a + 1
+        return da if a > 0 else da * (a + one)
+    elif activation == SOFTPLUS:  # sigmoid(z) = 1 - exp(-a), past the threshold 1
+        return da if a > <floating> SOFTPLUS_THRESHOLD else da * -f_expm1(-a)
+    return da
+
+
+cdef inline floating grad_from_input(floating da, floating z, int activation) noexcept nogil:
+    """da * g'(z) from the pre-activation z, for GELU and SiLU (PyTorch's formulas).
+
+    gelu: Phi(z) + z phi(z); silu: s (1 + z (1 - s)), s = sigmoid(z). Any other
+    activation passes da through (callers send only these two here).
+    """
+    cdef floating one = 1, s, cdf, pdf
+    if activation == GELU:
+        cdf = <floating> 0.5 * (one + f_erf(z * <floating> SQRT1_2))
+        pdf = f_exp(<floating> -0.5 * z * z) * <floating> INV_SQRT_2PI
+        return da * (cdf + z * pdf)
+    elif activation == SILU:
+        s = one / (one + f_exp(-z))
+        return da * s * (one + z * (one - s))
     return da
 
 
@@ -110,6 +165,18 @@ cdef inline void activate_row(Py_ssize_t n, floating* row, int activation,
     elif activation == SIGMOID:
         for j in range(n):
             row[j] = activate(row[j], SIGMOID, slope)
+    elif activation == GELU:
+        for j in range(n):
+            row[j] = activate(row[j], GELU, slope)
+    elif activation == SILU:
+        for j in range(n):
+            row[j] = activate(row[j], SILU, slope)
+    elif activation == ELU:
+        for j in range(n):
+            row[j] = activate(row[j], ELU, slope)
+    elif activation == SOFTPLUS:
+        for j in range(n):
+            row[j] = activate(row[j], SOFTPLUS, slope)
 
 
 cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
@@ -132,9 +199,30 @@ cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
         activate_row(n, row, activation, slope)
 
 
+cdef inline void bias_activation_keep_z(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                        const floating* bias, floating* z_out,
+                                        int activation, floating slope) noexcept nogil:
+    """In place A = g(Z + b), with Z + b also written to z_out (m, n): the saved
+    tensor of an activation whose g' needs z (GELU, SiLU). bias may be NULL."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    cdef floating* zr
+    for i in range(m):
+        row = z + i * n
+        zr = z_out + i * n
+        for j in range(n):
+            zr[j] = row[j] + bias[j] if bias != NULL else row[j]
+        for j in range(n):
+            row[j] = activate(zr[j], activation, slope)
+
+
 cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
                            floating* dz, int activation, floating slope) noexcept nogil:
-    """dz := da * g'(a) over one row; one branch-free loop per activation."""
+    """dz := da * g'(.) over one row; one branch-free loop per activation.
+
+    `a` is the tensor the derivative reads (the registry's ``derivative``):
+    the output g(z), or the pre-activation z for GELU and SiLU.
+    """
     cdef Py_ssize_t j
     if activation == RELU:
         for j in range(n):
@@ -148,6 +236,15 @@ cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
     elif activation == SIGMOID:
         for j in range(n):
             dz[j] = grad_from_output(da[j], a[j], SIGMOID, slope)
+    elif activation == ELU:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], ELU, slope)
+    elif activation == SOFTPLUS:
+        for j in range(n):
+            dz[j] = grad_from_output(da[j], a[j], SOFTPLUS, slope)
+    elif activation == GELU or activation == SILU:
+        for j in range(n):  # a is the pre-activation z here
+            dz[j] = grad_from_input(da[j], a[j], activation)
     elif dz != da:
         for j in range(n):
             dz[j] = da[j]
@@ -156,8 +253,9 @@ cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
 cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
                                      const floating* a, floating* dz, floating* db,
                                      int activation, floating slope) noexcept nogil:
-    """dZ = dA * g'(A) and db += column sums of dZ, row by row while the row is in
-    L1. dz may alias da; db may be NULL."""
+    """dZ = dA * g'(.) and db += column sums of dZ, row by row while the row is in
+    L1. dz may alias da; db may be NULL. `a` is the output A, or Z for an
+    activation whose g' needs the input (delta_row)."""
     cdef Py_ssize_t i, j
     cdef floating g
     cdef floating* dz_row
@@ -181,8 +279,8 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
 cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
                                    const floating* bias, int activation,
                                    floating slope) noexcept nogil:
-    """A = g(Z + b) in place. The logistic is scipy's expit formula (what
-    scikit-learn computes); every other activation is bias_activation."""
+    """A = g(Z + b) in place (bias may be NULL). The logistic is scipy's expit
+    formula (what scikit-learn computes); every other activation is bias_activation."""
     cdef Py_ssize_t i, j
     cdef floating* row
     if activation != SIGMOID:
@@ -190,8 +288,12 @@ cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z
         return
     for i in range(m):
         row = z + i * n
-        for j in range(n):
-            row[j] = expit(row[j] + bias[j])
+        if bias == NULL:  # (after a batch norm, which adds its own shift)
+            for j in range(n):
+                row[j] = expit(row[j])
+        else:
+            for j in range(n):
+                row[j] = expit(row[j] + bias[j])
 
 
 cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,

@@ -225,7 +225,10 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     n = X.shape[0]
     flat0 = np.asarray(params32, dtype=np.float64).copy()
     empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.intp)
-    net = _train.NetSpec(layout, _kernel_activation(clf.activation), _LEAKY_RELU_SLOPE,
+    # (no dropout: the finite differences need a deterministic loss; a batch-normed
+    # network is refused by loss_grad, whose statistics would move on every call)
+    net = _train.NetSpec(layout, _kernel_activation(clf.activation),
+                         float(getattr(clf, "leaky_relu_slope", _LEAKY_RELU_SLOPE)),
                          _train.OUTPUT_CODES["logistic"])
     plan = _train.EpochPlan(net, X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f,
                             float(clf.alpha), n, False)

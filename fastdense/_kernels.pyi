@@ -15,6 +15,7 @@ _F = npt.NDArray[np.floating]
 
 ACTIVATIONS: Dict[str, int]
 ACTIVATION_CODES: Dict[str, int]
+ENUM_CODES: Dict[str, int]
 
 def dense_forward(a_prev: _F, w: _F, bias: _F, out: _F, activation: int,
                   negative_slope: float) -> None: ...

@@ -22,15 +22,25 @@ from libc.stdlib cimport free, malloc
 
 cnp.import_array()
 
-ACTIVATIONS = {
+from fastdense import _activations as _registry
+
+# The kernels' enum as Python sees it; tests/test_activation_registry.py checks that
+# the registry's codes are these.
+ENUM_CODES = {
     "identity": act.IDENTITY,
     "relu": act.RELU,
     "tanh": act.TANH,
     "sigmoid": act.SIGMOID,
     "leaky_relu": act.LEAKY_RELU,
+    "gelu": act.GELU,
+    "silu": act.SILU,
+    "elu": act.ELU,
+    "softplus": act.SOFTPLUS,
 }
-# Every name a caller may pass: the kernels' own plus scikit-learn's "logistic".
-ACTIVATION_CODES = dict(ACTIVATIONS, logistic=act.SIGMOID)
+# The kernels' names (the registry's), then every name a caller may pass: the
+# kernels' own plus scikit-learn's "logistic".
+ACTIVATIONS = {a.name: a.code for a in _registry.REGISTRY}
+ACTIVATION_CODES = dict(_registry.KERNEL_CODES)
 
 
 cdef inline const floating* optional_ptr(const floating[::1] x) noexcept nogil:
@@ -120,7 +130,8 @@ def activation_forward(const floating[::1] z, floating[::1] out, int activation,
 
 def activation_backward(const floating[::1] da, const floating[::1] a, floating[::1] dz,
                         int activation, double negative_slope):
-    """dz := da * g'(a), element-wise from the activation's output a (dz may be da)."""
+    """dz := da * g'(.), element-wise from the activation's output a, or from z for
+    gelu and silu (the registry's derivative="input"); dz may be da."""
     cdef Py_ssize_t n = da.shape[0]
     if n == 0:
         return

@@ -5,6 +5,8 @@ Same signatures as :mod:`fastdense.kernels`, written as the textbook equations
 Never used on a fast path.
 """
 
+import math
+
 import numpy as np
 
 
@@ -14,38 +16,77 @@ def _sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _leaky_relu(z, slope):
-    return np.where(z < 0, z * slope, z)
+def _erf(x):
+    # math.erf element-wise (NumPy has no erf; scipy is not a dependency of this oracle)
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
+
+
+def _softplus(z):
+    # PyTorch's Softplus(beta=1, threshold=20): z past the threshold, else log1p(exp(z))
+    with np.errstate(over="ignore"):
+        return np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20))))
+
+
+# g(Z), per kernel name (the registry's; "logistic" is the sigmoid's other name)
+_FORWARD = {
+    "identity": lambda z, s: z.copy(),
+    "relu": lambda z, s: np.maximum(z, 0),
+    "leaky_relu": lambda z, s: np.where(z < 0, z * s, z),
+    "tanh": lambda z, s: np.tanh(z),
+    "sigmoid": lambda z, s: _sigmoid(z),
+    "gelu": lambda z, s: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+    "silu": lambda z, s: z * _sigmoid(z),
+    "elu": lambda z, s: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+    "softplus": lambda z, s: _softplus(z),
+}
+
+# g'(Z) written in terms of the output A = g(Z), for the activations whose
+# registry entry says derivative="output"
+_FROM_OUTPUT = {
+    "identity": lambda a, s: np.ones_like(a),
+    "relu": lambda a, s: np.where(a <= 0, 0, 1).astype(a.dtype),  # NaN passes, as PyTorch
+    "leaky_relu": lambda a, s: np.where(a > 0, 1, s).astype(a.dtype),
+    "tanh": lambda a, s: 1 - a**2,
+    "sigmoid": lambda a, s: a * (1 - a),
+    "elu": lambda a, s: np.where(a > 0, 1, a + 1).astype(a.dtype),
+    "softplus": lambda a, s: np.where(a > 20, 1, -np.expm1(-a)).astype(a.dtype),
+}
+
+# g'(Z) from Z, for derivative="input" (not monotonic: A does not determine Z)
+_FROM_INPUT = {
+    "gelu": lambda z: (0.5 * (1 + _erf(z / np.sqrt(2)))
+                       + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)),
+    "silu": lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z))),
+}
+
+
+def _kernel_name(activation):
+    if activation == "logistic":
+        return "sigmoid"
+    if activation not in _FORWARD:
+        raise ValueError(f"unknown activation {activation!r}")
+    return activation
 
 
 def activate(Z, activation, negative_slope=0.01):
     """g(Z) for the activations of the kernels."""
-    if activation == "relu":
-        return np.maximum(Z, 0)
-    if activation == "leaky_relu":
-        return _leaky_relu(Z, negative_slope)
-    if activation == "tanh":
-        return np.tanh(Z)
-    if activation in ("sigmoid", "logistic"):
-        return _sigmoid(Z)
-    if activation == "identity":
-        return Z.copy()
-    raise ValueError(f"unknown activation {activation!r}")
+    return _FORWARD[_kernel_name(activation)](Z, negative_slope)
 
 
 def activation_derivative(A, activation, negative_slope=0.01):
-    """g'(Z) written in terms of the output A = g(Z)."""
-    if activation == "relu":
-        return np.where(A <= 0, 0, 1).astype(A.dtype)  # a NaN output passes, as in PyTorch
-    if activation == "leaky_relu":
-        return np.where(A > 0, 1, negative_slope).astype(A.dtype)
-    if activation == "tanh":
-        return 1 - A**2
-    if activation in ("sigmoid", "logistic"):
-        return A * (1 - A)
-    if activation == "identity":
-        return np.ones_like(A)
-    raise ValueError(f"unknown activation {activation!r}")
+    """g'(Z) written in terms of the output A = g(Z) (not for gelu/silu: see below)."""
+    name = _kernel_name(activation)
+    if name in _FROM_INPUT:
+        raise ValueError(f"{activation}'s derivative needs Z: use activation_derivative_from_input")
+    return _FROM_OUTPUT[name](A, negative_slope)
+
+
+def activation_derivative_from_input(Z, activation, negative_slope=0.01):
+    """g'(Z) from the pre-activation Z (every activation: the oracle of both forms)."""
+    name = _kernel_name(activation)
+    if name in _FROM_INPUT:
+        return _FROM_INPUT[name](Z)
+    return _FROM_OUTPUT[name](activate(Z, name, negative_slope), negative_slope)
 
 
 def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=None):
@@ -61,9 +102,15 @@ def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=N
 
 
 def dense_backward(dA, A_prev, W, A, activation="relu", *, input_grad=True,
-                   negative_slope=0.01):
-    """``dZ = dA * g'(A)``; returns ``(dZ @ W or None, dZ.T @ A_prev, dZ.sum(0))``."""
-    dZ = dA * activation_derivative(A, activation, negative_slope)
+                   negative_slope=0.01, Z=None):
+    """``dZ = dA * g'(Z)``; returns ``(dZ @ W or None, dZ.T @ A_prev, dZ.sum(0))``.
+
+    g' from the output A, or from Z where given (required for gelu and silu).
+    """
+    if Z is not None:
+        dZ = dA * activation_derivative_from_input(Z, activation, negative_slope)
+    else:
+        dZ = dA * activation_derivative(A, activation, negative_slope)
     dW = dZ.T @ A_prev
     db = dZ.sum(axis=0)
     dA_prev = dZ @ W if input_grad else None

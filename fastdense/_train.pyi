@@ -7,7 +7,7 @@ float64) and are C-contiguous; index arrays are ``np.intp``. Parameters live
 in one flat buffer in scikit-learn's ``_pack`` order.
 """
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,13 @@ class Layout:
     n_params: int
     width: int
     widest: int
-    def __init__(self, units: Sequence[int]) -> None: ...
+    bn_off: _I
+    stat_off: _I
+    bn_start: int
+    batch_norm: bool
+    def __init__(self, units: Sequence[int], batch_norm: bool = ...) -> None: ...
+    def initial_batch_norm(self, dtype: Any) -> _F: ...
+    def batch_norm_state(self, params: _F) -> List[Tuple[_F, _F, _F, _F]]: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -41,8 +47,10 @@ class NetSpec:
     slope: float
     output: int
     huber_delta: float
+    dropout: Optional[_F]
+    keep_z: bool
     def __init__(self, layout: Layout, activation: int, slope: float, output: int,
-                 huber_delta: float = ...) -> None: ...
+                 huber_delta: float = ..., dropout: Optional[Sequence[float]] = ...) -> None: ...
 
 class OptimizerSpec:
     """scikit-learn's SGD or Adam step: constants, state buffers, Adam's step count."""
@@ -64,8 +72,15 @@ class EpochPlan:
     alpha: float
     shuffle: bool
     dtype: np.dtype
+    zs: _F
+    masks: _F
+    dropped: _F
+    xhat: _F
+    inv: _F
     def __init__(self, net: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
-                 y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool) -> None: ...
+                 y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool,
+                 seed: int = ...) -> None: ...
+    def layer_masks(self, m: int) -> Optional[List[_F]]: ...
 
 def stochastic_epoch(plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Optional[_I],
                      check_signals: bool = ...) -> Tuple[float, int, Any]:

@@ -43,6 +43,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from scipy.linalg.cython_blas cimport sdot, ddot
 
 cimport fastdense._activations as act
+cimport fastdense._batchnorm as bn
 cimport fastdense._blas as blas
 cimport fastdense._losses as losses
 cimport fastdense._updates as upd
@@ -122,6 +123,50 @@ cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
 
 # --------------------------------------------------------------- primitives
 
+cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept nogil:
+    """The next output of SplitMix64 (Steele, Lea, Flood 2014): a 64-bit counter
+    advanced by the golden-ratio increment, then mixed. Its whole state is one
+    integer, so it runs inside the nogil epoch with no global state."""
+    cdef unsigned long long z
+    state[0] += 0x9E3779B97F4A7C15ULL
+    z = state[0]
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline unsigned int mix32(unsigned int h) noexcept nogil:
+    """MurmurHash3's 32-bit finalizer: every input bit flips each output bit with
+    probability ~1/2. 32-bit multiplies, so a loop of them vectorizes (AVX2)."""
+    h ^= h >> 16
+    h *= 0x85EBCA6BU
+    h ^= h >> 13
+    h *= 0xC2B2AE35U
+    h ^= h >> 16
+    return h
+
+
+cdef inline void dropout_row_masks(Py_ssize_t n, floating* a, floating* mask, floating* out,
+                                   double p, unsigned long long* rng) noexcept nogil:
+    """Inverted dropout of n values: mask := 0 (probability p) or 1 / (1 - p);
+    out := a * mask (PyTorch's ``input * (bernoulli(1 - p) / (1 - p))``).
+
+    One SplitMix64 draw per call gives a key and a base; value j's uniform is
+    mix32(key ^ (base + j) * golden), counter-based: no dependency from one
+    value to the next, so the loop vectorizes. A value is kept when its
+    uniform is >= p * 2**32.
+    """
+    cdef Py_ssize_t j
+    cdef unsigned long long r = splitmix64(rng)
+    cdef unsigned int key = <unsigned int> (r >> 32), base = <unsigned int> r
+    cdef unsigned int threshold = <unsigned int> (p * 4294967296.0)  # p < 1: fits
+    cdef floating scale = <floating> 1 / <floating> (1 - p)
+    cdef floating zero = 0
+    for j in range(n):
+        mask[j] = scale if mix32(key ^ ((base + <unsigned int> j) * 0x9E3779B9U)) >= threshold \
+            else zero
+        out[j] = a[j] * mask[j]
+
 ctypedef struct Net:
     # Network shape and the flat parameter layout (all arrays owned by Python).
     Py_ssize_t n_layers          # number of weight layers L (>= 1)
@@ -132,6 +177,23 @@ ctypedef struct Net:
     double slope                 # leaky_relu negative slope
     int output                   # output layer and loss (losses.Output)
     double huber_delta           # the Huber loss's delta (OUT_HUBER)
+    bint keep_z                  # g' needs the pre-activation z (GELU, SiLU): keep it
+    const double* dropout        # (L,): dropout probability after hidden layer l; NULL: none
+    const Py_ssize_t* bn_off     # (L,): offset of gamma[l] (beta[l] follows) in the flat
+                                 # buffer for hidden layer l; NULL: no batch norm
+    const Py_ssize_t* stat_off   # (L,): offset of running_mean[l] (running_var[l] follows)
+
+
+ctypedef struct Extras:
+    # What a training forward keeps beyond the activations, for its backward
+    # (each (m, units[l+1]) per layer, laid out as the activations; NULL: absent).
+    # Forward at predict passes no Extras: no dropout, nothing kept.
+    void* zs                     # pre-activations z, when net.keep_z
+    void* masks                  # dropout multipliers, 0 or 1 / (1 - p)
+    void* dropped                # activations times their mask: what the next layer reads
+    void* xhat                   # batch norm: the normalized pre-activations
+    void* inv                    # batch norm: 1 / std of each unit (its row 0 of the slot)
+    unsigned long long* rng      # the dropout generator's state (EpochPlan's)
 
 
 ctypedef struct Update:
@@ -239,19 +301,35 @@ cdef inline void csr_rows_t_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
                 dwr[j] += v * dzr[j]
 
 
+cdef inline floating* layer_slot(void* buf, floating** acts, Py_ssize_t l) noexcept nogil:
+    """Layer l's (m, units[l+1]) block of an Extras buffer, laid out as the activations."""
+    return <floating*> buf + (acts[l] - acts[0])
+
+
+cdef inline const floating* layer_output(Net net, const Extras* ex, floating** acts,
+                                         Py_ssize_t l) noexcept nogil:
+    """What the layer after hidden layer l reads: its activations, after dropout if any."""
+    if ex != NULL and net.dropout != NULL and net.dropout[l] > 0:
+        return layer_slot(ex.dropped, acts, l)
+    return acts[l]
+
+
 cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                          const floating* xs_data, const Py_ssize_t* rows,
                          Py_ssize_t row0, const floating* params,
-                         floating** acts) noexcept nogil:
+                         floating** acts, const Extras* ex) noexcept nogil:
     """acts[l] (m, units[l+1]) := layer l+1 output; the last one is the logit Z[L].
 
     The first layer reads the dense rows x0 (m, n_features) or, if xs.present,
     the CSR rows (rows or row0..); hidden layers apply g, the output adds b only.
+    With ex (training): z kept for g' where the activation needs it, and
+    dropout after the hidden activations (the next layer reads ex.dropped).
     """
     cdef Py_ssize_t l, n_in, n_out
-    cdef const floating* a_prev
+    cdef const floating* a_prev = x0
     cdef const floating* w
     cdef const floating* b
+    cdef double p
     for l in range(net.n_layers):
         n_in = net.units[l]
         n_out = net.units[l + 1]
@@ -260,12 +338,50 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == 0 and xs.present:
             csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
         else:  # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
-            a_prev = x0 if l == 0 else acts[l - 1]
             matmul(False, False, <int> m, <int> n_out, <int> n_in, a_prev, <int> n_in,
                    w, <int> n_out, acts[l], <int> n_out)
-        act.sklearn_bias_activation(m, n_out, acts[l], b,
-                          act.IDENTITY if l == net.n_layers - 1 else net.activation,
-                          <floating> net.slope)
+        a_prev = acts[l]
+        if l == net.n_layers - 1:
+            act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
+            break
+        if net.bn_off != NULL:  # Linear (with its bias) -> BatchNorm1d -> activation
+            if ex != NULL:
+                bn.batch_norm_train(m, n_out, acts[l], b, layer_slot(ex.xhat, acts, l),
+                                    layer_slot(ex.inv, acts, l), params + net.bn_off[l],
+                                    params + net.bn_off[l] + n_out,
+                                    <floating*> params + net.stat_off[l],
+                                    <floating*> params + net.stat_off[l] + n_out)
+            else:
+                act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> 0)
+                bn.batch_norm_eval(m, n_out, acts[l], params + net.bn_off[l],
+                                   params + net.bn_off[l] + n_out, params + net.stat_off[l],
+                                   params + net.stat_off[l] + n_out)
+            b = NULL
+        if ex != NULL and net.keep_z:
+            act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
+                                       net.activation, <floating> net.slope)
+        else:
+            act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
+                                        <floating> net.slope)
+        p = net.dropout[l] if net.dropout != NULL else 0
+        if ex != NULL and p > 0:
+            dropout_row_masks(m * n_out, acts[l], layer_slot(ex.masks, acts, l),
+                              layer_slot(ex.dropped, acts, l), p, ex.rng)
+            a_prev = layer_slot(ex.dropped, acts, l)
+
+
+cdef inline void update_range(const Update* u, Py_ssize_t off, Py_ssize_t n,
+                              Py_ssize_t n_l2, floating* params, const floating* grads,
+                              floating* state1, floating* state2, double alpha,
+                              floating scale) noexcept nogil:
+    """scikit-learn's step for params[off:off + n], the first n_l2 with the L2 term."""
+    if u.solver == STEP_ADAM:
+        upd.sklearn_adam(n, n_l2, params + off, grads + off, state1 + off, state2 + off,
+                         <floating> u.lr, u.beta_1, u.beta_2, <floating> u.epsilon,
+                         <floating> alpha, scale)
+    else:
+        upd.sklearn_sgd(n, n_l2, params + off, grads + off, state1 + off, <floating> u.lr,
+                        <floating> u.momentum, u.nesterov, <floating> alpha, scale)
 
 
 cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* params,
@@ -277,19 +393,10 @@ cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* 
     Every parameter's update is independent of the others', so stepping layer
     by layer gives the bits of one pass over the whole buffer.
     """
-    cdef Py_ssize_t k, off, n
-    for k in range(2):
-        off = net.coef_off[l] if k == 0 else net.icpt_off[l]
-        n = net.units[l + 1] * (net.units[l] if k == 0 else 1)
-        if u.solver == STEP_ADAM:
-            upd.sklearn_adam(n, n if k == 0 else 0, params + off, grads + off,
-                              state1 + off, state2 + off, <floating> u.lr,
-                              u.beta_1, u.beta_2,
-                              <floating> u.epsilon, <floating> alpha, scale)
-        else:
-            upd.sklearn_sgd(n, n if k == 0 else 0, params + off, grads + off,
-                             state1 + off, <floating> u.lr, <floating> u.momentum,
-                             u.nesterov, <floating> alpha, scale)
+    cdef Py_ssize_t n_w = net.units[l + 1] * net.units[l]
+    update_range(u, net.coef_off[l], n_w, n_w, params, grads, state1, state2, alpha, scale)
+    update_range(u, net.icpt_off[l], net.units[l + 1], 0, params, grads, state1, state2,
+                 alpha, scale)
 
 
 cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
@@ -298,7 +405,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             floating* params, floating* grads,
                             floating** acts, floating* d_a, floating* d_b,
                             double alpha, const Update* update, floating* state1,
-                            floating* state2) noexcept nogil:
+                            floating* state2, const Extras* ex) noexcept nogil:
     """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
 
     y and sw are the batch's targets and weights (m,), sw NULL for none.
@@ -307,6 +414,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     they stay raw sums and each layer takes the optimizer step (state1/state2:
     velocities, or Adam's m and v) as soon as the backward pass is done with it,
     while its gradients are hot; the step finishes the sums, which saves a pass.
+    ex: the training extras (kept z, dropout), or NULL for none.
     """
     cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
     cdef floating sw_sum_f
@@ -318,8 +426,10 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef floating* db
     cdef const floating* w
     cdef const floating* a_prev
+    cdef floating* saved
+    cdef floating* col_sums
 
-    forward(net, m, x0, xs, xs_data, rows, row0, params, acts)
+    forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
 
     # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_losses.pxd)
     sw_sum = <double> losses.pairwise_sum(sw, m) if sw != NULL else <double> m
@@ -347,7 +457,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == 0 and xs.present:
             csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
         else:
-            a_prev = x0 if l == 0 else acts[l - 1]
+            a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
             matmul(True, False, <int> n_in, <int> n_out, <int> m, a_prev, <int> n_in,
                    dz, <int> n_out, dw, <int> n_out)
         if finish:
@@ -363,10 +473,27 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             else:
                 matmul(False, True, <int> m, <int> n_in, <int> n_out, dz, <int> n_out,
                        w, <int> n_out, tmp, <int> n_in)
+            # the column sums of the delta: db[l-1], or beta's gradient under a batch norm
+            col_sums = grads + (net.icpt_off[l - 1] if net.bn_off == NULL
+                                else net.bn_off[l - 1] + n_in)
             for j in range(n_in):
-                grads[net.icpt_off[l - 1] + j] = 0
-            act.sklearn_delta_and_bias_grad(m, n_in, tmp, acts[l - 1], grads + net.icpt_off[l - 1],
+                col_sums[j] = 0
+            if layer_output(net, ex, acts, l - 1) != acts[l - 1]:  # through the dropout
+                saved = layer_slot(ex.masks, acts, l - 1)
+                for k in range(m * n_in):
+                    tmp[k] = tmp[k] * saved[k]
+            # g' reads the output, or the kept z (registry: derivative)
+            saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
+            act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
                          net.activation, <floating> net.slope)
+            if net.bn_off != NULL:  # back through the batch norm, then the Linear's bias
+                bn.batch_norm_backward(m, n_in, tmp, layer_slot(ex.xhat, acts, l - 1),
+                                       layer_slot(ex.inv, acts, l - 1),
+                                       params + net.bn_off[l - 1], col_sums,
+                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1])
+                if not finish:  # gamma and beta (no L2 term), while their gradients are hot
+                    update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
+                                 state1, state2, alpha, sw_sum_f)
         if finish:
             for j in range(n_out):
                 db[j] = db[j] / sw_sum_f
@@ -419,20 +546,29 @@ cdef class Layout:
     """The flat parameter buffer of a network, laid out as scikit-learn's ``_pack``.
 
     All coefs, W[l] (units[l], units[l+1]) raveled in C order, then all
-    intercepts b[l] (units[l+1],). ``units``, ``coef_off`` and ``icpt_off``
-    are read-only np.intp arrays; ``n_params`` is the buffer's length,
-    ``width`` the activations per row (sum of units[1:]), ``widest`` the
-    widest layer after the input.
+    intercepts b[l] (units[l+1],); with ``batch_norm``, then each hidden
+    layer's BatchNorm1d weight and bias (gamma[l], beta[l]), then each hidden
+    layer's running mean and running variance (the statistics travel with the
+    weights: predict, copies, early stopping's best state and warm starts
+    all carry them). ``units``, ``coef_off``, ``icpt_off``, ``bn_off`` and
+    ``stat_off`` are read-only np.intp arrays (the last two: one entry per
+    weight layer, -1 for the output layer, empty without batch norm);
+    ``n_params`` is the buffer's length, ``bn_start`` where the batch-norm
+    part starts (``n_params`` without it), ``width`` the activations per row
+    (sum of units[1:]), ``widest`` the widest layer after the input.
 
     Parameters
     ----------
     units : sequence of int
         n_features, hidden widths..., n_outputs: 2 to MAX_LAYERS + 1 widths, each >= 1.
+    batch_norm : bool, default=False
+        A BatchNorm1d between each hidden layer's Linear and its activation.
     """
-    cdef readonly object units, coef_off, icpt_off
-    cdef readonly Py_ssize_t n_layers, n_params, width, widest
+    cdef readonly object units, coef_off, icpt_off, bn_off, stat_off
+    cdef readonly Py_ssize_t n_layers, n_params, width, widest, bn_start
+    cdef readonly bint batch_norm
 
-    def __init__(self, units):
+    def __init__(self, units, batch_norm=False):
         widths = [int(u) for u in units]
         if not 2 <= len(widths) <= MAX_LAYERS + 1 or min(widths) < 1:
             raise ValueError(f"a network has 2 to {MAX_LAYERS + 1} layer widths, each >= 1; "
@@ -444,24 +580,62 @@ cdef class Layout:
         for n_out in widths[1:]:
             icpt_off.append(start)
             start += n_out
+        self.bn_start = start
+        bn_off, stat_off = [], []
+        hidden = widths[1:len(widths) - 1]
+        if batch_norm:
+            for n_out in hidden:
+                bn_off.append(start)
+                start += 2 * n_out
+            for n_out in hidden:
+                stat_off.append(start)
+                start += 2 * n_out
+            bn_off.append(-1)
+            stat_off.append(-1)
         self.units = np.array(widths, dtype=np.intp)  # OverflowError past Py_ssize_t
         self.coef_off = np.array(coef_off, dtype=np.intp)
         self.icpt_off = np.array(icpt_off, dtype=np.intp)
-        for arr in (self.units, self.coef_off, self.icpt_off):
+        self.bn_off = np.array(bn_off, dtype=np.intp)
+        self.stat_off = np.array(stat_off, dtype=np.intp)
+        for arr in (self.units, self.coef_off, self.icpt_off, self.bn_off, self.stat_off):
             arr.flags.writeable = False
+        self.batch_norm = bool(batch_norm)
         self.n_layers = len(widths) - 1
         self.n_params = start
         self.width = sum(widths[1:])
         self.widest = max(widths[1:])
 
+    def initial_batch_norm(self, dtype):
+        """The batch-norm part of a new buffer: gamma 1, beta 0, running mean 0 and
+        running variance 1 per hidden layer (BatchNorm1d's initial state)."""
+        tail = np.zeros(self.n_params - self.bn_start, dtype=dtype)
+        units = self.units.tolist()
+        for l in range(len(self.bn_off) - 1):
+            n = units[l + 1]
+            tail[self.bn_off[l] - self.bn_start:][:n] = 1
+            tail[self.stat_off[l] - self.bn_start + n:][:n] = 1
+        return tail
+
+    def batch_norm_state(self, params):
+        """Views of `params`: per hidden layer (gamma, beta, running_mean, running_var)."""
+        units = self.units.tolist()
+        out = []
+        for l in range(len(self.bn_off) - 1):
+            n, g, r = units[l + 1], self.bn_off[l], self.stat_off[l]
+            out.append((params[g:g + n], params[g + n:g + 2 * n], params[r:r + n],
+                        params[r + n:r + 2 * n]))
+        return out
+
     def __eq__(self, other):
-        return isinstance(other, Layout) and np.array_equal(self.units, other.units)
+        return (isinstance(other, Layout) and np.array_equal(self.units, other.units)
+                and self.batch_norm == other.batch_norm)
 
     def __hash__(self):
-        return hash(tuple(self.units.tolist()))
+        return hash((tuple(self.units.tolist()), self.batch_norm))
 
     def __repr__(self):
-        return f"Layout({self.units.tolist()})"
+        return (f"Layout({self.units.tolist()}, batch_norm=True)" if self.batch_norm
+                else f"Layout({self.units.tolist()})")
 
 
 cdef class NetSpec:
@@ -479,15 +653,20 @@ cdef class NetSpec:
         The output layer and loss (``OUTPUT_CODES``); decision_function ignores it.
     huber_delta : float, default=1.0
         The Huber loss's delta (> 0); only ``OUTPUT_CODES["huber"]`` reads it.
+    dropout : sequence of float, optional
+        The dropout probability in [0, 1) after each hidden layer (training
+        only); None or all zeros: no dropout.
     """
     cdef Net net
     cdef readonly Layout layout
     cdef readonly int activation, output
     cdef readonly double slope, huber_delta
+    cdef readonly object dropout  # read-only float64 array (n_layers,), or None
+    cdef readonly bint keep_z
 
     def __init__(self, Layout layout not None, int activation, double slope, int output,
-                 double huber_delta=1.0):
-        if not act.IDENTITY <= activation <= act.LEAKY_RELU:
+                 double huber_delta=1.0, dropout=None):
+        if not act.IDENTITY <= activation <= act.LAST_ACTIVATION:
             raise ValueError(f"activation code {activation} is not one of the kernels'")
         if not losses.OUT_LOGISTIC <= output <= losses.OUT_LAST:
             raise ValueError(f"output code {output} is not one of OUTPUT_CODES")
@@ -505,6 +684,24 @@ cdef class NetSpec:
         self.net.activation = activation
         self.net.slope = slope
         self.net.output = output
+        self.net.bn_off = NULL
+        self.net.stat_off = NULL
+        if layout.batch_norm and layout.n_layers > 1:
+            self.net.bn_off = <const Py_ssize_t*> cnp.PyArray_DATA(layout.bn_off)
+            self.net.stat_off = <const Py_ssize_t*> cnp.PyArray_DATA(layout.stat_off)
+        self.keep_z = activation == act.GELU or activation == act.SILU
+        self.net.keep_z = self.keep_z
+        self.dropout = None
+        self.net.dropout = NULL
+        if dropout is not None:
+            p = np.zeros(layout.n_layers, dtype=np.float64)
+            p[:len(p) - 1] = dropout  # ValueError for a wrong count
+            if not ((p >= 0) & (p < 1)).all():
+                raise ValueError(f"dropout probabilities must be in [0, 1); got {dropout}")
+            if (p > 0).any():
+                p.flags.writeable = False
+                self.dropout = p
+                self.net.dropout = <const double*> cnp.PyArray_DATA(p)
 
 
 cdef class OptimizerSpec:
@@ -570,7 +767,9 @@ cdef class EpochPlan:
     ``check_format(full_check=True)``). y is (n, n_outputs), sw (n,) or empty
     for no weights, all of one float dtype and C-contiguous. Minibatches have
     at most ``batch_size`` rows (the whole set for ``loss_grad``); with
-    ``shuffle`` each epoch gathers them in the order it is given.
+    ``shuffle`` each epoch gathers them in the order it is given. ``seed``
+    (an integer, taken mod 2**64) starts the dropout generator, whose state
+    advances through the epochs of the plan: same seed, same masks.
     """
     cdef readonly NetSpec net
     cdef readonly Py_ssize_t n_samples, batch_size
@@ -591,9 +790,12 @@ cdef class EpochPlan:
     cdef void* xb
     cdef void* yb
     cdef void* swb
+    cdef Extras extras
+    cdef unsigned long long rng_state
+    cdef readonly object zs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
 
     def __init__(self, NetSpec net not None, X, xs_data, xs_indptr, xs_indices, y, sw,
-                 double alpha, Py_ssize_t batch_size, bint shuffle):
+                 double alpha, Py_ssize_t batch_size, bint shuffle, seed=0):
         cdef Layout lay = net.layout
         cdef Py_ssize_t n, n_feat = lay.units[0], n_out = lay.units[lay.n_layers]
         X = float_array(X, "X", 2, False)
@@ -641,6 +843,35 @@ cdef class EpochPlan:
         self.grads, self.acts, self.d_a, self.d_b = (
             data_of(grads), data_of(acts), data_of(d_a), data_of(d_b))
         self.xb, self.yb, self.swb = data_of(xb), data_of(yb), data_of(swb)
+        # the training extras: z kept for g' (GELU, SiLU), dropout masks and outputs
+        dropping = net.dropout is not None
+        self.zs = np.empty(batch_size * lay.width if net.keep_z else 0, dtype=dtype)
+        self.masks = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
+        self.dropped = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
+        norm = lay.batch_norm and lay.n_layers > 1
+        if norm and batch_size < 2:
+            raise ValueError("batch norm needs minibatches of at least 2 rows")
+        self.xhat = np.empty(batch_size * lay.width if norm else 0, dtype=dtype)
+        self.inv = np.empty(batch_size * lay.width if norm else 0, dtype=dtype)
+        self.extras.xhat = data_of(self.xhat)
+        self.extras.inv = data_of(self.inv)
+        self.extras.zs = data_of(self.zs)
+        self.extras.masks = data_of(self.masks)
+        self.extras.dropped = data_of(self.dropped)
+        self.rng_state = <unsigned long long> (int(seed) & 0xFFFFFFFFFFFFFFFF)
+        self.extras.rng = &self.rng_state
+
+    def layer_masks(self, Py_ssize_t m):
+        """The dropout multipliers of the last minibatch of m rows: one (m, units[l+1])
+        array per hidden layer (copies), or None without dropout. For tests."""
+        if self.net.dropout is None:
+            return None
+        units = self.net.layout.units.tolist()
+        out, off = [], 0
+        for width in units[1:len(units) - 1]:
+            out.append(self.masks[off:off + m * width].reshape(m, width).copy())
+            off += m * width
+        return out
 
 
 cdef check_params(EpochPlan plan, Py_ssize_t n_params, bint is_float):
@@ -739,7 +970,7 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                                          swp, &params[0], <floating*> plan.grads, acts,
                                          <floating*> plan.d_a, <floating*> plan.d_b,
                                          alpha, &update, <floating*> opt.s1,
-                                         <floating*> opt.s2)
+                                         <floating*> opt.s2, &plan.extras)
             acc += batch_loss * m
             start = stop
             if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
@@ -767,6 +998,11 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
         raise ValueError("grads must have params' length")
     if plan.batch_size < plan.n_samples:
         raise ValueError("loss_grad needs a plan whose batch_size covers every row")
+    if plan.net.dropout is not None:  # a random objective: no line search can use it
+        raise ValueError("loss_grad takes no dropout: the loss would change on every call")
+    if plan.net.layout.batch_norm and plan.net.layout.n_layers > 1:
+        raise ValueError("loss_grad takes no batch norm: each call would move its running "
+                         "statistics")
     cdef Net net = plan.net.net
     cdef Py_ssize_t n = plan.n_samples
     cdef double loss
@@ -778,7 +1014,8 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
                                <const floating*> plan.xs_data, NULL, 0,
                                <const floating*> plan.y, <const floating*> plan.sw,
                                params_ptr, &grads[0], acts, <floating*> plan.d_a,
-                               <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL)
+                               <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL,
+                               &plan.extras)
     return loss
 
 
@@ -847,7 +1084,7 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
             m = chunk if start + chunk <= n else n - start
             layer_pointers(net, &acts_buf[0], m, acts)
             forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
-                    xs_ptr, NULL, start, &params[0], acts)
+                    xs_ptr, NULL, start, &params[0], acts, NULL)
             memcpy(&out[start * n_out], acts[layer], m * n_out * sizeof(floating))
             start += m
 
@@ -938,7 +1175,7 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
         while status == 0 and start < n:
             m = chunk if start + chunk <= n else n - start
             layer_pointers(net, &acts_buf[0], m, acts)
-            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts)
+            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts, NULL)
             z = acts[L - 1]
             for i in range(m * n_out):
                 bad |= z[i] != z[i]

@@ -15,12 +15,27 @@ from typing import Any
 
 import numpy as np
 
-from . import nn
+from . import _activations, nn
 from .autograd import Tensor
 
 __all__ = ["from_torch", "to_torch"]
 
-_SIMPLE = ("ReLU", "Tanh", "Sigmoid", "Identity")
+
+def _batch_norm_dtype(module: Any, torch: Any) -> Any:
+    """A torch BatchNorm1d's floating dtype (of its weight, or its running mean)."""
+    for t in (module.weight, module.running_mean):
+        if t is not None:
+            return t.dtype
+    return torch.get_default_dtype()
+
+
+def _activation(module: Any, source: Any, target: Any) -> Any:
+    """The `target` library's module for an activation module of `source` (torch.nn or
+    fastdense.nn) the registry knows, with its constructor arguments; None otherwise."""
+    entry = _activations.by_module(type(module).__name__)
+    if entry is None or type(module) is not getattr(source, entry.module, None):
+        return None
+    return getattr(target, entry.module)(**{k: getattr(module, k) for k in entry.module_args})
 
 
 def _torch():
@@ -41,9 +56,11 @@ def _np_dtype(torch_dtype) -> np.dtype:
 def from_torch(module: Any) -> "nn.Module":
     """The fastdense model equivalent to a PyTorch module, with copied weights.
 
-    Supported: ``Sequential`` (nested too), ``Linear``, ``ReLU``, ``LeakyReLU``,
-    ``Tanh``, ``Sigmoid``, ``Identity``, ``Dropout``, ``BCEWithLogitsLoss``
-    and ``BCELoss``. The training/eval mode is carried over.
+    Supported: ``Sequential`` (nested too), ``Linear``, the activation modules
+    of the registry (``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``,
+    ``Identity``, ``GELU``, ``SiLU``, ``ELU``, ``Softplus``: see
+    ``fastdense._activations``), ``Dropout``, ``BatchNorm1d``,
+    ``BCEWithLogitsLoss`` and ``BCELoss``. The training/eval mode is carried over.
 
     Parameters
     ----------
@@ -69,21 +86,25 @@ def from_torch(module: Any) -> "nn.Module":
         out = nn.Linear(module.in_features, module.out_features,
                         bias=module.bias is not None, dtype=_np_dtype(module.weight.dtype))
         out.load_state_dict(module.state_dict())
-    elif isinstance(module, tnn.LeakyReLU):
-        out = nn.LeakyReLU(module.negative_slope)
+    elif (activation := _activation(module, tnn, nn)) is not None:
+        out = activation
     elif isinstance(module, tnn.Dropout):
         out = nn.Dropout(module.p)
+    elif type(module) is tnn.BatchNorm1d:
+        out = nn.BatchNorm1d(module.num_features, module.eps, module.momentum, module.affine,
+                             module.track_running_stats,
+                             dtype=_np_dtype(_batch_norm_dtype(module, torch)))
+        out.load_state_dict(module.state_dict())
     elif isinstance(module, tnn.BCEWithLogitsLoss):
         out = nn.BCEWithLogitsLoss(module.weight, reduction=module.reduction,
                                    pos_weight=module.pos_weight)
     elif isinstance(module, tnn.BCELoss):
         out = nn.BCELoss(module.weight, reduction=module.reduction)
-    elif name in _SIMPLE and type(module) is getattr(tnn, name):
-        out = getattr(nn, name)()
     else:
         raise TypeError(
             f"from_torch: no fastdense equivalent for {name}; supported are Sequential, "
-            "Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Identity, Dropout and the BCE losses"
+            f"Linear, {', '.join(a.module for a in _activations.REGISTRY)}, Dropout, "
+            "BatchNorm1d and the BCE losses"
         )
     return out.train(bool(module.training))
 
@@ -130,10 +151,17 @@ def to_torch(obj: Any):
         out = tnn.Linear(obj.in_features, obj.out_features, bias=obj.bias is not None,
                          dtype=dtype)
         out.load_state_dict(_to_tensor(obj.state_dict(), torch))
-    elif isinstance(obj, nn.LeakyReLU):
-        out = tnn.LeakyReLU(obj.negative_slope)
+    elif (activation := _activation(obj, nn, tnn)) is not None:
+        out = activation
     elif isinstance(obj, nn.Dropout):
         out = tnn.Dropout(obj.p)
+    elif type(obj) is nn.BatchNorm1d:
+        state = obj.state_dict()
+        dtype = getattr(torch, str(next(v for v in state.values()
+                                        if np.asarray(getattr(v, "_data", v)).ndim == 1).dtype))
+        out = tnn.BatchNorm1d(obj.num_features, obj.eps, obj.momentum, obj.affine,
+                              obj.track_running_stats, dtype=dtype)
+        out.load_state_dict(_to_tensor(state, torch))
     elif isinstance(obj, nn.BCEWithLogitsLoss):
         w, pw = (None if a is None else torch.from_numpy(np.array(a, copy=True))
                  for a in (obj.weight, obj.pos_weight))
@@ -141,8 +169,6 @@ def to_torch(obj: Any):
     elif isinstance(obj, nn.BCELoss):
         w = None if obj.weight is None else torch.from_numpy(np.array(obj.weight, copy=True))
         out = tnn.BCELoss(w, reduction=obj.reduction)
-    elif name in _SIMPLE and type(obj) is getattr(nn, name):
-        out = getattr(tnn, name)()
     else:
         raise TypeError(f"to_torch: no PyTorch equivalent for {name}")
     return out.train(obj.training)

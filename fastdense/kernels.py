@@ -17,7 +17,7 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _kernels
+from . import _activations as _registry, _kernels
 from ._validation import (
     as_contiguous,
     check_blas_dims,
@@ -42,6 +42,8 @@ __all__ = [
 #: Activation names understood by the kernels ("logistic" is scikit-learn's name
 #: for the sigmoid).
 ACTIVATIONS = tuple(_kernels.ACTIVATION_CODES)
+# the activations whose g' reads Z, not A (the registry's derivative="input")
+_NEEDS_Z = frozenset(a.name for a in _registry.REGISTRY if a.derivative == "input")
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -98,8 +100,9 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: Optional[ArrayLike],
         Weights in ``torch.nn.Linear.weight`` layout.
     b : array-like of shape (n_out,) or None
         Bias; None for no bias.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "logistic", "identity"}
-        The activation g.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "logistic", "identity", \
+"gelu", "silu", "elu", "softplus"}
+        The activation g (``fastdense._activations.REGISTRY``).
     negative_slope : float, default=0.01
         Slope of ``leaky_relu`` for negative inputs (>= 0).
     out : ndarray of shape (m, n_out), optional
@@ -146,11 +149,14 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: Optional[ArrayLike],
 def dense_backward(
     dA: ArrayLike, A_prev: ArrayLike, W: ArrayLike, A: ArrayLike,
     activation: str = "relu", *, input_grad: bool = True, negative_slope: float = 0.01,
+    Z: Optional[ArrayLike] = None,
 ) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Fused dense layer backward from the layer's output gradient.
 
-    One pass forms ``dZ = dA * g'(A)`` (g' from the output A) and sums db;
-    then ``dW = dZ.T @ A_prev`` and, if asked, ``dA_prev = dZ @ W`` go to BLAS.
+    One pass forms ``dZ = dA * g'(Z)`` and sums db; then ``dW = dZ.T @ A_prev``
+    and, if asked, ``dA_prev = dZ @ W`` go to BLAS. g' is read from the output
+    A, except for ``"gelu"`` and ``"silu"`` (not monotonic: A does not
+    determine Z), which read the pre-activation ``Z``.
 
     Parameters
     ----------
@@ -168,6 +174,9 @@ def dense_backward(
         Whether to compute ``dA_prev``; the first layer never needs it.
     negative_slope : float, default=0.01
         Slope of ``leaky_relu``.
+    Z : array-like of shape (m, n_out), optional
+        The pre-activation ``A_prev @ W.T + b``: required for ``"gelu"`` and
+        ``"silu"``, ignored otherwise.
 
     Returns
     -------
@@ -176,6 +185,11 @@ def dense_backward(
     dW : ndarray of shape (n_out, n_in)
     db : ndarray of shape (n_out,)
     """
+    if isinstance(activation, str) and activation in _NEEDS_Z:  # g' reads Z, in A's place
+        if Z is None:
+            raise ValueError(f"activation={activation!r}: its derivative needs the "
+                             "pre-activation; pass Z=")
+        A = Z
     grads = _kernels.dense_backward_ready(dA, A_prev, W, A, activation, negative_slope,
                                           input_grad)
     if grads is not None:  # the common call, checked and run at C level

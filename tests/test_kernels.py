@@ -146,7 +146,7 @@ def _ineligible_forward_calls(X, W, b):
         ("empty X", (X[:0], W, b, "relu", 0.01)),
         ("shape mismatch", (X[:, :-1], W, b, "relu", 0.01)),
         ("bias mismatch", (X, W, b[:-1], "relu", 0.01)),
-        ("unknown activation", (X, W, b, "gelu", 0.01)),
+        ("unknown activation", (X, W, b, "swish", 0.01)),
         ("int slope", (X, W, b, "relu", 1)),
         ("negative slope", (X, W, b, "leaky_relu", -0.5)),
         ("nan slope", (X, W, b, "leaky_relu", float("nan"))),

@@ -18,7 +18,7 @@ first with :func:`fastdense._network.check_network`.
 """
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, Dict
 
 import numpy as np
@@ -29,14 +29,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import _fast_input, _train, _version
-from .._kernels import ACTIVATION_CODES as _ACTIVATION_CODES
+from .. import _activations, _fast_input, _train, _version
 from .._network import FittedNetwork, as_float_array, check_network, check_optimizer_state
 from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
 from ._callbacks import _Callbacks, _CallbackSupportMixin
 from ._validation_set import check_presence, check_validation_set
 from ._optimizers import _AdamState, _SGDState
-from ._params import CONSTRAINTS
+from ._params import CONSTRAINTS, DEFAULTS, LAYER_KEYWORDS
 from ._solvers import _SolverMixin
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["_DenseBase"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_LEAKY_RELU_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
+_LEAKY_RELU_SLOPE: float = 0.01  # DEFAULTS["leaky_relu_slope"], torch.nn.LeakyReLU's default
 _MAX_LAYERS = _train.MAX_WEIGHT_LAYERS  # the kernels keep per-layer pointers on the stack
 # Rows per predict chunk: about this many activations live at once.
 _PREDICT_CHUNK_ELEMENTS = 1 << 18
@@ -61,12 +60,9 @@ _NAN_OUTPUT = (
 
 
 def _kernel_activation(name):
-    try:
-        return _ACTIVATION_CODES[name]
-    except (KeyError, TypeError):  # e.g. an edited or unpickled `activation`
-        raise ValueError(
-            f"activation={name!r} is not one of {sorted(_ACTIVATION_CODES)}"
-        ) from None
+    """The kernel code of the estimator activation `name` (ValueError for anything else,
+    e.g. an edited or unpickled ``activation``)."""
+    return _activations.get(name).code
 
 
 def _check_class_weight(class_weight):
@@ -111,7 +107,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         in ``_fitted_net``, replaced as a whole (see :meth:`_snapshot`).
         """
         if not isinstance(layout, _train.Layout):
-            layout = _train.Layout(layout)
+            layout = _train.Layout(layout, batch_norm=bool(getattr(self, "batch_norm", False)))
         self._publish(FittedNetwork(params, layout))
 
     def _publish(self, net):
@@ -133,8 +129,17 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         if net is not None and net.serves(self.coefs_, self.intercepts_):
             return net
         coefs, intercepts = self._edited_network()
-        params = np.concatenate([a.ravel() for a in coefs + intercepts])
-        net = FittedNetwork(params, _train.Layout(self._checked_units(coefs, intercepts)))
+        tail = self._batch_norm_tail()  # the batch norms' parameters and statistics
+        layout = _train.Layout(self._checked_units(coefs, intercepts),
+                               batch_norm=tail is not None)
+        parts = [a.ravel() for a in coefs + intercepts]
+        if tail is not None:
+            if tail.ndim != 1 or tail.shape[0] != layout.n_params - layout.bn_start:
+                raise ValueError(f"the batch-norm state has {tail.shape} values; the network "
+                                 f"needs {layout.n_params - layout.bn_start}")
+            parts.append(as_float_array(tail, "batch-norm state", coefs[0].dtype,
+                                        cast_floats=True))
+        net = FittedNetwork(np.concatenate(parts), layout)
         self._publish(net)
         return net
 
@@ -156,6 +161,14 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def _net_or_none(self, name):
         net = self.__dict__.get("_fitted_net")
         return None if net is None else getattr(net, name)
+
+    def _batch_norm_tail(self):
+        """The batch-norm part of the network (gamma, beta, running statistics per hidden
+        layer, flat) to keep when coefs_/intercepts_ are re-packed; None without."""
+        net = self.__dict__.get("_fitted_net")
+        if net is not None:
+            return net.params[net.layout.bn_start:].copy() if net.layout.batch_norm else None
+        return self.__dict__.pop("_batch_norm_state", None)  # an unpickled estimator
 
     def _edited_network(self):
         """coefs_ / intercepts_ as the user left them, numeric arrays cast to the fitted dtype.
@@ -191,6 +204,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state = dict(state)
+        tail = self._batch_norm_tail() if "_fitted_net" in state else None
+        if tail is not None:  # coefs_/intercepts_ carry the weights, this the batch norms
+            state["_batch_norm_state"] = tail
         state.pop("_fitted_net", None)  # coefs_/intercepts_ carry the weights
         state.pop("_own_random_state", None)  # a private shortcut, rebuilt on the next fit
         state["_fastdense_version"] = _version.__version__
@@ -199,6 +215,8 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        for name in LAYER_KEYWORDS:  # a pickle from before the parameter existed
+            state.setdefault(name, DEFAULTS[name])
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
         # (older versions pickled these beside coefs_)
         for private in ("_fitted_net", "_params", "_views", "_layout", "_units", "_coef_off",
@@ -290,12 +308,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         return _train.OUTPUT_CODES[self.out_activation_]
 
     def _net_spec(self, output=0, net=None):
-        """The network (`net`, else the published one) as the kernels run it."""
-        # (huber_delta: DenseRegressor's parameter, read by its Huber output only)
+        """The network (`net`, else the published one) as the kernels run it, with the
+        current ``activation``, its slope, dropout and (DenseRegressor's) ``huber_delta``."""
         layout = (self._fitted_net if net is None else net).layout
         return _train.NetSpec(layout, _kernel_activation(self.activation),
-                              _LEAKY_RELU_SLOPE, output,
-                              float(getattr(self, "huber_delta", 1.0)))
+                              float(self.leaky_relu_slope), output,
+                              huber_delta=float(getattr(self, "huber_delta", 1.0)),
+                              dropout=self._dropout_rates(len(layout.units) - 2))
 
     # --------------------------------------------------------------- fit
 
@@ -373,6 +392,17 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 f"{len(hidden_layer_sizes)}"
             )
         hidden_layer_sizes = [int(h) for h in hidden_layer_sizes]
+        if self._dropout_rates(len(hidden_layer_sizes)) and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout is not available with solver='lbfgs': a random mask makes the "
+                "loss change between evaluations, which breaks L-BFGS's line search. Use "
+                "solver='adam' or 'sgd', or dropout=0.0"
+            )
+        if self.batch_norm and self.solver == "lbfgs":
+            raise ValueError(
+                "batch_norm is not available with solver='lbfgs': each loss evaluation "
+                "would move the running statistics. Use solver='adam' or 'sgd'"
+            )
         self._check_blas_sizes(X, hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
@@ -391,6 +421,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             self._initialize(layer_units, X.dtype)
         else:
             params, units_before = self._flat_params()
+            if self._layout.batch_norm != bool(self.batch_norm):
+                raise ValueError(
+                    f"warm_start/partial_fit need the same network: it was fitted with "
+                    f"batch_norm={self._layout.batch_norm}, now batch_norm={self.batch_norm}"
+                )
             if units_before != layer_units:
                 raise ValueError(
                     f"warm_start/partial_fit need the same network shape: fitted "
@@ -501,11 +536,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         self._fit_dtype = np.dtype(dtype)
-        layout = _train.Layout(layer_units)
+        layout = _train.Layout(layer_units, batch_norm=bool(self.batch_norm))
         params = np.empty(layout.n_params, dtype=dtype)
+        if layout.batch_norm:
+            params[layout.bn_start:] = layout.initial_batch_norm(dtype)
         self._bind_views(params, layout)
         # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
-        factor = 2.0 if self.activation == "logistic" else 6.0
+        factor = _activations.get(self.activation).glorot_factor
         for i in range(self.n_layers_ - 1):
             fan_in, fan_out = layer_units[i], layer_units[i + 1]
             bound = np.sqrt(factor / (fan_in + fan_out))
@@ -616,7 +653,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
 
         ``Linear(n_in, n_out)`` layers with ``weight = coefs_[i].T`` and
         ``bias = intercepts_[i]``, each hidden one followed by its activation
-        module (``nn.Identity`` for ``"identity"``), and no output sigmoid:
+        module (``nn.Identity`` for ``"identity"``; the registry's
+        ``fastdense._activations``), with ``batch_norm`` an ``nn.BatchNorm1d``
+        before it (its running statistics; ``num_batches_tracked`` is not
+        kept and reads 0), with ``dropout`` an ``nn.Dropout`` after it (the
+        module is returned in eval mode), and no output sigmoid:
         ``module_(X)`` is the output layer's pre-activation (the logits), an
         (n, n_outputs) tensor. Its
         ``state_dict()`` loads into the equivalent ``torch.nn.Sequential``.
@@ -629,20 +670,30 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         from .. import nn
         from .._random import default_generator
 
-        activations: Dict[str, Any] = {
-            "relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
-            "identity": nn.Identity, "leaky_relu": lambda: nn.LeakyReLU(_LEAKY_RELU_SLOPE),
-        }
+        entry = _activations.get(self.activation)
+        kwargs = ({"negative_slope": float(self.leaky_relu_slope)}
+                  if entry.name == "leaky_relu" else {})
+        rates = self._dropout_rates(len(net.coefs) - 1) or []
+        norms = net.layout.batch_norm_state(net.params) if net.layout.batch_norm else []
         generator = default_generator()
         saved = generator.bit_generator.state
         try:
-            layers = []
+            layers: list = []
             for i, (W, b) in enumerate(zip(net.coefs, net.intercepts)):
                 linear = nn.Linear(W.shape[0], W.shape[1], dtype=W.dtype)
                 linear.load_state_dict({"weight": W.T, "bias": b})
                 layers.append(linear)
+                if i < len(net.coefs) - 1 and norms:
+                    gamma, beta, mean, var = norms[i]
+                    norm = nn.BatchNorm1d(W.shape[1], dtype=W.dtype)
+                    norm.load_state_dict({"weight": gamma, "bias": beta, "running_mean": mean,
+                                          "running_var": var,
+                                          "num_batches_tracked": norm.num_batches_tracked})
+                    layers.append(norm)
                 if i < len(net.coefs) - 1:
-                    layers.append(activations[self.activation]())
+                    layers.append(getattr(nn, entry.module)(**kwargs))
+                    if rates and rates[i] > 0:
+                        layers.append(nn.Dropout(rates[i]))
         finally:
             generator.bit_generator.state = saved
         net = nn.Sequential(*layers)

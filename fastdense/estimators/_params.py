@@ -19,7 +19,10 @@ import numpy as np
 from sklearn.metrics import get_scorer_names
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-__all__ = ["DEFAULTS", "MLP_KEYWORDS", "CONSTRAINTS", "init_with", "params_doc"]
+from .._activations import ESTIMATOR_ACTIVATIONS
+
+__all__ = ["DEFAULTS", "MLP_KEYWORDS", "LAYER_KEYWORDS", "CONSTRAINTS", "init_with",
+           "params_doc"]
 
 #: Every parameter's default. MLPClassifier's order; ``loss`` is MLPRegressor's.
 DEFAULTS = {
@@ -47,20 +50,26 @@ DEFAULTS = {
     "epsilon": 1e-8,
     "n_iter_no_change": 10,
     "max_fun": 15000,
+    "leaky_relu_slope": 0.01,
+    "dropout": 0.0,
+    "batch_norm": False,
     "dtype": None,
     "class_weight": None,
     "scoring": None,
     "huber_delta": 1.0,
 }
 
+#: The layer parameters scikit-learn's MLP does not have (after MLP_KEYWORDS, in this order).
+LAYER_KEYWORDS = ("leaky_relu_slope", "dropout", "batch_norm")
+
 #: The keyword-only parameters MLPClassifier and MLPRegressor share, in their order.
 MLP_KEYWORDS = tuple(name for name in DEFAULTS if name not in (
     "loss", "hidden_layer_sizes", "activation", "dtype", "class_weight", "scoring",
-    "huber_delta"))
+    *LAYER_KEYWORDS, "huber_delta"))
 
 CONSTRAINTS: dict = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+    "activation": [StrOptions(set(ESTIMATOR_ACTIVATIONS))],
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -85,6 +94,10 @@ CONSTRAINTS: dict = {
         Options(Real, {np.inf}),
     ],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "leaky_relu_slope": [Interval(Real, 0, None, closed="left")],
+    # one probability per hidden layer is checked against the layer count by fit
+    "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+    "batch_norm": ["boolean"],
     "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
     "scoring": [None, StrOptions(set(get_scorer_names())), callable],
 }
@@ -111,9 +124,13 @@ def init_with(positional, keyword):
 _SHARED_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, default='relu'
-        Hidden-layer activation. ``'leaky_relu'`` (slope 0.01 for negative
-        inputs, as ``torch.nn.LeakyReLU``) is an addition to MLPClassifier's set.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu', \
+'silu', 'elu', 'softplus'}, default='relu'
+        Hidden-layer activation. The last five are additions to MLPClassifier's
+        set, each PyTorch's module of that name with its defaults:
+        ``'leaky_relu'`` (slope ``leaky_relu_slope`` for negative inputs),
+        ``'gelu'`` (the exact erf form), ``'silu'`` (``z * sigmoid(z)``),
+        ``'elu'`` (alpha=1) and ``'softplus'`` (beta=1, threshold=20).
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization, as in MLPClassifier.
@@ -184,6 +201,29 @@ _SHARED_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), d
 
     max_fun : int, default=15000
         Maximum number of loss evaluations for ``solver='lbfgs'``.
+
+    leaky_relu_slope : float, default=0.01
+        The slope of ``activation='leaky_relu'`` for negative inputs (>= 0;
+        ``torch.nn.LeakyReLU``'s default ``negative_slope``).
+
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Inverted dropout after each hidden activation while training (sgd,
+        adam), as ``torch.nn.Dropout``: each activation is zeroed with this
+        probability and the others scaled by ``1 / (1 - p)``; one probability
+        for every hidden layer, or one per hidden layer. Each value is in
+        [0, 1). The masks are drawn from ``random_state`` (same seed, same
+        model); predictions use no dropout. ``solver='lbfgs'`` refuses
+        dropout (a random objective breaks its line search).
+
+    batch_norm : bool, default=False
+        A batch normalization between each hidden layer's product and its
+        activation, ``torch.nn.BatchNorm1d``'s (Linear -> BatchNorm1d ->
+        activation -> Dropout): the minibatch's mean and biased variance while
+        training, running statistics (momentum 0.1, unbiased variance, eps
+        1e-5) at predict; its weight and bias are trained by the solver
+        (without the L2 term). Every training minibatch needs 2 rows or more
+        (a ValueError names ``batch_size`` otherwise); ``solver='lbfgs'``
+        refuses it (each loss evaluation would move the statistics).
 
     dtype : {None, 'float32', 'float64'}, default=None
         Floating type of the parameters and the computation. None keeps

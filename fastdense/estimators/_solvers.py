@@ -55,8 +55,14 @@ class _SolverMixin:
         sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
                 else np.ascontiguousarray(sample_weight, dtype=dtype))
         net = self._net_spec(self._output_code())
+        seed = 0
+        if net.dropout is not None:
+            # drawn only with dropout, so the defaults consume MLPClassifier's stream;
+            # t_ (rows seen) makes successive partial_fit calls draw new masks
+            high, low = self._random_state.randint(0, 2**32, size=2, dtype=np.uint64)
+            seed = ((int(high) << 32) | int(low)) ^ int(self.t_)
         return _train.EpochPlan(net, Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
-                                float(self.alpha), batch_size, shuffle)
+                                float(self.alpha), batch_size, shuffle, seed)
 
     def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks=None, vset=None):
         params = self._params
@@ -117,6 +123,13 @@ class _SolverMixin:
                     "sample size. It is going to be clipped"
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        if self._layout.batch_norm and (batch_size == 1 or n_samples % batch_size == 1):
+            # as PyTorch: "Expected more than 1 value per channel when training"
+            raise ValueError(
+                f"batch_norm needs every training minibatch to have 2 rows or more; with "
+                f"batch_size={batch_size} and {n_samples} training rows one minibatch has "
+                f"1 row. Choose another batch_size"
+            )
 
         # The network, the data and every buffer, described to the kernel once per fit.
         plan = self._epoch_plan(X_train, y_train, sw_train, batch_size, bool(self.shuffle))

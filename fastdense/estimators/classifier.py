@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .. import _fast_input
 from ._base import _DenseBase
-from ._params import CONSTRAINTS, MLP_KEYWORDS, init_with, params_doc
+from ._params import CONSTRAINTS, LAYER_KEYWORDS, MLP_KEYWORDS, init_with, params_doc
 
 __all__ = ["DenseClassifier"]
 
@@ -55,7 +55,7 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
     _binary_only = False  # DenseBinaryClassifier: True
 
     __init__ = init_with(("hidden_layer_sizes", "activation"),
-                         (*MLP_KEYWORDS, "dtype", "class_weight", "scoring"))
+                         (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "class_weight", "scoring"))
 
     def _output_activation(self):
         # MLPClassifier: softmax for multi-class, a logistic unit per output otherwise

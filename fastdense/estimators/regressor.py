@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .. import _fast_input, _train
 from ._base import _DenseBase
-from ._params import CONSTRAINTS, MLP_KEYWORDS, init_with, params_doc
+from ._params import CONSTRAINTS, LAYER_KEYWORDS, MLP_KEYWORDS, init_with, params_doc
 
 __all__ = ["DenseRegressor"]
 
@@ -99,7 +99,7 @@ class DenseRegressor(RegressorMixin, _DenseBase):
     }
 
     __init__ = init_with(("loss", "hidden_layer_sizes", "activation"),
-                         (*MLP_KEYWORDS, "dtype", "scoring", "huber_delta"))
+                         (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "scoring", "huber_delta"))
 
     def _output_code(self):
         # the robust losses run on the identity output, under their own codes

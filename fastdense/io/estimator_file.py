@@ -54,8 +54,12 @@ CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
 #: New entries (a new parameter, fitted attribute or optimizer field) keep the version:
 #: a reader ignores what it does not know, with a warning. A change that an older reader
 #: would misread increments it; a reader refuses a version newer than its own.
+#: 2 adds the batch norms' state (per hidden layer gamma, beta, then per hidden layer
+#: running mean and variance, flat, in the estimator buffer's order): a file without batch
+#: norm is still written as version 1, which every reader reads.
 FORMAT_KEY = "fastdense_format"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+BATCH_NORM_ARRAY = "batch_norm_state"
 #: the widest string label dtype accepted beyond the longest label's own length
 MAX_LABEL_WIDTH = 1024
 
@@ -179,6 +183,18 @@ def _kind_of(est):
     raise TypeError(f"fastdense.save stores {', '.join(KINDS)}; got {type(est).__name__}")
 
 
+def _batch_norm_state(arrays, units, dtype):
+    """The file's batch-norm state array, proven against the network (format 2)."""
+    n = 4 * sum(units[1:len(units) - 1])
+    state = arrays.get(BATCH_NORM_ARRAY)
+    if state is None:
+        raise _Bad(f"the file's batch_norm=True needs its {BATCH_NORM_ARRAY} array")
+    if state.ndim != 1 or state.shape[0] != n or state.dtype != dtype:
+        raise _Bad(f"the file's {BATCH_NORM_ARRAY} must be {n} {dtype} values; it is "
+                   f"{state.dtype} {state.shape}")
+    return state
+
+
 def _class_weight_entry(value, name):
     """A class_weight dict as [[label, weight], ...] (JSON objects have string keys only)."""
     return {"__items__": [[_plain(k, name), _plain(v, name)] for k, v in value.items()]}
@@ -234,8 +250,11 @@ def estimator_arrays(est):
                                 **{k: _plain(getattr(opt, k), k) for k in opt.FILE_FIELDS}}
         arrays["_optimizer.state1"] = opt.state1
         arrays["_optimizer.state2"] = opt.state2
-    meta = {_KIND: kind, FORMAT_KEY: str(FORMAT_VERSION), "params": json.dumps(params),
+    meta = {_KIND: kind, FORMAT_KEY: "1", "params": json.dumps(params),
             "fitted": json.dumps(fitted)}
+    if net.layout.batch_norm:  # format 2: the batch norms' parameters and running statistics
+        arrays[BATCH_NORM_ARRAY] = net.params[net.layout.bn_start:]
+        meta[FORMAT_KEY] = "2"
     return arrays, meta
 
 
@@ -484,6 +503,7 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
         n_layers += 1
     expected = {f"{k}.{i}" for k in ("coefs_", "intercepts_") for i in range(n_layers)}
     expected |= {"_optimizer.state1", "_optimizer.state2", *extra_arrays}
+    expected |= {BATCH_NORM_ARRAY} if est.batch_norm else set()
     expected |= {"classes_"} if classifier else set()
     _warn_unknown("array(s)", set(arrays) - expected)
     if n_layers == 0:
@@ -526,8 +546,10 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
     for key, value in values.items():  # the whitelist's names only
         setattr(est, key, value)
     est._fit_dtype = dtype
-    est._bind_views(np.concatenate([np.ravel(a) for a in coefs + icpts]).astype(dtype),
-                    units)
+    parts = [np.ravel(a) for a in coefs + icpts]
+    if est.batch_norm:
+        parts.append(_batch_norm_state(arrays, units, dtype))
+    est._bind_views(np.concatenate(parts).astype(dtype), units)
     est._best_params = None if est.early_stopping else est._params.copy()
     if classifier:
         est.classes_ = classes

@@ -93,7 +93,11 @@ def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
         if not (np.isfinite(W).all() and np.isfinite(c).all()):
             raise ValueError(f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity; "
                              "the exported graph would predict NaN")
-    return [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
+    layers = [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
+    if net is not None and net.layout.batch_norm:  # each hidden batch norm folded into its Gemm
+        for i, (gamma, beta, mean, var) in enumerate(net.layout.batch_norm_state(net.params)):
+            layers[i] = _graph.fold_batch_norm(*layers[i], gamma, beta, mean, var)
+    return layers
 
 
 def _metadata(model: Any, kind: str) -> Dict[str, str]:
@@ -199,6 +203,30 @@ def _classifier_outputs(b: Any, logit: str, est: Any, zipmap: Any) -> List[Any]:
     return outputs
 
 
+def _slope(est: Any) -> float:
+    """An estimator's leaky_relu slope (its parameter; torch's default before it existed)."""
+    return float(getattr(est, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE))
+
+
+def _activation_step(m: Any) -> Tuple[str, float]:
+    """(ONNX key, leaky slope) of an activation module the registry knows, at the kernels'
+    constants (ELU alpha 1, Softplus beta 1 / threshold 20, exact GELU); else TypeError."""
+    from .. import _activations, nn
+
+    entry = _activations.by_module(type(m).__name__)
+    if entry is None or type(m) is not getattr(nn, entry.module):
+        names = ", ".join(a.module for a in _activations.REGISTRY)
+        raise TypeError(f"no ONNX export for the module {type(m).__name__} in a Sequential; "
+                        f"supported: Linear, {names}, Dropout and nested Sequential")
+    fixed = {"alpha": 1.0, "beta": 1.0, "threshold": 20.0, "approximate": "none"}
+    for arg in entry.module_args:
+        if arg in fixed and getattr(m, arg) != fixed[arg]:
+            raise TypeError(f"no ONNX export for {type(m).__name__}({arg}="
+                            f"{getattr(m, arg)!r}); supported: {arg}={fixed[arg]!r}")
+    slope = float(m.negative_slope) if entry.name == "leaky_relu" else 0.0
+    return entry.onnx, slope
+
+
 def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
     """The Sequential flattened to ('linear', (W, b)) and ('act', (name, slope)) steps."""
     from .. import nn
@@ -213,18 +241,17 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
             steps.append(("linear", (W, c)))
         elif isinstance(m, (nn.Identity, nn.Dropout)):  # Dropout: identity in eval, as torch
             continue
-        elif isinstance(m, nn.ReLU):
-            steps.append(("act", ("relu", 0.0)))
-        elif isinstance(m, nn.LeakyReLU):
-            steps.append(("act", ("leaky_relu", float(m.negative_slope))))
-        elif isinstance(m, nn.Tanh):
-            steps.append(("act", ("tanh", 0.0)))
-        elif isinstance(m, nn.Sigmoid):
-            steps.append(("act", ("logistic", 0.0)))
+        elif type(m) is nn.BatchNorm1d:  # eval mode: folded into the Linear before it
+            if m.training or not m.track_running_stats or not steps or steps[-1][0] != "linear":
+                raise TypeError("ONNX export takes a BatchNorm1d in eval mode, with running "
+                                "statistics, right after a Linear (call module.eval())")
+            gamma = np.ones(m.num_features) if m.weight is None else np.asarray(m.weight._value())
+            beta = np.zeros(m.num_features) if m.bias is None else np.asarray(m.bias._value())
+            W, c = steps[-1][1]
+            steps[-1] = ("linear", _graph.fold_batch_norm(W, c, gamma, beta, m.running_mean,
+                                                          m.running_var, m.eps))
         else:
-            raise TypeError(f"no ONNX export for the module {type(m).__name__} in a "
-                            "Sequential; supported: Linear, ReLU, LeakyReLU, Tanh, Sigmoid, "
-                            "Identity, Dropout and nested Sequential")
+            steps.append(("act", _activation_step(m)))
     return steps
 
 
@@ -358,14 +385,16 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         if regressor:  # skl2onnx's name and (n, n_outputs) shape for MLPRegressor
             out = b.reserve("variable")
             identity = model.out_activation_ == "identity"
-            logit = _graph.dense_network(b, x, layers, model.activation, layout=layout,
+            logit = _graph.dense_network(b, x, layers, model.activation, _slope(model),
+                                         layout=layout,
                                          output=out if identity else None)
             if not identity:
                 _graph.regression_head(b, logit, model.out_activation_, out)
             outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
                                                      [_BATCH, layers[-1][0].shape[0]])]
         else:
-            logit = _graph.dense_network(b, x, layers, model.activation, layout=layout)
+            logit = _graph.dense_network(b, x, layers, model.activation, _slope(model),
+                                         layout=layout)
             outputs = _classifier_outputs(b, logit, model, zipmap)
         n_in = layers[0][0].shape[1]
     else:

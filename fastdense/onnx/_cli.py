@@ -109,7 +109,8 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     b.dtype = dt  # the network's type from here on
     if dt != np.float64:
         x = b.node("Cast", [x], "network_input", to=_graph.onnx_elem_type(dt))
-    logit = _graph.dense_network(b, x, layers, clf.activation)
+    logit = _graph.dense_network(b, x, layers, clf.activation,
+                                 float(getattr(clf, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE)))
     if hasattr(clf, "classes_"):
         outputs = _classifier_outputs(b, logit, clf, zipmap)
     else:  # a regressor: `variable`, as skl2onnx names MLPRegressor's output

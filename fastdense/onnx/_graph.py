@@ -46,7 +46,14 @@ DEFAULT_OPSET = 19
 MIN_OPSET = 13
 
 
-ACTIVATIONS = ("identity", "relu", "tanh", "logistic", "leaky_relu")
+def _registry_keys() -> Tuple[str, ...]:
+    from .._activations import REGISTRY
+
+    return tuple(a.onnx for a in REGISTRY)
+
+
+#: The activations this module emits: the registry's ONNX keys (fastdense._activations).
+ACTIVATIONS = _registry_keys()
 
 
 class Builder:
@@ -144,8 +151,49 @@ def activation(b: Any, name: str, z: str, slope: float = LEAKY_RELU_SLOPE,
         scaled = b.node("Mul", [z, b.const("slope", np.array(slope, dtype=b.dtype))], "scaled")
         return b.node("Where", [b.node("Greater", [z, zero], "positive"), z, scaled],
                       "leaky_relu", output=output)
+    if name == "gelu":  # the exact form, (z * 0.5) * (1 + erf(z / sqrt 2)), with opset 13's Erf
+        if b.dtype != np.float32:
+            raise ValueError("no float64 ONNX export of the 'gelu' activation: onnxruntime's Erf "
+                             "takes float32 only; export with dtype=np.float32")
+        half = b.node("Mul", [z, b.const("half", np.array(0.5, dtype=b.dtype))], "half_z")
+        scaled = b.node("Mul", [z, b.const("sqrt1_2", np.array(np.sqrt(0.5), dtype=b.dtype))],
+                        "z_sqrt1_2")
+        one = b.const("one", np.array(1, dtype=b.dtype))
+        cdf2 = b.node("Add", [b.node("Erf", [scaled], "erf"), one], "onep_erf")
+        return b.node("Mul", [half, cdf2], "gelu", output=output)
+    if name == "silu":  # z / (1 + exp(-z)), the kernels' formula
+        one = b.const("one", np.array(1, dtype=b.dtype))
+        e = b.node("Exp", [b.node("Neg", [z], "neg_silu")], "exp_silu")
+        return b.node("Div", [z, b.node("Add", [e, one], "onepexp_silu")], "silu",
+                      output=output)
+    if name in ("elu", "softplus"):
+        # Where(z > t, z, f(z)), f = exp(z) - 1 (elu, t = 0) or log(1 + exp(z)) (softplus,
+        # t = 20): onnxruntime's Elu and Softplus take float32 only, and this is one graph
+        # for both dtypes (the exp is of min(z, t): no overflow in the branch not taken)
+        t = b.const("threshold", np.array(0 if name == "elu" else 20, dtype=b.dtype))
+        one = b.const("one", np.array(1, dtype=b.dtype))
+        e = b.node("Exp", [b.node("Min", [z, t], "clipped")], "exp_" + name)
+        if name == "elu":
+            low = b.node("Sub", [e, one], "expm1")
+        else:
+            low = b.node("Log", [b.node("Add", [e, one], "onepexp")], "log1pexp")
+        return b.node("Where", [b.node("Greater", [z, t], "above"), z, low], name,
+                      output=output)
     raise ValueError(f"no ONNX export for the activation {name!r}; supported: "
                      f"{', '.join(ACTIVATIONS)}")
+
+
+def fold_batch_norm(weight: np.ndarray, bias: Optional[np.ndarray], gamma: Any, beta: Any,
+                    mean: Any, var: Any, eps: float = 1e-5) -> Tuple[np.ndarray, np.ndarray]:
+    """A Linear (weight (out, in)) followed by an eval-mode BatchNorm1d, as one Linear:
+    ``s = gamma / sqrt(var + eps)``, weight ``s[:, None] * W``, bias ``(b - mean) s + beta``
+    (computed in float64; the graph stores them in its dtype)."""
+    W = np.asarray(weight, dtype=np.float64)
+    c = np.zeros(W.shape[0]) if bias is None else np.asarray(bias, dtype=np.float64)
+    s = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
+    dtype = np.asarray(weight).dtype
+    return ((W * s[:, None]).astype(dtype),
+            ((c - np.asarray(mean, np.float64)) * s + np.asarray(beta, np.float64)).astype(dtype))
 
 
 def linear(b: Any, x: str, weight: np.ndarray, bias: Optional[np.ndarray],

@@ -70,7 +70,8 @@ def _network(scope: Any, operator: Any, container: Any) -> Any:
     x = b.node("Cast", [operator.inputs[0].full_name], "cast_input",
                to=_graph.onnx_elem_type(dtype))
     layers = _estimator_layers(est, n_outputs=getattr(est, "n_outputs_", None))
-    return b, _graph.dense_network(b, x, layers, est.activation)
+    return b, _graph.dense_network(b, x, layers, est.activation,
+                                   float(getattr(est, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE)))
 
 
 def convert_classifier(scope: Any, operator: Any, container: Any) -> None:
