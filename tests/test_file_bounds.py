@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 import fastdense as fd
 from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 from fastdense.io import atomic_write, load_arrays, parse_json, save_arrays
-from fastdense.io.estimator_file import FORMAT_KEY, MAX_LABEL_WIDTH
+from fastdense.io.estimator_file import FORMAT_KEY, FORMAT_VERSION, MAX_LABEL_WIDTH
 
 from _child import run_in_child
 
@@ -229,8 +229,8 @@ def test_the_format_version_is_written_and_checked(tmp_path):
     path = tmp_path / "m.safetensors"
     fd.save(_fitted(), path)
     assert load_arrays(path)[1][FORMAT_KEY] == "1"
-    _rewrite(path, edit_meta=lambda m: m.update({FORMAT_KEY: "2"}))
-    with pytest.raises(ValueError, match="format is version 2"):
+    _rewrite(path, edit_meta=lambda m: m.update({FORMAT_KEY: str(FORMAT_VERSION + 1)}))
+    with pytest.raises(ValueError, match=f"format is version {FORMAT_VERSION + 1}"):
         fd.load(path)
     _rewrite(path, edit_meta=lambda m: m.pop(FORMAT_KEY))  # files from before the key
     assert isinstance(fd.load(path), DenseBinaryClassifier)

@@ -316,6 +316,28 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                               huber_delta=float(getattr(self, "huber_delta", 1.0)),
                               dropout=self._dropout_rates(len(layout.units) - 2))
 
+    def _dropout_rates(self, n_hidden):
+        """One dropout probability per hidden layer, or None for no dropout.
+
+        ``dropout`` is one float or a sequence of one float in [0, 1) per
+        hidden layer (ValueError naming it otherwise).
+        """
+        p = self.dropout
+        if np.ndim(p) == 0:
+            rates = [p] * n_hidden
+        else:
+            rates = list(np.asarray(p, dtype=object).ravel()) if np.ndim(p) == 1 else None
+            if rates is None or len(rates) != n_hidden:
+                raise ValueError(f"dropout must be a float or one probability per hidden "
+                                 f"layer ({n_hidden}); got {p!r}")
+        for r in rates:
+            if isinstance(r, (bool, np.bool_)) or not isinstance(r, (Real, np.floating,
+                                                                      np.integer)) \
+                    or not 0 <= float(r) < 1:
+                raise ValueError(f"dropout probabilities must be in [0, 1); got {p!r}")
+        rates = [float(r) for r in rates]
+        return rates if any(rates) else None
+
     # --------------------------------------------------------------- fit
 
     @_fit_context(prefer_skip_nested_validation=True)
