@@ -14,13 +14,17 @@ cimport fastdense._activations as act
 cimport fastdense._blas as blas
 cimport fastdense._layer as layer
 cimport fastdense._losses as losses
+cimport fastdense._parallel as par
 cimport fastdense._updates as upd
 from fastdense._small_gemm cimport goes_small, small_matmul, matmul as small_or_blas_matmul
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
+from fastdense import _threadpool
+
 cnp.import_array()
+par.parallel_init()
 
 ACTIVATIONS = {
     "identity": act.IDENTITY,
@@ -47,9 +51,11 @@ def dense_forward(const floating[:, ::1] a_prev, const floating[:, ::1] w,
     cdef const floating* b = optional_ptr(bias)
     cdef const floating* a_ptr = &a_prev[0, 0] if n_in > 0 else NULL
     cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         layer.dense_forward(m, n_in, n_out, a_ptr, w_ptr, b, &out[0, 0], activation,
                            <floating> negative_slope)
+    par.leave(team, _threadpool)
 
 
 def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
@@ -78,10 +84,12 @@ def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
     cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
     cdef floating* dw_ptr = &dw[0, 0] if n_in > 0 else NULL
     cdef floating* da_prev_ptr = &da_prev[0, 0] if (n_in > 0 and da_prev.shape[0] > 0) else NULL
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         layer.dense_backward(m, n_in, n_out, &da[0, 0], a_prev_ptr, w_ptr, &a[0, 0],
                             &dz[0, 0], dw_ptr, db_ptr, da_prev_ptr, activation,
                             <floating> negative_slope, accumulate)
+    par.leave(team, _threadpool)
 
 
 def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
@@ -236,6 +244,7 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     cdef const floating* a_ptr = &a[0, 0] if a.shape[0] * a.shape[1] > 0 else NULL
     cdef const floating* b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] > 0 else NULL
     cdef int lda = <int> a.shape[1], ldb = <int> b.shape[1], ldc = <int> n
+    cdef int team = par.enter(m * n * k, _threadpool)
     with nogil:
         for r in range(repeat):
             if path == 0:
@@ -246,6 +255,7 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
             else:
                 blas.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
                           lda, b_ptr, ldb, <floating> 0, &c[0, 0], ldc)
+    par.leave(team, _threadpool)
     return small
 
 
@@ -348,6 +358,10 @@ cdef class GemmFloor:
             <cnp.ndarray> self.sizes)
         cdef void* x = cnp.PyArray_DATA(<cnp.ndarray> self.X)
         cdef bint single = cnp.PyArray_TYPE(<cnp.ndarray> self.X) == cnp.NPY_FLOAT32
+        cdef Py_ssize_t l, most = 0
+        for l in range(n_layers):
+            most = max(most, sizes[l] * sizes[l + 1])
+        cdef int team = par.enter(self.batch * most, _threadpool)
         with nogil:
             if single:
                 _gemm_floor_epoch(<const float*> x, n, self.batch, n_layers, sizes,
@@ -358,6 +372,7 @@ cdef class GemmFloor:
                                   <double**> self._w, <double**> self._z,
                                   <double**> self._dw, <double**> self._da, self.backward,
                                   self.input_grad)
+        par.leave(team, _threadpool)
 
 
 # ------------------------------------------------ fast paths of kernels.py
@@ -447,11 +462,13 @@ def dense_forward_ready(a_prev, w, b, activation, negative_slope):
     cdef void* pb = _data(b) if b is not None else NULL
     cdef void* po = _data(out)
     cdef double slope = negative_slope
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _forward_run(<float> 0, m, n_in, n_out, pa, pw, pb, po, code, slope)
         else:
             _forward_run(<double> 0, m, n_in, n_out, pa, pw, pb, po, code, slope)
+    par.leave(team, _threadpool)
     return out
 
 
@@ -485,6 +502,7 @@ def dense_backward_ready(da, a_prev, w, a, activation, negative_slope, bint inpu
     cdef void* p_db = _data(db)
     cdef void* p_dap = _data(da_prev) if input_grad else NULL
     cdef double slope = negative_slope
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _backward_run(<float> 0, m, n_in, n_out, p_da, p_ap, p_w, p_a, p_dz, p_dw, p_db,
@@ -492,6 +510,7 @@ def dense_backward_ready(da, a_prev, w, a, activation, negative_slope, bint inpu
         else:
             _backward_run(<double> 0, m, n_in, n_out, p_da, p_ap, p_w, p_a, p_dz, p_dw, p_db,
                           p_dap, code, slope)
+    par.leave(team, _threadpool)
     return da_prev, dw, db
 
 
