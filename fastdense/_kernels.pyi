@@ -51,6 +51,9 @@ def dense_backward_ready(da: object, a_prev: object, w: object, a: object, activ
 def matmul(a: _F, b: _F, c: _F, trans_a: bool = ..., trans_b: bool = ..., path: int = ...,
            repeat: int = ...) -> bool: ...
 
+def product_blocks(m: int, n: int, k: int) -> int: ...
+def threads_available() -> Tuple[bool, int]: ...
+
 class GemmFloor:
     """Only the matrix products of one training epoch (a benchmark floor)."""
 

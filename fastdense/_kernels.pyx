@@ -261,6 +261,17 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
 
 # ------------------------------------------------------ benchmark support
 
+def product_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k):
+    """The blocks a product C (m, n) = op(A) (m, k) @ op(B) (k, n) is split into
+    (1: one BLAS call on the caller's thread); fastdense._parallel's policy."""
+    return par.product_blocks(m, n, k)
+
+
+def threads_available():
+    """(OpenMP compiled in, threads a call from this thread may use)."""
+    return bool(par.OPENMP), par.available_threads()
+
+
 cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
                             Py_ssize_t n_layers, const Py_ssize_t* sizes,
                             floating** w, floating** z, floating** dw,
