@@ -267,6 +267,12 @@ def product_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k):
     return par.product_blocks(m, n, k)
 
 
+def pass_blocks(Py_ssize_t m, Py_ssize_t n):
+    """The column blocks an element-wise pass over (m, n) is split into (the activation
+    passes; the optimizer steps over m * n parameters take pass_blocks(m * n, 1))."""
+    return act.column_blocks(m, n) if n > 1 else par.pass_blocks(m)
+
+
 def threads_available():
     """(OpenMP compiled in, threads a call from this thread may use)."""
     return bool(par.OPENMP), par.available_threads()

@@ -21,7 +21,7 @@ from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor, nn
 from fastdense import _kernels
 
 THREADS = (1, 2, 3)
-N_FEATURES, HIDDEN, BATCH = 96, (128, 128), 128
+N_FEATURES, HIDDEN, BATCH = 96, (256, 256), 256
 
 
 def _openmp():
@@ -35,6 +35,9 @@ def test_the_sizes_below_split_across_threads():
     assert _kernels.product_blocks(N_FEATURES, HIDDEN[0], BATCH) > 1
     assert _kernels.product_blocks(BATCH, HIDDEN[1], HIDDEN[0]) > 1
     assert _kernels.product_blocks(32, 16, 20) == 1  # small: one call, no region
+    assert _kernels.pass_blocks(BATCH, HIDDEN[0]) > 1  # bias + activation, dZ and db
+    assert _kernels.pass_blocks(HIDDEN[0] * HIDDEN[1], 1) > 1  # the optimizer step
+    assert _kernels.pass_blocks(32, 16) == 1
 
 
 @pytest.mark.skipif(not _openmp(), reason="built without OpenMP: one thread")
@@ -45,7 +48,7 @@ def test_threadpoolctl_sets_the_team():
             assert _kernels.threads_available() == (True, n)
 
 
-def _data(dtype, n=320, seed=0):
+def _data(dtype, n=2 * BATCH + 64, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, N_FEATURES)).astype(dtype)
     score = X[:, 0] * X[:, 1] + X[:, 2]
@@ -54,7 +57,7 @@ def _data(dtype, n=320, seed=0):
 
 def _estimator(kind, solver):
     common = dict(hidden_layer_sizes=HIDDEN, solver=solver, random_state=0,
-                  max_iter=3 if solver != "lbfgs" else 5, batch_size=BATCH)
+                  max_iter=2 if solver != "lbfgs" else 4, batch_size=BATCH)
     return {"binary": DenseBinaryClassifier, "multi": DenseClassifier,
             "regressor": DenseRegressor}[kind](**common)
 
@@ -84,7 +87,7 @@ def test_estimators_same_bits_for_any_thread_count(kind, solver, dtype):
 
 def _nn_run(opt_name, dtype, threads):
     rng = np.random.default_rng(1)
-    X = rng.standard_normal((3 * BATCH, N_FEATURES)).astype(dtype)
+    X = rng.standard_normal((2 * BATCH, N_FEATURES)).astype(dtype)
     y = (X[:, :1] > 0).astype(dtype)
     model = nn.Sequential(nn.Linear(N_FEATURES, HIDDEN[0], dtype=dtype), nn.ReLU(),
                           nn.Linear(HIDDEN[0], HIDDEN[1], dtype=dtype), nn.Tanh(),
