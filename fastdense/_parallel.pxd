@@ -77,28 +77,30 @@ cdef extern from *:
 cdef enum:
     # Least multiply-adds per block of a split product: below it one BLAS call
     # on one thread costs less than a parallel region's fork and join.
-    GRAIN_MACS = 1 << 19
+    GRAIN_MACS = 1 << 20
     # Least elements per block of a split element-wise pass.
     GRAIN_ELEMENTS = 1 << 15
-    # Least rows (or columns) per block of a product: thin blocks waste BLAS's
-    # register tiles.
-    MIN_EXTENT = 16
+    # Least rows (or columns) per block: each block of a product packs the
+    # operand it shares with the others again, so blocks stay few and wide.
+    MIN_EXTENT = 64
     # Most blocks of one product or pass.
-    MAX_BLOCKS = 64
+    MAX_BLOCKS = 8
 
 
 cdef inline int product_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
     """How many blocks a product C (m, n) = op(A) (m, k) @ op(B) (k, n) is split into,
-    along C's longer side: a function of the sizes only (so are the bits)."""
+    along C's longer side: a function of the sizes only (so are the bits). A power
+    of two, so that teams of 2, 4 or 8 threads share the blocks evenly."""
     cdef Py_ssize_t work = m * n * k, p, ext = m if m >= n else n
-    if work < 2 * <Py_ssize_t> GRAIN_MACS:
-        return 1
+    cdef int blocks = 1
     p = work // GRAIN_MACS
     if p > ext // MIN_EXTENT:
         p = ext // MIN_EXTENT
     if p > MAX_BLOCKS:
         p = MAX_BLOCKS
-    return <int> (p if p > 1 else 1)
+    while blocks * 2 <= p:
+        blocks *= 2
+    return blocks
 
 
 cdef inline int pass_blocks(Py_ssize_t n) noexcept nogil:
