@@ -1,9 +1,25 @@
 """Compiled kernels of fastdense: thin typed shells over the nogil building blocks (_activations, _blas, _layer, _losses, _updates .pxd).
 
-These functions trust their callers: shapes, dtypes and contiguity are checked
-in fastdense/kernels.py (and the other Python layers) before any call here.
+Which entry points trust their callers and which check:
+
+- **trust** (shapes, sizes and aliasing are proven by fastdense/kernels.py, the
+  nn/optim layers or the estimators before the call; the typed memoryviews only
+  enforce dtype, dimensions and contiguity): ``dense_forward``,
+  ``dense_backward``, ``bce_with_logits``, ``activation_forward``,
+  ``activation_backward``, ``bce_probs``, ``torch_sgd``, ``torch_adam``,
+  ``sklearn_sgd``, ``sklearn_adam``, ``torch_rmsprop``, ``torch_adagrad``.
+- **check** (everything they read, raising ``TypeError``/``ValueError``):
+  ``matmul`` (shapes, BLAS's 32-bit range, the path), ``GemmFloor`` (dtype and
+  the weights' chain), ``torch_adam_multi`` (every array of every list).
+- **check and decline** (return ``None`` unless every argument is exactly what
+  the kernel takes; the caller then takes its validating path):
+  ``dense_forward_ready``, ``dense_backward_ready``.
+- no buffers: ``product_blocks``, ``pass_blocks``, ``threads_available``.
+
 Empty optional buffers (size 0) stand for "absent". Every function releases
-the GIL for its compute.
+the GIL for its compute. The layer entry points, ``matmul`` and ``GemmFloor``
+run large products on the caller's threads (fastdense/_parallel.pxd) with
+scipy's BLAS held at one thread (fastdense/_threadpool.py).
 """
 
 from cython cimport floating
