@@ -31,6 +31,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("FASTDENSE_DEBUG", "0") not in ("", "0")
+# FASTDENSE_OPENMP=0 builds without OpenMP on purpose: every call then runs on one thread,
+# with the same results.
+OPENMP = os.environ.get("FASTDENSE_OPENMP", "1") not in ("", "0")
 
 DIRECTIVES = {
     "language_level": 3,
@@ -72,6 +75,8 @@ FLAGS = {
         "_avx512": (["-march=x86-64-v4", "-ffp-contract=off"], []),
         # Python's own CFLAGS carry -g: strip at link (macOS's ld: -S drops debug info)
         "strip": ([], ["-Wl,-S"] if sys.platform == "darwin" else ["-s"]),
+        # our own threads (fastdense/_parallel.pxd): at compile and link time
+        "openmp": (["-fopenmp"], ["-fopenmp"]),
     },
     "msvc": {
         "release": (["/O2"], []),
@@ -80,6 +85,7 @@ FLAGS = {
         "_avx2": (["/arch:AVX2", "/fp:precise"], []),
         "_avx512": (["/arch:AVX512", "/fp:precise"], []),
         "strip": ([], []),  # MSVC links without debug information unless /DEBUG
+        "openmp": (["/openmp"], []),
     },
 }
 FLAGS["mingw32"] = FLAGS["unix"]
@@ -134,6 +140,10 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             variant = getattr(ext, "fastdense_variant", None)
             options = ["debug"] if DEBUG else ["release", "strip"]
+            if OPENMP and self._accepts(ctype, compiler_flags(ctype, ["openmp"])[0]):
+                # without OpenMP (Apple's clang without libomp) every call runs on one
+                # thread, with the same results
+                options.append("openmp")
             if variant:
                 options.append(variant)
                 if not self._accepts(ctype, compiler_flags(ctype, [variant])[0]):

@@ -14,7 +14,10 @@
 # raises or touches Python objects.
 
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport exp, expf
+
+cimport fastdense._parallel as par
 
 from fastdense._math cimport f_erf, f_exp, f_expm1, f_log1p, f_tanh
 
@@ -179,20 +182,32 @@ cdef inline void activate_row(Py_ssize_t n, floating* row, int activation,
             row[j] = activate(row[j], SOFTPLUS, slope)
 
 
-cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
-                                 const floating* bias, int activation,
-                                 floating slope) noexcept nogil:
-    """In place A = g(Z + b), row by row while the row is in L1. bias may be NULL."""
+cdef inline void bias_activation_block(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                                       floating* z, const floating* bias, int activation,
+                                       floating slope, bint sklearn) noexcept nogil:
+    """In place A = g(Z + b) over m rows of n elements (row stride ld), row by row
+    while the row is in L1. bias may be NULL. sklearn: the logistic is scipy's
+    expit formula (what scikit-learn computes)."""
     cdef Py_ssize_t i, j
     cdef floating* row
+    if sklearn and activation == SIGMOID:
+        for i in range(m):
+            row = z + i * ld
+            if bias == NULL:  # (after a batch norm, which adds its own shift)
+                for j in range(n):
+                    row[j] = expit(row[j])
+            else:
+                for j in range(n):
+                    row[j] = expit(row[j] + bias[j])
+        return
     if activation == RELU and bias != NULL:  # the common case, as one loop
         for i in range(m):
-            row = z + i * n
+            row = z + i * ld
             for j in range(n):
                 row[j] = activate(row[j] + bias[j], RELU, slope)
         return
     for i in range(m):
-        row = z + i * n
+        row = z + i * ld
         if bias != NULL:
             for j in range(n):
                 row[j] = row[j] + bias[j]
@@ -250,28 +265,98 @@ cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
             dz[j] = da[j]
 
 
-cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
-                                     const floating* a, floating* dz, floating* db,
-                                     int activation, floating slope) noexcept nogil:
-    """dZ = dA * g'(.) and db += column sums of dZ, row by row while the row is in
-    L1. dz may alias da; db may be NULL. `a` is the output A, or Z for an
-    activation whose g' needs the input (delta_row)."""
+cdef inline void delta_block(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                             const floating* da, const floating* a, floating* dz,
+                             floating* db, int activation, floating slope,
+                             bint sklearn) noexcept nogil:
+    """dZ = dA * g'(A) and db += column sums of dZ over m rows of n elements (row
+    stride ld), row by row while the row is in L1. dz may alias da; db may be NULL.
+    sklearn: the logistic multiplies in scikit-learn's order, (d * a) * (1 - a)."""
     cdef Py_ssize_t i, j
     cdef floating g
     cdef floating* dz_row
+    cdef const floating* a_row
+    if sklearn and activation == SIGMOID:
+        for i in range(m):
+            dz_row = dz + i * ld
+            a_row = a + i * ld
+            for j in range(n):
+                g = da[i * ld + j] * a_row[j]
+                g = g * (<floating> 1 - a_row[j])
+                dz_row[j] = g
+                db[j] += g
+        return
     if activation == RELU and db != NULL:  # the common case, as one loop
         for i in range(m):
             for j in range(n):
-                g = grad_from_output(da[i * n + j], a[i * n + j], RELU, slope)
-                dz[i * n + j] = g
+                g = grad_from_output(da[i * ld + j], a[i * ld + j], RELU, slope)
+                dz[i * ld + j] = g
                 db[j] += g
         return
     for i in range(m):
-        dz_row = dz + i * n
-        delta_row(n, da + i * n, a + i * n, dz_row, activation, slope)
+        dz_row = dz + i * ld
+        delta_row(n, da + i * ld, a + i * ld, dz_row, activation, slope)
         if db != NULL:
             for j in range(n):
                 db[j] += dz_row[j]
+
+
+# --------------------------------- the passes, split by columns across threads
+# A pass over (m, n) is split into blocks of columns, each block all m rows: an
+# element's value does not depend on the split, and the bias gradient db[j]
+# is still summed over the rows in order, so the bits are those of one thread.
+
+cdef inline int column_blocks(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """Blocks of at least MIN_EXTENT columns, GRAIN_ELEMENTS elements each."""
+    cdef int blocks = par.pass_blocks(m * n)
+    if blocks > n // par.MIN_EXTENT:
+        blocks = <int> (n // par.MIN_EXTENT)
+    return blocks if blocks > 1 else 1
+
+
+cdef inline void forward_pass(Py_ssize_t m, Py_ssize_t n, floating* z,
+                              const floating* bias, int activation, floating slope,
+                              bint sklearn) noexcept nogil:
+    cdef int blocks = column_blocks(m, n), team = par.team_for(blocks), i
+    cdef Py_ssize_t lo, hi
+    if team <= 1:
+        bias_activation_block(m, n, n, z, bias, activation, slope, sklearn)
+        return
+    for i in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
+        lo = par.block_start(n, blocks, i)
+        hi = par.block_start(n, blocks, i + 1)
+        bias_activation_block(m, hi - lo, n, z + lo, bias + lo if bias != NULL else NULL,
+                              activation, slope, sklearn)
+
+
+cdef inline void backward_pass(Py_ssize_t m, Py_ssize_t n, const floating* da,
+                               const floating* a, floating* dz, floating* db,
+                               int activation, floating slope, bint sklearn) noexcept nogil:
+    cdef int blocks = column_blocks(m, n), team = par.team_for(blocks), i
+    cdef Py_ssize_t lo, hi
+    if team <= 1:
+        delta_block(m, n, n, da, a, dz, db, activation, slope, sklearn)
+        return
+    for i in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
+        lo = par.block_start(n, blocks, i)
+        hi = par.block_start(n, blocks, i + 1)
+        delta_block(m, hi - lo, n, da + lo, a + lo, dz + lo, db + lo if db != NULL else NULL,
+                    activation, slope, sklearn)
+
+
+cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
+                                 const floating* bias, int activation,
+                                 floating slope) noexcept nogil:
+    """In place A = g(Z + b). bias may be NULL."""
+    forward_pass(m, n, z, bias, activation, slope, False)
+
+
+cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating* da,
+                                     const floating* a, floating* dz, floating* db,
+                                     int activation, floating slope) noexcept nogil:
+    """dZ = dA * g'(.) and db += column sums of dZ. dz may alias da; db may be NULL.
+    `a` is the output A, or Z for an activation whose g' needs the input (delta_row)."""
+    backward_pass(m, n, da, a, dz, db, activation, slope, False)
 
 
 # ------------------------------------ scikit-learn's hidden-layer variants
@@ -281,19 +366,7 @@ cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z
                                    floating slope) noexcept nogil:
     """A = g(Z + b) in place (bias may be NULL). The logistic is scipy's expit
     formula (what scikit-learn computes); every other activation is bias_activation."""
-    cdef Py_ssize_t i, j
-    cdef floating* row
-    if activation != SIGMOID:
-        bias_activation(m, n, z, bias, activation, slope)
-        return
-    for i in range(m):
-        row = z + i * n
-        if bias == NULL:  # (after a batch norm, which adds its own shift)
-            for j in range(n):
-                row[j] = expit(row[j])
-        else:
-            for j in range(n):
-                row[j] = expit(row[j] + bias[j])
+    forward_pass(m, n, z, bias, activation, slope, True)
 
 
 cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
@@ -303,18 +376,4 @@ cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floatin
     The logistic multiplies in scikit-learn's order, (d * a) * (1 - a); every
     other activation is delta_and_bias_grad.
     """
-    cdef Py_ssize_t i, j
-    cdef floating g
-    cdef floating* dr
-    cdef const floating* ar
-    if activation != SIGMOID:
-        delta_and_bias_grad(m, n, d, a, d, db, activation, slope)
-        return
-    for i in range(m):
-        dr = d + i * n
-        ar = a + i * n
-        for j in range(n):
-            g = dr[j] * ar[j]
-            g = g * (<floating> 1 - ar[j])
-            dr[j] = g
-            db[j] += g
+    backward_pass(m, n, d, a, d, db, activation, slope, True)

@@ -218,6 +218,29 @@ def fit_gemm_floor(X, hidden, batch, epochs, n_out=1):
     return time.perf_counter() - start, float("nan")
 
 
+def epoch_gemm_flops(n_samples: int, sizes: Sequence[int]) -> float:
+    """Floating-point operations of an epoch's matrix products (2 per multiply-add):
+    Z = A @ W.T and dW = dZ.T @ A for every layer, dA = dZ @ W for all but the first."""
+    per_row = sum(2 * a * b * (2 if layer == 0 else 3)
+                  for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+    return float(n_samples * per_row)
+
+
+def practical_peak(repeats: int = 5) -> float:
+    """FLOP/s of NumPy's BLAS on a 2048^3 float32 product, all cores (median of `repeats`
+    after a warm-up): the machine's practical peak for the fraction-of-peak column."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2048, 2048)).astype(np.float32)
+    b = rng.standard_normal((2048, 2048)).astype(np.float32)
+    c = a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=c)
+        times.append(time.perf_counter() - start)
+    return 2 * 2048.0 ** 3 / float(np.median(times))
+
+
 def run_fit_benchmark(
     configs: Sequence[str] = ("T", "S", "M", "L"),
     dtypes: Optional[Sequence[str]] = None,
@@ -294,7 +317,8 @@ def run_fit_benchmark(
           "tracing and compilation included; for the others the median call); 'score' = "
           "held-out accuracy (R^2 for regression)\n", file=out)
 
-    rows, records = [], []
+    rows, records, peak_rows = [], [], []
+    peak = practical_peak()
     for name in configs:
         n, d, hidden, batch = CONFIGS[name]
         n = QUICK_SAMPLES[name] if quick else n
@@ -355,6 +379,11 @@ def run_fit_benchmark(
                     whole[k].append(long)
                     accuracy[k] = acc
             base = float(np.median(times["fastdense"]))
+            flops = epoch_gemm_flops(n, [d, *hidden, task[1]])
+            floor_s = float(np.median(times["GEMM floor"]))
+            peak_rows.append([f"{name} {n}x{d} {hidden} b{batch}", dtype,
+                              f"{flops / 1e9:.2f}", f"{flops / base / 1e9:.1f}",
+                              f"{flops / base / peak:.2f}", f"{flops / floor_s / peak:.2f}"])
             for k in comp:
                 s = summarize(times[k])
                 fixed = float(np.median(setup[k]))
@@ -383,4 +412,8 @@ def run_fit_benchmark(
          "with setup", "to model", "score"],
         rows,
     ), file=out)
+    print(f"\nFraction of the practical peak: GEMM FLOPs of an epoch / seconds per epoch / "
+          f"{peak / 1e9:.1f} GFLOP/s (NumPy's BLAS, 2048^3 float32, all cores)\n", file=out)
+    print(markdown_table(["config", "dtype", "GEMM GFLOP/epoch", "fastdense GFLOP/s",
+                          "fastdense / peak", "GEMM floor / peak"], peak_rows), file=out)
     return records

@@ -6,7 +6,10 @@
 # raises or touches Python objects.
 
 from cython cimport floating
+from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
+
+cimport fastdense._parallel as par
 
 
 cdef inline void gemv(bint trans, int rows, int cols, floating alpha, const floating* a,
@@ -25,6 +28,51 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                       const floating* b, int ldb, floating beta,
                       floating* c, int ldc) noexcept nogil:
     """Row-major C := alpha * op(A) @ op(B) + beta * C; C is (m, n), op(A) is (m, k).
+
+    A large product is split along C's longer side into the blocks of
+    _parallel.product_blocks (a function of m, n, k only), each one BLAS call,
+    shared by the caller's team: the same bits for any number of threads.
+    """
+    cdef int blocks = par.product_blocks(m, n, k), team, i
+    if blocks <= 1:
+        gemm_call(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    team = par.team_for(blocks)
+    if team <= 1:
+        for i in range(blocks):
+            gemm_block(i, blocks, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta,
+                       c, ldc)
+        return
+    for i in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
+        gemm_block(i, blocks, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef inline void gemm_block(int i, int blocks, bint trans_a, bint trans_b, int m, int n,
+                            int k, floating alpha, const floating* a, int lda,
+                            const floating* b, int ldb, floating beta, floating* c,
+                            int ldc) noexcept nogil:
+    """Block i of `blocks` of gemm's C: rows of C (and of op(A)) if m >= n, else
+    columns of C (and of op(B))."""
+    cdef Py_ssize_t lo, hi
+    if m >= n:
+        lo = par.block_start(m, blocks, i)
+        hi = par.block_start(m, blocks, i + 1)
+        # op(A)'s row r is stored row r (no transpose) or stored column r
+        gemm_call(trans_a, trans_b, <int> (hi - lo), n, k, alpha,
+                  a + (lo if trans_a else lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc)
+    else:
+        lo = par.block_start(n, blocks, i)
+        hi = par.block_start(n, blocks, i + 1)
+        # op(B)'s column j is stored row j (transposed) or stored column j
+        gemm_call(trans_a, trans_b, m, <int> (hi - lo), k, alpha, a, lda,
+                  b + (lo * ldb if trans_b else lo), ldb, beta, c + lo, ldc)
+
+
+cdef inline void gemm_call(bint trans_a, bint trans_b, int m, int n, int k,
+                           floating alpha, const floating* a, int lda,
+                           const floating* b, int ldb, floating beta,
+                           floating* c, int ldc) noexcept nogil:
+    """gemm as one BLAS call (or one gemv, or the empty-sum fill).
 
     BLAS is column-major, and a row-major matrix read column-major is its
     transpose, so we ask for C.T = op(B).T @ op(A).T: the operands and the

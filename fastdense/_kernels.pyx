@@ -1,9 +1,25 @@
 """Compiled kernels of fastdense: thin typed shells over the nogil building blocks (_activations, _blas, _layer, _losses, _updates .pxd).
 
-These functions trust their callers: shapes, dtypes and contiguity are checked
-in fastdense/kernels.py (and the other Python layers) before any call here.
+Which entry points trust their callers and which check:
+
+- **trust** (shapes, sizes and aliasing are proven by fastdense/kernels.py, the
+  nn/optim layers or the estimators before the call; the typed memoryviews only
+  enforce dtype, dimensions and contiguity): ``dense_forward``,
+  ``dense_backward``, ``bce_with_logits``, ``activation_forward``,
+  ``activation_backward``, ``bce_probs``, ``torch_sgd``, ``torch_adam``,
+  ``sklearn_sgd``, ``sklearn_adam``, ``torch_rmsprop``, ``torch_adagrad``.
+- **check** (everything they read, raising ``TypeError``/``ValueError``):
+  ``matmul`` (shapes, BLAS's 32-bit range, the path), ``GemmFloor`` (dtype and
+  the weights' chain), ``torch_adam_multi`` (every array of every list).
+- **check and decline** (return ``None`` unless every argument is exactly what
+  the kernel takes; the caller then takes its validating path):
+  ``dense_forward_ready``, ``dense_backward_ready``.
+- no buffers: ``product_blocks``, ``pass_blocks``, ``threads_available``.
+
 Empty optional buffers (size 0) stand for "absent". Every function releases
-the GIL for its compute.
+the GIL for its compute. The layer entry points, ``matmul`` and ``GemmFloor``
+run large products on the caller's threads (fastdense/_parallel.pxd) with
+scipy's BLAS held at one thread (fastdense/_threadpool.py).
 """
 
 from cython cimport floating
@@ -14,13 +30,17 @@ cimport fastdense._activations as act
 cimport fastdense._blas as blas
 cimport fastdense._layer as layer
 cimport fastdense._losses as losses
+cimport fastdense._parallel as par
 cimport fastdense._updates as upd
 from fastdense._small_gemm cimport goes_small, small_matmul, matmul as small_or_blas_matmul
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
+from fastdense import _threadpool
+
 cnp.import_array()
+par.parallel_init()
 
 from fastdense import _activations as _registry
 
@@ -57,9 +77,11 @@ def dense_forward(const floating[:, ::1] a_prev, const floating[:, ::1] w,
     cdef const floating* b = optional_ptr(bias)
     cdef const floating* a_ptr = &a_prev[0, 0] if n_in > 0 else NULL
     cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         layer.dense_forward(m, n_in, n_out, a_ptr, w_ptr, b, &out[0, 0], activation,
                            <floating> negative_slope)
+    par.leave(team, _threadpool)
 
 
 def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
@@ -88,10 +110,12 @@ def dense_backward(const floating[:, ::1] da, const floating[:, ::1] a_prev,
     cdef const floating* w_ptr = &w[0, 0] if n_in > 0 else NULL
     cdef floating* dw_ptr = &dw[0, 0] if n_in > 0 else NULL
     cdef floating* da_prev_ptr = &da_prev[0, 0] if (n_in > 0 and da_prev.shape[0] > 0) else NULL
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         layer.dense_backward(m, n_in, n_out, &da[0, 0], a_prev_ptr, w_ptr, &a[0, 0],
                             &dz[0, 0], dw_ptr, db_ptr, da_prev_ptr, activation,
                             <floating> negative_slope, accumulate)
+    par.leave(team, _threadpool)
 
 
 def bce_with_logits(const floating[:, ::1] z, const floating[:, ::1] y,
@@ -247,6 +271,7 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     cdef const floating* a_ptr = &a[0, 0] if a.shape[0] * a.shape[1] > 0 else NULL
     cdef const floating* b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] > 0 else NULL
     cdef int lda = <int> a.shape[1], ldb = <int> b.shape[1], ldc = <int> n
+    cdef int team = par.enter(m * n * k, _threadpool)
     with nogil:
         for r in range(repeat):
             if path == 0:
@@ -257,10 +282,28 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
             else:
                 blas.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
                           lda, b_ptr, ldb, <floating> 0, &c[0, 0], ldc)
+    par.leave(team, _threadpool)
     return small
 
 
 # ------------------------------------------------------ benchmark support
+
+def product_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k):
+    """The blocks a product C (m, n) = op(A) (m, k) @ op(B) (k, n) is split into
+    (1: one BLAS call on the caller's thread); fastdense._parallel's policy."""
+    return par.product_blocks(m, n, k)
+
+
+def pass_blocks(Py_ssize_t m, Py_ssize_t n):
+    """The column blocks an element-wise pass over (m, n) is split into (the activation
+    passes; the optimizer steps over m * n parameters take pass_blocks(m * n, 1))."""
+    return act.column_blocks(m, n) if n > 1 else par.pass_blocks(m)
+
+
+def threads_available():
+    """(OpenMP compiled in, threads a call from this thread may use)."""
+    return bool(par.OPENMP), par.available_threads()
+
 
 cdef void _gemm_floor_epoch(const floating* x, Py_ssize_t n, Py_ssize_t batch,
                             Py_ssize_t n_layers, const Py_ssize_t* sizes,
@@ -359,6 +402,10 @@ cdef class GemmFloor:
             <cnp.ndarray> self.sizes)
         cdef void* x = cnp.PyArray_DATA(<cnp.ndarray> self.X)
         cdef bint single = cnp.PyArray_TYPE(<cnp.ndarray> self.X) == cnp.NPY_FLOAT32
+        cdef Py_ssize_t l, most = 0
+        for l in range(n_layers):
+            most = max(most, sizes[l] * sizes[l + 1])
+        cdef int team = par.enter(self.batch * most, _threadpool)
         with nogil:
             if single:
                 _gemm_floor_epoch(<const float*> x, n, self.batch, n_layers, sizes,
@@ -369,6 +416,7 @@ cdef class GemmFloor:
                                   <double**> self._w, <double**> self._z,
                                   <double**> self._dw, <double**> self._da, self.backward,
                                   self.input_grad)
+        par.leave(team, _threadpool)
 
 
 # ------------------------------------------------ fast paths of kernels.py
@@ -458,11 +506,13 @@ def dense_forward_ready(a_prev, w, b, activation, negative_slope):
     cdef void* pb = _data(b) if b is not None else NULL
     cdef void* po = _data(out)
     cdef double slope = negative_slope
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _forward_run(<float> 0, m, n_in, n_out, pa, pw, pb, po, code, slope)
         else:
             _forward_run(<double> 0, m, n_in, n_out, pa, pw, pb, po, code, slope)
+    par.leave(team, _threadpool)
     return out
 
 
@@ -496,6 +546,7 @@ def dense_backward_ready(da, a_prev, w, a, activation, negative_slope, bint inpu
     cdef void* p_db = _data(db)
     cdef void* p_dap = _data(da_prev) if input_grad else NULL
     cdef double slope = negative_slope
+    cdef int team = par.enter(m * n_in * n_out, _threadpool)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _backward_run(<float> 0, m, n_in, n_out, p_da, p_ap, p_w, p_a, p_dz, p_dw, p_db,
@@ -503,6 +554,7 @@ def dense_backward_ready(da, a_prev, w, a, activation, negative_slope, bint inpu
         else:
             _backward_run(<double> 0, m, n_in, n_out, p_da, p_ap, p_w, p_a, p_dz, p_dw, p_db,
                           p_dap, code, slope)
+    par.leave(team, _threadpool)
     return da_prev, dw, db
 
 

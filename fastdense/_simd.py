@@ -84,7 +84,7 @@ class _PreloadingLoader(importlib.machinery.ExtensionFileLoader):
     :func:`scipy_blas_preloaded` (where it binds SciPy's BLAS)."""
 
     def create_module(self, spec):
-        with scipy_blas_preloaded():
+        with scipy_blas_preloaded(), passive_openmp():
             return super().create_module(spec)
 
     def exec_module(self, module):
@@ -132,6 +132,30 @@ def install(package, package_dir):
     finder = BuildFinder(package, package_dir)
     sys.meta_path.insert(0, finder)
     return finder
+
+
+@contextlib.contextmanager
+def passive_openmp():
+    """Load the compiled modules with OpenMP's threads waiting passively.
+
+    Loading a compiled module loads the OpenMP runtime (GNU libgomp), which
+    reads ``OMP_WAIT_POLICY`` once, when it starts. By default its idle threads
+    spin before they sleep; when other processes hold the cores, a spinning
+    thread takes CPU time from the thread it waits for, and a fit split across
+    threads runs many times slower than on one thread (docs/performance.md).
+    Passive threads sleep at once.
+    The variable is set only for the load, only if the user set neither it nor
+    ``GOMP_SPINCOUNT``, and removed again (child processes do not inherit it).
+    If another library started the same runtime first, its policy stands.
+    """
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = "passive"
+    try:
+        yield
+    finally:
+        os.environ.pop("OMP_WAIT_POLICY", None)
 
 
 @contextlib.contextmanager

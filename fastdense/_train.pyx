@@ -46,13 +46,17 @@ cimport fastdense._activations as act
 cimport fastdense._batchnorm as bn
 cimport fastdense._blas as blas
 cimport fastdense._losses as losses
+cimport fastdense._parallel as par
 cimport fastdense._updates as upd
 from fastdense._small_gemm cimport matmul
 cimport numpy as cnp
 
 import numpy as np
 
+from fastdense import _threadpool
+
 cnp.import_array()
+par.parallel_init()
 
 cdef enum:
     STEP_SGD = 0
@@ -512,6 +516,16 @@ cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
         off += m * net.units[l + 1]
 
 
+cdef Py_ssize_t largest_product(Net net, Py_ssize_t rows) noexcept nogil:
+    """The multiply-adds of the largest product of a pass over `rows` rows (for
+    _parallel.enter: whether the call splits products across threads)."""
+    cdef Py_ssize_t l, most = 0
+    for l in range(net.n_layers):
+        if net.units[l] * net.units[l + 1] > most:
+            most = net.units[l] * net.units[l + 1]
+    return most * rows
+
+
 # ------------------------------------------------------- typed descriptions
 # What one fit hands the compiled loops, built once per fit in Python (the
 # estimator's door has proven the network and the optimizer state first:
@@ -935,6 +949,7 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     if n == 0:
         return 0.0, 0, None
     update.lr = lr
+    cdef int team = par.enter(largest_product(net, min(batch_size, n)), _threadpool)
     with nogil:
         if check_signals:
             last_check = monotonic()
@@ -983,6 +998,7 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                 last_check = monotonic()
                 if stop_now:
                     break
+    par.leave(team, _threadpool)
     opt.t = adam_t
     return acc, start, error
 
@@ -1008,6 +1024,7 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
     cdef double loss
     cdef floating* params_ptr = <floating*> &params[0]  # read only without an update
     cdef floating* acts[MAX_LAYERS]
+    cdef int team = par.enter(largest_product(net, n), _threadpool)
     with nogil:
         layer_pointers(net, <floating*> plan.acts, n, acts)
         loss = batch_loss_grad(net, n, <const floating*> plan.X, plan.xs,
@@ -1016,6 +1033,7 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
                                params_ptr, &grads[0], acts, <floating*> plan.d_a,
                                <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL,
                                &plan.extras)
+    par.leave(team, _threadpool)
     return loss
 
 
@@ -1078,6 +1096,7 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
                          f"{n} are predicted")
     if n == 0:
         return
+    cdef int team = par.enter(largest_product(net, min(chunk, n)), _threadpool)
     with nogil:
         start = 0
         while start < n:
@@ -1087,6 +1106,7 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
                     xs_ptr, NULL, start, &params[0], acts, NULL)
             memcpy(&out[start * n_out], acts[layer], m * n_out * sizeof(floating))
             start += m
+    par.leave(team, _threadpool)
 
 
 def output_loss(int output, floating[:, ::1] z, const floating[:, ::1] y,
@@ -1165,6 +1185,7 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
     xs.indptr = NULL
     xs.indices = NULL
     xs.present = False
+    cdef int team = par.enter(largest_product(net, min(chunk, n)), _threadpool)
     with nogil:
         for i in range(total):  # x - x is NaN exactly for NaN and +-inf (an OR: it vectorizes)
             d = x[i] - x[i]
@@ -1189,4 +1210,5 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
             else:
                 memcpy(&out[start, 0], z, m * n_out * sizeof(floating))
             start += m
+    par.leave(team, _threadpool)
     return status

@@ -6,7 +6,9 @@
 # raises or touches Python objects.
 
 from cython cimport floating
+from cython.parallel cimport prange
 
+cimport fastdense._parallel as par
 from fastdense._math cimport f_sqrt
 
 
@@ -80,11 +82,34 @@ cdef inline void torch_adam(Py_ssize_t n, floating* p, const floating* g, floati
 # sum(weights)`, one pass over memory instead of two. scale = 1, alpha = 0 leaves
 # g as it is.
 
+# Every parameter's step is independent of the others': a long buffer is split
+# into blocks shared by the caller's team (_parallel), with the same bits.
+
+cdef inline Py_ssize_t clamp(Py_ssize_t x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    return lo if x < lo else (hi if x > hi else x)
+
+
 cdef inline void sklearn_sgd(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
                              const floating* g, floating* velocity, floating lr,
                              floating momentum, bint nesterov, floating alpha,
                              floating scale) noexcept nogil:
     """scikit-learn SGDOptimizer: v = mu v - lr g; p += v, or mu v - lr g (Nesterov)."""
+    cdef int blocks = par.pass_blocks(n), team = par.team_for(blocks), b
+    cdef Py_ssize_t lo, hi
+    if team <= 1:
+        sklearn_sgd_block(n, n_decay, p, g, velocity, lr, momentum, nesterov, alpha, scale)
+        return
+    for b in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
+        lo = par.block_start(n, blocks, b)
+        hi = par.block_start(n, blocks, b + 1)
+        sklearn_sgd_block(hi - lo, clamp(n_decay - lo, 0, hi - lo), p + lo, g + lo,
+                          velocity + lo, lr, momentum, nesterov, alpha, scale)
+
+
+cdef inline void sklearn_sgd_block(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
+                                   const floating* g, floating* velocity, floating lr,
+                                   floating momentum, bint nesterov, floating alpha,
+                                   floating scale) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating vi, gi, a
     for i in range(n):
@@ -108,6 +133,22 @@ cdef inline void sklearn_adam(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
     double and rounded once, as NumPy does with scikit-learn's Python floats;
     everything per element is in the buffers' precision.
     """
+    cdef int blocks = par.pass_blocks(n), team = par.team_for(blocks), b
+    cdef Py_ssize_t lo, hi
+    if team <= 1:
+        sklearn_adam_block(n, n_decay, p, g, m, v, lr_t, beta1, beta2, eps, alpha, scale)
+        return
+    for b in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
+        lo = par.block_start(n, blocks, b)
+        hi = par.block_start(n, blocks, b + 1)
+        sklearn_adam_block(hi - lo, clamp(n_decay - lo, 0, hi - lo), p + lo, g + lo, m + lo,
+                           v + lo, lr_t, beta1, beta2, eps, alpha, scale)
+
+
+cdef inline void sklearn_adam_block(Py_ssize_t n, Py_ssize_t n_decay, floating* p,
+                                    const floating* g, floating* m, floating* v,
+                                    floating lr_t, double beta1, double beta2, floating eps,
+                                    floating alpha, floating scale) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating mi, vi, gi, a
     cdef floating b1 = <floating> beta1, c1 = <floating> (1 - beta1)

@@ -75,9 +75,9 @@ def test_nested_parallelism_does_not_oversubscribe():
     """GridSearchCV(n_jobs=2) on 2 cores: loky (its default) caps each worker's BLAS
     pool so that jobs x BLAS threads <= cores. The threading backend does not (BLAS
     pools are process-wide): there the caller wraps the search in
-    threadpool_limits(1), as the last row shows. fastdense does not change the BLAS
-    thread count behind the caller's back: a count changed mid-fit would change
-    full-batch (lbfgs) results in the last bits, and fits must stay reproducible."""
+    threadpool_limits(1), as the last row shows (that limit also sets the OpenMP
+    threads fastdense splits a fit's products across; during a fit it holds SciPy's
+    BLAS at one thread itself and gives the count back after)."""
     cores = os.cpu_count() or 1
     workers = Parallel(n_jobs=2, backend="loky")(delayed(_blas_threads)() for _ in range(2))
     for pools in workers:

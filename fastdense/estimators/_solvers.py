@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
-from .. import _train
+from .. import _threadpool, _train
 from ._optimizers import _AdamState, _SGDState
 from ._validation_set import ValidationSet
 
@@ -291,15 +291,22 @@ class _SolverMixin:
                     callbacks.end_step(xk)
                     callbacks.begin_step("lbfgs-iter")
 
-        opt_res = scipy.optimize.minimize(
-            loss_grad, params.copy(), method="L-BFGS-B", jac=True, callback=scipy_callback,
-            options={
-                "maxfun": self.max_fun,
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                **_get_additional_lbfgs_options_dict("iprint", iprint),
-            },
-        )
+        # scipy's L-BFGS-B sums its dot products with the same BLAS as our kernels:
+        # held at one thread, so the model does not depend on the thread count.
+        _threadpool.hold()
+        try:
+            opt_res = scipy.optimize.minimize(
+                loss_grad, params.copy(), method="L-BFGS-B", jac=True,
+                callback=scipy_callback,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_get_additional_lbfgs_options_dict("iprint", iprint),
+                },
+            )
+        finally:
+            _threadpool.release()
         if _check_optimize_result is not None:
             self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         else:  # pragma: no cover

@@ -1,0 +1,152 @@
+# Our own threads inside a call: the team, the split policy, fork safety.
+#
+# fastdense splits a large product (and a long element-wise pass) into BLOCKS
+# whose number and boundaries depend only on the sizes, never on the number
+# of threads: one thread runs every block in turn, N threads share them, and
+# each block is the same BLAS call (or the same loop) either way. So a result
+# has the same bits for 1, 2 or N threads. (Splitting a product into one
+# block per thread would not: OpenBLAS's kernels sum an element in an order
+# that depends on where the element falls in its tiling, which moves with the
+# block edges.) BLAS itself runs at one thread meanwhile (fastdense._threadpool
+# holds it there around the calls that split).
+#
+# The team is a per-thread value set by the entry points (`set_team`) for the
+# duration of one call: 1 unless the entry point asked for more, so a kernel
+# called from anywhere else runs on its caller's thread alone. Below the grain
+# (GRAIN_MACS multiply-adds or GRAIN_ELEMENTS elements per block) there is
+# one block, no parallel region and no synchronisation.
+#
+# Fork: GNU libgomp's thread pool does not survive fork() (a child that
+# starts a parallel region after its parent has used one waits forever for
+# the parent's threads). A child of a fork runs every call on one thread:
+# the same blocks, so the same bits.
+#
+# Without OpenMP (a compiler without it, e.g. Apple's clang without libomp)
+# the prange loops are plain loops: one thread, the same blocks.
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FD_OPENMP 1
+    static int fd_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    #define FD_OPENMP 0
+    static int fd_omp_max_threads(void) { return 1; }
+    #endif
+    #if defined(_MSC_VER)
+    #define FD_THREAD_LOCAL __declspec(thread)
+    #else
+    #define FD_THREAD_LOCAL __thread
+    #endif
+    #ifndef _WIN32
+    #include <pthread.h>
+    #endif
+
+    /* The calling thread's team size (1 outside the entry points that set it). */
+    static FD_THREAD_LOCAL int fd_team = 1;
+    static int fd_get_team(void) { return fd_team; }
+    static void fd_set_team(int n) { fd_team = n < 1 ? 1 : n; }
+
+    /* Set in a child of fork(): OpenMP's pool is not usable there. */
+    static volatile int fd_forked = 0;
+    #ifndef _WIN32
+    static void fd_on_fork_child(void) { fd_forked = 1; }
+    static void fd_parallel_init(void) { pthread_atfork(NULL, NULL, fd_on_fork_child); }
+    #else
+    static void fd_parallel_init(void) { }
+    #endif
+
+    /* Threads an entry point may use: OpenMP's nthreads-var of the calling thread
+       (OMP_NUM_THREADS, omp_set_num_threads (threadpoolctl's OpenMP limit), else the
+       CPUs of the process's affinity mask), 1 without OpenMP or in a forked child. */
+    static int fd_available_threads(void) {
+        int n;
+        if (!FD_OPENMP || fd_forked) return 1;
+        n = fd_omp_max_threads();
+        return n < 1 ? 1 : n;
+    }
+    """
+    bint OPENMP "FD_OPENMP"
+    int get_team "fd_get_team"() noexcept nogil
+    void set_team "fd_set_team"(int n) noexcept nogil
+    void parallel_init "fd_parallel_init"() noexcept nogil
+    int available_threads "fd_available_threads"() noexcept nogil
+
+
+cdef enum:
+    # Least multiply-adds per block of a split product: below it one BLAS call
+    # on one thread costs less than a parallel region's fork and join.
+    GRAIN_MACS = 1 << 20
+    # Least elements per block of a split element-wise pass.
+    GRAIN_ELEMENTS = 1 << 15
+    # Least rows (or columns) per block: each block of a product packs the
+    # operand it shares with the others again, so blocks stay few and wide.
+    MIN_EXTENT = 64
+    # Most blocks of one product or pass.
+    MAX_BLOCKS = 8
+
+
+cdef inline int product_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """How many blocks a product C (m, n) = op(A) (m, k) @ op(B) (k, n) is split into,
+    along C's longer side: a function of the sizes only (so are the bits). A power
+    of two, so that teams of 2, 4 or 8 threads share the blocks evenly."""
+    cdef Py_ssize_t work = m * n * k, p, ext = m if m >= n else n
+    cdef int blocks = 1
+    p = work // GRAIN_MACS
+    if p > ext // MIN_EXTENT:
+        p = ext // MIN_EXTENT
+    if p > MAX_BLOCKS:
+        p = MAX_BLOCKS
+    while blocks * 2 <= p:
+        blocks *= 2
+    return blocks
+
+
+cdef inline int pass_blocks(Py_ssize_t n) noexcept nogil:
+    """How many blocks an element-wise pass over n independent elements is split into."""
+    cdef Py_ssize_t p = n // GRAIN_ELEMENTS
+    if p > MAX_BLOCKS:
+        p = MAX_BLOCKS
+    return <int> (p if p > 1 else 1)
+
+
+cdef inline int team_for(int blocks) noexcept nogil:
+    """Threads to run `blocks` blocks on: the caller's team, at most one per block."""
+    cdef int t = get_team()
+    return t if t < blocks else blocks
+
+
+cdef inline Py_ssize_t block_start(Py_ssize_t extent, int blocks, Py_ssize_t i) noexcept nogil:
+    """Where block i of `blocks` even blocks of 0 .. extent - 1 starts."""
+    return extent * i // blocks
+
+
+cdef enum:
+    # A call whose largest product has at least this many multiply-adds holds
+    # BLAS at one thread and runs on the caller's team (OpenBLAS threads its own
+    # gemm from 4 * 65536; below that nothing is split and nothing is held).
+    HOLD_MACS = 1 << 18
+
+
+cdef inline int enter(Py_ssize_t macs, object pool) except -1:
+    """Begin an entry point's call whose largest product has `macs` multiply-adds.
+
+    From HOLD_MACS on: scipy's BLAS held at one thread (`pool` is
+    fastdense._threadpool) and the calling thread's team set to the threads
+    available (available_threads). Returns the token for `leave` (0: nothing done).
+    """
+    cdef int old = get_team()
+    if macs < HOLD_MACS:
+        return 0
+    pool.hold()
+    set_team(available_threads())
+    return old
+
+
+cdef inline int leave(int token, object pool) except -1:
+    """End what `enter` began (token 0: nothing to end)."""
+    if token > 0:
+        set_team(token)
+        pool.release()
+    return 0
