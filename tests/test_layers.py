@@ -21,7 +21,7 @@ FLOORS = {
         "fastdense._activations"],
     1: ["fastdense._kernels", "fastdense._train", "fastdense._simd", "fastdense._network",
         "fastdense.kernels", "fastdense._reference", "fastdense._fast_input",
-        "fastdense._avx2", "fastdense._avx512"],
+        "fastdense._avx2", "fastdense._avx512", "fastdense._threadpool"],
     2: ["fastdense._tensor", "fastdense.autograd"],
     3: ["fastdense.nn", "fastdense.optim", "fastdense.data"],
     4: ["fastdense.estimators"],

@@ -33,7 +33,7 @@ WHEEL=$(ls "$WORK"/dist/*.whl)
 
 # the sdist: Cython sources, no generated C; the tests with their helpers and data
 listing="$(tar -tzf "$SDIST")"
-for needed in fastdense/_kernels.pyx fastdense/_core.pxd tests/conftest.py tests/_child.py \
+for needed in fastdense/_kernels.pyx fastdense/_activations.pxd tests/conftest.py tests/_child.py \
               tests/data/ tests/ports/ docs/ benchmarks/ tools/ LICENSE; do
     grep -q "^[^/]*/$needed" <<< "$listing" || fail "the sdist lacks $needed"
 done
