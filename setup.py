@@ -44,6 +44,7 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
+
 def _compiled_modules():
     """The compiled modules' names, from ``fastdense/_simd.py`` (which loads them): written once.
 
@@ -53,7 +54,8 @@ def _compiled_modules():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "_fastdense_simd", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastdense", "_simd.py")
+        "_fastdense_simd",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastdense", "_simd.py"),
     )
     simd = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(simd)

@@ -17,7 +17,6 @@ training only; ``reset()`` empties the compilation caches, so that the next
 
 import time
 import warnings
-from functools import partial
 
 import numpy as np
 
@@ -37,13 +36,28 @@ def glorot_params(sizes, dtype, seed=0):
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = np.sqrt(6.0 / (fan_in + fan_out))
-        params.append((rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype),
-                       rng.uniform(-bound, bound, fan_out).astype(dtype)))
+        params.append(
+            (
+                rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype),
+                rng.uniform(-bound, bound, fan_out).astype(dtype),
+            )
+        )
     return params
 
 
-def jax_competitor(X, y, Xt, yt, hidden, batch, task=("binary", 1), alpha=0.0,
-                   gather="epoch", shuffle="host", flatten=False):
+def jax_competitor(
+    X,
+    y,
+    Xt,
+    yt,
+    hidden,
+    batch,
+    task=("binary", 1),
+    alpha=0.0,
+    gather="epoch",
+    shuffle="host",
+    flatten=False,
+):
     """A whole epoch as one ``jax.jit`` function: permutation, ``lax.scan`` over
     the full minibatches, the partial last one, ``optax.adam``; params and the
     optimizer state donated. ``gather='epoch'`` permutes X once per epoch and
@@ -95,19 +109,22 @@ def jax_competitor(X, y, Xt, yt, hidden, batch, task=("binary", 1), alpha=0.0,
             perm = jax.random.permutation(sub, n)
         if gather == "epoch":
             Xp, yp = X[perm], y[perm]
-            xs = (Xp[:n_full * batch].reshape(n_full, batch, d),
-                  yp[:n_full * batch].reshape(n_full, batch))
+            xs = (
+                Xp[: n_full * batch].reshape(n_full, batch, d),
+                yp[: n_full * batch].reshape(n_full, batch),
+            )
 
             def body(carry, xt):
                 return step(*carry, *xt), None
         else:
-            xs = perm[:n_full * batch].reshape(n_full, batch)
+            xs = perm[: n_full * batch].reshape(n_full, batch)
 
             def body(carry, idx):
                 return step(*carry, X[idx], y[idx]), None
+
         (params, state), _ = jax.lax.scan(body, (params, state), xs)
         if rest:  # the partial last minibatch: its own (static) shape, one more step
-            idx = perm[n_full * batch:]
+            idx = perm[n_full * batch :]
             params, state = step(params, state, X[idx], y[idx])
         return params, state, key
 
@@ -144,8 +161,9 @@ def jax_competitor(X, y, Xt, yt, hidden, batch, task=("binary", 1), alpha=0.0,
 # ------------------------------------------------------------ torch.compile
 
 
-def torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task=("binary", 1),
-                             compile_step=False):
+def torch_compile_competitor(
+    torch, X, y, Xt, yt, hidden, batch, task=("binary", 1), compile_step=False
+):
     """``torch.compile`` (inductor) of the eager PyTorch competitor's model (same
     layers, same seed, same init), ``dynamic=False`` (the full batch and the
     partial last one are two static graphs); fused Adam, or with ``compile_step``
@@ -155,9 +173,14 @@ def torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task=("binary",
     model, loss_fn, Xt_, yt_ = torch_network(torch, X, y, hidden, task)
     compiled = torch.compile(model, dynamic=False)
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-    opt = torch.optim.Adam(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"],
-                           eps=ADAM["eps"], fused=not compile_step,
-                           foreach=True if compile_step else None)
+    opt = torch.optim.Adam(
+        model.parameters(),
+        lr=ADAM["lr"],
+        betas=ADAM["betas"],
+        eps=ADAM["eps"],
+        fused=not compile_step,
+        foreach=True if compile_step else None,
+    )
 
     @torch.compile(dynamic=False)
     def compiled_step():
@@ -174,7 +197,7 @@ def torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task=("binary",
         for _ in range(epochs):
             order = torch.randperm(X.shape[0], generator=generator)
             for s in range(0, X.shape[0], batch):
-                idx = order[s:s + batch]
+                idx = order[s : s + batch]
                 opt.zero_grad()
                 loss = loss_fn(compiled(Xt_[idx]), yt_[idx])
                 loss.backward()

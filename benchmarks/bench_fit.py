@@ -47,39 +47,67 @@ def _args(argv):
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--no-jax", action="store_true", help="leave the JAX epoch out")
     p.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
-    p.add_argument("--compile-in-quick", action="store_true",
-                   help="with --quick, run torch.compile too (its compilation takes ~10-40 s)")
+    p.add_argument(
+        "--compile-in-quick",
+        action="store_true",
+        help="with --quick, run torch.compile too (its compilation takes ~10-40 s)",
+    )
     p.add_argument("--xla-flags", default=None, help="XLA_FLAGS for the JAX competitor")
-    p.add_argument("--jax-precision", default=None,
-                   help="jax_default_matmul_precision (e.g. float32, highest)")
-    p.add_argument("--jax-gather", default="epoch", choices=("epoch", "batch"),
-                   help="permute X once per epoch (default) or gather each minibatch")
-    p.add_argument("--jax-shuffle", default="host", choices=("host", "device"),
-                   help="the epoch's permutation from NumPy (default) or jax.random")
-    p.add_argument("--compile-step", action="store_true",
-                   help="torch.compile the optimizer step too (foreach Adam)")
+    p.add_argument(
+        "--jax-precision", default=None, help="jax_default_matmul_precision (e.g. float32, highest)"
+    )
+    p.add_argument(
+        "--jax-gather",
+        default="epoch",
+        choices=("epoch", "batch"),
+        help="permute X once per epoch (default) or gather each minibatch",
+    )
+    p.add_argument(
+        "--jax-shuffle",
+        default="host",
+        choices=("host", "device"),
+        help="the epoch's permutation from NumPy (default) or jax.random",
+    )
+    p.add_argument(
+        "--compile-step",
+        action="store_true",
+        help="torch.compile the optimizer step too (foreach Adam)",
+    )
     return p.parse_args(argv)
 
 
 def compiled_competitors(args, out=sys.stdout):
     """The `extra` hook of run_fit_benchmark: JAX and torch.compile, when present."""
-    use_jax = not args.no_jax and importlib.util.find_spec("jax") is not None \
+    use_jax = (
+        not args.no_jax
+        and importlib.util.find_spec("jax") is not None
         and importlib.util.find_spec("optax") is not None
-    use_compile = not args.no_compile and importlib.util.find_spec("torch") is not None \
+    )
+    use_compile = (
+        not args.no_compile
+        and importlib.util.find_spec("torch") is not None
         and (not args.quick or args.compile_in_quick)
+    )
     if args.no_jax:
         print("Note: JAX left out (--no-jax).", file=out)
     elif not use_jax:
-        print('Note: JAX left out: jax and optax are not installed (pip install ".[bench]").',
-              file=out)
+        print(
+            'Note: JAX left out: jax and optax are not installed (pip install ".[bench]").',
+            file=out,
+        )
     if args.no_compile:
         print("Note: torch.compile left out (--no-compile).", file=out)
     elif importlib.util.find_spec("torch") is None:
-        print("Note: torch.compile left out: PyTorch is not installed "
-              "(pip install torch==2.13.0).", file=out)
+        print(
+            "Note: torch.compile left out: PyTorch is not installed (pip install torch==2.13.0).",
+            file=out,
+        )
     elif not use_compile:
-        print("Note: torch.compile left out of --quick (its compilation takes ~10-40 s; "
-              "--compile-in-quick runs it).", file=out)
+        print(
+            "Note: torch.compile left out of --quick (its compilation takes ~10-40 s; "
+            "--compile-in-quick runs it).",
+            file=out,
+        )
     if use_jax:
         if args.xla_flags is not None:
             os.environ["XLA_FLAGS"] = args.xla_flags  # read when JAX's backend starts
@@ -87,10 +115,13 @@ def compiled_competitors(args, out=sys.stdout):
 
         if args.jax_precision:
             jax.config.update("jax_default_matmul_precision", args.jax_precision)
-        print(f"JAX {jax.__version__} ({jax.devices()[0].platform}), XLA_FLAGS="
-              f"{os.environ.get('XLA_FLAGS', '')!r}, matmul precision "
-              f"{jax.config.jax_default_matmul_precision or 'default'}, gather per "
-              f"{args.jax_gather}, permutation on {args.jax_shuffle}", file=out)
+        print(
+            f"JAX {jax.__version__} ({jax.devices()[0].platform}), XLA_FLAGS="
+            f"{os.environ.get('XLA_FLAGS', '')!r}, matmul precision "
+            f"{jax.config.jax_default_matmul_precision or 'default'}, gather per "
+            f"{args.jax_gather}, permutation on {args.jax_shuffle}",
+            file=out,
+        )
     if not (use_jax or use_compile):
         return None
     from _compilers import jax_competitor, torch_compile_competitor
@@ -98,14 +129,16 @@ def compiled_competitors(args, out=sys.stdout):
     def extra(X, y, Xt, yt, hidden, batch, task, dtype):
         found = []
         if use_jax:
-            fit, reset = jax_competitor(X, y, Xt, yt, hidden, batch, task,
-                                        gather=args.jax_gather, shuffle=args.jax_shuffle)
+            fit, reset = jax_competitor(
+                X, y, Xt, yt, hidden, batch, task, gather=args.jax_gather, shuffle=args.jax_shuffle
+            )
             found.append(("JAX jit+scan", fit, reset))
         if use_compile:
             import torch
 
-            fit, reset = torch_compile_competitor(torch, X, y, Xt, yt, hidden, batch, task,
-                                                  compile_step=args.compile_step)
+            fit, reset = torch_compile_competitor(
+                torch, X, y, Xt, yt, hidden, batch, task, compile_step=args.compile_step
+            )
             found.append(("torch.compile" + (" +step" if args.compile_step else ""), fit, reset))
         return found
 
@@ -116,8 +149,11 @@ def check_scores(records, out=sys.stdout):
     """Each compiled competitor against the eager one it mirrors (JAX: fastdense, same
     initial distribution and loss; torch.compile: eager PyTorch, same seed): their
     held-out scores must agree, or the timings compare different work."""
-    mirror = {"JAX jit+scan": "fastdense", "torch.compile": "PyTorch Adam(fused)",
-              "torch.compile +step": "PyTorch Adam"}
+    mirror = {
+        "JAX jit+scan": "fastdense",
+        "torch.compile": "PyTorch Adam(fused)",
+        "torch.compile +step": "PyTorch Adam",
+    }
     scores = {(r["config"], r["dtype"], r["competitor"]): r["accuracy"] for r in records}
     bad = []
     for (config, dtype, name), score in scores.items():
@@ -125,22 +161,43 @@ def check_scores(records, out=sys.stdout):
         if ref is not None and abs(score - ref) > SCORE_TOLERANCE:
             bad.append(f"{config} {dtype} {name}: {score:.3f} vs {mirror[name]} {ref:.3f}")
     if bad:
-        print(f"\nScores that differ by more than {SCORE_TOLERANCE}: " + "; ".join(bad),
-              file=out)
+        print(f"\nScores that differ by more than {SCORE_TOLERANCE}: " + "; ".join(bad), file=out)
     else:
-        checked = sorted({f"{name} with {mirror[name]}" for (c, d, name) in scores
-                          if name in mirror and (c, d, mirror[name]) in scores})
+        checked = sorted(
+            {
+                f"{name} with {mirror[name]}"
+                for (c, d, name) in scores
+                if name in mirror and (c, d, mirror[name]) in scores
+            }
+        )
         if checked:
-            print(f"\nScores agree within {SCORE_TOLERANCE} on every config: "
-                  + "; ".join(checked) + ".", file=out)
+            print(
+                f"\nScores agree within {SCORE_TOLERANCE} on every config: "
+                + "; ".join(checked)
+                + ".",
+                file=out,
+            )
     return bad
 
 
 # issue 16's targets: competitor time / fastdense time per epoch (float32), at least
-TARGETS = {("JAX jit+scan", "T"): 2.0, ("JAX jit+scan", "S"): 1.6, ("JAX jit+scan", "M"): 1.4,
-           ("JAX jit+scan", "L"): 1.1, ("torch.compile", "T"): 5.0, ("torch.compile", "S"): 5.0}
-SUMMARY = ["scikit-learn", "PyTorch Adam(fused)", "torch.compile", "torch.compile +step",
-           "JAX jit+scan", "NumPy reference", "GEMM floor"]
+TARGETS = {
+    ("JAX jit+scan", "T"): 2.0,
+    ("JAX jit+scan", "S"): 1.6,
+    ("JAX jit+scan", "M"): 1.4,
+    ("JAX jit+scan", "L"): 1.1,
+    ("torch.compile", "T"): 5.0,
+    ("torch.compile", "S"): 5.0,
+}
+SUMMARY = [
+    "scikit-learn",
+    "PyTorch Adam(fused)",
+    "torch.compile",
+    "torch.compile +step",
+    "JAX jit+scan",
+    "NumPy reference",
+    "GEMM floor",
+]
 SKLEARN = ("MLPClassifier", "MLPRegressor")  # the summary's "scikit-learn" column
 
 
@@ -158,8 +215,10 @@ def summary(records, dtype="float32", out=sys.stdout):
     configs = list(dict.fromkeys(r["config"] for r in chosen))
     present = {"scikit-learn" if r["competitor"] in SKLEARN else r["competitor"] for r in chosen}
     names = [k for k in SUMMARY if k in present]
-    by = {(r["config"], "scikit-learn" if r["competitor"] in SKLEARN else r["competitor"]): r
-          for r in chosen}
+    by = {
+        (r["config"], "scikit-learn" if r["competitor"] in SKLEARN else r["competitor"]): r
+        for r in chosen
+    }
     rows, first = [], []
     for c in configs:
         fd = by[(c, "fastdense")]
@@ -171,7 +230,9 @@ def summary(records, dtype="float32", out=sys.stdout):
                 row.append("—")
                 frow.append("—")
             elif k == "GEMM floor":
-                row.append(f"{fmt_seconds(r['median'])} (fastdense = {fd['median'] / r['median']:.2f}×)")
+                row.append(
+                    f"{fmt_seconds(r['median'])} (fastdense = {fd['median'] / r['median']:.2f}×)"
+                )
             else:
                 row.append(f"{fmt_seconds(r['median'])} ({_ratio(r['ratio_to_fastdense'])}×)")
             if r is not None and k != "GEMM floor":
@@ -180,10 +241,13 @@ def summary(records, dtype="float32", out=sys.stdout):
         first.append(frow)
     print(f"\nSummary, {dtype}: seconds per epoch (× = competitor / fastdense)", file=out)
     print(markdown_table(["config", "fastdense", *names], rows), file=out)
-    print(f"\nTime to a first trained model ({dtype}; 1 + E epochs; compilation included)",
-          file=out)
-    print(markdown_table(["config", "fastdense", *[k for k in names if k != "GEMM floor"]],
-                         first), file=out)
+    print(
+        f"\nTime to a first trained model ({dtype}; 1 + E epochs; compilation included)", file=out
+    )
+    print(
+        markdown_table(["config", "fastdense", *[k for k in names if k != "GEMM floor"]], first),
+        file=out,
+    )
     target_rows = []
     for (k, c), goal in TARGETS.items():
         r = by.get((c, k))
@@ -191,12 +255,20 @@ def summary(records, dtype="float32", out=sys.stdout):
             continue
         ratio = r["ratio_to_fastdense"]
         with_setup = r["with_setup"] / by[(c, "fastdense")]["with_setup"]
-        target_rows.append([f"fastdense ≥ {goal}× {k} on {c}", f"{ratio:.2f}×",
-                            f"{with_setup:.2f}×", "met" if ratio >= goal else
-                            f"missed by {goal / ratio:.2f}×"])
+        target_rows.append(
+            [
+                f"fastdense ≥ {goal}× {k} on {c}",
+                f"{ratio:.2f}×",
+                f"{with_setup:.2f}×",
+                "met" if ratio >= goal else f"missed by {goal / ratio:.2f}×",
+            ]
+        )
     if target_rows:
-        print(f"\nIssue 16's targets ({dtype}; per epoch, and per epoch of the whole call "
-              "with set-up)", file=out)
+        print(
+            f"\nIssue 16's targets ({dtype}; per epoch, and per epoch of the whole call "
+            "with set-up)",
+            file=out,
+        )
         print(markdown_table(["target", "per epoch", "with setup", ""], target_rows), file=out)
 
 
@@ -206,8 +278,12 @@ def main(argv=None):
     from fastdense._bench import run_fit_benchmark
 
     records = run_fit_benchmark(
-        args.configs.split(","), args.dtypes.split(",") if args.dtypes else None,
-        quick=args.quick, epochs=args.epochs, rounds=args.rounds, extra=extra,
+        args.configs.split(","),
+        args.dtypes.split(",") if args.dtypes else None,
+        quick=args.quick,
+        epochs=args.epochs,
+        rounds=args.rounds,
+        extra=extra,
     )
     check_scores(records)
     for dtype in dict.fromkeys(r["dtype"] for r in records):

@@ -16,14 +16,17 @@ import time
 
 from _harness import machine_header, markdown_table, parser, write_json
 
-COMMANDS = [["-c", "import fastdense"], ["-c", "import fastdense.kernels"],
-            ["-m", "fastdense", "--version"], ["-m", "fastdense", "--help"]]
+COMMANDS = [
+    ["-c", "import fastdense"],
+    ["-c", "import fastdense.kernels"],
+    ["-m", "fastdense", "--version"],
+    ["-m", "fastdense", "--help"],
+]
 
 
 def wall_time(args, env, cwd):
     start = time.perf_counter()
-    subprocess.run([sys.executable, *args], env=env, cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, *args], env=env, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - start
 
 

@@ -9,11 +9,18 @@ fastdense's BLAS on preallocated arrays, and nothing else.
 """
 
 import numpy as np
-
 from _harness import (
-    bar_plot, fmt_seconds, interleave, time_call, machine_header, markdown_table, parser, summarize,
+    bar_plot,
+    fmt_seconds,
+    interleave,
+    machine_header,
+    markdown_table,
+    parser,
+    summarize,
+    time_call,
     write_json,
 )
+
 from fastdense import _kernels, _reference, kernels
 
 
@@ -48,41 +55,78 @@ def main(argv=None):
                             "gemms": floor.run_epoch,
                         },
                         rounds,
-                        measure=lambda fn: time_call(
-                            fn, min_time=0.01 if args.quick else 0.05
-                        ),
+                        measure=lambda fn: time_call(fn, min_time=0.01 if args.quick else 0.05),
                     )
                     fast, ref = summarize(times["fastdense"]), summarize(times["numpy"])
                     gemms = summarize(times["gemms"])
                     ratio = ref["median"] / fast["median"]
-                    rows.append([
-                        np.dtype(dtype).name, pass_name, m, n, fmt_seconds(ref["median"]),
-                        fmt_seconds(fast["median"]),
-                        f"{fmt_seconds(fast['min'])}–{fmt_seconds(fast['max'])}", f"{ratio:.2f}x",
-                        fmt_seconds(gemms["median"]),
-                        f"{ref['median'] / gemms['median']:.2f}x",
-                    ])
-                    records.append({"dtype": np.dtype(dtype).name, "pass": pass_name, "batch": m,
-                                    "width": n, "numpy": ref, "fastdense": fast, "gemms": gemms,
-                                    "speedup": ratio})
-    print(markdown_table(
-        ["dtype", "pass", "batch", "width", "NumPy", "fastdense", "fastdense min–max", "speed-up",
-         "GEMMs only", "NumPy / GEMMs"],
-        rows,
-    ))
-    small = [r["speedup"] for r in records if r["pass"] == "forward+backward"
-             and r["batch"] <= 128 and r["width"] <= 64]
-    print(f"\nSummary: forward+backward speed-up over NumPy, batch <= 128 and width <= 64: "
-          f"min {min(small):.2f}x; whole grid: min {min(r['speedup'] for r in records):.2f}x, "
-          f"median {np.median([r['speedup'] for r in records]):.2f}x")
+                    rows.append(
+                        [
+                            np.dtype(dtype).name,
+                            pass_name,
+                            m,
+                            n,
+                            fmt_seconds(ref["median"]),
+                            fmt_seconds(fast["median"]),
+                            f"{fmt_seconds(fast['min'])}–{fmt_seconds(fast['max'])}",
+                            f"{ratio:.2f}x",
+                            fmt_seconds(gemms["median"]),
+                            f"{ref['median'] / gemms['median']:.2f}x",
+                        ]
+                    )
+                    records.append(
+                        {
+                            "dtype": np.dtype(dtype).name,
+                            "pass": pass_name,
+                            "batch": m,
+                            "width": n,
+                            "numpy": ref,
+                            "fastdense": fast,
+                            "gemms": gemms,
+                            "speedup": ratio,
+                        }
+                    )
+    print(
+        markdown_table(
+            [
+                "dtype",
+                "pass",
+                "batch",
+                "width",
+                "NumPy",
+                "fastdense",
+                "fastdense min–max",
+                "speed-up",
+                "GEMMs only",
+                "NumPy / GEMMs",
+            ],
+            rows,
+        )
+    )
+    small = [
+        r["speedup"]
+        for r in records
+        if r["pass"] == "forward+backward" and r["batch"] <= 128 and r["width"] <= 64
+    ]
+    print(
+        f"\nSummary: forward+backward speed-up over NumPy, batch <= 128 and width <= 64: "
+        f"min {min(small):.2f}x; whole grid: min {min(r['speedup'] for r in records):.2f}x, "
+        f"median {np.median([r['speedup'] for r in records]):.2f}x"
+    )
     if args.json:
         write_json(args.json, {"header": machine_header(), "results": records})
     if args.plot:
         fb = [r for r in records if r["pass"] == "forward+backward" and r["dtype"] == "float32"]
-        bar_plot(args.plot, [f"{r['batch']}x{r['width']}" for r in fb],
-                 {"NumPy": [r["numpy"]["median"] for r in fb],
-                  "fastdense": [r["fastdense"]["median"] for r in fb]},
-                 "seconds per call", "ReLU layer forward+backward, float32")
+        bar_plot(
+            args.plot,
+            [f"{r['batch']}x{r['width']}" for r in fb],
+            {
+                "NumPy": [r["numpy"]["median"] for r in fb],
+                "fastdense": [r["fastdense"]["median"] for r in fb],
+            },
+            "seconds per call",
+            "ReLU layer forward+backward, float32",
+        )
 
 
 if __name__ == "__main__":

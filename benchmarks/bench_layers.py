@@ -14,6 +14,7 @@ import time
 import warnings
 
 from _harness import interleave, machine_header, markdown_table, parser, summarize, write_json
+
 from fastdense import DenseBinaryClassifier
 from fastdense._bench import CONFIGS, QUICK_SAMPLES, make_data
 
@@ -34,14 +35,22 @@ OPTIONS = {
 
 def epoch_seconds(X, y, hidden, batch, dtype, epochs, options):
     def run():
-        est = DenseBinaryClassifier(hidden, batch_size=batch, max_iter=epochs, tol=0,
-                                    n_iter_no_change=10**9, random_state=0, dtype=dtype,
-                                    **options)
+        est = DenseBinaryClassifier(
+            hidden,
+            batch_size=batch,
+            max_iter=epochs,
+            tol=0,
+            n_iter_no_change=10**9,
+            random_state=0,
+            dtype=dtype,
+            **options,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t = time.perf_counter()
             est.fit(X, y)
             return (time.perf_counter() - t) / epochs
+
     return run
 
 
@@ -50,8 +59,11 @@ def main():
     p.add_argument("--configs", default="S,M")
     p.add_argument("--dtypes", default="float32")
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--options", default=None,
-                   help="comma-separated option names (default all; the plain one always runs)")
+    p.add_argument(
+        "--options",
+        default=None,
+        help="comma-separated option names (default all; the plain one always runs)",
+    )
     args = p.parse_args()
     options = dict(OPTIONS)
     if args.options:
@@ -67,8 +79,10 @@ def main():
             n = QUICK_SAMPLES[config]
         for dtype in args.dtypes.split(","):
             X, y, _, _ = make_data(n, d, dtype)
-            fns = {name: epoch_seconds(X, y, hidden, batch, dtype, epochs, opts)
-                   for name, opts in options.items()}
+            fns = {
+                name: epoch_seconds(X, y, hidden, batch, dtype, epochs, opts)
+                for name, opts in options.items()
+            }
 
             def measure(fn):
                 return fn()
@@ -77,13 +91,20 @@ def main():
             base = summarize(results["plain (relu)"])["median"]
             for name, times in results.items():
                 s = summarize(times)
-                rows.append([f"{config} {n}x{d} {hidden}", dtype, name,
-                             f"{s['median'] * 1e3:.2f} ms",
-                             f"{s['min'] * 1e3:.2f}-{s['max'] * 1e3:.2f}",
-                             f"{s['median'] / base:.2f}x"])
+                rows.append(
+                    [
+                        f"{config} {n}x{d} {hidden}",
+                        dtype,
+                        name,
+                        f"{s['median'] * 1e3:.2f} ms",
+                        f"{s['min'] * 1e3:.2f}-{s['max'] * 1e3:.2f}",
+                        f"{s['median'] / base:.2f}x",
+                    ]
+                )
                 payload.append({"config": config, "dtype": dtype, "option": name, **s})
-    print(markdown_table(["shape", "dtype", "layers", "epoch (median)", "min-max",
-                          "vs plain"], rows))
+    print(
+        markdown_table(["shape", "dtype", "layers", "epoch (median)", "min-max", "vs plain"], rows)
+    )
     print(f"\n{rounds} interleaved rounds of {epochs}-epoch fits; ratios from the same run.")
     if args.json:
         write_json(args.json, payload)

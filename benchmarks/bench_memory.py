@@ -23,10 +23,10 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _harness import machine_header, markdown_table, parser, write_json
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from _harness import machine_header, markdown_table, parser, write_json
 from fastdense import DenseBinaryClassifier
 
 
@@ -47,8 +47,9 @@ def memmap_mode(gigabytes, json_path):
         out = np.memmap(path, dtype=np.float32, mode="w+", shape=(rows, cols))
         rng = np.random.default_rng(0)
         for s in range(0, rows, 100_000):
-            out[s:s + 100_000] = rng.standard_normal((min(100_000, rows - s), cols),
-                                                     dtype=np.float32)
+            out[s : s + 100_000] = rng.standard_normal(
+                (min(100_000, rows - s), cols), dtype=np.float32
+            )
         out.flush()
         del out
         write_s = time.perf_counter() - start
@@ -80,25 +81,50 @@ def memmap_mode(gigabytes, json_path):
         peak[0] = max(peak[0], anon() - base)
         del X
     print(machine_header())
-    print(f"\nOne epoch on a read-only np.memmap, {rows:,} x {cols} float32 "
-          f"({rows * cols * 4 / 2**30:.2f} GiB file; written in {write_s:.1f} s)\n")
-    print(markdown_table(["measure", "added by fit", "of the data"], [
-        ["resident, not file-backed (psutil peak)", f"{peak[0] / 2**20:.1f} MiB",
-         f"{peak[0] / (rows * cols * 4):.1%}"],
-        ["allocated (tracemalloc peak)", f"{traced / 2**20:.1f} MiB",
-         f"{traced / (rows * cols * 4):.1%}"],
-        ["fit time", f"{fit_s:.1f} s", ""],
-    ]))
+    print(
+        f"\nOne epoch on a read-only np.memmap, {rows:,} x {cols} float32 "
+        f"({rows * cols * 4 / 2**30:.2f} GiB file; written in {write_s:.1f} s)\n"
+    )
+    print(
+        markdown_table(
+            ["measure", "added by fit", "of the data"],
+            [
+                [
+                    "resident, not file-backed (psutil peak)",
+                    f"{peak[0] / 2**20:.1f} MiB",
+                    f"{peak[0] / (rows * cols * 4):.1%}",
+                ],
+                [
+                    "allocated (tracemalloc peak)",
+                    f"{traced / 2**20:.1f} MiB",
+                    f"{traced / (rows * cols * 4):.1%}",
+                ],
+                ["fit time", f"{fit_s:.1f} s", ""],
+            ],
+        )
+    )
     if json_path:
-        write_json(json_path, {"header": machine_header(), "rows": rows, "cols": cols,
-                               "rss_added": peak[0], "traced_peak": traced,
-                               "seconds": fit_s})
+        write_json(
+            json_path,
+            {
+                "header": machine_header(),
+                "rows": rows,
+                "cols": cols,
+                "rss_added": peak[0],
+                "traced_peak": traced,
+                "seconds": fit_s,
+            },
+        )
 
 
 def main(argv=None):
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--memmap", type=float, metavar="GB",
-                   help="fit on a memory-mapped file of GB gigabytes instead")
+    p.add_argument(
+        "--memmap",
+        type=float,
+        metavar="GB",
+        help="fit on a memory-mapped file of GB gigabytes instead",
+    )
     args = p.parse_args(argv)
     if args.memmap:
         return memmap_mode(args.memmap, args.json)

@@ -12,10 +12,18 @@ fastdense.onnx._graph.DEFAULT_LINEAR.
 import warnings
 
 import numpy as np
+from _harness import (
+    fmt_seconds,
+    interleave,
+    machine_header,
+    markdown_table,
+    parser,
+    summarize,
+    time_call,
+    write_json,
+)
 from sklearn.exceptions import ConvergenceWarning
 
-from _harness import fmt_seconds, interleave, machine_header, markdown_table, parser, \
-    summarize, time_call, write_json
 from fastdense import DenseBinaryClassifier
 
 
@@ -26,8 +34,7 @@ def session(model, threads):
     if threads:
         opts.intra_op_num_threads = threads
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(model.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
 def main(argv=None):
@@ -48,27 +55,39 @@ def main(argv=None):
     for dtype in (np.float32, np.float64):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            clf = DenseBinaryClassifier((64, 32), max_iter=5, random_state=0,
-                                        dtype=dtype.__name__).fit(X.astype(dtype), y)
+            clf = DenseBinaryClassifier(
+                (64, 32), max_iter=5, random_state=0, dtype=dtype.__name__
+            ).fit(X.astype(dtype), y)
         for n in (1, 100, 10_000 if args.quick else 100_000):
             A = rng.standard_normal((n, 20)).astype(dtype)
             comps = {}
             for threads in (1, None):
                 for layout in ("matmul", "gemm"):
                     s = session(to_onnx(clf, layout=layout), threads)
-                    comps[(layout, threads)] = (lambda s=s: s.run(None, {"X": A}))
-            times = interleave(comps, rounds, measure=lambda fn: time_call(
-                fn, min_time=0.01 if args.quick else 0.1))
+                    comps[(layout, threads)] = lambda s=s: s.run(None, {"X": A})
+            times = interleave(
+                comps,
+                rounds,
+                measure=lambda fn: time_call(fn, min_time=0.01 if args.quick else 0.1),
+            )
             for (layout, threads), t in times.items():
                 other = times[("gemm" if layout == "matmul" else "matmul", threads)]
                 s = summarize(t)
-                rows.append([dtype.__name__, n, threads or "default", layout,
-                             fmt_seconds(s["median"]), f"{s['median'] / np.median(other):.2f}x"])
-                records.append({"dtype": dtype.__name__, "rows": n, "threads": threads,
-                                "layout": layout, **s})
+                rows.append(
+                    [
+                        dtype.__name__,
+                        n,
+                        threads or "default",
+                        layout,
+                        fmt_seconds(s["median"]),
+                        f"{s['median'] / np.median(other):.2f}x",
+                    ]
+                )
+                records.append(
+                    {"dtype": dtype.__name__, "rows": n, "threads": threads, "layout": layout, **s}
+                )
     print(f"\nonnxruntime run(), hidden (64, 32); medians of {rounds} rounds\n")
-    print(markdown_table(["dtype", "rows", "threads", "layout", "latency", "x other layout"],
-                         rows))
+    print(markdown_table(["dtype", "rows", "threads", "layout", "latency", "x other layout"], rows))
     if args.json:
         write_json(args.json, {"header": machine_header(), "results": records})
 

@@ -15,13 +15,20 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _harness import (
+    bar_plot,
+    fmt_seconds,
+    interleave,
+    machine_header,
+    markdown_table,
+    parser,
+    summarize,
+    time_call,
+    write_json,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from _harness import (
-    bar_plot, fmt_seconds, interleave, machine_header, markdown_table, parser, summarize,
-    time_call, write_json,
-)
 from fastdense import DenseBinaryClassifier
 
 
@@ -73,8 +80,11 @@ def main(argv=None):
         import torch
 
         model = torch.nn.Sequential(
-            torch.nn.Linear(n_features, 64), torch.nn.ReLU(), torch.nn.Linear(64, 32),
-            torch.nn.ReLU(), torch.nn.Linear(32, 1),
+            torch.nn.Linear(n_features, 64),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, 32),
+            torch.nn.ReLU(),
+            torch.nn.Linear(32, 1),
         )
 
         def torch_proba(A):
@@ -94,14 +104,26 @@ def main(argv=None):
     rows, records = [], []
     for n in sizes:
         A = rng.standard_normal((n, n_features)).astype(np.float32)
-        times = interleave({k: (lambda f=f: f(A)) for k, f in competitors.items()}, rounds,
-                           measure=lambda fn: time_call(fn, min_time=0.01 if args.quick else 0.1))
+        times = interleave(
+            {k: (lambda f=f: f(A)) for k, f in competitors.items()},
+            rounds,
+            measure=lambda fn: time_call(fn, min_time=0.01 if args.quick else 0.1),
+        )
         base = np.median(times["fastdense"])
         for k in competitors:
             s = summarize(times[k])
-            rows.append([n, k, fmt_seconds(s["median"]), f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
-                         f"{s['median'] / base:.2f}x"])
-            records.append({"rows": n, "competitor": k, **s, "ratio_to_fastdense": s["median"] / base})
+            rows.append(
+                [
+                    n,
+                    k,
+                    fmt_seconds(s["median"]),
+                    f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
+                    f"{s['median'] / base:.2f}x",
+                ]
+            )
+            records.append(
+                {"rows": n, "competitor": k, **s, "ratio_to_fastdense": s["median"] / base}
+            )
     print(markdown_table(["rows", "competitor", "latency", "min–max", "x fastdense"], rows))
 
     n_big = 100_000 if args.quick else 1_000_000

@@ -17,14 +17,21 @@ import time
 import warnings
 
 import numpy as np
+from _harness import (
+    fmt_seconds,
+    interleave,
+    machine_header,
+    markdown_table,
+    parser,
+    summarize,
+    write_json,
+)
 from joblib import Parallel, delayed, parallel_config
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from _harness import fmt_seconds, interleave, machine_header, markdown_table, parser, summarize
-from _harness import write_json
 from fastdense import DenseBinaryClassifier
 
 GRID = {"hidden_layer_sizes": [(32, 16), (16, 8)], "alpha": [1e-4, 1e-2]}
@@ -53,7 +60,9 @@ def _backends(clients):
     }
     for n, client in clients.items():
         rows[f"dask, {n} worker{'s' if n > 1 else ''}"] = (
-            lambda c=client: parallel_config(backend="dask", client=c), -1)
+            lambda c=client: parallel_config(backend="dask", client=c),
+            -1,
+        )
     return rows
 
 
@@ -92,15 +101,22 @@ def main(argv=None):
     X = rng.standard_normal((2000, 20))
     y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(np.int64)
     print(machine_header())
-    print(f"\nGridSearchCV, {len(GRID['alpha']) * len(GRID['hidden_layer_sizes'])} "
-          f"candidates x 3 folds, {X.shape[0]:,} x {X.shape[1]} float64, {rounds} round(s), "
-          "median wall time per search\n")
+    print(
+        f"\nGridSearchCV, {len(GRID['alpha']) * len(GRID['hidden_layer_sizes'])} "
+        f"candidates x 3 folds, {X.shape[0]:,} x {X.shape[1]} float64, {rounds} round(s), "
+        "median wall time per search\n"
+    )
     clusters, clients = [], {}
     try:
         for n in (1, 2):
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=40)
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=40,
+            )
             clusters.append(cluster)
             clients[n] = Client(cluster, set_as_default=False)
         backends = _backends(clients)
@@ -108,11 +124,16 @@ def main(argv=None):
             with factory():
                 _search(DenseBinaryClassifier, X[:300], y[:300], n_jobs)
         competitors = {}
-        for est_name, cls in (("fastdense", DenseBinaryClassifier), ("MLPClassifier", MLPClassifier)):
+        for est_name, cls in (
+            ("fastdense", DenseBinaryClassifier),
+            ("MLPClassifier", MLPClassifier),
+        ):
             for name, (factory, n_jobs) in backends.items():
+
                 def run(cls=cls, factory=factory, n_jobs=n_jobs):
                     with factory():
                         _search(cls, X, y, n_jobs)
+
                 competitors[(est_name, name)] = run
 
         def once(fn):
@@ -127,12 +148,36 @@ def main(argv=None):
             mlp = summarize(times[("MLPClassifier", name)])["median"]
             base_fd = summarize(times[("fastdense", "n_jobs=1")])["median"]
             base_mlp = summarize(times[("MLPClassifier", "n_jobs=1")])["median"]
-            rows.append([name, fmt_seconds(fd), f"{base_fd / fd:.2f}x", fmt_seconds(mlp),
-                         f"{base_mlp / mlp:.2f}x", f"{mlp / fd:.1f}x"])
-            records.append({"backend": name, "fastdense_s": times[("fastdense", name)],
-                            "mlp_s": times[("MLPClassifier", name)]})
-        print(markdown_table(["backend", "fastdense", "vs n_jobs=1", "MLPClassifier",
-                              "vs n_jobs=1", "MLP / fastdense"], rows))
+            rows.append(
+                [
+                    name,
+                    fmt_seconds(fd),
+                    f"{base_fd / fd:.2f}x",
+                    fmt_seconds(mlp),
+                    f"{base_mlp / mlp:.2f}x",
+                    f"{mlp / fd:.1f}x",
+                ]
+            )
+            records.append(
+                {
+                    "backend": name,
+                    "fastdense_s": times[("fastdense", name)],
+                    "mlp_s": times[("MLPClassifier", name)],
+                }
+            )
+        print(
+            markdown_table(
+                [
+                    "backend",
+                    "fastdense",
+                    "vs n_jobs=1",
+                    "MLPClassifier",
+                    "vs n_jobs=1",
+                    "MLP / fastdense",
+                ],
+                rows,
+            )
+        )
 
         n_tasks = 50 if args.quick else 200
         print(f"\nDask per-task overhead ({n_tasks} empty tasks, 2 workers)\n")
@@ -140,15 +185,30 @@ def main(argv=None):
         start = time.perf_counter()
         clients[2].scatter([X, y], broadcast=True)
         scatter_s = time.perf_counter() - start
-        print(markdown_table(["what", "time"], [
-            ["one empty task through joblib's Dask backend", fmt_seconds(joblib_s)],
-            ["one empty task through client.map", fmt_seconds(futures_s)],
-            [f"scatter X, y ({X.nbytes / 2**20:.2f} MiB) to 2 workers", fmt_seconds(scatter_s)],
-        ]))
+        print(
+            markdown_table(
+                ["what", "time"],
+                [
+                    ["one empty task through joblib's Dask backend", fmt_seconds(joblib_s)],
+                    ["one empty task through client.map", fmt_seconds(futures_s)],
+                    [
+                        f"scatter X, y ({X.nbytes / 2**20:.2f} MiB) to 2 workers",
+                        fmt_seconds(scatter_s),
+                    ],
+                ],
+            )
+        )
         if args.json:
-            write_json(args.json, {"header": machine_header(), "results": records,
-                                   "per_task_joblib_s": joblib_s,
-                                   "per_task_futures_s": futures_s, "scatter_s": scatter_s})
+            write_json(
+                args.json,
+                {
+                    "header": machine_header(),
+                    "results": records,
+                    "per_task_joblib_s": joblib_s,
+                    "per_task_futures_s": futures_s,
+                    "scatter_s": scatter_s,
+                },
+            )
     finally:
         for client in clients.values():
             client.close()

@@ -14,14 +14,15 @@ import time
 import warnings
 
 import numpy as np
-
 from _harness import machine_header, parser, write_json
+
 from fastdense import DenseBinaryClassifier
 
 
 def epoch_seconds(X, y, epochs):
-    est = DenseBinaryClassifier((16,), batch_size=32, max_iter=epochs, tol=0,
-                                n_iter_no_change=10**9, random_state=0)
+    est = DenseBinaryClassifier(
+        (16,), batch_size=32, max_iter=epochs, tol=0, n_iter_no_change=10**9, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = time.perf_counter()
@@ -63,18 +64,27 @@ def main():
     on, off = [], []
     epoch_seconds(X, y, 2)
     for _ in range(args.rounds):
-        on.append(epoch_seconds(X, y, args.epochs))           # main thread: polling on
+        on.append(epoch_seconds(X, y, args.epochs))  # main thread: polling on
         off.append(without_polling(epoch_seconds, X, y, args.epochs))
     m_on, m_off = np.median(on), np.median(off)
     print(f"| polling | s/epoch (median of {args.rounds}) | us/minibatch |")
     print("|---|---|---|")
     print(f"| on | {m_on:.5f} | {m_on / n_batches * 1e6:.2f} |")
     print(f"| off | {m_off:.5f} | {m_off / n_batches * 1e6:.2f} |")
-    print(f"\nper-minibatch cost of polling: {(m_on - m_off) / n_batches * 1e9:+.0f} ns "
-          f"({(m_on / m_off - 1) * 100:+.2f}%)")
+    print(
+        f"\nper-minibatch cost of polling: {(m_on - m_off) / n_batches * 1e9:+.0f} ns "
+        f"({(m_on / m_off - 1) * 100:+.2f}%)"
+    )
     if args.json:
-        write_json(args.json, {"header": machine_header(), "seconds_per_epoch_on": on,
-                               "seconds_per_epoch_off": off, "minibatches": n_batches})
+        write_json(
+            args.json,
+            {
+                "header": machine_header(),
+                "seconds_per_epoch_on": on,
+                "seconds_per_epoch_off": off,
+                "minibatches": n_batches,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ import time
 import warnings
 
 import numpy as np
+from _harness import (
+    fmt_seconds,
+    interleave,
+    machine_header,
+    markdown_table,
+    parser,
+    summarize,
+    time_call,
+    write_json,
+)
 from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -34,16 +44,19 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from _harness import fmt_seconds, interleave, machine_header, markdown_table, parser
-from _harness import summarize, time_call, write_json
 from fastdense import DenseBinaryClassifier
 
 HIDDEN = (64, 32)
-GRID = {"clf__hidden_layer_sizes": [(32,), (64,), (64, 32)],
-        "clf__alpha": [1e-4, 1e-2], "clf__learning_rate_init": [1e-3, 3e-3]}
+GRID = {
+    "clf__hidden_layer_sizes": [(32,), (64,), (64, 32)],
+    "clf__alpha": [1e-4, 1e-2],
+    "clf__learning_rate_init": [1e-3, 3e-3],
+}
 QUICK_GRID = {"clf__hidden_layer_sizes": [(32,), (64, 32)]}
-COMPETITORS = {"fastdense DenseBinaryClassifier": DenseBinaryClassifier,
-               "scikit-learn MLPClassifier": MLPClassifier}
+COMPETITORS = {
+    "fastdense DenseBinaryClassifier": DenseBinaryClassifier,
+    "scikit-learn MLPClassifier": MLPClassifier,
+}
 FLOAT32 = "fastdense, dtype='float32' (search only)"
 
 
@@ -79,9 +92,12 @@ def partial_fit_time(cls, X, y, min_time):
 
 
 def search_time(cls, X, y, grid, cv, max_iter, **params):
-    pipe = Pipeline([("scale", StandardScaler()),
-                     ("clf", cls(hidden_layer_sizes=HIDDEN, max_iter=max_iter, random_state=0,
-                                 **params))])
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("clf", cls(hidden_layer_sizes=HIDDEN, max_iter=max_iter, random_state=0, **params)),
+        ]
+    )
     start = time.perf_counter()
     search = GridSearchCV(pipe, grid, cv=cv, n_jobs=1).fit(X, y)
     return time.perf_counter() - start, search.best_score_
@@ -100,25 +116,47 @@ def main():
     block_X, block_y = X[:200], y[:200]
 
     print(machine_header())
-    print(f"\nbreast cancer, {X.shape[0]} x {X.shape[1]}, hidden {HIDDEN}, Adam, float64; "
-          f"{rounds} interleaved rounds, medians\n")
+    print(
+        f"\nbreast cancer, {X.shape[0]} x {X.shape[1]}, hidden {HIDDEN}, Adam, float64; "
+        f"{rounds} interleaved rounds, medians\n"
+    )
 
-    setup = interleave({n: (lambda c=c: setup_and_epoch(c, X, y, extra, min_time))
-                        for n, c in COMPETITORS.items()}, rounds, measure=lambda f: f())
-    block = interleave({n: (lambda c=c: (partial_fit_time(c, block_X, block_y, min_time),
-                                         setup_and_epoch(c, block_X, block_y, extra,
-                                                         min_time)[1]))
-                        for n, c in COMPETITORS.items()}, rounds, measure=lambda f: f())
+    setup = interleave(
+        {
+            n: (lambda c=c: setup_and_epoch(c, X, y, extra, min_time))
+            for n, c in COMPETITORS.items()
+        },
+        rounds,
+        measure=lambda f: f(),
+    )
+    block = interleave(
+        {
+            n: (
+                lambda c=c: (
+                    partial_fit_time(c, block_X, block_y, min_time),
+                    setup_and_epoch(c, block_X, block_y, extra, min_time)[1],
+                )
+            )
+            for n, c in COMPETITORS.items()
+        },
+        rounds,
+        measure=lambda f: f(),
+    )
     n_cand = int(np.prod([len(v) for v in grid.values()]))
-    search_calls = {n: (lambda c=c: search_time(c, X_raw, y, grid, cv, max_iter))
-                    for n, c in COMPETITORS.items()}
-    search_calls[FLOAT32] = lambda: search_time(DenseBinaryClassifier, X_raw, y, grid, cv,
-                                                max_iter, dtype="float32")
-    searches = interleave(search_calls,
-                          max(1, rounds // 2) if not args.quick else 1, measure=lambda f: f())
+    search_calls = {
+        n: (lambda c=c: search_time(c, X_raw, y, grid, cv, max_iter))
+        for n, c in COMPETITORS.items()
+    }
+    search_calls[FLOAT32] = lambda: search_time(
+        DenseBinaryClassifier, X_raw, y, grid, cv, max_iter, dtype="float32"
+    )
+    searches = interleave(
+        search_calls, max(1, rounds // 2) if not args.quick else 1, measure=lambda f: f()
+    )
 
-    floor = interleave({"floor": lambda: gemm_floor_epoch(X, min_time)}, rounds,
-                       measure=lambda f: f())["floor"]
+    floor = interleave(
+        {"floor": lambda: gemm_floor_epoch(X, min_time)}, rounds, measure=lambda f: f()
+    )["floor"]
 
     def med(values):
         return summarize(values)["median"]
@@ -132,34 +170,84 @@ def main():
         p_call = med([r[0] for r in block[name]])
         p_epoch = med([r[1] for r in block[name]])
         g_time = med([r[0] for r in searches[name]])
-        metrics[name] = {"fit_setup": s_setup, "epoch": s_epoch, "partial_fit": p_call,
-                         "partial_fit_epoch": p_epoch, "partial_fit_overhead": p_call - p_epoch,
-                         "search": g_time, "search_best_score": searches[name][-1][1]}
-        rows.append([name, fmt_seconds(s_setup), fmt_seconds(s_epoch), fmt_seconds(p_call),
-                     fmt_seconds(p_call - p_epoch), fmt_seconds(g_time),
-                     f"{searches[name][-1][1]:.4f}"])
-    rows.append(["MLPClassifier / fastdense"] + [
-        f"{metrics[sk][k] / metrics[fd][k]:.1f}x"
-        for k in ("fit_setup", "epoch", "partial_fit", "partial_fit_overhead", "search")]
-        + ["same" if metrics[sk]["search_best_score"] == metrics[fd]["search_best_score"]
-           else "differs"])
-    metrics[FLOAT32] = {"search": med([r[0] for r in searches[FLOAT32]]),
-                        "search_best_score": searches[FLOAT32][-1][1]}
-    rows.append([FLOAT32, "", "", "", "", fmt_seconds(metrics[FLOAT32]["search"]),
-                 f"{searches[FLOAT32][-1][1]:.4f}"])
-    rows.append(["MLPClassifier / fastdense float32", "", "", "", "",
-                 f"{metrics[sk]['search'] / metrics[FLOAT32]['search']:.1f}x", ""])
+        metrics[name] = {
+            "fit_setup": s_setup,
+            "epoch": s_epoch,
+            "partial_fit": p_call,
+            "partial_fit_epoch": p_epoch,
+            "partial_fit_overhead": p_call - p_epoch,
+            "search": g_time,
+            "search_best_score": searches[name][-1][1],
+        }
+        rows.append(
+            [
+                name,
+                fmt_seconds(s_setup),
+                fmt_seconds(s_epoch),
+                fmt_seconds(p_call),
+                fmt_seconds(p_call - p_epoch),
+                fmt_seconds(g_time),
+                f"{searches[name][-1][1]:.4f}",
+            ]
+        )
+    rows.append(
+        ["MLPClassifier / fastdense"]
+        + [
+            f"{metrics[sk][k] / metrics[fd][k]:.1f}x"
+            for k in ("fit_setup", "epoch", "partial_fit", "partial_fit_overhead", "search")
+        ]
+        + [
+            "same"
+            if metrics[sk]["search_best_score"] == metrics[fd]["search_best_score"]
+            else "differs"
+        ]
+    )
+    metrics[FLOAT32] = {
+        "search": med([r[0] for r in searches[FLOAT32]]),
+        "search_best_score": searches[FLOAT32][-1][1],
+    }
+    rows.append(
+        [
+            FLOAT32,
+            "",
+            "",
+            "",
+            "",
+            fmt_seconds(metrics[FLOAT32]["search"]),
+            f"{searches[FLOAT32][-1][1]:.4f}",
+        ]
+    )
+    rows.append(
+        [
+            "MLPClassifier / fastdense float32",
+            "",
+            "",
+            "",
+            "",
+            f"{metrics[sk]['search'] / metrics[FLOAT32]['search']:.1f}x",
+            "",
+        ]
+    )
     floor_epoch = med(floor)
-    rows.append(["GEMM floor (the products alone)", "", fmt_seconds(floor_epoch), "", "", "",
-                 ""])
-    rows.append(["MLPClassifier / floor", "", f"{metrics[sk]['epoch'] / floor_epoch:.1f}x",
-                 "", "", "", ""])
+    rows.append(["GEMM floor (the products alone)", "", fmt_seconds(floor_epoch), "", "", "", ""])
+    rows.append(
+        ["MLPClassifier / floor", "", f"{metrics[sk]['epoch'] / floor_epoch:.1f}x", "", "", "", ""]
+    )
     metrics["gemm_floor_epoch"] = floor_epoch
-    print(markdown_table(
-        ["estimator", "fit set-up", "epoch (569 rows)", "partial_fit (200 rows)",
-         "partial_fit minus its epoch",
-         f"GridSearchCV {n_cand} x {cv} folds, max_iter={max_iter}", "best CV score"],
-        rows))
+    print(
+        markdown_table(
+            [
+                "estimator",
+                "fit set-up",
+                "epoch (569 rows)",
+                "partial_fit (200 rows)",
+                "partial_fit minus its epoch",
+                f"GridSearchCV {n_cand} x {cv} folds, max_iter={max_iter}",
+                "best CV score",
+            ],
+            rows,
+        )
+    )
     if args.json:
         write_json(args.json, {"rounds": rounds, "metrics": metrics})
 

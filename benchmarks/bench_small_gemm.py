@@ -15,8 +15,8 @@ the bits); ``FASTDENSE_SIMD=baseline`` times the portable build's loop.
 import time
 
 import numpy as np
-
 from _harness import interleave, machine_header, markdown_table, parser, summarize, write_json
+
 import fastdense
 from fastdense import _kernels
 
@@ -39,6 +39,7 @@ def per_product(a, b, c, trans_a, path, repeat):
         start = time.perf_counter()
         _kernels.matmul(a, b, c, trans_a, False, path, repeat)
         return (time.perf_counter() - start) / repeat
+
     return run
 
 
@@ -55,17 +56,41 @@ def main():
         b = rng.standard_normal((k, n)).astype(np.float32)
         c = np.empty((m, n), np.float32)
         repeat = max(10, int(2e7 / (m * n * k)) // (20 if args.quick else 1))
-        times = interleave({"loop": per_product(a, b, c, trans_a, 1, repeat),
-                            "BLAS": per_product(a, b, c, trans_a, 2, repeat)},
-                           rounds, measure=lambda f: f())
+        times = interleave(
+            {
+                "loop": per_product(a, b, c, trans_a, 1, repeat),
+                "BLAS": per_product(a, b, c, trans_a, 2, repeat),
+            },
+            rounds,
+            measure=lambda f: f(),
+        )
         loop, blas = (summarize(times[p])["median"] for p in ("loop", "BLAS"))
         macs = m * n * k
         chosen = "loop" if _kernels.matmul(a, b, c, trans_a) else "BLAS"
-        rows.append([what, f"{macs:,}", f"{loop * 1e6:.3f} µs", f"{blas * 1e6:.3f} µs",
-                     f"{blas / loop:.2f}x", chosen])
+        rows.append(
+            [
+                what,
+                f"{macs:,}",
+                f"{loop * 1e6:.3f} µs",
+                f"{blas * 1e6:.3f} µs",
+                f"{blas / loop:.2f}x",
+                chosen,
+            ]
+        )
         records.append({"product": what, "macs": macs, "loop": loop, "blas": blas})
-    print(markdown_table(["product", "multiply-adds", "loop", "BLAS (sgemm/sgemv)",
-                          "BLAS / loop", "estimators use"], rows))
+    print(
+        markdown_table(
+            [
+                "product",
+                "multiply-adds",
+                "loop",
+                "BLAS (sgemm/sgemv)",
+                "BLAS / loop",
+                "estimators use",
+            ],
+            rows,
+        )
+    )
     if args.json:
         write_json(args.json, {"build": fastdense.SIMD, "rounds": rounds, "records": records})
 

@@ -24,10 +24,10 @@ import time
 import warnings
 
 import numpy as np
+from _harness import fmt_seconds, machine_header, markdown_table, parser, summarize, write_json
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from _harness import fmt_seconds, machine_header, markdown_table, parser, summarize, write_json
 from fastdense import DenseBinaryClassifier, _kernels
 from fastdense._bench import CONFIGS, QUICK_SAMPLES, make_data
 
@@ -42,9 +42,16 @@ def _busy(deadline):
 
 
 def _fit(X, y, hidden, batch, epochs, threads):
-    est = DenseBinaryClassifier(hidden, solver="adam", alpha=0.0, batch_size=batch,
-                                max_iter=epochs, tol=0.0, n_iter_no_change=10**9,
-                                random_state=0)
+    est = DenseBinaryClassifier(
+        hidden,
+        solver="adam",
+        alpha=0.0,
+        batch_size=batch,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        random_state=0,
+    )
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
@@ -67,11 +74,25 @@ def _measure(configs, quick, rounds, epochs, label):
                 times[key].append(_fit(X, y, hidden, batch, e, threads))
         default, one = summarize(times["default"]), summarize(times["1 thread"])
         ratio = default["median"] / one["median"]
-        rows.append([f"{name} {n}x{d} {hidden} b{batch}", label,
-                     fmt_seconds(default["median"]), fmt_seconds(one["median"]),
-                     f"{ratio:.2f}", f"{1 / ratio:.2f}x"])
-        records.append({"config": name, "condition": label, "default": default,
-                        "one_thread": one, "ratio_default_to_one": ratio})
+        rows.append(
+            [
+                f"{name} {n}x{d} {hidden} b{batch}",
+                label,
+                fmt_seconds(default["median"]),
+                fmt_seconds(one["median"]),
+                f"{ratio:.2f}",
+                f"{1 / ratio:.2f}x",
+            ]
+        )
+        records.append(
+            {
+                "config": name,
+                "condition": label,
+                "default": default,
+                "one_thread": one,
+                "ratio_default_to_one": ratio,
+            }
+        )
     return rows, records
 
 
@@ -84,33 +105,42 @@ def main(argv=None):
     rounds = args.rounds or (1 if args.quick else 3)
     openmp, threads = _kernels.threads_available()
     print(machine_header())
-    print(f"fastdense: OpenMP {'on' if openmp else 'off (one thread)'}, {threads} threads by "
-          f"default; load average before: {os.getloadavg()}")
-    print("\nSeconds per epoch (whole fit / epochs, float32, Adam), medians of "
-          f"{rounds} interleaved rounds; 'default / 1' = default threads' time over one "
-          "thread's ('speed-up' its inverse)\n")
+    print(
+        f"fastdense: OpenMP {'on' if openmp else 'off (one thread)'}, {threads} threads by "
+        f"default; load average before: {os.getloadavg()}"
+    )
+    print(
+        "\nSeconds per epoch (whole fit / epochs, float32, Adam), medians of "
+        f"{rounds} interleaved rounds; 'default / 1' = default threads' time over one "
+        "thread's ('speed-up' its inverse)\n"
+    )
 
     rows, records = _measure(configs, args.quick, rounds, args.epochs, "quiet")
 
     cores = os.cpu_count() or 1
     ctx = multiprocessing.get_context("spawn")
     budget = 60 if args.quick else 1200  # the hogs stop by themselves after this
-    hogs = [ctx.Process(target=_busy, args=(time.time() + budget,), daemon=True)
-            for _ in range(cores)]
+    hogs = [
+        ctx.Process(target=_busy, args=(time.time() + budget,), daemon=True) for _ in range(cores)
+    ]
     for h in hogs:
         h.start()
     try:
         time.sleep(0.5)  # let them start spinning
-        loaded, loaded_records = _measure(configs, args.quick, rounds, args.epochs,
-                                          f"{cores} busy processes")
+        loaded, loaded_records = _measure(
+            configs, args.quick, rounds, args.epochs, f"{cores} busy processes"
+        )
     finally:
         for h in hogs:
             h.kill()
             h.join()
     rows += loaded
     records += loaded_records
-    print(markdown_table(["config", "machine", "default", "1 thread", "default / 1",
-                          "speed-up"], rows))
+    print(
+        markdown_table(
+            ["config", "machine", "default", "1 thread", "default / 1", "speed-up"], rows
+        )
+    )
     print(f"\nload average after: {os.getloadavg()}")
     if args.json:
         write_json(args.json, {"header": machine_header(), "results": records})

@@ -32,8 +32,13 @@ except ImportError:  # pragma: no cover - the table then has fastdense only
 CONFIGS = [
     ("small: 20 feat, (64, 32), batch 128, Adam", 20, (64, 32), 128, "plain"),
     ("wide: 512 feat, (1024, 1024), batch 512, Adam", 512, (1024, 1024), 512, "plain"),
-    ("DataLoader + BatchNorm + Dropout: 20 feat, (64, 32), batch 128, Adam", 20, (64, 32),
-     128, "loader"),
+    (
+        "DataLoader + BatchNorm + Dropout: 20 feat, (64, 32), batch 128, Adam",
+        20,
+        (64, 32),
+        128,
+        "loader",
+    ),
 ]
 
 
@@ -59,7 +64,7 @@ def _data(n_features, batch, n_batches, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch * n_batches, n_features)).astype(np.float32)
     y = (X[:, :1] + 0.5 * rng.standard_normal((len(X), 1)) > 0).astype(np.float32)
-    return [(X[i:i + batch], y[i:i + batch]) for i in range(0, len(X), batch)]
+    return [(X[i : i + batch], y[i : i + batch]) for i in range(0, len(X), batch)]
 
 
 def _training_loop(nn_module, optim_module, model, batches):
@@ -120,8 +125,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds")
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS/OpenMP threads for both libraries (default: their own)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS/OpenMP threads for both libraries (default: their own)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -129,10 +138,12 @@ def main(argv=None):
         threadpool_limits(args.threads)
         if torch is not None:
             torch.set_num_threads(args.threads)
-    print(f"fastdense {fd.__version__}; PyTorch "
-          f"{torch.__version__ if torch else 'not installed'} "
-          f"({torch.get_num_threads() if torch else '-'} threads); "
-          f"threads requested: {args.threads or 'library defaults'}")
+    print(
+        f"fastdense {fd.__version__}; PyTorch "
+        f"{torch.__version__ if torch else 'not installed'} "
+        f"({torch.get_num_threads() if torch else '-'} threads); "
+        f"threads requested: {args.threads or 'library defaults'}"
+    )
     print()
     print("| config | fastdense ms/step | PyTorch ms/step | PyTorch / fastdense |")
     print("|---|---|---|---|")

@@ -45,11 +45,15 @@ L = len(sizes) - 1
 m = 4
 X_rows = rng.standard_normal((m, sizes[0]))  # (m, n0): rows are examples
 y = np.array([1.0, 0.0, 1.0, 0.0])
-W = {l: rng.standard_normal((sizes[l], sizes[l - 1])) * 0.8 for l in range(1, L + 1)}  # (n_l, n_{l-1})
+W = {
+    l: rng.standard_normal((sizes[l], sizes[l - 1])) * 0.8 for l in range(1, L + 1)
+}  # (n_l, n_{l-1})
 b = {l: rng.standard_normal(sizes[l]) * 0.1 for l in range(1, L + 1)}
 
-print(f"Network: {' -> '.join(map(str, sizes))} units, ReLU hidden layers, sigmoid output; "
-      f"m = {m} examples\n")
+print(
+    f"Network: {' -> '.join(map(str, sizes))} units, ReLU hidden layers, sigmoid output; "
+    f"m = {m} examples\n"
+)
 
 # ======================================================= column notation (course)
 print("=" * 30, "course notation: examples as columns", "=" * 30)
@@ -86,16 +90,22 @@ A_rows = {0: X_rows}
 for l in range(1, L + 1):
     # one kernel call: GEMM, then bias + activation in one pass (the logits stay linear)
     A_rows[l] = dense_forward(A_rows[l - 1], W[l], b[l], "identity" if l == L else "relu")
-    show(f"A[{l}]", A_rows[l], "dense_forward: g(A[l-1]·Wᵀ + b)" if l < L else
-         "dense_forward: the logits Z[L] (sigmoid fused into the loss)")
+    show(
+        f"A[{l}]",
+        A_rows[l],
+        "dense_forward: g(A[l-1]·Wᵀ + b)"
+        if l < L
+        else "dense_forward: the logits Z[L] (sigmoid fused into the loss)",
+    )
 loss, dZ_rows = bce_with_logits(A_rows[L], y.reshape(-1, 1))
 print(f"\nbce_with_logits: loss = {loss:.6f}")
 show(f"dZ[{L}]", dZ_rows, f"= (sigmoid(Z[{L}]) - Y) / m   (the 1/m lives here)")
 grads_row = {}
 dA = dZ_rows  # the output layer is linear in Z: its dA is dZ
 for l in range(L, 0, -1):
-    dA_prev, dW, db = dense_backward(dA, A_rows[l - 1], W[l], A_rows[l],
-                                     "identity" if l == L else "relu", input_grad=l > 1)
+    dA_prev, dW, db = dense_backward(
+        dA, A_rows[l - 1], W[l], A_rows[l], "identity" if l == L else "relu", input_grad=l > 1
+    )
     show(f"dW[{l}]", dW, f"dense_backward: dZ[{l}]ᵀ·A[{l - 1}]")
     show(f"db[{l}]", db, f"dense_backward: Σ_rows dZ[{l}]")
     grads_row[l] = (dW, db)
@@ -112,8 +122,9 @@ print("column notation == row notation (kernels): same cost, same dW and db for 
 # the same weights in a fastdense.nn model: autograd, then finite differences
 model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 1))
 model.double()
-model.load_state_dict({f"{2 * (l - 1)}.weight": W[l] for l in W} |
-                      {f"{2 * (l - 1)}.bias": b[l] for l in b})
+model.load_state_dict(
+    {f"{2 * (l - 1)}.weight": W[l] for l in W} | {f"{2 * (l - 1)}.bias": b[l] for l in b}
+)
 out = nn.BCEWithLogitsLoss()(model(X_rows), y.reshape(-1, 1))
 out.backward()
 for l in range(1, L + 1):

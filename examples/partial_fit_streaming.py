@@ -14,19 +14,19 @@ from sklearn.preprocessing import StandardScaler
 
 from fastdense import DenseBinaryClassifier
 
-X, y = make_classification(n_samples=12_000, n_features=20, n_informative=8,
-                           random_state=0)
+X, y = make_classification(n_samples=12_000, n_features=20, n_informative=8, random_state=0)
 X_test, y_test = X[-2000:], y[-2000:]
 stream = zip(np.array_split(X[:-2000], 20), np.array_split(y[:-2000], 20))
 
 scaler = StandardScaler()
-clf = DenseBinaryClassifier(hidden_layer_sizes=(32,), learning_rate_init=3e-3,
-                            random_state=0)
+clf = DenseBinaryClassifier(hidden_layer_sizes=(32,), learning_rate_init=3e-3, random_state=0)
 for i, (X_chunk, y_chunk) in enumerate(stream, start=1):
     scaler.partial_fit(X_chunk)
     clf.partial_fit(scaler.transform(X_chunk), y_chunk, classes=[0, 1])
     if i % 4 == 0:
         acc = clf.score(scaler.transform(X_test), y_test)
-        print(f"after {i:2d} chunks ({clf.t_:5d} rows seen): loss {clf.loss_:.4f}, "
-              f"held-out accuracy {acc:.4f}")
+        print(
+            f"after {i:2d} chunks ({clf.t_:5d} rows seen): loss {clf.loss_:.4f}, "
+            f"held-out accuracy {acc:.4f}"
+        )
 assert acc > 0.85

@@ -20,12 +20,15 @@ from fastdense import DenseBinaryClassifier
 warnings.simplefilter("ignore", ConvergenceWarning)
 
 X, y = load_breast_cancer(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                    random_state=0)
-pipe = Pipeline([
-    ("scale", StandardScaler()),
-    ("net", DenseBinaryClassifier(max_iter=200, random_state=0)),
-])
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.25, stratify=y, random_state=0
+)
+pipe = Pipeline(
+    [
+        ("scale", StandardScaler()),
+        ("net", DenseBinaryClassifier(max_iter=200, random_state=0)),
+    ]
+)
 grid = {
     "net__hidden_layer_sizes": [(16,), (64, 32)],
     "net__alpha": [1e-4, 1e-2],

@@ -24,8 +24,9 @@ X_train, y_train, X_val, y_val = X[:1600], y[:1600], X[1600:], y[1600:]
 class Net(nn.Module):
     def __init__(self, n_in):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Dropout(0.1),
-                                  nn.Linear(64, 32), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Linear(n_in, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 32), nn.ReLU()
+        )
         self.head = nn.Linear(32, 1)  # logits; the sigmoid is inside the loss
 
     def forward(self, x):
@@ -43,7 +44,7 @@ for epoch in range(10):
     order = rng.permutation(len(X_train))
     total = 0.0
     for start in range(0, len(order), batch):
-        idx = order[start:start + batch]
+        idx = order[start : start + batch]
         opt.zero_grad()
         loss = loss_fn(model(X_train[idx]), y_train[idx])
         loss.backward()
@@ -54,8 +55,10 @@ for epoch in range(10):
     with fd.no_grad():
         val_logits = np.asarray(model(X_val))
     val_acc = float(np.mean((val_logits > 0) == (y_val > 0.5)))
-    print(f"epoch {epoch + 1:2d}  train loss {total / len(X_train):.4f}  "
-          f"val accuracy {val_acc:.4f}  lr {sched.get_last_lr()[0]:.5f}")
+    print(
+        f"epoch {epoch + 1:2d}  train loss {total / len(X_train):.4f}  "
+        f"val accuracy {val_acc:.4f}  lr {sched.get_last_lr()[0]:.5f}"
+    )
 
 print("parameters:", {k: v.shape for k, v in model.state_dict().items()})
 assert val_acc > 0.85

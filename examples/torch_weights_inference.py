@@ -27,8 +27,13 @@ rng = np.random.default_rng(0)
 X = rng.standard_normal((512, 16)).astype(np.float32)
 y = (X[:, :4].sum(axis=1) > 0).astype(np.float32).reshape(-1, 1)
 
-net = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(),
-                          torch.nn.Linear(32, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+net = torch.nn.Sequential(
+    torch.nn.Linear(16, 32),
+    torch.nn.ReLU(),
+    torch.nn.Linear(32, 16),
+    torch.nn.ReLU(),
+    torch.nn.Linear(16, 1),
+)
 opt = torch.optim.Adam(net.parameters(), lr=1e-2)
 Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
 for _ in range(50):
@@ -41,8 +46,7 @@ print(f"torch model trained: loss {loss.item():.4f}")
 # 1) convert the module
 model = fd.from_torch(net).eval()
 # 2) or build the same architecture and load the state_dict (torch tensors accepted)
-same = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(),
-                     nn.Linear(16, 1))
+same = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 1))
 same.load_state_dict(net.state_dict())
 same.eval()
 

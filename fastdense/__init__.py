@@ -4,12 +4,11 @@ Cython kernels (BLAS matrix products with fused element-wise work) under a
 scikit-learn estimator and a PyTorch-compatible module API.
 """
 
+import os as _os
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-import os as _os
-
-from ._version import __version__
 from . import _simd
+from ._version import __version__
 
 # The compiled modules (_kernels, _train) load from the widest build this CPU
 # runs, the first time anything imports them (fastdense._simd.BuildFinder): not
@@ -21,18 +20,25 @@ _builds = _simd.install(__name__, _os.path.dirname(__file__))
 # estimators scikit-learn (about 1 s), the nn API its modules. {name: (module,
 # attribute or None for the module itself)}.
 _LAZY = {
-    "kernels": ("kernels", None), "nn": ("nn", None), "optim": ("optim", None),
+    "kernels": ("kernels", None),
+    "nn": ("nn", None),
+    "optim": ("optim", None),
     "DenseBinaryClassifier": ("estimators.binary", "DenseBinaryClassifier"),
     "DenseClassifier": ("estimators.classifier", "DenseClassifier"),
     "DenseRegressor": ("estimators.regressor", "DenseRegressor"),
     "DenseFeatures": ("estimators.features", "DenseFeatures"),
-    "Tensor": ("autograd", "Tensor"), "Parameter": ("autograd", "Parameter"),
-    "no_grad": ("autograd", "no_grad"), "enable_grad": ("autograd", "enable_grad"),
+    "Tensor": ("autograd", "Tensor"),
+    "Parameter": ("autograd", "Parameter"),
+    "no_grad": ("autograd", "no_grad"),
+    "enable_grad": ("autograd", "enable_grad"),
     "manual_seed": ("_random", "manual_seed"),
-    "from_torch": ("interop", "from_torch"), "to_torch": ("interop", "to_torch"),
-    "save": ("serialization", "save"), "load": ("serialization", "load"),
+    "from_torch": ("interop", "from_torch"),
+    "to_torch": ("interop", "to_torch"),
+    "save": ("serialization", "save"),
+    "load": ("serialization", "load"),
     "VersionWarning": ("_validation", "VersionWarning"),
-    "gradcheck": ("_gradcheck", "gradcheck"), "GradcheckError": ("_gradcheck", "GradcheckError"),
+    "gradcheck": ("_gradcheck", "gradcheck"),
+    "GradcheckError": ("_gradcheck", "GradcheckError"),
 }
 
 __all__ = ["__version__", "SIMD", *_LAZY]
@@ -44,9 +50,8 @@ if _TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from ._random import manual_seed
     from ._validation import VersionWarning
     from .autograd import Parameter, Tensor, enable_grad, no_grad
-    from .estimators import DenseBinaryClassifier, DenseClassifier
+    from .estimators import DenseBinaryClassifier, DenseClassifier, DenseFeatures, DenseRegressor
     from .interop import from_torch, to_torch
-    from .estimators import DenseFeatures, DenseRegressor
     from .serialization import load, save
 
 

@@ -15,8 +15,15 @@ from __future__ import annotations
 
 from typing import Dict, NamedTuple, Optional, Tuple
 
-__all__ = ["Activation", "REGISTRY", "ESTIMATOR_ACTIVATIONS", "KERNEL_CODES",
-           "get", "by_module", "needs_input"]
+__all__ = [
+    "Activation",
+    "REGISTRY",
+    "ESTIMATOR_ACTIVATIONS",
+    "KERNEL_CODES",
+    "get",
+    "by_module",
+    "needs_input",
+]
 
 
 class Activation(NamedTuple):
@@ -65,7 +72,7 @@ class Activation(NamedTuple):
     module_args: Tuple[str, ...] = ()
 
 
-_SQRT2 = 2.0 ** 0.5
+_SQRT2 = 2.0**0.5
 
 #: The registry, in the kernels' code order.
 REGISTRY: Tuple[Activation, ...] = (
@@ -74,13 +81,15 @@ REGISTRY: Tuple[Activation, ...] = (
     Activation("tanh", 2, "output", "tanh", "Tanh", "tanh", 6.0, 5.0 / 3.0),
     Activation("sigmoid", 3, "output", "logistic", "Sigmoid", "logistic", 2.0, 1.0),
     # torch's gain for leaky_relu depends on the slope: sqrt(2 / (1 + slope**2))
-    Activation("leaky_relu", 4, "output", None, "LeakyReLU", "leaky_relu", 6.0, None,
-               ("negative_slope",)),
+    Activation(
+        "leaky_relu", 4, "output", None, "LeakyReLU", "leaky_relu", 6.0, None, ("negative_slope",)
+    ),
     Activation("gelu", 5, "input", None, "GELU", "gelu", 6.0, None, ("approximate",)),
     Activation("silu", 6, "input", None, "SiLU", "silu", 6.0, None),
     Activation("elu", 7, "output", None, "ELU", "elu", 6.0, None, ("alpha",)),
-    Activation("softplus", 8, "output", None, "Softplus", "softplus", 6.0, None,
-               ("beta", "threshold")),
+    Activation(
+        "softplus", 8, "output", None, "Softplus", "softplus", 6.0, None, ("beta", "threshold")
+    ),
 )
 
 _BY_NAME: Dict[str, Activation] = {a.name: a for a in REGISTRY}

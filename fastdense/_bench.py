@@ -31,16 +31,22 @@ CONFIGS: Dict[str, Tuple[int, int, Tuple[int, ...], int]] = {
     "S": (20_000, 20, (64, 32), 128),
     "M": (50_000, 100, (256, 128), 256),
     "L": (20_000, 512, (1024, 1024), 512),
-    "MC": (50_000, 100, (256, 128), 256),   # 10 classes: DenseClassifier vs MLPClassifier
-    "R": (50_000, 100, (256, 128), 256),    # regression: DenseRegressor vs MLPRegressor
+    "MC": (50_000, 100, (256, 128), 256),  # 10 classes: DenseClassifier vs MLPClassifier
+    "R": (50_000, 100, (256, 128), 256),  # regression: DenseRegressor vs MLPRegressor
 }
 # the target of each config (binary unless named): (kind, outputs of the network)
 TASKS: Dict[str, Tuple[str, int]] = {"MC": ("multiclass", 10), "R": ("regression", 1)}
 QUICK_SAMPLES = {"T": 1_000, "S": 2_000, "M": 2_000, "L": 1_000, "MC": 2_000, "R": 2_000}
 DEFAULT_EPOCHS = {"T": 20, "S": 5, "M": 2, "L": 1, "MC": 2, "R": 2}
 
-__all__ = ["CONFIGS", "run_fit_benchmark", "machine_header", "markdown_table",
-           "fmt_seconds", "summarize"]
+__all__ = [
+    "CONFIGS",
+    "run_fit_benchmark",
+    "machine_header",
+    "markdown_table",
+    "fmt_seconds",
+    "summarize",
+]
 
 
 def _blas_owner(filepath: str) -> str:
@@ -98,22 +104,34 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def make_data(n_samples: int, n_features: int, dtype: Any, seed: int = 0,
-              task: Tuple[str, int] = ("binary", 1)):
+def make_data(
+    n_samples: int,
+    n_features: int,
+    dtype: Any,
+    seed: int = 0,
+    task: Tuple[str, int] = ("binary", 1),
+):
     """Standardized make_classification (or make_regression) data: (X, y, X_test, y_test)."""
     from sklearn.datasets import make_classification, make_regression
     from sklearn.preprocessing import StandardScaler
 
     total = n_samples + n_samples // 4
     if task[0] == "regression":
-        X, y = make_regression(n_samples=total, n_features=n_features,
-                               n_informative=max(2, n_features // 2), noise=1.0,
-                               random_state=seed)
+        X, y = make_regression(
+            n_samples=total,
+            n_features=n_features,
+            n_informative=max(2, n_features // 2),
+            noise=1.0,
+            random_state=seed,
+        )
         y = (y - y.mean()) / y.std()
     else:
         X, y = make_classification(
-            n_samples=total, n_features=n_features, n_informative=max(2, n_features // 2),
-            n_classes=2 if task[0] == "binary" else task[1], random_state=seed,
+            n_samples=total,
+            n_features=n_features,
+            n_informative=max(2, n_features // 2),
+            n_classes=2 if task[0] == "binary" else task[1],
+            random_state=seed,
         )
     X = StandardScaler().fit_transform(X).astype(dtype)
     return X[:n_samples], y[:n_samples], X[n_samples:], y[n_samples:]
@@ -122,9 +140,17 @@ def make_data(n_samples: int, n_features: int, dtype: Any, seed: int = 0,
 def sklearn_params(hidden, batch, epochs) -> Dict[str, Any]:
     """MLPClassifier parameters for exactly `epochs` Adam epochs (no early stop)."""
     return dict(
-        hidden_layer_sizes=hidden, activation="relu", solver="adam", alpha=0.0,
-        batch_size=batch, learning_rate_init=1e-3, max_iter=epochs, shuffle=True,
-        tol=0.0, n_iter_no_change=10**9, random_state=0,
+        hidden_layer_sizes=hidden,
+        activation="relu",
+        solver="adam",
+        alpha=0.0,
+        batch_size=batch,
+        learning_rate_init=1e-3,
+        max_iter=epochs,
+        shuffle=True,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        random_state=0,
     )
 
 
@@ -176,8 +202,7 @@ def torch_network(torch, X, y, hidden, task=("binary", 1)):
         loss_fn: Any = torch.nn.CrossEntropyLoss()
         y_ = torch.from_numpy(y.astype(np.int64))
     else:
-        loss_fn = (torch.nn.MSELoss() if task[0] == "regression"
-                   else torch.nn.BCEWithLogitsLoss())
+        loss_fn = torch.nn.MSELoss() if task[0] == "regression" else torch.nn.BCEWithLogitsLoss()
         y_ = torch.from_numpy(y.astype(X.dtype)).reshape(-1, 1)
     return model, loss_fn, torch.from_numpy(X), y_
 
@@ -191,7 +216,7 @@ def fit_torch(torch, X, y, Xt, yt, hidden, batch, epochs, fused, task=("binary",
     for _ in range(epochs):
         order = torch.randperm(X.shape[0], generator=generator)
         for s in range(0, X.shape[0], batch):
-            idx = order[s:s + batch]
+            idx = order[s : s + batch]
             opt.zero_grad()
             loss = loss_fn(model(Xt_[idx]), yt_[idx])
             loss.backward()
@@ -209,8 +234,10 @@ def fit_gemm_floor(X, hidden, batch, epochs, n_out=1):
 
     rng = np.random.default_rng(0)
     sizes = [X.shape[1], *hidden, n_out]
-    weights = [(rng.standard_normal((o, i)) / np.sqrt(i)).astype(X.dtype)
-               for i, o in zip(sizes[:-1], sizes[1:])]
+    weights = [
+        (rng.standard_normal((o, i)) / np.sqrt(i)).astype(X.dtype)
+        for i, o in zip(sizes[:-1], sizes[1:])
+    ]
     floor = _kernels.GemmFloor(X, weights, batch)  # buffers allocated here, once
     start = time.perf_counter()
     for _ in range(epochs):
@@ -221,8 +248,10 @@ def fit_gemm_floor(X, hidden, batch, epochs, n_out=1):
 def epoch_gemm_flops(n_samples: int, sizes: Sequence[int]) -> float:
     """Floating-point operations of an epoch's matrix products (2 per multiply-add):
     Z = A @ W.T and dW = dZ.T @ A for every layer, dA = dZ @ W for all but the first."""
-    per_row = sum(2 * a * b * (2 if layer == 0 else 3)
-                  for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+    per_row = sum(
+        2 * a * b * (2 if layer == 0 else 3)
+        for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+    )
     return float(n_samples * per_row)
 
 
@@ -238,7 +267,7 @@ def practical_peak(repeats: int = 5) -> float:
         start = time.perf_counter()
         np.matmul(a, b, out=c)
         times.append(time.perf_counter() - start)
-    return 2 * 2048.0 ** 3 / float(np.median(times))
+    return 2 * 2048.0**3 / float(np.median(times))
 
 
 def run_fit_benchmark(
@@ -308,14 +337,17 @@ def run_fit_benchmark(
     print(machine_header(), file=out)
     if torch is not None:
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads", file=out)
-    print(f"\nSeconds per training epoch (Adam, ReLU, no L2), marginal: (time of 1 + E "
-          f"epochs - time of 1) / E; medians of {rounds} interleaved rounds; 'x fastdense' = "
-          "competitor time / fastdense estimator time; 'setup' = the rest of a 1-epoch "
-          "call (validation, initialisation); 'with setup' = the whole (1 + E)-epoch "
-          "call / (1 + E) (compilation excluded); 'to model' = the time to a first "
-          "trained model of 1 + E epochs (for JAX and torch.compile: their first call, "
-          "tracing and compilation included; for the others the median call); 'score' = "
-          "held-out accuracy (R^2 for regression)\n", file=out)
+    print(
+        f"\nSeconds per training epoch (Adam, ReLU, no L2), marginal: (time of 1 + E "
+        f"epochs - time of 1) / E; medians of {rounds} interleaved rounds; 'x fastdense' = "
+        "competitor time / fastdense estimator time; 'setup' = the rest of a 1-epoch "
+        "call (validation, initialisation); 'with setup' = the whole (1 + E)-epoch "
+        "call / (1 + E) (compilation excluded); 'to model' = the time to a first "
+        "trained model of 1 + E epochs (for JAX and torch.compile: their first call, "
+        "tracing and compilation included; for the others the median call); 'score' = "
+        "held-out accuracy (R^2 for regression)\n",
+        file=out,
+    )
 
     rows, records, peak_rows = [], [], []
     peak = practical_peak()
@@ -326,12 +358,16 @@ def run_fit_benchmark(
         for dtype in dtypes:
             task = TASKS.get(name, ("binary", 1))
             X, y, Xt, yt = make_data(n, d, np.dtype(dtype), task=task)
-            pair: Dict[str, Tuple[Any, Any]] = {"binary": (DenseBinaryClassifier, MLPClassifier),
-                                                "multiclass": (DenseClassifier, MLPClassifier),
-                                                "regression": (DenseRegressor, MLPRegressor)}
+            pair: Dict[str, Tuple[Any, Any]] = {
+                "binary": (DenseBinaryClassifier, MLPClassifier),
+                "multiclass": (DenseClassifier, MLPClassifier),
+                "regression": (DenseRegressor, MLPRegressor),
+            }
             ours, ref = pair[task[0]]
 
-            def bind(fn: Callable, *args: Any, **kwargs: Any) -> Callable[[int], Tuple[float, float]]:
+            def bind(
+                fn: Callable, *args: Any, **kwargs: Any
+            ) -> Callable[[int], Tuple[float, float]]:
                 return lambda e: fn(*args, epochs=e, **kwargs)
 
             comp: Dict[str, Callable[[int], Tuple[float, float]]] = {
@@ -342,13 +378,16 @@ def run_fit_benchmark(
                 comp["NumPy reference"] = bind(fit_numpy, X, y, Xt, yt, hidden, batch)
             comp["GEMM floor"] = bind(fit_gemm_floor, X, hidden, batch, n_out=task[1])
             if torch is not None:
-                comp["PyTorch Adam"] = bind(fit_torch, torch, X, y, Xt, yt, hidden, batch,
-                                            fused=False, task=task)
-                comp["PyTorch Adam(fused)"] = bind(fit_torch, torch, X, y, Xt, yt, hidden,
-                                                   batch, fused=True, task=task)
+                comp["PyTorch Adam"] = bind(
+                    fit_torch, torch, X, y, Xt, yt, hidden, batch, fused=False, task=task
+                )
+                comp["PyTorch Adam(fused)"] = bind(
+                    fit_torch, torch, X, y, Xt, yt, hidden, batch, fused=True, task=task
+                )
             resets: Dict[str, Callable[[], None]] = {}
-            for k, fn, reset in (extra(X, y, Xt, yt, hidden, batch, task=task, dtype=dtype)
-                                 if extra else ()):
+            for k, fn, reset in (
+                extra(X, y, Xt, yt, hidden, batch, task=task, dtype=dtype) if extra else ()
+            ):
                 comp[k] = fn
                 if reset is not None:
                     resets[k] = reset
@@ -381,39 +420,91 @@ def run_fit_benchmark(
             base = float(np.median(times["fastdense"]))
             flops = epoch_gemm_flops(n, [d, *hidden, task[1]])
             floor_s = float(np.median(times["GEMM floor"]))
-            peak_rows.append([f"{name} {n}x{d} {hidden} b{batch}", dtype,
-                              f"{flops / 1e9:.2f}", f"{flops / base / 1e9:.1f}",
-                              f"{flops / base / peak:.2f}", f"{flops / floor_s / peak:.2f}"])
+            peak_rows.append(
+                [
+                    f"{name} {n}x{d} {hidden} b{batch}",
+                    dtype,
+                    f"{flops / 1e9:.2f}",
+                    f"{flops / base / 1e9:.1f}",
+                    f"{flops / base / peak:.2f}",
+                    f"{flops / floor_s / peak:.2f}",
+                ]
+            )
             for k in comp:
                 s = summarize(times[k])
                 fixed = float(np.median(setup[k]))
                 long_s = float(np.median(whole[k]))
                 first = to_model.get(k, long_s)
-                rows.append([
-                    f"{name} {n}x{d} {hidden} b{batch}"
-                    + ("" if task[0] == "binary" else f" {task[0]}"), dtype,
-                    f"fastdense ({ours.__name__})" if k == "fastdense" and task[0] != "binary"
-                    else k, fmt_seconds(s["median"]),
-                    f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
-                    f"{s['median'] / base:.2f}x", fmt_seconds(fixed),
-                    fmt_seconds(long_s / (1 + n_epochs)), fmt_seconds(first),
-                    "—" if np.isnan(accuracy[k]) else f"{accuracy[k]:.3f}",
-                ])
-                records.append({"config": name, "n_samples": n, "n_features": d,
-                                "hidden": list(hidden), "batch": batch, "dtype": dtype,
-                                "epochs": n_epochs, "competitor": k, **s,
-                                "setup_seconds": fixed,
-                                "with_setup": long_s / (1 + n_epochs),
-                                "to_model_seconds": first,
-                                "ratio_to_fastdense": s["median"] / base,
-                                "accuracy": accuracy[k]})
-    print(markdown_table(
-        ["config", "dtype", "competitor", "s/epoch", "min–max", "x fastdense", "setup",
-         "with setup", "to model", "score"],
-        rows,
-    ), file=out)
-    print(f"\nFraction of the practical peak: GEMM FLOPs of an epoch / seconds per epoch / "
-          f"{peak / 1e9:.1f} GFLOP/s (NumPy's BLAS, 2048^3 float32, all cores)\n", file=out)
-    print(markdown_table(["config", "dtype", "GEMM GFLOP/epoch", "fastdense GFLOP/s",
-                          "fastdense / peak", "GEMM floor / peak"], peak_rows), file=out)
+                rows.append(
+                    [
+                        f"{name} {n}x{d} {hidden} b{batch}"
+                        + ("" if task[0] == "binary" else f" {task[0]}"),
+                        dtype,
+                        f"fastdense ({ours.__name__})"
+                        if k == "fastdense" and task[0] != "binary"
+                        else k,
+                        fmt_seconds(s["median"]),
+                        f"{fmt_seconds(s['min'])}–{fmt_seconds(s['max'])}",
+                        f"{s['median'] / base:.2f}x",
+                        fmt_seconds(fixed),
+                        fmt_seconds(long_s / (1 + n_epochs)),
+                        fmt_seconds(first),
+                        "—" if np.isnan(accuracy[k]) else f"{accuracy[k]:.3f}",
+                    ]
+                )
+                records.append(
+                    {
+                        "config": name,
+                        "n_samples": n,
+                        "n_features": d,
+                        "hidden": list(hidden),
+                        "batch": batch,
+                        "dtype": dtype,
+                        "epochs": n_epochs,
+                        "competitor": k,
+                        **s,
+                        "setup_seconds": fixed,
+                        "with_setup": long_s / (1 + n_epochs),
+                        "to_model_seconds": first,
+                        "ratio_to_fastdense": s["median"] / base,
+                        "accuracy": accuracy[k],
+                    }
+                )
+    print(
+        markdown_table(
+            [
+                "config",
+                "dtype",
+                "competitor",
+                "s/epoch",
+                "min–max",
+                "x fastdense",
+                "setup",
+                "with setup",
+                "to model",
+                "score",
+            ],
+            rows,
+        ),
+        file=out,
+    )
+    print(
+        f"\nFraction of the practical peak: GEMM FLOPs of an epoch / seconds per epoch / "
+        f"{peak / 1e9:.1f} GFLOP/s (NumPy's BLAS, 2048^3 float32, all cores)\n",
+        file=out,
+    )
+    print(
+        markdown_table(
+            [
+                "config",
+                "dtype",
+                "GEMM GFLOP/epoch",
+                "fastdense GFLOP/s",
+                "fastdense / peak",
+                "GEMM floor / peak",
+            ],
+            peak_rows,
+        ),
+        file=out,
+    )
     return records

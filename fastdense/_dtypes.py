@@ -22,8 +22,17 @@ from typing import Any, Iterable, Tuple
 
 import numpy as np
 
-__all__ = ["float32", "float64", "float16", "int64", "bool_", "resolve", "promote", "category",
-           "set_default_float"]
+__all__ = [
+    "float32",
+    "float64",
+    "float16",
+    "int64",
+    "bool_",
+    "resolve",
+    "promote",
+    "category",
+    "set_default_float",
+]
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -35,32 +44,68 @@ DEFAULT = {0: bool_, 1: int64, 2: float32}
 float16 = np.dtype(np.float16)
 
 _ALIASES: "dict[str, np.dtype]" = {
-    "float": float32, "float32": float32, "double": float64, "float64": float64,
-    "long": int64, "int64": int64, "bool": bool_, "int": np.dtype(np.int32),
-    "int32": np.dtype(np.int32), "half": float16, "float16": float16,
-    "short": np.dtype(np.int16), "int16": np.dtype(np.int16), "char": np.dtype(np.int8),
-    "int8": np.dtype(np.int8), "byte": np.dtype(np.uint8), "uint8": np.dtype(np.uint8),
+    "float": float32,
+    "float32": float32,
+    "double": float64,
+    "float64": float64,
+    "long": int64,
+    "int64": int64,
+    "bool": bool_,
+    "int": np.dtype(np.int32),
+    "int32": np.dtype(np.int32),
+    "half": float16,
+    "float16": float16,
+    "short": np.dtype(np.int16),
+    "int16": np.dtype(np.int16),
+    "char": np.dtype(np.int8),
+    "int8": np.dtype(np.int8),
+    "byte": np.dtype(np.uint8),
+    "uint8": np.dtype(np.uint8),
 }
 
 # the legacy constructors' names (torch.FloatTensor, ...) and Tensor.type()'s answer
-TENSOR_TYPE_NAMES: "dict[np.dtype, str]" = {float32: "Float", float64: "Double", float16: "Half", int64: "Long",
-                     np.dtype(np.int32): "Int", np.dtype(np.int16): "Short",
-                     np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", bool_: "Bool"}
+TENSOR_TYPE_NAMES: "dict[np.dtype, str]" = {
+    float32: "Float",
+    float64: "Double",
+    float16: "Half",
+    int64: "Long",
+    np.dtype(np.int32): "Int",
+    np.dtype(np.int16): "Short",
+    np.dtype(np.int8): "Char",
+    np.dtype(np.uint8): "Byte",
+    bool_: "Bool",
+}
 for _dt_, _n in TENSOR_TYPE_NAMES.items():
     _ALIASES[_n + "Tensor"] = _dt_
 
-_UNSUPPORTED = ("bfloat16", "complex32", "complex64", "complex128", "cfloat", "cdouble",
-                "chalf", "float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64",
-                "qint8", "quint8", "qint32")
+_UNSUPPORTED = (
+    "bfloat16",
+    "complex32",
+    "complex64",
+    "complex128",
+    "cfloat",
+    "cdouble",
+    "chalf",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "uint16",
+    "uint32",
+    "uint64",
+    "qint8",
+    "quint8",
+    "qint32",
+)
 
 
 def set_default_float(dtype: Any) -> None:
     """Make `dtype` (float32 or float64) the dtype of Python floats and float constructors."""
     dt = resolve(dtype)
     if dt not in (float32, float64, float16):
-        raise TypeError(f"only floating-point types are supported as the default type; "
-                        f"got {dtype!r}")
+        raise TypeError(
+            f"only floating-point types are supported as the default type; got {dtype!r}"
+        )
     DEFAULT[2] = dt
+
 
 # operand priorities
 DIM, ZERO_DIM, SCALAR = 0, 1, 2
@@ -87,19 +132,25 @@ def resolve(dtype: Any) -> np.dtype:
         if name in _ALIASES:
             return _ALIASES[name]
         if name in _UNSUPPORTED:
-            raise TypeError(f"dtype {name} is not supported by fastdense: its tensors are "
-                            "float32, float64, float16, integer or bool (no bfloat16, "
-                            "complex or quantized arithmetic)")
+            raise TypeError(
+                f"dtype {name} is not supported by fastdense: its tensors are "
+                "float32, float64, float16, integer or bool (no bfloat16, "
+                "complex or quantized arithmetic)"
+            )
         if dtype is float:
             return float64  # NumPy's meaning of the Python type
         try:
             dt = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"unsupported dtype {dtype!r}: fastdense tensors are float32, "
-                            "float64, int64, int32 or bool") from None
+            raise TypeError(
+                f"unsupported dtype {dtype!r}: fastdense tensors are float32, "
+                "float64, int64, int32 or bool"
+            ) from None
     if dt.kind not in "biuf":
-        raise TypeError(f"unsupported dtype {dtype!r}: fastdense tensors are float32, "
-                        "float64, int64, int32 or bool")
+        raise TypeError(
+            f"unsupported dtype {dtype!r}: fastdense tensors are float32, "
+            "float64, int64, int32 or bool"
+        )
     return dt
 
 

@@ -45,9 +45,11 @@ def features(estimator, X, dtype, reset):
         estimator.__dict__.pop("feature_names_in_", None)
         estimator.n_features_in_ = X.shape[1]
         return X
-    if ("feature_names_in_" in estimator.__dict__
-            or estimator.__dict__.get("n_features_in_") != X.shape[1]
-            or not np.isfinite(X.sum())):
+    if (
+        "feature_names_in_" in estimator.__dict__
+        or estimator.__dict__.get("n_features_in_") != X.shape[1]
+        or not np.isfinite(X.sum())
+    ):
         return None
     return X
 
@@ -94,8 +96,9 @@ def binarized(y, classes):
     outside `classes`.
     """
     index = np.searchsorted(classes, y)
-    if index.shape[0] and (index.max() >= classes.shape[0]
-                           or not np.array_equal(classes[index], y)):
+    if index.shape[0] and (
+        index.max() >= classes.shape[0] or not np.array_equal(classes[index], y)
+    ):
         return None
     if classes.shape[0] == 2:
         return index.astype(bool).reshape(-1, 1)
@@ -118,11 +121,14 @@ def params_valid(estimator):
     if table is None or table[0] is not cls._parameter_constraints:
         from sklearn.utils._param_validation import make_constraint
 
-        table = (cls._parameter_constraints, {
-            name: [make_constraint(c) for c in constraints]
-            for name, constraints in cls._parameter_constraints.items()
-            if constraints != "no_validation"
-        })
+        table = (
+            cls._parameter_constraints,
+            {
+                name: [make_constraint(c) for c in constraints]
+                for name, constraints in cls._parameter_constraints.items()
+                if constraints != "no_validation"
+            },
+        )
         type.__setattr__(cls, "_fastdense_constraints", table)  # a memo of the class's own data
     compiled = table[1]
     for name, value in estimator.get_params(deep=False).items():

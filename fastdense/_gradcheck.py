@@ -28,8 +28,9 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> Tuple[float, i
     Returns the error and the flat index of the worst entry.
     """
     diff = np.abs(analytic - numeric).ravel()
-    scale = max(float(np.max(np.abs(analytic), initial=0.0)),
-                float(np.max(np.abs(numeric), initial=0.0)))
+    scale = max(
+        float(np.max(np.abs(analytic), initial=0.0)), float(np.max(np.abs(numeric), initial=0.0))
+    )
     if diff.size == 0:
         return 0.0, -1
     worst = int(np.argmax(diff))
@@ -63,7 +64,7 @@ def _check(
     failures = []
     for name, shape in names_shapes:
         n = int(np.prod(shape, dtype=np.int64))
-        a, g = analytic[start:start + n], numeric[start:start + n]
+        a, g = analytic[start : start + n], numeric[start : start + n]
         err, worst = _relative_error(a, g)
         errors[name] = err
         if not err <= tol:
@@ -74,8 +75,7 @@ def _check(
             )
         start += n
     if failures and raise_exception:
-        raise GradcheckError("gradients do not match finite differences: "
-                             + "; ".join(failures))
+        raise GradcheckError("gradients do not match finite differences: " + "; ".join(failures))
     return errors
 
 
@@ -161,8 +161,10 @@ def gradcheck(
     from .autograd import no_grad
 
     if not isinstance(model, nn.Module):
-        raise TypeError("gradcheck takes a fastdense.nn.Module or a fitted "
-                        f"DenseBinaryClassifier; got {type(model).__name__}")
+        raise TypeError(
+            "gradcheck takes a fastdense.nn.Module or a fitted "
+            f"DenseBinaryClassifier; got {type(model).__name__}"
+        )
     m = copy.deepcopy(model).double().eval()
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -179,7 +181,7 @@ def gradcheck(
     def set_params(flat: np.ndarray) -> None:
         start = 0
         for (_, p), n in zip(params, sizes):
-            p.data = flat[start:start + n].reshape(p.shape).copy()  # bumps the version
+            p.data = flat[start : start + n].reshape(p.shape).copy()  # bumps the version
             start += n
 
     def loss_and_grad(flat: np.ndarray, with_grad: bool = False):
@@ -190,8 +192,10 @@ def gradcheck(
         m.zero_grad()
         loss = loss_fn(m(X), Y)
         loss.backward()
-        grads = [np.zeros(p.shape) if p._grad is None else np.asarray(p._grad, np.float64)
-                 for _, p in params]
+        grads = [
+            np.zeros(p.shape) if p._grad is None else np.asarray(p._grad, np.float64)
+            for _, p in params
+        ]
         return float(loss.item()), np.concatenate([g.ravel() for g in grads])
 
     first = [True]
@@ -205,8 +209,9 @@ def gradcheck(
     return _check(shapes, flat0, fn, eps, tol, raise_exception)
 
 
-def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
-                         raise_exception: bool) -> Dict[str, float]:
+def _gradcheck_estimator(
+    clf: Any, X: Any, y: Any, eps: float, tol: float, raise_exception: bool
+) -> Dict[str, float]:
     """The estimator's own training kernel (loss + L2 and its gradient) vs finite differences."""
     from sklearn.utils.validation import check_is_fitted
 
@@ -227,11 +232,15 @@ def _gradcheck_estimator(clf: Any, X: Any, y: Any, eps: float, tol: float,
     empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.intp)
     # (no dropout: the finite differences need a deterministic loss; a batch-normed
     # network is refused by loss_grad, whose statistics would move on every call)
-    net = _train.NetSpec(layout, _kernel_activation(clf.activation),
-                         float(getattr(clf, "leaky_relu_slope", _LEAKY_RELU_SLOPE)),
-                         _train.OUTPUT_CODES["logistic"])
-    plan = _train.EpochPlan(net, X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f,
-                            float(clf.alpha), n, False)
+    net = _train.NetSpec(
+        layout,
+        _kernel_activation(clf.activation),
+        float(getattr(clf, "leaky_relu_slope", _LEAKY_RELU_SLOPE)),
+        _train.OUTPUT_CODES["logistic"],
+    )
+    plan = _train.EpochPlan(
+        net, X, empty_f, empty_i, empty_i, y_bin.reshape(-1, 1), empty_f, float(clf.alpha), n, False
+    )
 
     def loss_and_grad(flat: np.ndarray):
         grad = np.empty_like(flat)

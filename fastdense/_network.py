@@ -18,8 +18,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["check_network", "check_optimizer_state", "check_count", "as_float_array",
-           "FittedNetwork", "KERNEL_DTYPES"]
+__all__ = [
+    "check_network",
+    "check_optimizer_state",
+    "check_count",
+    "as_float_array",
+    "FittedNetwork",
+    "KERNEL_DTYPES",
+]
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -93,12 +99,15 @@ def check_network(
         raise TypeError(f"coefs_ must be a list of 2-D arrays; got {type(coefs).__name__}")
     if isinstance(intercepts, (str, bytes, np.ndarray)) or not isinstance(intercepts, Sequence):
         raise TypeError(
-            f"intercepts_ must be a list of 1-D arrays; got {type(intercepts).__name__}")
+            f"intercepts_ must be a list of 1-D arrays; got {type(intercepts).__name__}"
+        )
     if len(coefs) == 0:
         raise ValueError("coefs_ is empty: a network needs at least one layer")
     if len(intercepts) != len(coefs):
-        raise ValueError(f"coefs_ has {len(coefs)} layers but intercepts_ has "
-                         f"{len(intercepts)}; they must have one array per layer")
+        raise ValueError(
+            f"coefs_ has {len(coefs)} layers but intercepts_ has "
+            f"{len(intercepts)}; they must have one array per layer"
+        )
     if max_layers is not None and len(coefs) > max_layers:
         raise ValueError(f"coefs_ has {len(coefs)} layers; at most {max_layers} are supported")
     if dtype is not None:
@@ -112,35 +121,48 @@ def check_network(
         if dtype is None:
             dtype = w.dtype
             if dtype not in KERNEL_DTYPES:
-                raise ValueError(f"coefs_[0] has dtype {dtype}; the kernels take float32 "
-                                 "or float64")
+                raise ValueError(
+                    f"coefs_[0] has dtype {dtype}; the kernels take float32 or float64"
+                )
         for name, arr in ((f"coefs_[{i}]", w), (f"intercepts_[{i}]", b)):
             if arr.dtype != dtype:
-                raise ValueError(f"{name} has dtype {arr.dtype}; expected {dtype}, the "
-                                 "network's dtype")
+                raise ValueError(
+                    f"{name} has dtype {arr.dtype}; expected {dtype}, the network's dtype"
+                )
         if w.ndim != 2:
-            raise ValueError(f"coefs_[{i}] must be 2-D, of shape (n_in, n_out); got shape "
-                             f"{w.shape}")
+            raise ValueError(
+                f"coefs_[{i}] must be 2-D, of shape (n_in, n_out); got shape {w.shape}"
+            )
         n_in, n_out = (int(d) for d in w.shape)
         if i == 0:
             if n_features is not None and n_in != n_features:
-                raise ValueError(f"coefs_[0] has shape {w.shape}: {n_in} inputs, but the "
-                                 f"estimator takes n_features_in_ = {n_features}; expected "
-                                 f"({n_features}, n_out)")
+                raise ValueError(
+                    f"coefs_[0] has shape {w.shape}: {n_in} inputs, but the "
+                    f"estimator takes n_features_in_ = {n_features}; expected "
+                    f"({n_features}, n_out)"
+                )
             units.append(n_in)
         elif n_in != units[-1]:
-            raise ValueError(f"coefs_[{i}] has shape {w.shape}, but coefs_[{i - 1}] has "
-                             f"{units[-1]} outputs; expected ({units[-1]}, n_out)")
+            raise ValueError(
+                f"coefs_[{i}] has shape {w.shape}, but coefs_[{i - 1}] has "
+                f"{units[-1]} outputs; expected ({units[-1]}, n_out)"
+            )
         if n_in == 0 or n_out == 0:
-            raise ValueError(f"coefs_[{i}] has shape {w.shape}: every layer needs at least "
-                             "one input and one output")
+            raise ValueError(
+                f"coefs_[{i}] has shape {w.shape}: every layer needs at least "
+                "one input and one output"
+            )
         if b.shape != (n_out,):
-            raise ValueError(f"intercepts_[{i}] has shape {b.shape}; expected ({n_out},), "
-                             f"the output width of coefs_[{i}] {w.shape}")
+            raise ValueError(
+                f"intercepts_[{i}] has shape {b.shape}; expected ({n_out},), "
+                f"the output width of coefs_[{i}] {w.shape}"
+            )
         units.append(n_out)
     if n_outputs is not None and units[-1] != n_outputs:
-        raise ValueError(f"the last layer, coefs_[{len(coefs) - 1}], has {units[-1]} outputs; "
-                         f"this estimator's network has {n_outputs}")
+        raise ValueError(
+            f"the last layer, coefs_[{len(coefs) - 1}], has {units[-1]} outputs; "
+            f"this estimator's network has {n_outputs}"
+        )
     return units, np.dtype(dtype)
 
 
@@ -168,17 +190,21 @@ def check_optimizer_state(state1, state2, *, n_params: int, dtype, kind: str) ->
     want2 = n_params if kind == "adam" else 0
     for name, arr, want in (("state1", state1, n_params), ("state2", state2, want2)):
         if not isinstance(arr, np.ndarray):
-            raise ValueError(f"the {kind} optimizer's {name} must be an ndarray; got "
-                             f"{type(arr).__name__}")
+            raise ValueError(
+                f"the {kind} optimizer's {name} must be an ndarray; got {type(arr).__name__}"
+            )
         if arr.ndim != 1 or arr.shape[0] != want:
-            raise ValueError(f"the {kind} optimizer's {name} has shape {arr.shape}; expected "
-                             f"({want},) for a network of {n_params} parameters")
+            raise ValueError(
+                f"the {kind} optimizer's {name} has shape {arr.shape}; expected "
+                f"({want},) for a network of {n_params} parameters"
+            )
         if arr.dtype != dtype:
-            raise ValueError(f"the {kind} optimizer's {name} has dtype {arr.dtype}; expected "
-                             f"{dtype}, the network's dtype")
+            raise ValueError(
+                f"the {kind} optimizer's {name} has dtype {arr.dtype}; expected "
+                f"{dtype}, the network's dtype"
+            )
         if not (arr.flags.c_contiguous and arr.flags.writeable):
-            raise ValueError(f"the {kind} optimizer's {name} must be a writable, contiguous "
-                             "array")
+            raise ValueError(f"the {kind} optimizer's {name} must be a writable, contiguous array")
 
 
 def check_count(value, name, *, low=0, high=None):
@@ -211,8 +237,17 @@ class FittedNetwork:
         The widths and offsets of the buffer.
     """
 
-    __slots__ = ("params", "layout", "units", "n_in", "width", "coefs", "intercepts",
-                 "_coef_items", "_icpt_items")
+    __slots__ = (
+        "params",
+        "layout",
+        "units",
+        "n_in",
+        "width",
+        "coefs",
+        "intercepts",
+        "_coef_items",
+        "_icpt_items",
+    )
     params: np.ndarray
     layout: object
     units: List[int]
@@ -225,16 +260,27 @@ class FittedNetwork:
 
     def __init__(self, params: np.ndarray, layout) -> None:
         if params.ndim != 1 or params.shape[0] != layout.n_params:
-            raise ValueError(f"a flat buffer of shape {params.shape} for a network of "
-                             f"{layout.n_params} parameters")
+            raise ValueError(
+                f"a flat buffer of shape {params.shape} for a network of "
+                f"{layout.n_params} parameters"
+            )
         units = [int(u) for u in layout.units]
-        coefs = [params[o:o + a * b].reshape(a, b)
-                 for o, a, b in zip(layout.coef_off.tolist(), units[:-1], units[1:])]
-        intercepts = [params[o:o + b] for o, b in zip(layout.icpt_off.tolist(), units[1:])]
-        for name, value in (("params", params), ("layout", layout), ("units", units),
-                            ("n_in", units[0]), ("width", int(layout.width)),
-                            ("coefs", coefs), ("intercepts", intercepts),
-                            ("_coef_items", tuple(coefs)), ("_icpt_items", tuple(intercepts))):
+        coefs = [
+            params[o : o + a * b].reshape(a, b)
+            for o, a, b in zip(layout.coef_off.tolist(), units[:-1], units[1:])
+        ]
+        intercepts = [params[o : o + b] for o, b in zip(layout.icpt_off.tolist(), units[1:])]
+        for name, value in (
+            ("params", params),
+            ("layout", layout),
+            ("units", units),
+            ("n_in", units[0]),
+            ("width", int(layout.width)),
+            ("coefs", coefs),
+            ("intercepts", intercepts),
+            ("_coef_items", tuple(coefs)),
+            ("_icpt_items", tuple(intercepts)),
+        ):
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name, value):
@@ -243,8 +289,11 @@ class FittedNetwork:
     def serves(self, coefs, intercepts) -> bool:
         """Whether `coefs` / `intercepts` are exactly the lists (and arrays) this one handed out."""
         # (map(is_, ...) over the items: this runs on every prediction, a 1-row one included)
-        return (coefs is self.coefs and intercepts is self.intercepts
-                and len(coefs) == len(self._coef_items)
-                and len(intercepts) == len(self._icpt_items)
-                and all(map(is_, coefs, self._coef_items))
-                and all(map(is_, intercepts, self._icpt_items)))
+        return (
+            coefs is self.coefs
+            and intercepts is self.intercepts
+            and len(coefs) == len(self._coef_items)
+            and len(intercepts) == len(self._icpt_items)
+            and all(map(is_, coefs, self._coef_items))
+            and all(map(is_, intercepts, self._icpt_items))
+        )

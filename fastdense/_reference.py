@@ -54,8 +54,9 @@ _FROM_OUTPUT = {
 
 # g'(Z) from Z, for derivative="input" (not monotonic: A does not determine Z)
 _FROM_INPUT = {
-    "gelu": lambda z: (0.5 * (1 + _erf(z / np.sqrt(2)))
-                       + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)),
+    "gelu": lambda z: (
+        0.5 * (1 + _erf(z / np.sqrt(2))) + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    ),
     "silu": lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z))),
 }
 
@@ -101,8 +102,9 @@ def dense_forward(A_prev, W, b, activation="relu", *, negative_slope=0.01, out=N
     return A
 
 
-def dense_backward(dA, A_prev, W, A, activation="relu", *, input_grad=True,
-                   negative_slope=0.01, Z=None):
+def dense_backward(
+    dA, A_prev, W, A, activation="relu", *, input_grad=True, negative_slope=0.01, Z=None
+):
     """``dZ = dA * g'(Z)``; returns ``(dZ @ W or None, dZ.T @ A_prev, dZ.sum(0))``.
 
     g' from the output A, or from Z where given (required for gelu and silu).
@@ -133,7 +135,7 @@ def bce_with_logits(Z, y, *, sample_weight=None, pos_weight=None, reduction="mea
     p = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=Z.dtype)
     softplus = np.log1p(np.exp(-np.abs(Z)))
     log_sigmoid_pos = -(np.maximum(-Z, 0) + softplus)  # log(sigmoid(z))
-    log_sigmoid_neg = -(np.maximum(Z, 0) + softplus)   # log(sigmoid(-z))
+    log_sigmoid_neg = -(np.maximum(Z, 0) + softplus)  # log(sigmoid(-z))
     loss = -p * y * log_sigmoid_pos - (1 - y) * log_sigmoid_neg
     grad = (1 - y) * _sigmoid(Z) - p * y * _sigmoid(-Z)
     if sample_weight is not None:
@@ -212,9 +214,19 @@ def sklearn_output_loss(Z, Y, output, sample_weight=None, *, huber_delta=1.0):
     return float(loss), dZ
 
 
-def torch_sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0,
-                   dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
-                   first_step=False):
+def torch_sgd_step(
+    param,
+    grad,
+    momentum_buffer=None,
+    *,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    weight_decay=0.0,
+    nesterov=False,
+    maximize=False,
+    first_step=False,
+):
     """``torch.optim.SGD`` for one tensor, in place."""
     g = -grad if maximize else grad
     if weight_decay != 0:
@@ -228,9 +240,23 @@ def torch_sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0,
     param -= lr * g
 
 
-def torch_adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step,
-                    lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                    decoupled_weight_decay=False, amsgrad=False, maximize=False):
+def torch_adam_step(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq=None,
+    *,
+    step,
+    lr,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    amsgrad=False,
+    maximize=False,
+):
     """``torch.optim.Adam``/``AdamW`` for one tensor, in place (step counts from 1)."""
     g = -grad if maximize else grad
     if weight_decay != 0:
@@ -301,8 +327,17 @@ def backward(params, activations, y, hidden_activation="relu"):
     return grads
 
 
-def train(X, y, hidden_layer_sizes=(64,), *, epochs=1, batch_size=128, lr=1e-3,
-          seed=0, hidden_activation="relu"):
+def train(
+    X,
+    y,
+    hidden_layer_sizes=(64,),
+    *,
+    epochs=1,
+    batch_size=128,
+    lr=1e-3,
+    seed=0,
+    hidden_activation="relu",
+):
     """Minibatch Adam on mean BCE (shuffled each epoch); returns ``(params, epoch_losses)``.
 
     The NumPy baseline of the benchmarks: forward, backward and PyTorch's Adam
@@ -319,7 +354,7 @@ def train(X, y, hidden_layer_sizes=(64,), *, epochs=1, batch_size=128, lr=1e-3,
         order = rng.permutation(X.shape[0])
         total = 0.0
         for start in range(0, X.shape[0], batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             activations = forward(params, X[idx], hidden_activation)
             loss, _ = bce_with_logits(activations[-1], y[idx].reshape(-1, 1))
             total += loss * len(idx)

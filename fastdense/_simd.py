@@ -118,9 +118,12 @@ class BuildFinder:
             raise ImportError(
                 "fastdense's compiled kernels are not built. Install the package with "
                 "`pip install .` and run Python from outside the source tree (or build "
-                "in place with `python setup.py build_ext --inplace`).", name=fullname)
+                "in place with `python setup.py build_ext --inplace`).",
+                name=fullname,
+            )
         return importlib.util.spec_from_file_location(
-            fullname, origin, loader=_PreloadingLoader(fullname, origin))
+            fullname, origin, loader=_PreloadingLoader(fullname, origin)
+        )
 
 
 def install(package, package_dir):
@@ -179,8 +182,10 @@ def scipy_blas_preloaded():
     import scipy  # the package's own __init__ is light (tens of ms)
 
     folder = os.path.join(os.path.dirname(scipy.__file__), "linalg")
-    paths = [os.path.join(folder, "cython_blas" + suffix)
-             for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    paths = [
+        os.path.join(folder, "cython_blas" + suffix)
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+    ]
     path = next((p for p in paths if os.path.exists(p)), None)
     if path is None:  # an unusual SciPy layout: the usual import, slower
         yield

@@ -23,6 +23,7 @@ SIGNAL_CHECK_SECONDS: float
 
 class Layout:
     """scikit-learn's ``_pack`` layout of a network's flat parameter buffer."""
+
     units: _I
     coef_off: _I
     icpt_off: _I
@@ -42,6 +43,7 @@ class Layout:
 
 class NetSpec:
     """A network as the loops run it: layout, hidden activation code, slope, output code."""
+
     layout: Layout
     activation: int
     slope: float
@@ -49,23 +51,42 @@ class NetSpec:
     huber_delta: float
     dropout: Optional[_F]
     keep_z: bool
-    def __init__(self, layout: Layout, activation: int, slope: float, output: int,
-                 huber_delta: float = ..., dropout: Optional[Sequence[float]] = ...) -> None: ...
+    def __init__(
+        self,
+        layout: Layout,
+        activation: int,
+        slope: float,
+        output: int,
+        huber_delta: float = ...,
+        dropout: Optional[Sequence[float]] = ...,
+    ) -> None: ...
 
 class OptimizerSpec:
     """scikit-learn's SGD or Adam step: constants, state buffers, Adam's step count."""
+
     state1: _F
     state2: Optional[_F]
     n_params: int
     solver: int
     learning_rate: float
     t: int
-    def __init__(self, solver: int, state1: _F, state2: _F, learning_rate: float,
-                 momentum: float = ..., nesterov: bool = ..., beta_1: float = ...,
-                 beta_2: float = ..., epsilon: float = ..., t: int = ...) -> None: ...
+    def __init__(
+        self,
+        solver: int,
+        state1: _F,
+        state2: _F,
+        learning_rate: float,
+        momentum: float = ...,
+        nesterov: bool = ...,
+        beta_1: float = ...,
+        beta_2: float = ...,
+        epsilon: float = ...,
+        t: int = ...,
+    ) -> None: ...
 
 class EpochPlan:
     """A training set and the scratch buffers of one fit, checked against the network."""
+
     net: NetSpec
     n_samples: int
     batch_size: int
@@ -77,28 +98,55 @@ class EpochPlan:
     dropped: _F
     xhat: _F
     inv: _F
-    def __init__(self, net: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
-                 y: _F, sw: _F, alpha: float, batch_size: int, shuffle: bool,
-                 seed: int = ...) -> None: ...
+    def __init__(
+        self,
+        net: NetSpec,
+        X: _F,
+        xs_data: _F,
+        xs_indptr: _I,
+        xs_indices: _I,
+        y: _F,
+        sw: _F,
+        alpha: float,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = ...,
+    ) -> None: ...
     def layer_masks(self, m: int) -> Optional[List[_F]]: ...
 
-def stochastic_epoch(plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Optional[_I],
-                     check_signals: bool = ...) -> Tuple[float, int, Any]:
+def stochastic_epoch(
+    plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Optional[_I], check_signals: bool = ...
+) -> Tuple[float, int, Any]:
     """One SGD/Adam epoch; returns (sum of batch loss x batch size, rows done, the
     exception a signal handler raised or None); advances ``opt.t``."""
     ...
+
 def loss_grad(plan: EpochPlan, params: _F, grads: _F) -> float:
     """Full-batch loss (returned) and its gradient (written into grads)."""
     ...
+
 def output_loss(output: int, z: _F, y: _F, sw: _F, huber_delta: float = ...) -> float:
     """The loss (no L2 term) of the logits z against y, the training loss's kernel; z is overwritten."""
     ...
-def decision_function(net_spec: NetSpec, X: _F, xs_data: _F, xs_indptr: _I, xs_indices: _I,
-                      n: int, params: _F, acts_buf: _F, chunk: int, out: _F,
-                      layer: int = ...) -> None:
+
+def decision_function(
+    net_spec: NetSpec,
+    X: _F,
+    xs_data: _F,
+    xs_indptr: _I,
+    xs_indices: _I,
+    n: int,
+    params: _F,
+    acts_buf: _F,
+    chunk: int,
+    out: _F,
+    layer: int = ...,
+) -> None:
     """out := the logits (or hidden layer `layer`'s activations) of each row, in chunks."""
     ...
-def predict_dense(net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F,
-                  binary_proba: bool) -> int:
+
+def predict_dense(
+    net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F, binary_proba: bool
+) -> int:
     """Forward dense X into out (logits, or binary (1 - p, p)); 0, or 1/2 for NaN/inf in X/logits."""
     ...

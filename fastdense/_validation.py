@@ -31,9 +31,7 @@ def to_ndarray(x, name):
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
-                f"{name} must be numeric; got an object array that is not"
-            ) from None
+            raise TypeError(f"{name} must be numeric; got an object array that is not") from None
     if arr.dtype.kind not in _ACCEPTED_KINDS:
         raise TypeError(
             f"{name} must be a real numeric array (bool, int or float); got {_kind_name(arr.dtype)}"

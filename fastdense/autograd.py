@@ -30,8 +30,13 @@ from ._tensor.extend import result as _result
 from ._tensor.extend import select_backward as _select_backward
 from ._tensor.extend import tensor_or_const as _tensor_or_const
 from ._tensor.extend import unbroadcast as _unbroadcast
-from ._tensor.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
-                                set_grad_enabled)
+from ._tensor.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._tensor.graph import DtypeError, Node, ShapeError
 from ._tensor.graph import run_backward as _run_backward
 from ._tensor.parameter import Parameter
@@ -53,7 +58,27 @@ __all__ = [
 ]
 
 # (kept importable from here: the names other modules and old code use)
-_REEXPORTED = (_DEVICE_TYPES, _resolve_dtype, _to_dtype, _accumulate_leaf, _check_leaf_inplace,
-               _const, _float_array, _grad_mode, kernel_activation, _matmul, _maximum, _minimum,
-               _operand, _result, _select_backward, _tensor_or_const, _unbroadcast,
-               _run_backward, inference_mode, check_device, DtypeError, ShapeError)
+_REEXPORTED = (
+    _DEVICE_TYPES,
+    _resolve_dtype,
+    _to_dtype,
+    _accumulate_leaf,
+    _check_leaf_inplace,
+    _const,
+    _float_array,
+    _grad_mode,
+    kernel_activation,
+    _matmul,
+    _maximum,
+    _minimum,
+    _operand,
+    _result,
+    _select_backward,
+    _tensor_or_const,
+    _unbroadcast,
+    _run_backward,
+    inference_mode,
+    check_device,
+    DtypeError,
+    ShapeError,
+)

@@ -23,12 +23,25 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence
 import numpy as np
 
 from ._random import default_generator
-from .autograd import Tensor, _const
 from ._validation import to_ndarray
+from .autograd import Tensor, _const
 
-__all__ = ["Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "DataLoader",
-           "Generator", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "default_collate"]
+__all__ = [
+    "Dataset",
+    "TensorDataset",
+    "ConcatDataset",
+    "Subset",
+    "random_split",
+    "DataLoader",
+    "Generator",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+    "default_collate",
+]
 
 
 class Generator:
@@ -64,8 +77,7 @@ class TensorDataset(Dataset):
     """Samples are the rows of tensors that share their first dimension."""
 
     def __init__(self, *tensors: Any) -> None:
-        ts = tuple(t if isinstance(t, Tensor) else _const(to_ndarray(t, "tensor"))
-                   for t in tensors)
+        ts = tuple(t if isinstance(t, Tensor) else _const(to_ndarray(t, "tensor")) for t in tensors)
         if any(t.shape[:1] != ts[0].shape[:1] for t in ts):
             raise AssertionError("Size mismatch between tensors")
         self.tensors = ts
@@ -143,8 +155,11 @@ def random_split(dataset: Dataset, lengths: Sequence, generator: Optional[Genera
             sizes[i % len(sizes)] += 1
         for i, size in enumerate(sizes):
             if size == 0:
-                warnings.warn(f"Length of split at index {i} is 0. This might result in an "
-                              "empty dataset.", UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                    UserWarning,
+                    stacklevel=2,
+                )
     else:
         sizes = [int(x) for x in lengths]
     if sum(sizes) != n:
@@ -152,12 +167,13 @@ def random_split(dataset: Dataset, lengths: Sequence, generator: Optional[Genera
     perm = _rng(generator).permutation(n)
     out, start = [], 0
     for size in sizes:
-        out.append(Subset(dataset, perm[start:start + size].tolist()))
+        out.append(Subset(dataset, perm[start : start + size].tolist()))
         start += size
     return out
 
 
 # -- samplers -------------------------------------------------------------------------
+
 
 def _check_positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -212,8 +228,13 @@ class RandomSampler(Sampler):
         Default: the process-wide generator.
     """
 
-    def __init__(self, data_source: Any, replacement: bool = False,
-                 num_samples: Optional[int] = None, generator: Optional[Generator] = None) -> None:
+    def __init__(
+        self,
+        data_source: Any,
+        replacement: bool = False,
+        num_samples: Optional[int] = None,
+        generator: Optional[Generator] = None,
+    ) -> None:
         self.data_source, self.replacement = data_source, replacement
         self._num_samples, self.generator = num_samples, generator
         _check_bool("replacement", replacement)
@@ -232,7 +253,7 @@ class RandomSampler(Sampler):
             return rng.permutation(n)
         parts = [rng.permutation(n) for _ in range(k // n)]
         if k % n:
-            parts.append(rng.permutation(n)[:k % n])
+            parts.append(rng.permutation(n)[: k % n])
         return np.concatenate(parts)
 
     def __iter__(self) -> Iterator[int]:
@@ -273,23 +294,29 @@ class WeightedRandomSampler(Sampler):
     generator : Generator, optional
     """
 
-    def __init__(self, weights: Any, num_samples: int, replacement: bool = True,
-                 generator: Optional[Generator] = None) -> None:
+    def __init__(
+        self,
+        weights: Any,
+        num_samples: int,
+        replacement: bool = True,
+        generator: Optional[Generator] = None,
+    ) -> None:
         _check_positive_int("num_samples", num_samples)
         _check_bool("replacement", replacement)
-        w = np.asarray(weights._data if isinstance(weights, Tensor) else weights,
-                       dtype=np.float64)
+        w = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
-            raise ValueError("weights should be a 1d sequence but given weights have shape "
-                             f"{tuple(w.shape)}")
+            raise ValueError(
+                f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}"
+            )
         self.weights, self.num_samples = w, num_samples
         self.replacement, self.generator = replacement, generator
 
     def _order(self) -> np.ndarray:
         w = self.weights
         if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise RuntimeError("invalid multinomial distribution (encountering probability "
-                               "entry < 0, inf or nan)")
+            raise RuntimeError(
+                "invalid multinomial distribution (encountering probability entry < 0, inf or nan)"
+            )
         total = w.sum()
         if total <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
@@ -297,15 +324,16 @@ class WeightedRandomSampler(Sampler):
         if self.replacement:
             return rng.choice(len(w), size=k, replace=True, p=w / total)
         if k > len(w):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                               "replacement")
+            raise RuntimeError(
+                "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+            )
         nonzero = np.flatnonzero(w)
         if k <= len(nonzero):
             return rng.choice(len(w), size=k, replace=False, p=w / total)
         # as torch.multinomial: the weighted indices all come first, then zero-weight ones
         zero = np.flatnonzero(w == 0)
         first = rng.choice(len(w), size=len(nonzero), replace=False, p=w / total)
-        return np.concatenate([first, rng.permutation(zero)[:k - len(nonzero)]])
+        return np.concatenate([first, rng.permutation(zero)[: k - len(nonzero)]])
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._order().tolist())
@@ -332,12 +360,15 @@ class BatchSampler(Sampler):
 
     def _batches(self) -> Iterator[np.ndarray]:
         """The batches as index arrays (one permutation sliced, when the sampler has one)."""
-        order = self.sampler._order() if hasattr(self.sampler, "_order") else \
-            np.fromiter(iter(self.sampler), dtype=np.int64)
+        order = (
+            self.sampler._order()
+            if hasattr(self.sampler, "_order")
+            else np.fromiter(iter(self.sampler), dtype=np.int64)
+        )
         bs = self.batch_size
         stop = len(order) - (len(order) % bs if self.drop_last else 0)
         for start in range(0, stop, bs):
-            yield order[start:start + bs]
+            yield order[start : start + bs]
 
     def __iter__(self) -> Iterator[List[int]]:
         for batch in self._batches():
@@ -389,12 +420,22 @@ class DataLoader:
     generator : Generator, optional
     """
 
-    def __init__(self, dataset: Dataset, batch_size: Optional[int] = 1,
-                 shuffle: Optional[bool] = None, sampler=None, batch_sampler=None,
-                 num_workers: int = 0, collate_fn: Optional[Callable] = None,
-                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn=None, generator: Optional[Generator] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: Optional[int] = 1,
+        shuffle: Optional[bool] = None,
+        sampler=None,
+        batch_sampler=None,
+        num_workers: int = 0,
+        collate_fn: Optional[Callable] = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn=None,
+        generator: Optional[Generator] = None,
+        **kwargs: Any,
+    ) -> None:
         if num_workers != 0:
             raise ValueError(
                 "fastdense's DataLoader loads in the calling process only: num_workers must "
@@ -404,19 +445,26 @@ class DataLoader:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, "
+                    "shuffle, sampler, and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None:
             if drop_last:
-                raise ValueError("batch_size=None option disables auto-batching and is "
-                                 "mutually exclusive with drop_last")
+                raise ValueError(
+                    "batch_size=None option disables auto-batching and is "
+                    "mutually exclusive with drop_last"
+                )
         else:
             _check_positive_int("batch_size", batch_size)
             _check_bool("drop_last", drop_last, ValueError)
         if sampler is None:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle \
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
                 else SequentialSampler(dataset)
+            )
         self._auto_batch = batch_size is not None and batch_sampler is None
         if self._auto_batch:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # type: ignore[arg-type]
@@ -428,8 +476,11 @@ class DataLoader:
     def _index_batches(self) -> Iterator[Any]:
         if self._auto_batch:
             # from the current sampler, so a sampler assigned after construction is used
-            yield from BatchSampler(self.sampler, int(self.batch_size),  # type: ignore[arg-type]
-                                    bool(self.drop_last))._batches()
+            yield from BatchSampler(
+                self.sampler,
+                int(self.batch_size),  # type: ignore[arg-type]
+                bool(self.drop_last),
+            )._batches()
         elif self.batch_sampler is not None:
             batches = self.batch_sampler
             yield from (batches._batches() if isinstance(batches, BatchSampler) else batches)

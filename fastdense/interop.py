@@ -80,24 +80,35 @@ def from_torch(module: Any) -> "nn.Module":
     name = type(module).__name__
     out: nn.Module
     if isinstance(module, tnn.Sequential):
-        out = nn.Sequential(OrderedDict(
-            (key, from_torch(child)) for key, child in module.named_children()))
+        out = nn.Sequential(
+            OrderedDict((key, from_torch(child)) for key, child in module.named_children())
+        )
     elif isinstance(module, tnn.Linear):
-        out = nn.Linear(module.in_features, module.out_features,
-                        bias=module.bias is not None, dtype=_np_dtype(module.weight.dtype))
+        out = nn.Linear(
+            module.in_features,
+            module.out_features,
+            bias=module.bias is not None,
+            dtype=_np_dtype(module.weight.dtype),
+        )
         out.load_state_dict(module.state_dict())
     elif (activation := _activation(module, tnn, nn)) is not None:
         out = activation
     elif isinstance(module, tnn.Dropout):
         out = nn.Dropout(module.p)
     elif type(module) is tnn.BatchNorm1d:
-        out = nn.BatchNorm1d(module.num_features, module.eps, module.momentum, module.affine,
-                             module.track_running_stats,
-                             dtype=_np_dtype(_batch_norm_dtype(module, torch)))
+        out = nn.BatchNorm1d(
+            module.num_features,
+            module.eps,
+            module.momentum,
+            module.affine,
+            module.track_running_stats,
+            dtype=_np_dtype(_batch_norm_dtype(module, torch)),
+        )
         out.load_state_dict(module.state_dict())
     elif isinstance(module, tnn.BCEWithLogitsLoss):
-        out = nn.BCEWithLogitsLoss(module.weight, reduction=module.reduction,
-                                   pos_weight=module.pos_weight)
+        out = nn.BCEWithLogitsLoss(
+            module.weight, reduction=module.reduction, pos_weight=module.pos_weight
+        )
     elif isinstance(module, tnn.BCELoss):
         out = nn.BCELoss(module.weight, reduction=module.reduction)
     else:
@@ -115,9 +126,11 @@ def _to_tensor(value: Any, torch):
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.array(value, copy=True))
     if isinstance(value, dict):
-        return type(value)((k, _to_tensor(v, torch)) for k, v in value.items()) \
-            if isinstance(value, OrderedDict) else {k: _to_tensor(v, torch)
-                                                    for k, v in value.items()}
+        return (
+            type(value)((k, _to_tensor(v, torch)) for k, v in value.items())
+            if isinstance(value, OrderedDict)
+            else {k: _to_tensor(v, torch) for k, v in value.items()}
+        )
     if isinstance(value, list):
         return [_to_tensor(v, torch) for v in value]
     return value
@@ -148,8 +161,7 @@ def to_torch(obj: Any):
         out = tnn.Sequential(OrderedDict((k, to_torch(c)) for k, c in obj.named_children()))
     elif isinstance(obj, nn.Linear):
         dtype = getattr(torch, str(obj.weight.dtype))
-        out = tnn.Linear(obj.in_features, obj.out_features, bias=obj.bias is not None,
-                         dtype=dtype)
+        out = tnn.Linear(obj.in_features, obj.out_features, bias=obj.bias is not None, dtype=dtype)
         out.load_state_dict(_to_tensor(obj.state_dict(), torch))
     elif (activation := _activation(obj, nn, tnn)) is not None:
         out = activation
@@ -157,14 +169,28 @@ def to_torch(obj: Any):
         out = tnn.Dropout(obj.p)
     elif type(obj) is nn.BatchNorm1d:
         state = obj.state_dict()
-        dtype = getattr(torch, str(next(v for v in state.values()
-                                        if np.asarray(getattr(v, "_data", v)).ndim == 1).dtype))
-        out = tnn.BatchNorm1d(obj.num_features, obj.eps, obj.momentum, obj.affine,
-                              obj.track_running_stats, dtype=dtype)
+        dtype = getattr(
+            torch,
+            str(
+                next(
+                    v for v in state.values() if np.asarray(getattr(v, "_data", v)).ndim == 1
+                ).dtype
+            ),
+        )
+        out = tnn.BatchNorm1d(
+            obj.num_features,
+            obj.eps,
+            obj.momentum,
+            obj.affine,
+            obj.track_running_stats,
+            dtype=dtype,
+        )
         out.load_state_dict(_to_tensor(state, torch))
     elif isinstance(obj, nn.BCEWithLogitsLoss):
-        w, pw = (None if a is None else torch.from_numpy(np.array(a, copy=True))
-                 for a in (obj.weight, obj.pos_weight))
+        w, pw = (
+            None if a is None else torch.from_numpy(np.array(a, copy=True))
+            for a in (obj.weight, obj.pos_weight)
+        )
         out = tnn.BCEWithLogitsLoss(w, reduction=obj.reduction, pos_weight=pw)
     elif isinstance(obj, nn.BCELoss):
         w = None if obj.weight is None else torch.from_numpy(np.array(obj.weight, copy=True))

@@ -17,7 +17,8 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _activations as _registry, _kernels
+from . import _activations as _registry
+from . import _kernels
 from ._validation import (
     as_contiguous,
     check_blas_dims,
@@ -59,9 +60,7 @@ def activation_code(activation, negative_slope=0.01):
     only unambiguous for slopes >= 0).
     """
     if not isinstance(activation, str) or activation not in _kernels.ACTIVATION_CODES:
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}"
-        )
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
     slope = check_real(negative_slope, "negative_slope", low=0.0)
     return _kernels.ACTIVATION_CODES[activation], slope
 
@@ -84,9 +83,15 @@ def _bias(b, n_out, dtype):
     return as_contiguous(b, dtype)
 
 
-def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: Optional[ArrayLike],
-                  activation: str = "relu", *, negative_slope: float = 0.01,
-                  out: Optional[np.ndarray] = None) -> np.ndarray:
+def dense_forward(
+    A_prev: ArrayLike,
+    W: ArrayLike,
+    b: Optional[ArrayLike],
+    activation: str = "relu",
+    *,
+    negative_slope: float = 0.01,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """Fused dense layer forward: ``A = g(A_prev @ W.T + b)``.
 
     One BLAS GEMM, then one pass over the result that adds the bias and
@@ -147,8 +152,14 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: Optional[ArrayLike],
 
 
 def dense_backward(
-    dA: ArrayLike, A_prev: ArrayLike, W: ArrayLike, A: ArrayLike,
-    activation: str = "relu", *, input_grad: bool = True, negative_slope: float = 0.01,
+    dA: ArrayLike,
+    A_prev: ArrayLike,
+    W: ArrayLike,
+    A: ArrayLike,
+    activation: str = "relu",
+    *,
+    input_grad: bool = True,
+    negative_slope: float = 0.01,
     Z: Optional[ArrayLike] = None,
 ) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Fused dense layer backward from the layer's output gradient.
@@ -187,11 +198,11 @@ def dense_backward(
     """
     if isinstance(activation, str) and activation in _NEEDS_Z:  # g' reads Z, in A's place
         if Z is None:
-            raise ValueError(f"activation={activation!r}: its derivative needs the "
-                             "pre-activation; pass Z=")
+            raise ValueError(
+                f"activation={activation!r}: its derivative needs the pre-activation; pass Z="
+            )
         A = Z
-    grads = _kernels.dense_backward_ready(dA, A_prev, W, A, activation, negative_slope,
-                                          input_grad)
+    grads = _kernels.dense_backward_ready(dA, A_prev, W, A, activation, negative_slope, input_grad)
     if grads is not None:  # the common call, checked and run at C level
         return grads
     code, slope = activation_code(activation, negative_slope)
@@ -210,9 +221,7 @@ def dense_backward(
         )
     for name, arr in (("dA", dA), ("A", A)):
         if arr.shape != (m, n_out):
-            raise ValueError(
-                f"{name} must have shape (m, n_out) = ({m}, {n_out}); got {arr.shape}"
-            )
+            raise ValueError(f"{name} must have shape (m, n_out) = ({m}, {n_out}); got {arr.shape}")
     # dZ overwrites dA when dA is already our own copy; never the caller's array.
     owns_dA = not np.may_share_memory(dA, np.asarray(originals["dA"]))
     dZ = dA if owns_dA else np.empty_like(dA)
@@ -224,8 +233,12 @@ def dense_backward(
 
 
 def bce_with_logits(
-    Z: ArrayLike, y: ArrayLike, *, sample_weight: Optional[ArrayLike] = None,
-    pos_weight: Union[float, ArrayLike, None] = None, reduction: str = "mean",
+    Z: ArrayLike,
+    y: ArrayLike,
+    *,
+    sample_weight: Optional[ArrayLike] = None,
+    pos_weight: Union[float, ArrayLike, None] = None,
+    reduction: str = "mean",
 ) -> Tuple[Union[float, np.ndarray], np.ndarray]:
     """Sigmoid + binary cross-entropy from logits: loss and gradient in one pass.
 
@@ -288,9 +301,7 @@ def bce_with_logits(
         elif w.shape == shape:
             w = w.reshape(rows, cols)
         else:
-            raise ValueError(
-                f"sample_weight must have shape ({rows},) or {shape}; got {w.shape}"
-            )
+            raise ValueError(f"sample_weight must have shape ({rows},) or {shape}; got {w.shape}")
         weight = as_contiguous(w, dtype).reshape(-1)
         denominator = float(weight.sum(dtype=np.float64))
         if reduction == "mean" and denominator == 0:
@@ -336,9 +347,7 @@ def _state_buffers(param, named):
         if arr.dtype != param.dtype:
             raise TypeError(f"{name} must have param's dtype {param.dtype}; got {arr.dtype}")
         if arr.size != param.size:
-            raise ValueError(
-                f"{name} must have param's shape {param.shape}; got {arr.shape}"
-            )
+            raise ValueError(f"{name} must have param's shape {param.shape}; got {arr.shape}")
         if not arr.flags.c_contiguous:
             raise ValueError(f"{name} must be C-contiguous")
         if name != "grad" and not arr.flags.writeable:
@@ -348,8 +357,17 @@ def _state_buffers(param, named):
 
 
 def torch_sgd_step(
-    param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
-    weight_decay=0.0, nesterov=False, maximize=False, first_step=False,
+    param,
+    grad,
+    momentum_buffer=None,
+    *,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    weight_decay=0.0,
+    nesterov=False,
+    maximize=False,
+    first_step=False,
 ):
     """One ``torch.optim.SGD`` step, in place on ``param`` (and ``momentum_buffer``).
 
@@ -374,15 +392,35 @@ def torch_sgd_step(
     flat = _state_buffers(param, named)
     buf = flat[2] if momentum != 0 else np.empty(0, dtype=param.dtype)
     _kernels.torch_sgd(
-        flat[0], flat[1], buf, float(lr), float(momentum), float(dampening),
-        float(weight_decay), bool(nesterov), bool(maximize), bool(first_step),
+        flat[0],
+        flat[1],
+        buf,
+        float(lr),
+        float(momentum),
+        float(dampening),
+        float(weight_decay),
+        bool(nesterov),
+        bool(maximize),
+        bool(first_step),
     )
 
 
 def torch_adam_step(
-    param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr, beta1=0.9,
-    beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False,
-    amsgrad=False, maximize=False,
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq=None,
+    *,
+    step,
+    lr,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    amsgrad=False,
+    maximize=False,
 ):
     """One ``torch.optim.Adam`` (or ``AdamW`` with ``decoupled_weight_decay``) step in place.
 
@@ -408,8 +446,19 @@ def torch_adam_step(
     else:
         coupled, decay_factor = weight_decay, 1.0
     _kernels.torch_adam(
-        flat[0], flat[1], flat[2], flat[3], v_max, step_size, bias_correction2_sqrt,
-        float(beta1), float(beta2), float(eps), coupled, decay_factor, bool(amsgrad),
+        flat[0],
+        flat[1],
+        flat[2],
+        flat[3],
+        v_max,
+        step_size,
+        bias_correction2_sqrt,
+        float(beta1),
+        float(beta2),
+        float(eps),
+        coupled,
+        decay_factor,
+        bool(amsgrad),
         bool(maximize),
     )
 

@@ -73,7 +73,7 @@ def loss_curve(clf: Any, *, title: str | None = None) -> "Figure":
     scores = getattr(clf, "validation_scores_", None)
     if scores:
         ax2 = ax.twinx()
-        ax2.plot(epochs[:len(scores)], list(scores), color="C1", label="validation score")
+        ax2.plot(epochs[: len(scores)], list(scores), color="C1", label="validation score")
         best = max(range(len(scores)), key=lambda i: scores[i])
         ax2.plot([best + 1], [scores[best]], "o", color="C1", label="best validation score")
         ax2.set_ylabel("validation score")
@@ -129,8 +129,9 @@ def benchmark(
     chosen = [r for r in records if str(r.get("dtype", "")) == dtype]
     configs = list(dict.fromkeys(str(r["config"]) for r in chosen))
     competitors = list(dict.fromkeys(str(r["competitor"]) for r in chosen))
-    table: Dict[tuple, Mapping[str, Any]] = {(str(r["config"]), str(r["competitor"])): r
-                                             for r in chosen}
+    table: Dict[tuple, Mapping[str, Any]] = {
+        (str(r["config"]), str(r["competitor"])): r for r in chosen
+    }
 
     import numpy as np
 
@@ -139,8 +140,7 @@ def benchmark(
     width = 0.8 / len(competitors)
     x = np.arange(len(configs))
     for k, name in enumerate(competitors):
-        med = [float(table[(c, name)]["median"]) if (c, name) in table else np.nan
-               for c in configs]
+        med = [float(table[(c, name)]["median"]) if (c, name) in table else np.nan for c in configs]
         err = None
         if all("min" in table.get((c, name), {}) for c in configs):
             lo = [m - float(table[(c, name)]["min"]) for c, m in zip(configs, med)]

@@ -82,8 +82,9 @@ def _is_estimator(obj):
 
     if "sklearn" not in sys.modules:  # no estimator exists before scikit-learn is imported
         return False
-    from .io.estimator_file import KINDS
     import fastdense
+
+    from .io.estimator_file import KINDS
 
     return isinstance(obj, tuple(getattr(fastdense, kind) for kind in KINDS))
 

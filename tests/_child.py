@@ -32,8 +32,12 @@ def run_in_child(fn, *args, timeout=120.0):
                 try:
                     answer = ("ok", fn(*args))
                 except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                    answer = ("raised", type(exc).__name__, str(exc)[:2000],
-                              traceback.format_exc()[-4000:])
+                    answer = (
+                        "raised",
+                        type(exc).__name__,
+                        str(exc)[:2000],
+                        traceback.format_exc()[-4000:],
+                    )
             data = pickle.dumps(answer)
             with os.fdopen(write_fd, "wb") as f:
                 f.write(data)
@@ -57,9 +61,12 @@ def run_in_child(fn, *args, timeout=120.0):
             chunks.append(chunk)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
-        raise ChildCrashed(f"the child died of signal {os.WTERMSIG(status)} "
-                           f"({signal.Signals(os.WTERMSIG(status)).name})")
+        raise ChildCrashed(
+            f"the child died of signal {os.WTERMSIG(status)} "
+            f"({signal.Signals(os.WTERMSIG(status)).name})"
+        )
     if not chunks:
-        raise ChildCrashed(f"the child exited with status {os.WEXITSTATUS(status)} "
-                           "without an answer")
+        raise ChildCrashed(
+            f"the child exited with status {os.WEXITSTATUS(status)} without an answer"
+        )
     return pickle.loads(b"".join(chunks))

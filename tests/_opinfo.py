@@ -21,50 +21,64 @@ import numpy as np
 # family -> (regular expression on the OpInfo name, reason it is out of scope)
 EXCLUDED: "Dict[str, Tuple[str, str]]" = {
     "fft": (r"^fft\.", "spectral transforms: no dense-network use on tabular data"),
-    "linalg": (r"^(linalg\.|cholesky|cholesky_inverse|cholesky_solve|lu|lu_solve|lu_unpack|qr|svd"
-               r"|svd_lowrank|pca_lowrank|geqrf|ormqr|triangular_solve|pinverse|matrix_exp"
-               r"|logdet|det|inverse)$|^linalg\.",
-               "matrix decompositions and solvers: NumPy/SciPy's LAPACK is the tool for these"),
-    "special": (r"^special\.", "special functions beyond the everyday ones (erf, lgamma, ...): "
-                               "use scipy.special"),
+    "linalg": (
+        r"^(linalg\.|cholesky|cholesky_inverse|cholesky_solve|lu|lu_solve|lu_unpack|qr|svd"
+        r"|svd_lowrank|pca_lowrank|geqrf|ormqr|triangular_solve|pinverse|matrix_exp"
+        r"|logdet|det|inverse)$|^linalg\.",
+        "matrix decompositions and solvers: NumPy/SciPy's LAPACK is the tool for these",
+    ),
+    "special": (
+        r"^special\.",
+        "special functions beyond the everyday ones (erf, lgamma, ...): use scipy.special",
+    ),
     "signal": (r"^(signal\.|stft|istft)", "signal processing windows and transforms"),
     "sparse": (r"^(sparse\.|to_sparse)", "sparse layouts: fastdense tensors are dense"),
     "masked": (r"^masked\.", "masked-tensor reductions (torch.masked is a prototype)"),
-    "complex": (r"^(complex|view_as_complex|view_as_real|real|imag|angle|conj|conj_physical"
-                r"|resolve_conj|resolve_neg|polar|cfloat|cdouble|chalf|isreal|sgn|vdot)$",
-                "complex numbers: fastdense tensors are real"),
+    "complex": (
+        r"^(complex|view_as_complex|view_as_real|real|imag|angle|conj|conj_physical"
+        r"|resolve_conj|resolve_neg|polar|cfloat|cdouble|chalf|isreal|sgn|vdot)$",
+        "complex numbers: fastdense tensors are real",
+    ),
     "convolution, pooling, image": (
         r"^(nn\.functional\.(conv|.*pool|interpolate|upsample|grid_sample|pixel_|unfold"
         r"|channel_shuffle|local_response_norm|instance_norm|pad|affine_grid|fold)"
         r"|grid_sampler|_upsample|max_pool|constant_pad_nd|unfold|unfold_copy|im2col|col2im"
         r"|rot90)",
-        "spatial layers for images and sequences: fastdense is for dense networks"),
+        "spatial layers for images and sequences: fastdense is for dense networks",
+    ),
     "attention, sequence losses": (
         r"^(nn\.functional\.(scaled_dot_product_attention|multi_head_attention_forward"
         r"|ctc_loss|linear_cross_entropy)|torch\.ops\.aten\._(efficient|flash))",
-        "attention and sequence models: not dense networks"),
+        "attention and sequence models: not dense networks",
+    ),
     "random sampling": (
         r"^(bernoulli|cauchy|exponential|geometric|log_normal|normal|uniform|multinomial"
         r"|rand|randn|rand_like|randn_like|randint_like|randint|nn\.functional\.(rrelu|dropout.*|alpha_dropout"
         r"|feature_alpha_dropout)|native_dropout_backward)$",
         "random draws: fastdense has its own stream, so values cannot match torch's "
-        "(the methods exist; their distributions are tested separately)"),
+        "(the methods exist; their distributions are tested separately)",
+    ),
     "uninitialised memory": (
         r"^(empty|empty_like|empty_permuted|empty_strided|new_empty|new_empty_strided|resize_"
         r"|resize_as_)$",
-        "values are undefined in PyTorch, so there is nothing to compare"),
+        "values are undefined in PyTorch, so there is nothing to compare",
+    ),
     "strides and memory layout": (
         r"^(as_strided|as_strided_copy|as_strided_scatter|hash_tensor)$",
-        "fastdense tensors are dense NumPy arrays without user-visible strides"),
+        "fastdense tensors are dense NumPy arrays without user-visible strides",
+    ),
     "bfloat16": (
         r"^(bfloat16)$",
-        "NumPy has no bfloat16 arithmetic: Tensor.bfloat16() raises TypeError naming it"),
+        "NumPy has no bfloat16 arithmetic: Tensor.bfloat16() raises TypeError naming it",
+    ),
     "internal aten ops": (
         r"^(_|torch\._|torch\.ops\.|jiterator_|native_|nn\.functional\.embedding_bag$)",
-        "private ATen entry points and CUDA-only test ops, not part of the user API"),
+        "private ATen entry points and CUDA-only test ops, not part of the user API",
+    ),
     "histograms, unique, sets": (
         r"^(histogram|histogramdd|unique|unique_consecutive|nonzero_static)$",
-        "data-dependent output shapes beyond the everyday ones; use NumPy"),
+        "data-dependent output shapes beyond the everyday ones; use NumPy",
+    ),
 }
 
 _EXCLUDED_RE = [(fam, re.compile(rx)) for fam, (rx, _) in EXCLUDED.items()]
@@ -89,6 +103,7 @@ def family(name: str) -> str:
 
 # ------------------------------------------------------------------ translation
 
+
 def _fd():
     import fastdense.torch as fdt
 
@@ -108,10 +123,9 @@ def resolve(op) -> Optional[Callable]:
         glb = dict(fn.__globals__)
         glb["torch"] = fdt
         glb["F"] = F
-        return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__,
-                                  fn.__closure__)
+        return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
     if name.startswith("nn.functional."):
-        attr = name[len("nn.functional."):]
+        attr = name[len("nn.functional.") :]
         return getattr(F, attr, None) if attr in getattr(F, "__dict__", {}) else None
     if name.startswith("__r"):  # reflected operators: other.__rop__(input) as PyTorch's lambda
         meth = name
@@ -239,8 +253,9 @@ def _double(x: Any) -> Any:
     return x
 
 
-def run_sample(op, fn: Callable, sample, dtype, rng: np.random.Generator,
-               reference64: bool = False) -> None:
+def run_sample(
+    op, fn: Callable, sample, dtype, rng: np.random.Generator, reference64: bool = False
+) -> None:
     """Run one torch sample through torch and fastdense; raise Mismatch (or the error) on a
     difference in outputs or gradients.
 
@@ -257,10 +272,16 @@ def run_sample(op, fn: Callable, sample, dtype, rng: np.random.Generator,
     f_args = to_fd(sample.args, leaves)
     f_kwargs = to_fd(sample.kwargs, leaves)
     if reference64:
-        t_in, t_args, t_kwargs = (_double(sample.input), _double(sample.args),
-                                  _double(sample.kwargs))
-        flat_t = [t for t in _flat([t_in, list(t_args), list(t_kwargs.values())])
-                  if isinstance(t, torch.Tensor) and t.requires_grad]
+        t_in, t_args, t_kwargs = (
+            _double(sample.input),
+            _double(sample.args),
+            _double(sample.kwargs),
+        )
+        flat_t = [
+            t
+            for t in _flat([t_in, list(t_args), list(t_kwargs.values())])
+            if isinstance(t, torch.Tensor) and t.requires_grad
+        ]
         leaves = [(t, f) for t, (_, f) in zip(flat_t, leaves)]
         t_out = op.op(t_in, *t_args, **t_kwargs)
     else:
@@ -272,15 +293,20 @@ def run_sample(op, fn: Callable, sample, dtype, rng: np.random.Generator,
     t_flat = [o for o in _flat(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
     if not t_flat:
         return
-    f_flat = [o for o in _flat(f_out) if getattr(o, "requires_grad", False)
-              or getattr(o, "grad_fn", None) is not None]
+    f_flat = [
+        o
+        for o in _flat(f_out)
+        if getattr(o, "requires_grad", False) or getattr(o, "grad_fn", None) is not None
+    ]
     t_all = [o for o in _flat(t_out) if isinstance(o, torch.Tensor)]
     f_all = _flat(f_out)
     pairs = [(t, f) for t, f in zip(t_all, f_all) if t.requires_grad]
     if len(f_flat) < len(pairs):
         raise Mismatch("backward: fastdense output has no graph where torch's has one")
-    cots = [torch.from_numpy(rng.standard_normal(tuple(t.shape)).astype(
-        str(f._data.dtype))).to(t.dtype) for t, f in pairs]
+    cots = [
+        torch.from_numpy(rng.standard_normal(tuple(t.shape)).astype(str(f._data.dtype))).to(t.dtype)
+        for t, f in pairs
+    ]
     t_leaves = [t for t, _ in leaves]
     t_grads = torch.autograd.grad([t for t, _ in pairs], t_leaves, cots, allow_unused=True)
     total = None
@@ -327,8 +353,9 @@ def run_op(op, max_samples: int = MAX_SAMPLES, seed: int = 0) -> Optional[str]:
     for dtype in dtypes_for(op):
         torch.manual_seed(seed)
         try:
-            samples = op.sample_inputs("cpu", dtype, requires_grad=op.supports_autograd
-                                       and dtype.is_floating_point)
+            samples = op.sample_inputs(
+                "cpu", dtype, requires_grad=op.supports_autograd and dtype.is_floating_point
+            )
             for k, sample in enumerate(samples):
                 if k >= max_samples:
                     break
@@ -410,14 +437,21 @@ def coverage_table(results: Dict[str, Optional[str]]) -> str:
         tot = [tot[0] + n, tot[1] + p, tot[2] + m]
         lines.append(f"| {f} | {n} | {p} | {m} | {n - p - m} |")
     n, p, m = tot
-    lines.append(f"| **all in scope** | **{n}** | **{p} ({100 * p / max(n, 1):.0f}%)** | "
-                 f"**{m}** | **{n - p - m}** |")
+    lines.append(
+        f"| **all in scope** | **{n}** | **{p} ({100 * p / max(n, 1):.0f}%)** | "
+        f"**{m}** | **{n - p - m}** |"
+    )
     lines += ["", "| excluded family | OpInfo entries | reason |", "|---|---|---|"]
     for f, c in sorted(excluded_counts().items()):
         lines.append(f"| {f} | {c} | {EXCLUDED[f][1]} |")
-    for what, pick in (("Missing (no name in fastdense yet)", lambda r: r == "missing"),
-                       ("Failing", lambda r: r is not None and r != "missing")):
-        lines += ["", f"{what}: "
-                  + (", ".join(f"`{k}`" for k, r in sorted(results.items()) if pick(r))
-                     or "none") + "."]
+    for what, pick in (
+        ("Missing (no name in fastdense yet)", lambda r: r == "missing"),
+        ("Failing", lambda r: r is not None and r != "missing"),
+    ):
+        lines += [
+            "",
+            f"{what}: "
+            + (", ".join(f"`{k}`" for k, r in sorted(results.items()) if pick(r)) or "none")
+            + ".",
+        ]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ def _rtol(dtype):
 
 # ------------------------------------------------------------- the registry
 
+
 def test_registry_codes_are_the_kernels_enum():
     assert {a.name: a.code for a in _activations.REGISTRY} == _kernels.ENUM_CODES
     assert _kernels.ACTIVATION_CODES == _activations.KERNEL_CODES
@@ -36,8 +37,10 @@ def test_every_consumer_reads_the_registry():
         assert a.name in table
         assert isinstance(getattr(nn, a.module)(), nn.Module)
     from fastdense.onnx import _graph
+
     assert set(_graph.ACTIVATIONS) == {a.onnx for a in _activations.REGISTRY}
     from fastdense import cli
+
     parser = cli._parser() if hasattr(cli, "_parser") else None
     if parser is not None:  # pragma: no cover - depends on the CLI's layout
         assert "gelu" in parser.format_help()
@@ -77,6 +80,7 @@ def test_unknown_activation_is_a_value_error():
 
 # ------------------------------------------------------------ the kernels
 
+
 def _layer(dtype, m=37, n_in=9, n_out=11, scale=3.0):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((m, n_in)).astype(dtype)
@@ -97,8 +101,9 @@ def test_new_activations_match_the_reference(activation, dtype):
     assert_allclose(A, A_ref, rtol=_rtol(dtype) * 10, atol=_rtol(dtype) * 10)
     Z = kernels.dense_forward(X, W, b, "identity")
     dA_prev, dW, db = kernels.dense_backward(dA, X, W, A, activation, Z=Z)
-    ref = _reference.dense_backward(dA.astype(np.float64), X.astype(np.float64),
-                                    W.astype(np.float64), A_ref, activation, Z=Z64)
+    ref = _reference.dense_backward(
+        dA.astype(np.float64), X.astype(np.float64), W.astype(np.float64), A_ref, activation, Z=Z64
+    )
     for got, want in zip((dA_prev, dW, db), ref):
         scale = np.max(np.abs(want))
         assert_allclose(got, want, rtol=_rtol(dtype) * 10, atol=_rtol(dtype) * 10 * scale)
@@ -138,13 +143,16 @@ def test_elementwise_derivative_by_central_differences(activation):
     z = np.concatenate([np.linspace(-30, 30, 600), [-1e-3, 1e-3, 19.999, 20.001]])
     kernel_name = activation
     h = 1e-6
-    numeric = (_reference.activate(z + h, kernel_name) - _reference.activate(z - h, kernel_name)) / (2 * h)
+    numeric = (
+        _reference.activate(z + h, kernel_name) - _reference.activate(z - h, kernel_name)
+    ) / (2 * h)
     a = np.empty_like(z)
     _kernels.activation_forward(z, a, _kernels.ACTIVATION_CODES[activation], 0.0)
     saved = z if _activations.needs_input(activation) else a
     g = np.empty_like(z)
-    _kernels.activation_backward(np.ones_like(z), saved, g,
-                                 _kernels.ACTIVATION_CODES[activation], 0.0)
+    _kernels.activation_backward(
+        np.ones_like(z), saved, g, _kernels.ACTIVATION_CODES[activation], 0.0
+    )
     assert_allclose(g, numeric, rtol=1e-6, atol=1e-7)
 
 
@@ -156,8 +164,14 @@ def test_epoch_gradient_by_central_differences(activation):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 4))
     y = rng.standard_normal(30)  # one output: scikit-learn reports the loss per element
-    est = DenseRegressor(hidden_layer_sizes=(5, 3), activation=activation, solver="lbfgs",
-                         max_iter=1, random_state=0, alpha=1e-3)
+    est = DenseRegressor(
+        hidden_layer_sizes=(5, 3),
+        activation=activation,
+        solver="lbfgs",
+        max_iter=1,
+        random_state=0,
+        alpha=1e-3,
+    )
     with pytest.warns(Warning):
         est.fit(X, y)
     plan = est._epoch_plan(X, y, None, X.shape[0], False)

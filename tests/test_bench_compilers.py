@@ -17,8 +17,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_fit  # noqa: E402
-from fastdense._bench import fit_estimator, fit_torch, make_data  # noqa: E402
+
 from fastdense import DenseBinaryClassifier  # noqa: E402
+from fastdense._bench import fit_estimator, fit_torch, make_data  # noqa: E402
 
 # 330 rows, batches of 32: ten full minibatches and a partial last one of 10 rows
 N, D, HIDDEN, BATCH = 330, 6, (8,), 32
@@ -33,14 +34,18 @@ def test_jax_epoch_trains_like_fastdense(task):
     pytest.importorskip("jax")
     pytest.importorskip("optax")
     from _compilers import jax_competitor
+
     from fastdense import DenseClassifier, DenseRegressor
 
     X, y, Xt, yt = _data(task=task)
     fit, reset = jax_competitor(X, y, Xt, yt, HIDDEN, BATCH, task)
     seconds, score = fit(30)
     assert seconds > 0
-    ours = {"binary": DenseBinaryClassifier, "multiclass": DenseClassifier,
-            "regression": DenseRegressor}[task[0]]
+    ours = {
+        "binary": DenseBinaryClassifier,
+        "multiclass": DenseClassifier,
+        "regression": DenseRegressor,
+    }[task[0]]
     _, reference = fit_estimator(ours, X, y, Xt, yt, HIDDEN, BATCH, 30)
     assert abs(score - reference) < 0.08, (score, reference)
     # same seed, same model: a second fit repeats the first, after a reset too
@@ -69,7 +74,7 @@ def test_torch_compile_matches_eager_pytorch():
     from _compilers import torch_compile_competitor
 
     X, y, Xt, yt = _data()
-    X, y = X[:8 * BATCH], y[:8 * BATCH]  # full minibatches only: one graph to compile (~20 s)
+    X, y = X[: 8 * BATCH], y[: 8 * BATCH]  # full minibatches only: one graph to compile (~20 s)
     fit, reset = torch_compile_competitor(torch, X, y, Xt, yt, HIDDEN, BATCH)
     reset()  # compiles from scratch (no on-disk kernels)
     _, score = fit(5)
@@ -78,16 +83,30 @@ def test_torch_compile_matches_eager_pytorch():
 
 
 def _record(config, competitor, median, score, **extra):
-    return dict(config=config, dtype="float32", competitor=competitor, median=median,
-                ratio_to_fastdense=median / 1.0, accuracy=score, n_samples=10,
-                n_features=2, hidden=[4], batch=2, with_setup=median, to_model_seconds=median,
-                **extra)
+    return dict(
+        config=config,
+        dtype="float32",
+        competitor=competitor,
+        median=median,
+        ratio_to_fastdense=median / 1.0,
+        accuracy=score,
+        n_samples=10,
+        n_features=2,
+        hidden=[4],
+        batch=2,
+        with_setup=median,
+        to_model_seconds=median,
+        **extra,
+    )
 
 
 def test_check_scores_flags_a_competitor_that_learned_something_else():
-    records = [_record("T", "fastdense", 1.0, 0.95), _record("T", "JAX jit+scan", 3.0, 0.80),
-               _record("T", "PyTorch Adam(fused)", 9.0, 0.94),
-               _record("T", "torch.compile", 8.0, 0.94)]
+    records = [
+        _record("T", "fastdense", 1.0, 0.95),
+        _record("T", "JAX jit+scan", 3.0, 0.80),
+        _record("T", "PyTorch Adam(fused)", 9.0, 0.94),
+        _record("T", "torch.compile", 8.0, 0.94),
+    ]
     out = io.StringIO()
     bad = bench_fit.check_scores(records, out)
     assert bad == ["T float32 JAX jit+scan: 0.800 vs fastdense 0.950"]
@@ -97,8 +116,12 @@ def test_check_scores_flags_a_competitor_that_learned_something_else():
 
 
 def test_summary_reports_targets_met_and_missed():
-    records = [_record("T", "fastdense", 1.0, 0.95), _record("T", "JAX jit+scan", 3.0, 0.95),
-               _record("T", "torch.compile", 4.0, 0.95), _record("T", "GEMM floor", 0.5, np.nan)]
+    records = [
+        _record("T", "fastdense", 1.0, 0.95),
+        _record("T", "JAX jit+scan", 3.0, 0.95),
+        _record("T", "torch.compile", 4.0, 0.95),
+        _record("T", "GEMM floor", 0.5, np.nan),
+    ]
     out = io.StringIO()
     bench_fit.summary(records, out=out)
     text = out.getvalue()

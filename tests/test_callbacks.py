@@ -82,8 +82,9 @@ def test_a_callback_can_stop_the_fit(Xy):
 def test_early_stopping_ends_every_epoch_it_began(Xy):
     X, y = Xy
     rec = Recorder()
-    clf = DenseBinaryClassifier((6,), max_iter=200, early_stopping=True, n_iter_no_change=2,
-                                random_state=0).set_callbacks(rec)
+    clf = DenseBinaryClassifier(
+        (6,), max_iter=200, early_stopping=True, n_iter_no_change=2, random_state=0
+    ).set_callbacks(rec)
     clf.fit(X, y)
     begins = [e for e in rec.events if e[:2] == ("begin", "epoch")]
     ends = [e for e in rec.events if e[:2] == ("end", "epoch")]
@@ -108,7 +109,9 @@ def test_partial_fit_is_one_epoch(Xy):
     clf.partial_fit(X, y, classes=[0, 1])
     clf.partial_fit(X, y)
     assert [e for e in rec.events if e[1:2] == ("epoch",)] == [
-        ("begin", "epoch", 0), ("end", "epoch", 0)] * 2
+        ("begin", "epoch", 0),
+        ("end", "epoch", 0),
+    ] * 2
 
 
 def test_sklearn_progress_bar_in_a_pipeline(Xy):

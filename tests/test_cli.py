@@ -20,8 +20,14 @@ def run(*args, cwd, timeout=240):
     env = dict(os.environ)
     env["PYTHONPATH"] = _ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("COLUMNS", None)
-    return subprocess.run([sys.executable, "-m", "fastdense", *map(str, args)], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "fastdense", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_usage_error(res, *fragments):
@@ -39,8 +45,9 @@ def data_dir(tmp_path_factory):
     from sklearn.datasets import make_classification
 
     d = tmp_path_factory.mktemp("cli")
-    X, y = make_classification(240, n_features=5, n_informative=4, n_redundant=0,
-                               class_sep=2.0, random_state=0)
+    X, y = make_classification(
+        240, n_features=5, n_informative=4, n_redundant=0, class_sep=2.0, random_state=0
+    )
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
     df["color"] = np.where(X[:, 0] > 0, "red", "blue")
     df["label"] = np.where(y == 1, "yes", "no")
@@ -97,10 +104,23 @@ def test_main_job(tmp_path):
 
 
 def test_train_predict_roundtrip(data_dir, tmp_path):
-    res = run("train", data_dir / "num.csv", "--target", "label", "--hidden", "16,8",
-              "--max-iter", "60", "--learning-rate-init", "0.01", "--out", tmp_path / "m.safetensors",
-              "--cv", "3",
-              cwd=tmp_path)
+    res = run(
+        "train",
+        data_dir / "num.csv",
+        "--target",
+        "label",
+        "--hidden",
+        "16,8",
+        "--max-iter",
+        "60",
+        "--learning-rate-init",
+        "0.01",
+        "--out",
+        tmp_path / "m.safetensors",
+        "--cv",
+        "3",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert "epoch    1/60" in res.stdout and "3-fold cross-validated accuracy" in res.stdout
     train_acc = float(res.stdout.split("training accuracy ")[1].split()[0])
@@ -118,9 +138,24 @@ def test_train_predict_roundtrip(data_dir, tmp_path):
 
 def test_one_hot_and_plot(data_dir, tmp_path):
     pytest.importorskip("matplotlib")
-    res = run("train", data_dir / "mixed.csv", "--target", "label", "--one-hot",
-              "--hidden", "8", "--max-iter", "30", "--early-stopping", "--quiet",
-              "--plot", "curve.png", "--out", "m.safetensors", cwd=tmp_path)
+    res = run(
+        "train",
+        data_dir / "mixed.csv",
+        "--target",
+        "label",
+        "--one-hot",
+        "--hidden",
+        "8",
+        "--max-iter",
+        "30",
+        "--early-stopping",
+        "--quiet",
+        "--plot",
+        "curve.png",
+        "--out",
+        "m.safetensors",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout == ""  # --quiet: nothing but warnings and errors (stderr)
     from fastdense._model_file import load_model
@@ -135,36 +170,60 @@ def test_one_hot_and_plot(data_dir, tmp_path):
     assert_usage_error(res, "'color'")
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["train", "nope.csv", "--target", "label"], ["no such file", "nope.csv"]),
-    (["train", "{d}/num.csv", "--target", "nope"], ["unknown target column 'nope'", "'f0'"]),
-    (["train", "{d}/mixed.csv", "--target", "label"], ["non-numeric", "'color'", "--one-hot"]),
-    (["train", "{d}/num.csv", "--target", "label", "--loss", "poisson"], ["--loss", "regression"]),
-    (["train", "{d}/num.csv", "--target", "f0", "--loss", "nope"], ["--loss", "'nope'", "poisson"]),
-    (["train", "{d}/num.csv", "--target", "label", "--activation", "nope"], ["--activation", "relu"]),
-    (["train", "{d}/num.csv", "--target", "f0", "--target", "label"], ["multilabel", "'f0' has 240 distinct"]),
-    (["train", "{d}/num.csv", "--target", "label", "--task", "regression"], ["numeric", "'label'"]),
-    (["train", "{d}/semicolon.csv", "--target", "label"], ["one column", "--sep ';'"]),
-    (["train", "{d}/text_nan.csv", "--target", "label", "--one-hot"], ["'color'", "missing", "--impute"]),
-    (["train", "{d}/nan.csv", "--target", "label"], ["'f1'", "missing values"]),
-    (["train", "{d}/empty.csv", "--target", "label"], ["empty"]),
-    (["train", "{d}/inf.csv", "--target", "label"], ["'f0', 'f3'", "infinite"]),
-    (["train", "{d}/num.csv", "--target", "label", "--cv", "1"], ["--cv", "at least 2"]),
-    (["train", "{d}/num.csv", "--target", "label", "--cv", "1000"], ["--cv 1000", "rarest"]),
-    (["train", "{d}/num.csv", "--target", "label", "--hidden", "16,x"], ["--hidden", "16,x"]),
-    (["train", "{d}/num.csv", "--target", "label", "--max-iter", "0"], ["--max-iter"]),
-    (["train", "{d}/num.csv", "--target", "label", "--alpha", "-1"], ["--alpha"]),
-    (["train", "{d}/num.csv", "--target", "label", "--drop", "zzz"], ["'zzz'"]),
-    (["train", "{d}/num.csv", "--target", "label", "--out", "/no/such/dir/m.st"],
-     ["no such directory"]),
-    (["train", "{d}/num.csv"], ["--target"]),
-    (["predict", "nope.safetensors", "{d}/num.csv"], ["no such file"]),
-    (["predict", "{d}/num.csv", "{d}/num.csv"], ["safetensors"]),
-    (["bench", "--configs", "Q"], ["unknown config", "Q"]),
-    (["frobnicate"], ["invalid choice"]),
-])
-def test_user_mistakes_exit_2_with_one_line(data_dir, tmp_path, monkeypatch, capsys, args,
-                                            fragments):
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "nope.csv", "--target", "label"], ["no such file", "nope.csv"]),
+        (["train", "{d}/num.csv", "--target", "nope"], ["unknown target column 'nope'", "'f0'"]),
+        (["train", "{d}/mixed.csv", "--target", "label"], ["non-numeric", "'color'", "--one-hot"]),
+        (
+            ["train", "{d}/num.csv", "--target", "label", "--loss", "poisson"],
+            ["--loss", "regression"],
+        ),
+        (
+            ["train", "{d}/num.csv", "--target", "f0", "--loss", "nope"],
+            ["--loss", "'nope'", "poisson"],
+        ),
+        (
+            ["train", "{d}/num.csv", "--target", "label", "--activation", "nope"],
+            ["--activation", "relu"],
+        ),
+        (
+            ["train", "{d}/num.csv", "--target", "f0", "--target", "label"],
+            ["multilabel", "'f0' has 240 distinct"],
+        ),
+        (
+            ["train", "{d}/num.csv", "--target", "label", "--task", "regression"],
+            ["numeric", "'label'"],
+        ),
+        (["train", "{d}/semicolon.csv", "--target", "label"], ["one column", "--sep ';'"]),
+        (
+            ["train", "{d}/text_nan.csv", "--target", "label", "--one-hot"],
+            ["'color'", "missing", "--impute"],
+        ),
+        (["train", "{d}/nan.csv", "--target", "label"], ["'f1'", "missing values"]),
+        (["train", "{d}/empty.csv", "--target", "label"], ["empty"]),
+        (["train", "{d}/inf.csv", "--target", "label"], ["'f0', 'f3'", "infinite"]),
+        (["train", "{d}/num.csv", "--target", "label", "--cv", "1"], ["--cv", "at least 2"]),
+        (["train", "{d}/num.csv", "--target", "label", "--cv", "1000"], ["--cv 1000", "rarest"]),
+        (["train", "{d}/num.csv", "--target", "label", "--hidden", "16,x"], ["--hidden", "16,x"]),
+        (["train", "{d}/num.csv", "--target", "label", "--max-iter", "0"], ["--max-iter"]),
+        (["train", "{d}/num.csv", "--target", "label", "--alpha", "-1"], ["--alpha"]),
+        (["train", "{d}/num.csv", "--target", "label", "--drop", "zzz"], ["'zzz'"]),
+        (
+            ["train", "{d}/num.csv", "--target", "label", "--out", "/no/such/dir/m.st"],
+            ["no such directory"],
+        ),
+        (["train", "{d}/num.csv"], ["--target"]),
+        (["predict", "nope.safetensors", "{d}/num.csv"], ["no such file"]),
+        (["predict", "{d}/num.csv", "{d}/num.csv"], ["safetensors"]),
+        (["bench", "--configs", "Q"], ["unknown config", "Q"]),
+        (["frobnicate"], ["invalid choice"]),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(
+    data_dir, tmp_path, monkeypatch, capsys, args, fragments
+):
     # in-process (the subprocess path is the same code: see the test below)
     from fastdense.cli import main
 
@@ -175,15 +234,19 @@ def test_user_mistakes_exit_2_with_one_line(data_dir, tmp_path, monkeypatch, cap
     except SystemExit as exc:  # argparse's own errors
         code = exc.code
     captured = capsys.readouterr()
-    assert_usage_error(subprocess.CompletedProcess(args, code, captured.out, captured.err),
-                       *fragments)
+    assert_usage_error(
+        subprocess.CompletedProcess(args, code, captured.out, captured.err), *fragments
+    )
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["train", "nope.csv", "--target", "label"], ["no such file", "nope.csv"]),
-    (["train", "{d}/mixed.csv", "--target", "label"], ["non-numeric", "'color'"]),
-    (["train", "{d}/num.csv", "--target", "label", "--hidden", "16,x"], ["--hidden", "16,x"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "nope.csv", "--target", "label"], ["no such file", "nope.csv"]),
+        (["train", "{d}/mixed.csv", "--target", "label"], ["non-numeric", "'color'"]),
+        (["train", "{d}/num.csv", "--target", "label", "--hidden", "16,x"], ["--hidden", "16,x"]),
+    ],
+)
 def test_user_mistakes_subprocess(data_dir, tmp_path, args, fragments):
     args = [a.format(d=data_dir) for a in args]
     assert_usage_error(run(*args, cwd=tmp_path), *fragments)
@@ -197,8 +260,18 @@ def test_options_are_checked_before_any_training(data_dir, tmp_path):
 
 
 def test_predict_rejects_infinite_values(data_dir, tmp_path):
-    res = run("train", data_dir / "num.csv", "--target", "label", "--max-iter", "3",
-              "--quiet", "--out", "m.safetensors", cwd=tmp_path)
+    res = run(
+        "train",
+        data_dir / "num.csv",
+        "--target",
+        "label",
+        "--max-iter",
+        "3",
+        "--quiet",
+        "--out",
+        "m.safetensors",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     res = run("predict", "m.safetensors", data_dir / "inf.csv", cwd=tmp_path)
     assert_usage_error(res, "'f0', 'f3'", "infinite")
@@ -216,8 +289,9 @@ def test_predict_on_a_file_saved_from_python_says_what_to_do(data_dir, tmp_path)
     from sklearn.datasets import make_classification
 
     X, y = make_classification(60, n_features=5, random_state=0)
-    fastdense.save(fastdense.DenseBinaryClassifier((4,), max_iter=2).fit(X, y),
-                   tmp_path / "est.safetensors")
+    fastdense.save(
+        fastdense.DenseBinaryClassifier((4,), max_iter=2).fit(X, y), tmp_path / "est.safetensors"
+    )
     res = run("predict", tmp_path / "est.safetensors", data_dir / "num.csv", cwd=tmp_path)
     assert_usage_error(res, "saved by fastdense.save", "fastdense.load", "fastdense train")
 
@@ -231,13 +305,16 @@ def test_info(tmp_path):
 
 
 def test_bench_quick_json(tmp_path):
-    res = run("bench", "--quick", "--configs", "T", "--no-torch", "--json", "b.json",
-              cwd=tmp_path)
+    res = run("bench", "--quick", "--configs", "T", "--no-torch", "--json", "b.json", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "| T 1000x10 (16,) b32 | float32 | fastdense |" in res.stdout
     records = json.loads((tmp_path / "b.json").read_text())["results"]
     assert {r["competitor"] for r in records} == {
-        "fastdense", "MLPClassifier", "NumPy reference", "GEMM floor"}
+        "fastdense",
+        "MLPClassifier",
+        "NumPy reference",
+        "GEMM floor",
+    }
     fd = next(r for r in records if r["competitor"] == "fastdense")
     assert fd["ratio_to_fastdense"] == 1.0 and fd["median"] > 0
 
@@ -254,13 +331,20 @@ def test_model_file_roundtrip_in_process(tmp_path):
     labels = np.where(y == 1, "pos", "neg")
     for dtype in (np.float32, np.float64):
         clf = DenseBinaryClassifier((7, 5), max_iter=15, random_state=0).fit(
-            X.astype(dtype), labels)
-        save_model(clf, tmp_path / "m.safetensors", mean=X.mean(0), scale=X.std(0),
-                   info={"columns": list("abcdef")})
+            X.astype(dtype), labels
+        )
+        save_model(
+            clf,
+            tmp_path / "m.safetensors",
+            mean=X.mean(0),
+            scale=X.std(0),
+            info={"columns": list("abcdef")},
+        )
         back, extra = load_model(tmp_path / "m.safetensors")
         assert back.coefs_[0].dtype == dtype
-        np.testing.assert_array_equal(back.predict_proba(X.astype(dtype)),
-                                      clf.predict_proba(X.astype(dtype)))
+        np.testing.assert_array_equal(
+            back.predict_proba(X.astype(dtype)), clf.predict_proba(X.astype(dtype))
+        )
         assert list(back.predict(X[:5])) == list(clf.predict(X[:5]))
         assert back.get_params() == clf.get_params()
         np.testing.assert_allclose(extra["mean"], X.mean(0))
@@ -331,12 +415,35 @@ def test_multiclass_with_missing_values_impute_predict_export(tmp_path):
     df.loc[[3, 40, 90], "site"] = None
     df.loc[[7, 100], "sepal width (cm)"] = np.nan
     df.to_csv(tmp_path / "iris.csv", index=False)
-    res = run("train", "iris.csv", "--target", "species", "--one-hot", "--max-iter", "3",
-              "--quiet", cwd=tmp_path)
+    res = run(
+        "train",
+        "iris.csv",
+        "--target",
+        "species",
+        "--one-hot",
+        "--max-iter",
+        "3",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert_usage_error(res, "'sepal width (cm)'", "missing", "--impute")
-    res = run("train", "iris.csv", "--target", "species", "--one-hot", "--impute",
-              "--hidden", "16", "--learning-rate-init", "0.01", "--max-iter", "300",
-              "--out", "m.st", cwd=tmp_path)
+    res = run(
+        "train",
+        "iris.csv",
+        "--target",
+        "species",
+        "--one-hot",
+        "--impute",
+        "--hidden",
+        "16",
+        "--learning-rate-init",
+        "0.01",
+        "--max-iter",
+        "300",
+        "--out",
+        "m.st",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert "DenseClassifier(" in res.stdout and "3 classes" in res.stdout
     median = df["sepal width (cm)"].median()
@@ -346,8 +453,12 @@ def test_multiclass_with_missing_values_impute_predict_export(tmp_path):
     res = run("predict", "m.st", "iris.csv", "--out", "p.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     preds = pd.read_csv(tmp_path / "p.csv")
-    assert list(preds.columns) == ["prediction", "proba_setosa", "proba_versicolor",
-                                   "proba_virginica"]
+    assert list(preds.columns) == [
+        "prediction",
+        "proba_setosa",
+        "proba_versicolor",
+        "proba_virginica",
+    ]
     np.testing.assert_allclose(preds.iloc[:, 1:].sum(axis=1), 1.0)
     assert np.mean(preds["prediction"] == df["species"]) > 0.9
 
@@ -360,8 +471,10 @@ def test_multiclass_with_missing_values_impute_predict_export(tmp_path):
     s = ort.InferenceSession(str(tmp_path / "m.onnx"))
     full = df.dropna()
     numeric = [c for c in df.columns if c not in ("species", "site")]
-    label, proba = s.run(None, {"X": full[numeric].to_numpy(np.float64),
-                                "site": full[["site"]].to_numpy().astype(object)})
+    label, proba = s.run(
+        None,
+        {"X": full[numeric].to_numpy(np.float64), "site": full[["site"]].to_numpy().astype(object)},
+    )
     assert label.tolist() == preds["prediction"][full.index].tolist()
     np.testing.assert_allclose(proba, preds.iloc[full.index, 1:].to_numpy(), rtol=1e-12)
     assert onnx.load(str(tmp_path / "m.onnx")).graph.name == "fastdense_DenseClassifier"
@@ -372,8 +485,19 @@ def test_regression_predict_export_and_loss(tmp_path):
 
     df = load_diabetes(as_frame=True).frame
     df.to_csv(tmp_path / "d.csv", index=False)
-    res = run("train", "d.csv", "--target", "target", "--hidden", "16", "--alpha", "1",
-              "--out", "m.st", cwd=tmp_path)
+    res = run(
+        "train",
+        "d.csv",
+        "--target",
+        "target",
+        "--hidden",
+        "16",
+        "--alpha",
+        "1",
+        "--out",
+        "m.st",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert "DenseRegressor(" in res.stdout and "regression" in res.stdout
     # the non-convergence warning is printed, once, as one line
@@ -397,8 +521,22 @@ def test_regression_predict_export_and_loss(tmp_path):
     (values,) = s.run(None, {"X": df.drop(columns="target").to_numpy(np.float64)})
     np.testing.assert_allclose(values[:, 0], preds["prediction"], rtol=1e-10)
 
-    res = run("train", "d.csv", "--target", "target", "--loss", "poisson", "--hidden", "8",
-              "--max-iter", "20", "--quiet", "--out", "p.st", cwd=tmp_path)
+    res = run(
+        "train",
+        "d.csv",
+        "--target",
+        "target",
+        "--loss",
+        "poisson",
+        "--hidden",
+        "8",
+        "--max-iter",
+        "20",
+        "--quiet",
+        "--out",
+        "p.st",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout == ""  # --quiet: nothing but warnings (on stderr)
     from fastdense._model_file import load_model
@@ -415,22 +553,44 @@ def test_multilabel_from_several_targets(tmp_path):
     for j, name in enumerate(("a", "b", "c")):
         df[name] = Y[:, j]
     df.to_csv(tmp_path / "ml.csv", index=False)
-    res = run("train", "ml.csv", "--target", "a", "--target", "b", "--target", "c",
-              "--max-iter", "50", "--quiet", "--out", "m.st", cwd=tmp_path)
+    res = run(
+        "train",
+        "ml.csv",
+        "--target",
+        "a",
+        "--target",
+        "b",
+        "--target",
+        "c",
+        "--max-iter",
+        "50",
+        "--quiet",
+        "--out",
+        "m.st",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     res = run("predict", "m.st", "ml.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.splitlines()[0] == ("prediction_a,prediction_b,prediction_c,"
-                                          "proba_a,proba_b,proba_c")
+    assert res.stdout.splitlines()[0] == (
+        "prediction_a,prediction_b,prediction_c,proba_a,proba_b,proba_c"
+    )
 
 
 def test_id_like_text_column_warns(tmp_path):
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"name": [f"car {i}" for i in range(100)],
-                       "x": rng.standard_normal(100), "y": rng.integers(0, 2, 100)})
+    df = pd.DataFrame(
+        {
+            "name": [f"car {i}" for i in range(100)],
+            "x": rng.standard_normal(100),
+            "y": rng.integers(0, 2, 100),
+        }
+    )
     df.to_csv(tmp_path / "ids.csv", index=False)
-    res = run("train", "ids.csv", "--target", "y", "--one-hot", "--max-iter", "2", "--quiet",
-              cwd=tmp_path)
+    res = run(
+        "train", "ids.csv", "--target", "y", "--one-hot", "--max-iter", "2", "--quiet", cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     assert "column 'name' looks like an identifier (100 distinct values in 100 rows)" in (
-        res.stderr)
+        res.stderr
+    )

@@ -24,15 +24,23 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
 # the CLI module is imported (the package is light), then main() runs: what a user's
 # Ctrl-C meets after the interpreter itself has started
-_START = ("import sys; import fastdense.cli as c; print('started', flush=True); "
-          "sys.exit(c.main(sys.argv[1:]))")
+_START = (
+    "import sys; import fastdense.cli as c; print('started', flush=True); "
+    "sys.exit(c.main(sys.argv[1:]))"
+)
 
 
 def _start(args, cwd):
     env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("COLUMNS", None)
-    return subprocess.Popen([sys.executable, "-c", _START, *map(str, args)], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _START, *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(proc, prefix, timeout=120):
@@ -76,8 +84,21 @@ def test_interrupt_in_the_first_epoch_keeps_the_old_file(noisy_csv, tmp_path):
     old = tmp_path / "model.safetensors"
     old.write_bytes(b"the previous model")
     # two 2048-unit layers: the first epoch takes seconds
-    proc = _start(["train", noisy_csv, "--target", "y", "--hidden", "2048,2048",
-                   "--batch-size", "500", "--out", old], tmp_path)
+    proc = _start(
+        [
+            "train",
+            noisy_csv,
+            "--target",
+            "y",
+            "--hidden",
+            "2048,2048",
+            "--batch-size",
+            "500",
+            "--out",
+            old,
+        ],
+        tmp_path,
+    )
     _wait_for(proc, "on 3000 rows")
     time.sleep(0.5)
     out, err = _interrupt(proc)
@@ -89,8 +110,21 @@ def test_interrupt_in_the_first_epoch_keeps_the_old_file(noisy_csv, tmp_path):
 def test_interrupt_after_some_epochs_saves_them_and_says_how_many(noisy_csv, tmp_path):
     out_file = tmp_path / "model.safetensors"
     out_file.write_bytes(b"the previous model")
-    proc = _start(["train", noisy_csv, "--target", "y", "--hidden", "512",
-                   "--max-iter", "100000", "--out", out_file], tmp_path)
+    proc = _start(
+        [
+            "train",
+            noisy_csv,
+            "--target",
+            "y",
+            "--hidden",
+            "512",
+            "--max-iter",
+            "100000",
+            "--out",
+            out_file,
+        ],
+        tmp_path,
+    )
     _wait_for(proc, "epoch    1/")
     time.sleep(0.3)
     out, err = _interrupt(proc)
@@ -104,8 +138,9 @@ def test_interrupt_after_some_epochs_saves_them_and_says_how_many(noisy_csv, tmp
 
 
 def test_interrupt_during_start_up_prints_no_traceback(noisy_csv, tmp_path):
-    proc = _start(["train", noisy_csv, "--target", "y", "--out", tmp_path / "m.safetensors"],
-                  tmp_path)
+    proc = _start(
+        ["train", noisy_csv, "--target", "y", "--out", tmp_path / "m.safetensors"], tmp_path
+    )
     _wait_for(proc, "started")
     # past the print, inside main() (a loaded machine may pause the child right after
     # the print, before main's handler is in place): scikit-learn's import takes ~1 s

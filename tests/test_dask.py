@@ -32,8 +32,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def client():
     faulthandler.dump_traceback_later(MODULE_TIMEOUT_S, exit=True)
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, worker_dashboard_address=None, silence_logs=40,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+        silence_logs=40,
     )
     try:
         with distributed.Client(cluster, timeout="60s") as c:
@@ -63,8 +68,9 @@ def _same_search(a, b):
     assert a.best_score_ == b.best_score_
     for key in a.cv_results_:
         if key.startswith(("split", "mean_test", "std_test", "rank_", "param")):
-            np.testing.assert_array_equal(np.asarray(a.cv_results_[key]),
-                                          np.asarray(b.cv_results_[key]), err_msg=key)
+            np.testing.assert_array_equal(
+                np.asarray(a.cv_results_[key]), np.asarray(b.cv_results_[key]), err_msg=key
+            )
     np.testing.assert_array_equal(_flat(a.best_estimator_), _flat(b.best_estimator_))
 
 
@@ -87,21 +93,21 @@ def test_grid_search_on_dask_equals_sequential(client, scatter):
 def test_randomized_search_on_dask_equals_sequential(client):
     X, y = _data(dtype=np.float32)
     dist = {"alpha": [1e-5, 1e-4, 1e-3, 1e-2], "learning_rate_init": [1e-3, 3e-3, 1e-2]}
-    seq = RandomizedSearchCV(_est(dtype=np.float32), dist, n_iter=4, cv=2,
-                             random_state=0).fit(X, y)
+    seq = RandomizedSearchCV(_est(dtype=np.float32), dist, n_iter=4, cv=2, random_state=0).fit(X, y)
     with joblib.parallel_config(backend="dask"):
-        par = RandomizedSearchCV(_est(dtype=np.float32), dist, n_iter=4, cv=2,
-                                 random_state=0, n_jobs=-1).fit(X, y)
+        par = RandomizedSearchCV(
+            _est(dtype=np.float32), dist, n_iter=4, cv=2, random_state=0, n_jobs=-1
+        ).fit(X, y)
     _same_search(seq, par)
 
 
 def test_cross_validate_on_dask_equals_sequential(client):
     X, y = _data()
-    seq = cross_validate(_est(solver="lbfgs", max_iter=30), X, y, cv=4,
-                         return_estimator=True)
+    seq = cross_validate(_est(solver="lbfgs", max_iter=30), X, y, cv=4, return_estimator=True)
     with joblib.parallel_config(backend="dask", scatter=[X, y]):
-        par = cross_validate(_est(solver="lbfgs", max_iter=30), X, y, cv=4, n_jobs=-1,
-                             return_estimator=True)
+        par = cross_validate(
+            _est(solver="lbfgs", max_iter=30), X, y, cv=4, n_jobs=-1, return_estimator=True
+        )
     np.testing.assert_array_equal(seq["test_score"], par["test_score"])
     for a, b in zip(seq["estimator"], par["estimator"]):
         np.testing.assert_array_equal(_flat(a), _flat(b))
@@ -118,8 +124,9 @@ def test_nanny_workers_run_one_blas_thread(client):
 
         import fastdense  # noqa: F401
 
-        return [(p["filepath"], p["num_threads"]) for p in threadpool_info()
-                if p["user_api"] == "blas"]
+        return [
+            (p["filepath"], p["num_threads"]) for p in threadpool_info() if p["user_api"] == "blas"
+        ]
 
     pools = client.run(blas_pools)
     assert len(pools) == 2
@@ -141,7 +148,7 @@ def test_incremental_equals_manual_partial_fit_loop(client):
 
     manual = _est(dtype=np.float32)
     for start in range(0, 400, 100):
-        manual.partial_fit(X=X[start:start + 100], y=y[start:start + 100], classes=[0, 1])
+        manual.partial_fit(X=X[start : start + 100], y=y[start : start + 100], classes=[0, 1])
     np.testing.assert_array_equal(_flat(inc.estimator_), _flat(manual))
     assert inc.estimator_.t_ == manual.t_ == 400
     np.testing.assert_array_equal(inc.predict(dX).compute(), manual.predict(X))
@@ -158,7 +165,7 @@ def test_incremental_shuffled_blocks_equal_the_same_order(client):
     order = np.random.RandomState(3).permutation(3)  # dask-ml's block order
     manual = _est()
     for b in order:
-        manual.partial_fit(X[100 * b:100 * b + 100], y[100 * b:100 * b + 100], classes=[0, 1])
+        manual.partial_fit(X[100 * b : 100 * b + 100], y[100 * b : 100 * b + 100], classes=[0, 1])
     np.testing.assert_array_equal(_flat(inc.estimator_), _flat(manual))
 
 
@@ -170,7 +177,7 @@ def _blockwise(fn, X, rows):
     its block (OpenBLAS's edge kernels; MLPClassifier shows the same in float32), so
     this, not one call over all rows, is what a blocked computation must equal bit for
     bit."""
-    return np.concatenate([fn(X[i:i + rows]) for i in range(0, X.shape[0], rows)])
+    return np.concatenate([fn(X[i : i + rows]) for i in range(0, X.shape[0], rows)])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -192,8 +199,7 @@ def test_map_blocks_with_fitted_estimator_equals_in_memory(client, dtype):
     X, y = _data(n=500, dtype=dtype)
     est = _est(dtype=dtype).fit(X, y)
     dX = da.from_array(X, chunks=(100, X.shape[1]))
-    proba = dX.map_blocks(est.predict_proba, dtype=X.dtype,
-                          chunks=(dX.chunks[0], (2,))).compute()
+    proba = dX.map_blocks(est.predict_proba, dtype=X.dtype, chunks=(dX.chunks[0], (2,))).compute()
     np.testing.assert_array_equal(proba, _blockwise(est.predict_proba, X, 100))
     labels = dX.map_blocks(est.predict, dtype=np.int64, drop_axis=1).compute()
     np.testing.assert_array_equal(labels, _blockwise(est.predict, X, 100))
@@ -210,8 +216,10 @@ def test_fitted_estimator_and_nn_model_survive_cloudpickle_to_workers(client):
         out = _forward(model, X)
         return est.predict_proba(X), out, cloudpickle.dumps((est, model))
 
-    futures = [client.submit(on_worker, blob, X, workers=[w], pure=False)
-               for w in client.scheduler_info()["workers"]]
+    futures = [
+        client.submit(on_worker, blob, X, workers=[w], pure=False)
+        for w in client.scheduler_info()["workers"]
+    ]
     local_out = _forward(model, X)
     for proba, out, back in client.gather(futures):
         np.testing.assert_array_equal(proba, est.predict_proba(X))
@@ -243,4 +251,3 @@ def _forward(model, X):
 
     with fastdense.no_grad():
         return model(fastdense.Tensor(X)).numpy()
-

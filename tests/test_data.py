@@ -18,8 +18,10 @@ tdd = torch.utils.data
 def _datasets(n=10):
     x = np.arange(2 * n, dtype=np.float32).reshape(n, 2)
     y = np.arange(n, dtype=np.int64)
-    return (fdd.TensorDataset(ft.tensor(x), ft.tensor(y)),
-            tdd.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)))
+    return (
+        fdd.TensorDataset(ft.tensor(x), ft.tensor(y)),
+        tdd.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+    )
 
 
 def _batches(loader):
@@ -29,11 +31,17 @@ def _batches(loader):
     return out
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(batch_size=3), dict(batch_size=3, drop_last=True), dict(batch_size=10),
-    dict(batch_size=None), dict(batch_size=4, sampler=[9, 1, 5, 3, 3]),
-    dict(batch_sampler=[[0, 1], [7, 8, 9], [2]]),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(batch_size=3),
+        dict(batch_size=3, drop_last=True),
+        dict(batch_size=10),
+        dict(batch_size=None),
+        dict(batch_size=4, sampler=[9, 1, 5, 3, 3]),
+        dict(batch_sampler=[[0, 1], [7, 8, 9], [2]]),
+    ],
+)
 def test_loader_batches_and_len_equal_torch(kwargs):
     fd_ds, t_ds = _datasets()
     fd_loader, t_loader = fdd.DataLoader(fd_ds, **kwargs), tdd.DataLoader(t_ds, **kwargs)
@@ -47,8 +55,9 @@ def test_shuffled_loader_is_a_permutation_reproducible_by_seed():
     fd_ds, _ = _datasets(11)
     runs = []
     for _ in range(2):
-        loader = fdd.DataLoader(fd_ds, batch_size=4, shuffle=True,
-                                generator=fdd.Generator().manual_seed(3))
+        loader = fdd.DataLoader(
+            fd_ds, batch_size=4, shuffle=True, generator=fdd.Generator().manual_seed(3)
+        )
         assert isinstance(loader.sampler, fdd.RandomSampler)
         assert isinstance(loader.batch_sampler, fdd.BatchSampler)
         epochs = [sum((b[1].tolist() for b in loader), []) for _ in range(2)]
@@ -62,10 +71,15 @@ def test_shuffled_loader_is_a_permutation_reproducible_by_seed():
     assert list(fdd.RandomSampler(range(20))) == a  # the process-wide generator
 
 
-@pytest.mark.parametrize("kwargs, length", [
-    (dict(), 7), (dict(num_samples=17), 17), (dict(num_samples=3), 3),
-    (dict(replacement=True, num_samples=30), 30),
-])
+@pytest.mark.parametrize(
+    "kwargs, length",
+    [
+        (dict(), 7),
+        (dict(num_samples=17), 17),
+        (dict(num_samples=3), 3),
+        (dict(replacement=True, num_samples=30), 30),
+    ],
+)
 def test_random_sampler_lengths_and_draws(kwargs, length):
     g = fdd.Generator().manual_seed(0)
     s = fdd.RandomSampler(range(7), generator=g, **kwargs)
@@ -83,17 +97,25 @@ def test_subset_random_and_weighted_samplers():
     g = fdd.Generator().manual_seed(1)
     s = fdd.SubsetRandomSampler([3, 5, 9, 11], generator=g)
     assert len(s) == 4 and sorted(s) == [3, 5, 9, 11]
-    w = fdd.WeightedRandomSampler([0.0, 0.0, 1.0, 3.0], num_samples=4000,
-                                  generator=fdd.Generator().manual_seed(2))
+    w = fdd.WeightedRandomSampler(
+        [0.0, 0.0, 1.0, 3.0], num_samples=4000, generator=fdd.Generator().manual_seed(2)
+    )
     counts = np.bincount(list(w), minlength=4)
     assert counts[0] == counts[1] == 0 and len(w) == 4000
     assert abs(counts[3] / 4000 - 0.75) < 0.03
-    wo = fdd.WeightedRandomSampler(ft.tensor([1.0, 2.0, 3.0, 4.0]), 4, replacement=False,
-                                   generator=fdd.Generator().manual_seed(2))
+    wo = fdd.WeightedRandomSampler(
+        ft.tensor([1.0, 2.0, 3.0, 4.0]),
+        4,
+        replacement=False,
+        generator=fdd.Generator().manual_seed(2),
+    )
     assert sorted(wo) == [0, 1, 2, 3]
     # without replacement, zero weights come last, once the weighted indices are used up
-    assert list(fdd.WeightedRandomSampler([1.0, 0.0], 2, replacement=False)) == \
-        list(tdd.WeightedRandomSampler([1.0, 0.0], 2, replacement=False)) == [0, 1]
+    assert (
+        list(fdd.WeightedRandomSampler([1.0, 0.0], 2, replacement=False))
+        == list(tdd.WeightedRandomSampler([1.0, 0.0], 2, replacement=False))
+        == [0, 1]
+    )
     for lib in (fdd, tdd):
         with pytest.raises(RuntimeError, match="without replacement"):
             list(lib.WeightedRandomSampler([1.0, 0.0], 3, replacement=False))
@@ -105,29 +127,34 @@ def test_weighted_loader_over_imbalanced_set_draws_the_minority():
     x = np.zeros((100, 1), np.float32)
     y = np.r_[np.zeros(90), np.ones(10)].astype(np.int64)
     weights = np.where(y == 1, 9.0, 1.0)
-    loader = fdd.DataLoader(fdd.TensorDataset(ft.tensor(x), ft.tensor(y)), batch_size=50,
-                            sampler=fdd.WeightedRandomSampler(
-                                weights, 1000, generator=fdd.Generator().manual_seed(0)))
+    loader = fdd.DataLoader(
+        fdd.TensorDataset(ft.tensor(x), ft.tensor(y)),
+        batch_size=50,
+        sampler=fdd.WeightedRandomSampler(weights, 1000, generator=fdd.Generator().manual_seed(0)),
+    )
     labels = np.concatenate([b[1].numpy() for b in loader])
     assert len(loader) == 20 and labels.shape == (1000,)
     assert abs(labels.mean() - 0.5) < 0.06
 
 
-@pytest.mark.parametrize("make", [
-    lambda m, ds: m.DataLoader(ds, batch_size=2, sampler=[0, 1], shuffle=True),
-    lambda m, ds: m.DataLoader(ds, batch_sampler=[[0]], batch_size=2),
-    lambda m, ds: m.DataLoader(ds, batch_sampler=[[0]], drop_last=True),
-    lambda m, ds: m.DataLoader(ds, batch_size=None, drop_last=True),
-    lambda m, ds: m.DataLoader(ds, batch_size=0),
-    lambda m, ds: m.BatchSampler(range(3), batch_size=True, drop_last=False),
-    lambda m, ds: m.BatchSampler(range(3), batch_size=2, drop_last=1),
-    lambda m, ds: m.RandomSampler(ds, replacement=1),
-    lambda m, ds: m.RandomSampler(ds, num_samples=0),
-    lambda m, ds: m.WeightedRandomSampler([[1.0, 2.0]], 2),
-    lambda m, ds: m.WeightedRandomSampler([1.0, 2.0], -1),
-    lambda m, ds: m.ConcatDataset([]),
-    lambda m, ds: m.random_split(ds, [3, 3]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m, ds: m.DataLoader(ds, batch_size=2, sampler=[0, 1], shuffle=True),
+        lambda m, ds: m.DataLoader(ds, batch_sampler=[[0]], batch_size=2),
+        lambda m, ds: m.DataLoader(ds, batch_sampler=[[0]], drop_last=True),
+        lambda m, ds: m.DataLoader(ds, batch_size=None, drop_last=True),
+        lambda m, ds: m.DataLoader(ds, batch_size=0),
+        lambda m, ds: m.BatchSampler(range(3), batch_size=True, drop_last=False),
+        lambda m, ds: m.BatchSampler(range(3), batch_size=2, drop_last=1),
+        lambda m, ds: m.RandomSampler(ds, replacement=1),
+        lambda m, ds: m.RandomSampler(ds, num_samples=0),
+        lambda m, ds: m.WeightedRandomSampler([[1.0, 2.0]], 2),
+        lambda m, ds: m.WeightedRandomSampler([1.0, 2.0], -1),
+        lambda m, ds: m.ConcatDataset([]),
+        lambda m, ds: m.random_split(ds, [3, 3]),
+    ],
+)
 def test_argument_errors_equal_torch(make):
     fd_ds, t_ds = _datasets()
     with pytest.raises(Exception) as expected:

@@ -22,8 +22,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastdense import (DenseBinaryClassifier, DenseClassifier, DenseFeatures, DenseRegressor,
-                       _reference)
+from fastdense import (
+    DenseBinaryClassifier,
+    DenseClassifier,
+    DenseFeatures,
+    DenseRegressor,
+    _reference,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -35,9 +40,10 @@ def _data(n=150):
 def _oracle(est, X, layer):
     """Hidden layer `layer`'s activations by the NumPy reference, from coefs_/intercepts_."""
     A = np.asarray(X, dtype=est.coefs_[0].dtype)
-    for W, b in zip(est.coefs_[:layer + 1], est.intercepts_[:layer + 1]):
-        A = _reference.dense_forward(A, W.T, b, activation={"logistic": "sigmoid"}.get(
-            est.activation, est.activation))
+    for W, b in zip(est.coefs_[: layer + 1], est.intercepts_[: layer + 1]):
+        A = _reference.dense_forward(
+            A, W.T, b, activation={"logistic": "sigmoid"}.get(est.activation, est.activation)
+        )
     return A
 
 
@@ -47,8 +53,12 @@ def _oracle(est, X, layer):
 def test_activations_match_the_reference(layer, index, activation, dtype):
     X, y = _data()
     X = X.astype(dtype)
-    feats = DenseFeatures(DenseClassifier(hidden_layer_sizes=(7, 5, 4), activation=activation,
-                                          max_iter=5, random_state=0), layer=layer).fit(X, y)
+    feats = DenseFeatures(
+        DenseClassifier(
+            hidden_layer_sizes=(7, 5, 4), activation=activation, max_iter=5, random_state=0
+        ),
+        layer=layer,
+    ).fit(X, y)
     out = feats.transform(X)
     assert feats.layer_ == index and out.shape == (len(X), (7, 5, 4)[index])
     assert out.dtype == dtype
@@ -61,13 +71,21 @@ def test_activations_match_the_reference(layer, index, activation, dtype):
 def test_activations_match_torch():
     torch = pytest.importorskip("torch")
     X, y = _data()
-    feats = DenseFeatures(DenseClassifier(hidden_layer_sizes=(6, 5), max_iter=5,
-                                          random_state=0), layer=1).fit(X, y)
+    feats = DenseFeatures(
+        DenseClassifier(hidden_layer_sizes=(6, 5), max_iter=5, random_state=0), layer=1
+    ).fit(X, y)
     net = feats.estimator_.module_
-    state = {k: torch.tensor(v.numpy() if hasattr(v, "numpy") else np.asarray(v))
-             for k, v in net.state_dict().items()}
-    ref = torch.nn.Sequential(torch.nn.Linear(6, 6), torch.nn.ReLU(), torch.nn.Linear(6, 5),
-                              torch.nn.ReLU(), torch.nn.Linear(5, 3)).double()
+    state = {
+        k: torch.tensor(v.numpy() if hasattr(v, "numpy") else np.asarray(v))
+        for k, v in net.state_dict().items()
+    }
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(6, 6),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 5),
+        torch.nn.ReLU(),
+        torch.nn.Linear(5, 3),
+    ).double()
     ref.load_state_dict(state)
     with torch.no_grad():
         expected = ref[:4](torch.tensor(X)).numpy()
@@ -78,13 +96,19 @@ def test_pipeline_set_output_and_names():
     pd = pytest.importorskip("pandas")
     X, y = _data()
     df = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
-    pipe = make_pipeline(StandardScaler(), DenseFeatures(DenseClassifier(
-        hidden_layer_sizes=(8, 3), max_iter=20, random_state=0)), LogisticRegression())
+    pipe = make_pipeline(
+        StandardScaler(),
+        DenseFeatures(DenseClassifier(hidden_layer_sizes=(8, 3), max_iter=20, random_state=0)),
+        LogisticRegression(),
+    )
     pipe.fit(df, y)
     assert pipe.score(df, y) > 0.5
     names = pipe[:-1].get_feature_names_out()
-    assert names.tolist() == ["densefeatures_layer2_0", "densefeatures_layer2_1",
-                              "densefeatures_layer2_2"]
+    assert names.tolist() == [
+        "densefeatures_layer2_0",
+        "densefeatures_layer2_1",
+        "densefeatures_layer2_2",
+    ]
     pipe[:-1].set_output(transform="pandas")
     pipe.fit(df, y)  # (refit: the network now sees the scaler's named columns)
     out = pipe[:-1].transform(df)
@@ -106,11 +130,16 @@ def test_prefit_takes_a_copy_and_clone_and_search_work():
         DenseFeatures(DenseClassifier(), prefit=True).fit(X)
     twin = clone(feats)
     assert not hasattr(twin, "estimator_") and twin.get_params()["layer"] == 0
-    search = GridSearchCV(make_pipeline(DenseFeatures(DenseClassifier(max_iter=10,
-                                                                      random_state=0)),
-                                        LogisticRegression()),
-                          {"densefeatures__estimator__hidden_layer_sizes": [(4,), (8,)],
-                           "densefeatures__layer": [-1]}, cv=2)
+    search = GridSearchCV(
+        make_pipeline(
+            DenseFeatures(DenseClassifier(max_iter=10, random_state=0)), LogisticRegression()
+        ),
+        {
+            "densefeatures__estimator__hidden_layer_sizes": [(4,), (8,)],
+            "densefeatures__layer": [-1],
+        },
+        cv=2,
+    )
     search.fit(X, y)
     assert search.best_params_["densefeatures__estimator__hidden_layer_sizes"] in [(4,), (8,)]
     again = pickle.loads(pickle.dumps(feats))
@@ -120,8 +149,7 @@ def test_prefit_takes_a_copy_and_clone_and_search_work():
 def test_fit_params_and_routing():
     X, y = _data()
     kw = dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0)
-    feats = DenseFeatures(DenseClassifier(**kw)).fit(X[:100], y[:100], X_val=X[100:],
-                                                     y_val=y[100:])
+    feats = DenseFeatures(DenseClassifier(**kw)).fit(X[:100], y[:100], X_val=X[100:], y_val=y[100:])
     assert len(feats.estimator_.validation_loss_curve_) == 4
     with sklearn.config_context(enable_metadata_routing=True):
         net = DenseClassifier(**kw).set_fit_request(sample_weight=True)
@@ -161,16 +189,20 @@ def test_binary_and_wrong_width_input():
 
 def test_regressor_features_with_robust_loss():
     X, y = make_regression(60, 4, random_state=0)
-    feats = DenseFeatures(DenseRegressor(loss="huber", hidden_layer_sizes=(6,), max_iter=3,
-                                         random_state=0)).fit(X, y / 100)
+    feats = DenseFeatures(
+        DenseRegressor(loss="huber", hidden_layer_sizes=(6,), max_iter=3, random_state=0)
+    ).fit(X, y / 100)
     np.testing.assert_allclose(feats.transform(X), _oracle(feats.estimator_, X, 0), rtol=1e-12)
 
 
-@parametrize_with_checks([
-    DenseFeatures(DenseRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0)),
-    DenseFeatures(DenseClassifier(hidden_layer_sizes=(5, 3), max_iter=20, random_state=0),
-                  layer=0),
-])
+@parametrize_with_checks(
+    [
+        DenseFeatures(DenseRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0)),
+        DenseFeatures(
+            DenseClassifier(hidden_layer_sizes=(5, 3), max_iter=20, random_state=0), layer=0
+        ),
+    ]
+)
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

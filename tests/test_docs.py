@@ -30,8 +30,12 @@ def test_readme_links_every_doc_page():
 
 def test_api_pages_cover_the_public_names():
     api = {p.stem: p.read_text() for p in (ROOT / "docs" / "api").glob("*.md")}
-    for name in ("DenseBinaryClassifier", "fastdense.gradcheck", "fastdense.plot.loss_curve",
-                 "fastdense.plot.benchmark"):
+    for name in (
+        "DenseBinaryClassifier",
+        "fastdense.gradcheck",
+        "fastdense.plot.loss_curve",
+        "fastdense.plot.benchmark",
+    ):
         assert f"### `{name}`" in api["estimator"], name
     for name in nn.__all__:
         if name not in ("functional", "Parameter", "init", "utils"):

@@ -16,14 +16,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _child import run_in_child
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 import fastdense
 from fastdense import DenseBinaryClassifier
 from fastdense._network import check_network, check_optimizer_state
-
-from _child import run_in_child
 
 rng = np.random.default_rng(1)
 X = rng.standard_normal((60, 4))
@@ -105,18 +104,17 @@ def test_check_network_messages():
     with pytest.raises(ValueError, match="n_features_in_ = 5"):
         check_network([np.zeros((4, 1))], [np.zeros(1)], n_features=5)
     with pytest.raises(ValueError, match="dtype float32; expected float64"):
-        check_network([np.zeros((4, 1)), np.zeros((1, 1), np.float32)],
-                      [np.zeros(1), np.zeros(1)])
+        check_network([np.zeros((4, 1)), np.zeros((1, 1), np.float32)], [np.zeros(1), np.zeros(1)])
     with pytest.raises(TypeError, match="numeric"):
         check_network([np.zeros((4, 1))], ["bias"])
     with pytest.raises(ValueError, match="empty"):
         check_network([], [])
-    assert check_network([np.zeros((4, 2), np.float32), np.zeros((2, 1), np.float32)],
-                         [np.zeros(2, np.float32), np.zeros(1, np.float32)]) == (
-        [4, 2, 1], np.dtype(np.float32))
+    assert check_network(
+        [np.zeros((4, 2), np.float32), np.zeros((2, 1), np.float32)],
+        [np.zeros(2, np.float32), np.zeros(1, np.float32)],
+    ) == ([4, 2, 1], np.dtype(np.float32))
     with pytest.raises(ValueError, match=r"state2 has shape \(3,\); expected \(7,\)"):
-        check_optimizer_state(np.zeros(7), np.zeros(3), n_params=7, dtype=np.float64,
-                              kind="adam")
+        check_optimizer_state(np.zeros(7), np.zeros(3), n_params=7, dtype=np.float64, kind="adam")
 
 
 @pytest.mark.parametrize("sizes", [(10.5,), (10.0,), (True,), ("8",)])

@@ -12,8 +12,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 import fastdense
-from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor, _train
-from fastdense import _activations, interop
+from fastdense import (
+    DenseBinaryClassifier,
+    DenseClassifier,
+    DenseRegressor,
+    _activations,
+    _train,
+    interop,
+)
 
 ESTIMATORS = (DenseBinaryClassifier, DenseClassifier, DenseRegressor)
 NEW = ("gelu", "silu", "elu", "softplus")
@@ -37,9 +43,11 @@ def _fit(cls, **kw):
 
 # ---------------------------------------------------------------- the doors
 
+
 @pytest.mark.parametrize("cls", ESTIMATORS)
-@pytest.mark.parametrize("dropout", [1.0, -0.1, 1.5, [0.1], [0.1, 0.2, 0.3], [0.1, 1.0],
-                                     [0.1, float("nan")], "0.1"])
+@pytest.mark.parametrize(
+    "dropout", [1.0, -0.1, 1.5, [0.1], [0.1, 0.2, 0.3], [0.1, 1.0], [0.1, float("nan")], "0.1"]
+)
 def test_bad_dropout_is_a_value_error_naming_it(cls, dropout):
     X, y = _data(regression=cls is DenseRegressor)
     with pytest.raises(ValueError, match="dropout"):
@@ -70,6 +78,7 @@ def test_bad_activation_names_it():
 
 # ----------------------------------------------------------- reproducibility
 
+
 @pytest.mark.parametrize("cls", ESTIMATORS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_same_seed_same_model_other_seed_other_model(cls, dtype):
@@ -78,8 +87,7 @@ def test_same_seed_same_model_other_seed_other_model(cls, dtype):
     c, _, _ = _fit(cls, dropout=0.3, dtype=dtype, activation="gelu", random_state=1)
     assert_array_equal(a._params, b._params)
     assert a._params.dtype == np.dtype(dtype)
-    d, _, _ = _fit(cls, dropout=0.3, dtype=dtype, activation="gelu", random_state=0,
-                   shuffle=False)
+    d, _, _ = _fit(cls, dropout=0.3, dtype=dtype, activation="gelu", random_state=0, shuffle=False)
     assert not np.array_equal(a._params, c._params)
     assert not np.array_equal(a._params, d._params)
     # predictions are deterministic (no dropout at predict)
@@ -90,6 +98,7 @@ def test_dropout_zero_is_the_plain_model():
     a, _, _ = _fit(DenseClassifier, dropout=0.0)
     b, _, _ = _fit(DenseClassifier, dropout=[0.0, 0.0])
     from sklearn.neural_network import MLPClassifier
+
     X, y = _data()
     with pytest.warns(Warning):
         m = MLPClassifier(hidden_layer_sizes=(7, 4), max_iter=5, random_state=0).fit(X, y)
@@ -125,19 +134,27 @@ def test_sparse_input_and_class_weight_with_dropout(cls):
 
 # ------------------------------------------------------------------- PyTorch
 
+
 @pytest.mark.parametrize("cls", ESTIMATORS)
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("activation", (*NEW, "leaky_relu", "tanh"))
 def test_predictions_equal_the_torch_module_in_eval_mode(cls, activation, batch_norm):
     torch = pytest.importorskip("torch")
-    est, X, _ = _fit(cls, activation=activation, dropout=[0.3, 0.1], leaky_relu_slope=0.2,
-                     batch_norm=batch_norm, batch_size=16)
+    est, X, _ = _fit(
+        cls,
+        activation=activation,
+        dropout=[0.3, 0.1],
+        leaky_relu_slope=0.2,
+        batch_norm=batch_norm,
+        batch_size=16,
+    )
     module = interop.to_torch(est.module_)
     assert not module.training
     kinds = [type(m).__name__ for m in module]
     norm = ["BatchNorm1d"] if batch_norm else []
-    assert kinds == (["Linear", *norm, _activations.get(activation).module, "Dropout"] * 2
-                     + ["Linear"])
+    assert kinds == (
+        ["Linear", *norm, _activations.get(activation).module, "Dropout"] * 2 + ["Linear"]
+    )
     with torch.no_grad():
         z = module(torch.from_numpy(X)).numpy()
     assert_allclose(est._validated_decision(X), z, rtol=1e-12, atol=1e-12)
@@ -156,10 +173,20 @@ def test_one_sgd_step_equals_pytorchs_on_the_same_mask(activation, dtype, batch_
     X, y = _data(n=40, regression=True)
     X, y = X.astype(dtype), y.astype(dtype)
     p = [0.4, 0.25]
-    est = DenseRegressor(hidden_layer_sizes=(6, 5), activation=activation, solver="sgd",
-                         momentum=0.0, alpha=0.0, learning_rate_init=0.1, dropout=p,
-                         shuffle=False, batch_size=40, max_iter=1, random_state=0,
-                         batch_norm=batch_norm)
+    est = DenseRegressor(
+        hidden_layer_sizes=(6, 5),
+        activation=activation,
+        solver="sgd",
+        momentum=0.0,
+        alpha=0.0,
+        learning_rate_init=0.1,
+        dropout=p,
+        shuffle=False,
+        batch_size=40,
+        max_iter=1,
+        random_state=0,
+        batch_norm=batch_norm,
+    )
     with pytest.warns(Warning):
         est.fit(X, y)  # initialises the weights (and takes one step we discard)
     est._initialize([5, 6, 5, 1], np.dtype(dtype))  # fresh Glorot weights, the same stream
@@ -167,6 +194,7 @@ def test_one_sgd_step_equals_pytorchs_on_the_same_mask(activation, dtype, batch_
     b0 = [b.copy() for b in est.intercepts_]
     plan = est._epoch_plan(X, y.reshape(-1, 1), None, 40, False)
     from fastdense.estimators._optimizers import _SGDState
+
     opt = _SGDState(est._params.shape[0], np.dtype(dtype), 0.1, "constant", 0.0, True, 0.5)
     _train.stochastic_epoch(plan, opt.spec(), est._params, None)
     masks = plan.layer_masks(40)
@@ -200,12 +228,14 @@ def test_one_sgd_step_equals_pytorchs_on_the_same_mask(activation, dtype, batch_
         assert_allclose(ours, theirs, rtol=tol, atol=tol)
     if batch_norm:
         for ours, norm in zip(est._layout.batch_norm_state(est._params), norms):
-            for value, theirs in zip(ours, (norm.weight, norm.bias, norm.running_mean,
-                                            norm.running_var)):
+            for value, theirs in zip(
+                ours, (norm.weight, norm.bias, norm.running_mean, norm.running_var)
+            ):
                 assert_allclose(value, theirs.detach().numpy(), rtol=tol, atol=tol)
 
 
 # --------------------------------------------------------------- persistence
+
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_pickle_and_file_round_trip(cls, tmp_path):
@@ -235,6 +265,7 @@ def test_pickle_from_before_the_layer_parameters_loads():
 
 # ---------------------------------------------------------------- batch norm
 
+
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_batch_norm_with_a_one_row_minibatch_names_batch_size(cls):
     X, y = _data(n=61, regression=cls is DenseRegressor)
@@ -251,8 +282,9 @@ def test_batch_norm_with_a_one_row_minibatch_names_batch_size(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batch_norm_state_travels_with_the_network(cls, dtype, tmp_path):
-    est, X, y = _fit(cls, batch_norm=True, dropout=0.1, activation="silu", dtype=dtype,
-                     batch_size=16)
+    est, X, y = _fit(
+        cls, batch_norm=True, dropout=0.1, activation="silu", dtype=dtype, batch_size=16
+    )
     state = est._layout.batch_norm_state(est._params)
     assert len(state) == 2 and state[0][0].dtype == np.dtype(dtype)
     assert not np.array_equal(state[0][2], 0)  # the running mean moved
@@ -277,7 +309,7 @@ def test_batch_norm_state_travels_with_the_network(cls, dtype, tmp_path):
 
 def test_file_of_a_newer_format_is_refused(tmp_path):
     from fastdense import _estimator_file
-    from fastdense.serialization import load_arrays, save_arrays
+    from fastdense.serialization import save_arrays
 
     est, X, _ = _fit(DenseClassifier, batch_norm=True, batch_size=16)
     arrays, meta = _estimator_file.estimator_arrays(est)
@@ -294,8 +326,7 @@ def test_file_of_a_newer_format_is_refused(tmp_path):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_batch_norm_sparse_partial_fit_and_early_stopping(cls):
     X, y = _data(n=80, regression=cls is DenseRegressor)
-    kw = dict(hidden_layer_sizes=(7,), batch_norm=True, random_state=0, batch_size=16,
-              max_iter=3)
+    kw = dict(hidden_layer_sizes=(7,), batch_norm=True, random_state=0, batch_size=16, max_iter=3)
     dense = cls(**kw)
     sparse = cls(**kw)
     with pytest.warns(Warning):
@@ -321,8 +352,9 @@ def test_onnx_export_folds_the_batch_norms():
     from fastdense.onnx import to_onnx
 
     for dtype in ("float32", "float64"):
-        est, X, _ = _fit(DenseClassifier, batch_norm=True, dtype=dtype, batch_size=16,
-                         activation="elu")
+        est, X, _ = _fit(
+            DenseClassifier, batch_norm=True, dtype=dtype, batch_size=16, activation="elu"
+        )
         X = X.astype(dtype)
         for model in (est, est.module_):
             session = ort.InferenceSession(to_onnx(model).SerializeToString())

@@ -37,9 +37,7 @@ LBFGS_RTOL = 1e-10
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(
-        n_samples=300, n_features=8, n_informative=5, random_state=0
-    )
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=5, random_state=0)
     return X, y
 
 
@@ -72,8 +70,7 @@ def assert_same_model(ref, ours, X, rtol):
         assert not hasattr(ours, "loss_curve_")
     np.testing.assert_allclose(ours.loss_, ref.loss_, rtol=rtol)
     np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
-    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0,
-                               atol=1e3 * rtol)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e3 * rtol)
 
 
 def fit_both(X, y, sample_weight=None, **params):
@@ -97,16 +94,24 @@ STOCHASTIC_CASES = [
     dict(solver="sgd", learning_rate="constant", nesterovs_momentum=False, shuffle=False),
     dict(solver="sgd", learning_rate="constant", momentum=0.0),
     dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1),
-    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.2, tol=1e-2,
-         n_iter_no_change=2),
-    dict(solver="sgd", learning_rate="adaptive", early_stopping=True, tol=1e-1,
-         n_iter_no_change=2, alpha=0.01),
+    dict(
+        solver="sgd", learning_rate="adaptive", learning_rate_init=0.2, tol=1e-2, n_iter_no_change=2
+    ),
+    dict(
+        solver="sgd",
+        learning_rate="adaptive",
+        early_stopping=True,
+        tol=1e-1,
+        n_iter_no_change=2,
+        alpha=0.01,
+    ),
 ]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("params", STOCHASTIC_CASES, ids=lambda p: "-".join(
-    f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize(
+    "params", STOCHASTIC_CASES, ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items())
+)
 def test_stochastic_equals_mlpclassifier(data, params, weighted):
     X, y = data
     sw = np.random.RandomState(1).uniform(0.2, 3.0, len(y)) if weighted else None
@@ -121,8 +126,16 @@ def test_stochastic_equals_mlpclassifier(data, params, weighted):
 def test_lbfgs_equals_mlpclassifier(data, activation, weighted, alpha):
     X, y = data
     sw = np.random.RandomState(1).uniform(0.2, 3.0, len(y)) if weighted else None
-    ref, ours = fit_both(X, y, sample_weight=sw, solver="lbfgs", hidden_layer_sizes=(6, 4),
-                         max_iter=20, activation=activation, alpha=alpha)
+    ref, ours = fit_both(
+        X,
+        y,
+        sample_weight=sw,
+        solver="lbfgs",
+        hidden_layer_sizes=(6, 4),
+        max_iter=20,
+        activation=activation,
+        alpha=alpha,
+    )
     assert_same_model(ref, ours, X, LBFGS_RTOL)
 
 
@@ -132,8 +145,9 @@ def test_equality_is_not_vacuous(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ref = MLPClassifier(hidden_layer_sizes=(7,), max_iter=5, random_state=0).fit(X, y)
-        ours = DenseBinaryClassifier(hidden_layer_sizes=(7,), max_iter=5, random_state=0,
-                                     beta_2=0.99).fit(X, y)
+        ours = DenseBinaryClassifier(
+            hidden_layer_sizes=(7,), max_iter=5, random_state=0, beta_2=0.99
+        ).fit(X, y)
     with pytest.raises(AssertionError):
         assert_same_model(ref, ours, X, STOCHASTIC_RTOL)
 
@@ -161,25 +175,27 @@ def test_sparse_equals_dense_and_mlpclassifier(data, solver, fmt):
     assert_same_model(ref, sparse, Xsp, rtol)
     for a, b in zip(dense.coefs_ + dense.intercepts_, sparse.coefs_ + sparse.intercepts_):
         assert rel_err(a, b) <= rtol
-    np.testing.assert_allclose(sparse.decision_function(Xsp), dense.decision_function(Xs),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        sparse.decision_function(Xsp), dense.decision_function(Xs), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_sparse_with_early_stopping_and_weights(data):
     X, y = data
     Xsp = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
     sw = np.random.RandomState(2).uniform(0.5, 2.0, len(y))
-    ref, ours = fit_both(Xsp, y, sample_weight=sw, hidden_layer_sizes=(5,), max_iter=10,
-                         early_stopping=True)
+    ref, ours = fit_both(
+        Xsp, y, sample_weight=sw, hidden_layer_sizes=(5,), max_iter=10, early_stopping=True
+    )
     assert_same_model(ref, ours, Xsp, STOCHASTIC_RTOL)
 
 
-@pytest.mark.parametrize("extra", [{}, dict(early_stopping=True, n_iter_no_change=1),
-                                   dict(solver="lbfgs")])
+@pytest.mark.parametrize(
+    "extra", [{}, dict(early_stopping=True, n_iter_no_change=1), dict(solver="lbfgs")]
+)
 def test_warm_start_equals_mlpclassifier(data, extra):
     X, y = data
-    params = dict(hidden_layer_sizes=(6,), max_iter=4, warm_start=True, random_state=0,
-                  **extra)
+    params = dict(hidden_layer_sizes=(6,), max_iter=4, warm_start=True, random_state=0, **extra)
     ref, ours = MLPClassifier(**params), DenseBinaryClassifier(**params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -240,8 +256,7 @@ def test_sample_weight_zero_equals_dropping_rows(data):
         weighted = DenseBinaryClassifier(**params).fit(X, y, sample_weight=keep.astype(float))
         dropped = DenseBinaryClassifier(**params).fit(X[keep], y[keep])
         unweighted = DenseBinaryClassifier(**params).fit(X, y)
-    for a, b in zip(weighted.coefs_ + weighted.intercepts_,
-                    dropped.coefs_ + dropped.intercepts_):
+    for a, b in zip(weighted.coefs_ + weighted.intercepts_, dropped.coefs_ + dropped.intercepts_):
         assert rel_err(b, a) < 1e-8
     np.testing.assert_allclose(weighted.loss_, dropped.loss_, rtol=1e-10)
     # and the weights do change the model
@@ -249,17 +264,23 @@ def test_sample_weight_zero_equals_dropping_rows(data):
 
 
 def test_class_weight_balanced_raises_minority_recall():
-    X, y = make_classification(n_samples=600, n_features=6, weights=[0.92, 0.08],
-                               flip_y=0.05, class_sep=0.6, random_state=0)
-    params = dict(hidden_layer_sizes=(8,), max_iter=80, learning_rate_init=0.01,
-                  random_state=0)
+    X, y = make_classification(
+        n_samples=600,
+        n_features=6,
+        weights=[0.92, 0.08],
+        flip_y=0.05,
+        class_sep=0.6,
+        random_state=0,
+    )
+    params = dict(hidden_layer_sizes=(8,), max_iter=80, learning_rate_init=0.01, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         plain = DenseBinaryClassifier(**params).fit(X, y)
         balanced = DenseBinaryClassifier(class_weight="balanced", **params).fit(X, y)
         as_dict = DenseBinaryClassifier(class_weight={0: 1.0, 1: 10.0}, **params).fit(X, y)
         explicit = DenseBinaryClassifier(**params).fit(
-            X, y, sample_weight=np.where(y == 1, 10.0, 1.0))
+            X, y, sample_weight=np.where(y == 1, 10.0, 1.0)
+        )
     r_plain = recall_score(y, plain.predict(X))
     r_bal = recall_score(y, balanced.predict(X))
     assert r_bal > r_plain + 0.1
@@ -270,8 +291,13 @@ def test_class_weight_balanced_raises_minority_recall():
 
 def test_early_stopping_with_custom_scorers(data):
     X, y = data
-    params = dict(hidden_layer_sizes=(6,), max_iter=15, early_stopping=True,
-                  n_iter_no_change=20, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(6,),
+        max_iter=15,
+        early_stopping=True,
+        n_iter_no_change=20,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         acc = DenseBinaryClassifier(**params).fit(X, y)
@@ -300,29 +326,44 @@ def test_early_stopping_with_custom_scorers(data):
         np.testing.assert_array_equal(a, b)
     # and the score is the real roc_auc of that model on the held-out split
     from sklearn.model_selection import train_test_split
+
     rs = np.random.RandomState(0)
     rs.uniform(size=8 * 6 + 6 + 6 + 1)  # the initialisation draws come first
-    _, X_val, _, y_val = train_test_split(X, y.reshape(-1, 1).astype(bool),
-                                          random_state=rs, test_size=0.1,
-                                          stratify=y.reshape(-1, 1).astype(bool))
+    _, X_val, _, y_val = train_test_split(
+        X,
+        y.reshape(-1, 1).astype(bool),
+        random_state=rs,
+        test_size=0.1,
+        stratify=y.reshape(-1, 1).astype(bool),
+    )
     assert auc.best_validation_score_ == pytest.approx(
-        roc_auc_score(y_val.ravel(), auc.decision_function(X_val)))
+        roc_auc_score(y_val.ravel(), auc.decision_function(X_val))
+    )
 
 
-@pytest.mark.parametrize("labels", [
-    np.array(["no", "yes"]), np.array([-1, 1]), np.array([False, True]),
-    np.array([1.0, 3.0]), np.array(["b", "a"], dtype=object)])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["no", "yes"]),
+        np.array([-1, 1]),
+        np.array([False, True]),
+        np.array([1.0, 3.0]),
+        np.array(["b", "a"], dtype=object),
+    ],
+)
 def test_label_types_round_trip(data, labels):
     X, y = data
     y_lab = labels[y]
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30,
-                                random_state=0)
+    clf = DenseBinaryClassifier(
+        hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y_lab)
         positive = np.sort(labels)[1]
-        ref = DenseBinaryClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30,
-                                    random_state=0).fit(X, (y_lab == positive).astype(int))
+        ref = DenseBinaryClassifier(
+            hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30, random_state=0
+        ).fit(X, (y_lab == positive).astype(int))
     np.testing.assert_array_equal(clf.classes_, np.sort(labels))
     pred = clf.predict(X)
     assert set(pred) <= set(labels)
@@ -390,8 +431,9 @@ def test_decision_function_and_probabilities(data):
 
 def test_predict_in_chunks(data, monkeypatch):
     X, y = data
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(6, 4), solver="lbfgs", max_iter=20,
-                                random_state=0)
+    clf = DenseBinaryClassifier(
+        hidden_layer_sizes=(6, 4), solver="lbfgs", max_iter=20, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
@@ -400,8 +442,9 @@ def test_predict_in_chunks(data, monkeypatch):
     assert len(X) > 7 * 11
     # BLAS may round a 7-row product differently from a 300-row one
     np.testing.assert_allclose(clf.decision_function(X), whole, rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(clf.decision_function(sp.csr_matrix(X)), whole, rtol=1e-13,
-                               atol=1e-13)
+    np.testing.assert_allclose(
+        clf.decision_function(sp.csr_matrix(X)), whole, rtol=1e-13, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize("output", ["logistic1", "logistic", "softmax", "identity", "exp"])
@@ -451,7 +494,7 @@ def test_loss_grad_kernel_central_differences(activation, sparse, output):
     S = sw.sum()
     l2 = np.zeros(n_params)
     for o, a, b in zip(coef_off, units[:-1], units[1:]):
-        l2[o:o + a * b] = 0.3 * params[o:o + a * b] / S
+        l2[o : o + a * b] = 0.3 * params[o : o + a * b] / S
     for i in range(n_params):
         e = np.zeros(n_params)
         e[i] = h
@@ -462,15 +505,21 @@ def test_loss_grad_kernel_central_differences(activation, sparse, output):
 
 def test_leaky_relu_trains(data):
     X, y = data
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(8,), activation="leaky_relu",
-                                solver="lbfgs", max_iter=100, random_state=0)
+    clf = DenseBinaryClassifier(
+        hidden_layer_sizes=(8,),
+        activation="leaky_relu",
+        solver="lbfgs",
+        max_iter=100,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     a = X @ clf.coefs_[0] + clf.intercepts_[0]
     a = np.where(a < 0, 0.01 * a, a)
-    np.testing.assert_allclose(clf.decision_function(X),
-                               (a @ clf.coefs_[1] + clf.intercepts_[1]).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(
+        clf.decision_function(X), (a @ clf.coefs_[1] + clf.intercepts_[1]).ravel(), rtol=1e-12
+    )
     assert clf.score(X, y) > 0.9
 
 
@@ -489,8 +538,10 @@ def test_determinism_and_threads(data):
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])
     # fits running side by side in threads (GIL released, no shared state) agree
     results = [None] * 4
-    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, fit(1 + i % 2)))
-               for i in range(4)]
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, fit(1 + i % 2)))
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -503,9 +554,17 @@ def test_determinism_and_threads(data):
 
 def test_verbose_and_warnings_match_mlpclassifier(data):
     X, y = data
-    kw = dict(hidden_layer_sizes=(4,), max_iter=30, solver="sgd", learning_rate="adaptive",
-              learning_rate_init=0.3, tol=0.05, n_iter_no_change=1, verbose=True,
-              random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(4,),
+        max_iter=30,
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.3,
+        tol=0.05,
+        n_iter_no_change=1,
+        verbose=True,
+        random_state=0,
+    )
     outs = []
     for cls in (MLPClassifier, DenseBinaryClassifier):
         buf = io.StringIO()
@@ -521,22 +580,23 @@ def test_verbose_and_warnings_match_mlpclassifier(data):
 
 def test_ecosystem(data):
     X, y = data
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(6,), max_iter=60, learning_rate_init=0.01,
-                                random_state=0)
+    clf = DenseBinaryClassifier(
+        hidden_layer_sizes=(6,), max_iter=60, learning_rate_init=0.01, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe = make_pipeline(StandardScaler(), clf).fit(X, y)
         assert pipe.score(X, y) > 0.8
         scores = cross_val_score(clone(pipe), X, y, cv=3)
         assert scores.shape == (3,) and scores.mean() > 0.75
-        grid = GridSearchCV(clf, {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(4,), (6,)]},
-                            cv=2, n_jobs=2).fit(X, y)
+        grid = GridSearchCV(
+            clf, {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(4,), (6,)]}, cv=2, n_jobs=2
+        ).fit(X, y)
     assert grid.best_estimator_.hidden_layer_sizes in [(4,), (6,)]
     fitted = pipe[-1]
     clone_ = clone(fitted)
     assert not hasattr(clone_, "coefs_") and clone_.get_params() == fitted.get_params()
-    for restored in (pickle.loads(pickle.dumps(fitted)),
-                     joblib.load(_joblib_roundtrip(fitted))):
+    for restored in (pickle.loads(pickle.dumps(fitted)), joblib.load(_joblib_roundtrip(fitted))):
         np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
         # the restored weights are one flat buffer again, and training continues
         params, _ = restored._flat_params()
@@ -567,8 +627,9 @@ def test_pandas_feature_names(data):
     pd = pytest.importorskip("pandas")
     X, y = data
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(5,), max_iter=10, early_stopping=True,
-                                scoring="roc_auc", random_state=0)
+    clf = DenseBinaryClassifier(
+        hidden_layer_sizes=(5,), max_iter=10, early_stopping=True, scoring="roc_auc", random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no feature-name warnings inside fit
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -649,8 +710,7 @@ def test_sparse_input_is_never_densified(solver):
     X = sp.random(n, d, density=5e-5, format="csr", random_state=0)
     X = X + sp.csr_matrix((np.ones(n), (np.arange(n), np.arange(n))), shape=(n, d))
     y = np.arange(n) % 2
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(2,), max_iter=3, solver=solver,
-                                random_state=0)
+    clf = DenseBinaryClassifier(hidden_layer_sizes=(2,), max_iter=3, solver=solver, random_state=0)
     tracemalloc.start()
     try:
         with warnings.catch_warnings():
@@ -673,8 +733,9 @@ def test_module_reproduces_decision_function(activation):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 5))
     y = (X[:, 0] > 0).astype(int)
-    clf = DenseBinaryClassifier(hidden_layer_sizes=(7, 4), activation=activation,
-                                max_iter=30, random_state=0).fit(X, y)
+    clf = DenseBinaryClassifier(
+        hidden_layer_sizes=(7, 4), activation=activation, max_iter=30, random_state=0
+    ).fit(X, y)
     fd.manual_seed(3)
     expected_draw = fd.nn.Linear(2, 2).weight.data.numpy().copy()
     fd.manual_seed(3)
@@ -694,11 +755,15 @@ def test_module_state_dict_loads_into_torch():
     y = (X[:, 1] > 0).astype(int)
     clf = DenseBinaryClassifier(hidden_layer_sizes=(8, 3), max_iter=20, random_state=0).fit(X, y)
     net = torch.nn.Sequential(
-        torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), torch.nn.ReLU(),
+        torch.nn.Linear(6, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 3),
+        torch.nn.ReLU(),
         torch.nn.Linear(3, 1),
     ).double()
-    net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
-                         for k, v in clf.module_.state_dict().items()})
+    net.load_state_dict(
+        {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in clf.module_.state_dict().items()}
+    )
     with torch.no_grad():
         logits = net(torch.from_numpy(X))[:, 0].numpy()
     np.testing.assert_allclose(logits, clf.decision_function(X), rtol=1e-12)

@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from test_persistence import _resume  # partial_fit 3 times, or warm_start for 4 iterations
 
 import fastdense as fd
 from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 from fastdense.serialization import load_arrays, save_arrays
-
-from test_persistence import _resume  # partial_fit 3 times, or warm_start for 4 iterations
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((80, 5))
@@ -37,8 +36,9 @@ TARGETS = {
 
 def _fit(target, solver="adam", dtype="float64", **kw):
     y = TARGETS[target]
-    params = dict(hidden_layer_sizes=(6, 4), solver=solver, max_iter=6, random_state=0,
-                  dtype=dtype, **kw)
+    params = dict(
+        hidden_layer_sizes=(6, 4), solver=solver, max_iter=6, random_state=0, dtype=dtype, **kw
+    )
     if target.startswith(("squared_error", "poisson")):
         est = DenseRegressor(loss=target.split("-")[0], **params)
     else:
@@ -60,8 +60,15 @@ def _same_fitted(a, b):
     for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)
-    for name in ("n_iter_", "t_", "n_outputs_", "n_layers_", "out_activation_", "loss_",
-                 "n_features_in_"):
+    for name in (
+        "n_iter_",
+        "t_",
+        "n_outputs_",
+        "n_layers_",
+        "out_activation_",
+        "loss_",
+        "n_features_in_",
+    ):
         assert getattr(a, name) == getattr(b, name), name
     assert getattr(a, "loss_curve_", None) == getattr(b, "loss_curve_", None)
     if hasattr(b, "classes_"):
@@ -77,15 +84,19 @@ def _continue(est, y, how):
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
-@pytest.mark.parametrize("solver, dtype", [("adam", "float64"), ("sgd", "float32"),
-                                           ("lbfgs", "float64")])
+@pytest.mark.parametrize(
+    "solver, dtype", [("adam", "float64"), ("sgd", "float32"), ("lbfgs", "float64")]
+)
 def test_round_trip_predicts_and_continues_bit_identically(tmp_path, target, solver, dtype):
     est, y = _fit(target, solver, dtype)
     copy = _round_trip(est, tmp_path / "m.safetensors")
     _same_fitted(copy, est)
     assert copy.get_params() == est.get_params()
-    methods = ("predict",) if isinstance(est, DenseRegressor) else (
-        "predict", "predict_proba", "predict_log_proba")
+    methods = (
+        ("predict",)
+        if isinstance(est, DenseRegressor)
+        else ("predict", "predict_proba", "predict_log_proba")
+    )
     for method in methods:
         np.testing.assert_array_equal(getattr(copy, method)(X), getattr(est, method)(X))
     assert copy.score(X, y) == est.score(X, y)
@@ -140,6 +151,7 @@ def test_the_binary_estimator_file_is_unchanged_and_refuses_other_targets(tmp_pa
 
 # ------------------------------------------------------------ contradictions
 
+
 def _edited_file(tmp_path, target, edit, **kw):
     est, _ = _fit(target, **kw)
     path = tmp_path / "m.safetensors"
@@ -156,6 +168,7 @@ def _edited_file(tmp_path, target, edit, **kw):
 def _set(where, key, value):
     def edit(arrays, meta, fitted, params):
         {"fitted": fitted, "params": params, "meta": meta, "arrays": arrays}[where][key] = value
+
     return edit
 
 
@@ -167,54 +180,112 @@ def _wider_last_layer(arrays, meta, fitted, params):
 
 
 CONTRADICTIONS = [
-    ("multiclass-int", _set("fitted", "out_activation_", "logistic"),
-     "out_activation_ 'logistic' contradicts its multiclass target"),
-    ("multilabel", _set("fitted", "out_activation_", "softmax"),
-     "out_activation_ 'softmax' contradicts its multilabel-indicator target"),
+    (
+        "multiclass-int",
+        _set("fitted", "out_activation_", "logistic"),
+        "out_activation_ 'logistic' contradicts its multiclass target",
+    ),
+    (
+        "multilabel",
+        _set("fitted", "out_activation_", "softmax"),
+        "out_activation_ 'softmax' contradicts its multilabel-indicator target",
+    ),
     ("binary-str", _set("fitted", "n_outputs_", 2), "n_outputs_ = 2 contradicts its 2 classes"),
-    ("multiclass-int", _set("arrays", "classes_", np.arange(5)),
-     "n_outputs_ = 4 contradicts its 5 classes"),
+    (
+        "multiclass-int",
+        _set("arrays", "classes_", np.arange(5)),
+        "n_outputs_ = 4 contradicts its 5 classes",
+    ),
     ("multiclass-int", _wider_last_layer, "has 5 outputs; this estimator's network has 4"),
-    ("multiclass-str", _set("fitted", "classes_", ["ant", "bee"]),
-     "multiclass target must have at least 3 classes"),
-    ("multiclass-str", _set("fitted", "classes_", ["bee", "ant", "cat", "dog"]),
-     "distinct labels in sorted order"),
-    ("multiclass-str", _set("fitted", "target_type", "binary"),
-     "binary target must have 2 classes; its classes_ has 4"),
-    ("multilabel", _set("arrays", "classes_", np.array([0, 1, 3])),
-     "label indices 0..2 as classes_"),
-    ("multilabel", _set("arrays", "classes_", np.array([0.0, 1.0, 2.0])),
-     "label indices 0..2 as classes_"),
+    (
+        "multiclass-str",
+        _set("fitted", "classes_", ["ant", "bee"]),
+        "multiclass target must have at least 3 classes",
+    ),
+    (
+        "multiclass-str",
+        _set("fitted", "classes_", ["bee", "ant", "cat", "dog"]),
+        "distinct labels in sorted order",
+    ),
+    (
+        "multiclass-str",
+        _set("fitted", "target_type", "binary"),
+        "binary target must have 2 classes; its classes_ has 4",
+    ),
+    (
+        "multilabel",
+        _set("arrays", "classes_", np.array([0, 1, 3])),
+        "label indices 0..2 as classes_",
+    ),
+    (
+        "multilabel",
+        _set("arrays", "classes_", np.array([0.0, 1.0, 2.0])),
+        "label indices 0..2 as classes_",
+    ),
     ("multiclass-int", _set("fitted", "target_type", "continuous"), "target_type must be one"),
-    ("binary-int", _set("arrays", "classes_", np.array([0.5, 1.5])),
-     "not the labels of a binary target"),
+    (
+        "binary-int",
+        _set("arrays", "classes_", np.array([0.5, 1.5])),
+        "not the labels of a binary target",
+    ),
     ("binary-int", _set("fitted", "sparse_target", True), "only a multilabel target can be"),
     ("binary-int", _set("fitted", "sparse_target", "yes"), "sparse_target must be true or false"),
-    ("squared_error", _set("params", "loss", "poisson"),
-     "out_activation_ 'identity' contradicts its loss 'poisson'"),
-    ("poisson", _set("fitted", "out_activation_", "identity"),
-     "out_activation_ 'identity' contradicts its loss 'poisson'"),
+    (
+        "squared_error",
+        _set("params", "loss", "poisson"),
+        "out_activation_ 'identity' contradicts its loss 'poisson'",
+    ),
+    (
+        "poisson",
+        _set("fitted", "out_activation_", "identity"),
+        "out_activation_ 'identity' contradicts its loss 'poisson'",
+    ),
     ("squared_error", _set("params", "loss", "quantile"), "parameters are invalid"),
-    ("squared_error-2", _set("fitted", "n_outputs_", 1),
-     "has 2 outputs; this estimator's network has 1"),
-    ("squared_error", _set("meta", "fastdense_kind", "DenseClassifier"),
-     "target_type must be one of"),
-    ("multiclass-int", _set("meta", "fastdense_kind", "DenseRegressor"),
-     "out_activation_ 'softmax' contradicts its loss 'squared_error'"),
-    ("multilabel", _set("params", "class_weight", {"__per_label__": [{"__items__": 3}]}),
-     "class_weight\\[0\\] must be a list of \\[class, weight\\] pairs"),
-    ("multilabel", _set("params", "class_weight", {"__per_label__": []}),
-     "per-label class_weight must be a non-empty list"),
-    ("multilabel", _set("params", "class_weight", {"__per_label__": [
-        {"__items__": [[0, 1.0], [1, 2.0]]}] * 2}), "list of 2 per-label dicts, but its target "
-     "is multilabel-indicator with 3 classes"),
-    ("multiclass-int", _set("params", "class_weight", {"__per_label__": [
-        {"__items__": [[0, 1.0], [1, 2.0]]}] * 4}), "a list needs a multilabel target"),
+    (
+        "squared_error-2",
+        _set("fitted", "n_outputs_", 1),
+        "has 2 outputs; this estimator's network has 1",
+    ),
+    (
+        "squared_error",
+        _set("meta", "fastdense_kind", "DenseClassifier"),
+        "target_type must be one of",
+    ),
+    (
+        "multiclass-int",
+        _set("meta", "fastdense_kind", "DenseRegressor"),
+        "out_activation_ 'softmax' contradicts its loss 'squared_error'",
+    ),
+    (
+        "multilabel",
+        _set("params", "class_weight", {"__per_label__": [{"__items__": 3}]}),
+        "class_weight\\[0\\] must be a list of \\[class, weight\\] pairs",
+    ),
+    (
+        "multilabel",
+        _set("params", "class_weight", {"__per_label__": []}),
+        "per-label class_weight must be a non-empty list",
+    ),
+    (
+        "multilabel",
+        _set(
+            "params", "class_weight", {"__per_label__": [{"__items__": [[0, 1.0], [1, 2.0]]}] * 2}
+        ),
+        "list of 2 per-label dicts, but its target is multilabel-indicator with 3 classes",
+    ),
+    (
+        "multiclass-int",
+        _set(
+            "params", "class_weight", {"__per_label__": [{"__items__": [[0, 1.0], [1, 2.0]]}] * 4}
+        ),
+        "a list needs a multilabel target",
+    ),
 ]
 
 
-@pytest.mark.parametrize("target, edit, message", CONTRADICTIONS,
-                         ids=[m[:40] for _, _, m in CONTRADICTIONS])
+@pytest.mark.parametrize(
+    "target, edit, message", CONTRADICTIONS, ids=[m[:40] for _, _, m in CONTRADICTIONS]
+)
 def test_contradictions_are_value_errors_naming_them(tmp_path, target, edit, message):
     path = _edited_file(tmp_path, target, edit)
     with warnings.catch_warnings():

@@ -21,10 +21,18 @@ from fastdense import DenseBinaryClassifier
 
 _MEMMAP_DIR = tempfile.mkdtemp(prefix="fastdense-est-fuzz-")
 _counter = iter(range(10**9))
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
-X_DTYPES = [np.float32, np.float64, np.float16, np.int8, np.int64, np.uint8, np.bool_,
-            np.complex128, object]
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+X_DTYPES = [
+    np.float32,
+    np.float64,
+    np.float16,
+    np.int8,
+    np.int64,
+    np.uint8,
+    np.bool_,
+    np.complex128,
+    object,
+]
 LAYOUTS = ["C", "F", "strided", "readonly", "memmap"]
 
 
@@ -61,8 +69,10 @@ def _params(est):
 
 @FUZZ
 @given(
-    n=st.integers(0, 12), d=st.integers(0, 4),
-    dtype=st.sampled_from(X_DTYPES), layout=st.sampled_from(LAYOUTS),
+    n=st.integers(0, 12),
+    d=st.integers(0, 4),
+    dtype=st.sampled_from(X_DTYPES),
+    layout=st.sampled_from(LAYOUTS),
     kind=st.sampled_from(["normal", "huge", "tiny", "nan", "inf"]),
     labels=st.sampled_from(["int", "str", "bool", "float", "one_class", "three"]),
     solver=st.sampled_from(["adam", "sgd", "lbfgs"]),
@@ -93,9 +103,14 @@ def test_fit_predict_any_input(n, d, dtype, layout, kind, labels, solver, weight
     k = rng.integers(0, 2, size=n)
     if n >= 2:
         k[:2] = [0, 1]
-    y = {"int": k, "str": np.array(["no", "yes"])[k], "bool": k.astype(bool),
-         "float": k * 2.0, "one_class": np.zeros(n, dtype=int),
-         "three": np.arange(n) % 3}[labels]
+    y = {
+        "int": k,
+        "str": np.array(["no", "yes"])[k],
+        "bool": k.astype(bool),
+        "float": k * 2.0,
+        "one_class": np.zeros(n, dtype=int),
+        "three": np.arange(n) % 3,
+    }[labels]
     sw = None if weights is None else (rng.random(n) if weights == "random" else np.zeros(n))
 
     try:
@@ -106,10 +121,16 @@ def test_fit_predict_any_input(n, d, dtype, layout, kind, labels, solver, weight
     except (ValueError, TypeError) as exc:
         msg = str(exc)
         assert msg  # a message saying what is wrong
-        expected = (n < 2 or d == 0
-                    or len(np.unique(y)) > 2
-                    or dtype == np.complex128 or not finite or kind == "huge"
-                    or weights == "zeros" or (n < 3 and solver != "lbfgs"))
+        expected = (
+            n < 2
+            or d == 0
+            or len(np.unique(y)) > 2
+            or dtype == np.complex128
+            or not finite
+            or kind == "huge"
+            or weights == "zeros"
+            or (n < 3 and solver != "lbfgs")
+        )
         assert expected, f"unexpected {type(exc).__name__}: {msg}"
         return
     # a working model
@@ -133,8 +154,11 @@ def test_fit_predict_any_input(n, d, dtype, layout, kind, labels, solver, weight
 
 @FUZZ
 @given(
-    n=st.integers(0, 6), d_fit=st.integers(1, 3), d_pred=st.integers(0, 4),
-    dtype=st.sampled_from(X_DTYPES), layout=st.sampled_from(LAYOUTS),
+    n=st.integers(0, 6),
+    d_fit=st.integers(1, 3),
+    d_pred=st.integers(0, 4),
+    dtype=st.sampled_from(X_DTYPES),
+    layout=st.sampled_from(LAYOUTS),
     seed=st.integers(0, 2**16),
 )
 def test_predict_any_input(n, d_fit, d_pred, dtype, layout, seed):

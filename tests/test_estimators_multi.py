@@ -12,8 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import (make_classification, make_multilabel_classification,
-                              make_regression)
+from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -30,9 +29,13 @@ def _data():
     Xl, yl = make_multilabel_classification(120, 6, n_classes=3, random_state=0)
     Xr, yr = make_regression(120, 6, n_targets=2, random_state=0)
     yp = rng.poisson(np.exp(0.3 * Xr[:, 0])).astype(float)
-    return {"multiclass": (Xc, yc), "multilabel": (Xl, yl),
-            "regression": (Xr, yr / 100), "regression1": (Xr, yr[:, 0] / 100),
-            "poisson": (Xr, yp)}
+    return {
+        "multiclass": (Xc, yc),
+        "multilabel": (Xl, yl),
+        "regression": (Xr, yr / 100),
+        "regression1": (Xr, yr[:, 0] / 100),
+        "poisson": (Xr, yp),
+    }
 
 
 DATA = _data()
@@ -44,23 +47,39 @@ def rel_err(a, b):
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
 
 
-CASES = [c for c in itertools.product(
-    ["multiclass", "multilabel", "regression", "regression1", "poisson"],
-    ["adam", "sgd", "lbfgs"], ["relu", "tanh", "logistic", "identity"],
-    [False, True], [False, True]) if not (c[1] == "lbfgs" and c[3])]
+CASES = [
+    c
+    for c in itertools.product(
+        ["multiclass", "multilabel", "regression", "regression1", "poisson"],
+        ["adam", "sgd", "lbfgs"],
+        ["relu", "tanh", "logistic", "identity"],
+        [False, True],
+        [False, True],
+    )
+    if not (c[1] == "lbfgs" and c[3])
+]
 
 
 @pytest.mark.parametrize("target,solver,activation,early_stopping,weighted", CASES)
 def test_equals_scikit_learn(target, solver, activation, early_stopping, weighted):
     X, y = DATA[target]
-    params = dict(hidden_layer_sizes=(7, 5), solver=solver, activation=activation,
-                  early_stopping=early_stopping, random_state=1, max_iter=12)
+    params = dict(
+        hidden_layer_sizes=(7, 5),
+        solver=solver,
+        activation=activation,
+        early_stopping=early_stopping,
+        random_state=1,
+        max_iter=12,
+    )
     if target == "poisson":
         params["loss"] = "poisson"
     if solver == "sgd":
         params["learning_rate_init"] = 0.01 if target != "poisson" else 0.002
-    ours_cls, ref_cls = ((DenseClassifier, MLPClassifier) if target.startswith("multi")
-                         else (DenseRegressor, MLPRegressor))
+    ours_cls, ref_cls = (
+        (DenseClassifier, MLPClassifier)
+        if target.startswith("multi")
+        else (DenseRegressor, MLPRegressor)
+    )
     sw = SW if weighted else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -75,13 +94,13 @@ def test_equals_scikit_learn(target, solver, activation, early_stopping, weighte
     if solver != "lbfgs":
         np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=rtol)
         if early_stopping:
-            np.testing.assert_allclose(ours.validation_scores_, ref.validation_scores_,
-                                       rtol=1e-9)
+            np.testing.assert_allclose(ours.validation_scores_, ref.validation_scores_, rtol=1e-9)
     if ours_cls is DenseClassifier:
         np.testing.assert_array_equal(ours.classes_, ref.classes_)
         np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
-        np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
-                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            ours.predict_proba(X), ref.predict_proba(X), rtol=1e-9, atol=1e-12
+        )
     else:
         np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-9, atol=1e-12)
 
@@ -93,7 +112,9 @@ def test_float32_and_float64(dtype):
     assert clf.coefs_[0].dtype == dtype and clf.predict_proba(X).dtype == dtype
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1, rtol=1e-5)
     X, y = DATA["regression"]
-    reg = DenseRegressor(hidden_layer_sizes=(8,), max_iter=30, random_state=0).fit(X.astype(dtype), y)
+    reg = DenseRegressor(hidden_layer_sizes=(8,), max_iter=30, random_state=0).fit(
+        X.astype(dtype), y
+    )
     assert reg.coefs_[0].dtype == dtype and reg.predict(X).shape == (120, 2)
 
 
@@ -114,11 +135,14 @@ def test_binary_estimator_still_refuses_multiclass():
 def test_class_weight_multilabel_per_label():
     X, y = DATA["multilabel"]
     cw = [{0: 1.0, 1: 3.0}] * 3
-    clf = DenseClassifier((6,), solver="lbfgs", max_iter=20, random_state=0,
-                          class_weight=cw).fit(X, y)
+    clf = DenseClassifier((6,), solver="lbfgs", max_iter=20, random_state=0, class_weight=cw).fit(
+        X, y
+    )
     from sklearn.utils.class_weight import compute_sample_weight
+
     ref = DenseClassifier((6,), solver="lbfgs", max_iter=20, random_state=0).fit(
-        X, y, sample_weight=compute_sample_weight(cw, y))
+        X, y, sample_weight=compute_sample_weight(cw, y)
+    )
     np.testing.assert_array_equal(clf.coefs_[0], ref.coefs_[0])
 
 
@@ -130,8 +154,9 @@ def test_pickle_and_save_round_trips(tmp_path):
     X, y = DATA["regression"]
     reg = DenseRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X, y)
     fastdense.save(reg, tmp_path / "reg.safetensors")  # tests/test_persistence.py: in full
-    np.testing.assert_array_equal(fastdense.load(tmp_path / "reg.safetensors").predict(X),
-                                  reg.predict(X))
+    np.testing.assert_array_equal(
+        fastdense.load(tmp_path / "reg.safetensors").predict(X), reg.predict(X)
+    )
 
 
 def test_unpickled_network_with_wrong_output_width_is_refused():

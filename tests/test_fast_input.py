@@ -13,30 +13,48 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.preprocessing import LabelBinarizer
 
-from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
-from fastdense import _fast_input
+from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor, _fast_input
 
-ESTIMATORS = {"binary": DenseBinaryClassifier, "classifier": DenseClassifier,
-              "regressor": DenseRegressor}
+ESTIMATORS = {
+    "binary": DenseBinaryClassifier,
+    "classifier": DenseClassifier,
+    "regressor": DenseRegressor,
+}
 
 
 @contextlib.contextmanager
 def slow_path():
     """Switch the fast path off: every input takes scikit-learn's validation."""
-    with mock.patch.object(_fast_input, "features", lambda *a, **k: None), \
-            mock.patch.object(_fast_input, "params_valid", lambda est: False):
+    with (
+        mock.patch.object(_fast_input, "features", lambda *a, **k: None),
+        mock.patch.object(_fast_input, "params_valid", lambda est: False),
+    ):
         yield
 
 
 def _state(est):
     """Everything fit leaves on the estimator that the two paths could disagree on."""
-    out = {k: v for k, v in vars(est).items()
-           if k not in ("_fitted_net", "_params", "coefs_", "intercepts_", "_random_state",
-                        "_optimizer", "_label_binarizer", "_best_params",
-                        "_fastdense_constraints", "_own_random_state")}
+    out = {
+        k: v
+        for k, v in vars(est).items()
+        if k
+        not in (
+            "_fitted_net",
+            "_params",
+            "coefs_",
+            "intercepts_",
+            "_random_state",
+            "_optimizer",
+            "_label_binarizer",
+            "_best_params",
+            "_fastdense_constraints",
+            "_own_random_state",
+        )
+    }
     out["params"] = est._params.copy()
     binarizer = getattr(est, "_label_binarizer", None)
     if binarizer is not None:
@@ -95,8 +113,10 @@ def _compare(make, steps, X_pred):
 
 
 LABELS = {
-    "int64": np.array([0, 1, 2, 3]), "int32": np.array([-1, 5, 7, 9], dtype=np.int32),
-    "uint8": np.array([1, 2, 3, 4], dtype=np.uint8), "float64": np.array([0.0, 1.0, 2.0, 3.0]),
+    "int64": np.array([0, 1, 2, 3]),
+    "int32": np.array([-1, 5, 7, 9], dtype=np.int32),
+    "uint8": np.array([1, 2, 3, 4], dtype=np.uint8),
+    "float64": np.array([0.0, 1.0, 2.0, 3.0]),
     "float32": np.array([2.0, -3.0, 4.0, 5.0], dtype=np.float32),
     "float_nonint": np.array([0.5, 1.0, 1.5, 2.0]),
 }
@@ -105,43 +125,65 @@ LABELS = {
 @pytest.mark.parametrize("kind", sorted(ESTIMATORS))
 @pytest.mark.parametrize("labels", sorted(LABELS))
 @settings(max_examples=8, deadline=None)
-@given(n_classes=st.integers(1, 4), x_dtype=st.sampled_from(["float64", "float32", "int64"]),
-       est_dtype=st.sampled_from([None, "float32", "float64"]),
-       layout=st.sampled_from(["C", "F"]), n=st.integers(1, 30), seed=st.integers(0, 3),
-       bad_x=st.sampled_from([None, "nan", "inf", "huge"]))
-def test_fit_fast_path_matches_full_validation(kind, labels, n_classes, x_dtype,
-                                               est_dtype, layout, n, seed, bad_x):
+@given(
+    n_classes=st.integers(1, 4),
+    x_dtype=st.sampled_from(["float64", "float32", "int64"]),
+    est_dtype=st.sampled_from([None, "float32", "float64"]),
+    layout=st.sampled_from(["C", "F"]),
+    n=st.integers(1, 30),
+    seed=st.integers(0, 3),
+    bad_x=st.sampled_from([None, "nan", "inf", "huge"]),
+)
+def test_fit_fast_path_matches_full_validation(
+    kind, labels, n_classes, x_dtype, est_dtype, layout, n, seed, bad_x
+):
     rng = np.random.default_rng(seed)
     X = np.asarray(rng.normal(size=(n, 4)) * 3, dtype=x_dtype, order=layout)
     if bad_x is not None and x_dtype != "int64":
-        X[rng.integers(n), rng.integers(4)] = {"nan": np.nan, "inf": np.inf,
-                                               "huge": np.finfo(X.dtype).max}[bad_x]
+        X[rng.integers(n), rng.integers(4)] = {
+            "nan": np.nan,
+            "inf": np.inf,
+            "huge": np.finfo(X.dtype).max,
+        }[bad_x]
     y = rng.choice(LABELS[labels][:n_classes], size=n)
     if kind == "regressor":
         y = y.astype(LABELS[labels].dtype)
-    make = lambda: ESTIMATORS[kind](hidden_layer_sizes=(3,), max_iter=2,  # noqa: E731
-                                    random_state=0, dtype=est_dtype)
+    make = lambda: ESTIMATORS[kind](
+        hidden_layer_sizes=(3,),
+        max_iter=2,  # noqa: E731
+        random_state=0,
+        dtype=est_dtype,
+    )
     _compare(make, [("fit", X, y, {})], X)
 
 
 @settings(max_examples=30, deadline=None)
-@given(kind=st.sampled_from(["binary", "classifier"]),
-       first=st.sampled_from(["fit", "partial_fit", "warm_start"]),
-       second_labels=st.sampled_from(["same", "subset", "extra", "float"]),
-       width=st.sampled_from([4, 3]), seed=st.integers(0, 3))
-def test_refit_fast_path_matches_full_validation(kind, first, second_labels,
-                                                 width, seed):
+@given(
+    kind=st.sampled_from(["binary", "classifier"]),
+    first=st.sampled_from(["fit", "partial_fit", "warm_start"]),
+    second_labels=st.sampled_from(["same", "subset", "extra", "float"]),
+    width=st.sampled_from([4, 3]),
+    seed=st.integers(0, 3),
+)
+def test_refit_fast_path_matches_full_validation(kind, first, second_labels, width, seed):
     rng = np.random.default_rng(seed)
     classes = np.array([0, 1] if kind == "binary" else [0, 1, 2])
     X = rng.normal(size=(20, 4))
     y = np.resize(classes, 20)
     X2 = rng.normal(size=(10, width))
-    y2 = {"same": np.resize(classes, 10), "subset": np.zeros(10, dtype=int),
-          "extra": np.resize(np.append(classes, 7), 10),
-          "float": np.resize(classes, 10).astype(float)}[second_labels]
+    y2 = {
+        "same": np.resize(classes, 10),
+        "subset": np.zeros(10, dtype=int),
+        "extra": np.resize(np.append(classes, 7), 10),
+        "float": np.resize(classes, 10).astype(float),
+    }[second_labels]
     warm = first == "warm_start"
-    make = lambda: ESTIMATORS[kind](hidden_layer_sizes=(3,), max_iter=2,  # noqa: E731
-                                    random_state=0, warm_start=warm)
+    make = lambda: ESTIMATORS[kind](
+        hidden_layer_sizes=(3,),
+        max_iter=2,  # noqa: E731
+        random_state=0,
+        warm_start=warm,
+    )
     if first == "partial_fit":
         steps = [("partial_fit", X, y, {"classes": classes}), ("partial_fit", X2, y2, {})]
     else:
@@ -173,8 +215,7 @@ def test_label_binarizer_is_a_real_fitted_one():
     reference = LabelBinarizer().fit(y)
     assert type(est._label_binarizer) is LabelBinarizer
     np.testing.assert_array_equal(est._label_binarizer.transform(y), reference.transform(y))
-    np.testing.assert_array_equal(est._label_binarizer.inverse_transform(
-        reference.transform(y)), y)
+    np.testing.assert_array_equal(est._label_binarizer.inverse_transform(reference.transform(y)), y)
     clone = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(clone.predict(X), est.predict(X))
 
@@ -191,18 +232,24 @@ def test_param_validation_errors_unchanged():
         est.fit(X, y)
 
 
-@pytest.mark.parametrize("x_dtype,est_dtype", [("float64", None), ("float32", None),
-                                               ("float64", "float32"), ("float32", "float64")])
+@pytest.mark.parametrize(
+    "x_dtype,est_dtype",
+    [("float64", None), ("float32", None), ("float64", "float32"), ("float32", "float64")],
+)
 @pytest.mark.parametrize("kind", sorted(ESTIMATORS))
 def test_common_input_skips_scikit_learn_validation(kind, x_dtype, est_dtype):
     X = np.random.default_rng(0).normal(size=(20, 3)).astype(x_dtype)
     y = np.resize([0, 1, 2], 20) if kind == "classifier" else np.resize([0, 1], 20)
-    module = {"binary": "fastdense.estimators.classifier",
-              "classifier": "fastdense.estimators.classifier",
-              "regressor": "fastdense.estimators.regressor"}[kind]
+    module = {
+        "binary": "fastdense.estimators.classifier",
+        "classifier": "fastdense.estimators.classifier",
+        "regressor": "fastdense.estimators.regressor",
+    }[kind]
     est = ESTIMATORS[kind](hidden_layer_sizes=(3,), max_iter=2, dtype=est_dtype)
-    with mock.patch(f"{module}.validate_data", side_effect=AssertionError("full path")), \
-            warnings.catch_warnings():
+    with (
+        mock.patch(f"{module}.validate_data", side_effect=AssertionError("full path")),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")
         est.fit(X, y)
         est.partial_fit(X, y)

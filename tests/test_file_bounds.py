@@ -19,14 +19,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _child import run_in_child
 from sklearn.exceptions import ConvergenceWarning
 
 import fastdense as fd
 from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 from fastdense.io import atomic_write, load_arrays, parse_json, save_arrays
 from fastdense.io.estimator_file import FORMAT_KEY, FORMAT_VERSION, MAX_LABEL_WIDTH
-
-from _child import run_in_child
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((60, 4))
@@ -59,6 +58,7 @@ def _rewrite(path, edit_meta=None, edit_fitted=None, edit_params=None):
 
 # ----------------------------------------------------------------- allocation bounds
 
+
 def test_a_huge_label_dtype_is_refused_without_allocating(tmp_path):
     path = tmp_path / "m.safetensors"
     fd.save(_fitted(target=np.where(y == 1, "yes", "no")), path)
@@ -69,7 +69,7 @@ def test_a_huge_label_dtype_is_refused_without_allocating(tmp_path):
         fd.load(path)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 50 * 2 ** 20, peak  # the reproducer asked for ~2.4 GB
+    assert peak < 50 * 2**20, peak  # the reproducer asked for ~2.4 GB
 
 
 def test_a_wide_but_bounded_label_dtype_still_loads(tmp_path):
@@ -104,7 +104,7 @@ def test_only_regular_files_are_read(tmp_path, special):
 
 def test_a_header_longer_than_the_file_is_refused_before_reading(tmp_path):
     path = tmp_path / "m.safetensors"
-    path.write_bytes(struct.pack("<Q", 2 ** 40) + b"{}")
+    path.write_bytes(struct.pack("<Q", 2**40) + b"{}")
     with pytest.raises(ValueError, match="header length"):
         load_arrays(path)
 
@@ -128,12 +128,14 @@ def test_too_many_dimensions_are_refused(tmp_path):
 
 # ----------------------------------------------------------------- nesting depth
 
+
 def _nested(depth):
     return "[" * depth + "]" * depth
 
 
-@pytest.mark.parametrize("where", ["header", "params", "fitted", "fastdense_keys",
-                                   "checkpoint", "cli_info"])
+@pytest.mark.parametrize(
+    "where", ["header", "params", "fitted", "fastdense_keys", "checkpoint", "cli_info"]
+)
 def test_deeply_nested_json_is_a_value_error(tmp_path, where):
     path = tmp_path / "m.safetensors"
     deep = _nested(100_000)
@@ -185,13 +187,21 @@ def test_parse_json_limit_skips_brackets_inside_strings():
 
 # ----------------------------------------------------------------- numeric ranges
 
-@pytest.mark.parametrize("solver, field, value", [
-    ("adam", "t", 2 ** 63), ("adam", "t", -1), ("adam", "beta_1", 1.0),
-    ("adam", "epsilon", 0.0), ("adam", "learning_rate_init", 0.0),
-    ("sgd", "power_t", -1e300), ("sgd", "momentum", 1.5), ("sgd", "lr_schedule", "warp"),
-])
-def test_optimizer_scalars_out_of_the_parameters_range_are_refused(tmp_path, solver, field,
-                                                                   value):
+
+@pytest.mark.parametrize(
+    "solver, field, value",
+    [
+        ("adam", "t", 2**63),
+        ("adam", "t", -1),
+        ("adam", "beta_1", 1.0),
+        ("adam", "epsilon", 0.0),
+        ("adam", "learning_rate_init", 0.0),
+        ("sgd", "power_t", -1e300),
+        ("sgd", "momentum", 1.5),
+        ("sgd", "lr_schedule", "warp"),
+    ],
+)
+def test_optimizer_scalars_out_of_the_parameters_range_are_refused(tmp_path, solver, field, value):
     path = tmp_path / "m.safetensors"
     fd.save(_fitted(solver=solver, learning_rate="invscaling"), path)
     _rewrite(path, edit_fitted=lambda f: f["_optimizer"].update({field: value}))
@@ -211,7 +221,7 @@ def test_an_invscaling_schedule_that_overflows_is_refused_at_load(tmp_path):
 def test_step_counts_beyond_2_53_are_refused(tmp_path, field):
     path = tmp_path / "m.safetensors"
     fd.save(_fitted(), path)
-    _rewrite(path, edit_fitted=lambda f: f.update({field: 2 ** 63}))
+    _rewrite(path, edit_fitted=lambda f: f.update({field: 2**63}))
     with pytest.raises(ValueError, match=field):
         fd.load(path)
 
@@ -237,6 +247,7 @@ def test_the_format_version_is_written_and_checked(tmp_path):
 
 
 # ----------------------------------------------------------------- saves
+
 
 def test_a_new_file_gets_0666_minus_umask_and_an_existing_one_keeps_its_mode(tmp_path):
     old = os.umask(0o022)
@@ -328,17 +339,24 @@ def test_cli_special_model_files_are_errors(cli_files, tmp_path, monkeypatch, ca
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     for model, fragment in ((fifo, "regular file"), (tmp_path, "directory")):
-        code, err = _cli(["predict", model, cli_files / "data.csv"], monkeypatch, capsys,
-                         tmp_path)
+        code, err = _cli(["predict", model, cli_files / "data.csv"], monkeypatch, capsys, tmp_path)
         _assert_error(code, err, fragment)
 
 
 def test_cli_out_dir_is_an_error(cli_files, tmp_path, monkeypatch, capsys):
-    code, err = _cli(["predict", cli_files / "m.safetensors", cli_files / "data.csv",
-                      "--out", tmp_path], monkeypatch, capsys, tmp_path)
+    code, err = _cli(
+        ["predict", cli_files / "m.safetensors", cli_files / "data.csv", "--out", tmp_path],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
     _assert_error(code, err, "is a directory")
-    code, err = _cli(["train", cli_files / "data.csv", "--target", "label", "--quiet",
-                      "--out", tmp_path], monkeypatch, capsys, tmp_path)
+    code, err = _cli(
+        ["train", cli_files / "data.csv", "--target", "label", "--quiet", "--out", tmp_path],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
     _assert_error(code, err, "is a directory")
 
 
@@ -361,13 +379,20 @@ def test_cli_full_disk_keeps_the_previous_file(cli_files, tmp_path, command):
 
     out = tmp_path / ("p.csv" if command == "predict" else "m.safetensors")
     out.write_bytes(b"previous")
-    args = (["predict", cli_files / "m.safetensors", cli_files / "data.csv"]
-            if command == "predict" else
-            ["train", cli_files / "data.csv", "--target", "label", "--quiet",
-             "--max-iter", "2"])
+    args = (
+        ["predict", cli_files / "m.safetensors", cli_files / "data.csv"]
+        if command == "predict"
+        else ["train", cli_files / "data.csv", "--target", "label", "--quiet", "--max-iter", "2"]
+    )
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(fd.__file__)))
-    res = subprocess.run([sys.executable, "-c", _FULL_DISK, *map(str, args), "--out", out],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    res = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, *map(str, args), "--out", out],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     err = res.stderr.strip().splitlines()[-1] if res.stderr.strip() else ""
     _assert_error(res.returncode, err, "No space left on device")
     assert "Traceback" not in res.stderr
@@ -375,15 +400,18 @@ def test_cli_full_disk_keeps_the_previous_file(cli_files, tmp_path, command):
     assert sorted(os.listdir(tmp_path)) == [out.name]
 
 
-def test_cli_predict_out_keeps_the_mode_and_the_link(cli_files, tmp_path, monkeypatch,
-                                                     capsys):
+def test_cli_predict_out_keeps_the_mode_and_the_link(cli_files, tmp_path, monkeypatch, capsys):
     target = tmp_path / "real.csv"
     target.write_text("old")
     os.chmod(target, 0o664)
     link = tmp_path / "preds.csv"
     link.symlink_to(target)
-    code, err = _cli(["predict", cli_files / "m.safetensors", cli_files / "data.csv",
-                      "--out", link], monkeypatch, capsys, tmp_path)
+    code, err = _cli(
+        ["predict", cli_files / "m.safetensors", cli_files / "data.csv", "--out", link],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
     assert code == 0, err
     assert link.is_symlink() and stat.S_IMODE(os.stat(target).st_mode) == 0o664
     assert pd.read_csv(target).shape == (len(X), 3)  # the label and each class's probability
@@ -392,7 +420,8 @@ def test_cli_predict_out_keeps_the_mode_and_the_link(cli_files, tmp_path, monkey
 def test_cli_pandas_import_errors_are_told_apart(monkeypatch):
     import builtins
 
-    from fastdense.cli._common import UsageError, pandas as _pandas
+    from fastdense.cli._common import UsageError
+    from fastdense.cli._common import pandas as _pandas
 
     real = builtins.__import__
 
@@ -417,14 +446,13 @@ def test_cli_pandas_import_errors_are_told_apart(monkeypatch):
 
 # ----------------------------------------------------------------- item 5
 
+
 def test_regressor_lbfgs_partial_fit_as_mlp_regressor():
     from sklearn.neural_network import MLPRegressor
 
     t = X @ [1.0, 2.0, 3.0, -1.0]
-    ours = DenseRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20,
-                          random_state=0)
-    theirs = MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20,
-                          random_state=0)
+    ours = DenseRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20, random_state=0)
+    theirs = MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20, random_state=0)
     assert hasattr(ours, "partial_fit") and hasattr(theirs, "partial_fit")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -456,15 +484,16 @@ def test_float32_model_computes_float64_X_beyond_float32_as_mlp(cls):
     ref_cls = MLPRegressor if cls is DenseRegressor else MLPClassifier
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = cls(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(
-            X.astype(np.float32), y)
+        ours = cls(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X.astype(np.float32), y)
         theirs = ref_cls(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(
-            X.astype(np.float32), y)
+            X.astype(np.float32), y
+        )
     Xb = X[:4].copy()
     Xb[0, 0], Xb[1, 1] = 1e39, -1e300
     np.testing.assert_array_equal(ours.predict(Xb), theirs.predict(Xb))
     if cls is not DenseRegressor:
-        np.testing.assert_allclose(ours.predict_proba(Xb), theirs.predict_proba(Xb),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            ours.predict_proba(Xb), theirs.predict_proba(Xb), rtol=1e-5, atol=1e-6
+        )
     # values in range still run the float32 network
     assert ours.predict(X[:4]).dtype == (np.float32 if cls is DenseRegressor else y.dtype)

@@ -27,6 +27,7 @@ import tempfile
 
 import numpy as np
 import pytest
+from _child import run_in_child
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,12 +35,14 @@ import fastdense
 from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 from fastdense.serialization import load_arrays, save_arrays
 
-from _child import run_in_child
-
 EXAMPLES = int(os.environ.get("FASTDENSE_FUZZ_EXAMPLES", "100"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get(
-    "FASTDENSE_FUZZ_RANDOM"), database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not os.environ.get("FASTDENSE_FUZZ_RANDOM"),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 ALLOWED = ("ValueError", "TypeError", "InvalidParameterError", "NotFittedError")
 
 rng = np.random.default_rng(0)
@@ -56,8 +59,9 @@ def _fit(dtype, solver):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return DenseBinaryClassifier((6, 4), solver=solver, max_iter=5, random_state=0,
-                                     dtype=dtype).fit(X, Y)
+        return DenseBinaryClassifier(
+            (6, 4), solver=solver, max_iter=5, random_state=0, dtype=dtype
+        ).fit(X, Y)
 
 
 MODELS = {(d, s): _fit(d, s) for d in ("float32", "float64") for s in ("adam", "sgd")}
@@ -81,19 +85,31 @@ def _fit_other(kind, dtype, solver):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if kind == "regression":
-            return DenseRegressor(loss="poisson" if solver == "sgd" else "squared_error",
-                                  hidden_layer_sizes=(6, 4), solver=solver, max_iter=5,
-                                  random_state=0, dtype=dtype).fit(X, Y_REGRESSION)
+            return DenseRegressor(
+                loss="poisson" if solver == "sgd" else "squared_error",
+                hidden_layer_sizes=(6, 4),
+                solver=solver,
+                max_iter=5,
+                random_state=0,
+                dtype=dtype,
+            ).fit(X, Y_REGRESSION)
         y = Y_MULTICLASS if kind == "multiclass" else Y_MULTILABEL
-        return DenseClassifier((6, 4), solver=solver, max_iter=5, random_state=0,
-                               dtype=dtype).fit(X, y)
+        return DenseClassifier((6, 4), solver=solver, max_iter=5, random_state=0, dtype=dtype).fit(
+            X, y
+        )
 
 
 # DenseClassifier (multi-class, multilabel) and DenseRegressor (squared error, poisson)
-OTHER_MODELS = {(k, d, s): _fit_other(k, d, s) for k, d, s in [
-    ("multiclass", "float32", "adam"), ("multiclass", "float64", "lbfgs"),
-    ("multilabel", "float64", "sgd"), ("regression", "float64", "adam"),
-    ("regression", "float32", "sgd")]}
+OTHER_MODELS = {
+    (k, d, s): _fit_other(k, d, s)
+    for k, d, s in [
+        ("multiclass", "float32", "adam"),
+        ("multiclass", "float64", "lbfgs"),
+        ("multilabel", "float64", "sgd"),
+        ("regression", "float64", "adam"),
+        ("regression", "float32", "sgd"),
+    ]
+}
 OTHER_FILES = {key: _file_bytes(est) for key, est in OTHER_MODELS.items()}
 
 
@@ -136,7 +152,7 @@ def _sequence(clf, reference):
     if isinstance(clf, DenseBinaryClassifier):
         clf.decision_function(X[:3])
     clf.score(X, y)
-    clf.module_
+    assert clf.module_ is not None
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(_answers(again)[0], proba)
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,16 +183,17 @@ def _load_and_run(blob, reference):
 def _check(answer):
     if answer[0] == "raised":
         assert answer[1] in ALLOWED, (
-            f"a {answer[1]} escaped (only ValueError/TypeError may): {answer[2]}\n{answer[3]}")
+            f"a {answer[1]} escaped (only ValueError/TypeError may): {answer[2]}\n{answer[3]}"
+        )
 
 
 # ---------------------------------------------------------- (a) crafted files
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats()
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                 max_size=3),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 shapes = st.lists(st.integers(0, 7), min_size=0, max_size=3).map(tuple)
@@ -185,7 +202,7 @@ dtypes = st.sampled_from([np.float16, np.float32, np.float64, np.int32, np.uint8
 
 def _parse(blob):
     (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
+    header = json.loads(blob[8 : 8 + n])
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.safetensors")
         with open(path, "wb") as f:
@@ -207,10 +224,31 @@ def file_mutations(draw):
     """A list of edits of a real model file's header values and arrays."""
     ops = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["fitted", "params", "optimizer", "array", "drop_array",
-                                     "add_array", "rename_array", "meta", "kind"]))
-        ops.append((kind, draw(st.integers(0, 10**6)), draw(json_values), draw(shapes),
-                    draw(dtypes), draw(st.text(max_size=12))))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "fitted",
+                    "params",
+                    "optimizer",
+                    "array",
+                    "drop_array",
+                    "add_array",
+                    "rename_array",
+                    "meta",
+                    "kind",
+                ]
+            )
+        )
+        ops.append(
+            (
+                kind,
+                draw(st.integers(0, 10**6)),
+                draw(json_values),
+                draw(shapes),
+                draw(dtypes),
+                draw(st.text(max_size=12)),
+            )
+        )
     return ops
 
 
@@ -244,8 +282,11 @@ def _apply(ops, arrays, meta):
             if isinstance(opt, dict):
                 keys = sorted(opt)
                 key = keys[pick % len(keys)]
-                opt[key] = (["_SGDState", "_AdamState", "os.system", text][pick % 4]
-                            if key == "class" else value)
+                opt[key] = (
+                    ["_SGDState", "_AdamState", "os.system", text][pick % 4]
+                    if key == "class"
+                    else value
+                )
                 meta["fitted"] = json.dumps(fitted)
         elif kind == "array" and names:
             name = names[pick % len(names)]
@@ -274,8 +315,12 @@ def _apply(ops, arrays, meta):
             meta[keys[pick % len(keys)]] = text
             changes_model = True
         elif kind == "kind":  # another estimator's reader on this file
-            meta["fastdense_kind"] = ["DenseBinaryClassifier", "DenseClassifier",
-                                      "DenseRegressor", text][pick % 4]
+            meta["fastdense_kind"] = [
+                "DenseBinaryClassifier",
+                "DenseClassifier",
+                "DenseRegressor",
+                text,
+            ][pick % 4]
             changes_model = True
     return changes_model
 
@@ -308,9 +353,14 @@ def test_crafted_files_of_the_other_estimators(key, ops):
 
 edit_values = st.one_of(
     st.tuples(shapes, dtypes).map(lambda sd: ("array", sd)),
-    st.just(("list", None)), st.just(("3d", None)), st.just(("string", None)),
-    st.just(("none", None)), st.just(("float32", None)), st.just(("float64", None)),
-    st.just(("ints", None)), st.just(("object", None)),
+    st.just(("list", None)),
+    st.just(("3d", None)),
+    st.just(("string", None)),
+    st.just(("none", None)),
+    st.just(("float32", None)),
+    st.just(("float64", None)),
+    st.just(("ints", None)),
+    st.just(("object", None)),
 )
 
 
@@ -334,10 +384,21 @@ def _edited(value_kind, arg, original):
 def estimator_edits(draw):
     ops = []
     for _ in range(draw(st.integers(1, 2))):
-        kind = draw(st.sampled_from(["coef", "intercept", "fewer", "more", "whole",
-                                     "n_features", "optimizer", "activation"]))
-        ops.append((kind, draw(st.integers(0, 10)), draw(edit_values),
-                    draw(st.integers(-3, 12))))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "coef",
+                    "intercept",
+                    "fewer",
+                    "more",
+                    "whole",
+                    "n_features",
+                    "optimizer",
+                    "activation",
+                ]
+            )
+        )
+        ops.append((kind, draw(st.integers(0, 10)), draw(edit_values), draw(st.integers(-3, 12))))
     return ops
 
 
@@ -352,9 +413,10 @@ def _edit_and_run(key, ops):
             lst = clf.coefs_ if kind == "coef" else clf.intercepts_
             lst[i % n] = _edited(value_kind, arg, lst[i % n])
             same_values &= value_kind in ("list", "float64") or (
-                value_kind == "float32" and clf._fit_dtype == np.float32)
+                value_kind == "float32" and clf._fit_dtype == np.float32
+            )
         elif kind == "fewer":
-            clf.coefs_, clf.intercepts_ = clf.coefs_[:i % n], clf.intercepts_[:i % n]
+            clf.coefs_, clf.intercepts_ = clf.coefs_[: i % n], clf.intercepts_[: i % n]
             same_values = False
         elif kind == "more":
             clf.coefs_ = clf.coefs_ + [np.ones((1, 1))]
@@ -397,7 +459,7 @@ def _corrupted(blob, flips, cut):
     for pos, byte in flips:
         blob[pos % len(blob)] = byte
     if cut is not None:
-        blob = blob[:cut % (len(blob) + 1)]
+        blob = blob[: cut % (len(blob) + 1)]
     _check(run_in_child(_load_and_run, bytes(blob), None))
 
 
@@ -414,6 +476,7 @@ def test_corrupted_bytes_of_the_other_estimators(key, flips, cut):
 
 
 # ----------------------------------------------- the examples the issue names
+
 
 def _crash_cases():
     """Named regressions: each was a crash or a silent wrong answer before the doors."""
@@ -449,8 +512,14 @@ def _crash_cases():
         clf.coefs_[1] = np.zeros((3, 4))
         return pickle.loads(pickle.dumps(clf)).predict_proba(X)
 
-    return [wrong_shape_coef, wider_first_layer, short_optimizer_state, two_outputs,
-            lied_n_features, pickled_edit]
+    return [
+        wrong_shape_coef,
+        wider_first_layer,
+        short_optimizer_state,
+        two_outputs,
+        lied_n_features,
+        pickled_edit,
+    ]
 
 
 @pytest.mark.parametrize("case", _crash_cases(), ids=lambda f: f.__name__)
@@ -474,8 +543,11 @@ def test_crafted_file_messages_name_the_contradiction(tmp_path):
     arrays["coefs_.1"] = np.zeros((5, 4), np.float32)
     path = tmp_path / "m.safetensors"
     save_arrays(arrays, path, metadata=meta)
-    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(5, 4\), but coefs_\[0\] "
-                                         r"has 6 outputs"):
+    with pytest.raises(
+        ValueError,
+        match=r"coefs_\[1\] has shape \(5, 4\), but coefs_\[0\] "
+        r"has 6 outputs",
+    ):
         fastdense.load(path)
     arrays, meta, _ = _parse(FILES[("float32", "adam")])
     fitted = json.loads(meta["fitted"])
@@ -497,8 +569,7 @@ def test_unknown_entries_are_ignored_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="unknown"):
         clf = fastdense.load(path)
     assert "__class__" not in vars(clf) and not hasattr(clf, "thing")
-    np.testing.assert_array_equal(clf.predict_proba(X),
-                                  MODELS[("float64", "sgd")].predict_proba(X))
+    np.testing.assert_array_equal(clf.predict_proba(X), MODELS[("float64", "sgd")].predict_proba(X))
 
 
 def test_child_runner_reports_a_crash():

@@ -18,17 +18,23 @@ import fastdense
 pytest.importorskip("atheris")
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
-_TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
-                     "fuzz_files.py")
+_TOOL = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "fuzz_files.py"
+)
 BUDGET = int(os.environ.get("FASTDENSE_FUZZ_SECONDS", "15"))
 
 
 @pytest.mark.parametrize("target", ["load", "cli"])
 def test_fuzz_the_file_readers(tmp_path, target):
     env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    res = subprocess.run([sys.executable, _TOOL, target, "--time", str(BUDGET), "--seed", "1"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=BUDGET + 180)
+    res = subprocess.run(
+        [sys.executable, _TOOL, target, "--time", str(BUDGET), "--seed", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUDGET + 180,
+    )
     findings = [f for f in os.listdir(tmp_path) if f.startswith(("crash-", "timeout-", "oom-"))]
     tail = "\n".join(res.stderr.splitlines()[-30:])
     assert res.returncode == 0 and not findings, tail

@@ -6,8 +6,13 @@ import pytest
 import fastdense as fd
 from fastdense import DenseBinaryClassifier, GradcheckError, gradcheck, nn
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-               "leaky_relu": lambda: nn.LeakyReLU(0.1), "identity": nn.Identity}
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "leaky_relu": lambda: nn.LeakyReLU(0.1),
+    "identity": nn.Identity,
+}
 
 
 def data(m=7, n=3, seed=0):
@@ -19,8 +24,9 @@ def data(m=7, n=3, seed=0):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_nn_models_pass(act, dtype):
     fd.manual_seed(1)
-    model = nn.Sequential(nn.Linear(3, 5), ACTIVATIONS[act](), nn.Linear(5, 4),
-                          ACTIVATIONS[act](), nn.Linear(4, 1)).to(dtype)
+    model = nn.Sequential(
+        nn.Linear(3, 5), ACTIVATIONS[act](), nn.Linear(5, 4), ACTIVATIONS[act](), nn.Linear(4, 1)
+    ).to(dtype)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     X, y = data()
     errors = gradcheck(model, X, y.reshape(-1, 1))
@@ -74,8 +80,9 @@ def test_detects_a_gradient_cut_off():
 def test_estimator_training_kernel(activation, dtype):
     X, y = data(40, 4, seed=2)
     labels = np.where(y > 0, "b", "a")
-    clf = DenseBinaryClassifier((5, 3), activation=activation, alpha=0.3, max_iter=3,
-                                dtype=dtype, random_state=0)
+    clf = DenseBinaryClassifier(
+        (5, 3), activation=activation, alpha=0.3, max_iter=3, dtype=dtype, random_state=0
+    )
     with pytest.warns(Warning):  # 3 epochs: not converged
         clf.fit(X, labels)
     errors = gradcheck(clf, X[:12], labels[:12])

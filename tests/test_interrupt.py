@@ -71,11 +71,16 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_stops_fit_within_about_one_minibatch(tmp_path):
-    env = dict(os.environ,
-               PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env, cwd=tmp_path,
+        [sys.executable, "-c", CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     try:
         assert proc.stdout.readline().strip() == "ready"
@@ -90,8 +95,10 @@ def test_sigint_stops_fit_within_about_one_minibatch(tmp_path):
     line = [ln for ln in out.splitlines() if ln.startswith("done")][0]
     t_end, fit_time, per_batch, acc, n_batches = (float(v) for v in line.split()[1:])
     latency = t_end - t_sig
-    print(f"\nSIGINT -> fit returned: {latency * 1e3:.1f} ms (one minibatch: "
-          f"{per_batch * 1e3:.2f} ms; the epoch has {n_batches:.0f}; fit ran "
-          f"{fit_time:.2f} s; accuracy after interrupt {acc:.3f})")
+    print(
+        f"\nSIGINT -> fit returned: {latency * 1e3:.1f} ms (one minibatch: "
+        f"{per_batch * 1e3:.2f} ms; the epoch has {n_batches:.0f}; fit ran "
+        f"{fit_time:.2f} s; accuracy after interrupt {acc:.3f})"
+    )
     # about one minibatch, plus the 5 ms polling interval and scheduling noise
     assert latency < max(3 * per_batch, 0.005) + 0.15, latency

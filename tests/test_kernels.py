@@ -131,6 +131,7 @@ def test_layouts_give_the_same_answer(layout):
 
 def _ineligible_forward_calls(X, W, b):
     """(label, args) the C-level fast path must decline (the validating path decides)."""
+
     class Sub(np.ndarray):
         pass
 
@@ -139,8 +140,10 @@ def _ineligible_forward_calls(X, W, b):
         ("strided W", (np.repeat(W, 2, axis=1)[:, ::2], W, b, "relu", 0.01)),
         ("subclass", (X.view(Sub), W, b, "relu", 0.01)),
         ("list b", (X, W, b.tolist(), "relu", 0.01)),
-        ("mixed dtypes", (X.astype(np.float64 if X.dtype == np.float32 else np.float32), W, b,
-                          "relu", 0.01)),
+        (
+            "mixed dtypes",
+            (X.astype(np.float64 if X.dtype == np.float32 else np.float32), W, b, "relu", 0.01),
+        ),
         ("int X", (X.astype(np.int64), W, b, "relu", 0.01)),
         ("1-D X", (X[0], W, b, "relu", 0.01)),
         ("empty X", (X[:0], W, b, "relu", 0.01)),
@@ -159,12 +162,12 @@ def test_c_level_fast_path_takes_only_ready_arguments(dtype):
 
     X, W, b, dA = layer_data(6, 5, 4, dtype)
     A = _kernels.dense_forward_ready(X, W, b, "leaky_relu", 0.2)
-    np.testing.assert_array_equal(A, kernels.dense_forward(np.asfortranarray(X), W, b,
-                                                           "leaky_relu", negative_slope=0.2))
+    np.testing.assert_array_equal(
+        A, kernels.dense_forward(np.asfortranarray(X), W, b, "leaky_relu", negative_slope=0.2)
+    )
     assert _kernels.dense_forward_ready(X, W, None, "logistic", 0.01) is not None
     grads = _kernels.dense_backward_ready(dA, X, W, A, "leaky_relu", 0.2, True)
-    slow = kernels.dense_backward(np.asfortranarray(dA), X, W, A, "leaky_relu",
-                                  negative_slope=0.2)
+    slow = kernels.dense_backward(np.asfortranarray(dA), X, W, A, "leaky_relu", negative_slope=0.2)
     for got, want in zip(grads, slow):
         np.testing.assert_array_equal(got, want)
     assert _kernels.dense_backward_ready(dA, X, W, A, "relu", 0.01, False)[0] is None
@@ -188,12 +191,15 @@ def test_bce_matches_reference(dtype, reduction, weighted, pos_weight):
     Z = (rng.standard_normal((37, 1)) * 4).astype(dtype)
     y = (rng.random((37, 1)) < 0.4).astype(dtype)
     w = rng.random(37).astype(dtype) if weighted else None
-    loss, dZ = kernels.bce_with_logits(Z, y, sample_weight=w, pos_weight=pos_weight,
-                                       reduction=reduction)
+    loss, dZ = kernels.bce_with_logits(
+        Z, y, sample_weight=w, pos_weight=pos_weight, reduction=reduction
+    )
     loss_ref, dZ_ref = ref.bce_with_logits(
-        Z.astype(np.float64), y.astype(np.float64),
+        Z.astype(np.float64),
+        y.astype(np.float64),
         sample_weight=None if w is None else w.astype(np.float64),
-        pos_weight=pos_weight, reduction=reduction,
+        pos_weight=pos_weight,
+        reduction=reduction,
     )
     assert dZ.dtype == dtype and dZ.shape == Z.shape
     assert_close(loss, loss_ref, dtype)
@@ -321,16 +327,22 @@ def test_torch_sgd_matches_reference(dtype, config):
     for step in range(5):
         g, _ = _opt_buffers(23, dtype, step + 10)
         kernels.torch_sgd_step(p, g, buf, lr=0.1, first_step=step == 0, **config)
-        ref.torch_sgd_step(p_ref, g.astype(np.float64), buf_ref, lr=0.1,
-                           first_step=step == 0, **config)
+        ref.torch_sgd_step(
+            p_ref, g.astype(np.float64), buf_ref, lr=0.1, first_step=step == 0, **config
+        )
     assert_close(p, p_ref, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "config",
-    [dict(), dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
-     dict(amsgrad=True), dict(maximize=True, betas=None)],
+    [
+        dict(),
+        dict(weight_decay=0.1),
+        dict(weight_decay=0.1, decoupled_weight_decay=True),
+        dict(amsgrad=True),
+        dict(maximize=True, betas=None),
+    ],
 )
 def test_torch_adam_matches_reference(dtype, config):
     config = {k: v for k, v in config.items() if k != "betas"}
@@ -417,19 +429,55 @@ def test_optimizer_buffers_are_checked():
         (lambda X, W, b: kernels.dense_forward(X[0], W, b), ValueError, "A_prev must be a 2-D"),
         (lambda X, W, b: kernels.dense_forward(X, W.T, b), ValueError, "W must have shape"),
         (lambda X, W, b: kernels.dense_forward(X, W, b[:-1]), ValueError, "b must have shape"),
-        (lambda X, W, b: kernels.dense_forward(X, W, b, "softmax"), ValueError, "activation must be"),
-        (lambda X, W, b: kernels.dense_forward(X, W, b, negative_slope=-1), ValueError, "negative_slope"),
+        (
+            lambda X, W, b: kernels.dense_forward(X, W, b, "softmax"),
+            ValueError,
+            "activation must be",
+        ),
+        (
+            lambda X, W, b: kernels.dense_forward(X, W, b, negative_slope=-1),
+            ValueError,
+            "negative_slope",
+        ),
         (lambda X, W, b: kernels.dense_forward(X.astype(complex), W, b), TypeError, "real numeric"),
         (lambda X, W, b: kernels.dense_forward(X.astype(str), W, b), TypeError, "real numeric"),
-        (lambda X, W, b: kernels.dense_forward(np.array([["a", 1.0]], dtype=object), W, b), TypeError, "numeric"),
-        (lambda X, W, b: kernels.dense_forward(X, W, b, out=np.empty((2, 2))), ValueError, "out must have shape"),
-        (lambda X, W, b: kernels.dense_forward(X, W, b, out=np.empty((5, 3), np.float32)), TypeError, "out must have dtype"),
+        (
+            lambda X, W, b: kernels.dense_forward(np.array([["a", 1.0]], dtype=object), W, b),
+            TypeError,
+            "numeric",
+        ),
+        (
+            lambda X, W, b: kernels.dense_forward(X, W, b, out=np.empty((2, 2))),
+            ValueError,
+            "out must have shape",
+        ),
+        (
+            lambda X, W, b: kernels.dense_forward(X, W, b, out=np.empty((5, 3), np.float32)),
+            TypeError,
+            "out must have dtype",
+        ),
         (lambda X, W, b: kernels.dense_backward(X, X, W, X), ValueError, "dA must have shape"),
         (lambda X, W, b: kernels.bce_with_logits(X, X[:, :1]), ValueError, "y must have the shape"),
-        (lambda X, W, b: kernels.bce_with_logits(X[:, 0], X[:, 0], reduction="avg"), ValueError, "reduction"),
-        (lambda X, W, b: kernels.bce_with_logits(X[:, 0], X[:, 0], sample_weight=np.ones(3)), ValueError, "sample_weight must have shape"),
-        (lambda X, W, b: kernels.bce_with_logits(X[:, :2], X[:, :2], pos_weight=np.ones(3)), ValueError, "pos_weight"),
-        (lambda X, W, b: kernels.bce_with_logits(np.zeros((2, 2, 2)), np.zeros((2, 2, 2))), ValueError, "Z must be"),
+        (
+            lambda X, W, b: kernels.bce_with_logits(X[:, 0], X[:, 0], reduction="avg"),
+            ValueError,
+            "reduction",
+        ),
+        (
+            lambda X, W, b: kernels.bce_with_logits(X[:, 0], X[:, 0], sample_weight=np.ones(3)),
+            ValueError,
+            "sample_weight must have shape",
+        ),
+        (
+            lambda X, W, b: kernels.bce_with_logits(X[:, :2], X[:, :2], pos_weight=np.ones(3)),
+            ValueError,
+            "pos_weight",
+        ),
+        (
+            lambda X, W, b: kernels.bce_with_logits(np.zeros((2, 2, 2)), np.zeros((2, 2, 2))),
+            ValueError,
+            "Z must be",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, error, message):

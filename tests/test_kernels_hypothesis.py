@@ -25,7 +25,9 @@ def _array(rng, shape, dtype, fortran):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    m=dims, n_in=dims, n_out=dims,
+    m=dims,
+    n_in=dims,
+    n_out=dims,
     dtypes=st.lists(st.sampled_from(DTYPES), min_size=3, max_size=3),
     fortran=st.booleans(),
     activation=st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid", "identity"]),

@@ -33,7 +33,8 @@ def test_dense_layer_matches_autograd(shape, activation, dtype):
     m, n_in, n_out = shape
     rng = np.random.default_rng(0)
     X, W, b, dA = (
-        rng.standard_normal(s).astype(dtype) for s in ((m, n_in), (n_out, n_in), (n_out,), (m, n_out))
+        rng.standard_normal(s).astype(dtype)
+        for s in ((m, n_in), (n_out, n_in), (n_out,), (m, n_out))
     )
     Xt, Wt, bt = (torch.tensor(a, requires_grad=True) for a in (X, W, b))
     At = TORCH_ACTIVATIONS[activation](torch.nn.functional.linear(Xt, Wt, bt))
@@ -82,8 +83,13 @@ def test_bce_weight_sum_reduction_matches_torch_weight():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "config",
-    [dict(), dict(momentum=0.9), dict(momentum=0.9, nesterov=True),
-     dict(momentum=0.7, dampening=0.2, weight_decay=0.05), dict(momentum=0.9, maximize=True)],
+    [
+        dict(),
+        dict(momentum=0.9),
+        dict(momentum=0.9, nesterov=True),
+        dict(momentum=0.7, dampening=0.2, weight_decay=0.05),
+        dict(momentum=0.9, maximize=True),
+    ],
 )
 def test_torch_sgd_step_matches_torch_optim(dtype, config):
     rng = np.random.default_rng(3)
@@ -102,15 +108,22 @@ def test_torch_sgd_step_matches_torch_optim(dtype, config):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "config",
-    [dict(), dict(weight_decay=0.1), dict(amsgrad=True), dict(maximize=True),
-     dict(weight_decay=0.1, decoupled_weight_decay=True)],
+    [
+        dict(),
+        dict(weight_decay=0.1),
+        dict(amsgrad=True),
+        dict(maximize=True),
+        dict(weight_decay=0.1, decoupled_weight_decay=True),
+    ],
 )
 def test_torch_adam_step_matches_torch_optim(dtype, config):
     rng = np.random.default_rng(4)
     p = rng.standard_normal(29).astype(dtype)
     pt = torch.nn.Parameter(torch.tensor(p.copy()))
     torch_config = dict(config)
-    opt_cls = torch.optim.AdamW if torch_config.pop("decoupled_weight_decay", False) else torch.optim.Adam
+    opt_cls = (
+        torch.optim.AdamW if torch_config.pop("decoupled_weight_decay", False) else torch.optim.Adam
+    )
     if opt_cls is torch.optim.AdamW:
         torch_config.setdefault("weight_decay", 0.1)
     opt = opt_cls([pt], lr=0.01, betas=(0.8, 0.95), eps=1e-7, **torch_config)
@@ -119,6 +132,7 @@ def test_torch_adam_step_matches_torch_optim(dtype, config):
         g = rng.standard_normal(29).astype(dtype)
         pt.grad = torch.tensor(g)
         opt.step()
-        kernels.torch_adam_step(p, g, *state, step=step, lr=0.01, beta1=0.8, beta2=0.95,
-                                eps=1e-7, **config)
+        kernels.torch_adam_step(
+            p, g, *state, step=step, lr=0.01, beta1=0.8, beta2=0.95, eps=1e-7, **config
+        )
     assert_close(p, pt.detach().numpy(), dtype)

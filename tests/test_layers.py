@@ -17,29 +17,63 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 # floor -> module prefixes (the longest matching prefix decides); see DESIGN.md
 FLOORS = {
-    0: ["fastdense._dtypes", "fastdense._random", "fastdense._validation", "fastdense._version",
-        "fastdense._activations"],
-    1: ["fastdense._kernels", "fastdense._train", "fastdense._simd", "fastdense._network",
-        "fastdense.kernels", "fastdense._reference", "fastdense._fast_input",
-        "fastdense._avx2", "fastdense._avx512", "fastdense._threadpool"],
+    0: [
+        "fastdense._dtypes",
+        "fastdense._random",
+        "fastdense._validation",
+        "fastdense._version",
+        "fastdense._activations",
+    ],
+    1: [
+        "fastdense._kernels",
+        "fastdense._train",
+        "fastdense._simd",
+        "fastdense._network",
+        "fastdense.kernels",
+        "fastdense._reference",
+        "fastdense._fast_input",
+        "fastdense._avx2",
+        "fastdense._avx512",
+        "fastdense._threadpool",
+    ],
     2: ["fastdense._tensor", "fastdense.autograd"],
     3: ["fastdense.nn", "fastdense.optim", "fastdense.data"],
     4: ["fastdense.estimators"],
-    5: ["fastdense.io", "fastdense.serialization", "fastdense.interop", "fastdense.onnx",
-        "fastdense._gradcheck", "fastdense.plot", "fastdense._estimator_file",
-        "fastdense._model_file", "fastdense.torch._checkpoint"],
-    6: ["fastdense.torch", "fastdense.cli", "fastdense._bench", "fastdense._selfcheck",
-        "fastdense.estimator", "fastdense.classifier", "fastdense.regressor",
-        "fastdense.__main__", "fastdense"],
+    5: [
+        "fastdense.io",
+        "fastdense.serialization",
+        "fastdense.interop",
+        "fastdense.onnx",
+        "fastdense._gradcheck",
+        "fastdense.plot",
+        "fastdense._estimator_file",
+        "fastdense._model_file",
+        "fastdense.torch._checkpoint",
+    ],
+    6: [
+        "fastdense.torch",
+        "fastdense.cli",
+        "fastdense._bench",
+        "fastdense._selfcheck",
+        "fastdense.estimator",
+        "fastdense.classifier",
+        "fastdense.regressor",
+        "fastdense.__main__",
+        "fastdense",
+    ],
 }
 
 # (importer prefix, imported prefix) -> reason. Short, and each one says why.
 EXCEPTIONS = {
-    ("fastdense.serialization", "fastdense"):
-        "save/load dispatch picks the estimator classes through the package root, lazily",
-    ("fastdense.onnx", "fastdense"):
-        "the ONNX export of an estimator reaches its class through the package root, lazily "
-        "(scikit-learn is imported only when an estimator is exported)",
+    (
+        "fastdense.serialization",
+        "fastdense",
+    ): "save/load dispatch picks the estimator classes through the package root, lazily",
+    (
+        "fastdense.onnx",
+        "fastdense",
+    ): "the ONNX export of an estimator reaches its class through the package root, lazily "
+    "(scikit-learn is imported only when an estimator is exported)",
 }
 
 
@@ -88,7 +122,7 @@ def _imports(path: str, mod: str, is_pkg: bool):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = pkg.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -133,10 +167,13 @@ def test_the_engine_knows_nothing_above_it():
                 assert _floor(target) <= 2, f"{mod}:{line} imports {target}"
 
 
-@pytest.mark.parametrize("src,expected", [
-    ("from ..nn import functional", ["fastdense.nn.functional"]),
-    ("def f():\n    from .. import torch\n", ["fastdense.torch"]),
-])
+@pytest.mark.parametrize(
+    "src,expected",
+    [
+        ("from ..nn import functional", ["fastdense.nn.functional"]),
+        ("def f():\n    from .. import torch\n", ["fastdense.torch"]),
+    ],
+)
 def test_the_reader_sees_lazy_and_relative_imports(tmp_path, src, expected):
     p = tmp_path / "m.py"
     p.write_text(src)

@@ -44,8 +44,10 @@ def test_300_fit_predict_cycles_do_not_grow_memory():
         est.predict(Xs[:7])
 
     grown, base = _growth(cycle, 300, warmup=30)
-    print(f"\n300 fit/predict cycles: RSS {base:.1f} MB -> {base + grown:.1f} MB "
-          f"(growth {grown:+.2f} MB)")
+    print(
+        f"\n300 fit/predict cycles: RSS {base:.1f} MB -> {base + grown:.1f} MB "
+        f"(growth {grown:+.2f} MB)"
+    )
     assert grown < LIMIT_MB
 
 
@@ -54,8 +56,9 @@ def test_10000_nn_training_steps_do_not_grow_memory():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((32, 10)).astype(np.float32)
     y = (X[:, :1] > 0).astype(np.float32)
-    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(),
-                          nn.Linear(16, 1))
+    model = nn.Sequential(
+        nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(), nn.Linear(16, 1)
+    )
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
 
@@ -69,6 +72,8 @@ def test_10000_nn_training_steps_do_not_grow_memory():
                 model(X).numpy()
 
     grown, base = _growth(step, 10_000, warmup=300)
-    print(f"\n10,000 nn forward/backward/step: RSS {base:.1f} MB -> {base + grown:.1f} MB "
-          f"(growth {grown:+.2f} MB)")
+    print(
+        f"\n10,000 nn forward/backward/step: RSS {base:.1f} MB -> {base + grown:.1f} MB "
+        f"(growth {grown:+.2f} MB)"
+    )
     assert grown < LIMIT_MB

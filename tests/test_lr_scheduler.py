@@ -45,33 +45,78 @@ CONFIGS = {
     "StepLR": ("SGD", {}, lambda m, o: m.StepLR(o, step_size=5, gamma=0.5)),
     "MultiStepLR": ("SGD", {}, lambda m, o: m.MultiStepLR(o, [3, 7, 7, 15], gamma=0.3)),
     "ConstantLR": ("SGD", {}, lambda m, o: m.ConstantLR(o, factor=0.25, total_iters=6)),
-    "LinearLR": ("SGD", {}, lambda m, o: m.LinearLR(o, start_factor=0.1, end_factor=0.9,
-                                                    total_iters=10)),
+    "LinearLR": (
+        "SGD",
+        {},
+        lambda m, o: m.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=10),
+    ),
     "ExponentialLR": ("SGD", {}, lambda m, o: m.ExponentialLR(o, gamma=0.9)),
     "PolynomialLR": ("SGD", {}, lambda m, o: m.PolynomialLR(o, total_iters=12, power=2.0)),
-    "CosineAnnealingLR": ("SGD", {}, lambda m, o: m.CosineAnnealingLR(o, T_max=7,
-                                                                      eta_min=0.01)),
-    "CosineAnnealingWarmRestarts": ("SGD", {}, lambda m, o: m.CosineAnnealingWarmRestarts(
-        o, T_0=4, T_mult=2, eta_min=0.001)),
-    "CyclicLR-triangular": ("SGD", {"momentum": 0.9}, lambda m, o: m.CyclicLR(
-        o, base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=4, step_size_down=3)),
-    "CyclicLR-triangular2": ("SGD", {"momentum": 0.9}, lambda m, o: m.CyclicLR(
-        o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2")),
-    "CyclicLR-exp_range-Adam": ("Adam", {}, lambda m, o: m.CyclicLR(
-        o, base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range", gamma=0.9)),
-    "OneCycleLR": ("SGD", {"momentum": 0.9}, lambda m, o: m.OneCycleLR(
-        o, max_lr=[0.1, 0.05], total_steps=STEPS + 1)),
-    "OneCycleLR-three-phase-linear-Adam": ("Adam", {}, lambda m, o: m.OneCycleLR(
-        o, max_lr=0.01, epochs=5, steps_per_epoch=5, three_phase=True,
-        anneal_strategy="linear")),
-    "SequentialLR": ("SGD", {}, lambda m, o: m.SequentialLR(
-        o, [m.LinearLR(o, start_factor=0.2, total_iters=4), m.ExponentialLR(o, gamma=0.8),
-            m.StepLR(o, step_size=3)], milestones=[5, 12])),
-    "ChainedScheduler": ("SGD", {}, lambda m, o: m.ChainedScheduler(
-        [m.ConstantLR(o, factor=0.5, total_iters=4), m.ExponentialLR(o, gamma=0.9)])),
-    "ChainedScheduler-with-optimizer": ("SGD", {}, lambda m, o: m.ChainedScheduler(
-        [m.StepLR(o, step_size=4, gamma=0.5), m.LinearLR(o, start_factor=0.5,
-                                                         total_iters=6)], optimizer=o)),
+    "CosineAnnealingLR": ("SGD", {}, lambda m, o: m.CosineAnnealingLR(o, T_max=7, eta_min=0.01)),
+    "CosineAnnealingWarmRestarts": (
+        "SGD",
+        {},
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2, eta_min=0.001),
+    ),
+    "CyclicLR-triangular": (
+        "SGD",
+        {"momentum": 0.9},
+        lambda m, o: m.CyclicLR(
+            o, base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=4, step_size_down=3
+        ),
+    ),
+    "CyclicLR-triangular2": (
+        "SGD",
+        {"momentum": 0.9},
+        lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2"),
+    ),
+    "CyclicLR-exp_range-Adam": (
+        "Adam",
+        {},
+        lambda m, o: m.CyclicLR(
+            o, base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range", gamma=0.9
+        ),
+    ),
+    "OneCycleLR": (
+        "SGD",
+        {"momentum": 0.9},
+        lambda m, o: m.OneCycleLR(o, max_lr=[0.1, 0.05], total_steps=STEPS + 1),
+    ),
+    "OneCycleLR-three-phase-linear-Adam": (
+        "Adam",
+        {},
+        lambda m, o: m.OneCycleLR(
+            o, max_lr=0.01, epochs=5, steps_per_epoch=5, three_phase=True, anneal_strategy="linear"
+        ),
+    ),
+    "SequentialLR": (
+        "SGD",
+        {},
+        lambda m, o: m.SequentialLR(
+            o,
+            [
+                m.LinearLR(o, start_factor=0.2, total_iters=4),
+                m.ExponentialLR(o, gamma=0.8),
+                m.StepLR(o, step_size=3),
+            ],
+            milestones=[5, 12],
+        ),
+    ),
+    "ChainedScheduler": (
+        "SGD",
+        {},
+        lambda m, o: m.ChainedScheduler(
+            [m.ConstantLR(o, factor=0.5, total_iters=4), m.ExponentialLR(o, gamma=0.9)]
+        ),
+    ),
+    "ChainedScheduler-with-optimizer": (
+        "SGD",
+        {},
+        lambda m, o: m.ChainedScheduler(
+            [m.StepLR(o, step_size=4, gamma=0.5), m.LinearLR(o, start_factor=0.5, total_iters=6)],
+            optimizer=o,
+        ),
+    ),
 }
 MOMENTUM_KEYS = {"SGD": "momentum", "Adam": "betas"}
 
@@ -81,23 +126,28 @@ def _build(lib, name, values=None):
     if lib == "torch":
         params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
         opt = getattr(torch.optim, opt_name)(
-            [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}], lr=0.1,
-            **opt_kwargs)
+            [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}], lr=0.1, **opt_kwargs
+        )
         module = torch.optim.lr_scheduler
     else:
-        params = [nn.Parameter(tensor(np.ones(3, np.float32))),
-                  nn.Parameter(tensor(np.ones(2, np.float32)))]
+        params = [
+            nn.Parameter(tensor(np.ones(3, np.float32))),
+            nn.Parameter(tensor(np.ones(2, np.float32))),
+        ]
         opt = getattr(optim, opt_name)(
-            [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}], lr=0.1,
-            **opt_kwargs)
+            [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}], lr=0.1, **opt_kwargs
+        )
         module = fd_sched
     return params, opt, factory(module, opt)
 
 
 def _step(lib, params, opt, sched):
     for p in params:
-        p.grad = torch.full(p.shape, 0.1) if lib == "torch" else tensor(
-            np.full(p.shape, 0.1, np.float32))
+        p.grad = (
+            torch.full(p.shape, 0.1)
+            if lib == "torch"
+            else tensor(np.full(p.shape, 0.1, np.float32))
+        )
     opt.step()
     sched.step()
 
@@ -142,8 +192,18 @@ def test_scheduler_matches_pytorch_step_by_step(name):
         assert _observed(*from_torch[1:]) == expected, f"step {t + 1} after torch's state_dict"
 
 
-@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-                                  "ExponentialLR", "PolynomialLR", "CosineAnnealingLR"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "StepLR",
+        "MultiStepLR",
+        "ConstantLR",
+        "LinearLR",
+        "ExponentialLR",
+        "PolynomialLR",
+        "CosineAnnealingLR",
+    ],
+)
 def test_step_with_epoch_uses_closed_form_and_warns_as_pytorch(name):
     ref, run = _build("torch", name), _build("fastdense", name)
     for epoch in (3, 8, 5, 11):
@@ -160,8 +220,12 @@ def test_reduce_lr_on_plateau_matches_pytorch_with_state_dict():
     for lib in ("torch", "fastdense"):
         params, opt, _ = _build(lib, "StepLR")
         m = torch.optim.lr_scheduler if lib == "torch" else fd_sched
-        runs[lib] = (opt, m.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1,
-                                              threshold=0.01, min_lr=[0.02, 0.0]))
+        runs[lib] = (
+            opt,
+            m.ReduceLROnPlateau(
+                opt, factor=0.5, patience=1, cooldown=1, threshold=0.01, min_lr=[0.02, 0.0]
+            ),
+        )
     for i, metric in enumerate(metrics):
         for opt, sched in runs.values():
             sched.step(metric)
@@ -188,27 +252,39 @@ def test_warnings_as_pytorch():
         sched.step()
 
 
-@pytest.mark.parametrize("factory, error, match", [
-    (lambda m, o: m.ConstantLR(o, factor=1.5), ValueError, "between 0 and 1"),
-    (lambda m, o: m.LinearLR(o, start_factor=0), ValueError, "greater than 0"),
-    (lambda m, o: m.LinearLR(o, end_factor=2), ValueError, "between 0 and 1"),
-    (lambda m, o: m.LambdaLR(o, [_linear]), ValueError, "Expected 2 lr_lambdas"),
-    (lambda m, o: m.MultiplicativeLR(o, 0.9), TypeError, "should be a function"),
-    (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "positive integer T_0"),
-    (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError, "T_mult"),
-    (lambda m, o: m.CyclicLR(o, 0.01, 0.1, mode="nope"), ValueError, "mode is invalid"),
-    (lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2)], milestones=[1]), ValueError,
-     "one more than the number of milestone"),
-    (lambda m, o: m.SequentialLR(o, [], milestones=[]), ValueError, "at least one"),
-    (lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]), ValueError,
-     "does not support `ReduceLROnPlateau`"),
-    (lambda m, o: m.ReduceLROnPlateau(o, factor=1.0), ValueError, "Factor should be < 1.0"),
-    (lambda m, o: m.ReduceLROnPlateau(o, mode="median"), ValueError, "is unknown"),
-    (lambda m, o: m.OneCycleLR(o, max_lr=0.1), ValueError, "total_steps OR"),
-    (lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=2.0), ValueError,
-     "pct_start"),
-    (lambda m, o: m.StepLR(o, 3, last_epoch=4), KeyError, "initial_lr"),
-])
+@pytest.mark.parametrize(
+    "factory, error, match",
+    [
+        (lambda m, o: m.ConstantLR(o, factor=1.5), ValueError, "between 0 and 1"),
+        (lambda m, o: m.LinearLR(o, start_factor=0), ValueError, "greater than 0"),
+        (lambda m, o: m.LinearLR(o, end_factor=2), ValueError, "between 0 and 1"),
+        (lambda m, o: m.LambdaLR(o, [_linear]), ValueError, "Expected 2 lr_lambdas"),
+        (lambda m, o: m.MultiplicativeLR(o, 0.9), TypeError, "should be a function"),
+        (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "positive integer T_0"),
+        (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError, "T_mult"),
+        (lambda m, o: m.CyclicLR(o, 0.01, 0.1, mode="nope"), ValueError, "mode is invalid"),
+        (
+            lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2)], milestones=[1]),
+            ValueError,
+            "one more than the number of milestone",
+        ),
+        (lambda m, o: m.SequentialLR(o, [], milestones=[]), ValueError, "at least one"),
+        (
+            lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]),
+            ValueError,
+            "does not support `ReduceLROnPlateau`",
+        ),
+        (lambda m, o: m.ReduceLROnPlateau(o, factor=1.0), ValueError, "Factor should be < 1.0"),
+        (lambda m, o: m.ReduceLROnPlateau(o, mode="median"), ValueError, "is unknown"),
+        (lambda m, o: m.OneCycleLR(o, max_lr=0.1), ValueError, "total_steps OR"),
+        (
+            lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=2.0),
+            ValueError,
+            "pct_start",
+        ),
+        (lambda m, o: m.StepLR(o, 3, last_epoch=4), KeyError, "initial_lr"),
+    ],
+)
 def test_argument_errors_as_pytorch(factory, error, match):
     for lib in ("torch", "fastdense"):
         opt = _build(lib, "StepLR")[1]

@@ -16,8 +16,12 @@ psutil = pytest.importorskip("psutil")
 
 ROWS, COLS = 200_000, 256  # float32: 195 MiB on disk
 # (memmap mode, solver, fit dtype); the last one must convert X, so it must copy
-CONFIGS = [("r", "adam", "float32"), ("r", "sgd", "float32"), ("c", "adam", "float32"),
-           ("r", "adam", "float64")]
+CONFIGS = [
+    ("r", "adam", "float32"),
+    ("r", "sgd", "float32"),
+    ("c", "adam", "float32"),
+    ("r", "adam", "float64"),
+]
 
 CHILD = textwrap.dedent("""
     import sys, threading, tracemalloc, warnings
@@ -71,18 +75,34 @@ def measured(tmp_path_factory):
     out = np.memmap(path, dtype=np.float32, mode="w+", shape=(ROWS, COLS))
     rng = np.random.default_rng(0)
     for start in range(0, ROWS, 20_000):
-        out[start:start + 20_000] = rng.standard_normal((20_000, COLS), dtype=np.float32)
+        out[start : start + 20_000] = rng.standard_normal((20_000, COLS), dtype=np.float32)
     out.flush()
     del out
     # one BLAS thread: the measurement, not the speed, is the point, and 2 spinning
     # OpenBLAS threads on a shared 2-core runner make an epoch many times slower
     # the child imports the fastdense these tests imported, from outside the source tree
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(fastdense.__file__)))
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    res = subprocess.run([sys.executable, "-c", CHILD, str(path), str(ROWS), str(COLS),
-                          *(",".join(c) for c in CONFIGS)],
-                         env=env, cwd=path.parent, capture_output=True, text=True, timeout=180)
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(path),
+            str(ROWS),
+            str(COLS),
+            *(",".join(c) for c in CONFIGS),
+        ],
+        env=env,
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     lines = res.stdout.split("\n")
     return {c: tuple(map(int, line.split())) for c, line in zip(CONFIGS, lines)}

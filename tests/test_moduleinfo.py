@@ -40,28 +40,41 @@ SELU""".split()
 
 # family -> (reason, names); the same families and reasons as docs/pytorch_api.md
 OUT_OF_SCOPE = {
-    "convolution": ("image/sequence layers, not dense networks on tabular data",
-                    "Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d "
-                    "LazyConv1d LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d "
-                    "LazyConvTranspose3d"),
-    "pooling": ("image/sequence layers", "AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d "
-                "AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d AvgPool1d AvgPool2d "
-                "AvgPool3d FractionalMaxPool2d FractionalMaxPool3d LPPool1d LPPool2d LPPool3d "
-                "MaxPool1d MaxPool2d MaxPool3d"),
-    "padding": ("image/sequence layers", "ReflectionPad1d ReflectionPad2d ReflectionPad3d "
-                "ReplicationPad1d ReplicationPad2d ReplicationPad3d ZeroPad1d ZeroPad2d "
-                "ZeroPad3d CircularPad1d CircularPad2d CircularPad3d ConstantPad1d "
-                "ConstantPad2d ConstantPad3d"),
-    "image normalization": ("normalise image/sequence channels (BatchNorm1d, LayerNorm, "
-                            "GroupNorm and RMSNorm cover tabular data)",
-                            "BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d "
-                            "InstanceNorm3d LocalResponseNorm"),
-    "recurrent and attention": ("sequence models, not dense networks",
-                                "RNN GRU LSTM RNNCell GRUCell LSTMCell TransformerEncoder "
-                                "TransformerEncoderLayer TransformerDecoderLayer Transformer "
-                                "MultiheadAttention"),
-    "sequence losses": ("losses over sequences or fused vocabulary projections",
-                        "CTCLoss LinearCrossEntropyLoss"),
+    "convolution": (
+        "image/sequence layers, not dense networks on tabular data",
+        "Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d "
+        "LazyConv1d LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d "
+        "LazyConvTranspose3d",
+    ),
+    "pooling": (
+        "image/sequence layers",
+        "AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d "
+        "AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d AvgPool1d AvgPool2d "
+        "AvgPool3d FractionalMaxPool2d FractionalMaxPool3d LPPool1d LPPool2d LPPool3d "
+        "MaxPool1d MaxPool2d MaxPool3d",
+    ),
+    "padding": (
+        "image/sequence layers",
+        "ReflectionPad1d ReflectionPad2d ReflectionPad3d "
+        "ReplicationPad1d ReplicationPad2d ReplicationPad3d ZeroPad1d ZeroPad2d "
+        "ZeroPad3d CircularPad1d CircularPad2d CircularPad3d ConstantPad1d "
+        "ConstantPad2d ConstantPad3d",
+    ),
+    "image normalization": (
+        "normalise image/sequence channels (BatchNorm1d, LayerNorm, "
+        "GroupNorm and RMSNorm cover tabular data)",
+        "BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d InstanceNorm3d LocalResponseNorm",
+    ),
+    "recurrent and attention": (
+        "sequence models, not dense networks",
+        "RNN GRU LSTM RNNCell GRUCell LSTMCell TransformerEncoder "
+        "TransformerEncoderLayer TransformerDecoderLayer Transformer "
+        "MultiheadAttention",
+    ),
+    "sequence losses": (
+        "losses over sequences or fused vocabulary projections",
+        "CTCLoss LinearCrossEntropyLoss",
+    ),
 }
 
 F32, F64 = (np.float32, torch.float32), (np.float64, torch.float64)
@@ -125,8 +138,9 @@ def compare(name, ctor_args, ctor_kwargs, fwd_args, fwd_kwargs, dtype, training,
     np_dtype, t_dtype = DTYPES[dtype]
     tol = TOL[dtype]
     tm = getattr(torch.nn, name)(*ctor_args, **ctor_kwargs).to(t_dtype).train(training)
-    fm = getattr(nn, name)(*_ctor_arg(ctor_args), **{k: _ctor_arg(v) for k, v in
-                                                     ctor_kwargs.items()})
+    fm = getattr(nn, name)(
+        *_ctor_arg(ctor_args), **{k: _ctor_arg(v) for k, v in ctor_kwargs.items()}
+    )
     fm = fm.to(np_dtype).train(training)
     state = {k: v.detach().numpy().copy() for k, v in tm.state_dict().items()}
     fm.load_state_dict(state)  # strict: the names of parameters and buffers are PyTorch's
@@ -137,8 +151,9 @@ def compare(name, ctor_args, ctor_kwargs, fwd_args, fwd_kwargs, dtype, training,
         tout = tm(*fwd_args, **fwd_kwargs)
         fout = fm(*f_args, **f_kwargs)
     assert isinstance(fout, Tensor), f"{name} returned {type(fout).__name__}"
-    assert fout.dtype == np.dtype(str(tout.dtype).replace("torch.", "")), \
+    assert fout.dtype == np.dtype(str(tout.dtype).replace("torch.", "")), (
         f"{name}: dtype {fout.dtype} != torch's {tout.dtype}"
+    )
     _close(fout, tout, tol, f"{name} output")
     for (key, tb), (fkey, fb) in zip(tm.named_buffers(), fm.named_buffers()):
         assert key == fkey
@@ -150,8 +165,9 @@ def compare(name, ctor_args, ctor_kwargs, fwd_args, fwd_kwargs, dtype, training,
     t_params = [p for _, p in tm.named_parameters()]
     f_params = [p for _, p in fm.named_parameters()]
     cot = np.random.default_rng(seed).standard_normal(tout.shape).astype(np_dtype)
-    grads = torch.autograd.grad(tout, t_inputs + t_params, torch.from_numpy(cot.copy()),
-                                allow_unused=True)
+    grads = torch.autograd.grad(
+        tout, t_inputs + t_params, torch.from_numpy(cot.copy()), allow_unused=True
+    )
     fout.backward(cot)
     for i, (ft, tg) in enumerate(zip(f_inputs + f_params, grads)):
         fg = ft.grad
@@ -176,14 +192,23 @@ def test_scope_covers_the_whole_module_db():
 @pytest.mark.parametrize("name", IN_SCOPE)
 def test_module_db_samples(name, dtype, training):
     info = INFOS[name]
-    samples = info.module_inputs_func(info, device="cpu", dtype=DTYPES[dtype][1],
-                                      requires_grad=True, training=training)
+    samples = info.module_inputs_func(
+        info, device="cpu", dtype=DTYPES[dtype][1], requires_grad=True, training=training
+    )
     assert samples
     for k, s in enumerate(samples):
         torch.manual_seed(k)
         fwd = s.forward_input
-        compare(name, s.constructor_input.args, s.constructor_input.kwargs,
-                fwd.args, fwd.kwargs, dtype, training, seed=k)
+        compare(
+            name,
+            s.constructor_input.args,
+            s.constructor_input.kwargs,
+            fwd.args,
+            fwd.kwargs,
+            dtype,
+            training,
+            seed=k,
+        )
 
 
 def _r(*shape, grad=True, seed=0, positive=False):
@@ -198,39 +223,58 @@ EXTRA = {
     "Identity": [((3,), {"unused": 1}, (_r(2, 3),))],
     "Flatten": [((), {}, (_r(2, 3, 4),)), ((0, 1), {}, (_r(2, 3, 4),))],
     "Unflatten": [((1, (2, 3)), {}, (_r(4, 6),)), ((-1, (3, -1)), {}, (_r(2, 6),))],
-    "EmbeddingBag": [((5, 3), {"mode": m}, (torch.tensor([[0, 2, 4], [1, 1, 3]]),))
-                     for m in ("sum", "mean", "max")]
-    + [((5, 3), {"mode": "sum"}, (torch.tensor([0, 2, 4, 1, 3]), torch.tensor([0, 2, 2]),
-                                  _r(5)))]
-    + [((5, 3), {"mode": "mean", "padding_idx": 1, "include_last_offset": True},
-        (torch.tensor([0, 1, 4, 1, 3]), torch.tensor([0, 3, 5])))],
-    "TripletMarginLoss": [((), kw, (_r(6, 4, seed=1), _r(6, 4, seed=2), _r(6, 4, seed=3)))
-                          for kw in ({}, {"margin": 0.5, "p": 1.0}, {"swap": True},
-                                     {"reduction": "none"}, {"reduction": "sum", "p": 3.0})],
+    "EmbeddingBag": [
+        ((5, 3), {"mode": m}, (torch.tensor([[0, 2, 4], [1, 1, 3]]),))
+        for m in ("sum", "mean", "max")
+    ]
+    + [((5, 3), {"mode": "sum"}, (torch.tensor([0, 2, 4, 1, 3]), torch.tensor([0, 2, 2]), _r(5)))]
+    + [
+        (
+            (5, 3),
+            {"mode": "mean", "padding_idx": 1, "include_last_offset": True},
+            (torch.tensor([0, 1, 4, 1, 3]), torch.tensor([0, 3, 5])),
+        )
+    ],
+    "TripletMarginLoss": [
+        ((), kw, (_r(6, 4, seed=1), _r(6, 4, seed=2), _r(6, 4, seed=3)))
+        for kw in (
+            {},
+            {"margin": 0.5, "p": 1.0},
+            {"swap": True},
+            {"reduction": "none"},
+            {"reduction": "sum", "p": 3.0},
+        )
+    ],
     "RReLU": [((), {}, (_r(4, 5),)), ((0.1, 0.3), {}, (_r(3),))],
     "Dropout": [((0.3,), {}, (_r(4, 5),))],
     "Dropout1d": [((0.3,), {}, (_r(4, 5, 3),)), ((0.3,), {}, (_r(5, 3),))],
     "AlphaDropout": [((0.3,), {}, (_r(4, 5),))],
     "FeatureAlphaDropout": [((0.3,), {}, (_r(4, 5, 3),))],
     "Linear": [((4, 3), {}, (_r(2, 5, 4),)), ((4, 3), {"bias": False}, (_r(2, 2, 3, 4),))],
-    "CrossEntropyLoss": [((), {"weight": torch.rand(3, dtype=torch.float64),
-                               "label_smoothing": 0.2},
-                          (_r(4, 3), torch.softmax(_r(4, 3, seed=5), 1).detach()
-                           .requires_grad_()))],
+    "CrossEntropyLoss": [
+        (
+            (),
+            {"weight": torch.rand(3, dtype=torch.float64), "label_smoothing": 0.2},
+            (_r(4, 3), torch.softmax(_r(4, 3, seed=5), 1).detach().requires_grad_()),
+        )
+    ],
     "BatchNorm1d": [((3,), {"bias": False, "momentum": None}, (_r(5, 3),))],
 }
 RANDOM = {"RReLU", "Dropout", "Dropout1d", "AlphaDropout", "FeatureAlphaDropout"}
 
 
 # (the random modules in training: test_random_modules_in_training)
-@pytest.mark.parametrize("name, training", [(n, t) for n in EXTRA for t in (True, False)
-                                            if not (t and n in RANDOM)])
+@pytest.mark.parametrize(
+    "name, training", [(n, t) for n in EXTRA for t in (True, False) if not (t and n in RANDOM)]
+)
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_extra_samples(name, dtype, training):
     t_dtype = DTYPES[dtype][1]
     for k, (args, kwargs, fwd) in enumerate(EXTRA[name]):
-        fwd = tuple(x.detach().to(t_dtype).requires_grad_(x.requires_grad)
-                    if x.is_floating_point() else x for x in fwd)
+        fwd = tuple(
+            x.detach().to(t_dtype).requires_grad_(x.requires_grad) if x.is_floating_point() else x
+            for x in fwd
+        )
         compare(name, args, kwargs, fwd, {}, dtype, training, seed=k)
 
 
@@ -272,17 +316,28 @@ def test_random_modules_in_training(dtype):
     same = (out == out[..., :1]).all(axis=2)
     assert 0.15 < same.mean() < 0.25
     # eval: identity
-    for m in (nn.Dropout(0.5), nn.Dropout1d(0.5), nn.AlphaDropout(0.5),
-              nn.FeatureAlphaDropout(0.5)):
+    for m in (
+        nn.Dropout(0.5),
+        nn.Dropout1d(0.5),
+        nn.AlphaDropout(0.5),
+        nn.FeatureAlphaDropout(0.5),
+    ):
         assert np.array_equal(m.eval()(x3).numpy(), x3)
 
 
 def test_sequential_fusion_and_n_d_linear_match_torch():
     torch.manual_seed(0)
-    tm = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3),
-                             torch.nn.Tanh(), torch.nn.Linear(3, 2), torch.nn.GELU()).double()
-    fm = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3), nn.Tanh(), nn.Linear(3, 2),
-                       nn.GELU()).double()
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(4, 6),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 3),
+        torch.nn.Tanh(),
+        torch.nn.Linear(3, 2),
+        torch.nn.GELU(),
+    ).double()
+    fm = nn.Sequential(
+        nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3), nn.Tanh(), nn.Linear(3, 2), nn.GELU()
+    ).double()
     fm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
     x = _r(2, 3, 4)
     compare_out = fm(tensor(x.detach().numpy(), requires_grad=True))
@@ -295,5 +350,6 @@ def test_no_silent_difference_for_what_fastdense_lacks():
     with pytest.raises(NotImplementedError, match="sparse"):
         nn.functional.embedding(np.array([0]), np.ones((3, 2)), sparse=True)
     with pytest.raises(NotImplementedError, match="per_sample_weights"):
-        nn.functional.embedding_bag(np.array([[0, 1]]), np.ones((3, 2)), mode="mean",
-                                    per_sample_weights=np.ones((1, 2)))
+        nn.functional.embedding_bag(
+            np.array([[0, 1]]), np.ones((3, 2)), mode="mean", per_sample_weights=np.ones((1, 2))
+        )

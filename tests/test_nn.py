@@ -111,8 +111,13 @@ def test_assigning_wrong_type_to_parameter_raises():
 
 
 def test_repr_like_pytorch():
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.2),
-                          nn.LeakyReLU(0.1), nn.Linear(64, 1, bias=False))
+    model = nn.Sequential(
+        nn.Linear(20, 64),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.LeakyReLU(0.1),
+        nn.Linear(64, 1, bias=False),
+    )
     assert repr(model) == (
         "Sequential(\n"
         "  (0): Linear(in_features=20, out_features=64, bias=True)\n"
@@ -272,8 +277,9 @@ def test_gradients_match_central_differences(act):
             return loss_fn(model(X), y).item()
 
     for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad, numeric_grad(f, p.data), rtol=1e-5, atol=1e-8,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            p.grad, numeric_grad(f, p.data), rtol=1e-5, atol=1e-8, err_msg=name
+        )
 
 
 def test_input_gradient_only_when_asked():
@@ -308,13 +314,20 @@ def test_first_layer_does_not_compute_input_gradient(monkeypatch):
 def test_linear_activation_is_one_fused_kernel_call(monkeypatch):
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.Sigmoid())
     fwd, bwd, act = [], [], []
-    for name, log in (("dense_forward", fwd), ("dense_backward", bwd),
-                      ("activation_forward", act), ("activation_backward", act)):
+    for name, log in (
+        ("dense_forward", fwd),
+        ("dense_backward", bwd),
+        ("activation_forward", act),
+        ("activation_backward", act),
+    ):
         real = getattr(_kernels, name)
-        monkeypatch.setattr(_kernels, name,
-                            (lambda real, log: lambda *a: (log.append(a[-2] if len(a) > 6
-                                                                      else a[4]),
-                                                           real(*a))[1])(real, log))
+        monkeypatch.setattr(
+            _kernels,
+            name,
+            (lambda real, log: lambda *a: (log.append(a[-2] if len(a) > 6 else a[4]), real(*a))[1])(
+                real, log
+            ),
+        )
     out = model(np.ones((2, 3), np.float32))
     out.sum().backward()
     relu, sig = _kernels.ACTIVATIONS["relu"], _kernels.ACTIVATIONS["sigmoid"]
@@ -335,8 +348,11 @@ def test_reading_intermediate_keeps_semantics():
         a = F.relu(z)
         loss = F.binary_cross_entropy_with_logits(lin2(a), y) + (z * z).mean()
         loss.backward()
-        return loss.item(), z_val, [p.grad.numpy().copy() for p in (*lin.parameters(),
-                                                           *lin2.parameters())]
+        return (
+            loss.item(),
+            z_val,
+            [p.grad.numpy().copy() for p in (*lin.parameters(), *lin2.parameters())],
+        )
 
     l1, _, g1 = run(False)
     l2, z, g2 = run(True)
@@ -473,8 +489,9 @@ def test_forward_loss_and_gradients_match_pytorch(torch, act, hidden, dtype):
     tdtype = getattr(torch, np.dtype(dtype).name)
     torch.manual_seed(0)
     t_act = getattr(torch.nn, ACTIVATIONS[act][1])
-    t_model = make_mlp(torch.nn, 5, hidden, (lambda: t_act(0.1)) if act == "leaky_relu"
-                       else t_act, dtype=tdtype)
+    t_model = make_mlp(
+        torch.nn, 5, hidden, (lambda: t_act(0.1)) if act == "leaky_relu" else t_act, dtype=tdtype
+    )
     model = make_mlp(nn, 5, hidden, ACTIVATIONS[act][0], dtype=dtype)
     model.load_state_dict(t_model.state_dict())  # torch tensors as they are
     X, y = data(m=13, n=5, dtype=dtype, seed=len(hidden))
@@ -508,8 +525,9 @@ def test_bce_with_logits_matches_pytorch(torch, dtype, reduction, weighted, pos_
         w = rng.random(shape[-1:]).astype(dtype) + 0.5
         kw["weight"], tkw["weight"] = w, torch.from_numpy(w)
     if pos_weight is not None:
-        pw = (np.array([2.5]) if pos_weight == "scalar"
-              else rng.random(shape[-1:]) * 3).astype(dtype)
+        pw = (np.array([2.5]) if pos_weight == "scalar" else rng.random(shape[-1:]) * 3).astype(
+            dtype
+        )
         kw["pos_weight"], tkw["pos_weight"] = pw, torch.from_numpy(pw)
     x = fd.Tensor(z.copy(), requires_grad=True)
     tx = torch.from_numpy(z.copy()).requires_grad_()
@@ -537,8 +555,9 @@ def test_bce_matches_pytorch_including_clamp(torch, dtype, reduction, weighted):
     x = fd.Tensor(p.copy(), requires_grad=True)
     tx = torch.from_numpy(p.copy()).requires_grad_()
     loss = nn.BCELoss(weight=w, reduction=reduction)(x, y)
-    t_loss = torch.nn.BCELoss(weight=None if w is None else torch.from_numpy(w),
-                              reduction=reduction)(tx, torch.from_numpy(y))
+    t_loss = torch.nn.BCELoss(
+        weight=None if w is None else torch.from_numpy(w), reduction=reduction
+    )(tx, torch.from_numpy(y))
     assert_close(loss, t_loss.detach().numpy(), dtype, "loss")
     g = None if reduction != "none" else np.ones((8, 2), dtype)
     loss.backward(g)
@@ -556,16 +575,20 @@ def test_sigmoid_bce_pipeline_and_functional_forms_match_pytorch(torch, dtype):
     X, _ = data(m=6, n=4, dtype=dtype)
     y = (np.random.default_rng(0).random((6, 3)) < 0.5).astype(dtype)
     tX = torch.from_numpy(X)
-    for f, tf in ((F.relu, torch.relu), (F.tanh, torch.tanh), (F.sigmoid, torch.sigmoid),
-                  (lambda t: F.leaky_relu(t, 0.2),
-                   lambda t: torch.nn.functional.leaky_relu(t, 0.2))):
+    for f, tf in (
+        (F.relu, torch.relu),
+        (F.tanh, torch.tanh),
+        (F.sigmoid, torch.sigmoid),
+        (lambda t: F.leaky_relu(t, 0.2), lambda t: torch.nn.functional.leaky_relu(t, 0.2)),
+    ):
         for p in lin.parameters():
             p.grad = None
         t_lin.zero_grad()
         out = F.binary_cross_entropy(F.sigmoid(f(F.linear(X, lin.weight, lin.bias))), y)
         t_out = torch.nn.functional.binary_cross_entropy(
             torch.sigmoid(tf(torch.nn.functional.linear(tX, t_lin.weight, t_lin.bias))),
-            torch.from_numpy(y))
+            torch.from_numpy(y),
+        )
         assert_close(out, t_out.detach().numpy(), dtype)
         out.backward()
         t_out.backward()
@@ -589,8 +612,9 @@ def test_no_grad_as_bare_decorator_and_model_copies():
     import pickle
 
     restored = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(np.asarray(restored(np.ones((2, 3)))),
-                                  np.asarray(model(np.ones((2, 3)))))
+    np.testing.assert_array_equal(
+        np.asarray(restored(np.ones((2, 3)))), np.asarray(model(np.ones((2, 3))))
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -600,10 +624,18 @@ def test_element_wise_activations_match_pytorch(torch, act, dtype):
     z = rng.standard_normal((6, 5)).astype(dtype) * 3
     z[0, 0] = 0.0
     up = rng.standard_normal((6, 5)).astype(dtype)
-    f = {"relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.3), "tanh": F.tanh,
-         "sigmoid": F.sigmoid}[act]
-    tf = {"relu": torch.relu, "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.3),
-          "tanh": torch.tanh, "sigmoid": torch.sigmoid}[act]
+    f = {
+        "relu": F.relu,
+        "leaky_relu": lambda t: F.leaky_relu(t, 0.3),
+        "tanh": F.tanh,
+        "sigmoid": F.sigmoid,
+    }[act]
+    tf = {
+        "relu": torch.relu,
+        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.3),
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+    }[act]
     x = fd.Tensor(z.copy(), requires_grad=True)
     tx = torch.from_numpy(z.copy()).requires_grad_()
     out, t_out = f(x), tf(tx)
@@ -618,8 +650,14 @@ def test_numpy_ufuncs_still_refuse_tensors_but_tensor_ops_keep_the_graph():
     t = nn.Linear(2, 2)(np.ones((3, 2), np.float32))
     with pytest.raises(TypeError):
         np.maximum(t, 0)
-    for out in (t ** 2, t @ np.ones((2, 2), np.float32), np.ones((3, 2), np.float32) + t,
-                abs(t), t.exp(), t.sigmoid()):
+    for out in (
+        t**2,
+        t @ np.ones((2, 2), np.float32),
+        np.ones((3, 2), np.float32) + t,
+        abs(t),
+        t.exp(),
+        t.sigmoid(),
+    ):
         assert out.grad_fn is not None
     assert (t > 0).dtype == np.bool_
 

@@ -27,8 +27,7 @@ LAYOUTS = ["C", "F", "strided", "readonly", "memmap"]
 VALUES = ["normal", "huge", "tiny", "special"]
 _MEMMAP_DIR = tempfile.mkdtemp(prefix="fastdense-fuzz-")
 _counter = iter(range(10**9))
-FUZZ = settings(max_examples=80, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def values(rng, shape, kind):
@@ -97,15 +96,21 @@ ACTS = {
 
 @FUZZ
 @given(
-    m=st.integers(0, 5), n_in=st.integers(0, 5), n_out=st.integers(0, 4),
+    m=st.integers(0, 5),
+    n_in=st.integers(0, 5),
+    n_out=st.integers(0, 4),
     in_dtype=st.sampled_from(REAL + BAD + [object]),
     w_dtype=st.sampled_from([np.float32, np.float64]),
-    layout=st.sampled_from(LAYOUTS), kind=st.sampled_from(VALUES),
-    act=st.sampled_from(list(ACTS)), bias=st.booleans(), one_d=st.booleans(),
+    layout=st.sampled_from(LAYOUTS),
+    kind=st.sampled_from(VALUES),
+    act=st.sampled_from(list(ACTS)),
+    bias=st.booleans(),
+    one_d=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_linear_and_activation_forward_backward(m, n_in, n_out, in_dtype, w_dtype, layout,
-                                                kind, act, bias, one_d, seed):
+def test_linear_and_activation_forward_backward(
+    m, n_in, n_out, in_dtype, w_dtype, layout, kind, act, bias, one_d, seed
+):
     rng = np.random.default_rng(seed)
     fd.manual_seed(seed)
     lin = nn.Linear(n_in, n_out, bias=bias, dtype=w_dtype)
@@ -127,8 +132,11 @@ def test_linear_and_activation_forward_backward(m, n_in, n_out, in_dtype, w_dtyp
 
     W = lin.weight.numpy()
     b = None if lin.bias is None else lin.bias.numpy()
-    x2 = np.atleast_2d(np.asarray(xv).astype(w_dtype)) if not one_d else \
-        np.asarray(xv).astype(w_dtype).reshape(1, -1)
+    x2 = (
+        np.atleast_2d(np.asarray(xv).astype(w_dtype))
+        if not one_d
+        else np.asarray(xv).astype(w_dtype).reshape(1, -1)
+    )
     with np.errstate(all="ignore"):
         z = x2.astype(np.float64) @ W.T.astype(np.float64) + (0 if b is None else b)
         want = ACTS[act][0](z)
@@ -153,16 +161,20 @@ def test_linear_and_activation_forward_backward(m, n_in, n_out, in_dtype, w_dtyp
         tolW = (np.abs(dz).T @ np.abs(x2.astype(np.float64))) * eps * (m + 4) + 1e-30
         assert np.all(np.abs(lin.weight.grad - dW) <= tolW + 1e-5 * (w_dtype == np.float32))
         if b is not None:
-            np.testing.assert_allclose(lin.bias.grad, dz.sum(axis=0),
-                                       rtol=1e-4 if w_dtype == np.float32 else 1e-10,
-                                       atol=1e-5 if w_dtype == np.float32 else 1e-12)
+            np.testing.assert_allclose(
+                lin.bias.grad,
+                dz.sum(axis=0),
+                rtol=1e-4 if w_dtype == np.float32 else 1e-10,
+                atol=1e-5 if w_dtype == np.float32 else 1e-12,
+            )
 
 
 @FUZZ
 @given(
     shape=st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple),
     dtype=st.sampled_from(REAL + BAD),
-    layout=st.sampled_from(LAYOUTS), kind=st.sampled_from(VALUES),
+    layout=st.sampled_from(LAYOUTS),
+    kind=st.sampled_from(VALUES),
     name=st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid"]),
     seed=st.integers(0, 2**16),
 )
@@ -181,8 +193,9 @@ def test_elementwise_activations_match_torch(shape, dtype, layout, kind, name, s
     assert out.dtype == expect_dtype and out.shape == xf.shape
     tx = torch.from_numpy(np.array(xf, dtype=expect_dtype, order="C", copy=True))
     ref = getattr(torch.nn.functional, name)(tx).numpy()
-    np.testing.assert_allclose(out, ref, rtol=2e-6 if expect_dtype == np.float32 else 1e-14,
-                               atol=1e-37, equal_nan=True)
+    np.testing.assert_allclose(
+        out, ref, rtol=2e-6 if expect_dtype == np.float32 else 1e-14, atol=1e-37, equal_nan=True
+    )
     if expect_dtype in (np.float32, np.float64) and xf.dtype == expect_dtype:
         tg = fd.Tensor(np.array(xf, order="C", copy=True), requires_grad=True)
         getattr(F, name)(tg).sum().backward()
@@ -199,17 +212,21 @@ def test_elementwise_activations_match_torch(shape, dtype, layout, kind, name, s
 
 @FUZZ
 @given(
-    m=st.integers(0, 5), k=st.integers(0, 3),
+    m=st.integers(0, 5),
+    k=st.integers(0, 3),
     x_dtype=st.sampled_from([np.float32, np.float64, np.float16, np.int32]),
-    y_dtype=st.sampled_from([np.float32, np.float64, np.bool_, np.int64, np.uint8,
-                             np.complex128]),
-    layout=st.sampled_from(LAYOUTS), kind=st.sampled_from(VALUES),
+    y_dtype=st.sampled_from([np.float32, np.float64, np.bool_, np.int64, np.uint8, np.complex128]),
+    layout=st.sampled_from(LAYOUTS),
+    kind=st.sampled_from(VALUES),
     reduction=st.sampled_from(["mean", "sum", "none"]),
-    weighted=st.booleans(), pos_weighted=st.booleans(), mismatch=st.booleans(),
+    weighted=st.booleans(),
+    pos_weighted=st.booleans(),
+    mismatch=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_bce_with_logits_matches_torch(m, k, x_dtype, y_dtype, layout, kind, reduction,
-                                       weighted, pos_weighted, mismatch, seed):
+def test_bce_with_logits_matches_torch(
+    m, k, x_dtype, y_dtype, layout, kind, reduction, weighted, pos_weighted, mismatch, seed
+):
     rng = np.random.default_rng(seed)
     z = laid_out(as_dtype(values(rng, (m, k), kind), x_dtype), layout)
     y01 = rng.random((m, k)) < 0.5
@@ -220,27 +237,32 @@ def test_bce_with_logits_matches_torch(m, k, x_dtype, y_dtype, layout, kind, red
         return
     if mismatch:
         with pytest.raises(ValueError, match="same as input size"):
-            F.binary_cross_entropy_with_logits(z, y.reshape(-1)[:max(m * k - 1, 0)])
+            F.binary_cross_entropy_with_logits(z, y.reshape(-1)[: max(m * k - 1, 0)])
         return
     w = rng.random((k,)) + 0.5 if weighted else None
     pw = rng.random((k,)) * 3 if pos_weighted else None
     fz = np.asarray(z)
     dtype = fz.dtype if fz.dtype in (np.float32, np.float64) else np.float32
     t = fd.Tensor(np.ascontiguousarray(fz, dtype=dtype), requires_grad=True)
-    loss = F.binary_cross_entropy_with_logits(t, y, weight=w, pos_weight=pw,
-                                              reduction=reduction)
+    loss = F.binary_cross_entropy_with_logits(t, y, weight=w, pos_weight=pw, reduction=reduction)
     tt = torch.from_numpy(np.array(fz, dtype=dtype, order="C", copy=True)).requires_grad_(True)
-    to_t = (lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=dtype)))
+    to_t = lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=dtype))
     ref = torch.nn.functional.binary_cross_entropy_with_logits(
-        tt, to_t(y.astype(np.float64)), weight=to_t(w), pos_weight=to_t(pw),
-        reduction=reduction)
+        tt, to_t(y.astype(np.float64)), weight=to_t(w), pos_weight=to_t(pw), reduction=reduction
+    )
     rtol = 2e-5 if dtype == np.float32 else 1e-10
     ours, theirs = loss.numpy(), ref.detach().numpy().copy()
     # at z = -inf with y > 0 PyTorch's formula gives nan; the limit, ours, is +inf
     theirs[np.isnan(theirs) & np.isposinf(ours)] = np.inf
-    np.testing.assert_allclose(ours, theirs, rtol=rtol,
-                               atol=1e-6 if dtype == np.float32 else 1e-12, equal_nan=True)
+    np.testing.assert_allclose(
+        ours, theirs, rtol=rtol, atol=1e-6 if dtype == np.float32 else 1e-12, equal_nan=True
+    )
     (loss.sum() if reduction == "none" else loss).backward()
     (ref.sum() if reduction == "none" else ref).backward()
-    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=rtol,
-                               atol=1e-6 if dtype == np.float32 else 1e-12, equal_nan=True)
+    np.testing.assert_allclose(
+        t.grad,
+        tt.grad.numpy(),
+        rtol=rtol,
+        atol=1e-6 if dtype == np.float32 else 1e-12,
+        equal_nan=True,
+    )

@@ -11,8 +11,9 @@ torch = pytest.importorskip("torch")
 
 def _pair(dtype):
     torch.manual_seed(0)
-    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2,
-                                                                                    bias=False))
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2, bias=False)
+    )
     tm = tm.to(torch.float32 if dtype == np.float32 else torch.float64)
     fm = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False)).to(dtype)
     fm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})

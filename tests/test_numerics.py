@@ -32,8 +32,9 @@ def test_estimator_outputs_at_extreme_logits_are_exact_and_silent(dtype, strict)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with np.errstate(all="ignore"):
-            clf = DenseBinaryClassifier((4,), "identity", max_iter=5, random_state=0,
-                                        dtype=dtype).fit(X, y)
+            clf = DenseBinaryClassifier(
+                (4,), "identity", max_iter=5, random_state=0, dtype=dtype
+            ).fit(X, y)
     # identity network whose logit is +-huge * x0
     clf.coefs_[0][...] = 0
     clf.coefs_[0][0, 0] = 1.0
@@ -85,7 +86,8 @@ def test_nn_bce_with_logits_matches_torch_at_extremes():
         ours = F.binary_cross_entropy_with_logits(t, y, reduction=reduction)
         tt = torch.tensor(z, requires_grad=True)
         ref = torch.nn.functional.binary_cross_entropy_with_logits(
-            tt, torch.tensor(y), reduction=reduction)
+            tt, torch.tensor(y), reduction=reduction
+        )
         # (ours is log1p(exp(-50)) = 1.9e-22 where PyTorch rounds to 0)
         np.testing.assert_allclose(ours.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-20)
         ours.sum().backward() if reduction == "none" else ours.backward()
@@ -99,8 +101,9 @@ def test_diverging_fit_fails_loudly_and_never_predicts_from_nan(solver, dtype):
     """Either a ValueError (non-finite weights or loss) or a ConvergenceWarning (loss
     blew up); after the error, predict refuses instead of returning one class."""
     X, y = _data()
-    clf = DenseBinaryClassifier((8,), solver=solver, learning_rate_init=1e6, max_iter=200,
-                                random_state=0, dtype=dtype)
+    clf = DenseBinaryClassifier(
+        (8,), solver=solver, learning_rate_init=1e6, max_iter=200, random_state=0, dtype=dtype
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -126,8 +129,7 @@ def test_nan_weights_never_predict_silently():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = DenseBinaryClassifier((8,), max_iter=3, random_state=0).fit(X, y)
     clf.coefs_[1][2, 0] = np.nan
-    for method in (clf.predict, clf.predict_proba, clf.predict_log_proba,
-                   clf.decision_function):
+    for method in (clf.predict, clf.predict_proba, clf.predict_log_proba, clf.decision_function):
         with pytest.raises(ValueError, match="NaN"):
             method(X)
 
@@ -135,8 +137,9 @@ def test_nan_weights_never_predict_silently():
 def test_sgd_divergence_to_nan_raises_like_mlpclassifier():
     """MLPClassifier raises ValueError on non-finite weights; so do we (and stop early)."""
     X, y = _data()
-    clf = DenseBinaryClassifier((8,), solver="sgd", learning_rate_init=1e6, max_iter=200,
-                                random_state=0, dtype="float32")
+    clf = DenseBinaryClassifier(
+        (8,), solver="sgd", learning_rate_init=1e6, max_iter=200, random_state=0, dtype="float32"
+    )
     with pytest.raises(ValueError, match="non-finite"):
         clf.fit(X * 1e3, y)
     assert clf.n_iter_ <= 10
@@ -146,8 +149,7 @@ def test_sgd_divergence_to_nan_raises_like_mlpclassifier():
 def test_float32_features_of_magnitude_1e4_work_or_fail_loudly(solver):
     X, y = _data(400, 6, seed=1)
     X32 = (X * 1e4).astype(np.float32)
-    clf = DenseBinaryClassifier((16,), solver=solver, max_iter=100, random_state=0,
-                                dtype="float32")
+    clf = DenseBinaryClassifier((16,), solver=solver, max_iter=100, random_state=0, dtype="float32")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

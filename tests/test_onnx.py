@@ -35,17 +35,21 @@ def session(model):
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
-def fit(activation="relu", dtype=np.float64, labels=("no", "yes"), hidden=(7, 3), X=None,
-        **kw):
+def fit(activation="relu", dtype=np.float64, labels=("no", "yes"), hidden=(7, 3), X=None, **kw):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((150, 5)) if X is None else X
     dense = X.toarray() if hasattr(X, "toarray") else X
     y = np.where(dense[:, 0] + dense[:, 1] > 0, labels[1], labels[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return DenseBinaryClassifier(hidden, activation=activation, max_iter=40,
-                                     random_state=0, dtype=np.dtype(dtype).name,
-                                     **kw).fit(X, y)
+        return DenseBinaryClassifier(
+            hidden,
+            activation=activation,
+            max_iter=40,
+            random_state=0,
+            dtype=np.dtype(dtype).name,
+            **kw,
+        ).fit(X, y)
 
 
 def inputs(n_features, dtype):
@@ -91,10 +95,15 @@ def test_layouts_and_opsets_agree(dtype):
             check_classifier(clf, dtype, model)
 
 
-@pytest.mark.parametrize("labels, expected", [
-    ((3, 7), [3, 7]), ((False, True), [0, 1]), ((0.0, 1.0), [0, 1]),
-    (("ham", "spam"), ["ham", "spam"]),
-])
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        ((3, 7), [3, 7]),
+        ((False, True), [0, 1]),
+        ((0.0, 1.0), [0, 1]),
+        (("ham", "spam"), ["ham", "spam"]),
+    ],
+)
 def test_label_kinds(labels, expected):
     clf = fit(labels=labels)
     s = session(to_onnx(clf))
@@ -173,10 +182,16 @@ def test_names_match_skl2onnx_mlpclassifier():
     for zipmap in (False, True, "columns"):
         theirs = skl2onnx.to_onnx(mlp, X[:1], options={"zipmap": zipmap})
         ours = to_onnx(clf, zipmap=zipmap)
-        shape = [(o.name, str(o.type).replace("dim_param: \"batch\"", "")
-                  .replace(" ", "").replace("\n", "")) for o in ours.graph.output]
-        ref = [(o.name, str(o.type).replace(" ", "").replace("\n", ""))
-               for o in theirs.graph.output]
+        shape = [
+            (
+                o.name,
+                str(o.type).replace('dim_param: "batch"', "").replace(" ", "").replace("\n", ""),
+            )
+            for o in ours.graph.output
+        ]
+        ref = [
+            (o.name, str(o.type).replace(" ", "").replace("\n", "")) for o in theirs.graph.output
+        ]
         assert [n for n, _ in shape] == [n for n, _ in ref]
         for (_, a), (_, b) in zip(shape, ref):
             assert a.replace("dim{}", "") == b.replace("dim{}", "")
@@ -217,13 +232,21 @@ def test_bad_arguments():
 
 # ------------------------------------------------------------------ Sequential
 
+
 def _seq(dtype):
     fastdense.manual_seed(0)
     return nn.Sequential(
-        nn.Linear(5, 8, dtype=dtype), nn.ReLU(), nn.Dropout(0.3),
+        nn.Linear(5, 8, dtype=dtype),
+        nn.ReLU(),
+        nn.Dropout(0.3),
         nn.Sequential(nn.Linear(8, 6, dtype=dtype), nn.LeakyReLU(0.2)),
-        nn.Linear(6, 4, bias=False, dtype=dtype), nn.Tanh(), nn.Identity(),
-        nn.Linear(4, 3, dtype=dtype), nn.Sigmoid(), nn.Linear(3, 2, dtype=dtype))
+        nn.Linear(6, 4, bias=False, dtype=dtype),
+        nn.Tanh(),
+        nn.Identity(),
+        nn.Linear(4, 3, dtype=dtype),
+        nn.Sigmoid(),
+        nn.Linear(3, 2, dtype=dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -263,8 +286,10 @@ def test_sequential_refusals():
         to_onnx(mixed)
     x = np.ones((2, 2))
     (out,) = session(to_onnx(mixed, dtype="float64")).run(None, {"input": x})
-    (w0, b0), (w1, b1) = [(np.asarray(m.weight._value(), np.float64),
-                           np.asarray(m.bias._value(), np.float64)) for m in mixed]
+    (w0, b0), (w1, b1) = [
+        (np.asarray(m.weight._value(), np.float64), np.asarray(m.bias._value(), np.float64))
+        for m in mixed
+    ]
     np.testing.assert_allclose(out, (x @ w0.T + b0) @ w1.T + b1, rtol=1e-12)
     with pytest.raises(ValueError, match="zipmap"):
         to_onnx(nn.Sequential(nn.Linear(2, 1)), zipmap=True)
@@ -274,17 +299,25 @@ def test_sequential_refusals():
 def test_torch_onnx_export_agrees(dynamo):
     torch = pytest.importorskip("torch")
     if dynamo:  # torch's default exporter since 2.9 needs onnxscript
-        pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs "
-                            "onnxscript (pip install onnxscript)")
+        pytest.importorskip(
+            "onnxscript",
+            reason="torch.onnx.export(dynamo=True) needs onnxscript (pip install onnxscript)",
+        )
     model = _seq(np.float32).eval()
     tmodel = fastdense.to_torch(model).eval()
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(tmodel, (torch.zeros(1, 5),), buf, input_names=["input"],
-                              output_names=["output"], dynamo=dynamo,
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+            torch.onnx.export(
+                tmodel,
+                (torch.zeros(1, 5),),
+                buf,
+                input_names=["input"],
+                output_names=["output"],
+                dynamo=dynamo,
+                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            )
     except (ImportError, ModuleNotFoundError) as exc:  # pragma: no cover
         pytest.skip(f"torch.onnx.export needs a package that is not installed: {exc}")
     theirs = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
@@ -299,6 +332,7 @@ def test_torch_onnx_export_agrees(dynamo):
 
 
 # -------------------------------------------------------------------- skl2onnx
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_skl2onnx_pipeline(dtype):
@@ -315,9 +349,15 @@ def test_skl2onnx_pipeline(dtype):
     y = np.where(X[:, 0] + X[:, 1] / 10 > 5, "yes", "no")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = Pipeline([("scale", StandardScaler()),
-                         ("clf", DenseBinaryClassifier((6,), activation="tanh", max_iter=30,
-                                                       random_state=0))]).fit(X, y)
+        pipe = Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "clf",
+                    DenseBinaryClassifier((6,), activation="tanh", max_iter=30, random_state=0),
+                ),
+            ]
+        ).fit(X, y)
     clf = pipe.steps[-1][1]
     model = skl2onnx.to_onnx(pipe, X[:1], options={id(clf): {"zipmap": False}})
     s = session(model)
@@ -333,24 +373,34 @@ def test_skl2onnx_pipeline(dtype):
         label, maps = s.run(None, {"X": Xt})
         assert label.tolist() == pipe.predict(Xt).tolist() and sorted(maps[0]) == ["no", "yes"]
         # skl2onnx's other classifier options: class indices, and the labels as an output
-        s = session(skl2onnx.to_onnx(pipe, X[:1], options={id(clf): {
-            "zipmap": False, "nocl": True}}))
+        s = session(
+            skl2onnx.to_onnx(pipe, X[:1], options={id(clf): {"zipmap": False, "nocl": True}})
+        )
         assert s.run(None, {"X": Xt})[0].tolist() == (pipe.predict(Xt) == "yes").tolist()
-        s = session(skl2onnx.to_onnx(pipe, X[:1], options={id(clf): {
-            "zipmap": False, "output_class_labels": True}}))
+        s = session(
+            skl2onnx.to_onnx(
+                pipe, X[:1], options={id(clf): {"zipmap": False, "output_class_labels": True}}
+            )
+        )
         assert s.run(None, {"X": Xt})[2].tolist() == ["no", "yes"]
 
 
 def test_import_fastdense_does_not_import_onnx():
-    code = ("import sys, fastdense; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('onnx', 'onnxruntime', 'skl2onnx')]; assert not bad, bad")
+    code = (
+        "import sys, fastdense; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('onnx', 'onnxruntime', 'skl2onnx')]; assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=_root())
-    code = ("import sys, fastdense.onnx; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('onnx', 'onnxruntime', 'skl2onnx', 'sklearn')]; assert not bad, bad")
+    code = (
+        "import sys, fastdense.onnx; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('onnx', 'onnxruntime', 'skl2onnx', 'sklearn')]; assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=_root())
     # exporting a Sequential needs onnx, not scikit-learn
-    code = ("import sys, fastdense.onnx as fo; from fastdense import nn; "
-            "fo.to_onnx(nn.Sequential(nn.Linear(2, 1))); assert 'sklearn' not in sys.modules")
+    code = (
+        "import sys, fastdense.onnx as fo; from fastdense import nn; "
+        "fo.to_onnx(nn.Sequential(nn.Linear(2, 1))); assert 'sklearn' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=_root())
 
 
@@ -360,25 +410,47 @@ def _root():
 
 # ------------------------------------------------------------------------- CLI
 
+
 @pytest.fixture(scope="module")
 def cli_model(tmp_path_factory):
     pd = pytest.importorskip("pandas")
     d = tmp_path_factory.mktemp("cli_onnx")
     rng = np.random.default_rng(9)
     n = 240
-    df = pd.DataFrame({"a": rng.standard_normal(n) * 10 + 3,
-                       "colour": rng.choice(["red", "green", "blue"], n),
-                       "b": rng.standard_normal(n), "flag": rng.random(n) > 0.5,
-                       "size": rng.choice(["S", "M", "L"], n), "c": rng.integers(0, 5, n)})
+    df = pd.DataFrame(
+        {
+            "a": rng.standard_normal(n) * 10 + 3,
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "b": rng.standard_normal(n),
+            "flag": rng.random(n) > 0.5,
+            "size": rng.choice(["S", "M", "L"], n),
+            "c": rng.integers(0, 5, n),
+        }
+    )
     df["y"] = np.where(df.a / 10 + df.b + (df.colour == "red") > 0.5, "pos", "neg")
     df.to_csv(d / "data.csv", index=False)
     # train in a child process: run_train's output stream is bound at import time
-    for args in (["--one-hot", "--hidden", "6", "--max-iter", "30", "--out", "m.safetensors"],
-                 ["--drop", "colour,size", "--no-scale", "--max-iter", "20",
-                  "--out", "plain.safetensors"]):
-        subprocess.run([sys.executable, "-m", "fastdense", "train", "data.csv", "--target", "y",
-                        "--quiet", *args], cwd=d, check=True, capture_output=True,
-                       env=dict(os.environ, PYTHONPATH=_root()))
+    for args in (
+        ["--one-hot", "--hidden", "6", "--max-iter", "30", "--out", "m.safetensors"],
+        ["--drop", "colour,size", "--no-scale", "--max-iter", "20", "--out", "plain.safetensors"],
+    ):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fastdense",
+                "train",
+                "data.csv",
+                "--target",
+                "y",
+                "--quiet",
+                *args,
+            ],
+            cwd=d,
+            check=True,
+            capture_output=True,
+            env=dict(os.environ, PYTHONPATH=_root()),
+        )
     return d, df
 
 
@@ -405,8 +477,18 @@ def test_cli_export(cli_model, name, extra, capsys):
     onx = d / f"{name}{len(extra)}.onnx"
     assert main(["export", str(d / f"{name}.safetensors"), "--onnx", str(onx), *extra]) == 0
     assert "not in the graph" in capsys.readouterr().out
-    assert main(["predict", str(d / f"{name}.safetensors"), str(d / "data.csv"),
-                 "--out", str(d / "p.csv")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(d / f"{name}.safetensors"),
+                str(d / "data.csv"),
+                "--out",
+                str(d / "p.csv"),
+            ]
+        )
+        == 0
+    )
     preds = pd.read_csv(d / "p.csv", dtype={"prediction": str})
     model = onnx.load(str(onx))
     s = session(model)
@@ -426,14 +508,29 @@ def test_cli_export_errors(cli_model, tmp_path, capsys):
     assert main(["export", str(tmp_path / "nope.safetensors"), "--onnx", "x.onnx"]) == 2
     assert "no such file" in capsys.readouterr().err
     fastdense.save(fit(), tmp_path / "est.safetensors")
-    assert main(["export", str(tmp_path / "est.safetensors"), "--onnx",
-                 str(tmp_path / "x.onnx")]) == 2
+    assert (
+        main(["export", str(tmp_path / "est.safetensors"), "--onnx", str(tmp_path / "x.onnx")]) == 2
+    )
     assert "not a fastdense command-line model file" in capsys.readouterr().err
-    assert main(["export", str(d / "m.safetensors"), "--onnx",
-                 str(tmp_path / "no" / "x.onnx")]) == 2
-    assert main(["export", str(d / "m.safetensors"), "--onnx", str(tmp_path / "x.onnx"),
-                 "--zipmap"]) == 2
+    assert (
+        main(["export", str(d / "m.safetensors"), "--onnx", str(tmp_path / "no" / "x.onnx")]) == 2
+    )
+    assert (
+        main(["export", str(d / "m.safetensors"), "--onnx", str(tmp_path / "x.onnx"), "--zipmap"])
+        == 2
+    )
     assert "ZipMap" in capsys.readouterr().err
-    assert main(["export", str(d / "m.safetensors"), "--onnx", str(tmp_path / "x.onnx"),
-                 "--opset", "15"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(d / "m.safetensors"),
+                "--onnx",
+                str(tmp_path / "x.onnx"),
+                "--opset",
+                "15",
+            ]
+        )
+        == 2
+    )
     assert "opset >= 19" in capsys.readouterr().err

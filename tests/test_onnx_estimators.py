@@ -15,11 +15,10 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from test_onnx import ACTIVATIONS, DTYPES, TOL, inputs, session  # noqa: E402
 
 from fastdense import DenseClassifier, DenseRegressor  # noqa: E402
 from fastdense.onnx import register_skl2onnx, to_onnx  # noqa: E402
-
-from test_onnx import ACTIVATIONS, DTYPES, TOL, inputs, session  # noqa: E402
 
 rng = np.random.default_rng(0)
 X_TRAIN = rng.standard_normal((150, 5))
@@ -38,10 +37,19 @@ REGRESSION = ("squared_error", "squared_error-2", "poisson", "poisson-2")
 
 
 def fit(target, activation="relu", dtype=np.float64, hidden=(7, 3), **kw):
-    params = dict(hidden_layer_sizes=hidden, activation=activation, max_iter=40,
-                  random_state=0, dtype=np.dtype(dtype).name, **kw)
-    est = (DenseRegressor(loss=target.split("-")[0], **params) if target in REGRESSION
-           else DenseClassifier(**params))
+    params = dict(
+        hidden_layer_sizes=hidden,
+        activation=activation,
+        max_iter=40,
+        random_state=0,
+        dtype=np.dtype(dtype).name,
+        **kw,
+    )
+    est = (
+        DenseRegressor(loss=target.split("-")[0], **params)
+        if target in REGRESSION
+        else DenseClassifier(**params)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return est.fit(X_TRAIN, TARGETS[target])
@@ -116,17 +124,18 @@ def test_zipmap_options_multiclass_and_multilabel():
     label, maps = s.run(None, {"X": X})
     assert label.tolist() == clf.predict(X).tolist()
     assert [sorted(m) for m in maps] == [["ant", "bee", "cat", "dog"]] * 20
-    np.testing.assert_allclose([[m[c] for c in clf.classes_] for m in maps],
-                               clf.predict_proba(X), rtol=1e-5)
+    np.testing.assert_allclose(
+        [[m[c] for c in clf.classes_] for m in maps], clf.predict_proba(X), rtol=1e-5
+    )
     s = session(to_onnx(clf, zipmap="columns"))
-    assert [o.name for o in s.get_outputs()] == ["output_label", "sant", "sbee", "scat",
-                                                 "sdog"]
+    assert [o.name for o in s.get_outputs()] == ["output_label", "sant", "sbee", "scat", "sdog"]
     ml = fit("multilabel", dtype=np.float32)
     s = session(to_onnx(ml, zipmap=True))
     label, maps = s.run(None, {"X": X})
     assert label.tolist() == ml.predict(X).tolist()
-    np.testing.assert_allclose([[m[j] for j in range(3)] for m in maps], ml.predict_proba(X),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        [[m[j] for j in range(3)] for m in maps], ml.predict_proba(X), rtol=1e-5
+    )
     s = session(to_onnx(ml, zipmap="columns"))
     assert [o.name for o in s.get_outputs()] == ["output_label", "i0", "i1", "i2"]
     with pytest.raises(ValueError, match="zipmap applies to classifiers"):
@@ -158,14 +167,22 @@ def test_inconsistent_estimators_are_refused():
 
 # -------------------------------------------- against skl2onnx and MLPClassifier
 
+
 def _sklearn_twin(est, y):
     """The MLPClassifier / MLPRegressor fitted on `y`, with `est`'s weights copied in."""
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-    params = dict(hidden_layer_sizes=est.hidden_layer_sizes, activation=est.activation,
-                  max_iter=1, random_state=0)
-    twin = (MLPRegressor(loss=est.loss, **params) if isinstance(est, DenseRegressor)
-            else MLPClassifier(**params))
+    params = dict(
+        hidden_layer_sizes=est.hidden_layer_sizes,
+        activation=est.activation,
+        max_iter=1,
+        random_state=0,
+    )
+    twin = (
+        MLPRegressor(loss=est.loss, **params)
+        if isinstance(est, DenseRegressor)
+        else MLPClassifier(**params)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         twin.fit(X_TRAIN, y)
@@ -175,13 +192,16 @@ def _sklearn_twin(est, y):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("target", ["binary", "multiclass-str", "multiclass-int",
-                                    "multilabel", "squared_error"])
+@pytest.mark.parametrize(
+    "target", ["binary", "multiclass-str", "multiclass-int", "multilabel", "squared_error"]
+)
 def test_skl2onnx_conversion_of_the_same_weights_agrees(target, dtype):
     skl2onnx = pytest.importorskip("skl2onnx")
     if target == "multilabel" and dtype == np.float64:
-        pytest.skip("skl2onnx's multilabel graph uses ai.onnx.ml Binarizer, which "
-                    "onnxruntime has for float32 only (ours runs: test_estimators_match_predict)")
+        pytest.skip(
+            "skl2onnx's multilabel graph uses ai.onnx.ml Binarizer, which "
+            "onnxruntime has for float32 only (ours runs: test_estimators_match_predict)"
+        )
     est = fit(target, "tanh", dtype)
     twin = _sklearn_twin(est, TARGETS[target])
     X = next(inputs(5, dtype))
@@ -191,8 +211,7 @@ def test_skl2onnx_conversion_of_the_same_weights_agrees(target, dtype):
         model = skl2onnx.to_onnx(twin, X[:1], options=opts)
     # skl2onnx declares a multilabel label (N,) but computes (N, n_labels): its graph
     # fails onnx's full check, so it runs unchecked here; ours declares (N, n_labels)
-    theirs = ort.InferenceSession(model.SerializeToString(),
-                                  providers=["CPUExecutionProvider"])
+    theirs = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     ours = session(to_onnx(est))
     assert [o.name for o in ours.get_outputs()] == [o.name for o in theirs.get_outputs()]
     assert [o.type for o in ours.get_outputs()] == [o.type for o in theirs.get_outputs()]
@@ -207,8 +226,7 @@ def test_skl2onnx_conversion_of_the_same_weights_agrees(target, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("target", ["multiclass-str", "multilabel", "squared_error-2",
-                                    "poisson"])
+@pytest.mark.parametrize("target", ["multiclass-str", "multilabel", "squared_error-2", "poisson"])
 def test_skl2onnx_pipeline(target, dtype):
     skl2onnx = pytest.importorskip("skl2onnx")
     from sklearn.pipeline import Pipeline
@@ -218,8 +236,11 @@ def test_skl2onnx_pipeline(target, dtype):
     r = np.random.default_rng(8)
     X = (X_TRAIN * [1, 10, 100, 0.1, 3] + 5).astype(dtype)
     params = dict(hidden_layer_sizes=(6,), activation="tanh", max_iter=30, random_state=0)
-    last = (DenseRegressor(loss=target.split("-")[0], **params) if target in REGRESSION
-            else DenseClassifier(**params))
+    last = (
+        DenseRegressor(loss=target.split("-")[0], **params)
+        if target in REGRESSION
+        else DenseClassifier(**params)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe = Pipeline([("scale", StandardScaler()), ("est", last)]).fit(X, TARGETS[target])
@@ -232,8 +253,9 @@ def test_skl2onnx_pipeline(target, dtype):
         expected = pipe.predict(Xt).reshape(len(Xt), -1)
         assert [o.name for o in s.get_outputs()] == ["variable"]
         assert s.get_outputs()[0].shape[1] == expected.shape[1]
-        np.testing.assert_allclose(out, expected, rtol=10 * rtol,
-                                   atol=10 * rtol * np.abs(expected).max())
+        np.testing.assert_allclose(
+            out, expected, rtol=10 * rtol, atol=10 * rtol * np.abs(expected).max()
+        )
         return
     label, proba = s.run(None, {"X": Xt})
     np.testing.assert_allclose(proba, pipe.predict_proba(Xt), rtol=10 * rtol, atol=atol)

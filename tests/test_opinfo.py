@@ -70,7 +70,8 @@ def test_coverage_and_docs_table():
     end = doc.index(_opinfo.END)
     assert doc[start:end].strip() == table.strip(), (
         "docs/pytorch_api.md's coverage table is out of date: run "
-        "python tools/gen_pytorch_coverage.py")
+        "python tools/gen_pytorch_coverage.py"
+    )
     assert n > 300
 
 

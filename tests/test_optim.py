@@ -29,13 +29,18 @@ CONFIGS = {**{f"SGD-{k}": ("SGD", v) for k, v in SGD_CONFIGS.items()}, **ADAM_CO
 
 
 def model_and_batches(lib, dtype, n_batches=25, seed=0):
-    layers = [lib.Linear(6, 8, dtype=dtype), lib.Tanh(), lib.Linear(8, 5, dtype=dtype),
-              lib.ReLU(), lib.Linear(5, 1, dtype=dtype)]
+    layers = [
+        lib.Linear(6, 8, dtype=dtype),
+        lib.Tanh(),
+        lib.Linear(8, 5, dtype=dtype),
+        lib.ReLU(),
+        lib.Linear(5, 1, dtype=dtype),
+    ]
     rng = np.random.default_rng(seed)
     np_dtype = np.dtype(str(dtype).replace("torch.", "")) if "torch" in str(dtype) else dtype
     X = rng.standard_normal((n_batches * 16, 6)).astype(np_dtype)
     y = (X[:, :1] + rng.standard_normal((len(X), 1)) > 0).astype(np_dtype)
-    return lib.Sequential(*layers), [(X[i:i + 16], y[i:i + 16]) for i in range(0, len(X), 16)]
+    return lib.Sequential(*layers), [(X[i : i + 16], y[i : i + 16]) for i in range(0, len(X), 16)]
 
 
 # ----------------------------------------------------------- without PyTorch
@@ -72,19 +77,22 @@ def test_adam_step_is_pytorch_rule_by_hand():
     assert st["step"] == 1.0 and set(st) == {"step", "exp_avg", "exp_avg_sq"}
 
 
-@pytest.mark.parametrize("cls,kw,msg", [
-    (optim.SGD, dict(lr=-0.1), "Invalid learning rate"),
-    (optim.SGD, dict(lr=0.1, momentum=-1), "Invalid momentum value"),
-    (optim.SGD, dict(lr=0.1, weight_decay=-1), "Invalid weight_decay value"),
-    (optim.SGD, dict(lr=0.1, nesterov=True), "Nesterov momentum requires"),
-    (optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
-    (optim.Adam, dict(lr=-1.0), "Invalid learning rate"),
-    (optim.Adam, dict(eps=-1.0), "Invalid epsilon value"),
-    (optim.Adam, dict(betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
-    (optim.Adam, dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1"),
-    (optim.Adam, dict(weight_decay=-0.1), "Invalid weight_decay value"),
-    (optim.AdamW, dict(lr=-1.0), "Invalid learning rate"),
-])
+@pytest.mark.parametrize(
+    "cls,kw,msg",
+    [
+        (optim.SGD, dict(lr=-0.1), "Invalid learning rate"),
+        (optim.SGD, dict(lr=0.1, momentum=-1), "Invalid momentum value"),
+        (optim.SGD, dict(lr=0.1, weight_decay=-1), "Invalid weight_decay value"),
+        (optim.SGD, dict(lr=0.1, nesterov=True), "Nesterov momentum requires"),
+        (optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+        (optim.Adam, dict(lr=-1.0), "Invalid learning rate"),
+        (optim.Adam, dict(eps=-1.0), "Invalid epsilon value"),
+        (optim.Adam, dict(betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
+        (optim.Adam, dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1"),
+        (optim.Adam, dict(weight_decay=-0.1), "Invalid weight_decay value"),
+        (optim.AdamW, dict(lr=-1.0), "Invalid learning rate"),
+    ],
+)
 def test_invalid_hyperparameters_raise_value_error(cls, kw, msg):
     with pytest.raises(ValueError, match=msg):
         cls(nn.Linear(2, 1).parameters(), **kw)
@@ -96,8 +104,9 @@ def test_param_groups_and_errors():
         optim.SGD([], lr=0.1)
     with pytest.raises(TypeError):
         optim.SGD([np.zeros(2)], lr=0.1)
-    opt = optim.SGD([{"params": a.parameters()}, {"params": b.parameters(), "lr": 0.5}],
-                    lr=0.1, momentum=0.9)
+    opt = optim.SGD(
+        [{"params": a.parameters()}, {"params": b.parameters(), "lr": 0.5}], lr=0.1, momentum=0.9
+    )
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     assert opt.param_groups[1]["momentum"] == 0.9
     with pytest.raises(ValueError, match="more than one parameter group"):
@@ -206,9 +215,13 @@ def test_optimizer_trajectories_track_pytorch(torch, config, dtype):
         np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=rtol, err_msg=str(step))
         for (pname, p), tp in zip(model.named_parameters(), t_model.parameters()):
             t = tp.detach().numpy()
-            np.testing.assert_allclose(p.data, t, rtol=rtol,
-                                       atol=rtol * max(np.abs(t).max(), 1e-3),
-                                       err_msg=f"step {step} {pname}")
+            np.testing.assert_allclose(
+                p.data,
+                t,
+                rtol=rtol,
+                atol=rtol * max(np.abs(t).max(), 1e-3),
+                err_msg=f"step {step} {pname}",
+            )
     # the state has PyTorch's keys, and both state dicts have the same structure
     sd, t_sd = opt.state_dict(), t_opt.state_dict()
     assert set(sd["state"]) == set(t_sd["state"])
@@ -218,9 +231,14 @@ def test_optimizer_trajectories_track_pytorch(torch, config, dtype):
     assert sd["param_groups"][0]["params"] == t_sd["param_groups"][0]["params"]
 
 
-@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.05, momentum=0.9)),
-                                     ("Adam", dict(lr=0.01, amsgrad=True)),
-                                     ("AdamW", dict(lr=0.01))])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", dict(lr=0.05, momentum=0.9)),
+        ("Adam", dict(lr=0.01, amsgrad=True)),
+        ("AdamW", dict(lr=0.01)),
+    ],
+)
 def test_optimizer_state_dict_round_trips_with_pytorch(torch, name, kw):
     model, t_model, batches = _make_pair(torch, np.float64, seed=2)
     opt = getattr(optim, name)(model.parameters(), **kw)
@@ -249,19 +267,23 @@ def test_optimizer_state_dict_round_trips_with_pytorch(torch, name, kw):
     t_opt2.load_state_dict(fd.to_torch(opt.state_dict()))
     train(model2, opt2, t_model2, t_opt2, batches[5:10])
     train(model, opt, t_model, t_opt, batches[5:10])
-    for a, b, c, d in zip(model.parameters(), model2.parameters(), t_model.parameters(),
-                          t_model2.parameters()):
+    for a, b, c, d in zip(
+        model.parameters(), model2.parameters(), t_model.parameters(), t_model2.parameters()
+    ):
         ref = c.detach().numpy()
         for x in (a.data, b.data, d.detach().numpy()):
             np.testing.assert_allclose(x, ref, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,kw", [
-    ("StepLR", dict(step_size=3, gamma=0.5)),
-    ("ExponentialLR", dict(gamma=0.9)),
-    ("CosineAnnealingLR", dict(T_max=4, eta_min=0.01)),
-    ("CosineAnnealingLR", dict(T_max=7)),
-])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("StepLR", dict(step_size=3, gamma=0.5)),
+        ("ExponentialLR", dict(gamma=0.9)),
+        ("CosineAnnealingLR", dict(T_max=4, eta_min=0.01)),
+        ("CosineAnnealingLR", dict(T_max=7)),
+    ],
+)
 def test_lr_schedulers_match_pytorch(torch, name, kw):
     opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.3, momentum=0.9)
     t_opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.3, momentum=0.9)
@@ -282,17 +304,47 @@ def test_multi_tensor_kernel_checks_its_arrays():
     p = np.zeros(3, np.float32)
     ok = [np.zeros(3, np.float32)]
     with pytest.raises(TypeError, match="dtype"):
-        _kernels.torch_adam_multi([p], [np.zeros(3)], ok, ok, [], [0.1], [1.0],
-                                  0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+        _kernels.torch_adam_multi(
+            [p], [np.zeros(3)], ok, ok, [], [0.1], [1.0], 0.9, 0.999, 1e-8, 0.0, 1.0, False, False
+        )
     with pytest.raises(ValueError, match="size"):
-        _kernels.torch_adam_multi([p], [np.zeros(4, np.float32)], ok, ok, [], [0.1], [1.0],
-                                  0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+        _kernels.torch_adam_multi(
+            [p],
+            [np.zeros(4, np.float32)],
+            ok,
+            ok,
+            [],
+            [0.1],
+            [1.0],
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            1.0,
+            False,
+            False,
+        )
     with pytest.raises(ValueError, match="one entry per parameter"):
-        _kernels.torch_adam_multi([p], [], ok, ok, [], [0.1], [1.0],
-                                  0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+        _kernels.torch_adam_multi(
+            [p], [], ok, ok, [], [0.1], [1.0], 0.9, 0.999, 1e-8, 0.0, 1.0, False, False
+        )
     with pytest.raises(ValueError, match="C-contiguous"):
-        _kernels.torch_adam_multi([p], [np.zeros(6, np.float32)[::2]], ok, ok, [], [0.1],
-                                  [1.0], 0.9, 0.999, 1e-8, 0.0, 1.0, False, False)
+        _kernels.torch_adam_multi(
+            [p],
+            [np.zeros(6, np.float32)[::2]],
+            ok,
+            ok,
+            [],
+            [0.1],
+            [1.0],
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            1.0,
+            False,
+            False,
+        )
 
 
 def test_mixed_dtype_group_and_non_contiguous_grad():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from fastdense import nn, optim
-from fastdense.autograd import Tensor, tensor
+from fastdense.autograd import tensor
 
 torch = pytest.importorskip("torch")
 common_optimizers = pytest.importorskip("torch.testing._internal.common_optimizers")
@@ -53,8 +53,11 @@ _Y = np.random.default_rng(1).standard_normal((8, 2))
 def _start(name):
     """Initial values: a tanh network's W1 (4, 3), b1 (4,), W2 (2, 4); Muon only takes matrices."""
     rng = np.random.default_rng(2)
-    values = [0.5 * rng.standard_normal((4, 3)), 0.1 * rng.standard_normal(4),
-              0.5 * rng.standard_normal((2, 4))]
+    values = [
+        0.5 * rng.standard_normal((4, 3)),
+        0.1 * rng.standard_normal(4),
+        0.5 * rng.standard_normal((2, 4)),
+    ]
     return [values[0], values[2]] if name == "Muon" else values
 
 
@@ -85,8 +88,10 @@ def _cases():
 
 def _fd_kwargs(kwargs):
     """torch's kwargs with tensors (a tensor lr) as fastdense tensors."""
-    return {k: (tensor(float(v.item())) if isinstance(v, torch.Tensor) else v)
-            for k, v in kwargs.items()}
+    return {
+        k: (tensor(float(v.item())) if isinstance(v, torch.Tensor) else v)
+        for k, v in kwargs.items()
+    }
 
 
 class _Run:
@@ -96,8 +101,10 @@ class _Run:
         self.lib = lib
         values = _start(name) if values is None else values
         if lib == "torch":
-            self.params = [torch.nn.Parameter(torch.tensor(v, dtype=getattr(torch, dtype.__name__)))
-                           for v in values]
+            self.params = [
+                torch.nn.Parameter(torch.tensor(v, dtype=getattr(torch, dtype.__name__)))
+                for v in values
+            ]
             self.opt = getattr(torch.optim, name)(self.params, **kwargs)
         else:
             self.params = [nn.Parameter(tensor(np.asarray(v, dtype=dtype))) for v in values]
@@ -129,8 +136,9 @@ def _compare(name, a, b, dtype, where, exact=None):
     if name == "Muon":
         tol = MUON_TOLERANCE
     elif exact is not None:  # L-BFGS in float32: PyTorch's own float32 error sets the bar
-        tol = dict(rtol=0, atol=3 * max(float(np.abs(x - e).max()) for x, e in zip(a, exact))
-                   + 1e-6)
+        tol = dict(
+            rtol=0, atol=3 * max(float(np.abs(x - e).max()) for x, e in zip(a, exact)) + 1e-6
+        )
     for i, (x, y) in enumerate(zip(a, b)):
         assert x.dtype == y.dtype == dtype
         np.testing.assert_allclose(x, y, err_msg=f"{where}, parameter {i}", **tol)
@@ -156,7 +164,7 @@ def test_optimizer_tracks_pytorch_every_step(name, kwargs, dtype):
         _compare(name, ref.values(), run.values(), dtype, f"step {t + 1}", bar())
     # fresh optimizers over copies of the parameters, loaded from fastdense's and torch's
     # state_dicts (the first through a pickle, as a checkpoint would store it; the second
-# with torch's parameters, as a torch checkpoint would hold them)
+    # with torch's parameters, as a torch checkpoint would hold them)
     resumed = _Run("fastdense", name, kwargs, dtype, values=run.values())
     resumed.opt.load_state_dict(pickle.loads(pickle.dumps(run.opt.state_dict())))
     from_torch = _Run("fastdense", name, kwargs, dtype, values=ref.values())  # a torch checkpoint
@@ -167,12 +175,19 @@ def test_optimizer_tracks_pytorch_every_step(name, kwargs, dtype):
                 r.step()
         expected = ref.values()
         _compare(name, expected, run.values(), dtype, f"step {t + 1}", bar())
-        _compare(name, expected, resumed.values(), dtype, f"step {t + 1} after a state_dict",
-                 bar())
-        _compare(name, expected, from_torch.values(), dtype,
-                 f"step {t + 1} after torch's state_dict", bar())
-    np.testing.assert_array_equal(np.concatenate([v.ravel() for v in run.values()]),
-                                  np.concatenate([v.ravel() for v in resumed.values()]))
+        _compare(name, expected, resumed.values(), dtype, f"step {t + 1} after a state_dict", bar())
+        _compare(
+            name,
+            expected,
+            from_torch.values(),
+            dtype,
+            f"step {t + 1} after torch's state_dict",
+            bar(),
+        )
+    np.testing.assert_array_equal(
+        np.concatenate([v.ravel() for v in run.values()]),
+        np.concatenate([v.ravel() for v in resumed.values()]),
+    )
 
 
 def _fd_value(v, seen=None):
@@ -233,12 +248,15 @@ def test_every_optimizer_info_optimizer_is_in_fastdense():
     assert missing == []
 
 
-@pytest.mark.parametrize("name, kwargs, message", [
-    ("Adam", dict(capturable=True), "capturable=True"),
-    ("NAdam", dict(capturable=True), "capturable=True"),
-    ("SGD", dict(differentiable=True), "differentiable=True"),
-    ("Adam", dict(fused=True, foreach=True), "cannot be `True` together"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("Adam", dict(capturable=True), "capturable=True"),
+        ("NAdam", dict(capturable=True), "capturable=True"),
+        ("SGD", dict(differentiable=True), "differentiable=True"),
+        ("Adam", dict(fused=True, foreach=True), "cannot be `True` together"),
+    ],
+)
 def test_switches_fastdense_cannot_honour_are_refused_by_name(name, kwargs, message):
     with pytest.raises((ValueError, NotImplementedError, RuntimeError), match=re.escape(message)):
         getattr(optim, name)([nn.Parameter(tensor(np.ones(3)))], **kwargs)
@@ -258,15 +276,21 @@ def test_old_module_paths_and_old_pickles_still_work():
     from fastdense.optim.adaptive import Adagrad, RMSprop
     from fastdense.optim.optimizer import SGD, Adam, AdamW
 
-    assert (SGD, Adam, AdamW, RMSprop, Adagrad) == (optim.SGD, optim.Adam, optim.AdamW,
-                                                    optim.RMSprop, optim.Adagrad)
+    assert (SGD, Adam, AdamW, RMSprop, Adagrad) == (
+        optim.SGD,
+        optim.Adam,
+        optim.AdamW,
+        optim.RMSprop,
+        optim.Adagrad,
+    )
     for cls, old in ((optim.SGD, "optimizer"), (optim.RMSprop, "adaptive")):
         run = _Run("fastdense", cls.__name__, dict(lr=0.1), np.float64)
         run.step()
         # a pickle written before the rules moved names the old module (protocol 0 is text)
         blob = pickle.dumps(run.opt, protocol=0).replace(
             f"fastdense.optim.{cls.__module__.rsplit('.', 1)[1]}\n".encode(),
-            f"fastdense.optim.{old}\n".encode())
+            f"fastdense.optim.{old}\n".encode(),
+        )
         assert f"fastdense.optim.{old}\n".encode() in blob
         loaded = pickle.loads(blob)
         assert type(loaded) is cls

@@ -28,8 +28,9 @@ def _data(n=1500, d=20, seed=0):
 def fit_one(seed, solver="adam", barrier=None):
     """A fitted model's parameters as one flat array (module level: loky pickles it)."""
     X, y = _data(n=400 if solver == "lbfgs" else 1500, seed=seed)
-    est = DenseBinaryClassifier((32, 16), solver=solver, max_iter=12, random_state=seed,
-                                batch_size=64)
+    est = DenseBinaryClassifier(
+        (32, 16), solver=solver, max_iter=12, random_state=seed, batch_size=64
+    )
     if barrier is not None:
         barrier.wait()  # all threads fit at the same time
     with warnings.catch_warnings():
@@ -106,8 +107,7 @@ def test_nested_parallelism_does_not_oversubscribe():
         ("n_jobs=2 threading, BLAS threads default", run(2, "threading", None)),
         ("n_jobs=2 threading + threadpool_limits(1)", run(2, "threading", 1)),
     ]
-    print(f"\nGridSearchCV, 4 candidates x 2 folds, {cores} cores, BLAS pools "
-          f"{_blas_threads()}:")
+    print(f"\nGridSearchCV, 4 candidates x 2 folds, {cores} cores, BLAS pools {_blas_threads()}:")
     for label, (seconds, _) in rows:
         print(f"  {label:44s} {seconds:6.2f} s")
     # every configuration computes the same scores

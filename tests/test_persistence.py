@@ -59,10 +59,12 @@ def _resume(est, X, y, kind):
 
 
 @pytest.mark.parametrize("roundtrip", [_pickle, _joblib, "save"])
-@pytest.mark.parametrize("solver, dtype", [("adam", "float64"), ("sgd", "float32"),
-                                           ("lbfgs", "float64")])
-def test_estimator_round_trip_predicts_and_resumes_bit_identically(tmp_path, roundtrip,
-                                                                   solver, dtype):
+@pytest.mark.parametrize(
+    "solver, dtype", [("adam", "float64"), ("sgd", "float32"), ("lbfgs", "float64")]
+)
+def test_estimator_round_trip_predicts_and_resumes_bit_identically(
+    tmp_path, roundtrip, solver, dtype
+):
     X, y = _data()
     est = _fit(solver=solver, dtype=dtype)
     if roundtrip == "save":
@@ -87,8 +89,13 @@ def test_save_load_keeps_string_classes_feature_names_and_class_weight(tmp_path)
     labels = np.array(["neg", "pos"])[y]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est = DenseBinaryClassifier((5,), max_iter=5, random_state=0, dtype=np.float32,
-                                    class_weight={"neg": 1.0, "pos": 3.0}).fit(frame, labels)
+        est = DenseBinaryClassifier(
+            (5,),
+            max_iter=5,
+            random_state=0,
+            dtype=np.float32,
+            class_weight={"neg": 1.0, "pos": 3.0},
+        ).fit(frame, labels)
     fd.save(est, tmp_path / "m.safetensors")
     copy = fd.load(tmp_path / "m.safetensors")
     assert list(copy.classes_) == ["neg", "pos"]
@@ -136,11 +143,14 @@ def test_pickle_mid_step_keeps_gradients():
     np.testing.assert_array_equal(copy.weight.grad, lin.weight.grad)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: _fit(),
-    lambda: nn.Sequential(nn.Linear(2, 2), nn.Tanh()),
-    lambda: optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _fit(),
+        lambda: nn.Sequential(nn.Linear(2, 2), nn.Tanh()),
+        lambda: optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9),
+    ],
+)
 def test_pickles_record_the_version_and_warn_when_loaded_by_another(monkeypatch, make):
     blob = pickle.dumps(make())
     with warnings.catch_warnings():
@@ -170,13 +180,17 @@ def test_nn_state_dict_file_loads_into_fastdense_and_torch(tmp_path):
     tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     tmodel.load_state_dict(load_file(str(path)))
     with torch.no_grad():
-        np.testing.assert_allclose(tmodel(torch.from_numpy(X)).numpy(), model(X).numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            tmodel(torch.from_numpy(X)).numpy(), model(X).numpy(), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_plain_mappings_of_arrays_and_tensors(tmp_path):
-    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3),
-              "t": fd.Tensor(np.ones(3)), "flags": np.array([True, False])}
+    arrays = {
+        "w": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "t": fd.Tensor(np.ones(3)),
+        "flags": np.array([True, False]),
+    }
     fd.save(arrays, tmp_path / "a.safetensors")
     back = fd.load(tmp_path / "a.safetensors")
     assert list(back) == ["w", "t", "flags"]
@@ -218,8 +232,9 @@ def test_load_rejects_truncated_and_damaged_files(tmp_path):
 def test_file_from_another_version_warns(tmp_path):
     from fastdense.serialization import save_arrays
 
-    save_arrays({"w": np.ones(2)}, tmp_path / "old.safetensors",
-                metadata={"fastdense_version": "0.0.1"})
+    save_arrays(
+        {"w": np.ones(2)}, tmp_path / "old.safetensors", metadata={"fastdense_version": "0.0.1"}
+    )
     with pytest.warns(fd.VersionWarning, match="0.0.1"):
         fd.load(tmp_path / "old.safetensors")
 

@@ -31,14 +31,25 @@ def _load():
 def test_the_fixture_names_the_old_module_paths():
     with open(FIXTURE, "rb") as f:
         strings = {arg for op, arg, _ in pickletools.genops(f.read()) if isinstance(arg, str)}
-    assert {"fastdense.estimator", "fastdense.classifier", "fastdense.regressor",
-            "_SGDState", "_AdamState"} <= strings
+    assert {
+        "fastdense.estimator",
+        "fastdense.classifier",
+        "fastdense.regressor",
+        "_SGDState",
+        "_AdamState",
+    } <= strings
     assert "fastdense.estimators" not in " ".join(strings)
 
 
-@pytest.mark.parametrize("name, cls", [
-    ("binary_adam", "DenseBinaryClassifier"), ("binary_sgd", "DenseBinaryClassifier"),
-    ("classifier", "DenseClassifier"), ("regressor", "DenseRegressor")])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("binary_adam", "DenseBinaryClassifier"),
+        ("binary_sgd", "DenseBinaryClassifier"),
+        ("classifier", "DenseClassifier"),
+        ("regressor", "DenseRegressor"),
+    ],
+)
 def test_old_pickles_load_predict_and_resume(name, cls):
     data = _load()
     est = data["models"][name]

@@ -38,8 +38,9 @@ def test_old_module_pickles_load_compute_and_train():
     assert type(heads["proba"]) is nn.LogSoftmax and type(losses["ce"]) is nn.CrossEntropyLoss
     model.eval()
     # (LayerNorm and GELU now run as one node each: the same formulas, float32 rounding)
-    np.testing.assert_allclose(heads["proba"](model(data["X"])).numpy(), data["expected"],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        heads["proba"](model(data["X"])).numpy(), data["expected"], rtol=1e-5, atol=1e-6
+    )
     model.train()
     opt = optim.SGD(model.parameters(), lr=0.1)
     before = model[0].weight.detach().numpy().copy()

@@ -47,8 +47,12 @@ def test_loss_curve(Xy, tmp_path):
 
 def test_loss_curve_with_early_stopping_in_a_pipeline(Xy, tmp_path):
     X, y = Xy
-    pipe = make_pipeline(StandardScaler(), DenseBinaryClassifier(
-        (8,), max_iter=60, early_stopping=True, n_iter_no_change=5, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(),
+        DenseBinaryClassifier(
+            (8,), max_iter=60, early_stopping=True, n_iter_no_change=5, random_state=0
+        ),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X, y)

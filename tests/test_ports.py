@@ -62,8 +62,14 @@ def run_all(role: str, sources, tmp: Path):
         path.write_text(source)
         paths.append(str(path))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE_PARENT), str(PORTS)]))
-    proc = subprocess.run([sys.executable, str(PORTS / "_runner.py"), role, str(tmp), *paths],
-                          env=env, cwd=PORTS, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(PORTS / "_runner.py"), role, str(tmp), *paths],
+        env=env,
+        cwd=PORTS,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     return {name.split(".")[0]: r for name, r in out.items()}
@@ -84,18 +90,24 @@ def results(tmp_path_factory):
 
 
 def numbers(stdout: str):
-    return [[float(x) for x in NUMBER.findall(line)]
-            for line in stdout.splitlines() if line.startswith("epoch")]
+    return [
+        [float(x) for x in NUMBER.findall(line)]
+        for line in stdout.splitlines()
+        if line.startswith("epoch")
+    ]
 
 
 def test_rewrite_maps_every_import_form():
     table = import_table()
-    src = ("import torch\nimport torch.nn as nn\nfrom torch import nn, optim\n"
-           "from torch.utils.data import DataLoader\nimport numpy as np\n")
+    src = (
+        "import torch\nimport torch.nn as nn\nfrom torch import nn, optim\n"
+        "from torch.utils.data import DataLoader\nimport numpy as np\n"
+    )
     assert rewrite(src, table) == (
         "import fastdense.torch as torch\nimport fastdense.nn as nn\n"
         "from fastdense.torch import nn, optim\n"
-        "from fastdense.torch.utils.data import DataLoader\nimport numpy as np\n")
+        "from fastdense.torch.utils.data import DataLoader\nimport numpy as np\n"
+    )
 
 
 def test_there_are_at_least_eight_ports():

@@ -38,8 +38,13 @@ def ray_backend(tmp_path_factory):
     saved_cwd = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("ray_cwd"))
     try:
-        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 log_to_driver=False, configure_logging=False)
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            configure_logging=False,
+        )
         ray_joblib.register_ray()
         yield
     finally:
@@ -71,8 +76,9 @@ def _same_search(a, b):
     assert a.best_params_ == b.best_params_
     for key in a.cv_results_:
         if key.startswith(("split", "mean_test", "std_test", "rank_", "param")):
-            np.testing.assert_array_equal(np.asarray(a.cv_results_[key]),
-                                          np.asarray(b.cv_results_[key]), err_msg=key)
+            np.testing.assert_array_equal(
+                np.asarray(a.cv_results_[key]), np.asarray(b.cv_results_[key]), err_msg=key
+            )
     np.testing.assert_array_equal(_flat(a.best_estimator_), _flat(b.best_estimator_))
 
 
@@ -86,21 +92,23 @@ def test_grid_and_randomized_search_on_ray_equal_sequential(ray_backend):
 
     X32 = X.astype(np.float32)
     dist = {"alpha": [1e-5, 1e-4, 1e-3], "learning_rate_init": [1e-3, 1e-2]}
-    seq = RandomizedSearchCV(_est(dtype=np.float32), dist, n_iter=3, cv=2,
-                             random_state=0).fit(X32, y)
+    seq = RandomizedSearchCV(_est(dtype=np.float32), dist, n_iter=3, cv=2, random_state=0).fit(
+        X32, y
+    )
     with joblib.parallel_config(backend="ray"):
-        par = RandomizedSearchCV(_est(dtype=np.float32), dist, n_iter=3, cv=2,
-                                 random_state=0, n_jobs=-1).fit(X32, y)
+        par = RandomizedSearchCV(
+            _est(dtype=np.float32), dist, n_iter=3, cv=2, random_state=0, n_jobs=-1
+        ).fit(X32, y)
     _same_search(seq, par)
 
 
 def test_cross_validate_on_ray_equals_sequential(ray_backend):
     X, y = _data()
-    seq = cross_validate(_est(solver="lbfgs", max_iter=30), X, y, cv=4,
-                         return_estimator=True)
+    seq = cross_validate(_est(solver="lbfgs", max_iter=30), X, y, cv=4, return_estimator=True)
     with joblib.parallel_config(backend="ray"):
-        par = cross_validate(_est(solver="lbfgs", max_iter=30), X, y, cv=4, n_jobs=-1,
-                             return_estimator=True)
+        par = cross_validate(
+            _est(solver="lbfgs", max_iter=30), X, y, cv=4, n_jobs=-1, return_estimator=True
+        )
     np.testing.assert_array_equal(seq["test_score"], par["test_score"])
     for a, b in zip(seq["estimator"], par["estimator"]):
         np.testing.assert_array_equal(_flat(a), _flat(b))

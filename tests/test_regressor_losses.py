@@ -22,8 +22,9 @@ def _data(n=120, targets=1, seed=0):
 
 def _loss_at_fit(est, X, y, sw=None):
     z = est._decision_validated(X)
-    return _reference.sklearn_output_loss(z, np.asarray(y).reshape(z.shape), est.loss,
-                                          sw, huber_delta=est.huber_delta)[0]
+    return _reference.sklearn_output_loss(
+        z, np.asarray(y).reshape(z.shape), est.loss, sw, huber_delta=est.huber_delta
+    )[0]
 
 
 @pytest.mark.parametrize("targets", [1, 2])
@@ -42,21 +43,45 @@ def test_huber_with_an_infinite_delta_is_squared_error(targets):
 def test_lbfgs_minimises_the_reported_loss(loss, dtype):
     X, y = _data()
     X = X.astype(dtype)
-    est = DenseRegressor(loss=loss, huber_delta=0.5, hidden_layer_sizes=(8,), solver="lbfgs",
-                         alpha=0.0, max_iter=50, random_state=0, activation="tanh").fit(X, y)
+    est = DenseRegressor(
+        loss=loss,
+        huber_delta=0.5,
+        hidden_layer_sizes=(8,),
+        solver="lbfgs",
+        alpha=0.0,
+        max_iter=50,
+        random_state=0,
+        activation="tanh",
+    ).fit(X, y)
     assert est._params.dtype == dtype
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     assert est.loss_ == pytest.approx(_loss_at_fit(est, X, y), rel=rtol)
-    start = DenseRegressor(loss=loss, huber_delta=0.5, hidden_layer_sizes=(8,), solver="lbfgs",
-                           alpha=0.0, max_iter=1, random_state=0, activation="tanh").fit(X, y)
+    start = DenseRegressor(
+        loss=loss,
+        huber_delta=0.5,
+        hidden_layer_sizes=(8,),
+        solver="lbfgs",
+        alpha=0.0,
+        max_iter=1,
+        random_state=0,
+        activation="tanh",
+    ).fit(X, y)
     assert est.loss_ < start.loss_
 
 
 def test_sample_weights_are_repeated_rows():
     X, y = _data(n=60)
     w = np.random.RandomState(0).randint(1, 4, len(y))
-    kw = dict(loss="huber", huber_delta=0.3, hidden_layer_sizes=(6,), solver="lbfgs",
-              max_iter=30, random_state=0, activation="tanh", alpha=0.0)
+    kw = dict(
+        loss="huber",
+        huber_delta=0.3,
+        hidden_layer_sizes=(6,),
+        solver="lbfgs",
+        max_iter=30,
+        random_state=0,
+        activation="tanh",
+        alpha=0.0,
+    )
     weighted = DenseRegressor(**kw).fit(X, y, sample_weight=w)
     repeated = DenseRegressor(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
     np.testing.assert_allclose(weighted._params, repeated._params, rtol=1e-6, atol=1e-8)
@@ -78,10 +103,12 @@ def test_robust_losses_resist_outliers():
 
 def test_validation_loss_uses_the_loss_and_delta():
     X, y = _data()
-    est = DenseRegressor(loss="huber", huber_delta=0.2, hidden_layer_sizes=(8,), max_iter=5,
-                         random_state=0).fit(X[:90], y[:90], X_val=X[90:], y_val=y[90:])
+    est = DenseRegressor(
+        loss="huber", huber_delta=0.2, hidden_layer_sizes=(8,), max_iter=5, random_state=0
+    ).fit(X[:90], y[:90], X_val=X[90:], y_val=y[90:])
     assert est.validation_loss_curve_[-1] == pytest.approx(
-        _loss_at_fit(est, X[90:], y[90:]), rel=1e-12)
+        _loss_at_fit(est, X[90:], y[90:]), rel=1e-12
+    )
 
 
 def test_persistence_keeps_loss_and_delta(tmp_path):
@@ -90,11 +117,15 @@ def test_persistence_keeps_loss_and_delta(tmp_path):
     import fastdense
 
     X, y = _data()
-    est = DenseRegressor(loss="absolute_error", huber_delta=0.25, hidden_layer_sizes=(4,),
-                         max_iter=3, random_state=0).fit(X, y)
-    for copy in (pickle.loads(pickle.dumps(est)),
-                 fastdense.load(fastdense.save(est, tmp_path / "r.safetensors") or
-                                tmp_path / "r.safetensors")):
+    est = DenseRegressor(
+        loss="absolute_error", huber_delta=0.25, hidden_layer_sizes=(4,), max_iter=3, random_state=0
+    ).fit(X, y)
+    for copy in (
+        pickle.loads(pickle.dumps(est)),
+        fastdense.load(
+            fastdense.save(est, tmp_path / "r.safetensors") or tmp_path / "r.safetensors"
+        ),
+    ):
         assert (copy.loss, copy.huber_delta) == ("absolute_error", 0.25)
         np.testing.assert_array_equal(copy.predict(X), est.predict(X))
         copy.partial_fit(X, y)  # trains on with the same loss

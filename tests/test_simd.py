@@ -68,18 +68,25 @@ def _built_variants():
 
 def _run(variant, cwd):
     # cwd outside the source tree: there `-c` would import the unbuilt package
-    env = dict(os.environ, FASTDENSE_SIMD=variant,
-               PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
-                         text=True, timeout=300, cwd=cwd)
+    env = dict(
+        os.environ,
+        FASTDENSE_SIMD=variant,
+        PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=300, cwd=cwd
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.split()
 
 
 def test_every_build_gives_identical_results(tmp_path):
     features = _simd._cpu_features()
-    runnable = [v for v in _built_variants()
-                if v == "baseline" or all(features.get(f) for f in _simd.VARIANTS[v])]
+    runnable = [
+        v
+        for v in _built_variants()
+        if v == "baseline" or all(features.get(f) for f in _simd.VARIANTS[v])
+    ]
     if len(runnable) < 2:
         pytest.skip("only the baseline build runs here")
     results = {v: _run(v, tmp_path) for v in runnable}
@@ -90,8 +97,17 @@ def test_every_build_gives_identical_results(tmp_path):
 
 
 def test_unknown_choice_is_a_clear_error(tmp_path):
-    env = dict(os.environ, FASTDENSE_SIMD="sse9",
-               PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", "import fastdense"], env=env,
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    env = dict(
+        os.environ,
+        FASTDENSE_SIMD="sse9",
+        PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import fastdense"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert out.returncode != 0 and "FASTDENSE_SIMD must be" in out.stderr

@@ -21,7 +21,7 @@ def ordered_product(a, b):
     """float32 C = A @ B as sum_p (a[:, p] * b[p, :]), p in order, from 0."""
     acc = np.zeros((a.shape[0], b.shape[1]), np.float32)
     for p in range(a.shape[1]):
-        acc = acc + a[:, p:p + 1] * b[p:p + 1, :]
+        acc = acc + a[:, p : p + 1] * b[p : p + 1, :]
     return acc
 
 
@@ -32,34 +32,52 @@ def operands(rng, m, n, k, trans_a, trans_b, dtype):
 
 
 @settings(max_examples=300, deadline=None)
-@given(m=st.integers(1, 40), n=st.integers(1, 40), k=st.integers(0, 40),
-       trans_a=st.booleans(), trans_b=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@given(
+    m=st.integers(1, 40),
+    n=st.integers(1, 40),
+    k=st.integers(0, 40),
+    trans_a=st.booleans(),
+    trans_b=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_small_float32_products_are_the_ordered_sum(m, n, k, trans_a, trans_b, seed):
-    a, b, op_a, op_b = operands(np.random.default_rng(seed), m, n, k, trans_a, trans_b,
-                                np.float32)
+    a, b, op_a, op_b = operands(np.random.default_rng(seed), m, n, k, trans_a, trans_b, np.float32)
     c = np.full((m, n), np.nan, np.float32)
     small = _kernels.matmul(a, b, c, trans_a, trans_b)
     # not a transposed B of several columns, nor one column of C under an untransposed A
     expected = (n == 1 and trans_a) if (trans_b or n == 1) else True
     assert small == (m * n * k <= SMALL_GEMM_MACS and expected)
     if small:
-        np.testing.assert_array_equal(c, ordered_product(np.ascontiguousarray(op_a),
-                                                         np.ascontiguousarray(op_b)))
+        np.testing.assert_array_equal(
+            c, ordered_product(np.ascontiguousarray(op_a), np.ascontiguousarray(op_b))
+        )
     else:
-        np.testing.assert_allclose(c, op_a.astype(np.float64) @ op_b, rtol=1e-4,
-                                   atol=1e-4 * np.sqrt(max(k, 1)))
+        np.testing.assert_allclose(
+            c, op_a.astype(np.float64) @ op_b, rtol=1e-4, atol=1e-4 * np.sqrt(max(k, 1))
+        )
 
 
 # every tile shape and edge: 6x16 / 1x16, 4x8 / 1x8, 8x1 / 1x1; one column of a
 # transposed A (the row form); the largest product that still runs in the loop
-@pytest.mark.parametrize("m,n,k,trans_a", [
-    (6, 16, 10, False), (7, 16, 10, False), (13, 33, 9, False), (5, 8, 3, True),
-    (9, 7, 11, True), (32, 1, 16, False), (16, 1, 32, True), (1, 16, 32, False),
-    (32, 16, 16, True), (64, 16, 8, False),
-])
+@pytest.mark.parametrize(
+    "m,n,k,trans_a",
+    [
+        (6, 16, 10, False),
+        (7, 16, 10, False),
+        (13, 33, 9, False),
+        (5, 8, 3, True),
+        (9, 7, 11, True),
+        (32, 1, 16, False),
+        (16, 1, 32, True),
+        (1, 16, 32, False),
+        (32, 16, 16, True),
+        (64, 16, 8, False),
+    ],
+)
 def test_tile_edges(m, n, k, trans_a):
-    a, b, op_a, op_b = operands(np.random.default_rng(m * n * k), m, n, k, trans_a,
-                                False, np.float32)
+    a, b, op_a, op_b = operands(
+        np.random.default_rng(m * n * k), m, n, k, trans_a, False, np.float32
+    )
     c = np.empty((m, n), np.float32)
     assert _kernels.matmul(a, b, c, trans_a, False) == (n > 1 or trans_a)
     _kernels.matmul(a, b, c, trans_a, False, 1)  # the loop, whatever the default path
@@ -88,22 +106,23 @@ def test_float64_and_large_products_go_to_blas():
 
 def test_shape_mismatch_is_a_value_error():
     with pytest.raises(ValueError, match="cannot multiply 2x3 by 4x2"):
-        _kernels.matmul(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32),
-                        np.empty((2, 2), np.float32))
+        _kernels.matmul(
+            np.ones((2, 3), np.float32), np.ones((4, 2), np.float32), np.empty((2, 2), np.float32)
+        )
 
 
 @pytest.mark.parametrize("trans_a", [False, True])
 def test_forced_paths_above_the_limit(trans_a):
     """The loop's contract holds at any size (path 1); path 2 is BLAS; repeat repeats."""
-    a, b, op_a, op_b = operands(np.random.default_rng(3), 67, 41, 35, trans_a, False,
-                                np.float32)
+    a, b, op_a, op_b = operands(np.random.default_rng(3), 67, 41, 35, trans_a, False, np.float32)
     c = np.empty((67, 41), np.float32)
     assert _kernels.matmul(a, b, c, trans_a, False, 1, 3)
     np.testing.assert_array_equal(c, ordered_product(np.ascontiguousarray(op_a), op_b))
     assert not _kernels.matmul(a, b, c, trans_a, False, 2)
     np.testing.assert_allclose(c, op_a.astype(np.float64) @ op_b, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="small-product loop takes float32"):
-        _kernels.matmul(a.astype(np.float64), b.astype(np.float64), c.astype(np.float64),
-                        trans_a, False, 1)
+        _kernels.matmul(
+            a.astype(np.float64), b.astype(np.float64), c.astype(np.float64), trans_a, False, 1
+        )
     with pytest.raises(ValueError, match="path must be"):
         _kernels.matmul(a, b, c, trans_a, False, 3)

@@ -16,11 +16,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _child import run_in_child
 
 from fastdense import DenseBinaryClassifier, DenseClassifier, _train
 from fastdense._network import FittedNetwork
-
-from _child import run_in_child
 
 SHAPES = [(3,), (40, 30), (7, 5, 3)]
 
@@ -33,8 +32,11 @@ def _race(n_predictors, n_refits, cls_name):
     cls = getattr(fastdense, cls_name)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 6))
-    y = (X[:, 0] + X[:, 1] > 0).astype(int) if cls_name == "DenseBinaryClassifier" else (
-        np.digitize(X[:, 0], [-0.5, 0.5]))
+    y = (
+        (X[:, 0] + X[:, 1] > 0).astype(int)
+        if cls_name == "DenseBinaryClassifier"
+        else (np.digitize(X[:, 0], [-0.5, 0.5]))
+    )
     n_classes = len(np.unique(y))
     mismatched, calls = [], [0]
     real_dense, real_decision = _train.predict_dense, _train.decision_function
@@ -46,14 +48,19 @@ def _race(n_predictors, n_refits, cls_name):
             if params.shape[0] != net_spec.layout.n_params:
                 mismatched.append((params.shape[0], net_spec.layout.n_params))
             return real(net_spec, *args)
+
         return call
 
     # the estimators call the kernels through this module attribute
-    _base._train = type("Kernels", (), {
-        **{k: getattr(_train, k) for k in dir(_train) if not k.startswith("__")},
-        "predict_dense": staticmethod(checked(real_dense)),
-        "decision_function": staticmethod(checked(real_decision)),
-    })
+    _base._train = type(
+        "Kernels",
+        (),
+        {
+            **{k: getattr(_train, k) for k in dir(_train) if not k.startswith("__")},
+            "predict_dense": staticmethod(checked(real_dense)),
+            "decision_function": staticmethod(checked(real_decision)),
+        },
+    )
     clf = cls(hidden_layer_sizes=SHAPES[0], max_iter=5, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -95,8 +102,14 @@ def _race(n_predictors, n_refits, cls_name):
     refit()
     for t in threads:
         t.join()
-    return {"mismatched": mismatched, "calls": calls[0], "answers": answers[0],
-            "errors": errors[:5], "n_errors": len(errors), "refit_errors": refit_errors}
+    return {
+        "mismatched": mismatched,
+        "calls": calls[0],
+        "answers": answers[0],
+        "errors": errors[:5],
+        "n_errors": len(errors),
+        "refit_errors": refit_errors,
+    }
 
 
 @pytest.mark.parametrize("cls_name", ["DenseBinaryClassifier", "DenseClassifier"])
@@ -126,8 +139,18 @@ def test_compiled_predict_checks_the_buffer_against_the_layout(delta):
     with pytest.raises(ValueError, match="params has"):
         _train.predict_dense(spec, X, params, acts, 5, np.zeros((5, 1)), False)
     with pytest.raises(ValueError, match="params has"):
-        _train.decision_function(spec, X, np.zeros(0), np.zeros(0, np.intp),
-                                 np.zeros(0, np.intp), 5, params, acts, 5, np.zeros(5))
+        _train.decision_function(
+            spec,
+            X,
+            np.zeros(0),
+            np.zeros(0, np.intp),
+            np.zeros(0, np.intp),
+            5,
+            params,
+            acts,
+            5,
+            np.zeros(5),
+        )
 
 
 def test_compiled_predict_checks_the_other_buffers():
@@ -142,11 +165,13 @@ def test_compiled_predict_checks_the_other_buffers():
     with pytest.raises(ValueError, match="columns"):
         _train.predict_dense(spec, np.zeros((5, 3)), params, acts, 5, np.zeros((5, 1)), False)
     with pytest.raises(ValueError, match="out has"):
-        _train.decision_function(spec, X, np.zeros(0), empty_i, empty_i, 5, params, acts, 5,
-                                 np.zeros(4))
+        _train.decision_function(
+            spec, X, np.zeros(0), empty_i, empty_i, 5, params, acts, 5, np.zeros(4)
+        )
     with pytest.raises(ValueError, match="rows"):
-        _train.decision_function(spec, X, np.zeros(0), empty_i, empty_i, 6, params,
-                                 np.zeros(6 * 4), 6, np.zeros(6))
+        _train.decision_function(
+            spec, X, np.zeros(0), empty_i, empty_i, 6, params, np.zeros(6 * 4), 6, np.zeros(6)
+        )
 
 
 def test_the_snapshot_is_immutable_and_replaced_whole():

@@ -19,8 +19,19 @@ import fastdense
 
 _SRC = pathlib.Path(__file__).resolve().parent.parent
 PAGES = sorted([_SRC / "README.md", *(_SRC / "docs").glob("*.md")])
-OPTIONAL = {"torch", "onnx", "onnxruntime", "skl2onnx", "dask", "dask_ml", "distributed",
-            "ray", "pandas", "matplotlib", "rich"}
+OPTIONAL = {
+    "torch",
+    "onnx",
+    "onnxruntime",
+    "skl2onnx",
+    "dask",
+    "dask_ml",
+    "distributed",
+    "ray",
+    "pandas",
+    "matplotlib",
+    "rich",
+}
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
@@ -28,8 +39,9 @@ def blocks(page):
     return _BLOCK.findall(page.read_text())
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)],
-                         ids=lambda p: str(p.relative_to(_SRC)))
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if blocks(p)], ids=lambda p: str(p.relative_to(_SRC))
+)
 def test_page_snippets_run_as_pasted(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", str(pathlib.Path(fastdense.__file__).parent.parent))
@@ -46,7 +58,8 @@ def test_page_snippets_run_as_pasted(page, tmp_path, monkeypatch):
         except Exception as exc:
             raise AssertionError(
                 f"{page.relative_to(_SRC)} block {number} fails as pasted: "
-                f"{type(exc).__name__}: {exc}\n---\n{code}") from exc
+                f"{type(exc).__name__}: {exc}\n---\n{code}"
+            ) from exc
 
 
 def test_every_page_is_found():

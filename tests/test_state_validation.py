@@ -35,10 +35,17 @@ def run_child(body: str) -> str:
                 return
             print("no error")
     """) + textwrap.dedent(body)
-    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tempfile.gettempdir(), env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tempfile.gettempdir(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, f"child crashed ({proc.returncode}):\n{proc.stderr[-2000:]}"
     return proc.stdout
 
@@ -78,10 +85,12 @@ def test_optimizer_load_state_dict_validates_structure_and_shapes():
     model(np.ones((2, 3), np.float32)).sum().backward()
     opt.step()
     sd = opt.state_dict()
-    for broken, kind in (({"state": {}}, TypeError),
-                         ({"state": [], "param_groups": sd["param_groups"]}, TypeError),
-                         ({"state": sd["state"], "param_groups": [{"lr": 1}]}, TypeError),
-                         ({"state": sd["state"], "param_groups": []}, ValueError)):
+    for broken, kind in (
+        ({"state": {}}, TypeError),
+        ({"state": [], "param_groups": sd["param_groups"]}, TypeError),
+        ({"state": sd["state"], "param_groups": [{"lr": 1}]}, TypeError),
+        ({"state": sd["state"], "param_groups": []}, ValueError),
+    ):
         with pytest.raises(kind):
             optim.Adam(model.parameters()).load_state_dict(broken)
     bad = opt.state_dict()

@@ -66,8 +66,7 @@ def test_the_failures_of_the_porting_scripts():
     np.testing.assert_array_equal(x.round().numpy(), torch.tensor([0.4, 1.6, -2.5]).round())
     np.testing.assert_array_equal(ft.round(x).numpy(), [0.0, 2.0, -2.0])
     assert ft.eq(x, x).all().item() and ft.FloatTensor(np.ones(2)).dtype == ft.float32
-    assert ft.LongTensor([1, 2]).dtype == ft.int64 and isinstance(ft.LongTensor([1]),
-                                                                   ft.LongTensor)
+    assert ft.LongTensor([1, 2]).dtype == ft.int64 and isinstance(ft.LongTensor([1]), ft.LongTensor)
     np.testing.assert_array_equal(ft.bincount(ft.tensor([0, 2, 2])).numpy(), [1, 0, 2])
     assert ft.randint(5, (4,)).shape == (4,) and ft.randint(2, 5, (3,)).dtype == ft.int64
     try:
@@ -85,26 +84,64 @@ def test_the_failures_of_the_porting_scripts():
 def test_everyday_methods_match_torch():
     rng = np.random.default_rng(1)
     a = rng.standard_normal((4, 5))
-    for expr in ("x.permute(1, 0)", "x.topk(2).values", "x.sort(1).values", "x.argsort(0)",
-                 "x.cumsum(1)", "x.prod(1)", "x.amax(0)", "x.gather(1, i)", "x.flip(0)",
-                 "x.masked_fill(x > 0, 0.0)", "x.triu(1)", "x.nan_to_num()",
-                 "x.median(1).values", "x.quantile(0.3, dim=1)", "x.std(0, correction=0)",
-                 "x.norm(1, dim=1)", "x.log1p().isnan()", "x.sign() * x.neg()",
-                 "x.expand(2, 4, 5).repeat(1, 2, 1)", "x.chunk(2, 1)[1]",
-                 "x.index_select(0, i[:, 0])", "x.diag()", "x.sin() + x.cos()"):
+    for expr in (
+        "x.permute(1, 0)",
+        "x.topk(2).values",
+        "x.sort(1).values",
+        "x.argsort(0)",
+        "x.cumsum(1)",
+        "x.prod(1)",
+        "x.amax(0)",
+        "x.gather(1, i)",
+        "x.flip(0)",
+        "x.masked_fill(x > 0, 0.0)",
+        "x.triu(1)",
+        "x.nan_to_num()",
+        "x.median(1).values",
+        "x.quantile(0.3, dim=1)",
+        "x.std(0, correction=0)",
+        "x.norm(1, dim=1)",
+        "x.log1p().isnan()",
+        "x.sign() * x.neg()",
+        "x.expand(2, 4, 5).repeat(1, 2, 1)",
+        "x.chunk(2, 1)[1]",
+        "x.index_select(0, i[:, 0])",
+        "x.diag()",
+        "x.sin() + x.cos()",
+    ):
         f = eval(expr, {"x": ft.tensor(a), "i": ft.tensor([[0, 1], [2, 0], [1, 1], [3, 4]])})
-        t = eval(expr, {"x": torch.tensor(a), "i": torch.tensor([[0, 1], [2, 0], [1, 1],
-                                                                  [3, 4]])})
+        t = eval(expr, {"x": torch.tensor(a), "i": torch.tensor([[0, 1], [2, 0], [1, 1], [3, 4]])})
         np.testing.assert_allclose(f.numpy(), t.numpy(), rtol=1e-12, err_msg=expr)
 
 
 def test_old_paths_and_pickles():
     # the names code imports from fastdense.autograd stay there
-    for name in ("Tensor", "Parameter", "Node", "no_grad", "enable_grad", "tensor",
-                 "DeviceUnavailableError", "ShapeError", "DtypeError", "kernel_activation",
-                 "check_device", "_const", "_result", "_float_array", "_grad_mode",
-                 "_accumulate_leaf", "_tensor_or_const", "_to_dtype", "_resolve_dtype",
-                 "_maximum", "_minimum", "_select_backward", "_unbroadcast", "_MinMax"):
+    for name in (
+        "Tensor",
+        "Parameter",
+        "Node",
+        "no_grad",
+        "enable_grad",
+        "tensor",
+        "DeviceUnavailableError",
+        "ShapeError",
+        "DtypeError",
+        "kernel_activation",
+        "check_device",
+        "_const",
+        "_result",
+        "_float_array",
+        "_grad_mode",
+        "_accumulate_leaf",
+        "_tensor_or_const",
+        "_to_dtype",
+        "_resolve_dtype",
+        "_maximum",
+        "_minimum",
+        "_select_backward",
+        "_unbroadcast",
+        "_MinMax",
+    ):
         assert hasattr(autograd, name), name
     t = ft.tensor([1.0, 2.0])
     cls = type(t)

@@ -17,8 +17,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor, nn, optim
-from fastdense import _kernels
+from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor, _kernels, nn, optim
 
 THREADS = (1, 2, 3)
 N_FEATURES, HIDDEN, BATCH = 96, (256, 256), 256
@@ -56,16 +55,25 @@ def _data(dtype, n=2 * BATCH + 64, seed=0):
 
 
 def _estimator(kind, solver):
-    common = dict(hidden_layer_sizes=HIDDEN, solver=solver, random_state=0,
-                  max_iter=2 if solver != "lbfgs" else 4, batch_size=BATCH)
-    return {"binary": DenseBinaryClassifier, "multi": DenseClassifier,
-            "regressor": DenseRegressor}[kind](**common)
+    common = dict(
+        hidden_layer_sizes=HIDDEN,
+        solver=solver,
+        random_state=0,
+        max_iter=2 if solver != "lbfgs" else 4,
+        batch_size=BATCH,
+    )
+    return {"binary": DenseBinaryClassifier, "multi": DenseClassifier, "regressor": DenseRegressor}[
+        kind
+    ](**common)
 
 
 def _fit_bytes(kind, solver, dtype, threads):
     X, score = _data(dtype)
-    y = {"binary": (score > 0).astype(int), "multi": np.digitize(score, [-1, 0, 1]),
-         "regressor": score.astype(dtype)}[kind]
+    y = {
+        "binary": (score > 0).astype(int),
+        "multi": np.digitize(score, [-1, 0, 1]),
+        "regressor": score.astype(dtype),
+    }[kind]
     est = _estimator(kind, solver)
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -89,19 +97,26 @@ def _nn_run(opt_name, dtype, threads):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((2 * BATCH, N_FEATURES)).astype(dtype)
     y = (X[:, :1] > 0).astype(dtype)
-    model = nn.Sequential(nn.Linear(N_FEATURES, HIDDEN[0], dtype=dtype), nn.ReLU(),
-                          nn.Linear(HIDDEN[0], HIDDEN[1], dtype=dtype), nn.Tanh(),
-                          nn.Linear(HIDDEN[1], 1, dtype=dtype))
+    model = nn.Sequential(
+        nn.Linear(N_FEATURES, HIDDEN[0], dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(HIDDEN[0], HIDDEN[1], dtype=dtype),
+        nn.Tanh(),
+        nn.Linear(HIDDEN[1], 1, dtype=dtype),
+    )
     # the same starting weights for every thread count
     for k, p in enumerate(model.parameters()):
         p.numpy()[...] = np.random.default_rng(k).standard_normal(p.shape) * 0.1
-    opt = (optim.Adam(model.parameters(), lr=0.01) if opt_name == "adam"
-           else optim.SGD(model.parameters(), lr=0.05, momentum=0.9))
+    opt = (
+        optim.Adam(model.parameters(), lr=0.01)
+        if opt_name == "adam"
+        else optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    )
     loss_fn = nn.BCEWithLogitsLoss()
     with threadpool_limits(threads):
         for i in range(0, len(X), BATCH):
             opt.zero_grad()
-            loss_fn(model(X[i:i + BATCH]), y[i:i + BATCH]).backward()
+            loss_fn(model(X[i : i + BATCH]), y[i : i + BATCH]).backward()
             opt.step()
     return b"".join(p.numpy().tobytes() for p in model.parameters())
 
@@ -130,8 +145,12 @@ def test_split_product_same_bits_and_right(shape, trans_a, trans_b, dtype):
             _kernels.matmul(a, b, c, trans_a, trans_b, path=2)
         out[t] = c
     want = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
-    np.testing.assert_allclose(out[1], want, rtol=1e-4 if dtype == np.float32 else 1e-12,
-                               atol=1e-3 if dtype == np.float32 else 1e-10)
+    np.testing.assert_allclose(
+        out[1],
+        want,
+        rtol=1e-4 if dtype == np.float32 else 1e-12,
+        atol=1e-3 if dtype == np.float32 else 1e-10,
+    )
     for t in THREADS[1:]:
         assert out[t].tobytes() == out[1].tobytes(), f"{shape} {t} threads"
 
@@ -140,8 +159,9 @@ def _fit_in_child(queue):
     queue.put(_fit_bytes("binary", "adam", np.float32, 2))
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                    reason="no fork on this platform")
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform"
+)
 def test_fork_after_a_threaded_fit():
     """GNU libgomp's pool does not survive fork(): a forked child runs on one thread
     (the same blocks, so the same bits) instead of waiting forever."""
@@ -161,9 +181,11 @@ def test_fork_after_a_threaded_fit():
 
 def test_blas_thread_count_restored_after_a_fit():
     def scipy_blas():
-        return [i["num_threads"] for i in threadpool_info()
-                if i["user_api"] == "blas" and "scipy" in i["filepath"]
-                and "numpy" not in i["filepath"]]
+        return [
+            i["num_threads"]
+            for i in threadpool_info()
+            if i["user_api"] == "blas" and "scipy" in i["filepath"] and "numpy" not in i["filepath"]
+        ]
 
     with threadpool_limits(2, user_api="blas"):
         before = scipy_blas()

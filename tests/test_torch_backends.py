@@ -6,19 +6,45 @@ import fastdense.torch as ft
 
 torch = pytest.importorskip("torch")
 
-SAME_ANSWER = ["cuda.is_available()", "cuda.device_count()", "cuda.is_initialized()",
-               "cuda.is_bf16_supported()", "cuda.memory_allocated()",
-               "cuda.max_memory_allocated()", "cuda.memory_reserved()", "cuda.manual_seed(0)",
-               "cuda.manual_seed_all(0)", "cuda.seed()", "cuda.seed_all()", "cuda.empty_cache()",
-               "backends.cudnn.is_available()", "backends.cudnn.version()",
-               "backends.mps.is_available()", "backends.mps.is_built()",
-               "backends.cuda.is_built()", "backends.openmp.is_available()",
-               "are_deterministic_algorithms_enabled()"]
-NEEDS_GPU = ["current_device()", "synchronize()", "get_device_name(0)",
-             "get_device_properties(0)", "get_device_capability()", "init()",
-             "get_rng_state()", "initial_seed()", "mem_get_info()"]
-FLAGS = ["cudnn.enabled", "cudnn.benchmark", "cudnn.deterministic", "cudnn.allow_tf32",
-         "cuda.matmul.allow_tf32"]
+SAME_ANSWER = [
+    "cuda.is_available()",
+    "cuda.device_count()",
+    "cuda.is_initialized()",
+    "cuda.is_bf16_supported()",
+    "cuda.memory_allocated()",
+    "cuda.max_memory_allocated()",
+    "cuda.memory_reserved()",
+    "cuda.manual_seed(0)",
+    "cuda.manual_seed_all(0)",
+    "cuda.seed()",
+    "cuda.seed_all()",
+    "cuda.empty_cache()",
+    "backends.cudnn.is_available()",
+    "backends.cudnn.version()",
+    "backends.mps.is_available()",
+    "backends.mps.is_built()",
+    "backends.cuda.is_built()",
+    "backends.openmp.is_available()",
+    "are_deterministic_algorithms_enabled()",
+]
+NEEDS_GPU = [
+    "current_device()",
+    "synchronize()",
+    "get_device_name(0)",
+    "get_device_properties(0)",
+    "get_device_capability()",
+    "init()",
+    "get_rng_state()",
+    "initial_seed()",
+    "mem_get_info()",
+]
+FLAGS = [
+    "cudnn.enabled",
+    "cudnn.benchmark",
+    "cudnn.deterministic",
+    "cudnn.allow_tf32",
+    "cuda.matmul.allow_tf32",
+]
 
 
 @pytest.mark.parametrize("expr", SAME_ANSWER)

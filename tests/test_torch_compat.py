@@ -11,10 +11,13 @@ from fastdense import nn as fnn
 
 torch = pytest.importorskip("torch")
 
-FUZZ = settings(max_examples=25, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
-DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64),
-          "int64": (np.int64, torch.int64), "bool": (np.bool_, torch.bool)}
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DTYPES = {
+    "float32": (np.float32, torch.float32),
+    "float64": (np.float64, torch.float64),
+    "int64": (np.int64, torch.int64),
+    "bool": (np.bool_, torch.bool),
+}
 FLOATS = ("float32", "float64")
 
 # name -> (function of (lib, *tensors), arity, dtypes it takes, differentiable)
@@ -44,8 +47,8 @@ UNARY = {
     "T": (lambda L, a: a.T, FLOATS, True),
     "reshape": (lambda L, a: a.reshape(-1), FLOATS, True),
     "unsqueeze": (lambda L, a: a.unsqueeze(0), FLOATS, True),
-    "pow2": (lambda L, a: a ** 2, FLOATS + ("int64",), True),
-    "rpow": (lambda L, a: 2 ** a, FLOATS, True),
+    "pow2": (lambda L, a: a**2, FLOATS + ("int64",), True),
+    "rpow": (lambda L, a: 2**a, FLOATS, True),
     "gt_half": (lambda L, a: a > 0.5, FLOATS + ("int64",), False),
     "eq_self": (lambda L, a: a == a, FLOATS + ("int64", "bool"), False),
     "float": (lambda L, a: a.float(), FLOATS + ("int64", "bool"), False),
@@ -72,8 +75,9 @@ BINARY = {
     "maximum": lambda L, a, b: L.maximum(a, b) if a.dtype == b.dtype else a + b,
 }
 SHAPES = st.sampled_from([(3, 4), (1, 4), (4,), (), (2, 1), (0, 4)])
-BROADCAST = st.sampled_from([((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()),
-                             ((0, 4), (4,)), ((5,), (5,))])
+BROADCAST = st.sampled_from(
+    [((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()), ((0, 4), (4,)), ((5,), (5,))]
+)
 
 
 def make(shape, dtype, seed, special=False):
@@ -96,8 +100,10 @@ def both(fn, arrays, grad, mask=None, weighted=False):
     mask = [True] * len(arrays) if mask is None else mask
     res = []
     for L in (ft, torch):
-        ins = [L.tensor(a, requires_grad=bool(grad and m and a.dtype.kind == "f"))
-               for a, m in zip(arrays, mask)]
+        ins = [
+            L.tensor(a, requires_grad=bool(grad and m and a.dtype.kind == "f"))
+            for a, m in zip(arrays, mask)
+        ]
         try:
             out = fn(L, *ins)
         except Exception as exc:  # the same kind of error is part of the contract
@@ -110,8 +116,10 @@ def both(fn, arrays, grad, mask=None, weighted=False):
                 c = 1 + np.arange(out.numel()).reshape(tuple(out.shape)) % 7
                 root = out * L.tensor(c.astype(np.asarray(out.detach()).dtype))
             root.sum().backward()
-            grads = [None if t.grad is None else np.asarray(t.grad.detach() if L is torch
-                                                             else t.grad) for t in ins]
+            grads = [
+                None if t.grad is None else np.asarray(t.grad.detach() if L is torch else t.grad)
+                for t in ins
+            ]
         res.append((out, grads))
     return res
 
@@ -120,7 +128,9 @@ def check_same(res):
     (f, fg), (t, tg) = res
     if isinstance(t, Exception) or isinstance(f, Exception):
         assert isinstance(f, Exception) and isinstance(t, Exception), (f, t)
-        assert isinstance(f, type(t)) or type(t).__name__ in {c.__name__ for c in type(f).__mro__}, (f, t)
+        assert isinstance(f, type(t)) or type(t).__name__ in {
+            c.__name__ for c in type(f).__mro__
+        }, (f, t)
         return
     fv = np.asarray(f)
     tv = t.detach().numpy()
@@ -143,21 +153,35 @@ def check_same(res):
 
 @pytest.mark.parametrize("name", sorted(UNARY))
 @FUZZ
-@given(shape=SHAPES, dtype=st.sampled_from(list(DTYPES)), seed=st.integers(0, 2**16),
-       special=st.booleans())
+@given(
+    shape=SHAPES,
+    dtype=st.sampled_from(list(DTYPES)),
+    seed=st.integers(0, 2**16),
+    special=st.booleans(),
+)
 def test_unary_matches_torch(name, shape, dtype, seed, special):
     fn, dtypes, grad = UNARY[name]
     if dtype not in dtypes:
         return
-    x = make(shape, dtype, seed, special and dtype in FLOATS and name not in
-             ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values"))
+    x = make(
+        shape,
+        dtype,
+        seed,
+        special
+        and dtype in FLOATS
+        and name not in ("max_dim_indices", "argmax", "argmin_dim", "max", "max_dim_values"),
+    )
     check_same(both(fn, [x], grad))
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 @FUZZ
-@given(shapes=BROADCAST, da=st.sampled_from(list(DTYPES)), db=st.sampled_from(list(DTYPES)),
-       seed=st.integers(0, 2**16))
+@given(
+    shapes=BROADCAST,
+    da=st.sampled_from(list(DTYPES)),
+    db=st.sampled_from(list(DTYPES)),
+    seed=st.integers(0, 2**16),
+)
 def test_binary_promotion_and_broadcasting_match_torch(name, shapes, da, db, seed):
     a, b = make(shapes[0], da, seed), make(shapes[1], db, seed + 1)
     check_same(both(BINARY[name], [a, b], grad=True))
@@ -167,12 +191,17 @@ def test_binary_promotion_and_broadcasting_match_torch(name, shapes, da, db, see
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_python_scalars_promote_as_in_torch(scalar, dtype):
     x = make((3,), dtype, 0)
-    for op in (lambda a: a * scalar, lambda a: a + scalar, lambda a: scalar * a,
-               lambda a: a / scalar if scalar is not True else a):
+    for op in (
+        lambda a: a * scalar,
+        lambda a: a + scalar,
+        lambda a: scalar * a,
+        lambda a: a / scalar if scalar is not True else a,
+    ):
         check_same(both(lambda L, a: op(a), [x], grad=False))
 
 
 # -------------------------------------------------- modules, losses, optimizers
+
 
 def _copy_module(tm, fm):
     fm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
@@ -180,8 +209,9 @@ def _copy_module(tm, fm):
 
 MODULES = {  # name -> function of (lib, input width); the output width is 3 where it changes
     "BatchNorm1d": lambda L, w: L.nn.BatchNorm1d(w),
-    "BatchNorm1d_no_affine_cumulative": lambda L, w: L.nn.BatchNorm1d(w, affine=False,
-                                                                       momentum=None),
+    "BatchNorm1d_no_affine_cumulative": lambda L, w: L.nn.BatchNorm1d(
+        w, affine=False, momentum=None
+    ),
     "LayerNorm": lambda L, w: L.nn.LayerNorm(w),
     "GELU": lambda L, w: L.nn.GELU(),
     "GELU_tanh": lambda L, w: L.nn.GELU(approximate="tanh"),
@@ -196,11 +226,14 @@ MODULES = {  # name -> function of (lib, input width); the output width is 3 whe
     "Seq_Linear_ReLU": lambda L, w: L.nn.Sequential(L.nn.Linear(w, 3), L.nn.ReLU()),
     "Seq_Linear_Sigmoid": lambda L, w: L.nn.Sequential(L.nn.Linear(w, 3), L.nn.Sigmoid()),
     "Seq_Linear_Tanh_Linear_LeakyReLU": lambda L, w: L.nn.Sequential(
-        L.nn.Linear(w, 5), L.nn.Tanh(), L.nn.Linear(5, 3), L.nn.LeakyReLU(0.1)),
+        L.nn.Linear(w, 5), L.nn.Tanh(), L.nn.Linear(5, 3), L.nn.LeakyReLU(0.1)
+    ),
     "Seq_MLP_BatchNorm_Dropout_eval": lambda L, w: L.nn.Sequential(
-        L.nn.Linear(w, 4), L.nn.BatchNorm1d(4), L.nn.ReLU(), L.nn.Linear(4, 1)),
-    "Seq_Linear_LogSoftmax": lambda L, w: L.nn.Sequential(L.nn.Linear(w, 3),
-                                                          L.nn.LogSoftmax(dim=1)),
+        L.nn.Linear(w, 4), L.nn.BatchNorm1d(4), L.nn.ReLU(), L.nn.Linear(4, 1)
+    ),
+    "Seq_Linear_LogSoftmax": lambda L, w: L.nn.Sequential(
+        L.nn.Linear(w, 3), L.nn.LogSoftmax(dim=1)
+    ),
 }
 LOSSES = {
     "MSELoss": lambda L: L.nn.MSELoss(),
@@ -216,8 +249,13 @@ LOSSES = {
 
 @pytest.mark.parametrize("name", sorted(MODULES))
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch=st.sampled_from([0, 1, 2, 5]), width=st.sampled_from([1, 4, 7]),
-       dtype=st.sampled_from(FLOATS), train=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    batch=st.sampled_from([0, 1, 2, 5]),
+    width=st.sampled_from([1, 4, 7]),
+    dtype=st.sampled_from(FLOATS),
+    train=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_module_matches_torch(name, batch, width, dtype, train, seed):
     """Outputs, input and parameter gradients, state after the step, or the error kind."""
     npdt, tdt = DTYPES[dtype]
@@ -240,20 +278,23 @@ def test_module_matches_torch(name, batch, width, dtype, train, seed):
     np.testing.assert_allclose(np.asarray(fo), to.detach().numpy(), rtol=rtol, atol=rtol)
     (to * to).sum().backward()
     (fo * fo).sum().backward()
-    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10,
-                               atol=rtol * 10)
+    np.testing.assert_allclose(np.asarray(fx.grad), tx.grad.numpy(), rtol=rtol * 10, atol=rtol * 10)
     for (k, tp), fp in zip(tm.named_parameters(), fm.parameters()):
-        np.testing.assert_allclose(np.asarray(fp.grad), tp.grad.numpy(), rtol=rtol * 10,
-                                   atol=rtol * 10, err_msg=k)
+        np.testing.assert_allclose(
+            np.asarray(fp.grad), tp.grad.numpy(), rtol=rtol * 10, atol=rtol * 10, err_msg=k
+        )
     for k, v in tm.state_dict().items():
-        np.testing.assert_allclose(np.asarray(fm.state_dict()[k]), v.numpy(), rtol=rtol,
-                                   err_msg=k)
+        np.testing.assert_allclose(np.asarray(fm.state_dict()[k]), v.numpy(), rtol=rtol, err_msg=k)
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch=st.sampled_from([0, 1, 6]), width=st.sampled_from([1, 3]),
-       dtype=st.sampled_from(FLOATS), seed=st.integers(0, 2**16))
+@given(
+    batch=st.sampled_from([0, 1, 6]),
+    width=st.sampled_from([1, 3]),
+    dtype=st.sampled_from(FLOATS),
+    seed=st.integers(0, 2**16),
+)
 def test_loss_matches_torch(name, batch, width, dtype, seed):
     """Values (NaN for the mean of nothing), dtypes and gradients on generated shapes."""
     npdt, _ = DTYPES[dtype]
@@ -261,27 +302,40 @@ def test_loss_matches_torch(name, batch, width, dtype, seed):
     x = rng.standard_normal((batch, width)).astype(npdt)
     if name == "BCELoss":
         x = 1 / (1 + np.exp(-x))
-    y = (rng.random((batch, width)) > 0.5).astype(npdt) if "BCE" in name else \
-        rng.standard_normal((batch, width)).astype(npdt)
-    check_same(both(lambda L, a, b: LOSSES[name](L)(a, b), [x, y], grad=True,
-                    mask=[True, False], weighted=True))
+    y = (
+        (rng.random((batch, width)) > 0.5).astype(npdt)
+        if "BCE" in name
+        else rng.standard_normal((batch, width)).astype(npdt)
+    )
+    check_same(
+        both(
+            lambda L, a, b: LOSSES[name](L)(a, b),
+            [x, y],
+            grad=True,
+            mask=[True, False],
+            weighted=True,
+        )
+    )
 
 
 OPTIMIZERS = {
     "RMSprop": lambda L, p: L.optim.RMSprop(p, lr=1e-2),
-    "RMSprop_centered_momentum": lambda L, p: L.optim.RMSprop(p, lr=1e-2, centered=True,
-                                                               momentum=0.9, weight_decay=0.1),
+    "RMSprop_centered_momentum": lambda L, p: L.optim.RMSprop(
+        p, lr=1e-2, centered=True, momentum=0.9, weight_decay=0.1
+    ),
     "RMSprop_maximize_small_alpha": lambda L, p: L.optim.RMSprop(
-        p, lr=1e-2, alpha=0.3, centered=True, maximize=True, eps=1e-6),
+        p, lr=1e-2, alpha=0.3, centered=True, maximize=True, eps=1e-6
+    ),
     "Adagrad": lambda L, p: L.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.1),
     "Adagrad_maximize_initial": lambda L, p: L.optim.Adagrad(
-        p, lr=0.05, initial_accumulator_value=0.5, eps=1e-6, maximize=True),
+        p, lr=0.05, initial_accumulator_value=0.5, eps=1e-6, maximize=True
+    ),
     "SGD": lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     "AdamW": lambda L, p: L.optim.AdamW(p, lr=1e-2),
 }
 SCHEDULERS = {
     "MultiStepLR": lambda L, o: L.optim.lr_scheduler.MultiStepLR(o, [2, 4, 4], gamma=0.5),
-    "LambdaLR": lambda L, o: L.optim.lr_scheduler.LambdaLR(o, lambda e: 0.9 ** e),
+    "LambdaLR": lambda L, o: L.optim.lr_scheduler.LambdaLR(o, lambda e: 0.9**e),
     "StepLR": lambda L, o: L.optim.lr_scheduler.StepLR(o, 2, gamma=0.3),
 }
 
@@ -344,6 +398,7 @@ def test_clip_grad_norm_and_value_match_torch():
 
 # ------------------------------------------- regressions: the silent differences
 
+
 @pytest.mark.parametrize("device", ["cuda", "cuda:0", ft.device("cuda")])
 def test_model_to_cuda_raises_like_torch_without_cuda(device):
     model = fnn.Linear(2, 2)
@@ -398,10 +453,18 @@ def test_values_are_eager_after_step_and_weight_edit():
 
 
 def test_missing_names_exist_and_unknown_ones_name_the_feature():
-    for name in ("tensor", "from_numpy", "float32", "sigmoid", "cat", "allclose",
-                 "set_grad_enabled"):
+    for name in (
+        "tensor",
+        "from_numpy",
+        "float32",
+        "sigmoid",
+        "cat",
+        "allclose",
+        "set_grad_enabled",
+    ):
         assert hasattr(ft, name), name
     from fastdense.torch.utils.data import DataLoader, TensorDataset  # noqa: F401
+
     for name in ("ModuleList", "BatchNorm1d", "init", "utils"):
         assert hasattr(fnn, name)
     assert hasattr(fnn.utils, "clip_grad_norm_") and hasattr(ft.optim, "RMSprop")
@@ -468,9 +531,11 @@ def test_save_load_round_trip_without_pickle(tmp_path):
 
 # ------------------------------------------------ softmax and the multi-class losses
 
+
 def _ce(**kw):
     return lambda L, x, y, w: L.nn.functional.cross_entropy(
-        x, y, **{k: (w if v == "w" else v) for k, v in kw.items()})
+        x, y, **{k: (w if v == "w" else v) for k, v in kw.items()}
+    )
 
 
 # name -> (function of (lib, logits, target, class weight), target kind)
@@ -481,54 +546,82 @@ MULTICLASS = {
     "cross_entropy_weight": (_ce(weight="w"), "index"),
     "cross_entropy_ignore": (_ce(ignore_index=1), "index"),
     "cross_entropy_smoothing": (_ce(label_smoothing=0.15), "index"),
-    "cross_entropy_all_none": (_ce(weight="w", ignore_index=0, label_smoothing=0.3,
-                                   reduction="none"), "index"),
+    "cross_entropy_all_none": (
+        _ce(weight="w", ignore_index=0, label_smoothing=0.3, reduction="none"),
+        "index",
+    ),
     "cross_entropy_all_mean": (_ce(weight="w", ignore_index=2, label_smoothing=0.3), "index"),
     "cross_entropy_probs": (_ce(), "probs"),
     "cross_entropy_probs_all": (_ce(weight="w", label_smoothing=0.2), "probs"),
     "cross_entropy_probs_none": (_ce(reduction="none", label_smoothing=0.1), "probs"),
-    "CrossEntropyLoss": (lambda L, x, y, w: L.nn.CrossEntropyLoss(
-        weight=w, label_smoothing=0.05, reduction="sum")(x, y), "index"),
-    "nll_loss": (lambda L, x, y, w: L.nn.functional.nll_loss(
-        L.nn.functional.log_softmax(x, 1), y), "index"),
-    "NLLLoss_weight_ignore": (lambda L, x, y, w: L.nn.NLLLoss(w, ignore_index=0)(
-        L.nn.LogSoftmax(dim=1)(x), y), "index"),
+    "CrossEntropyLoss": (
+        lambda L, x, y, w: L.nn.CrossEntropyLoss(weight=w, label_smoothing=0.05, reduction="sum")(
+            x, y
+        ),
+        "index",
+    ),
+    "nll_loss": (
+        lambda L, x, y, w: L.nn.functional.nll_loss(L.nn.functional.log_softmax(x, 1), y),
+        "index",
+    ),
+    "NLLLoss_weight_ignore": (
+        lambda L, x, y, w: L.nn.NLLLoss(w, ignore_index=0)(L.nn.LogSoftmax(dim=1)(x), y),
+        "index",
+    ),
     "softmax_dim1": (lambda L, x, y, w: L.nn.functional.softmax(x, dim=1), "none"),
     "softmax_dim0_method": (lambda L, x, y, w: x.softmax(0), "none"),
     "Softmax_module_last": (lambda L, x, y, w: L.nn.Softmax(dim=-1)(x), "none"),
     "log_softmax_dim1": (lambda L, x, y, w: L.log_softmax(x, 1), "none"),
     "LogSoftmax_module_0": (lambda L, x, y, w: L.nn.LogSoftmax(0)(x), "none"),
-    "one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), x.shape[1]),
-                "index"),
+    "one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), x.shape[1]), "index"),
     "one_hot_inferred": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0)), "index"),
     # the errors PyTorch raises, of the same kind
-    "err_int32_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
-        x, y.to(L.int32)), "index"),
-    "err_float_index_target": (lambda L, x, y, w: L.nn.functional.cross_entropy(
-        x, y.double()), "index"),
-    "err_out_of_bounds": (lambda L, x, y, w: L.nn.functional.cross_entropy(
-        x, y + x.shape[1]), "index"),
-    "err_weight_shape": (lambda L, x, y, w: L.nn.functional.cross_entropy(
-        x, y, weight=L.ones(x.shape[1] + 1, dtype=x.dtype)), "index"),
+    "err_int32_target": (
+        lambda L, x, y, w: L.nn.functional.cross_entropy(x, y.to(L.int32)),
+        "index",
+    ),
+    "err_float_index_target": (
+        lambda L, x, y, w: L.nn.functional.cross_entropy(x, y.double()),
+        "index",
+    ),
+    "err_out_of_bounds": (
+        lambda L, x, y, w: L.nn.functional.cross_entropy(x, y + x.shape[1]),
+        "index",
+    ),
+    "err_weight_shape": (
+        lambda L, x, y, w: L.nn.functional.cross_entropy(
+            x, y, weight=L.ones(x.shape[1] + 1, dtype=x.dtype)
+        ),
+        "index",
+    ),
     "err_smoothing_above_1": (_ce(label_smoothing=1.5), "index"),
     "err_probs_ignore_index": (_ce(ignore_index=0), "probs"),
-    "err_long_probs": (lambda L, x, y, w: L.nn.functional.cross_entropy(x, y.long()),
-                       "probs"),
-    "err_batch_size": (lambda L, x, y, w: L.nn.functional.cross_entropy(
-        x, L.cat([y, y])), "index"),
+    "err_long_probs": (lambda L, x, y, w: L.nn.functional.cross_entropy(x, y.long()), "probs"),
+    "err_batch_size": (lambda L, x, y, w: L.nn.functional.cross_entropy(x, L.cat([y, y])), "index"),
     "err_softmax_dim": (lambda L, x, y, w: L.softmax(x, 5), "none"),
     "err_bad_reduction": (_ce(reduction="average"), "index"),
     "err_one_hot": (lambda L, x, y, w: L.nn.functional.one_hot(y - 200, 3), "index"),
-    "err_one_hot_too_big": (lambda L, x, y, w: L.nn.functional.one_hot(y.clamp(min=0), 1)
-                            if x.shape[1] > 1 else L.nn.functional.one_hot(y.int(), 3), "index"),
+    "err_one_hot_too_big": (
+        lambda L, x, y, w: (
+            L.nn.functional.one_hot(y.clamp(min=0), 1)
+            if x.shape[1] > 1
+            else L.nn.functional.one_hot(y.int(), 3)
+        ),
+        "index",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(MULTICLASS))
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(n=st.sampled_from([0, 1, 2, 5]), c=st.integers(1, 5), extra=st.sampled_from([(), (3,)]),
-       dtype=st.sampled_from(FLOATS), seed=st.integers(0, 2**16),
-       special=st.sampled_from([None, np.nan, np.inf, -np.inf, 60.0]))
+@given(
+    n=st.sampled_from([0, 1, 2, 5]),
+    c=st.integers(1, 5),
+    extra=st.sampled_from([(), (3,)]),
+    dtype=st.sampled_from(FLOATS),
+    seed=st.integers(0, 2**16),
+    special=st.sampled_from([None, np.nan, np.inf, -np.inf, 60.0]),
+)
 def test_multiclass_matches_torch(name, n, c, extra, dtype, seed, special):
     """softmax, log_softmax, cross_entropy, nll_loss: values, dtypes, gradients, errors."""
     fn, kind = MULTICLASS[name]
@@ -546,8 +639,13 @@ def test_multiclass_matches_torch(name, n, c, extra, dtype, seed, special):
         y = rng.integers(0, c, (n,) + extra).astype(np.int64)
         if y.size > 1:
             y.reshape(-1)[0] = {"cross_entropy_ignore": 1}.get(name, -100)
-    res = both(lambda L, a, b, ww: fn(L, a, b, ww), [x, y, w], grad=True,
-               mask=[True, False, False], weighted=True)
+    res = both(
+        lambda L, a, b, ww: fn(L, a, b, ww),
+        [x, y, w],
+        grad=True,
+        mask=[True, False, False],
+        weighted=True,
+    )
     check_same(res)
 
 
@@ -575,10 +673,15 @@ def test_nan_through_fused_linear_activation_matches_torch(act, dtype):
     (a negative LeakyReLU slope runs unfused, from the input)."""
     npdt, tdt = DTYPES[dtype]
     name = "LeakyReLU" if act else "ReLU"
-    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), getattr(torch.nn, name)(*act),
-                             torch.nn.Linear(4, 2), getattr(torch.nn, name)(*act)).to(tdt)
-    fm = fnn.Sequential(fnn.Linear(3, 4), getattr(fnn, name)(*act),
-                        fnn.Linear(4, 2), getattr(fnn, name)(*act)).to(npdt)
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(3, 4),
+        getattr(torch.nn, name)(*act),
+        torch.nn.Linear(4, 2),
+        getattr(torch.nn, name)(*act),
+    ).to(tdt)
+    fm = fnn.Sequential(
+        fnn.Linear(3, 4), getattr(fnn, name)(*act), fnn.Linear(4, 2), getattr(fnn, name)(*act)
+    ).to(npdt)
     _copy_module(tm, fm)
     x = np.random.default_rng(5).standard_normal((4, 3)).astype(npdt)
     x[0, 1] = np.nan
@@ -586,24 +689,40 @@ def test_nan_through_fused_linear_activation_matches_torch(act, dtype):
     to, fo = tm(tx), fm(fx)
     np.testing.assert_allclose(fo.numpy(), to.detach().numpy(), rtol=1e-5, equal_nan=True)
     to.sum().backward(), fo.sum().backward()
-    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6,
-                               equal_nan=True)
+    np.testing.assert_allclose(
+        fx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6, equal_nan=True
+    )
     for (k, tp), fp in zip(tm.named_parameters(), fm.parameters()):
-        np.testing.assert_allclose(fp.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6,
-                                   equal_nan=True, err_msg=k)
+        np.testing.assert_allclose(
+            fp.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=k
+        )
 
 
 ONE_CYCLE = {  # name -> (optimizer, OneCycleLR keyword arguments)
     "cos_sgd": (lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9), dict(max_lr=1.0)),
-    "linear_adam": (lambda L, p: L.optim.Adam(p, lr=1e-3),
-                    dict(max_lr=0.01, anneal_strategy="linear", pct_start=0.4)),
-    "three_phase_adamw": (lambda L, p: L.optim.AdamW(p), dict(
-        max_lr=[0.02, 0.05], three_phase=True, div_factor=10.0, final_div_factor=100.0,
-        base_momentum=[0.8, 0.7], max_momentum=0.9)),
-    "no_momentum_cycle_sgd": (lambda L, p: L.optim.SGD(p, lr=0.1), dict(
-        max_lr=0.5, cycle_momentum=False, pct_start=0.25)),
-    "rmsprop_epochs": (lambda L, p: L.optim.RMSprop(p, momentum=0.5), dict(
-        max_lr=0.1, anneal_strategy="linear", three_phase=True)),
+    "linear_adam": (
+        lambda L, p: L.optim.Adam(p, lr=1e-3),
+        dict(max_lr=0.01, anneal_strategy="linear", pct_start=0.4),
+    ),
+    "three_phase_adamw": (
+        lambda L, p: L.optim.AdamW(p),
+        dict(
+            max_lr=[0.02, 0.05],
+            three_phase=True,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=[0.8, 0.7],
+            max_momentum=0.9,
+        ),
+    ),
+    "no_momentum_cycle_sgd": (
+        lambda L, p: L.optim.SGD(p, lr=0.1),
+        dict(max_lr=0.5, cycle_momentum=False, pct_start=0.25),
+    ),
+    "rmsprop_epochs": (
+        lambda L, p: L.optim.RMSprop(p, momentum=0.5),
+        dict(max_lr=0.1, anneal_strategy="linear", three_phase=True),
+    ),
     "sgd_zero_momentum_cycled": (lambda L, p: L.optim.SGD(p, lr=0.1), dict(max_lr=0.3)),
 }
 
@@ -616,8 +735,9 @@ def test_one_cycle_lr_sequence_matches_torch(name):
     for L in (torch, ft):
         p = [L.nn.Parameter(L.zeros(2)), L.nn.Parameter(L.zeros(3))]
         opt = make_opt(L, [{"params": [p[0]]}, {"params": [p[1]]}])
-        steps = dict(epochs=3, steps_per_epoch=4) if name == "rmsprop_epochs" else \
-            dict(total_steps=11)
+        steps = (
+            dict(epochs=3, steps_per_epoch=4) if name == "rmsprop_epochs" else dict(total_steps=11)
+        )
         sched = L.optim.lr_scheduler.OneCycleLR(opt, **steps, **kw)
         seq = []
         for _ in range(11 if "total_steps" in steps else 12):
@@ -638,10 +758,13 @@ def test_one_cycle_lr_sequence_matches_torch(name):
 def test_one_cycle_lr_errors_match_torch():
     for L in (torch, ft):
         p = [L.nn.Parameter(L.zeros(2))]
-        for kw in (dict(max_lr=0.1), dict(max_lr=0.1, total_steps=0),
-                   dict(max_lr=0.1, total_steps=5, pct_start=1),
-                   dict(max_lr=0.1, total_steps=5, anneal_strategy="step"),
-                   dict(max_lr=[0.1, 0.2], total_steps=5)):
+        for kw in (
+            dict(max_lr=0.1),
+            dict(max_lr=0.1, total_steps=0),
+            dict(max_lr=0.1, total_steps=5, pct_start=1),
+            dict(max_lr=0.1, total_steps=5, anneal_strategy="step"),
+            dict(max_lr=[0.1, 0.2], total_steps=5),
+        ):
             with pytest.raises(ValueError):
                 L.optim.lr_scheduler.OneCycleLR(L.optim.SGD(p, lr=0.1), **kw)
         with pytest.raises(ValueError, match="momentum or beta1"):
@@ -649,6 +772,7 @@ def test_one_cycle_lr_errors_match_torch():
 
 
 # ------------------------------------------------------------------ forward hooks
+
 
 def _np(v):
     return v.detach().numpy().copy() if hasattr(v, "detach") else v
@@ -663,24 +787,27 @@ HOOKS = {  # name -> function (lib, model, log) registering hooks; the model is
     "on_fused_linear": lambda L, m, log: m[0].register_forward_hook(_record(log, "fc")),
     "on_fused_activation": lambda L, m, log: m[3].register_forward_hook(_record(log, "tanh")),
     "replace_output": lambda L, m, log: m[1].register_forward_hook(lambda mod, a, o: o * 2),
-    "replace_input": lambda L, m, log: m[2].register_forward_pre_hook(
-        lambda mod, a: a[0] + 1),
+    "replace_input": lambda L, m, log: m[2].register_forward_pre_hook(lambda mod, a: a[0] + 1),
     "pre_hook_tuple_and_kwargs": lambda L, m, log: (
-        m[0].register_forward_pre_hook(lambda mod, a, kw: ((a[0] * 0.5,), kw),
-                                       with_kwargs=True),
-        m[0].register_forward_hook(lambda mod, a, kw, o: log.append(("kw", _np(o))),
-                                   with_kwargs=True)),
+        m[0].register_forward_pre_hook(lambda mod, a, kw: ((a[0] * 0.5,), kw), with_kwargs=True),
+        m[0].register_forward_hook(
+            lambda mod, a, kw, o: log.append(("kw", _np(o))), with_kwargs=True
+        ),
+    ),
     "order_and_prepend": lambda L, m, log: (
         m[0].register_forward_hook(lambda *a: log.append("first")),
         m[0].register_forward_hook(lambda *a: log.append("prepended"), prepend=True),
         m.register_forward_hook(lambda *a: log.append("sequential")),
-        m.register_forward_pre_hook(lambda *a: log.append("sequential pre"))),
+        m.register_forward_pre_hook(lambda *a: log.append("sequential pre")),
+    ),
     "removed": lambda L, m, log: (
         m[0].register_forward_hook(_record(log, "kept")),
         m[0].register_forward_hook(_record(log, "gone")).remove(),
-        m[1].register_forward_hook(lambda mod, a, o: o * 0).remove()),
-    "context_manager": lambda L, m, log: m[2].register_forward_hook(
-        _record(log, "in")).__exit__(None, None, None),
+        m[1].register_forward_hook(lambda mod, a, o: o * 0).remove(),
+    ),
+    "context_manager": lambda L, m, log: (
+        m[2].register_forward_hook(_record(log, "in")).__exit__(None, None, None)
+    ),
 }
 
 
@@ -738,16 +865,19 @@ def test_rmsprop_momentum_turned_on_late_raises_like_torch():
             opt.step()
 
 
-@pytest.mark.parametrize("call", [
-    lambda L, x: x.to(L.float32),
-    lambda L, x: x.to(L.float32, copy=True),
-    lambda L, x: x.to(L.float32, False, True),
-    lambda L, x: x.to(dtype=L.float64, copy=True, non_blocking=True),
-    lambda L, x: x.to("cpu", L.float32, copy=True),
-    lambda L, x: x.to(x, copy=True),
-    lambda L, x: x.to(L.float32, memory_format=torch.preserve_format),
-    lambda L, x: x.to(L.float64, False, False),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, x: x.to(L.float32),
+        lambda L, x: x.to(L.float32, copy=True),
+        lambda L, x: x.to(L.float32, False, True),
+        lambda L, x: x.to(dtype=L.float64, copy=True, non_blocking=True),
+        lambda L, x: x.to("cpu", L.float32, copy=True),
+        lambda L, x: x.to(x, copy=True),
+        lambda L, x: x.to(L.float32, memory_format=torch.preserve_format),
+        lambda L, x: x.to(L.float64, False, False),
+    ],
+)
 def test_tensor_to_copy_and_flags_like_torch(call):
     """Tensor.to's copy / non_blocking / memory_format (once silently ignored)."""
     outs = []
@@ -756,8 +886,15 @@ def test_tensor_to_copy_and_flags_like_torch(call):
         y = call(L, x)
         (y * y).sum().backward()
         name = "" if y is x else y.grad_fn.name  # torch: a method; fastdense: a str
-        outs.append((y is x, y.requires_grad, name() if callable(name) else name,
-                     str(y.dtype).replace("torch.", ""), np.asarray(x.grad).tolist()))
+        outs.append(
+            (
+                y is x,
+                y.requires_grad,
+                name() if callable(name) else name,
+                str(y.dtype).replace("torch.", ""),
+                np.asarray(x.grad).tolist(),
+            )
+        )
     assert outs[0] == outs[1]
 
 

@@ -13,24 +13,29 @@ torch = pytest.importorskip("torch")
 
 def torch_mlp(seed=0, dtype=None):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(20, 64, dtype=dtype), torch.nn.ReLU(),
-                               torch.nn.Linear(64, 32, dtype=dtype), torch.nn.ReLU(),
-                               torch.nn.Linear(32, 1, dtype=dtype))
+    return torch.nn.Sequential(
+        torch.nn.Linear(20, 64, dtype=dtype),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 32, dtype=dtype),
+        torch.nn.ReLU(),
+        torch.nn.Linear(32, 1, dtype=dtype),
+    )
 
 
 def test_issue_example_loop_matches_pytorch_step_for_step():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((640, 20)).astype(np.float32)
-    Y = (X[:, :2].sum(1, keepdims=True) + 0.3 * rng.standard_normal((640, 1)) > 0)
+    Y = X[:, :2].sum(1, keepdims=True) + 0.3 * rng.standard_normal((640, 1)) > 0
     Y = Y.astype(np.float32)
     X_test = rng.standard_normal((50, 20)).astype(np.float32)
-    batches = [(X[i:i + 64], Y[i:i + 64]) for i in range(0, 640, 64)] * 3
+    batches = [(X[i : i + 64], Y[i : i + 64]) for i in range(0, 640, 64)] * 3
     torch_model = torch_mlp()
 
     # --- the loop of the issue, verbatim apart from the comparison lines ---
     fd.manual_seed(0)
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
-                          nn.Linear(32, 1))
+    model = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1)
+    )
     model.load_state_dict(torch_model.state_dict())  # real torch tensors accepted as-is
     loss_fn = nn.BCEWithLogitsLoss()
     opt = optim.Adam(model.parameters(), lr=1e-3)
@@ -59,9 +64,13 @@ def test_issue_example_loop_matches_pytorch_step_for_step():
 def test_state_dict_round_trips_both_ways(dtype):
     tdt = getattr(torch, np.dtype(dtype).name)
     t_model = torch_mlp(1, tdt)
-    model = nn.Sequential(nn.Linear(20, 64, dtype=dtype), nn.ReLU(),
-                          nn.Linear(64, 32, dtype=dtype), nn.ReLU(),
-                          nn.Linear(32, 1, dtype=dtype))
+    model = nn.Sequential(
+        nn.Linear(20, 64, dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(64, 32, dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(32, 1, dtype=dtype),
+    )
     model.load_state_dict(t_model.state_dict())
     assert list(model.state_dict()) == list(t_model.state_dict())
     for (k, v), (tk, tv) in zip(model.state_dict().items(), t_model.state_dict().items()):
@@ -80,11 +89,18 @@ def test_state_dict_round_trips_both_ways(dtype):
 
 def test_from_torch_and_to_torch_models():
     torch.manual_seed(3)
-    t_model = torch.nn.Sequential(OrderedDict([
-        ("hidden", torch.nn.Linear(5, 7)), ("act", torch.nn.LeakyReLU(0.2)),
-        ("drop", torch.nn.Dropout(0.1)), ("tanh", torch.nn.Tanh()),
-        ("out", torch.nn.Linear(7, 1)), ("prob", torch.nn.Sigmoid()),
-    ])).eval()
+    t_model = torch.nn.Sequential(
+        OrderedDict(
+            [
+                ("hidden", torch.nn.Linear(5, 7)),
+                ("act", torch.nn.LeakyReLU(0.2)),
+                ("drop", torch.nn.Dropout(0.1)),
+                ("tanh", torch.nn.Tanh()),
+                ("out", torch.nn.Linear(7, 1)),
+                ("prob", torch.nn.Sigmoid()),
+            ]
+        )
+    ).eval()
     model = fd.from_torch(t_model)
     assert isinstance(model, nn.Sequential) and not model.training
     assert list(model.state_dict()) == list(t_model.state_dict())
@@ -139,8 +155,14 @@ def test_custom_subclass_trains_like_pytorch():
     torch.manual_seed(4)
     t_net, net = TorchNet(), FdNet()
     net.load_state_dict(t_net.state_dict())
-    assert list(net.state_dict()) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
-                                      "fc3.weight", "fc3.bias"]
+    assert list(net.state_dict()) == [
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+        "fc3.weight",
+        "fc3.bias",
+    ]
     opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     t_opt = torch.optim.SGD(t_net.parameters(), lr=0.1, momentum=0.9)
     rng = np.random.default_rng(1)
@@ -152,8 +174,9 @@ def test_custom_subclass_trains_like_pytorch():
         loss.backward()
         opt.step()
         t_opt.zero_grad()
-        t_loss = torch.nn.BCEWithLogitsLoss()(t_net(torch.from_numpy(xb)).squeeze(1),
-                                              torch.from_numpy(yb))
+        t_loss = torch.nn.BCEWithLogitsLoss()(
+            t_net(torch.from_numpy(xb)).squeeze(1), torch.from_numpy(yb)
+        )
         t_loss.backward()
         t_opt.step()
         np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-5)
@@ -166,8 +189,7 @@ def test_inputs_may_be_torch_tensors():
     model = fd.from_torch(t_model)
     x = torch.randn(4, 20)
     out = model(x)
-    np.testing.assert_allclose(np.asarray(out), t_model(x).detach().numpy(), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out), t_model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
     loss = nn.BCEWithLogitsLoss()(out, torch.ones(4, 1))
     loss.backward()
     assert model[0].weight.grad.shape == (64, 20)

@@ -14,15 +14,27 @@ F64 = np.float64
 def _plan(dtype=F64, n=6, units=(3, 4, 2), sw=True, shuffle=True, batch=4, **over):
     net = _train.NetSpec(_train.Layout(units), 1, 0.01, _train.OUTPUT_CODES["softmax"])
     rng = np.random.RandomState(0)
-    args = dict(X=rng.standard_normal((n, units[0])).astype(dtype),
-                xs_data=np.zeros(0, dtype), xs_indptr=np.zeros(0, np.intp),
-                xs_indices=np.zeros(0, np.intp),
-                y=np.eye(units[-1], dtype=dtype)[rng.randint(0, units[-1], n)],
-                sw=(np.ones(n, dtype) if sw else np.zeros(0, dtype)))
+    args = dict(
+        X=rng.standard_normal((n, units[0])).astype(dtype),
+        xs_data=np.zeros(0, dtype),
+        xs_indptr=np.zeros(0, np.intp),
+        xs_indices=np.zeros(0, np.intp),
+        y=np.eye(units[-1], dtype=dtype)[rng.randint(0, units[-1], n)],
+        sw=(np.ones(n, dtype) if sw else np.zeros(0, dtype)),
+    )
     args.update(over)
-    return net, _train.EpochPlan(net, args["X"], args["xs_data"], args["xs_indptr"],
-                                 args["xs_indices"], args["y"], args["sw"], 1e-4, batch,
-                                 shuffle)
+    return net, _train.EpochPlan(
+        net,
+        args["X"],
+        args["xs_data"],
+        args["xs_indptr"],
+        args["xs_indices"],
+        args["y"],
+        args["sw"],
+        1e-4,
+        batch,
+        shuffle,
+    )
 
 
 def test_layout_is_scikit_learns_pack_order_and_read_only():
@@ -36,25 +48,34 @@ def test_layout_is_scikit_learns_pack_order_and_read_only():
             _train.Layout(bad)
 
 
-@pytest.mark.parametrize("args, match", [
-    ((9, 0.01, 0), "activation code"), ((1, 0.01, 7), "output code"),
-    ((1, -1.0, 0), "slope"), ((1, float("nan"), 0), "slope")])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((9, 0.01, 0), "activation code"),
+        ((1, 0.01, 7), "output code"),
+        ((1, -1.0, 0), "slope"),
+        ((1, float("nan"), 0), "slope"),
+    ],
+)
 def test_netspec_refuses_unknown_codes(args, match):
     with pytest.raises(ValueError, match=match):
         _train.NetSpec(_train.Layout([3, 1]), *args)
 
 
-@pytest.mark.parametrize("over, err", [
-    ({"X": np.zeros((6, 5))}, ValueError),               # wrong width
-    ({"X": np.zeros((5, 3))}, ValueError),               # rows disagree with y
-    ({"X": np.zeros((6, 3), np.float32)}, TypeError),    # mixed dtypes
-    ({"X": np.zeros((3, 6)).T}, TypeError),              # not C-contiguous
-    ({"X": [[0.0] * 3] * 6}, TypeError),                 # not an ndarray
-    ({"y": np.zeros((6, 3))}, ValueError),               # y's width is not the output's
-    ({"sw": np.ones(5)}, ValueError),
-    ({"X": np.zeros((0, 3)), "xs_indptr": np.zeros(3, np.intp)}, ValueError),  # CSR rows
-    ({"xs_indices": np.zeros(2, np.int32)}, TypeError),  # index arrays are np.intp
-])
+@pytest.mark.parametrize(
+    "over, err",
+    [
+        ({"X": np.zeros((6, 5))}, ValueError),  # wrong width
+        ({"X": np.zeros((5, 3))}, ValueError),  # rows disagree with y
+        ({"X": np.zeros((6, 3), np.float32)}, TypeError),  # mixed dtypes
+        ({"X": np.zeros((3, 6)).T}, TypeError),  # not C-contiguous
+        ({"X": [[0.0] * 3] * 6}, TypeError),  # not an ndarray
+        ({"y": np.zeros((6, 3))}, ValueError),  # y's width is not the output's
+        ({"sw": np.ones(5)}, ValueError),
+        ({"X": np.zeros((0, 3)), "xs_indptr": np.zeros(3, np.intp)}, ValueError),  # CSR rows
+        ({"xs_indices": np.zeros(2, np.int32)}, TypeError),  # index arrays are np.intp
+    ],
+)
 def test_epoch_plan_refuses_inconsistent_data(over, err):
     with pytest.raises(err):
         _plan(**over)
@@ -64,8 +85,15 @@ def test_entry_points_refuse_mismatched_params_state_and_order():
     net, plan = _plan()
     n_params = net.layout.n_params
     params = np.zeros(n_params)
-    opt = _train.OptimizerSpec(_train.SOLVER_ADAM, np.zeros(n_params), np.zeros(n_params),
-                               1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    opt = _train.OptimizerSpec(
+        _train.SOLVER_ADAM,
+        np.zeros(n_params),
+        np.zeros(n_params),
+        1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    )
     order = np.arange(6, dtype=np.intp)
     with pytest.raises(ValueError, match="entries"):
         _train.stochastic_epoch(plan, opt, np.zeros(n_params + 1), order)
@@ -97,9 +125,15 @@ def test_adam_epoch_advances_t_and_full_batch_loss_matches(dtype):
     net, plan = _plan(dtype, batch=4)
     n_params = net.layout.n_params
     params = np.random.RandomState(1).uniform(-1, 1, n_params).astype(dtype)
-    opt = _train.OptimizerSpec(_train.SOLVER_ADAM, np.zeros(n_params, dtype),
-                               np.zeros(n_params, dtype), 1e-3, beta_1=0.9, beta_2=0.999,
-                               epsilon=1e-8)
+    opt = _train.OptimizerSpec(
+        _train.SOLVER_ADAM,
+        np.zeros(n_params, dtype),
+        np.zeros(n_params, dtype),
+        1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    )
     _, full = _plan(dtype, batch=6, shuffle=False)
     grads = np.empty(n_params, dtype)
     loss0 = _train.loss_grad(full, params, grads)

@@ -35,18 +35,83 @@ import tempfile
 import warnings
 
 _KEYS = [
-    "fastdense_kind", "DenseBinaryClassifier", "DenseClassifier", "DenseRegressor", "params",
-    "fitted", "fastdense_format", "fastdense_keys", "fastdense_version", "classes_",
-    "classes_dtype", "<U", "<U9", "target_type", "multiclass", "multilabel-indicator",
-    "binary", "sparse_target", "_optimizer", "_SGDState", "_AdamState", "state1", "state2",
-    "power_t", "learning_rate", "t_", "n_iter_", "n_layers_", "n_outputs_", "out_activation_",
-    "softmax", "logistic", "identity", "exp", "loss_curve_", "hidden_layer_sizes",
-    "class_weight", "__items__", "__per_label__", "coefs_.0", "coefs_.1", "intercepts_.0",
-    "intercepts_.1", "preprocess.mean", "preprocess.scale", "info", "columns", "one_hot",
-    "format", "fastdense-cli-model/1", "fastdense_checkpoint", "__tensor__", "__dict__",
-    "__list__", "__float__", "__metadata__", "dtype", "shape", "data_offsets", "F32", "F64",
-    "I64", "BF16", "feature_names_in_", "_fit_dtype", "float32", "float64", "solver", "sgd",
-    "adam", "lbfgs", "[[[[", "1e308", "-1", "9223372036854775808", "NaN", "Infinity",
+    "fastdense_kind",
+    "DenseBinaryClassifier",
+    "DenseClassifier",
+    "DenseRegressor",
+    "params",
+    "fitted",
+    "fastdense_format",
+    "fastdense_keys",
+    "fastdense_version",
+    "classes_",
+    "classes_dtype",
+    "<U",
+    "<U9",
+    "target_type",
+    "multiclass",
+    "multilabel-indicator",
+    "binary",
+    "sparse_target",
+    "_optimizer",
+    "_SGDState",
+    "_AdamState",
+    "state1",
+    "state2",
+    "power_t",
+    "learning_rate",
+    "t_",
+    "n_iter_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "softmax",
+    "logistic",
+    "identity",
+    "exp",
+    "loss_curve_",
+    "hidden_layer_sizes",
+    "class_weight",
+    "__items__",
+    "__per_label__",
+    "coefs_.0",
+    "coefs_.1",
+    "intercepts_.0",
+    "intercepts_.1",
+    "preprocess.mean",
+    "preprocess.scale",
+    "info",
+    "columns",
+    "one_hot",
+    "format",
+    "fastdense-cli-model/1",
+    "fastdense_checkpoint",
+    "__tensor__",
+    "__dict__",
+    "__list__",
+    "__float__",
+    "__metadata__",
+    "dtype",
+    "shape",
+    "data_offsets",
+    "F32",
+    "F64",
+    "I64",
+    "BF16",
+    "feature_names_in_",
+    "_fit_dtype",
+    "float32",
+    "float64",
+    "solver",
+    "sgd",
+    "adam",
+    "lbfgs",
+    "[[[[",
+    "1e308",
+    "-1",
+    "9223372036854775808",
+    "NaN",
+    "Infinity",
 ]
 
 
@@ -65,29 +130,38 @@ def _seeds(folder):
         warnings.simplefilter("ignore")
         models = {
             "binary_adam": fd.DenseBinaryClassifier((3,), max_iter=2, random_state=0).fit(X, y2),
-            "binary_str_sgd": fd.DenseClassifier((2,), solver="sgd", max_iter=2,
-                                                 learning_rate="invscaling",
-                                                 random_state=0).fit(X, np.where(y2, "a", "b")),
-            "multiclass_cw": fd.DenseClassifier((3, 2), max_iter=2, random_state=0,
-                                                class_weight={0: 1.0, 1: 2.0, 2: 0.5}
-                                                ).fit(X, y3),
+            "binary_str_sgd": fd.DenseClassifier(
+                (2,), solver="sgd", max_iter=2, learning_rate="invscaling", random_state=0
+            ).fit(X, np.where(y2, "a", "b")),
+            "multiclass_cw": fd.DenseClassifier(
+                (3, 2), max_iter=2, random_state=0, class_weight={0: 1.0, 1: 2.0, 2: 0.5}
+            ).fit(X, y3),
             "multilabel": fd.DenseClassifier((2,), max_iter=2, random_state=0).fit(
-                X, np.stack([y2, 1 - y2, y2], axis=1)),
-            "regressor_lbfgs32": fd.DenseRegressor(hidden_layer_sizes=(2,), solver="lbfgs", max_iter=3,
-                                                   random_state=0).fit(
-                X.astype(np.float32), X[:, 0]),
-            "poisson": fd.DenseRegressor(hidden_layer_sizes=(2,), loss="poisson", max_iter=2,
-                                         random_state=0).fit(X, np.abs(X[:, 0])),
+                X, np.stack([y2, 1 - y2, y2], axis=1)
+            ),
+            "regressor_lbfgs32": fd.DenseRegressor(
+                hidden_layer_sizes=(2,), solver="lbfgs", max_iter=3, random_state=0
+            ).fit(X.astype(np.float32), X[:, 0]),
+            "poisson": fd.DenseRegressor(
+                hidden_layer_sizes=(2,), loss="poisson", max_iter=2, random_state=0
+            ).fit(X, np.abs(X[:, 0])),
         }
         for name, model in models.items():
             fd.save(model, os.path.join(folder, name))
-        save_model(models["binary_adam"], os.path.join(folder, "cli_model"),
-                   mean=X.mean(0), scale=X.std(0), info={"columns": ["a", "b", "c"]})
+        save_model(
+            models["binary_adam"],
+            os.path.join(folder, "cli_model"),
+            mean=X.mean(0),
+            scale=X.std(0),
+            info={"columns": ["a", "b", "c"]},
+        )
         fd.save(fd.nn.Sequential(fd.nn.Linear(3, 2), fd.nn.ReLU()), os.path.join(folder, "sd"))
         import fastdense.torch as fdt
 
-        fdt.save({"epoch": 3, "w": np.ones(2), "nested": [{"a": 1.5}, (2, None)]},
-                 os.path.join(folder, "checkpoint"))
+        fdt.save(
+            {"epoch": 3, "w": np.ones(2), "nested": [{"a": 1.5}, (2, None)]},
+            os.path.join(folder, "checkpoint"),
+        )
 
 
 def mutate(data, max_size, seed):
@@ -102,7 +176,7 @@ def mutate(data, max_size, seed):
     if len(data) >= 8 and rnd.random() < 0.85:
         (n,) = struct.unpack("<Q", data[:8])
         if n <= len(data) - 8:
-            head, rest = data[8:8 + n], data[8 + n:]
+            head, rest = data[8 : 8 + n], data[8 + n :]
             try:
                 header = json.loads(head)
                 meta = header.get("__metadata__") if isinstance(header, dict) else None
@@ -124,8 +198,9 @@ def mutate(data, max_size, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", choices=["load", "cli"])
-    parser.add_argument("--time", type=int, default=60, help="seconds (libFuzzer's "
-                        "-max_total_time)")
+    parser.add_argument(
+        "--time", type=int, default=60, help="seconds (libFuzzer's -max_total_time)"
+    )
     parser.add_argument("--runs", type=int, default=-1, help="inputs (-runs); -1: no limit")
     parser.add_argument("--corpus", default=None, help="corpus folder (kept between runs)")
     parser.add_argument("--seed", type=int, default=0, help="libFuzzer's -seed (0: random)")
@@ -167,10 +242,20 @@ def main(argv=None):
             except (ValueError, OSError):
                 pass  # the documented outcome of a bad file
 
-    libfuzzer = [sys.argv[0], corpus, f"-dict={dict_path}", f"-max_total_time={args.time}",
-                 f"-runs={args.runs}", "-timeout=20", "-max_len=1000000", "-rss_limit_mb=3072",
-                 f"-seed={args.seed}", "-print_final_stats=1",
-                 f"-artifact_prefix={os.getcwd()}{os.sep}", *extra]
+    libfuzzer = [
+        sys.argv[0],
+        corpus,
+        f"-dict={dict_path}",
+        f"-max_total_time={args.time}",
+        f"-runs={args.runs}",
+        "-timeout=20",
+        "-max_len=1000000",
+        "-rss_limit_mb=3072",
+        f"-seed={args.seed}",
+        "-print_final_stats=1",
+        f"-artifact_prefix={os.getcwd()}{os.sep}",
+        *extra,
+    ]
     atheris.Setup(libfuzzer, one_input, custom_mutator=mutate)
     atheris.Fuzz()
 

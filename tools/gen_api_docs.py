@@ -16,8 +16,21 @@ import textwrap
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "docs", "api")
 
-SECTIONS = {"Parameters", "Returns", "Yields", "Attributes", "Raises", "See Also", "Notes",
-            "Examples", "Warns", "Other Parameters", "References", "Shape", "Args"}
+SECTIONS = {
+    "Parameters",
+    "Returns",
+    "Yields",
+    "Attributes",
+    "Raises",
+    "See Also",
+    "Notes",
+    "Examples",
+    "Warns",
+    "Other Parameters",
+    "References",
+    "Shape",
+    "Args",
+}
 LISTS = {"Parameters", "Returns", "Yields", "Attributes", "Raises", "Warns", "Other Parameters"}
 
 
@@ -67,16 +80,31 @@ def signature(name, obj):
 
 
 def document(name, obj, level=3, members=()):
-    parts = [f"{'#' * level} `{name}`", "", "```python", signature(name, obj), "```", "",
-             docstring_to_md(obj.__doc__)]
+    parts = [
+        f"{'#' * level} `{name}`",
+        "",
+        "```python",
+        signature(name, obj),
+        "```",
+        "",
+        docstring_to_md(obj.__doc__),
+    ]
     for member in members:
         attr = getattr(obj, member, None)
         if attr is None:
             continue
         target = attr.fget if isinstance(attr, property) else attr
         sig = member if isinstance(attr, property) else signature(member, target)
-        parts += ["", f"{'#' * (level + 1)} `{name}.{member}`", "", "```python", sig, "```", "",
-                  docstring_to_md(target.__doc__)]
+        parts += [
+            "",
+            f"{'#' * (level + 1)} `{name}.{member}`",
+            "",
+            "```python",
+            sig,
+            "```",
+            "",
+            docstring_to_md(target.__doc__),
+        ]
     return "\n".join(parts)
 
 
@@ -91,66 +119,152 @@ def page(title, intro, entries):
 
 def pages():
     import fastdense as fd
-    from fastdense import kernels, nn, optim
+    from fastdense import kernels, nn, optim, plot
     from fastdense.nn import functional
     from fastdense.optim import lr_scheduler
-    from fastdense import plot
 
     est = fd.DenseBinaryClassifier
     estimator = page(
         "API reference: the scikit-learn estimator",
         "Generated from the docstrings by `tools/gen_api_docs.py`. Parameter by parameter "
         "next to MLPClassifier: [coming from MLPClassifier](../from_mlpclassifier.md).",
-        [("DenseBinaryClassifier", est,
-          ["fit", "partial_fit", "predict", "predict_proba", "predict_log_proba",
-           "decision_function", "score", "module_", "set_callbacks"]),
-         ("DenseClassifier", fd.DenseClassifier,
-          ["fit", "partial_fit", "predict", "predict_proba", "predict_log_proba", "score"]),
-         ("DenseRegressor", fd.DenseRegressor,
-          ["fit", "partial_fit", "predict", "score"]),
-         ("DenseFeatures", fd.DenseFeatures,
-          ["fit", "transform", "get_feature_names_out"]),
-         ("fastdense.gradcheck", fd.gradcheck, []),
-         ("fastdense.plot.loss_curve", plot.loss_curve, []),
-         ("fastdense.plot.benchmark", plot.benchmark, [])],
+        [
+            (
+                "DenseBinaryClassifier",
+                est,
+                [
+                    "fit",
+                    "partial_fit",
+                    "predict",
+                    "predict_proba",
+                    "predict_log_proba",
+                    "decision_function",
+                    "score",
+                    "module_",
+                    "set_callbacks",
+                ],
+            ),
+            (
+                "DenseClassifier",
+                fd.DenseClassifier,
+                ["fit", "partial_fit", "predict", "predict_proba", "predict_log_proba", "score"],
+            ),
+            ("DenseRegressor", fd.DenseRegressor, ["fit", "partial_fit", "predict", "score"]),
+            ("DenseFeatures", fd.DenseFeatures, ["fit", "transform", "get_feature_names_out"]),
+            ("fastdense.gradcheck", fd.gradcheck, []),
+            ("fastdense.plot.loss_curve", plot.loss_curve, []),
+            ("fastdense.plot.benchmark", plot.benchmark, []),
+        ],
     )
-    module_members = ["forward", "parameters", "named_parameters", "state_dict",
-                      "load_state_dict", "train", "eval", "zero_grad", "to", "double"]
-    nn_entries = [(f"nn.{n}", getattr(nn, n), module_members if n == "Module" else [])
-                  for n in nn.__all__ if n not in ("functional", "Parameter", "init", "utils")]
-    nn_entries += [(f"nn.functional.{n}", getattr(functional, n), [])
-                   for n in getattr(functional, "__all__", [])]
-    nn_entries += [("optim.Optimizer", optim.Optimizer, [
-        "zero_grad", "step", "state_dict", "load_state_dict", "add_param_group",
-        "register_step_pre_hook", "register_step_post_hook"])]
+    module_members = [
+        "forward",
+        "parameters",
+        "named_parameters",
+        "state_dict",
+        "load_state_dict",
+        "train",
+        "eval",
+        "zero_grad",
+        "to",
+        "double",
+    ]
+    nn_entries = [
+        (f"nn.{n}", getattr(nn, n), module_members if n == "Module" else [])
+        for n in nn.__all__
+        if n not in ("functional", "Parameter", "init", "utils")
+    ]
+    nn_entries += [
+        (f"nn.functional.{n}", getattr(functional, n), [])
+        for n in getattr(functional, "__all__", [])
+    ]
+    nn_entries += [
+        (
+            "optim.Optimizer",
+            optim.Optimizer,
+            [
+                "zero_grad",
+                "step",
+                "state_dict",
+                "load_state_dict",
+                "add_param_group",
+                "register_step_pre_hook",
+                "register_step_post_hook",
+            ],
+        )
+    ]
     nn_entries += [(f"nn.init.{n}", getattr(nn.init, n), []) for n in nn.init.__all__]
     nn_entries += [(f"nn.utils.{n}", getattr(nn.utils, n), []) for n in nn.utils.__all__]
-    nn_entries += [(f"optim.{n}", getattr(optim, n), []) for n in optim.__all__
-                   if n not in ("Optimizer", "lr_scheduler")]
-    nn_entries += [(f"optim.lr_scheduler.{n}", getattr(lr_scheduler, n), [])
-                   for n in getattr(lr_scheduler, "__all__", [])]
-    nn_entries += [("Tensor", fd.Tensor, ["backward", "item", "numpy", "detach"]),
-                   ("Parameter", fd.Parameter, []), ("no_grad", fd.no_grad, []),
-                   ("enable_grad", fd.enable_grad, []), ("manual_seed", fd.manual_seed, []),
-                   ("from_torch", fd.from_torch, []), ("to_torch", fd.to_torch, [])]
+    nn_entries += [
+        (f"optim.{n}", getattr(optim, n), [])
+        for n in optim.__all__
+        if n not in ("Optimizer", "lr_scheduler")
+    ]
+    nn_entries += [
+        (f"optim.lr_scheduler.{n}", getattr(lr_scheduler, n), [])
+        for n in getattr(lr_scheduler, "__all__", [])
+    ]
+    nn_entries += [
+        ("Tensor", fd.Tensor, ["backward", "item", "numpy", "detach"]),
+        ("Parameter", fd.Parameter, []),
+        ("no_grad", fd.no_grad, []),
+        ("enable_grad", fd.enable_grad, []),
+        ("manual_seed", fd.manual_seed, []),
+        ("from_torch", fd.from_torch, []),
+        ("to_torch", fd.to_torch, []),
+    ]
     import fastdense.torch as ft
     from fastdense.torch.utils import data
 
-    nn_entries += [(f"torch.{n}", getattr(ft, n), []) for n in (
-        "tensor", "from_numpy", "cat", "allclose", "set_grad_enabled", "device", "save", "load")]
-    nn_entries += [(f"torch.utils.data.{n}", getattr(data, n), []) for n in (
-        "Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "DataLoader",
-        "Generator", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-        "WeightedRandomSampler", "BatchSampler")]
+    nn_entries += [
+        (f"torch.{n}", getattr(ft, n), [])
+        for n in (
+            "tensor",
+            "from_numpy",
+            "cat",
+            "allclose",
+            "set_grad_enabled",
+            "device",
+            "save",
+            "load",
+        )
+    ]
+    nn_entries += [
+        (f"torch.utils.data.{n}", getattr(data, n), [])
+        for n in (
+            "Dataset",
+            "TensorDataset",
+            "ConcatDataset",
+            "Subset",
+            "random_split",
+            "DataLoader",
+            "Generator",
+            "Sampler",
+            "SequentialSampler",
+            "RandomSampler",
+            "SubsetRandomSampler",
+            "WeightedRandomSampler",
+            "BatchSampler",
+        )
+    ]
     nn_page = page(
         "API reference: fastdense.nn and fastdense.optim (PyTorch-compatible)",
         "Generated from the docstrings by `tools/gen_api_docs.py`. The differences from "
         "PyTorch: [coming from PyTorch](../pytorch_api.md).",
         nn_entries,
     )
-    kernel_names = [n for n in ("dense_forward", "dense_backward", "bce_with_logits",
-                                "torch_sgd_step", "torch_adam_step", "sklearn_sgd_step",
-                                "sklearn_adam_step") if hasattr(kernels, n)]
+    kernel_names = [
+        n
+        for n in (
+            "dense_forward",
+            "dense_backward",
+            "bce_with_logits",
+            "torch_sgd_step",
+            "torch_adam_step",
+            "sklearn_sgd_step",
+            "sklearn_adam_step",
+        )
+        if hasattr(kernels, n)
+    ]
     kernels_page = page(
         "API reference: fastdense.kernels",
         "Generated from the docstrings by `tools/gen_api_docs.py`. Validated entry points to "
@@ -165,11 +279,17 @@ def pages():
         "API reference: fastdense.onnx",
         "Generated from the docstrings by `tools/gen_api_docs.py`. How to export, run and "
         "deploy, with the graph's ops and precision: [deployment](../deploy.md).",
-        [("fastdense.onnx.to_onnx", fd_onnx.to_onnx, []),
-         ("fastdense.onnx.register_skl2onnx", fd_onnx.register_skl2onnx, [])],
+        [
+            ("fastdense.onnx.to_onnx", fd_onnx.to_onnx, []),
+            ("fastdense.onnx.register_skl2onnx", fd_onnx.register_skl2onnx, []),
+        ],
     )
-    return {"estimator.md": estimator, "nn_optim.md": nn_page, "kernels.md": kernels_page,
-            "onnx.md": onnx_page}
+    return {
+        "estimator.md": estimator,
+        "nn_optim.md": nn_page,
+        "kernels.md": kernels_page,
+        "onnx.md": onnx_page,
+    }
 
 
 def main(argv=None):

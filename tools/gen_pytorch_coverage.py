@@ -50,8 +50,11 @@ def main(argv=None) -> int:
     new = splice(text, table)
     if args.check:
         if new != text:
-            print("docs/pytorch_api.md's coverage table is out of date: run "
-                  "python tools/gen_pytorch_coverage.py", file=sys.stderr)
+            print(
+                "docs/pytorch_api.md's coverage table is out of date: run "
+                "python tools/gen_pytorch_coverage.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     with open(DOC, "w", encoding="utf-8") as f:

@@ -25,6 +25,19 @@ from .tensor import Tensor, tensor
 _ops.install()
 _scope.install()
 
-__all__ = ["Tensor", "Parameter", "Node", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
-           "set_grad_enabled", "inference_mode", "device", "check_device",
-           "DeviceUnavailableError", "ShapeError", "DtypeError"]
+__all__ = [
+    "Tensor",
+    "Parameter",
+    "Node",
+    "tensor",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "set_grad_enabled",
+    "inference_mode",
+    "device",
+    "check_device",
+    "DeviceUnavailableError",
+    "ShapeError",
+    "DtypeError",
+]

@@ -15,8 +15,14 @@ import numpy as np
 
 from .. import _dtypes as _dt
 
-__all__ = ["DeviceUnavailableError", "DEVICE_TYPES", "device", "check_device", "to_dtype",
-           "resolve_float_dtype"]
+__all__ = [
+    "DeviceUnavailableError",
+    "DEVICE_TYPES",
+    "device",
+    "check_device",
+    "to_dtype",
+    "resolve_float_dtype",
+]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -29,9 +35,28 @@ class DeviceUnavailableError(AssertionError, RuntimeError):
     """
 
 
-DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
-                "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
-                "privateuseone")
+DEVICE_TYPES = (
+    "cpu",
+    "cuda",
+    "ipu",
+    "xpu",
+    "mkldnn",
+    "opengl",
+    "opencl",
+    "ideep",
+    "hip",
+    "ve",
+    "fpga",
+    "maia",
+    "xla",
+    "lazy",
+    "vulkan",
+    "mps",
+    "meta",
+    "hpu",
+    "mtia",
+    "privateuseone",
+)
 
 
 def check_device(device: Any) -> str:
@@ -42,7 +67,8 @@ def check_device(device: Any) -> str:
     kind = name.split(":")[0]
     if kind not in DEVICE_TYPES:
         raise RuntimeError(
-            "Expected one of " + ", ".join(DEVICE_TYPES)
+            "Expected one of "
+            + ", ".join(DEVICE_TYPES)
             + f" device type at start of device string: {name}"
         )
     if kind != "cpu":
@@ -73,8 +99,11 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}')" if self.index is None else \
-            f"device(type='{self.type}', index={self.index})"
+        return (
+            f"device(type='{self.type}')"
+            if self.index is None
+            else f"device(type='{self.type}', index={self.index})"
+        )
 
     def __eq__(self, other: Any) -> bool:
         return str(self) == str(other)
@@ -97,8 +126,11 @@ def _is_dtype_name(s: str) -> bool:
 def _is_device_like(x: Any) -> bool:
     if isinstance(x, str):
         return x.split(":")[0] in DEVICE_TYPES or not _is_dtype_name(x)
-    return isinstance(x, device) or type(x).__name__ == "device" or (
-        isinstance(x, int) and not isinstance(x, bool))
+    return (
+        isinstance(x, device)
+        or type(x).__name__ == "device"
+        or (isinstance(x, int) and not isinstance(x, bool))
+    )
 
 
 def to_dtype(args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:

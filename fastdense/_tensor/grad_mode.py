@@ -6,8 +6,14 @@ import functools
 import threading
 from typing import Callable, Optional
 
-__all__ = ["grad_mode", "is_grad_enabled", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode"]
+__all__ = [
+    "grad_mode",
+    "is_grad_enabled",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+]
 
 
 class _GradMode(threading.local):

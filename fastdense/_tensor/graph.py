@@ -37,8 +37,13 @@ class Node:
 
     __slots__ = ("inputs", "_backward", "name", "freed", "versions", "fns")
 
-    def __init__(self, name: str, inputs: Sequence[Any], backward: Callable,
-                 saved: Optional[Sequence[Any]] = None):
+    def __init__(
+        self,
+        name: str,
+        inputs: Sequence[Any],
+        backward: Callable,
+        saved: Optional[Sequence[Any]] = None,
+    ):
         self.name = name
         self.inputs = inputs  # a sequence of tensors (those without a graph are skipped)
         # each input's node now: an in-place op may give the tensor a new node later, and
@@ -60,14 +65,15 @@ class Node:
         for i, (t, v) in enumerate(self.versions):
             if t._version != v:
                 kind = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}.get(
-                    t._data.dtype.kind, "")
-                where = (f"output 0 of {t._grad_fn.name}" if t._grad_fn is not None
-                         else "a leaf")
+                    t._data.dtype.kind, ""
+                )
+                where = f"output 0 of {t._grad_fn.name}" if t._grad_fn is not None else "a leaf"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [torch.{kind}Tensor {list(t._data.shape)}], "
                     f"which is {where} (input {i} of {self.name}), is at version "
-                    f"{t._version}; expected version {v} instead.")
+                    f"{t._version}; expected version {v} instead."
+                )
         return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
 
     def fn_of(self, t: Any) -> Any:
@@ -99,7 +105,7 @@ def accumulate_leaf(t: Any, g: np.ndarray) -> None:
     cur = t._grad
     if cur is None:
         t._grad = np.array(g, dtype=data.dtype, order="C", copy=True)
-    elif (type(cur) is np.ndarray and cur.flags.writeable and cur.shape == data.shape):
+    elif type(cur) is np.ndarray and cur.flags.writeable and cur.shape == data.shape:
         np.add(cur, g, out=cur, casting="unsafe")
     else:
         t._grad = np.asarray(cur) + g

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,15 +32,34 @@ from .. import _kernels
 from .._validation import to_ndarray
 from .grad_mode import grad_mode
 from .graph import ShapeError
-from .tensor import (CAT_NAME, FLOATS, Tensor, check_leaf_inplace, const, float_array,
-                     operand, result, tensor_or_const, unbroadcast)
+from .tensor import (
+    CAT_NAME,
+    Tensor,
+    check_leaf_inplace,
+    const,
+    operand,
+    result,
+    tensor_or_const,
+    unbroadcast,
+)
 
-__all__ = ["kernel_activation", "select_backward", "maximum", "minimum", "matmul", "movement",
-           "softmax", "log_softmax", "install", "BINARY", "UNARY", "TORCH_FUNCTIONS"]
-
+__all__ = [
+    "kernel_activation",
+    "select_backward",
+    "maximum",
+    "minimum",
+    "matmul",
+    "movement",
+    "softmax",
+    "log_softmax",
+    "install",
+    "BINARY",
+    "UNARY",
+]
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else const(to_ndarray(x, "input"))
@@ -49,8 +68,9 @@ def _t(x: Any) -> Tensor:
 def _axis(dim: Any, ndim: int) -> int:
     n = builtins.max(ndim, 1)
     if not -n <= int(dim) < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {dim})")
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
     return int(dim) % n
 
 
@@ -85,6 +105,7 @@ def _real(t: Tensor) -> Tensor:
 
 # ------------------------------------------------------------------ binary ops
 
+
 def _ge_half(x, y):  # maximum's split of the gradient: all to the larger, half each on ties
     return np.where(x == y, 0.5, (x > y).astype(np.float64))
 
@@ -96,44 +117,114 @@ BINARY: Dict[str, Tuple[str, Callable, Optional[Callable], str, str]] = {
     "add": ("AddBackward0", np.add, lambda g, x, y, o: (g, g), "same", ""),
     "sub": ("SubBackward0", np.subtract, lambda g, x, y, o: (g, -g), "same", ""),
     "mul": ("MulBackward0", np.multiply, lambda g, x, y, o: (g * y, g * x), "same", "xy"),
-    "div": ("DivBackward0", np.true_divide,
-            lambda g, x, y, o: (g / y, -g * x / (y * y)), "float", "xy"),
-    "pow": ("PowBackward0", np.power, lambda g, x, y, o: (
-        g * np.where(y == 0, 0, y * np.power(x, y - 1)),
-        g * np.where((x == 0) & (y >= 0), 0, o * np.log(x))), "same", "xy"),
-    "float_power": ("PowBackward1", np.power, lambda g, x, y, o: (
-        g * np.where(y == 0, 0, y * np.power(x, y - 1)),
-        g * np.where((x == 0) & (y >= 0), 0, o * np.log(x))), "float64", "xy"),
-    "atan2": ("Atan2Backward0", np.arctan2, lambda g, x, y, o: (
-        g * y / (x * x + y * y), -g * x / (x * x + y * y)), "float", "xy"),
-    "hypot": ("HypotBackward0", np.hypot,
-              lambda g, x, y, o: (g * x / o, g * y / o), "float", "xy"),
-    "copysign": ("CopysignBackward0", np.copysign, lambda g, x, y, o: (
-        g * np.where(x == 0, 0, o / np.where(x == 0, 1, x)), g * 0), "float", "xy"),
-    "fmod": ("FmodBackward0", np.fmod,
-             lambda g, x, y, o: (g, -g * np.trunc(x / y)), "same", "xy"),
-    "remainder": ("RemainderBackward0", np.remainder,
-                  lambda g, x, y, o: (g, -g * np.floor(x / y)), "same", "xy"),
+    "div": (
+        "DivBackward0",
+        np.true_divide,
+        lambda g, x, y, o: (g / y, -g * x / (y * y)),
+        "float",
+        "xy",
+    ),
+    "pow": (
+        "PowBackward0",
+        np.power,
+        lambda g, x, y, o: (
+            g * np.where(y == 0, 0, y * np.power(x, y - 1)),
+            g * np.where((x == 0) & (y >= 0), 0, o * np.log(x)),
+        ),
+        "same",
+        "xy",
+    ),
+    "float_power": (
+        "PowBackward1",
+        np.power,
+        lambda g, x, y, o: (
+            g * np.where(y == 0, 0, y * np.power(x, y - 1)),
+            g * np.where((x == 0) & (y >= 0), 0, o * np.log(x)),
+        ),
+        "float64",
+        "xy",
+    ),
+    "atan2": (
+        "Atan2Backward0",
+        np.arctan2,
+        lambda g, x, y, o: (g * y / (x * x + y * y), -g * x / (x * x + y * y)),
+        "float",
+        "xy",
+    ),
+    "hypot": ("HypotBackward0", np.hypot, lambda g, x, y, o: (g * x / o, g * y / o), "float", "xy"),
+    "copysign": (
+        "CopysignBackward0",
+        np.copysign,
+        lambda g, x, y, o: (g * np.where(x == 0, 0, o / np.where(x == 0, 1, x)), g * 0),
+        "float",
+        "xy",
+    ),
+    "fmod": ("FmodBackward0", np.fmod, lambda g, x, y, o: (g, -g * np.trunc(x / y)), "same", "xy"),
+    "remainder": (
+        "RemainderBackward0",
+        np.remainder,
+        lambda g, x, y, o: (g, -g * np.floor(x / y)),
+        "same",
+        "xy",
+    ),
     "floor_divide": ("FloorDivideBackward0", np.floor_divide, None, "same", ""),
-    "maximum": ("MaximumBackward0", np.maximum, lambda g, x, y, o: (
-        g * _ge_half(x, y), g * _ge_half(y, x)), "same", "xy"),
-    "minimum": ("MinimumBackward0", np.minimum, lambda g, x, y, o: (
-        g * _ge_half(y, x), g * _ge_half(x, y)), "same", "xy"),
-    "fmax": ("FmaxBackward0", np.fmax, lambda g, x, y, o: (
-        g * ((x >= y) | np.isnan(y)), g * ~((x >= y) | np.isnan(y))), "same", "xy"),
-    "fmin": ("FminBackward0", np.fmin, lambda g, x, y, o: (
-        g * ((x <= y) | np.isnan(y)), g * ~((x <= y) | np.isnan(y))), "same", "xy"),
-    "logaddexp": ("LogaddexpBackward0", np.logaddexp, lambda g, x, y, o: (
-        g * np.exp(x - o), g * np.exp(y - o)), "float", "xy"),
-    "logaddexp2": ("Logaddexp2Backward0", np.logaddexp2, lambda g, x, y, o: (
-        g * np.exp2(x - o), g * np.exp2(y - o)), "float", "xy"),
-    "xlogy": ("XlogyBackward0", lambda x, y: np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y)),
-              lambda g, x, y, o: (g * np.where((x == 0) & ~np.isnan(y), 0, np.log(y)),
-                                  g * x / y), "float", "xy"),
-    "ldexp": ("LdexpBackward0", lambda x, y: x * np.exp2(y), lambda g, x, y, o: (
-        g * np.exp2(y), g * o * math.log(2)), "float", "xy"),
-    "nextafter": ("NextafterBackward0", np.nextafter, lambda g, x, y, o: (g, g * 0),
-                  "float", ""),
+    "maximum": (
+        "MaximumBackward0",
+        np.maximum,
+        lambda g, x, y, o: (g * _ge_half(x, y), g * _ge_half(y, x)),
+        "same",
+        "xy",
+    ),
+    "minimum": (
+        "MinimumBackward0",
+        np.minimum,
+        lambda g, x, y, o: (g * _ge_half(y, x), g * _ge_half(x, y)),
+        "same",
+        "xy",
+    ),
+    "fmax": (
+        "FmaxBackward0",
+        np.fmax,
+        lambda g, x, y, o: (g * ((x >= y) | np.isnan(y)), g * ~((x >= y) | np.isnan(y))),
+        "same",
+        "xy",
+    ),
+    "fmin": (
+        "FminBackward0",
+        np.fmin,
+        lambda g, x, y, o: (g * ((x <= y) | np.isnan(y)), g * ~((x <= y) | np.isnan(y))),
+        "same",
+        "xy",
+    ),
+    "logaddexp": (
+        "LogaddexpBackward0",
+        np.logaddexp,
+        lambda g, x, y, o: (g * np.exp(x - o), g * np.exp(y - o)),
+        "float",
+        "xy",
+    ),
+    "logaddexp2": (
+        "Logaddexp2Backward0",
+        np.logaddexp2,
+        lambda g, x, y, o: (g * np.exp2(x - o), g * np.exp2(y - o)),
+        "float",
+        "xy",
+    ),
+    "xlogy": (
+        "XlogyBackward0",
+        lambda x, y: np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y)),
+        lambda g, x, y, o: (g * np.where((x == 0) & ~np.isnan(y), 0, np.log(y)), g * x / y),
+        "float",
+        "xy",
+    ),
+    "ldexp": (
+        "LdexpBackward0",
+        lambda x, y: x * np.exp2(y),
+        lambda g, x, y, o: (g * np.exp2(y), g * o * math.log(2)),
+        "float",
+        "xy",
+    ),
+    "nextafter": ("NextafterBackward0", np.nextafter, lambda g, x, y, o: (g, g * 0), "float", ""),
     "heaviside": ("HeavisideBackward0", np.heaviside, None, "same", ""),
     "eq": ("", np.equal, None, "bool", ""),
     "ne": ("", np.not_equal, None, "bool", ""),
@@ -153,9 +244,17 @@ BINARY: Dict[str, Tuple[str, Callable, Optional[Callable], str, str]] = {
     "lcm": ("", np.lcm, None, "int", ""),
 }
 BINARY["true_divide"] = BINARY["div"]
-BINARY["multiply"], BINARY["subtract"], BINARY["divide"] = BINARY["mul"], BINARY["sub"], BINARY["div"]
+BINARY["multiply"], BINARY["subtract"], BINARY["divide"] = (
+    BINARY["mul"],
+    BINARY["sub"],
+    BINARY["div"],
+)
 BINARY["greater"], BINARY["less"], BINARY["greater_equal"], BINARY["less_equal"] = (
-    BINARY["gt"], BINARY["lt"], BINARY["ge"], BINARY["le"])
+    BINARY["gt"],
+    BINARY["lt"],
+    BINARY["ge"],
+    BINARY["le"],
+)
 BINARY["not_equal"] = BINARY["ne"]
 BINARY["clamp_min"], BINARY["clamp_max"] = BINARY["maximum"], BINARY["minimum"]
 
@@ -183,9 +282,11 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
     else:
         dt = _dt.promote(((xdt, _dt.ZERO_DIM if x.ndim == 0 else _dt.DIM), (ydt, py)))
     if name == "sub" and (xdt == np.bool_ or (ydt == np.bool_ and ot is not None)):
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
-                           "supported. If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not "
+            "supported. If you are trying to invert a mask, use the `~` or "
+            "`logical_not()` operator instead."
+        )
     if kind == "float" and dt.kind != "f":
         dt = _dt.DEFAULT[2]
     elif kind == "float64":
@@ -205,8 +306,12 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
     if out.dtype != dt:
         out = out.astype(dt)
     a_t, b_t = (ot, self) if reverse else (self, ot)
-    if grads is None or dt.kind != "f" or not grad_mode.enabled or not (
-            self.requires_grad or (ot is not None and ot.requires_grad)):
+    if (
+        grads is None
+        or dt.kind != "f"
+        or not grad_mode.enabled
+        or not (self.requires_grad or (ot is not None and ot.requires_grad))
+    ):
         return const(out)
     ins: Tuple[Tensor, ...] = (self,) if ot is None else (self, ot) if not reverse else (ot, self)
 
@@ -215,11 +320,23 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
             ga, gb = grads(g, xa, ya, out)
         res = []
         if a_t is not None and a_t.requires_grad:
-            res.append((a_t, unbroadcast(np.asarray(ga), a_t._data.shape).astype(
-                a_t._data.dtype, copy=False)))
+            res.append(
+                (
+                    a_t,
+                    unbroadcast(np.asarray(ga), a_t._data.shape).astype(
+                        a_t._data.dtype, copy=False
+                    ),
+                )
+            )
         if b_t is not None and b_t.requires_grad:
-            res.append((b_t, unbroadcast(np.asarray(gb), b_t._data.shape).astype(
-                b_t._data.dtype, copy=False)))
+            res.append(
+                (
+                    b_t,
+                    unbroadcast(np.asarray(gb), b_t._data.shape).astype(
+                        b_t._data.dtype, copy=False
+                    ),
+                )
+            )
         return res
 
     if not saved:
@@ -233,12 +350,12 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
 
 def select_backward(a: Tensor, b: Tensor, mask: np.ndarray) -> Callable:
     """The backward of a result that is `a` where `mask` holds and `b` elsewhere (broadcast)."""
+
     def backward(g):
         res = []
         for t, m in ((a, mask), (b, ~mask)):
             if t.requires_grad:
-                res.append((t, unbroadcast(g * m, t._data.shape).astype(t._data.dtype,
-                                                                        copy=False)))
+                res.append((t, unbroadcast(g * m, t._data.shape).astype(t._data.dtype, copy=False)))
         return res
 
     return backward
@@ -255,6 +372,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 # ------------------------------------------------------------------- unary ops
+
 
 def _sp():
     import scipy.special as sp  # (SciPy is a dependency; imported on first use)
@@ -276,8 +394,12 @@ UNARY: Dict[str, Tuple[str, Callable, Optional[Callable], str]] = {
     "log10": ("Log10Backward0", np.log10, lambda g, x, o: g / (x * _LN10), "float"),
     "log1p": ("Log1PBackward0", np.log1p, lambda g, x, o: g / (1 + x), "float"),
     "sqrt": ("SqrtBackward0", np.sqrt, lambda g, x, o: g / (2 * o), "float"),
-    "rsqrt": ("RsqrtBackward0", lambda x: 1 / np.sqrt(x),
-              lambda g, x, o: -0.5 * g * o * o * o, "float"),
+    "rsqrt": (
+        "RsqrtBackward0",
+        lambda x: 1 / np.sqrt(x),
+        lambda g, x, o: -0.5 * g * o * o * o,
+        "float",
+    ),
     "sin": ("SinBackward0", np.sin, lambda g, x, o: g * np.cos(x), "float"),
     "cos": ("CosBackward0", np.cos, lambda g, x, o: -g * np.sin(x), "float"),
     "tan": ("TanBackward0", np.tan, lambda g, x, o: g * (1 + o * o), "float"),
@@ -287,29 +409,60 @@ UNARY: Dict[str, Tuple[str, Callable, Optional[Callable], str]] = {
     "sinh": ("SinhBackward0", np.sinh, lambda g, x, o: g * np.cosh(x), "float"),
     "cosh": ("CoshBackward0", np.cosh, lambda g, x, o: g * np.sinh(x), "float"),
     "asinh": ("AsinhBackward0", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1), "float"),
-    "acosh": ("AcoshBackward0", np.arccosh,
-              lambda g, x, o: g / (np.sqrt(x - 1) * np.sqrt(x + 1)), "float"),
+    "acosh": (
+        "AcoshBackward0",
+        np.arccosh,
+        lambda g, x, o: g / (np.sqrt(x - 1) * np.sqrt(x + 1)),
+        "float",
+    ),
     "atanh": ("AtanhBackward0", np.arctanh, lambda g, x, o: g / (1 - x * x), "float"),
     "reciprocal": ("ReciprocalBackward0", lambda x: 1 / x, lambda g, x, o: -g * o * o, "float"),
-    "sinc": ("SincBackward0", np.sinc, lambda g, x, o: g * np.where(
-        x == 0, 0, (np.cos(np.pi * x) - o) / np.where(x == 0, 1, x)), "float"),
+    "sinc": (
+        "SincBackward0",
+        np.sinc,
+        lambda g, x, o: g * np.where(x == 0, 0, (np.cos(np.pi * x) - o) / np.where(x == 0, 1, x)),
+        "float",
+    ),
     "deg2rad": ("Deg2RadBackward0", np.deg2rad, lambda g, x, o: g * (np.pi / 180), "float"),
     "rad2deg": ("Rad2DegBackward0", np.rad2deg, lambda g, x, o: g * (180 / np.pi), "float"),
-    "erf": ("ErfBackward0", lambda x: _sp().erf(x),
-            lambda g, x, o: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x), "float"),
-    "erfc": ("ErfcBackward0", lambda x: _sp().erfc(x),
-             lambda g, x, o: -g * (2 / math.sqrt(math.pi)) * np.exp(-x * x), "float"),
-    "erfinv": ("ErfinvBackward0", lambda x: _sp().erfinv(x),
-               lambda g, x, o: g * (math.sqrt(math.pi) / 2) * np.exp(o * o), "float"),
-    "lgamma": ("LgammaBackward0", lambda x: _sp().gammaln(x),
-               lambda g, x, o: g * _sp().digamma(x), "float"),
-    "digamma": ("DigammaBackward0", lambda x: _sp().digamma(x),
-                lambda g, x, o: g * _sp().polygamma(1, x), "float"),
+    "erf": (
+        "ErfBackward0",
+        lambda x: _sp().erf(x),
+        lambda g, x, o: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x),
+        "float",
+    ),
+    "erfc": (
+        "ErfcBackward0",
+        lambda x: _sp().erfc(x),
+        lambda g, x, o: -g * (2 / math.sqrt(math.pi)) * np.exp(-x * x),
+        "float",
+    ),
+    "erfinv": (
+        "ErfinvBackward0",
+        lambda x: _sp().erfinv(x),
+        lambda g, x, o: g * (math.sqrt(math.pi) / 2) * np.exp(o * o),
+        "float",
+    ),
+    "lgamma": (
+        "LgammaBackward0",
+        lambda x: _sp().gammaln(x),
+        lambda g, x, o: g * _sp().digamma(x),
+        "float",
+    ),
+    "digamma": (
+        "DigammaBackward0",
+        lambda x: _sp().digamma(x),
+        lambda g, x, o: g * _sp().polygamma(1, x),
+        "float",
+    ),
     "i0": ("I0Backward0", lambda x: _sp().i0(x), lambda g, x, o: g * _sp().i1(x), "float"),
-    "sigmoid": ("SigmoidBackward0", lambda x: _sp().expit(x),
-                lambda g, x, o: g * o * (1 - o), "float"),
-    "abs": ("AbsBackward0", np.abs, lambda g, x, o: g * np.nan_to_num(np.sign(x), nan=0.0),
-            "keep"),
+    "sigmoid": (
+        "SigmoidBackward0",
+        lambda x: _sp().expit(x),
+        lambda g, x, o: g * o * (1 - o),
+        "float",
+    ),
+    "abs": ("AbsBackward0", np.abs, lambda g, x, o: g * np.nan_to_num(np.sign(x), nan=0.0), "keep"),
     "neg": ("NegBackward0", np.negative, lambda g, x, o: -g, "keep"),
     "sign": ("SignBackward0", np.sign, lambda g, x, o: g * 0, "keep"),
     "floor": ("FloorBackward0", np.floor, lambda g, x, o: g * 0, "keep"),
@@ -327,8 +480,11 @@ UNARY: Dict[str, Tuple[str, Callable, Optional[Callable], str]] = {
     "logical_not": ("", lambda x: x == 0, None, "bool"),
 }
 UNARY["arcsin"], UNARY["arccos"], UNARY["arctan"] = UNARY["asin"], UNARY["acos"], UNARY["atan"]
-UNARY["arcsinh"], UNARY["arccosh"], UNARY["arctanh"] = (UNARY["asinh"], UNARY["acosh"],
-                                                        UNARY["atanh"])
+UNARY["arcsinh"], UNARY["arccosh"], UNARY["arctanh"] = (
+    UNARY["asinh"],
+    UNARY["acosh"],
+    UNARY["atanh"],
+)
 UNARY["negative"], UNARY["fix"] = UNARY["neg"], UNARY["trunc"]
 UNARY["special_erf"] = UNARY["erf"]
 
@@ -342,9 +498,11 @@ def unary(a: Any, name: str) -> Tensor:
         x = x.astype(_dt.DEFAULT[2])
     elif kind == "keep" and x.dtype == np.bool_ and name in ("neg", "abs", "sign", "square"):
         if name == "neg":
-            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
-                               "If you are trying to invert a mask, use the `~` or "
-                               "`logical_not()` operator instead.")
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. "
+                "If you are trying to invert a mask, use the `~` or "
+                "`logical_not()` operator instead."
+            )
         x = x.astype(np.int64) if name == "square" else x
     if kind == "keep" and x.dtype.kind in "iub" and name in ("floor", "ceil", "trunc"):
         return result(x.copy(), node, (self,), lambda g: ((self, g * 0),), ())
@@ -378,14 +536,14 @@ def kernel_activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     def backward(g):
         g = np.ascontiguousarray(g, dtype=out.dtype)
         dz = np.empty(out.shape, dtype=out.dtype)
-        _kernels.activation_backward(g.reshape(-1), out.reshape(-1), dz.reshape(-1),
-                                     code, slope)
+        _kernels.activation_backward(g.reshape(-1), out.reshape(-1), dz.reshape(-1), code, slope)
         return ((x, dz),)
 
     return result(out, name, (x,), backward)
 
 
 # ------------------------------------------------------------------ data movement
+
 
 def movement(tensors: Sequence[Any], f: Callable, name: str, dtype: Any = None) -> Any:
     """An op that only moves, copies or drops values, with its backward derived.
@@ -398,33 +556,53 @@ def movement(tensors: Sequence[Any], f: Callable, name: str, dtype: Any = None) 
     the positions it came from (``np.bincount``): the adjoint of any gather.
     """
     ts = [_t(t) for t in tensors]
-    dt = _dt.resolve(dtype) if dtype is not None else (
-        ts[0]._data.dtype if len(ts) == 1 else
-        _dt.promote([(t._data.dtype, _dt.DIM if t._data.ndim else _dt.ZERO_DIM) for t in ts]))
+    dt = (
+        _dt.resolve(dtype)
+        if dtype is not None
+        else (
+            ts[0]._data.dtype
+            if len(ts) == 1
+            else _dt.promote(
+                [(t._data.dtype, _dt.DIM if t._data.ndim else _dt.ZERO_DIM) for t in ts]
+            )
+        )
+    )
     sizes = [t._data.size for t in ts]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     total = int(offsets[-1])
-    pos = [np.arange(offsets[i], offsets[i + 1], dtype=np.int64).reshape(t._data.shape)
-           for i, t in enumerate(ts)]
+    pos = [
+        np.arange(offsets[i], offsets[i + 1], dtype=np.int64).reshape(t._data.shape)
+        for i, t in enumerate(ts)
+    ]
     where = f(*pos)
-    flat = np.concatenate([t._data.astype(dt, copy=False).reshape(-1) for t in ts]) \
-        if len(ts) > 1 else ts[0]._data.astype(dt, copy=False).reshape(-1)
+    flat = (
+        np.concatenate([t._data.astype(dt, copy=False).reshape(-1) for t in ts])
+        if len(ts) > 1
+        else ts[0]._data.astype(dt, copy=False).reshape(-1)
+    )
 
     def one(p):
         p = np.asarray(p, dtype=np.int64)
         data = flat[p] if total else np.zeros(p.shape, dtype=dt)
 
         def backward(g):
-            gf = np.bincount(p.reshape(-1), weights=np.asarray(g, dtype=np.float64).reshape(-1),
-                             minlength=total)
-            return [(t, gf[offsets[i]:offsets[i + 1]].reshape(t._data.shape).astype(
-                t._data.dtype)) for i, t in enumerate(ts) if t.requires_grad]
+            gf = np.bincount(
+                p.reshape(-1), weights=np.asarray(g, dtype=np.float64).reshape(-1), minlength=total
+            )
+            return [
+                (t, gf[offsets[i] : offsets[i + 1]].reshape(t._data.shape).astype(t._data.dtype))
+                for i, t in enumerate(ts)
+                if t.requires_grad
+            ]
 
         return result(data, name, ts, backward, ())
 
     if isinstance(where, (tuple, list)):
-        return type(where)(one(p) for p in where) if type(where) in (tuple, list) \
+        return (
+            type(where)(one(p) for p in where)
+            if type(where) in (tuple, list)
             else tuple(one(p) for p in where)
+        )
     return one(where)
 
 
@@ -489,19 +667,24 @@ def _sort_idx(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 
 # ------------------------------------------------------------------ reductions
 
+
 def _reduce(self: Tensor, dim, keepdim, fwd, grad, name, float_only=True, dtype=None):
     """A reduction over `dim` (None: all): out = fwd(x, axes, keepdims=True)."""
     x = self._data
     if dtype is not None:
         x = x.astype(_dt.resolve(dtype))
     elif float_only and x.dtype.kind != "f":
-        raise RuntimeError(f"{name}(): input dtype should be floating point; got "
-                           f"{CAT_NAME[_dt.category(x.dtype)]}")
+        raise RuntimeError(
+            f"{name}(): input dtype should be floating point; got {CAT_NAME[_dt.category(x.dtype)]}"
+        )
     axes = _dims(dim, x.ndim)
     with np.errstate(all="ignore"):
         full = np.asarray(fwd(x, axes))  # keepdims shape
-    out = full if keepdim or not x.ndim else (
-        full.reshape(()) if axes is None else np.squeeze(full, axes))
+    out = (
+        full
+        if keepdim or not x.ndim
+        else (full.reshape(()) if axes is None else np.squeeze(full, axes))
+    )
     if axes is None and not keepdim:
         out = full.reshape(())
     if out.dtype != x.dtype and x.dtype.kind == "f":
@@ -510,8 +693,14 @@ def _reduce(self: Tensor, dim, keepdim, fwd, grad, name, float_only=True, dtype=
     def backward(g):
         gk = g if keepdim else (np.reshape(g, full.shape))
         with np.errstate(all="ignore"):
-            return ((self, np.broadcast_to(np.asarray(grad(gk, x, full, axes)),
-                                           x.shape).astype(x.dtype, copy=False)),)
+            return (
+                (
+                    self,
+                    np.broadcast_to(np.asarray(grad(gk, x, full, axes)), x.shape).astype(
+                        x.dtype, copy=False
+                    ),
+                ),
+            )
 
     return result(np.asarray(out), name, (self,), backward)
 
@@ -532,23 +721,29 @@ def _prod_others(x: np.ndarray, axes) -> np.ndarray:
     a = axes[0]
     if len(axes) > 1:  # merge the reduced axes at the end, then one axis
         moved = np.moveaxis(x, axes, range(-len(axes), 0))
-        merged = moved.reshape(moved.shape[:-len(axes)] + (-1,))
+        merged = moved.reshape(moved.shape[: -len(axes)] + (-1,))
         res = _prod_others(merged, (merged.ndim - 1,))
         return np.moveaxis(res.reshape(moved.shape), range(-len(axes), 0), axes)
     ones = np.ones_like(np.take(x, [0], axis=a))
-    left = np.concatenate([ones, np.cumprod(x, axis=a).take(range(x.shape[a] - 1), axis=a)],
-                          axis=a) if x.shape[a] else x
+    left = (
+        np.concatenate([ones, np.cumprod(x, axis=a).take(range(x.shape[a] - 1), axis=a)], axis=a)
+        if x.shape[a]
+        else x
+    )
     rc = np.flip(np.cumprod(np.flip(x, a), axis=a), a)
-    right = np.concatenate([rc.take(range(1, x.shape[a]), axis=a), ones], axis=a) \
-        if x.shape[a] else x
+    right = (
+        np.concatenate([rc.take(range(1, x.shape[a]), axis=a), ones], axis=a) if x.shape[a] else x
+    )
     return left * right
 
 
 def _even(x: np.ndarray, full: np.ndarray) -> np.ndarray:
     """The gradient weights of amax/amin: evenly split among the elements equal to the result."""
     hit = (x == full) | (np.isnan(x) & np.isnan(full))
-    return hit / hit.sum(axis=tuple(i for i in range(x.ndim) if full.shape[i] == 1 and
-                                    x.shape[i] != 1) or None, keepdims=True)
+    return hit / hit.sum(
+        axis=tuple(i for i in range(x.ndim) if full.shape[i] == 1 and x.shape[i] != 1) or None,
+        keepdims=True,
+    )
 
 
 def _var_args(dim, unbiased, keepdim, correction):
@@ -595,8 +790,10 @@ def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "nuc":
         return _nuclear(self, dim, keepdim)
     if isinstance(p, str) and p not in ("fro",):
-        raise NotImplementedError(f"norm(p={p!r}) (matrix norms) is not implemented by "
-                                  "fastdense: see docs/pytorch_api.md (linalg)")
+        raise NotImplementedError(
+            f"norm(p={p!r}) (matrix norms) is not implemented by "
+            "fastdense: see docs/pytorch_api.md (linalg)"
+        )
     p = 2.0 if p in ("fro", None) else float(p)
     t = self if dtype is None else self._cast(_dt.resolve(dtype))
     if t._data.dtype.kind != "f":
@@ -612,7 +809,7 @@ def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
             return (a != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
         if p == 2:
             return np.sqrt((x * x).sum(axis=axes, keepdims=True))
-        return (a ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        return (a**p).sum(axis=axes, keepdims=True) ** (1 / p)
 
     def grad(g, x, full, axes):
         s = np.sign(x)
@@ -655,37 +852,69 @@ def _logsumexp(self, dim, keepdim=False):
         m = np.where(np.isfinite(m), m, 0)
         return np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
 
-    return _reduce(t, dim, keepdim, fwd, lambda g, x, full, axes: g * np.exp(x - full),
-                   "LogsumexpBackward0")
+    return _reduce(
+        t, dim, keepdim, fwd, lambda g, x, full, axes: g * np.exp(x - full), "LogsumexpBackward0"
+    )
 
 
 def _prod(self, dim=None, keepdim=False, dtype=None):
     x = self._data
     if dtype is None and x.dtype.kind in "biu":
-        return const(np.asarray(x.prod(axis=None if dim is None else _axis(dim, x.ndim),
-                                       keepdims=keepdim, dtype=np.int64)))
-    return _reduce(self, None if dim is None else (dim,) if not isinstance(dim, tuple) else dim,
-                   keepdim, lambda x, axes: x.prod(axis=axes, keepdims=True),
-                   lambda g, x, full, axes: g * _prod_others(x, axes), "ProdBackward0",
-                   dtype=dtype)
+        return const(
+            np.asarray(
+                x.prod(
+                    axis=None if dim is None else _axis(dim, x.ndim),
+                    keepdims=keepdim,
+                    dtype=np.int64,
+                )
+            )
+        )
+    return _reduce(
+        self,
+        None if dim is None else (dim,) if not isinstance(dim, tuple) else dim,
+        keepdim,
+        lambda x, axes: x.prod(axis=axes, keepdims=True),
+        lambda g, x, full, axes: g * _prod_others(x, axes),
+        "ProdBackward0",
+        dtype=dtype,
+    )
 
 
 def _amax(self, dim=(), keepdim=False):
-    return _reduce(self, dim, keepdim, lambda x, axes: np.max(x, axis=axes, keepdims=True),
-                   lambda g, x, full, axes: g * _even(x, full), "AmaxBackward0",
-                   float_only=False)
+    return _reduce(
+        self,
+        dim,
+        keepdim,
+        lambda x, axes: np.max(x, axis=axes, keepdims=True),
+        lambda g, x, full, axes: g * _even(x, full),
+        "AmaxBackward0",
+        float_only=False,
+    )
 
 
 def _amin(self, dim=(), keepdim=False):
-    return _reduce(self, dim, keepdim, lambda x, axes: np.min(x, axis=axes, keepdims=True),
-                   lambda g, x, full, axes: g * _even(x, full), "AminBackward0",
-                   float_only=False)
+    return _reduce(
+        self,
+        dim,
+        keepdim,
+        lambda x, axes: np.min(x, axis=axes, keepdims=True),
+        lambda g, x, full, axes: g * _even(x, full),
+        "AminBackward0",
+        float_only=False,
+    )
 
 
 def _nansum(self, dim=None, keepdim=False, dtype=None):
-    return _reduce(self, dim, keepdim, lambda x, axes: np.nansum(x, axis=axes, keepdims=True),
-                   lambda g, x, full, axes: g * ~np.isnan(x), "NansumBackward0",
-                   float_only=False, dtype=dtype)
+    return _reduce(
+        self,
+        dim,
+        keepdim,
+        lambda x, axes: np.nansum(x, axis=axes, keepdims=True),
+        lambda g, x, full, axes: g * ~np.isnan(x),
+        "NansumBackward0",
+        float_only=False,
+        dtype=dtype,
+    )
 
 
 def _nanmean(self, dim=None, keepdim=False, dtype=None):
@@ -693,8 +922,15 @@ def _nanmean(self, dim=None, keepdim=False, dtype=None):
         ok = ~np.isnan(x)
         return g * ok / ok.sum(axis=axes, keepdims=True)
 
-    return _reduce(self, dim, keepdim, lambda x, axes: np.nanmean(x, axis=axes, keepdims=True),
-                   grad, "NanmeanBackward0", dtype=dtype)
+    return _reduce(
+        self,
+        dim,
+        keepdim,
+        lambda x, axes: np.nanmean(x, axis=axes, keepdims=True),
+        grad,
+        "NanmeanBackward0",
+        dtype=dtype,
+    )
 
 
 def _count_nonzero(self, dim=None):
@@ -812,9 +1048,13 @@ def _median(self, dim=None, keepdim=False, ignore_nan=False):
     idx = np.take_along_axis(order, k, a)
     if not ignore_nan and x.dtype.kind == "f":
         nan = np.isnan(x)
-        idx = np.where(nan.any(axis=a, keepdims=True),
-                       np.argmax(nan, axis=a)[..., None].swapaxes(-1, a) if False else
-                       np.expand_dims(np.argmax(nan, axis=a), a), idx)
+        idx = np.where(
+            nan.any(axis=a, keepdims=True),
+            np.argmax(nan, axis=a)[..., None].swapaxes(-1, a)
+            if False
+            else np.expand_dims(np.argmax(nan, axis=a), a),
+            idx,
+        )
     vals = _along(self, idx, a, "MedianBackward1")
     if not keepdim:
         vals, idx = vals.squeeze(a), np.squeeze(idx, a)
@@ -864,8 +1104,9 @@ def _kthvalue(self, k, dim=-1, keepdim=False):
 
 def _quantile(self, q, dim=None, keepdim=False, *, interpolation="linear", ignore_nan=False):
     if self._data.ndim == 0:
-        r = _quantile(self.reshape(1), q, 0, keepdim, interpolation=interpolation,
-                      ignore_nan=ignore_nan)
+        r = _quantile(
+            self.reshape(1), q, 0, keepdim, interpolation=interpolation, ignore_nan=ignore_nan
+        )
         return r.reshape(r.shape[:-1] if keepdim and r.ndim else r.shape)
     t = self if dim is not None else self.reshape(-1)
     x = t._data
@@ -875,18 +1116,20 @@ def _quantile(self, q, dim=None, keepdim=False, *, interpolation="linear", ignor
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if qa.size and (qa.min() < 0 or qa.max() > 1):
         raise RuntimeError("quantile() q values must be in the range [0, 1]")
-    xs = np.sort(x, axis=a)  # NaN last
     order = _sort_idx(x, a, False)
     n = x.shape[a]
-    cnt = (~np.isnan(x)).sum(axis=a, keepdims=True) if ignore_nan else np.full(
-        np.take(x, [0], axis=a).shape, n)
+    cnt = (
+        (~np.isnan(x)).sum(axis=a, keepdims=True)
+        if ignore_nan
+        else np.full(np.take(x, [0], axis=a).shape, n)
+    )
     qs = np.atleast_1d(qa).astype(np.float64)
     outs = []
     for qq in qs:
         rank = qq * (cnt - 1)
         lo = np.clip(np.floor(rank), 0, builtins.max(n - 1, 0)).astype(np.int64)
         hi = np.clip(np.ceil(rank), 0, builtins.max(n - 1, 0)).astype(np.int64)
-        frac = (rank - lo)
+        frac = rank - lo
         if interpolation == "lower":
             hi, frac = lo, frac * 0
         elif interpolation == "higher":
@@ -915,6 +1158,7 @@ def _quantile(self, q, dim=None, keepdim=False, *, interpolation="linear", ignor
 
 
 # ---------------------------------------------------------------- softmax family
+
 
 def _softmax_axis(x: np.ndarray, dim: Any) -> int:
     return _axis(dim, x.ndim)
@@ -962,13 +1206,19 @@ def softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
 
 # ------------------------------------------------------------------ shape ops
 
+
 def _permute(self, *dims, **kw):
     d = _sizes(dims) if dims else _sizes((kw["dims"],))
     x = self._data
     d = tuple(_axis(i, x.ndim) for i in d) if x.ndim else ()
     inv = tuple(np.argsort(d)) if d else ()
-    return result(np.transpose(x, d) if d else x, "PermuteBackward0", (self,),
-                  lambda g: ((self, np.transpose(g, inv) if inv else g),), ())
+    return result(
+        np.transpose(x, d) if d else x,
+        "PermuteBackward0",
+        (self,),
+        lambda g: ((self, np.transpose(g, inv) if inv else g),),
+        (),
+    )
 
 
 def _expand(self, *sizes):
@@ -976,8 +1226,10 @@ def _expand(self, *sizes):
     x = self._data
     lead = len(s) - x.ndim
     if lead < 0:
-        raise RuntimeError(f"expand: the number of sizes provided ({len(s)}) must be greater or "
-                           f"equal to the number of dimensions in the tensor ({x.ndim})")
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(s)}) must be greater or "
+            f"equal to the number of dimensions in the tensor ({x.ndim})"
+        )
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(s))
     return movement([self], lambda p: np.broadcast_to(p, shape), "ExpandBackward0")
 
@@ -986,24 +1238,33 @@ def _repeat(self, *sizes):
     s = _sizes(sizes)
     x = self._data
     if len(s) < x.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
-                           "of dimensions of tensor")
-    return movement([self], lambda p: np.tile(p.reshape((1,) * (len(s) - p.ndim) + p.shape), s),
-                    "RepeatBackward0")
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number "
+            "of dimensions of tensor"
+        )
+    return movement(
+        [self],
+        lambda p: np.tile(p.reshape((1,) * (len(s) - p.ndim) + p.shape), s),
+        "RepeatBackward0",
+    )
 
 
 def _flip(self, *dims, **kw):
     d = _sizes(dims) if dims else _sizes((kw["dims"],))
     x = self._data
-    return movement([self], lambda p: np.flip(p, tuple(_axis(i, x.ndim) for i in d)) if x.ndim
-                    else p.copy(), "FlipBackward0")
+    return movement(
+        [self],
+        lambda p: np.flip(p, tuple(_axis(i, x.ndim) for i in d)) if x.ndim else p.copy(),
+        "FlipBackward0",
+    )
 
 
 def _roll(self, shifts, dims=None):
     x = self._data
     if dims is None:
-        return movement([self], lambda p: np.roll(p.reshape(-1), shifts).reshape(x.shape),
-                        "RollBackward0")
+        return movement(
+            [self], lambda p: np.roll(p.reshape(-1), shifts).reshape(x.shape), "RollBackward0"
+        )
     return movement([self], lambda p: np.roll(p, shifts, dims), "RollBackward0")
 
 
@@ -1012,10 +1273,12 @@ def _narrow(self, dim, start, length):
     a = _axis(dim, x.ndim)
     start = int(start) % builtins.max(x.shape[a], 1) if int(start) < 0 else int(start)
     if start + length > x.shape[a]:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
-                           f"({x.shape[a]}).")
-    return movement([self], lambda p: np.take(p, range(start, start + length), axis=a),
-                    "NarrowBackward0")
+        raise RuntimeError(
+            f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[a]})."
+        )
+    return movement(
+        [self], lambda p: np.take(p, range(start, start + length), axis=a), "NarrowBackward0"
+    )
 
 
 def _select(self, dim, index):
@@ -1023,16 +1286,18 @@ def _select(self, dim, index):
     a = _axis(dim, x.ndim)
     i = int(index)
     if not -x.shape[a] <= i < x.shape[a]:
-        raise IndexError(f"select(): index {i} out of range for tensor of size "
-                         f"{list(x.shape)} at dimension {a}")
+        raise IndexError(
+            f"select(): index {i} out of range for tensor of size {list(x.shape)} at dimension {a}"
+        )
     return movement([self], lambda p: np.take(p, i, axis=a), "SelectBackward0")
 
 
 def _unbind(self, dim=0):
     x = self._data
     a = _axis(dim, x.ndim)
-    return movement([self], lambda p: tuple(np.take(p, i, axis=a) for i in range(x.shape[a])),
-                    "UnbindBackward0")
+    return movement(
+        [self], lambda p: tuple(np.take(p, i, axis=a) for i in range(x.shape[a])), "UnbindBackward0"
+    )
 
 
 def _split(self, split_size_or_sections, dim=0):
@@ -1042,9 +1307,11 @@ def _split(self, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
-                               f"(input tensor's size at dimension {a}), but got "
-                               f"split_sizes={sizes}")
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                f"(input tensor's size at dimension {a}), but got "
+                f"split_sizes={sizes}"
+            )
     else:
         k = int(split_size_or_sections)
         sizes = [builtins.min(k, n - i) for i in range(0, n, k)] if k else [0]
@@ -1068,8 +1335,7 @@ def _tensor_split(self, indices_or_sections, dim=0):
     ios = indices_or_sections
     if isinstance(ios, Tensor):
         ios = ios._data.tolist()
-    return movement([self], lambda p: tuple(np.array_split(p, ios, axis=a)),
-                    "SplitBackward0")
+    return movement([self], lambda p: tuple(np.array_split(p, ios, axis=a)), "SplitBackward0")
 
 
 def _diag(self, diagonal=0):
@@ -1092,8 +1358,9 @@ def _diag(self, diagonal=0):
 
 
 def _diagonal(self, offset=0, dim1=0, dim2=1):
-    return movement([self], lambda p: np.diagonal(p, offset, dim1, dim2).copy(),
-                    "DiagonalBackward0")
+    return movement(
+        [self], lambda p: np.diagonal(p, offset, dim1, dim2).copy(), "DiagonalBackward0"
+    )
 
 
 def _diag_embed(self, offset=0, dim1=-2, dim2=-1):
@@ -1120,13 +1387,19 @@ def _diag_embed(self, offset=0, dim1=-2, dim2=-1):
 def _tri(self, diagonal, upper):
     x = self._data
     if x.ndim < 2:
-        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
-                           "dimensions")
+        raise RuntimeError(
+            f"{'triu' if upper else 'tril'}: input tensor must have at least 2 dimensions"
+        )
     m = np.ones(x.shape[-2:], dtype=bool)
     keep = np.triu(m, diagonal) if upper else np.tril(m, diagonal)
     out = np.where(keep, x, np.zeros((), x.dtype))
-    return result(out, "TriuBackward0" if upper else "TrilBackward0", (self,),
-                  lambda g: ((self, np.where(keep, g, 0).astype(x.dtype, copy=False)),), ())
+    return result(
+        out,
+        "TriuBackward0" if upper else "TrilBackward0",
+        (self,),
+        lambda g: ((self, np.where(keep, g, 0).astype(x.dtype, copy=False)),),
+        (),
+    )
 
 
 def _unflatten(self, dim, sizes):
@@ -1136,7 +1409,7 @@ def _unflatten(self, dim, sizes):
     if -1 in sizes:
         known = math.prod(s for s in sizes if s != -1)
         sizes = tuple(x.shape[a] // known if s == -1 else s for s in sizes)
-    return self.reshape(x.shape[:a] + sizes + x.shape[a + 1:])
+    return self.reshape(x.shape[:a] + sizes + x.shape[a + 1 :])
 
 
 def _movedim(self, source, destination):
@@ -1150,8 +1423,9 @@ def _repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
     r = _long(repeats) if isinstance(repeats, Tensor) else int(repeats)
     if dim is None:
         return movement([self], lambda p: np.repeat(p.reshape(-1), r), "RepeatInterleaveBackward0")
-    return movement([self], lambda p: np.repeat(p, r, axis=_axis(dim, p.ndim)),
-                    "RepeatInterleaveBackward0")
+    return movement(
+        [self], lambda p: np.repeat(p, r, axis=_axis(dim, p.ndim)), "RepeatInterleaveBackward0"
+    )
 
 
 def _squeeze(self, dim=None):
@@ -1187,6 +1461,7 @@ def _atleast(self, n):
 
 # ---------------------------------------------------------------- indexing
 
+
 def _gather(self, dim, index, *, sparse_grad=False):
     x = self._data
     idx = _long(index)
@@ -1194,20 +1469,24 @@ def _gather(self, dim, index, *, sparse_grad=False):
     if x.ndim:
         _check_index(idx, x.shape[a])
     if idx.size == 0:  # nothing gathered: any index shape, as in PyTorch
-        return movement([self], lambda p: p.reshape(-1)[:0].reshape(idx.shape),
-                        "GatherBackward0")
+        return movement([self], lambda p: p.reshape(-1)[:0].reshape(idx.shape), "GatherBackward0")
     if builtins.max(idx.ndim, 1) != builtins.max(x.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     if idx.ndim != x.ndim:  # a 0-d index or input counts as 1-d, as in PyTorch
-        return movement([self], lambda p: p.reshape(-1)[idx.reshape(-1)].reshape(idx.shape),
-                        "GatherBackward0")
+        return movement(
+            [self], lambda p: p.reshape(-1)[idx.reshape(-1)].reshape(idx.shape), "GatherBackward0"
+        )
     if not x.ndim:
         return movement([self], lambda p: np.broadcast_to(p, idx.shape).copy(), "GatherBackward0")
     sl = tuple(builtins.slice(0, n) for n in idx.shape)
 
     def f(p):
-        pp = p[tuple(builtins.slice(0, n) if i != a else builtins.slice(None)
-                     for i, n in enumerate(idx.shape))]
+        pp = p[
+            tuple(
+                builtins.slice(0, n) if i != a else builtins.slice(None)
+                for i, n in enumerate(idx.shape)
+            )
+        ]
         return np.take_along_axis(pp, idx, a)
 
     del sl
@@ -1237,33 +1516,44 @@ def _take_along_dim(self, indices, dim=None):
         return movement([self], lambda p: p.reshape(-1)[idx.reshape(-1)], "TakeAlongDimBackward0")
     x = self._data
     a = _axis(dim, x.ndim)
-    shape = np.broadcast_shapes(tuple(1 if i == a else n for i, n in enumerate(x.shape)),
-                                tuple(1 if i == a else n for i, n in enumerate(idx.shape)))
+    shape = np.broadcast_shapes(
+        tuple(1 if i == a else n for i, n in enumerate(x.shape)),
+        tuple(1 if i == a else n for i, n in enumerate(idx.shape)),
+    )
     xs = tuple(x.shape[a] if i == a else n for i, n in enumerate(shape))
     ix = tuple(idx.shape[a] if i == a else n for i, n in enumerate(shape))
-    return movement([self], lambda p: np.take_along_axis(np.broadcast_to(p, xs),
-                                                         np.broadcast_to(idx, ix), a),
-                    "TakeAlongDimBackward0")
+    return movement(
+        [self],
+        lambda p: np.take_along_axis(np.broadcast_to(p, xs), np.broadcast_to(idx, ix), a),
+        "TakeAlongDimBackward0",
+    )
 
 
 def _masked_select(self, mask):
     m = _long(mask).astype(bool) if not isinstance(mask, Tensor) else mask._data.astype(bool)
     shape = np.broadcast_shapes(self._data.shape, m.shape)
-    return movement([self], lambda p: np.broadcast_to(p, shape)[np.broadcast_to(m, shape)],
-                    "MaskedSelectBackward0")
+    return movement(
+        [self],
+        lambda p: np.broadcast_to(p, shape)[np.broadcast_to(m, shape)],
+        "MaskedSelectBackward0",
+    )
 
 
 def _masked_fill_fixed(self, mask, value):
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{m.dtype}")
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}"
+        )
     v = _scalar_tensor(value, self)
     if v._data.ndim:
-        raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
-                           f"tensor with {v._data.ndim} dimension(s).")
-    return movement([self, v], lambda p, vp: np.where(m, vp, p), "MaskedFillBackward0",
-                    dtype=self._data.dtype)
+        raise RuntimeError(
+            "masked_fill_ only supports a 0-dimensional value tensor, but got "
+            f"tensor with {v._data.ndim} dimension(s)."
+        )
+    return movement(
+        [self, v], lambda p, vp: np.where(m, vp, p), "MaskedFillBackward0", dtype=self._data.dtype
+    )
 
 
 def _index_fill(self, dim, index, value):
@@ -1297,8 +1587,11 @@ def _scatter(self, dim, index, src=None, value=None, *, reduce=None):
 
     def f(p, sp):
         out = p.copy()
-        sb = np.broadcast_to(sp, idx.shape) if sp.ndim == 0 else sp[tuple(
-            builtins.slice(0, n) for n in idx.shape)]
+        sb = (
+            np.broadcast_to(sp, idx.shape)
+            if sp.ndim == 0
+            else sp[tuple(builtins.slice(0, n) for n in idx.shape)]
+        )
         if x.ndim and idx.size:
             dest = list(np.indices(idx.shape))
             dest[a] = idx
@@ -1319,8 +1612,11 @@ def _scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
     idx = _long(index)
     a = _axis(dim, x.ndim)
     s = src if isinstance(src, Tensor) else _scalar_tensor(src, self)
-    sd = s._data[tuple(builtins.slice(0, n) for n in idx.shape)] if s._data.ndim else \
-        np.broadcast_to(s._data, idx.shape)
+    sd = (
+        s._data[tuple(builtins.slice(0, n) for n in idx.shape)]
+        if s._data.ndim
+        else np.broadcast_to(s._data, idx.shape)
+    )
     # the destination of every source element
     grid = np.indices(idx.shape) if idx.ndim else np.zeros((0,), np.int64)
     dest = list(grid) if idx.ndim else []
@@ -1345,8 +1641,9 @@ def _scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
         return result(out, "ScatterAddBackward0", (self, s), backward, ())
     if reduce in ("amax", "amin", "prod", "mean"):
         return _scatter_other(self, s, sd, dest_t, reduce, include_self)
-    raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
-                       f"{reduce}")
+    raise RuntimeError(
+        f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+    )
 
 
 def _scatter_other(self, s, sd, dest, reduce, include_self):
@@ -1357,8 +1654,11 @@ def _scatter_other(self, s, sd, dest, reduce, include_self):
     own = np.ones(x.shape, bool) if include_self else ~hit  # does self contribute here?
     if reduce in ("amax", "amin"):
         uf = np.maximum if reduce == "amax" else np.minimum
-        fill = (-np.inf if reduce == "amax" else np.inf) if x.dtype.kind == "f" else (
-            np.iinfo(x.dtype).min if reduce == "amax" else np.iinfo(x.dtype).max)
+        fill = (
+            (-np.inf if reduce == "amax" else np.inf)
+            if x.dtype.kind == "f"
+            else (np.iinfo(x.dtype).min if reduce == "amax" else np.iinfo(x.dtype).max)
+        )
         out = np.where(own, x, fill).astype(x.dtype)
         uf.at(out, dest, sd)
     elif reduce == "mean":
@@ -1387,8 +1687,9 @@ def _scatter_other(self, s, sd, dest, reduce, include_self):
             c = np.maximum(c, 1)
             gx, gs = g * own / c, g[dest] / c[dest]
         else:  # prod: each contributor's gradient is the product of the others
-            flat_dest = np.ravel_multi_index(dest, x.shape) if x.ndim else np.zeros(sd.shape,
-                                                                                    np.int64)
+            flat_dest = (
+                np.ravel_multi_index(dest, x.shape) if x.ndim else np.zeros(sd.shape, np.int64)
+            )
             gx = np.zeros(x.shape, np.float64)
             gs = np.zeros(sd.shape, np.float64)
             groups: Dict[int, list] = {}
@@ -1435,8 +1736,11 @@ def _index_add(self, dim, index, source, *, alpha=1):
     sd = s._data
     out = x.copy()
     if x.ndim:
-        np.add.at(np.moveaxis(out, a, 0), idx, np.moveaxis(sd.reshape(
-            sd.shape if sd.ndim else (1,)), a if sd.ndim else 0, 0))
+        np.add.at(
+            np.moveaxis(out, a, 0),
+            idx,
+            np.moveaxis(sd.reshape(sd.shape if sd.ndim else (1,)), a if sd.ndim else 0, 0),
+        )
     else:
         out = out + sd.reshape(()) if sd.size else out
 
@@ -1571,10 +1875,19 @@ def _getitem(self, index):
     x = self._data
     index = _index(index)
     out = np.asarray(x[index])
-    if isinstance(index, (int, np.integer, builtins.slice)) or index is None or \
-            index is Ellipsis or (isinstance(index, tuple) and all(
+    if (
+        isinstance(index, (int, np.integer, builtins.slice))
+        or index is None
+        or index is Ellipsis
+        or (
+            isinstance(index, tuple)
+            and all(
                 isinstance(i, (int, np.integer, builtins.slice)) or i is None or i is Ellipsis
-                for i in index)):
+                for i in index
+            )
+        )
+    ):
+
         def backward(g):  # a basic index: assign the gradient into place
             full = np.zeros(x.shape, dtype=x.dtype)
             full[index] = g
@@ -1604,14 +1917,16 @@ def _setitem_op(self, index, value):
 
 # ------------------------------------------------------------------ products
 
+
 def matmul(a: Any, b: Any) -> Tensor:
     """The matrix product of N-D tensors (batched, broadcast), with its gradient."""
     a = _t(a)
     b = tensor_or_const(b, a.dtype) if not isinstance(b, Tensor) else b
     x, y = a._data, b._data
     if x.dtype != y.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{x.dtype} != {y.dtype}")
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {x.dtype} != {y.dtype}"
+        )
     if x.ndim == 0 or y.ndim == 0:
         raise RuntimeError("both arguments to matmul need to be at least 1D")
     try:
@@ -1622,8 +1937,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     def backward(g):
         x2 = x if x.ndim > 1 else x[None, :]
         y2 = y if y.ndim > 1 else y[:, None]
-        g2 = g.reshape(np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]) + (
-            x2.shape[-2], y2.shape[-1]))
+        g2 = g.reshape(
+            np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]) + (x2.shape[-2], y2.shape[-1])
+        )
         res = []
         if a.requires_grad:
             ga = np.matmul(g2, np.swapaxes(y2, -1, -2))
@@ -1737,8 +2053,7 @@ def _cross(self, other, dim=None):
     o = _t(other)
     x = self._data
     if dim is None:
-        dim = next(i for i, n in enumerate(np.broadcast_shapes(x.shape, o._data.shape))
-                   if n == 3)
+        dim = next(i for i, n in enumerate(np.broadcast_shapes(x.shape, o._data.shape)) if n == 3)
     a = _axis(dim, x.ndim)
 
     def comp(t, i):
@@ -1757,8 +2072,11 @@ def _diff(self, n=1, dim=-1, prepend=None, append=None):
     t = self
     a = _axis(dim, t._data.ndim)
     if prepend is not None or append is not None:
-        parts = ([_t(prepend)] if prepend is not None else []) + [t] + (
-            [_t(append)] if append is not None else [])
+        parts = (
+            ([_t(prepend)] if prepend is not None else [])
+            + [t]
+            + ([_t(append)] if append is not None else [])
+        )
         t = cat(parts, a)
     for _ in range(n):
         m = t._data.shape[a]
@@ -1771,6 +2089,7 @@ def _diff(self, n=1, dim=-1, prepend=None, append=None):
 
 # ------------------------------------------------------------ combining
 
+
 def cat(tensors: Sequence, dim: int = 0) -> Tensor:
     """Concatenate along ``dim`` (PyTorch's promotion of the dtypes)."""
     ts = [_t(t) for t in tensors]
@@ -1778,8 +2097,7 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(ts):
         if t._data.ndim == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
-                               "concatenated")
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     # PyTorch skips legacy empty 1-D tensors of shape (0,)
     keep = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or ts[:1]
     dt = _dt.promote([(t._data.dtype, _dt.DIM) for t in ts])
@@ -1790,8 +2108,9 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
 
     def backward(g):
         parts = np.split(g, bounds, axis=a)
-        return [(t, p.astype(t._data.dtype, copy=False)) for t, p in zip(keep, parts)
-                if t.requires_grad]
+        return [
+            (t, p.astype(t._data.dtype, copy=False)) for t, p in zip(keep, parts) if t.requires_grad
+        ]
 
     return result(out, "CatBackward0", tuple(keep), backward, ())
 
@@ -1824,16 +2143,22 @@ def column_stack(tensors: Sequence) -> Tensor:
 
 
 def broadcast_tensors(*tensors):
-    ts = [_t(t) for t in (tensors[0] if len(tensors) == 1 and isinstance(
-        tensors[0], (list, tuple)) else tensors)]
+    ts = [
+        _t(t)
+        for t in (
+            tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+        )
+    ]
     shape = np.broadcast_shapes(*(t._data.shape for t in ts))
     return tuple(_expand(t, shape) for t in ts)
 
 
 def block_diag(*tensors):
     ts = [_t(t) for t in tensors]
-    ts = [t.reshape(1, -1) if t._data.ndim == 1 else t.reshape(1, 1) if t._data.ndim == 0
-          else t for t in ts]
+    ts = [
+        t.reshape(1, -1) if t._data.ndim == 1 else t.reshape(1, 1) if t._data.ndim == 0 else t
+        for t in ts
+    ]
     dt = _dt.promote([(t._data.dtype, _dt.DIM) for t in ts])
     rows = builtins.sum(t._data.shape[0] for t in ts)
     cols = builtins.sum(t._data.shape[1] for t in ts)
@@ -1844,7 +2169,7 @@ def block_diag(*tensors):
         out = np.full((rows, cols), zp)
         r = c = 0
         for b in blocks:
-            out[r:r + b.shape[0], c:c + b.shape[1]] = b
+            out[r : r + b.shape[0], c : c + b.shape[1]] = b
             r, c = r + b.shape[0], c + b.shape[1]
         return out
 
@@ -1860,8 +2185,12 @@ def cartesian_prod(*tensors):
 
 
 def meshgrid(*tensors, indexing="ij"):
-    ts = [_t(t) for t in (tensors[0] if len(tensors) == 1 and isinstance(
-        tensors[0], (list, tuple)) else tensors)]
+    ts = [
+        _t(t)
+        for t in (
+            tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+        )
+    ]
     shape = tuple(t._data.size for t in ts)
     if indexing == "xy" and len(ts) >= 2:
         shape = (shape[1], shape[0]) + shape[2:]
@@ -1878,6 +2207,7 @@ def meshgrid(*tensors, indexing="ij"):
 
 # ------------------------------------------------------------ misc element-wise
 
+
 def _clamp(self, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -1891,8 +2221,10 @@ def _clamp(self, min=None, max=None):
     lo = -np.inf if min is None else min
     hi = np.inf if max is None else max
     x = self._data
-    dt = _dt.promote([(x.dtype, _dt.DIM)] + [(_dt.scalar_dtype(v), _dt.SCALAR)
-                                             for v in (min, max) if v is not None])
+    dt = _dt.promote(
+        [(x.dtype, _dt.DIM)]
+        + [(_dt.scalar_dtype(v), _dt.SCALAR) for v in (min, max) if v is not None]
+    )
     xa = x.astype(dt, copy=False)
     o = np.asarray(np.minimum(np.maximum(xa, lo), hi).astype(dt, copy=False))
     if min is not None and max is not None and min > max:
@@ -1939,15 +2271,22 @@ def _polygamma(n, input):
     t = _real(_t(input))
     x = t._data
     out = _sp().polygamma(n, x).astype(x.dtype)
-    return result(out, "PolygammaBackward0", (t,),
-                  lambda g: ((t, (g * _sp().polygamma(n + 1, x)).astype(x.dtype)),))
+    return result(
+        out,
+        "PolygammaBackward0",
+        (t,),
+        lambda g: ((t, (g * _sp().polygamma(n + 1, x)).astype(x.dtype)),),
+    )
 
 
 def _mvlgamma(self, p):
     t = _real(self)
     x = t._data
-    out = _sp().multigammaln(x, p) if x.ndim == 0 else np.vectorize(
-        lambda v: _sp().multigammaln(v, p))(x)
+    out = (
+        _sp().multigammaln(x, p)
+        if x.ndim == 0
+        else np.vectorize(lambda v: _sp().multigammaln(v, p))(x)
+    )
     out = np.asarray(out, dtype=x.dtype)
 
     def backward(g):
@@ -1968,8 +2307,11 @@ def _bincount(self, weights=None, minlength=0):
     x = _long(self)
     if x.ndim != 1:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    w = None if weights is None else (weights._data if isinstance(weights, Tensor) else
-                                      np.asarray(weights))
+    w = (
+        None
+        if weights is None
+        else (weights._data if isinstance(weights, Tensor) else np.asarray(weights))
+    )
     out = np.bincount(x, weights=w, minlength=minlength)
     if w is not None and w.dtype == np.float32:
         out = out.astype(np.float32)
@@ -1989,8 +2331,7 @@ def _bucketize(input, boundaries, *, out_int32=False, right=False):
     return const(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
 
 
-def _searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
-                  sorter=None):
+def _searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     s = sorted_sequence._data
     x = input._data if isinstance(input, Tensor) else np.asarray(input)
     sd = "right" if (right or side == "right") else "left"
@@ -1999,9 +2340,12 @@ def _searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=
     if s.ndim <= 1:
         out = np.searchsorted(s, x, side=sd)
     else:
-        out = np.stack([np.searchsorted(sr, xr, side=sd) for sr, xr in
-                        zip(s.reshape(-1, s.shape[-1]), x.reshape(-1, x.shape[-1]))]
-                       ).reshape(x.shape)
+        out = np.stack(
+            [
+                np.searchsorted(sr, xr, side=sd)
+                for sr, xr in zip(s.reshape(-1, s.shape[-1]), x.reshape(-1, x.shape[-1]))
+            ]
+        ).reshape(x.shape)
     return const(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
 
 
@@ -2017,8 +2361,12 @@ def _histc(self, bins=100, min=0, max=0):
 
 
 def _aminmax(self, *, dim=None, keepdim=False):
-    return _Values((_amin(self, () if dim is None else dim, keepdim),
-                    _amax(self, () if dim is None else dim, keepdim)))
+    return _Values(
+        (
+            _amin(self, () if dim is None else dim, keepdim),
+            _amax(self, () if dim is None else dim, keepdim),
+        )
+    )
 
 
 def _var_mean(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
@@ -2041,8 +2389,11 @@ def _cov(self, *, correction=1, fweights=None, aweights=None):
         return c.reshape(()) if c._data.shape == (1, 1) else c  # one variable: 0-d
     w = None
     if fweights is not None:
-        w = _t(fweights)._cast(x._data.dtype) if _t(fweights)._data.dtype.kind != "f" \
+        w = (
+            _t(fweights)._cast(x._data.dtype)
+            if _t(fweights)._data.dtype.kind != "f"
             else _t(fweights)
+        )
     if aweights is not None:
         aw = _t(aweights)
         w = aw if w is None else w * aw
@@ -2099,8 +2450,11 @@ def _renorm(self, p, dim, maxnorm):
     norms = _norm(self, p, others, keepdim=True)
     nd = norms._data
     factor = np.where(nd > maxnorm, maxnorm / (nd + 1e-7), 1.0).astype(self._data.dtype)
-    scale = where(const(nd > maxnorm), const(np.asarray(maxnorm, nd.dtype)) / (norms + 1e-7),
-                  const(np.ones((), nd.dtype)))
+    scale = where(
+        const(nd > maxnorm),
+        const(np.asarray(maxnorm, nd.dtype)) / (norms + 1e-7),
+        const(np.ones((), nd.dtype)),
+    )
     del factor
     return self * scale
 
@@ -2115,8 +2469,9 @@ def _combinations(self, r=2, with_replacement=False):
     import itertools
 
     n = self._data.shape[0]
-    it = (itertools.combinations_with_replacement if with_replacement
-          else itertools.combinations)(range(n), r)
+    it = (itertools.combinations_with_replacement if with_replacement else itertools.combinations)(
+        range(n), r
+    )
     idx = np.array(list(it), dtype=np.int64).reshape(-1, r)
     return movement([self], lambda p: p[idx], "IndexBackward0")
 
@@ -2132,8 +2487,14 @@ def _triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
 
 
 def _einsum(equation, *operands):
-    ops_ = [_t(o) for o in (operands[0] if len(operands) == 1 and isinstance(
-        operands[0], (list, tuple)) else operands)]
+    ops_ = [
+        _t(o)
+        for o in (
+            operands[0]
+            if len(operands) == 1 and isinstance(operands[0], (list, tuple))
+            else operands
+        )
+    ]
     eq = equation.replace(" ", "")
     if "..." in eq:
         eq, ops_ = _einsum_ellipsis(eq, ops_)
@@ -2159,8 +2520,10 @@ def _einsum(equation, *operands):
             gi = np.einsum(",".join([rhs] + others) + "->" + kept, g, *oarr)
             if kept != uniq:  # letters summed away in the forward: the gradient is constant
                 sizes = {c: n for c, n in zip(target, t._data.shape)}
-                gi = np.broadcast_to(gi.reshape([sizes[c] if c in kept else 1 for c in uniq]),
-                                     [sizes[c] for c in uniq])
+                gi = np.broadcast_to(
+                    gi.reshape([sizes[c] if c in kept else 1 for c in uniq]),
+                    [sizes[c] for c in uniq],
+                )
             if uniq != target:  # a repeated index: the gradient lands on the diagonal
                 full = np.zeros(t._data.shape, dtype=t._data.dtype)
                 idx = tuple(np.indices(gi.shape)[uniq.index(c)] for c in target)
@@ -2189,7 +2552,7 @@ def _einsum_ellipsis(eq: str, ops_: list) -> Tuple[str, list]:
     for sub, o, k in zip(ins, ops_, counts):
         if "..." in sub:
             i = sub.index("...")
-            shapes.append(o._data.shape[i:i + k])
+            shapes.append(o._data.shape[i : i + k])
     full = np.broadcast_shapes(*shapes)
     new_ins, new_ops = [], []
     for sub, o, k in zip(ins, ops_, counts):
@@ -2198,15 +2561,16 @@ def _einsum_ellipsis(eq: str, ops_: list) -> Tuple[str, list]:
             new_ops.append(o)
             continue
         i = sub.index("...")
-        letters = "".join(free[m - k:])
-        shape = o._data.shape[:i] + tuple(full[m - k:]) + o._data.shape[i + k:]
+        letters = "".join(free[m - k :])
+        shape = o._data.shape[:i] + tuple(full[m - k :]) + o._data.shape[i + k :]
         new_ops.append(o if shape == o._data.shape else _expand(o, shape))
         new_ins.append(sub.replace("...", letters))
     if arrow:
         out = rhs.replace("...", "".join(free))
     else:
-        out = "".join(free) + "".join(sorted(c for c in set(lhs) if c.isalpha()
-                                             and lhs.replace(",", "").count(c) == 1))
+        out = "".join(free) + "".join(
+            sorted(c for c in set(lhs) if c.isalpha() and lhs.replace(",", "").count(c) == 1)
+        )
     return ",".join(new_ins) + "->" + out, new_ops
 
 
@@ -2216,19 +2580,23 @@ def _tensordot(a, b, dims=2):
         da = list(range(a._data.ndim - dims, a._data.ndim))
         db = list(range(dims))
     else:
-        da, db = ([int(d) for d in np.atleast_1d(dims[0])], [int(d) for d in
-                                                             np.atleast_1d(dims[1])])
+        da, db = (
+            [int(d) for d in np.atleast_1d(dims[0])],
+            [int(d) for d in np.atleast_1d(dims[1])],
+        )
     letters = "abcdefghijklmnopqrstuvwxyz"
-    la = list(letters[:a._data.ndim])
-    lb = list(letters[a._data.ndim:a._data.ndim + b._data.ndim])
+    la = list(letters[: a._data.ndim])
+    lb = list(letters[a._data.ndim : a._data.ndim + b._data.ndim])
     for i, j in zip(da, db):
         lb[j] = la[i]
-    out = [c for i, c in enumerate(la) if i not in [d % a._data.ndim for d in da]] + \
-        [c for j, c in enumerate(lb) if j not in [d % b._data.ndim for d in db]]
+    out = [c for i, c in enumerate(la) if i not in [d % a._data.ndim for d in da]] + [
+        c for j, c in enumerate(lb) if j not in [d % b._data.ndim for d in db]
+    ]
     return _einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", a, b)
 
 
 # ---------------------------------------------------------------- in place and out=
+
 
 def _snapshot(t: Tensor) -> Tensor:
     """A copy of t's values that keeps t's place in the graph (what an in-place op reads)."""
@@ -2239,8 +2607,9 @@ def _snapshot(t: Tensor) -> Tensor:
 
 
 def _any_grad(args, kwargs) -> bool:
-    return any(isinstance(a, Tensor) and a.requires_grad for a in
-               tuple(args) + tuple(kwargs.values()))
+    return any(
+        isinstance(a, Tensor) and a.requires_grad for a in tuple(args) + tuple(kwargs.values())
+    )
 
 
 def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
@@ -2249,10 +2618,13 @@ def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
     if _dt.category(o.dtype) > _dt.category(x.dtype):
         raise RuntimeError(
             f"result type {CAT_NAME[_dt.category(o.dtype)]} can't be cast to the desired "
-            f"output type {CAT_NAME[_dt.category(x.dtype)]}")
+            f"output type {CAT_NAME[_dt.category(x.dtype)]}"
+        )
     if np.broadcast_shapes(o.shape, x.shape) != x.shape:
-        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast "
-                           f"shape {list(np.broadcast_shapes(o.shape, x.shape))}")
+        raise RuntimeError(
+            f"output with shape {list(x.shape)} doesn't match the broadcast "
+            f"shape {list(np.broadcast_shapes(o.shape, x.shape))}"
+        )
     if not x.flags.writeable:
         raise ValueError("the tensor's values are read-only (a read-only NumPy array)")
     np.copyto(x, o, casting="unsafe")
@@ -2261,8 +2633,9 @@ def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
         if o.shape != x.shape:
             node = out._grad_fn
             src_shape = o.shape
-            out = result(x, "ExpandBackward0", (out,),
-                         lambda g: ((out, unbroadcast(g, src_shape)),), ())
+            out = result(
+                x, "ExpandBackward0", (out,), lambda g: ((out, unbroadcast(g, src_shape)),), ()
+            )
             del node
         self._grad_fn = out._grad_fn
         self.requires_grad = True
@@ -2271,6 +2644,7 @@ def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
 
 def inplace(fn: Callable, name: str) -> Callable:
     """The in-place method ``x.op_(...)`` of the out-of-place op ``fn``."""
+
     def method(self, *args, **kwargs):
         check_leaf_inplace(self)
         src = self
@@ -2285,6 +2659,7 @@ def inplace(fn: Callable, name: str) -> Callable:
 
 def with_out(fn: Callable) -> Callable:
     """``fn`` with PyTorch's ``out=`` keyword (resized to the result, as PyTorch)."""
+
     def wrapper(*args, out=None, **kwargs):
         res = fn(*args, **kwargs)
         if out is None:
@@ -2303,20 +2678,26 @@ def with_out(fn: Callable) -> Callable:
 def _store_out(o: Tensor, r: Any) -> Tensor:
     r = _t(r)
     if o.requires_grad and grad_mode.enabled:
-        raise RuntimeError(f"{r._grad_fn.name if r._grad_fn else 'op'}(): functions with out=... "
-                           "arguments don't support automatic differentiation, but one of the "
-                           "arguments requires grad.")
-    if r._data.dtype != o._data.dtype and _dt.category(r._data.dtype) > _dt.category(
-            o._data.dtype):
-        raise RuntimeError(f"result type {CAT_NAME[_dt.category(r._data.dtype)]} can't be cast "
-                           f"to the desired output type {CAT_NAME[_dt.category(o._data.dtype)]}")
-    o._data = r._data.astype(o._data.dtype, copy=True) if o._data.shape != r._data.shape else o._data
+        raise RuntimeError(
+            f"{r._grad_fn.name if r._grad_fn else 'op'}(): functions with out=... "
+            "arguments don't support automatic differentiation, but one of the "
+            "arguments requires grad."
+        )
+    if r._data.dtype != o._data.dtype and _dt.category(r._data.dtype) > _dt.category(o._data.dtype):
+        raise RuntimeError(
+            f"result type {CAT_NAME[_dt.category(r._data.dtype)]} can't be cast "
+            f"to the desired output type {CAT_NAME[_dt.category(o._data.dtype)]}"
+        )
+    o._data = (
+        r._data.astype(o._data.dtype, copy=True) if o._data.shape != r._data.shape else o._data
+    )
     np.copyto(o._data, r._data, casting="unsafe")
     o._version += 1
     return o
 
 
 # ------------------------------------------------------------ views (share memory)
+
 
 def _reshape(self, *shape):
     """The values in another shape (a view when NumPy can make one, as PyTorch)."""
@@ -2338,7 +2719,7 @@ def _flatten(self, start_dim=0, end_dim=-1):
     if not s:
         return self.reshape(1)
     a, b = _axis(start_dim, len(s)), _axis(end_dim, len(s))
-    return self.reshape(s[:a] + (math.prod(s[a:b + 1]),) + s[b + 1:])
+    return self.reshape(s[:a] + (math.prod(s[a : b + 1]),) + s[b + 1 :])
 
 
 def _transpose(self, dim0, dim1):
@@ -2347,19 +2728,26 @@ def _transpose(self, dim0, dim1):
     if not x.ndim:
         return self.reshape(())
     a, b = _axis(dim0, x.ndim), _axis(dim1, x.ndim)
-    return result(np.swapaxes(x, a, b), "TransposeBackward0", (self,),
-                  lambda g: ((self, np.swapaxes(g, a, b)),), ())
+    return result(
+        np.swapaxes(x, a, b),
+        "TransposeBackward0",
+        (self,),
+        lambda g: ((self, np.swapaxes(g, a, b)),),
+        (),
+    )
 
 
 def _tt(self):
     """Transpose of a tensor of at most 2 dimensions."""
     if self._data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                           f"{self._data.ndim}D")
+        raise RuntimeError(
+            f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D"
+        )
     return self if self._data.ndim < 2 else _transpose(self, 0, 1)
 
 
 # ---------------------------------------------------------------- the method table
+
 
 def _binary_method(name: str, reverse: bool = False) -> Callable:
     def method(self, other, *, alpha=None):
@@ -2386,14 +2774,23 @@ def _div(self, other, *, rounding_mode=None):
             else:
                 if (y == 0).any():
                     raise RuntimeError("ZeroDivisionError")
-                out = np.floor_divide(x, y) if rounding_mode == "floor" else (
-                    np.trunc(np.true_divide(x, y)))
+                out = (
+                    np.floor_divide(x, y)
+                    if rounding_mode == "floor"
+                    else (np.trunc(np.true_divide(x, y)))
+                )
         ins = tuple(t for t in (self, ot) if t is not None)
-        return result(np.asarray(out).astype(kind), "DivBackward2", ins,
-                      lambda g: [(t, np.zeros(t._data.shape, t._data.dtype)) for t in ins
-                                 if t.requires_grad], ())
-    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                       f"found '{rounding_mode}'")
+        return result(
+            np.asarray(out).astype(kind),
+            "DivBackward2",
+            ins,
+            lambda g: [(t, np.zeros(t._data.shape, t._data.dtype)) for t in ins if t.requires_grad],
+            (),
+        )
+    raise RuntimeError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+        f"found '{rounding_mode}'"
+    )
 
 
 def _unary_method(name: str) -> Callable:
@@ -2409,8 +2806,9 @@ def _sum(self, dim=None, keepdim=False, dtype=None):
     """Sum of the elements (over ``dim`` if given); integers and bools give int64."""
     x = self._data
     axes = _dims(dim, x.ndim)
-    odt = _dt.resolve(dtype) if dtype is not None else (
-        x.dtype if x.dtype.kind == "f" else _dt.int64)
+    odt = (
+        _dt.resolve(dtype) if dtype is not None else (x.dtype if x.dtype.kind == "f" else _dt.int64)
+    )
     out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=odt))
 
     def backward(g):
@@ -2426,7 +2824,8 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None):
     if x.dtype.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a "
-            f"floating point or complex dtype. Got: {CAT_NAME[_dt.category(x.dtype)]}")
+            f"floating point or complex dtype. Got: {CAT_NAME[_dt.category(x.dtype)]}"
+        )
     axes = _dims(dim, x.ndim)
     with np.errstate(all="ignore"):
         if x.size == 0:
@@ -2450,8 +2849,10 @@ def _max(self, dim=None, keepdim=False):
         return maximum(self, dim)
     if dim is None:
         if self._data.size == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
+            raise RuntimeError(
+                "max(): Expected reduction dim to be specified for input.numel() "
+                "== 0. Specify the reduction dim with the 'dim' argument."
+            )
         return _amax(self)
     return _dim_extreme(self, dim, keepdim, True)
 
@@ -2462,8 +2863,10 @@ def _min(self, dim=None, keepdim=False):
         return minimum(self, dim)
     if dim is None:
         if self._data.size == 0:
-            raise RuntimeError("min(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
+            raise RuntimeError(
+                "min(): Expected reduction dim to be specified for input.numel() "
+                "== 0. Specify the reduction dim with the 'dim' argument."
+            )
         return _amin(self)
     return _dim_extreme(self, dim, keepdim, False)
 
@@ -2485,8 +2888,9 @@ def _dim_extreme(self, dim, keepdim, largest):
         return _Values((self.clone(), const(np.zeros((), np.int64))))
     a = _axis(dim, x.ndim)
     if x.shape[a] == 0:
-        raise IndexError(f"{'max' if largest else 'min'}(): Expected reduction dim {a} to have "
-                         "non-zero size.")
+        raise IndexError(
+            f"{'max' if largest else 'min'}(): Expected reduction dim {a} to have non-zero size."
+        )
     idx = np.expand_dims(_nan_arg(x, a, largest), a)
     vals = _along(self, idx, a, "MaxBackward0" if largest else "MinBackward0")
     if not keepdim:
@@ -2498,16 +2902,20 @@ def _arg_extreme(self, dim, keepdim, largest):
     x = self._data
     if dim is None:
         if x.size == 0:
-            raise IndexError(f"{'argmax' if largest else 'argmin'}(): Expected reduction dim "
-                             "to be specified for input.numel() == 0.")
+            raise IndexError(
+                f"{'argmax' if largest else 'argmin'}(): Expected reduction dim "
+                "to be specified for input.numel() == 0."
+            )
         i = const(np.asarray(_nan_arg(x.reshape(-1), 0, largest), dtype=np.int64))
         return i.reshape((1,) * x.ndim) if keepdim else i
     if not x.ndim:
         return const(np.zeros((), np.int64))
     a = _axis(dim, x.ndim)
     if x.shape[a] == 0:
-        raise IndexError(f"{'argmax' if largest else 'argmin'}(): Expected reduction dim {a} "
-                         "to have non-zero size.")
+        raise IndexError(
+            f"{'argmax' if largest else 'argmin'}(): Expected reduction dim {a} "
+            "to have non-zero size."
+        )
     idx = _nan_arg(x, a, largest).astype(np.int64)
     return const(np.expand_dims(idx, a) if keepdim else idx)
 
@@ -2528,39 +2936,60 @@ def _new(self, arr) -> Tensor:
     return const(arr)
 
 
-def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
-              layout=None, pin_memory=False):
-    t = const(np.full(tuple(size), fill_value, dtype=self._data.dtype if dtype is None
-                      else _dt.resolve(dtype)))
+def _new_full(
+    self,
+    size,
+    fill_value,
+    *,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    layout=None,
+    pin_memory=False,
+):
+    t = const(
+        np.full(
+            tuple(size), fill_value, dtype=self._data.dtype if dtype is None else _dt.resolve(dtype)
+        )
+    )
     return t.requires_grad_(True) if requires_grad else t
 
 
-def _new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
-               pin_memory=False):
+def _new_zeros(
+    self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+):
     return _new_full(self, _sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
 
 
-def _new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
-              pin_memory=False):
+def _new_ones(
+    self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+):
     return _new_full(self, _sizes(size), 1, dtype=dtype, requires_grad=requires_grad)
 
 
-def _new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
-               pin_memory=False):
+def _new_empty(
+    self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+):
     return _new_full(self, _sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    arr = np.array(data._data if isinstance(data, Tensor) else data,
-                   dtype=self._data.dtype if dtype is None else _dt.resolve(dtype))
+    arr = np.array(
+        data._data if isinstance(data, Tensor) else data,
+        dtype=self._data.dtype if dtype is None else _dt.resolve(dtype),
+    )
     t = const(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def _fill(self, value):
     v = _scalar_tensor(value, self)
-    return movement([self, v], lambda p, vp: np.broadcast_to(vp, p.shape).copy(),
-                    "FillBackward0", dtype=self._data.dtype)
+    return movement(
+        [self, v],
+        lambda p, vp: np.broadcast_to(vp, p.shape).copy(),
+        "FillBackward0",
+        dtype=self._data.dtype,
+    )
 
 
 def _zero(self):
@@ -2570,8 +2999,12 @@ def _zero(self):
 def _copy(self, src, non_blocking=False):
     s = _t(src)
     shape = self._data.shape
-    return movement([self, s], lambda p, sp: np.broadcast_to(sp, shape).copy(), "CopyBackwards",
-                    dtype=self._data.dtype)
+    return movement(
+        [self, s],
+        lambda p, sp: np.broadcast_to(sp, shape).copy(),
+        "CopyBackwards",
+        dtype=self._data.dtype,
+    )
 
 
 def _random_fill(name):
@@ -2582,11 +3015,11 @@ def _random_fill(name):
         g = default_generator() if generator is None else generator._rng
         x = self._data
         if name == "normal_":
-            mean, std = (list(args) + [0.0, 1.0][len(args):])[:2]
+            mean, std = (list(args) + [0.0, 1.0][len(args) :])[:2]
             mean, std = kwargs.get("mean", mean), kwargs.get("std", std)
             vals = g.normal(mean, std, x.shape)
         elif name == "uniform_":
-            a, b = (list(args) + [0.0, 1.0][len(args):])[:2]
+            a, b = (list(args) + [0.0, 1.0][len(args) :])[:2]
             a, b = kwargs.get("from", kwargs.get("a", a)), kwargs.get("to", kwargs.get("b", b))
             vals = g.uniform(a, b, x.shape)
         elif name == "bernoulli_":
@@ -2597,7 +3030,7 @@ def _random_fill(name):
             lam = args[0] if args else kwargs.get("lambd", 1.0)
             vals = g.exponential(1.0 / lam, x.shape)
         elif name == "random_":
-            lo, hi = (0, args[0]) if len(args) == 1 else (args if args else (0, 2 ** 24))
+            lo, hi = (0, args[0]) if len(args) == 1 else (args if args else (0, 2**24))
             vals = g.integers(lo, hi, x.shape)
         else:
             raise AssertionError(name)
@@ -2670,82 +3103,187 @@ def _log_softmax_m(self, dim, dtype=None):
 
 
 def _rsub(self, other, *, alpha=1):
-    return binary(other if alpha == 1 else binary(other, 1, "mul"), self if alpha == 1 else
-                  binary(self, alpha, "mul"), "sub")
+    return binary(
+        other if alpha == 1 else binary(other, 1, "mul"),
+        self if alpha == 1 else binary(self, alpha, "mul"),
+        "sub",
+    )
 
 
 # method name -> function(self, ...); every entry also gets a torch.<name> function form
 METHODS: Dict[str, Callable] = {
-    "reshape": _reshape, "view_as": _view_as, "flatten": _flatten, "transpose": _transpose,
-    "t": _tt, "sum": _sum, "mean": _mean, "max": _max, "min": _min,
+    "reshape": _reshape,
+    "view_as": _view_as,
+    "flatten": _flatten,
+    "transpose": _transpose,
+    "t": _tt,
+    "sum": _sum,
+    "mean": _mean,
+    "max": _max,
+    "min": _min,
     "argmax": lambda self, dim=None, keepdim=False: _arg_extreme(self, dim, keepdim, True),
     "argmin": lambda self, dim=None, keepdim=False: _arg_extreme(self, dim, keepdim, False),
-    "all": _all, "any": _any, "prod": _prod, "amax": _amax, "amin": _amin, "aminmax": _aminmax,
-    "var": _var, "std": _std, "var_mean": _var_mean, "std_mean": _std_mean, "norm": _norm,
-    "logsumexp": _logsumexp, "nansum": _nansum, "nanmean": _nanmean,
-    "count_nonzero": _count_nonzero, "cumsum": _cumsum, "cumprod": _cumprod,
+    "all": _all,
+    "any": _any,
+    "prod": _prod,
+    "amax": _amax,
+    "amin": _amin,
+    "aminmax": _aminmax,
+    "var": _var,
+    "std": _std,
+    "var_mean": _var_mean,
+    "std_mean": _std_mean,
+    "norm": _norm,
+    "logsumexp": _logsumexp,
+    "nansum": _nansum,
+    "nanmean": _nanmean,
+    "count_nonzero": _count_nonzero,
+    "cumsum": _cumsum,
+    "cumprod": _cumprod,
     "logcumsumexp": _logcumsumexp,
     "cummax": lambda self, dim: _cum_extreme(self, dim, np.greater, "CummaxBackward0"),
     "cummin": lambda self, dim: _cum_extreme(self, dim, np.less, "CumminBackward0"),
     "median": lambda self, dim=None, keepdim=False: _median(self, dim, keepdim),
     "nanmedian": lambda self, dim=None, keepdim=False: _median(self, dim, keepdim, True),
     "quantile": _quantile,
-    "nanquantile": lambda self, q, dim=None, keepdim=False, *, interpolation="linear":
-        _quantile(self, q, dim, keepdim, interpolation=interpolation, ignore_nan=True),
-    "sort": _sort, "argsort": _argsort, "msort": lambda self: _sort(self, 0)[0],
-    "topk": _topk, "kthvalue": _kthvalue,
-    "softmax": _softmax_m, "log_softmax": _log_softmax_m,
-    "permute": _permute, "expand": _expand, "expand_as": _expand_as, "repeat": _repeat,
-    "tile": lambda self, *dims: _repeat(self, (1,) * builtins.max(
-        0, self._data.ndim - len(_sizes(dims))) + _sizes(dims)),
-    "flip": _flip, "fliplr": lambda self: _flip(self, 1), "flipud": lambda self: _flip(self, 0),
-    "roll": _roll, "narrow": _narrow, "narrow_copy": _narrow, "select": _select,
-    "unbind": _unbind, "split": _split, "split_with_sizes": _split, "chunk": _chunk,
-    "unsafe_chunk": _chunk, "unsafe_split": _split,
+    "nanquantile": lambda self, q, dim=None, keepdim=False, *, interpolation="linear": _quantile(
+        self, q, dim, keepdim, interpolation=interpolation, ignore_nan=True
+    ),
+    "sort": _sort,
+    "argsort": _argsort,
+    "msort": lambda self: _sort(self, 0)[0],
+    "topk": _topk,
+    "kthvalue": _kthvalue,
+    "softmax": _softmax_m,
+    "log_softmax": _log_softmax_m,
+    "permute": _permute,
+    "expand": _expand,
+    "expand_as": _expand_as,
+    "repeat": _repeat,
+    "tile": lambda self, *dims: _repeat(
+        self, (1,) * builtins.max(0, self._data.ndim - len(_sizes(dims))) + _sizes(dims)
+    ),
+    "flip": _flip,
+    "fliplr": lambda self: _flip(self, 1),
+    "flipud": lambda self: _flip(self, 0),
+    "roll": _roll,
+    "narrow": _narrow,
+    "narrow_copy": _narrow,
+    "select": _select,
+    "unbind": _unbind,
+    "split": _split,
+    "split_with_sizes": _split,
+    "chunk": _chunk,
+    "unsafe_chunk": _chunk,
+    "unsafe_split": _split,
     "tensor_split": _tensor_split,
     "hsplit": lambda self, s: _tensor_split(self, s, 1 if self._data.ndim > 1 else 0),
     "vsplit": lambda self, s: _tensor_split(self, s, 0),
     "dsplit": lambda self, s: _tensor_split(self, s, 2),
-    "diag": _diag, "diagonal": _diagonal, "diag_embed": _diag_embed,
+    "diag": _diag,
+    "diagonal": _diagonal,
+    "diag_embed": _diag_embed,
     "diagflat": lambda self, offset=0: _diag(self.reshape(-1), offset),
     "triu": lambda self, diagonal=0: _tri(self, diagonal, True),
     "tril": lambda self, diagonal=0: _tri(self, diagonal, False),
-    "unflatten": _unflatten, "movedim": _movedim, "moveaxis": _movedim,
-    "repeat_interleave": _repeat_interleave, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
-    "ravel": _ravel, "reshape_as": _reshape_as, "swapaxes": _swap, "swapdims": _swap,
+    "unflatten": _unflatten,
+    "movedim": _movedim,
+    "moveaxis": _movedim,
+    "repeat_interleave": _repeat_interleave,
+    "squeeze": _squeeze,
+    "unsqueeze": _unsqueeze,
+    "ravel": _ravel,
+    "reshape_as": _reshape_as,
+    "swapaxes": _swap,
+    "swapdims": _swap,
     "broadcast_to": _expand,
-    "gather": _gather, "index_select": _index_select, "take": _take,
-    "take_along_dim": _take_along_dim, "masked_select": _masked_select,
-    "masked_fill": _masked_fill_fixed, "index_fill": _index_fill, "scatter": _scatter,
-    "scatter_add": _scatter_add, "scatter_reduce": _scatter_reduce, "index_add": _index_add,
-    "index_copy": _index_copy, "index_put": _index_put, "put": _put,
-    "masked_scatter": _masked_scatter, "slice_scatter": _slice_scatter,
-    "select_scatter": _select_scatter, "diagonal_scatter": _diagonal_scatter,
-    "matmul": matmul, "mm": _mm, "bmm": _bmm, "mv": _mv, "dot": _dot, "inner": _inner,
-    "outer": _outer, "ger": _outer, "addmm": _addmm, "addmv": _addmv, "addr": _addr,
-    "baddbmm": _baddbmm, "addbmm": _addbmm, "addcmul": _addcmul, "addcdiv": _addcdiv,
-    "lerp": _lerp, "trace": _trace, "kron": _kron, "cross": _cross, "dist": _dist,
-    "diff": _diff, "clamp": _clamp, "clip": _clamp,
-    "nan_to_num": _nan_to_num, "logit": _logit, "round": _round, "mvlgamma": _mvlgamma,
-    "frexp": _frexp, "bincount": _bincount, "histc": _histc, "renorm": _renorm,
-    "cov": _cov, "corrcoef": _corrcoef, "div": _div, "divide": _div, "true_divide": _div,
-    "rsub": _rsub, "new_full": _new_full, "new_zeros": _new_zeros, "new_ones": _new_ones,
-    "new_empty": _new_empty, "new_tensor": _new_tensor, "fill": _fill, "zero": _zero,
-    "copy": _copy, "view": _view, "clone": _clone, "relu": lambda self: kernel_activation(
-        self, _kernels.ACTIVATIONS["relu"], 0.0, "ReluBackward0"),
-    "tanh": lambda self: kernel_activation(self, _kernels.ACTIVATIONS["tanh"], 0.0,
-                                           "TanhBackward0"),
-    "sigmoid": lambda self: kernel_activation(self, _kernels.ACTIVATIONS["sigmoid"], 0.0,
-                                              "SigmoidBackward0"),
+    "gather": _gather,
+    "index_select": _index_select,
+    "take": _take,
+    "take_along_dim": _take_along_dim,
+    "masked_select": _masked_select,
+    "masked_fill": _masked_fill_fixed,
+    "index_fill": _index_fill,
+    "scatter": _scatter,
+    "scatter_add": _scatter_add,
+    "scatter_reduce": _scatter_reduce,
+    "index_add": _index_add,
+    "index_copy": _index_copy,
+    "index_put": _index_put,
+    "put": _put,
+    "masked_scatter": _masked_scatter,
+    "slice_scatter": _slice_scatter,
+    "select_scatter": _select_scatter,
+    "diagonal_scatter": _diagonal_scatter,
+    "matmul": matmul,
+    "mm": _mm,
+    "bmm": _bmm,
+    "mv": _mv,
+    "dot": _dot,
+    "inner": _inner,
+    "outer": _outer,
+    "ger": _outer,
+    "addmm": _addmm,
+    "addmv": _addmv,
+    "addr": _addr,
+    "baddbmm": _baddbmm,
+    "addbmm": _addbmm,
+    "addcmul": _addcmul,
+    "addcdiv": _addcdiv,
+    "lerp": _lerp,
+    "trace": _trace,
+    "kron": _kron,
+    "cross": _cross,
+    "dist": _dist,
+    "diff": _diff,
+    "clamp": _clamp,
+    "clip": _clamp,
+    "nan_to_num": _nan_to_num,
+    "logit": _logit,
+    "round": _round,
+    "mvlgamma": _mvlgamma,
+    "frexp": _frexp,
+    "bincount": _bincount,
+    "histc": _histc,
+    "renorm": _renorm,
+    "cov": _cov,
+    "corrcoef": _corrcoef,
+    "div": _div,
+    "divide": _div,
+    "true_divide": _div,
+    "rsub": _rsub,
+    "new_full": _new_full,
+    "new_zeros": _new_zeros,
+    "new_ones": _new_ones,
+    "new_empty": _new_empty,
+    "new_tensor": _new_tensor,
+    "fill": _fill,
+    "zero": _zero,
+    "copy": _copy,
+    "view": _view,
+    "clone": _clone,
+    "relu": lambda self: kernel_activation(
+        self, _kernels.ACTIVATIONS["relu"], 0.0, "ReluBackward0"
+    ),
+    "tanh": lambda self: kernel_activation(
+        self, _kernels.ACTIVATIONS["tanh"], 0.0, "TanhBackward0"
+    ),
+    "sigmoid": lambda self: kernel_activation(
+        self, _kernels.ACTIVATIONS["sigmoid"], 0.0, "SigmoidBackward0"
+    ),
     "nonzero": lambda self, *, as_tuple=False: where(self) if as_tuple else _argwhere(self),
     "argwhere": lambda self: _argwhere(self),
-    "combinations": _combinations, "bernoulli": _bernoulli,
-    "isclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: const(np.isclose(
-        self._data, _t(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan)),
+    "combinations": _combinations,
+    "bernoulli": _bernoulli,
+    "isclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: const(
+        np.isclose(self._data, _t(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    ),
     "allclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: builtins.bool(
-        np.allclose(self._data, _t(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan)),
-    "equal": lambda self, other: builtins.bool(self._data.shape == _t(other)._data.shape and
-                                               np.array_equal(self._data, _t(other)._data)),
+        np.allclose(self._data, _t(other)._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    ),
+    "equal": lambda self, other: builtins.bool(
+        self._data.shape == _t(other)._data.shape and np.array_equal(self._data, _t(other)._data)
+    ),
     "isreal": lambda self: const(np.ones(self._data.shape, bool)),
     "sum_to_size": lambda self, *size: _sum_to_size(self, _sizes(size)),
 }
@@ -2755,8 +3293,9 @@ for _n in BINARY:
 for _n in UNARY:
     if _n not in METHODS:
         METHODS[_n] = _unary_method(_n)
-METHODS["bitwise_not"] = lambda self: const(np.invert(self._data)) \
-    if self._data.dtype.kind != "f" else _raise_bitwise()
+METHODS["bitwise_not"] = lambda self: (
+    const(np.invert(self._data)) if self._data.dtype.kind != "f" else _raise_bitwise()
+)
 
 
 def _raise_bitwise():
@@ -2781,31 +3320,73 @@ def _atleast_all(ts, n):
 
 def _sum_to_size(self, size):
     x = self._data
-    return result(unbroadcast(x, tuple(size)).reshape(size), "SumToSizeBackward0", (self,),
-                  lambda g: ((self, np.broadcast_to(g, x.shape)),), ())
+    return result(
+        unbroadcast(x, tuple(size)).reshape(size),
+        "SumToSizeBackward0",
+        (self,),
+        lambda g: ((self, np.broadcast_to(g, x.shape)),),
+        (),
+    )
 
 
 # torch.<name> functions that are not tensor methods
 FUNCTIONS: Dict[str, Callable] = {
-    "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "hstack": hstack,
-    "vstack": vstack, "row_stack": vstack, "dstack": dstack, "column_stack": column_stack,
-    "where": where, "broadcast_tensors": broadcast_tensors, "block_diag": block_diag,
-    "cartesian_prod": cartesian_prod, "meshgrid": meshgrid, "polygamma": _polygamma,
-    "isin": _isin, "bucketize": _bucketize, "searchsorted": _searchsorted,
-    "trapezoid": _trapezoid, "trapz": _trapezoid, "cumulative_trapezoid": _cumulative_trapezoid,
-    "cdist": _cdist, "tril_indices": _tril_indices, "triu_indices": _triu_indices,
-    "einsum": _einsum, "tensordot": _tensordot, "softmax": softmax, "log_softmax": log_softmax,
-    "maximum": maximum, "minimum": minimum, "matmul": matmul,
+    "cat": cat,
+    "concat": cat,
+    "concatenate": cat,
+    "stack": stack,
+    "hstack": hstack,
+    "vstack": vstack,
+    "row_stack": vstack,
+    "dstack": dstack,
+    "column_stack": column_stack,
+    "where": where,
+    "broadcast_tensors": broadcast_tensors,
+    "block_diag": block_diag,
+    "cartesian_prod": cartesian_prod,
+    "meshgrid": meshgrid,
+    "polygamma": _polygamma,
+    "isin": _isin,
+    "bucketize": _bucketize,
+    "searchsorted": _searchsorted,
+    "trapezoid": _trapezoid,
+    "trapz": _trapezoid,
+    "cumulative_trapezoid": _cumulative_trapezoid,
+    "cdist": _cdist,
+    "tril_indices": _tril_indices,
+    "triu_indices": _triu_indices,
+    "einsum": _einsum,
+    "tensordot": _tensordot,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "maximum": maximum,
+    "minimum": minimum,
+    "matmul": matmul,
     "broadcast_shapes": lambda *shapes: tuple(np.broadcast_shapes(*shapes)),
-    "atleast_1d": lambda *ts: _atleast_all(ts, 1), "atleast_2d": lambda *ts: _atleast_all(ts, 2),
+    "atleast_1d": lambda *ts: _atleast_all(ts, 1),
+    "atleast_2d": lambda *ts: _atleast_all(ts, 2),
     "atleast_3d": lambda *ts: _atleast_all(ts, 3),
 }
 
-for _n in ("alias", "diagonal", "expand", "permute", "squeeze", "t", "transpose", "unbind",
-           "unsqueeze", "view", "split_with_sizes", "narrow", "unfold"):
+for _n in (
+    "alias",
+    "diagonal",
+    "expand",
+    "permute",
+    "squeeze",
+    "t",
+    "transpose",
+    "unbind",
+    "unsqueeze",
+    "view",
+    "split_with_sizes",
+    "narrow",
+    "unfold",
+):
     if _n in METHODS or _n in ("expand", "view", "alias"):
-        FUNCTIONS[_n + "_copy"] = (lambda name: lambda input, *a, **k: _copied(
-            getattr(_t(input), name)(*a, **k)))(_n if _n != "alias" else "clone")
+        FUNCTIONS[_n + "_copy"] = (
+            lambda name: lambda input, *a, **k: _copied(getattr(_t(input), name)(*a, **k))
+        )(_n if _n != "alias" else "clone")
 
 
 def _copied(res):
@@ -2819,8 +3400,10 @@ def _unravel_index(indices, shape):
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if idx.size and (idx.min() < -math.prod(shape) or idx.max() >= math.prod(shape)):
         raise RuntimeError("index out of bounds")
-    return tuple(const(np.asarray(a, dtype=np.int64)) for a in np.unravel_index(
-        idx % builtins.max(math.prod(shape), 1), shape))
+    return tuple(
+        const(np.asarray(a, dtype=np.int64))
+        for a in np.unravel_index(idx % builtins.max(math.prod(shape), 1), shape)
+    )
 
 
 FUNCTIONS["unravel_index"] = _unravel_index
@@ -2850,8 +3433,9 @@ def _mode(self, dim=-1, keepdim=False):
 def _index_reduce(self, dim, index, source, reduce, *, include_self=True):
     """index_reduce as a scatter_reduce: the index repeated along the other dimensions."""
     if not self._data.ndim:  # a 0-d tensor reduces as a 1-element one
-        return _index_reduce(self.reshape(1), 0, index, _t(source).reshape(1), reduce,
-                             include_self=include_self).reshape(())
+        return _index_reduce(
+            self.reshape(1), 0, index, _t(source).reshape(1), reduce, include_self=include_self
+        ).reshape(())
     src = _t(source)
     a = _axis(dim, self._data.ndim)
     idx = _long(index).reshape(-1)
@@ -2866,8 +3450,11 @@ def _gradient(input, *, spacing=None, dim=None, edge_order=1):
     tensor ops so the backward pass comes with them. Uniform spacings only."""
     x = _real(_t(input))
     nd = x._data.ndim
-    dims = list(range(nd)) if dim is None else (
-        [_axis(dim, nd)] if isinstance(dim, int) else [_axis(d, nd) for d in dim])
+    dims = (
+        list(range(nd))
+        if dim is None
+        else ([_axis(dim, nd)] if isinstance(dim, int) else [_axis(d, nd) for d in dim])
+    )
     spacing = 1 if spacing is None else spacing
     sp = spacing if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
     if len(sp) == 1 and len(dims) > 1:
@@ -2876,22 +3463,27 @@ def _gradient(input, *, spacing=None, dim=None, edge_order=1):
     for d, h in zip(dims, sp):
         if isinstance(h, Tensor):
             if h._data.ndim:
-                raise NotImplementedError("torch.gradient with coordinate tensors is not "
-                                          "implemented by fastdense (uniform spacing only)")
+                raise NotImplementedError(
+                    "torch.gradient with coordinate tensors is not "
+                    "implemented by fastdense (uniform spacing only)"
+                )
             h = float(h.item())
         n = x._data.shape[d]
         if n < edge_order + 1:
-            raise RuntimeError("torch.gradient expected each dimension size to be at least "
-                               "edge_order+1")
+            raise RuntimeError(
+                "torch.gradient expected each dimension size to be at least edge_order+1"
+            )
         mid = (_narrow(x, d, 2, n - 2) - _narrow(x, d, 0, n - 2)) / (2 * h)
         if edge_order == 1:
             first = (_narrow(x, d, 1, 1) - _narrow(x, d, 0, 1)) / h
             last = (_narrow(x, d, n - 1, 1) - _narrow(x, d, n - 2, 1)) / h
         else:
-            first = (_narrow(x, d, 0, 1) * -3 + _narrow(x, d, 1, 1) * 4
-                     - _narrow(x, d, 2, 1)) / (2 * h)
-            last = (_narrow(x, d, n - 1, 1) * 3 - _narrow(x, d, n - 2, 1) * 4
-                    + _narrow(x, d, n - 3, 1)) / (2 * h)
+            first = (_narrow(x, d, 0, 1) * -3 + _narrow(x, d, 1, 1) * 4 - _narrow(x, d, 2, 1)) / (
+                2 * h
+            )
+            last = (
+                _narrow(x, d, n - 1, 1) * 3 - _narrow(x, d, n - 2, 1) * 4 + _narrow(x, d, n - 3, 1)
+            ) / (2 * h)
         outs.append(cat([first, mid, last], d))
     return tuple(outs)
 
@@ -2910,8 +3502,11 @@ def _igamma(self, other):
         # d/dx P(a, x) = x^(a-1) e^-x / Gamma(a); PyTorch has no gradient for a either
         with np.errstate(all="ignore"):
             d = np.exp((a._data - 1) * np.log(xd) - xd - _sp().gammaln(a._data))
-        return [(x, unbroadcast(g * d, x._data.shape).astype(x._data.dtype))] \
-            if x.requires_grad else []
+        return (
+            [(x, unbroadcast(g * d, x._data.shape).astype(x._data.dtype))]
+            if x.requires_grad
+            else []
+        )
 
     return result(np.asarray(out, dtype=a._data.dtype), "IgammaBackward0", (a, x), backward)
 
@@ -2924,16 +3519,55 @@ METHODS["igamma"], METHODS["igammac"] = _igamma, _igammac
 FUNCTIONS["gammainc"], FUNCTIONS["gammaincc"] = _igamma, _igammac
 
 # in-place forms x.op_(): every element-wise op, the fills and the in-place shape ops
-INPLACE = ([n for n in BINARY if BINARY[n][3] != "bool" or n in
-            ("eq", "ne", "lt", "le", "gt", "ge")] +
-           [n for n in UNARY if UNARY[n][3] != "bool" or n == "logical_not"] +
-           ["clamp", "clip", "nan_to_num", "logit", "round", "masked_fill", "index_fill",
-            "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_put",
-            "put", "masked_scatter", "fill", "zero", "copy", "addmm", "addmv", "addr",
-            "baddbmm", "addbmm", "addcmul", "addcdiv", "lerp", "cumsum", "cumprod", "tril",
-            "index_reduce",
-            "triu", "renorm", "relu", "sigmoid", "tanh", "div", "true_divide", "squeeze",
-            "unsqueeze", "mvlgamma", "sub", "add", "mul"])
+INPLACE = (
+    [n for n in BINARY if BINARY[n][3] != "bool" or n in ("eq", "ne", "lt", "le", "gt", "ge")]
+    + [n for n in UNARY if UNARY[n][3] != "bool" or n == "logical_not"]
+    + [
+        "clamp",
+        "clip",
+        "nan_to_num",
+        "logit",
+        "round",
+        "masked_fill",
+        "index_fill",
+        "scatter",
+        "scatter_add",
+        "scatter_reduce",
+        "index_add",
+        "index_copy",
+        "index_put",
+        "put",
+        "masked_scatter",
+        "fill",
+        "zero",
+        "copy",
+        "addmm",
+        "addmv",
+        "addr",
+        "baddbmm",
+        "addbmm",
+        "addcmul",
+        "addcdiv",
+        "lerp",
+        "cumsum",
+        "cumprod",
+        "tril",
+        "index_reduce",
+        "triu",
+        "renorm",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "div",
+        "true_divide",
+        "squeeze",
+        "unsqueeze",
+        "mvlgamma",
+        "sub",
+        "add",
+        "mul",
+    ]
+)
 
 
 def _comparison_inplace(name: str) -> Callable:
@@ -2955,45 +3589,70 @@ def install() -> None:
             setattr(Tensor, name + "_", inplace(METHODS[name], name))
     for name in ("normal_", "uniform_", "bernoulli_", "exponential_", "random_"):
         setattr(Tensor, name, _random_fill(name))
-    setattr(Tensor, "fill_", inplace(_fill, "fill"))
-    setattr(Tensor, "zero_", inplace(_zero, "zero"))
-    setattr(Tensor, "copy_", inplace(_copy, "copy"))
-    setattr(Tensor, "apply_", _apply_)
-    ops = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
-           "__pow__": "pow", "__floordiv__": "floor_divide", "__mod__": "remainder",
-           "__and__": "bitwise_and", "__or__": "bitwise_or", "__xor__": "bitwise_xor",
-           "__lshift__": "bitwise_left_shift", "__rshift__": "bitwise_right_shift",
-           "__lt__": "lt", "__le__": "le", "__gt__": "gt", "__ge__": "ge",
-           "__eq__": "eq", "__ne__": "ne"}
+    Tensor.fill_ = inplace(_fill, "fill")
+    Tensor.zero_ = inplace(_zero, "zero")
+    Tensor.copy_ = inplace(_copy, "copy")
+    Tensor.apply_ = _apply_
+    ops = {
+        "__add__": "add",
+        "__sub__": "sub",
+        "__mul__": "mul",
+        "__truediv__": "div",
+        "__pow__": "pow",
+        "__floordiv__": "floor_divide",
+        "__mod__": "remainder",
+        "__and__": "bitwise_and",
+        "__or__": "bitwise_or",
+        "__xor__": "bitwise_xor",
+        "__lshift__": "bitwise_left_shift",
+        "__rshift__": "bitwise_right_shift",
+        "__lt__": "lt",
+        "__le__": "le",
+        "__gt__": "gt",
+        "__ge__": "ge",
+        "__eq__": "eq",
+        "__ne__": "ne",
+    }
     for dunder, name in ops.items():
         setattr(Tensor, dunder, _op(name))
         if not name.startswith(("l", "g", "e", "n")) or name == "bitwise_left_shift":
             setattr(Tensor, "__r" + dunder[2:], _op(name, True))
-    for dunder in ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__",
-                   "__ifloordiv__", "__imod__", "__iand__", "__ior__", "__ixor__"):
+    for dunder in (
+        "__iadd__",
+        "__isub__",
+        "__imul__",
+        "__itruediv__",
+        "__ipow__",
+        "__ifloordiv__",
+        "__imod__",
+        "__iand__",
+        "__ior__",
+        "__ixor__",
+    ):
         name = ops["__" + dunder[3:]]
         setattr(Tensor, dunder, inplace(_binary_method(name), name))
-    setattr(Tensor, "__neg__", METHODS["neg"])
-    setattr(Tensor, "__abs__", METHODS["abs"])
-    setattr(Tensor, "__invert__", METHODS["bitwise_not"])
-    setattr(Tensor, "__pos__", lambda self: self)
-    setattr(Tensor, "__matmul__", matmul)
-    setattr(Tensor, "__rmatmul__", lambda self, other: matmul(tensor_or_const(other), self))
-    setattr(Tensor, "__getitem__", _getitem)
-    setattr(Tensor, "__setitem__", _setitem)
-    setattr(Tensor, "T", property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1])))
-    setattr(Tensor, "mT", property(_mT))
-    setattr(Tensor, "H", property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1])))
-    setattr(Tensor, "mH", property(_mT))
-    setattr(Tensor, "adjoint", _mT)
-    setattr(Tensor, "absolute", METHODS["abs"])
-    setattr(Tensor, "absolute_", getattr(Tensor, "abs_"))
+    Tensor.__neg__ = METHODS["neg"]
+    Tensor.__abs__ = METHODS["abs"]
+    Tensor.__invert__ = METHODS["bitwise_not"]
+    Tensor.__pos__ = lambda self: self
+    Tensor.__matmul__ = matmul
+    Tensor.__rmatmul__ = lambda self, other: matmul(tensor_or_const(other), self)
+    Tensor.__getitem__ = _getitem
+    Tensor.__setitem__ = _setitem
+    Tensor.T = property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1]))
+    Tensor.mT = property(_mT)
+    Tensor.H = property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1]))
+    Tensor.mH = property(_mT)
+    Tensor.adjoint = _mT
+    Tensor.absolute = METHODS["abs"]
+    Tensor.absolute_ = Tensor.abs_
 
 
 def _op(name: str, reverse: bool = False) -> Callable:
     def method(self, other):
-        if name in ("eq", "ne") and not isinstance(other, (Tensor, int, float, bool, np.ndarray,
-                                                         np.number, list, tuple)):
+        if name in ("eq", "ne") and not isinstance(
+            other, (Tensor, int, float, bool, np.ndarray, np.number, list, tuple)
+        ):
             return NotImplemented
         return binary(self, other, name, reverse)
 
@@ -3002,8 +3661,9 @@ def _op(name: str, reverse: bool = False) -> Callable:
 
 def _setitem(self, index, value) -> None:
     check_leaf_inplace(self)
-    if grad_mode.enabled and (self.requires_grad or (isinstance(value, Tensor)
-                                                     and value.requires_grad)):
+    if grad_mode.enabled and (
+        self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+    ):
         write_into(self, _setitem_op(_snapshot(self), index, value), "setitem")
         return
     ind = _index(index)

@@ -19,27 +19,37 @@ FAMILIES: Dict[str, str] = {
     "linalg decompositions and solvers": (
         "linalg cholesky cholesky_inverse cholesky_solve lu lu_solve lu_unpack qr svd "
         "svd_lowrank pca_lowrank geqrf ormqr triangular_solve pinverse matrix_exp logdet det "
-        "slogdet inverse matrix_power eig symeig lstsq orgqr householder_product"),
+        "slogdet inverse matrix_power eig symeig lstsq orgqr householder_product"
+    ),
     "special functions": "special i0e i1 i1e igamma igammac zeta xlog1py entr ndtr ndtri",
-    "sparse": ("sparse to_sparse to_sparse_csr to_sparse_csc to_sparse_bsr to_sparse_bsc "
-               "to_dense coalesce is_coalesced indices values crow_indices col_indices "
-               "sparse_mask sparse_dim dense_dim sparse_coo_tensor sparse_csr_tensor "
-               "_nnz"),
-    "complex numbers": ("real imag angle conj conj_physical resolve_conj resolve_neg "
-                        "view_as_complex view_as_real polar complex sgn is_conj is_neg vdot "
-                        "cfloat cdouble chalf"),
+    "sparse": (
+        "sparse to_sparse to_sparse_csr to_sparse_csc to_sparse_bsr to_sparse_bsc "
+        "to_dense coalesce is_coalesced indices values crow_indices col_indices "
+        "sparse_mask sparse_dim dense_dim sparse_coo_tensor sparse_csr_tensor "
+        "_nnz"
+    ),
+    "complex numbers": (
+        "real imag angle conj conj_physical resolve_conj resolve_neg "
+        "view_as_complex view_as_real polar complex sgn is_conj is_neg vdot "
+        "cfloat cdouble chalf"
+    ),
     "convolution, pooling, image": (
         "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d "
         "max_pool1d max_pool2d max_pool3d avg_pool1d adaptive_avg_pool1d "
         "adaptive_max_pool1d pixel_shuffle pixel_unshuffle channel_shuffle unfold "
-        "grid_sampler affine_grid_generator rot90 constant_pad_nd"),
+        "grid_sampler affine_grid_generator rot90 constant_pad_nd"
+    ),
     "signal": "signal bartlett_window blackman_window hamming_window hann_window kaiser_window",
-    "quantization": ("quantize_per_tensor quantize_per_channel dequantize q_scale q_zero_point "
-                     "int_repr is_quantized qscheme"),
+    "quantization": (
+        "quantize_per_tensor quantize_per_channel dequantize q_scale q_zero_point "
+        "int_repr is_quantized qscheme"
+    ),
     "masked tensors": "masked",
-    "strides and storage": ("as_strided as_strided_ as_strided_scatter stride storage "
-                            "storage_offset untyped_storage set_ data_ptr pin_memory "
-                            "is_pinned share_memory_ is_shared"),
+    "strides and storage": (
+        "as_strided as_strided_ as_strided_scatter stride storage "
+        "storage_offset untyped_storage set_ data_ptr pin_memory "
+        "is_pinned share_memory_ is_shared"
+    ),
 }
 
 _INDEX = {name: fam for fam, names in FAMILIES.items() for name in names.split()}

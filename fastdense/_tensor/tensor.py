@@ -23,8 +23,19 @@ from .device import CPU, check_device, to_dtype
 from .grad_mode import grad_mode
 from .graph import DtypeError, Node, ShapeError, accumulate_leaf, run_backward
 
-__all__ = ["Tensor", "tensor", "const", "result", "float_array", "tensor_or_const", "operand",
-           "unbroadcast", "check_leaf_inplace", "FLOATS", "OUT_OF_SCOPE"]
+__all__ = [
+    "Tensor",
+    "tensor",
+    "const",
+    "result",
+    "float_array",
+    "tensor_or_const",
+    "operand",
+    "unbroadcast",
+    "check_leaf_inplace",
+    "FLOATS",
+    "OUT_OF_SCOPE",
+]
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16))
 
@@ -66,8 +77,13 @@ def const(arr: np.ndarray) -> "Tensor":
     return t
 
 
-def result(data: np.ndarray, name: str, inputs: Sequence["Tensor"], backward,
-           saved: Optional[Sequence["Tensor"]] = None) -> "Tensor":
+def result(
+    data: np.ndarray,
+    name: str,
+    inputs: Sequence["Tensor"],
+    backward,
+    saved: Optional[Sequence["Tensor"]] = None,
+) -> "Tensor":
     """A new tensor; with a node when grad mode is on and any input requires grad.
 
     ``saved`` are the inputs whose values ``backward`` reads (default: all of
@@ -119,14 +135,22 @@ CAT_NAME = {0: "Bool", 1: "Long", 2: "Float"}
 
 # NumPy's operator ufuncs -> (the tensor's method, its reflected method)
 _OPERATOR_UFUNCS = {
-    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
-    "multiply": ("__mul__", "__rmul__"), "true_divide": ("__truediv__", "__rtruediv__"),
-    "divide": ("__truediv__", "__rtruediv__"), "power": ("__pow__", "__rpow__"),
-    "matmul": ("__matmul__", "__rmatmul__"), "equal": ("__eq__", "__eq__"),
-    "not_equal": ("__ne__", "__ne__"), "less": ("__lt__", "__gt__"),
-    "less_equal": ("__le__", "__ge__"), "greater": ("__gt__", "__lt__"),
-    "greater_equal": ("__ge__", "__le__"), "bitwise_and": ("__and__", "__and__"),
-    "bitwise_or": ("__or__", "__or__"), "bitwise_xor": ("__xor__", "__xor__"),
+    "add": ("__add__", "__radd__"),
+    "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"),
+    "true_divide": ("__truediv__", "__rtruediv__"),
+    "divide": ("__truediv__", "__rtruediv__"),
+    "power": ("__pow__", "__rpow__"),
+    "matmul": ("__matmul__", "__rmatmul__"),
+    "equal": ("__eq__", "__eq__"),
+    "not_equal": ("__ne__", "__ne__"),
+    "less": ("__lt__", "__gt__"),
+    "less_equal": ("__le__", "__ge__"),
+    "greater": ("__gt__", "__lt__"),
+    "greater_equal": ("__ge__", "__le__"),
+    "bitwise_and": ("__and__", "__and__"),
+    "bitwise_or": ("__or__", "__or__"),
+    "bitwise_xor": ("__xor__", "__xor__"),
 }
 
 
@@ -134,8 +158,11 @@ def check_memory_format(memory_format: Any) -> None:
     """Accept PyTorch's memory formats: they change strides only, which fastdense tensors do not
     expose (values and shapes are the same in every format); anything else is a TypeError."""
     if memory_format is not None and str(memory_format) not in (
-            "torch.preserve_format", "torch.contiguous_format", "torch.channels_last",
-            "torch.channels_last_3d"):
+        "torch.preserve_format",
+        "torch.contiguous_format",
+        "torch.channels_last",
+        "torch.channels_last_3d",
+    ):
         raise TypeError(f"memory_format must be a torch.memory_format; got {memory_format!r}")
 
 
@@ -170,8 +197,7 @@ class Tensor:
     requires grad outside ``no_grad``.
     """
 
-    __slots__ = ("_data", "_grad", "_gview", "requires_grad", "_grad_fn", "_version",
-                 "__weakref__")
+    __slots__ = ("_data", "_grad", "_gview", "requires_grad", "_grad_fn", "_version", "__weakref__")
     _data: np.ndarray
     __array_priority__ = 1000
 
@@ -198,6 +224,7 @@ class Tensor:
         return getattr(ufunc, method)(*args, **kwargs)
 
     if TYPE_CHECKING:  # installed by fastdense._tensor.ops; declared here for type checkers
+
         def __add__(self, other: Any) -> "Tensor": ...
         def __radd__(self, other: Any) -> "Tensor": ...
         def __sub__(self, other: Any) -> "Tensor": ...
@@ -254,8 +281,9 @@ class Tensor:
             value = value._data
         arr = to_ndarray(value, "data")
         if self.requires_grad and arr.dtype not in FLOATS:
-            raise DtypeError(f"data of a tensor that requires grad must be float32 or "
-                             f"float64; got {arr.dtype}")
+            raise DtypeError(
+                f"data of a tensor that requires grad must be float32 or float64; got {arr.dtype}"
+            )
         self._data = arr
         self._version += 1
 
@@ -277,11 +305,15 @@ class Tensor:
             return
         arr = value._data if isinstance(value, Tensor) else to_ndarray(value, "grad")
         if arr.shape != self._data.shape:
-            raise ShapeError(f"assigned grad has data of a different size: {arr.shape} for a "
-                             f"tensor of shape {self._data.shape}")
+            raise ShapeError(
+                f"assigned grad has data of a different size: {arr.shape} for a "
+                f"tensor of shape {self._data.shape}"
+            )
         if arr.dtype != self._data.dtype:
-            raise DtypeError(f"assigned grad has data of a different type: {arr.dtype} for a "
-                             f"tensor of {self._data.dtype}")
+            raise DtypeError(
+                f"assigned grad has data of a different type: {arr.dtype} for a "
+                f"tensor of {self._data.dtype}"
+            )
         self._grad = arr
         self._gview = value if isinstance(value, Tensor) else None
 
@@ -364,17 +396,13 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         arr = self._data
         if arr.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {arr.size} elements cannot be converted to Scalar"
-            )
+            raise RuntimeError(f"a Tensor with {arr.size} elements cannot be converted to Scalar")
         return arr.reshape(-1)[0].item()
 
     def __bool__(self) -> bool:
         arr = self._data
         if arr.size != 1:
-            raise RuntimeError(
-                "Boolean value of Tensor with more than one value is ambiguous"
-            )
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(arr.reshape(-1)[0])
 
     def __float__(self) -> float:
@@ -385,8 +413,7 @@ class Tensor:
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted "
-                            "to an index")
+            raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __hash__(self) -> int:
@@ -407,7 +434,8 @@ class Tensor:
         if family is not None:
             raise NotImplementedError(
                 f"Tensor.{name} is not implemented by fastdense: it belongs to the "
-                f"excluded family '{family}' (see the exclusion list in docs/pytorch_api.md)")
+                f"excluded family '{family}' (see the exclusion list in docs/pytorch_api.md)"
+            )
         raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
     def detach(self) -> "Tensor":
@@ -421,9 +449,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (leaves only, as in PyTorch); returns self."""
         if not requires_grad and self._grad_fn is not None:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables."
-            )
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         if requires_grad and self.dtype not in FLOATS:
             raise DtypeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = bool(requires_grad)
@@ -483,7 +509,6 @@ class Tensor:
             return
         run_backward(self, g, retain_graph)
 
-
     def to(self, *args, **kwargs) -> "Tensor":
         """Another dtype (a graph edge when self requires grad); devices other than the CPU raise.
 
@@ -508,8 +533,9 @@ class Tensor:
         x = self._data
         if x.dtype == dtype and not copy:
             return self
-        return result(x.astype(dtype), "ToCopyBackward0", (self,),
-                       lambda g: ((self, g.astype(x.dtype)),))
+        return result(
+            x.astype(dtype), "ToCopyBackward0", (self,), lambda g: ((self, g.astype(x.dtype)),)
+        )
 
     def type(self, dtype=None):
         """The dtype's name, or a copy in ``dtype``."""
@@ -596,8 +622,10 @@ class Tensor:
     def retain_grad(self) -> None:
         """Raises for a non-leaf: fastdense keeps gradients of leaves only."""
         if self._grad_fn is not None:
-            raise NotImplementedError("Tensor.retain_grad() on a non-leaf tensor is not "
-                                      "implemented by fastdense (gradients reach leaves only)")
+            raise NotImplementedError(
+                "Tensor.retain_grad() on a non-leaf tensor is not "
+                "implemented by fastdense (gradients reach leaves only)"
+            )
 
     def cpu(self) -> "Tensor":
         """Self (fastdense runs on the CPU)."""
@@ -621,11 +649,9 @@ class Tensor:
         return self._data.dtype.kind == "f"
 
 
-
-
-
-def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+def tensor(
+    data: Any, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (``torch.tensor``).
 
     Python floats give the default float dtype (float32 unless

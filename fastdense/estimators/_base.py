@@ -19,7 +19,7 @@ first with :func:`fastdense._network.check_network`.
 
 import warnings
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,12 +31,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import _activations, _fast_input, _train, _version
 from .._network import FittedNetwork, as_float_array, check_network, check_optimizer_state
-from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM, warn_if_other_version
+from .._validation import MAX_BLAS_DIM as _MAX_BLAS_DIM
+from .._validation import warn_if_other_version
 from ._callbacks import _Callbacks, _CallbackSupportMixin
-from ._validation_set import check_presence, check_validation_set
 from ._optimizers import _AdamState, _SGDState
 from ._params import CONSTRAINTS, DEFAULTS, LAYER_KEYWORDS
 from ._solvers import _SolverMixin
+from ._validation_set import check_presence, check_validation_set
 
 if TYPE_CHECKING:  # pragma: no cover
     from .. import nn
@@ -81,8 +82,9 @@ def _check_class_weight(class_weight):
             except TypeError:
                 ok = False
             if not ok:
-                raise ValueError(f"class_weight[{label!r}] = {w!r}: class weights must be "
-                                 "finite numbers >= 0")
+                raise ValueError(
+                    f"class_weight[{label!r}] = {w!r}: class weights must be finite numbers >= 0"
+                )
 
 
 class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
@@ -130,15 +132,15 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             return net
         coefs, intercepts = self._edited_network()
         tail = self._batch_norm_tail()  # the batch norms' parameters and statistics
-        layout = _train.Layout(self._checked_units(coefs, intercepts),
-                               batch_norm=tail is not None)
+        layout = _train.Layout(self._checked_units(coefs, intercepts), batch_norm=tail is not None)
         parts = [a.ravel() for a in coefs + intercepts]
         if tail is not None:
             if tail.ndim != 1 or tail.shape[0] != layout.n_params - layout.bn_start:
-                raise ValueError(f"the batch-norm state has {tail.shape} values; the network "
-                                 f"needs {layout.n_params - layout.bn_start}")
-            parts.append(as_float_array(tail, "batch-norm state", coefs[0].dtype,
-                                        cast_floats=True))
+                raise ValueError(
+                    f"the batch-norm state has {tail.shape} values; the network "
+                    f"needs {layout.n_params - layout.bn_start}"
+                )
+            parts.append(as_float_array(tail, "batch-norm state", coefs[0].dtype, cast_floats=True))
         net = FittedNetwork(np.concatenate(parts), layout)
         self._publish(net)
         return net
@@ -167,7 +169,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         layer, flat) to keep when coefs_/intercepts_ are re-packed; None without."""
         net = self.__dict__.get("_fitted_net")
         if net is not None:
-            return net.params[net.layout.bn_start:].copy() if net.layout.batch_norm else None
+            return net.params[net.layout.bn_start :].copy() if net.layout.batch_norm else None
         return self.__dict__.pop("_batch_norm_state", None)  # an unpickled estimator
 
     def _edited_network(self):
@@ -183,8 +185,10 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"{name} must be a list of arrays; got {type(value).__name__}")
-            arrays = [as_float_array(a, f"{name}[{i}]", dtype, cast_floats=True)
-                      for i, a in enumerate(value)]
+            arrays = [
+                as_float_array(a, f"{name}[{i}]", dtype, cast_floats=True)
+                for i, a in enumerate(value)
+            ]
             lists.append(arrays)
         return lists[0], lists[1]
 
@@ -192,7 +196,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """The layer widths of a network proven consistent with this estimator (or ValueError)."""
         n_features = getattr(self, "n_features_in_", None)
         units, _ = check_network(
-            coefs, intercepts, n_outputs=getattr(self, "n_outputs_", None),
+            coefs,
+            intercepts,
+            n_outputs=getattr(self, "n_outputs_", None),
             max_layers=_MAX_LAYERS - 1,
             dtype=getattr(self, "_fit_dtype", None),
             n_features=None if n_features is None else int(n_features),
@@ -219,8 +225,18 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             state.setdefault(name, DEFAULTS[name])
         # what the kernels index is rebuilt from coefs_ / intercepts_, never taken as given
         # (older versions pickled these beside coefs_)
-        for private in ("_fitted_net", "_params", "_views", "_layout", "_units", "_coef_off",
-                        "_icpt_off", "_n_in", "_units_list", "_width"):
+        for private in (
+            "_fitted_net",
+            "_params",
+            "_views",
+            "_layout",
+            "_units",
+            "_coef_off",
+            "_icpt_off",
+            "_n_in",
+            "_units_list",
+            "_width",
+        ):
             state.pop(private, None)
         super().__setstate__(state)
         if "coefs_" in state:  # re-link the unpickled arrays to one flat buffer, proven
@@ -231,8 +247,10 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """The fitted attributes beside the weights agree with them (unpickling, loading)."""
         self._check_targets_state()
         if getattr(self, "out_activation_", None) != self._output_activation():
-            raise ValueError(f"out_activation_ is {getattr(self, 'out_activation_', None)!r}; "
-                             f"this network needs {self._output_activation()!r}")
+            raise ValueError(
+                f"out_activation_ is {getattr(self, 'out_activation_', None)!r}; "
+                f"this network needs {self._output_activation()!r}"
+            )
         _kernel_activation(self.activation)
         opt = getattr(self, "_optimizer", None)
         if opt is not None:
@@ -245,11 +263,17 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def _check_optimizer(self, opt):
         """An optimizer state that partial_fit / warm_start may hand to the kernel."""
         if type(opt) not in (_SGDState, _AdamState):
-            raise ValueError(f"the fitted optimizer state is a {type(opt).__name__}; "
-                             "expected scikit-learn's SGD or Adam state")
-        check_optimizer_state(opt.state1, opt.state2, n_params=self._params.shape[0],
-                              dtype=self._params.dtype,
-                              kind="adam" if type(opt) is _AdamState else "sgd")
+            raise ValueError(
+                f"the fitted optimizer state is a {type(opt).__name__}; "
+                "expected scikit-learn's SGD or Adam state"
+            )
+        check_optimizer_state(
+            opt.state1,
+            opt.state2,
+            n_params=self._params.shape[0],
+            dtype=self._params.dtype,
+            kind="adam" if type(opt) is _AdamState else "sgd",
+        )
 
     # ------------------------------------------------------------- input
 
@@ -300,8 +324,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 indptr = np.zeros(1, dtype=np.intp)
             dense = np.zeros((0, X.shape[1]), dtype=dtype)
             return dense, data, indptr, indices
-        return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype),
-                empty_i, empty_i)
+        return (np.ascontiguousarray(X, dtype=dtype), np.zeros(0, dtype=dtype), empty_i, empty_i)
 
     def _output_code(self):
         """The compiled output layer and loss (``_train.OUTPUT_CODES``) of this network."""
@@ -311,10 +334,14 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """The network (`net`, else the published one) as the kernels run it, with the
         current ``activation``, its slope, dropout and (DenseRegressor's) ``huber_delta``."""
         layout = (self._fitted_net if net is None else net).layout
-        return _train.NetSpec(layout, _kernel_activation(self.activation),
-                              float(self.leaky_relu_slope), output,
-                              huber_delta=float(getattr(self, "huber_delta", 1.0)),
-                              dropout=self._dropout_rates(len(layout.units) - 2))
+        return _train.NetSpec(
+            layout,
+            _kernel_activation(self.activation),
+            float(self.leaky_relu_slope),
+            output,
+            huber_delta=float(getattr(self, "huber_delta", 1.0)),
+            dropout=self._dropout_rates(len(layout.units) - 2),
+        )
 
     def _dropout_rates(self, n_hidden):
         """One dropout probability per hidden layer, or None for no dropout.
@@ -328,12 +355,16 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         else:
             rates = list(np.asarray(p, dtype=object).ravel()) if np.ndim(p) == 1 else None
             if rates is None or len(rates) != n_hidden:
-                raise ValueError(f"dropout must be a float or one probability per hidden "
-                                 f"layer ({n_hidden}); got {p!r}")
+                raise ValueError(
+                    f"dropout must be a float or one probability per hidden "
+                    f"layer ({n_hidden}); got {p!r}"
+                )
         for r in rates:
-            if isinstance(r, (bool, np.bool_)) or not isinstance(r, (Real, np.floating,
-                                                                      np.integer)) \
-                    or not 0 <= float(r) < 1:
+            if (
+                isinstance(r, (bool, np.bool_))
+                or not isinstance(r, (Real, np.floating, np.integer))
+                or not 0 <= float(r) < 1
+            ):
                 raise ValueError(f"dropout probabilities must be in [0, 1); got {p!r}")
         rates = [float(r) for r in rates]
         return rates if any(rates) else None
@@ -341,8 +372,16 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     # --------------------------------------------------------------- fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, X_val: Any = None,
-            y_val: Any = None, sample_weight_val: Any = None) -> Any:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+    ) -> Any:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -381,10 +420,14 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        validation = (X_val, y_val, sample_weight_val) if check_presence(
-            X_val, y_val, sample_weight_val) else None
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation=validation)
+        validation = (
+            (X_val, y_val, sample_weight_val)
+            if check_presence(X_val, y_val, sample_weight_val)
+            else None
+        )
+        return self._fit(
+            X, y, sample_weight=sample_weight, incremental=False, validation=validation
+        )
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -399,8 +442,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
-        bad = [h for h in hidden_layer_sizes
-               if isinstance(h, (bool, np.bool_)) or not isinstance(h, Integral)]
+        bad = [
+            h
+            for h in hidden_layer_sizes
+            if isinstance(h, (bool, np.bool_)) or not isinstance(h, Integral)
+        ]
         if bad:  # MLPClassifier raises TypeError for these too (from np.zeros)
             raise TypeError(
                 f"hidden_layer_sizes must be integers; got {self.hidden_layer_sizes!r} "
@@ -436,8 +482,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         vset = None
         if validation is not None:  # proven before the network is (re)built
             dtype = X.dtype if first_pass else self._flat_params()[0].dtype
-            vset = check_validation_set(self, *validation, dtype=dtype,
-                                        n_outputs=layer_units[-1])
+            vset = check_validation_set(self, *validation, dtype=dtype, n_outputs=layer_units[-1])
 
         if first_pass:
             self._initialize(layer_units, X.dtype)
@@ -482,11 +527,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 + " The estimator refuses to predict with these weights."
             )
         loss = getattr(self, "loss_", None)  # none yet if interrupted in epoch 1
-        if loss is not None and not np.isfinite(loss) and not (
-                self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
+        if (
+            loss is not None
+            and not np.isfinite(loss)
+            and not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS)
+        ):
             raise ValueError(
-                f"Solver produced a non-finite loss ({loss})."
-                + _DIVERGED_HINT.format(self.n_iter_)
+                f"Solver produced a non-finite loss ({loss})." + _DIVERGED_HINT.format(self.n_iter_)
             )
         # this call's epochs only: an earlier fit on other labels says nothing of this run
         curve = getattr(self, "loss_curve_", None) if self.solver != "lbfgs" else None
@@ -513,8 +560,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         else holds, is ever re-seeded -- never the global one or a user's.
         """
         seed, own = self.random_state, self.__dict__.get("_own_random_state")
-        if (own is not None and own is self.__dict__.get("_random_state")
-                and isinstance(seed, Integral)):
+        if (
+            own is not None
+            and own is self.__dict__.get("_random_state")
+            and isinstance(seed, Integral)
+        ):
             own.seed(seed)
             return own
         rng = check_random_state(seed)
@@ -544,11 +594,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 f"{_MAX_BLAS_DIM} are supported (BLAS takes 32-bit sizes). Use "
                 "solver='adam' or 'sgd' (minibatches) for more rows"
             )
-        if (self.solver != "lbfgs" and self.batch_size != "auto"
-                and min(int(self.batch_size), n_samples) > _MAX_BLAS_DIM):
+        if (
+            self.solver != "lbfgs"
+            and self.batch_size != "auto"
+            and min(int(self.batch_size), n_samples) > _MAX_BLAS_DIM
+        ):
             raise ValueError(
-                f"batch_size={self.batch_size} exceeds {_MAX_BLAS_DIM}, the largest "
-                "size BLAS takes"
+                f"batch_size={self.batch_size} exceeds {_MAX_BLAS_DIM}, the largest size BLAS takes"
             )
 
     def _initialize(self, layer_units, dtype):
@@ -561,7 +613,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         layout = _train.Layout(layer_units, batch_norm=bool(self.batch_norm))
         params = np.empty(layout.n_params, dtype=dtype)
         if layout.batch_norm:
-            params[layout.bn_start:] = layout.initial_batch_norm(dtype)
+            params[layout.bn_start :] = layout.initial_batch_norm(dtype)
         self._bind_views(params, layout)
         # Glorot uniform, coefs then intercepts per layer, as MLPClassifier draws them.
         factor = _activations.get(self.activation).glorot_factor
@@ -605,8 +657,17 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         out = np.empty((n, net.units[layer + 1 if layer >= 0 else -1]), dtype=dtype)
         chunk, acts = self._predict_buffer(n, net)
         _train.decision_function(
-            self._net_spec(net=net), Xd, xs_data, xs_indptr, xs_indices, n, net.params, acts,
-            chunk, out.reshape(-1), layer,
+            self._net_spec(net=net),
+            Xd,
+            xs_data,
+            xs_indptr,
+            xs_indices,
+            n,
+            net.params,
+            acts,
+            chunk,
+            out.reshape(-1),
+            layer,
         )
         return out
 
@@ -620,10 +681,15 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         anything else, for non-finite X and for NaN logits: the caller then
         takes the full path, which raises the proper errors.
         """
-        if not (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0
-                and X.flags.c_contiguous and "feature_names_in_" not in self.__dict__
-                and "_fitted_net" in self.__dict__
-                and X.shape[1] == self.__dict__.get("n_features_in_")):
+        if not (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.flags.c_contiguous
+            and "feature_names_in_" not in self.__dict__
+            and "_fitted_net" in self.__dict__
+            and X.shape[1] == self.__dict__.get("n_features_in_")
+        ):
             return None
         net = self._snapshot()
         params = net.params
@@ -632,8 +698,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         n = X.shape[0]
         out = np.empty((n, 2 if binary_proba else net.units[-1]), dtype=params.dtype)
         chunk, acts = self._predict_buffer(n, net)
-        status = _train.predict_dense(self._net_spec(net=net), X, params, acts, chunk, out,
-                                      binary_proba)
+        status = _train.predict_dense(
+            self._net_spec(net=net), X, params, acts, chunk, out, binary_proba
+        )
         return None if status else out
 
     @staticmethod
@@ -656,8 +723,13 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         # float64 X is kept as it is for a float32 network, then cast unless it holds
         # values beyond float32's range: those run a float64 copy of the network, as
         # MLPClassifier's float64 X @ float32 coefs computes them
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=(np.float64, np.float32) if dtype == np.float32 else dtype)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            reset=False,
+            dtype=(np.float64, np.float32) if dtype == np.float32 else dtype,
+        )
         if X.dtype != dtype:
             values = X.data if sp.issparse(X) else X
             if values.size and np.abs(values).max() > np.finfo(dtype).max:
@@ -693,8 +765,9 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         from .._random import default_generator
 
         entry = _activations.get(self.activation)
-        kwargs = ({"negative_slope": float(self.leaky_relu_slope)}
-                  if entry.name == "leaky_relu" else {})
+        kwargs = (
+            {"negative_slope": float(self.leaky_relu_slope)} if entry.name == "leaky_relu" else {}
+        )
         rates = self._dropout_rates(len(net.coefs) - 1) or []
         norms = net.layout.batch_norm_state(net.params) if net.layout.batch_norm else []
         generator = default_generator()
@@ -708,9 +781,15 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
                 if i < len(net.coefs) - 1 and norms:
                     gamma, beta, mean, var = norms[i]
                     norm = nn.BatchNorm1d(W.shape[1], dtype=W.dtype)
-                    norm.load_state_dict({"weight": gamma, "bias": beta, "running_mean": mean,
-                                          "running_var": var,
-                                          "num_batches_tracked": norm.num_batches_tracked})
+                    norm.load_state_dict(
+                        {
+                            "weight": gamma,
+                            "bias": beta,
+                            "running_mean": mean,
+                            "running_var": var,
+                            "num_batches_tracked": norm.num_batches_tracked,
+                        }
+                    )
                     layers.append(norm)
                 if i < len(net.coefs) - 1:
                     layers.append(getattr(nn, entry.module)(**kwargs))
@@ -730,4 +809,3 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
     def _predict(self, X):
         """``predict``: the output layer's values of X, shaped as the estimator returns them."""
         return self._finish_predict(self._output(self._validated_decision(X)))
-

@@ -10,8 +10,10 @@ import numpy as np
 try:  # scikit-learn >= 1.9: the callback protocol (ProgressBar, ScoringMonitor, ...)
     from sklearn.callback import CallbackSupportMixin as _CallbackSupportMixin
 except ImportError:  # pragma: no cover - older scikit-learn: no callbacks, fit unchanged
+
     class _CallbackSupportMixin:  # type: ignore[no-redef]
         pass
+
 
 __all__ = ["_CallbackSupportMixin", "_Callbacks"]
 
@@ -45,16 +47,19 @@ class _Callbacks:
         net = self.estimator._fitted_net  # the network being trained, read once
         units, layout = net.units, net.layout
         flat = np.asarray(flat, dtype=net.params.dtype)
-        coefs = [flat[o:o + a * b].reshape(a, b).copy()
-                 for o, a, b in zip(layout.coef_off, units[:-1], units[1:])]
-        intercepts = [flat[o:o + b].copy() for o, b in zip(layout.icpt_off, units[1:])]
+        coefs = [
+            flat[o : o + a * b].reshape(a, b).copy()
+            for o, a, b in zip(layout.coef_off, units[:-1], units[1:])
+        ]
+        intercepts = [flat[o : o + b].copy() for o, b in zip(layout.icpt_off, units[1:])]
         return {"coefs_": coefs, "intercepts_": intercepts}
 
     def begin_step(self, name):
         if self.active:
             self.step_ctx = self.ctx.subcontext(task_name=name)
             self.step_ctx.call_on_fit_task_begin(
-                estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata)
+                estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
+            )
 
     def end_step(self, flat):
         """End the current subtask; True if a callback asks to stop. `flat` None: an empty task."""
@@ -63,11 +68,21 @@ class _Callbacks:
         ctx, self.step_ctx = self.step_ctx, None
         if flat is None:
             return bool(ctx.call_on_fit_task_end(estimator=self.estimator))
-        return bool(ctx.call_on_fit_task_end(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-            reconstruction_attributes=lambda: self._attributes(flat)))
+        return bool(
+            ctx.call_on_fit_task_end(
+                estimator=self.estimator,
+                X=self.X,
+                y=self.y,
+                metadata=self.metadata,
+                reconstruction_attributes=lambda: self._attributes(flat),
+            )
+        )
 
     def end_fit(self):
         self.ctx.call_on_fit_task_end(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-            reconstruction_attributes={})
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
+            reconstruction_attributes={},
+        )

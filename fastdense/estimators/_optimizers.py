@@ -21,7 +21,7 @@ __all__ = ["_SGDState", "_AdamState", "StateField", "MAX_STEPS"]
 
 #: the largest step count a state (or a file) may hold: exact as a float, far from int64's end
 #: (fastdense.io.estimator_file bounds n_iter_ and t_ by the same number)
-MAX_STEPS = 2 ** 53
+MAX_STEPS = 2**53
 
 
 class StateField(NamedTuple):
@@ -63,8 +63,9 @@ class _SGDState:
         "t": _STEPS,
     }
 
-    def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum,
-                 nesterov, power_t):
+    def __init__(
+        self, n_params, dtype, learning_rate_init, lr_schedule, momentum, nesterov, power_t
+    ):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule = lr_schedule
@@ -77,8 +78,14 @@ class _SGDState:
 
     def spec(self):
         """The kernel's description of this optimizer (built once per fit)."""
-        return _train.OptimizerSpec(self.kind, self.state1, self.state2, self.learning_rate,
-                                    momentum=self.momentum, nesterov=self.nesterov)
+        return _train.OptimizerSpec(
+            self.kind,
+            self.state1,
+            self.state2,
+            self.learning_rate,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+        )
 
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
@@ -125,9 +132,16 @@ class _AdamState:
 
     def spec(self):
         """The kernel's description of this optimizer (built once per fit)."""
-        return _train.OptimizerSpec(self.kind, self.state1, self.state2, self.learning_rate,
-                                    beta_1=self.beta_1, beta_2=self.beta_2,
-                                    epsilon=self.epsilon, t=self.t)
+        return _train.OptimizerSpec(
+            self.kind,
+            self.state1,
+            self.state2,
+            self.learning_rate,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            t=self.t,
+        )
 
     def iteration_ends(self, time_step):
         pass

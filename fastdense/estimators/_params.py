@@ -21,8 +21,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from .._activations import ESTIMATOR_ACTIVATIONS
 
-__all__ = ["DEFAULTS", "MLP_KEYWORDS", "LAYER_KEYWORDS", "CONSTRAINTS", "init_with",
-           "params_doc"]
+__all__ = ["DEFAULTS", "MLP_KEYWORDS", "LAYER_KEYWORDS", "CONSTRAINTS", "init_with", "params_doc"]
 
 #: Every parameter's default. MLPClassifier's order; ``loss`` is MLPRegressor's.
 DEFAULTS = {
@@ -63,9 +62,21 @@ DEFAULTS = {
 LAYER_KEYWORDS = ("leaky_relu_slope", "dropout", "batch_norm")
 
 #: The keyword-only parameters MLPClassifier and MLPRegressor share, in their order.
-MLP_KEYWORDS = tuple(name for name in DEFAULTS if name not in (
-    "loss", "hidden_layer_sizes", "activation", "dtype", "class_weight", "scoring",
-    *LAYER_KEYWORDS, "huber_delta"))
+MLP_KEYWORDS = tuple(
+    name
+    for name in DEFAULTS
+    if name
+    not in (
+        "loss",
+        "hidden_layer_sizes",
+        "activation",
+        "dtype",
+        "class_weight",
+        "scoring",
+        *LAYER_KEYWORDS,
+        "huber_delta",
+    )
+)
 
 CONSTRAINTS: dict = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -116,8 +127,11 @@ def init_with(positional, keyword):
     params += ["*"] + [f"{name}=_defaults[{name!r}]" for name in keyword]
     body = "".join(f"\n    self.{name} = {name}" for name in (*positional, *keyword))
     namespace: dict = {}
-    exec(f"def __init__(self, {', '.join(params)}):{body}\n",  # noqa: S102 - our own names
-         {"_defaults": DEFAULTS, "__name__": __name__}, namespace)
+    exec(
+        f"def __init__(self, {', '.join(params)}):{body}\n",  # noqa: S102 - our own names
+        {"_defaults": DEFAULTS, "__name__": __name__},
+        namespace,
+    )
     return namespace["__init__"]
 
 
@@ -252,7 +266,12 @@ def params_doc(*, loss="", classifier=True):
     With ``class_weight`` for the classifiers; the regressor's early-stopping
     score is R^2, the classifiers' accuracy (as scikit-learn's).
     """
-    default = ("accuracy (as\n        MLPClassifier)" if classifier
-               else "R^2 (as\n        MLPRegressor)")
-    return (loss + _SHARED_DOC + (_CLASS_WEIGHT_DOC if classifier else "")
-            + _SCORING_DOC.format(default=default))
+    default = (
+        "accuracy (as\n        MLPClassifier)" if classifier else "R^2 (as\n        MLPRegressor)"
+    )
+    return (
+        loss
+        + _SHARED_DOC
+        + (_CLASS_WEIGHT_DOC if classifier else "")
+        + _SCORING_DOC.format(default=default)
+    )

@@ -29,8 +29,10 @@ except ImportError:  # pragma: no cover
 try:
     from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 except ImportError:  # pragma: no cover
+
     def _get_additional_lbfgs_options_dict(key, value):
         return {}
+
 
 __all__ = ["_SolverMixin"]
 
@@ -52,8 +54,11 @@ class _SolverMixin:
         dtype = self._params.dtype
         Xd, xs_data, xs_indptr, xs_indices = self._kernel_X(X, dtype)
         y_k = np.ascontiguousarray(y.reshape(y.shape[0], self._units_list[-1]), dtype=dtype)
-        sw_k = (np.zeros(0, dtype=dtype) if sample_weight is None
-                else np.ascontiguousarray(sample_weight, dtype=dtype))
+        sw_k = (
+            np.zeros(0, dtype=dtype)
+            if sample_weight is None
+            else np.ascontiguousarray(sample_weight, dtype=dtype)
+        )
         net = self._net_spec(self._output_code())
         seed = 0
         if net.dropout is not None:
@@ -61,8 +66,19 @@ class _SolverMixin:
             # t_ (rows seen) makes successive partial_fit calls draw new masks
             high, low = self._random_state.randint(0, 2**32, size=2, dtype=np.uint64)
             seed = ((int(high) << 32) | int(low)) ^ int(self.t_)
-        return _train.EpochPlan(net, Xd, xs_data, xs_indptr, xs_indices, y_k, sw_k,
-                                float(self.alpha), batch_size, shuffle, seed)
+        return _train.EpochPlan(
+            net,
+            Xd,
+            xs_data,
+            xs_indptr,
+            xs_indices,
+            y_k,
+            sw_k,
+            float(self.alpha),
+            batch_size,
+            shuffle,
+            seed,
+        )
 
     def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks=None, vset=None):
         params = self._params
@@ -71,13 +87,22 @@ class _SolverMixin:
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
                 self._optimizer = _SGDState(
-                    n_params, dtype, self.learning_rate_init, self.learning_rate,
-                    self.momentum, self.nesterovs_momentum, self.power_t,
+                    n_params,
+                    dtype,
+                    self.learning_rate_init,
+                    self.learning_rate,
+                    self.momentum,
+                    self.nesterovs_momentum,
+                    self.power_t,
                 )
             else:
                 self._optimizer = _AdamState(
-                    n_params, dtype, self.learning_rate_init, self.beta_1,
-                    self.beta_2, self.epsilon,
+                    n_params,
+                    dtype,
+                    self.learning_rate_init,
+                    self.beta_1,
+                    self.beta_2,
+                    self.epsilon,
                 )
         opt = self._optimizer
         self._check_optimizer(opt)  # it may come from a pickle, a file or an earlier fit
@@ -91,14 +116,21 @@ class _SolverMixin:
             stratify = y if (is_classifier(self) and y.shape[1] == 1) else None
             if sample_weight is None:
                 X_train, X_val, y_train, y_val = train_test_split(
-                    X, y, random_state=self._random_state,
-                    test_size=self.validation_fraction, stratify=stratify,
+                    X,
+                    y,
+                    random_state=self._random_state,
+                    test_size=self.validation_fraction,
+                    stratify=stratify,
                 )
                 sw_train = sw_val = None
             else:
                 X_train, X_val, y_train, y_val, sw_train, sw_val = train_test_split(
-                    X, y, sample_weight, random_state=self._random_state,
-                    test_size=self.validation_fraction, stratify=stratify,
+                    X,
+                    y,
+                    sample_weight,
+                    random_state=self._random_state,
+                    test_size=self.validation_fraction,
+                    stratify=stratify,
                 )
             if X_val.shape[0] < 2:
                 raise ValueError(
@@ -147,7 +179,8 @@ class _SolverMixin:
                     order = sample_idx = _shuffled(sample_idx, self._random_state)
                 spec.learning_rate = opt.learning_rate  # the schedules change it
                 accumulated_loss, _, error = _train.stochastic_epoch(
-                    plan, spec, params, order, check_signals)
+                    plan, spec, params, order, check_signals
+                )
                 opt.t = spec.t
                 if error is not None:  # a signal handler raised between minibatches
                     raise error
@@ -173,14 +206,12 @@ class _SolverMixin:
                     if early_stopping:
                         msg = (
                             "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
+                            "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
                         )
                     else:
                         msg = (
                             "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
                         )
                     if opt.trigger_stopping(msg, self.verbose):
                         break
@@ -192,8 +223,7 @@ class _SolverMixin:
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
@@ -226,9 +256,11 @@ class _SolverMixin:
         """Append the validation set's score and loss at the current weights (one forward pass)."""
         z = self._decision_validated(vset.X)
         self.validation_loss_curve_.append(
-            vset.loss(self._output_code(), z, self._net_spec().huber_delta))
+            vset.loss(self._output_code(), z, self._net_spec().huber_delta)
+        )
         self.validation_scores_.append(
-            self._validation_score(vset.X, vset.y, vset.sample_weight, logits=z))
+            self._validation_score(vset.X, vset.y, vset.sample_weight, logits=z)
+        )
         if self.verbose:
             print("Validation score: %f" % self.validation_scores_[-1])
 
@@ -296,7 +328,10 @@ class _SolverMixin:
         _threadpool.hold()
         try:
             opt_res = scipy.optimize.minimize(
-                loss_grad, params.copy(), method="L-BFGS-B", jac=True,
+                loss_grad,
+                params.copy(),
+                method="L-BFGS-B",
+                jac=True,
                 callback=scipy_callback,
                 options={
                     "maxfun": self.max_fun,

@@ -43,21 +43,26 @@ class ValidationSet:
         self.Y = np.ascontiguousarray(np.asarray(Y).reshape(n, -1), dtype=dtype)
         self.y = y
         self.sample_weight = sample_weight
-        self._sw_kernel = (np.zeros(0, dtype=dtype) if sample_weight is None
-                           else np.ascontiguousarray(sample_weight, dtype=dtype))
+        self._sw_kernel = (
+            np.zeros(0, dtype=dtype)
+            if sample_weight is None
+            else np.ascontiguousarray(sample_weight, dtype=dtype)
+        )
 
     def loss(self, output_code, logits, huber_delta=1.0):
         """The training loss's output part (no L2 term) of these logits: the compiled kernel."""
-        return _train.output_loss(output_code, np.array(logits, order="C"), self.Y,
-                                  self._sw_kernel, huber_delta)
+        return _train.output_loss(
+            output_code, np.array(logits, order="C"), self.Y, self._sw_kernel, huber_delta
+        )
 
 
 def check_presence(X_val, y_val, sample_weight_val):
     """True if a validation set is given; a ValueError if only part of one is."""
     if X_val is None and y_val is None:
         if sample_weight_val is not None:
-            raise ValueError("sample_weight_val is provided, but X_val and y_val were not "
-                             "provided.")
+            raise ValueError(
+                "sample_weight_val is provided, but X_val and y_val were not provided."
+            )
         return False
     if y_val is None:
         raise ValueError("X_val is provided, but y_val was not provided.")
@@ -76,8 +81,10 @@ def check_validation_set(est, X_val, y_val, sample_weight_val, dtype, n_outputs)
     X = check_array(X_val, accept_sparse=["csr", "csc"], dtype=dtype, input_name="X_val")
     n_features = int(est.n_features_in_)
     if X.shape[1] != n_features:
-        raise ValueError(f"X_val has {X.shape[1]} features, but X has {n_features}: the "
-                         "validation set must have the training data's features")
+        raise ValueError(
+            f"X_val has {X.shape[1]} features, but X has {n_features}: the "
+            "validation set must have the training data's features"
+        )
     _check_feature_names(est, X_val, reset=False)
     Y, y = est._validation_targets(y_val, n_outputs)
     n = X.shape[0]
@@ -86,7 +93,8 @@ def check_validation_set(est, X_val, y_val, sample_weight_val, dtype, n_outputs)
     sw = None
     if sample_weight_val is not None:
         if np.ndim(sample_weight_val) == 1 and len(sample_weight_val) != n:
-            raise ValueError(f"sample_weight_val has {len(sample_weight_val)} weights, but "
-                             f"X_val has {n} rows")
+            raise ValueError(
+                f"sample_weight_val has {len(sample_weight_val)} weights, but X_val has {n} rows"
+            )
         sw = _check_sample_weight(sample_weight_val, X, dtype=dtype)
     return ValidationSet(X, Y, y, sw, dtype)

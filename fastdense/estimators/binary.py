@@ -19,7 +19,8 @@ __all__ = ["DenseBinaryClassifier"]
 
 
 class DenseBinaryClassifier(_ClassifierCore):
-    __doc__ = """Multi-layer perceptron for binary classification, trained in compiled code.
+    __doc__ = (
+        """Multi-layer perceptron for binary classification, trained in compiled code.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
     on binary targets: the same parameters with the same defaults and
@@ -30,7 +31,9 @@ class DenseBinaryClassifier(_ClassifierCore):
 
     Parameters
     ----------
-""" + params_doc() + """
+"""
+        + params_doc()
+        + """
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
@@ -115,6 +118,7 @@ class DenseBinaryClassifier(_ClassifierCore):
     >>> bool(cross_val_score(clf, X, y, cv=3).mean() > 0.8)
     True
     """
+    )
 
     _binary_only = True
 
@@ -124,8 +128,9 @@ class DenseBinaryClassifier(_ClassifierCore):
     def _check_targets_state(self):
         classes = getattr(self, "classes_", None)
         if classes is None or np.ndim(classes) != 1 or len(classes) != 2:
-            raise ValueError(f"classes_ must hold the 2 classes of a binary target; got "
-                             f"{classes!r}")
+            raise ValueError(
+                f"classes_ must hold the 2 classes of a binary target; got {classes!r}"
+            )
         super()._check_targets_state()
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -51,11 +51,15 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
     """What the classifiers share: labels, class weights, the logistic/softmax output."""
 
     _parameter_constraints: dict = {
-        **CONSTRAINTS, "class_weight": [None, dict, list, StrOptions({"balanced"})]}
+        **CONSTRAINTS,
+        "class_weight": [None, dict, list, StrOptions({"balanced"})],
+    }
     _binary_only = False  # DenseBinaryClassifier: True
 
-    __init__ = init_with(("hidden_layer_sizes", "activation"),
-                         (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "class_weight", "scoring"))
+    __init__ = init_with(
+        ("hidden_layer_sizes", "activation"),
+        (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "class_weight", "scoring"),
+    )
 
     def _output_activation(self):
         # MLPClassifier: softmax for multi-class, a logistic unit per output otherwise
@@ -71,24 +75,33 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         if classes is None or np.ndim(classes) != 1 or len(classes) < 2:
             raise ValueError(f"classes_ must hold at least 2 classes; got {classes!r}")
         if not isinstance(binarizer, LabelBinarizer) or not np.array_equal(
-                getattr(binarizer, "classes_", None), classes):
+            getattr(binarizer, "classes_", None), classes
+        ):
             raise ValueError("the fitted label binarizer does not match classes_")
         y_type = getattr(binarizer, "y_type_", None)
         n_out = 1 if y_type == "binary" else len(classes)
         if y_type not in ("binary", "multiclass", "multilabel-indicator") or (
-                self._binary_only and y_type != "binary"):
+            self._binary_only and y_type != "binary"
+        ):
             raise ValueError(f"the fitted label binarizer has target type {y_type!r}")
         if getattr(self, "n_outputs_", None) != n_out:
-            raise ValueError(f"n_outputs_ must be {n_out} for {len(classes)} classes "
-                             f"({y_type}); got {getattr(self, 'n_outputs_', None)!r}")
+            raise ValueError(
+                f"n_outputs_ must be {n_out} for {len(classes)} classes "
+                f"({y_type}); got {getattr(self, 'n_outputs_', None)!r}"
+            )
 
     def _validate_input(self, X, y, incremental, reset):
         fast = self._fast_input(X, y, incremental, reset)
         if fast is not None:
             return fast
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=self._dtype_spec(), reset=reset,
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=self._dtype_spec(),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -131,18 +144,20 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         y_type = type_of_target(y, input_name="y_val")
         fitted = self._label_binarizer.y_type_
         if (y_type == "multilabel-indicator") != (fitted == "multilabel-indicator"):
-            raise ValueError(f"y_val is a {y_type} target, but the classifier was fitted on "
-                             f"a {fitted} target")
+            raise ValueError(
+                f"y_val is a {y_type} target, but the classifier was fitted on a {fitted} target"
+            )
         if fitted == "multilabel-indicator":
             if y.shape[1] != len(self.classes_):
-                raise ValueError(f"y_val has {y.shape[1]} labels, but y has "
-                                 f"{len(self.classes_)}")
+                raise ValueError(f"y_val has {y.shape[1]} labels, but y has {len(self.classes_)}")
         else:
             known = set(self.classes_.tolist())
             unknown = [c for c in np.unique(y).tolist() if c not in known]
             if unknown:
-                raise ValueError(f"y_val has labels not seen in y: {unknown}; the "
-                                 f"classifier knows {self.classes_.tolist()}")
+                raise ValueError(
+                    f"y_val has labels not seen in y: {unknown}; the "
+                    f"classifier knows {self.classes_.tolist()}"
+                )
         return self._label_binarizer.transform(y), y
 
     def _labels_from_y(self, incremental):
@@ -167,7 +182,9 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
         else:
             binarizer = getattr(self, "_label_binarizer", None)
             if type(binarizer) is not LabelBinarizer or binarizer.y_type_ not in (
-                    "binary", "multiclass"):
+                "binary",
+                "multiclass",
+            ):
                 return None
             classes = binarizer.classes_
             if self.warm_start and not np.array_equal(np.unique(y), classes):
@@ -189,8 +206,7 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
-                    classes: Any = None) -> Any:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Any:
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -226,7 +242,6 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
             else:
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
 
     def _output(self, z):
         """The output layer's activation of the logits z (n, n_outputs), as MLPClassifier's."""
@@ -299,7 +314,8 @@ class _ClassifierCore(ClassifierMixin, _DenseBase):
 
 
 class DenseClassifier(_ClassifierCore):
-    __doc__ = """Multi-layer perceptron classifier, trained in compiled code.
+    __doc__ = (
+        """Multi-layer perceptron classifier, trained in compiled code.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
     on every target it takes: binary (a logistic output unit), multi-class
@@ -311,7 +327,9 @@ class DenseClassifier(_ClassifierCore):
 
     Parameters
     ----------
-""" + params_doc() + """
+"""
+        + params_doc()
+        + """
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -354,6 +372,7 @@ class DenseClassifier(_ClassifierCore):
     >>> clf.out_activation_, clf.predict_proba(X[:2]).shape
     ('softmax', (2, 3))
     """
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -106,18 +106,23 @@ class DenseFeatures(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         if not isinstance(estimator, _DenseBase):
             raise TypeError(
                 "DenseFeatures takes a fastdense DenseClassifier, DenseBinaryClassifier or "
-                f"DenseRegressor; got {type(estimator).__name__}")
+                f"DenseRegressor; got {type(estimator).__name__}"
+            )
 
     def _resolved_layer(self):
         """``layer`` as a non-negative index into the fitted hidden layers, or ValueError."""
         n_hidden = int(self.estimator_.n_layers_) - 2
         layer = self.layer
-        if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, Integral) or not (
-                -n_hidden <= layer < n_hidden):
+        if (
+            isinstance(layer, (bool, np.bool_))
+            or not isinstance(layer, Integral)
+            or not (-n_hidden <= layer < n_hidden)
+        ):
             raise ValueError(
                 f"layer={layer!r} is not a hidden layer of this network: it has "
                 f"{n_hidden} hidden layer{'s' if n_hidden != 1 else ''} (layer takes "
-                f"{-n_hidden} .. {n_hidden - 1})")
+                f"{-n_hidden} .. {n_hidden - 1})"
+            )
         return int(layer) % n_hidden
 
     @_fit_context(prefer_skip_nested_validation=False)  # the estimator validates its own
@@ -147,8 +152,9 @@ class DenseFeatures(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             try:
                 check_is_fitted(self.estimator, "coefs_")
             except NotFittedError as exc:
-                raise NotFittedError("With prefit=True, `estimator` must be a fitted "
-                                     "estimator.") from exc
+                raise NotFittedError(
+                    "With prefit=True, `estimator` must be a fitted estimator."
+                ) from exc
             self.estimator_ = deepcopy(self.estimator)
         else:
             if _routing_enabled():
@@ -167,8 +173,9 @@ class DenseFeatures(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         try:
             check_is_fitted(self)
         except NotFittedError as exc:
-            raise AttributeError(f"{type(self).__name__} object has no n_features_in_ "
-                                 "attribute.") from exc
+            raise AttributeError(
+                f"{type(self).__name__} object has no n_features_in_ attribute."
+            ) from exc
         return int(self.estimator_.n_features_in_)
 
     def transform(self, X: Any) -> np.ndarray:

@@ -16,7 +16,6 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, validate_data
 
 from .. import _fast_input, _train
@@ -50,7 +49,8 @@ _HUBER_DOC = """
 
 
 class DenseRegressor(RegressorMixin, _DenseBase):
-    __doc__ = """Multi-layer perceptron regressor, trained in compiled code.
+    __doc__ = (
+        """Multi-layer perceptron regressor, trained in compiled code.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
     the same parameters with the same defaults, the same fitted attributes
@@ -59,7 +59,10 @@ class DenseRegressor(RegressorMixin, _DenseBase):
 
     Parameters
     ----------
-""" + params_doc(loss=_LOSS_DOC, classifier=False) + _HUBER_DOC + """
+"""
+        + params_doc(loss=_LOSS_DOC, classifier=False)
+        + _HUBER_DOC
+        + """
     Attributes
     ----------
     n_outputs_ : int
@@ -91,6 +94,7 @@ class DenseRegressor(RegressorMixin, _DenseBase):
     >>> bool(reg.score(X, y) > 0.9)
     True
     """
+    )
 
     _parameter_constraints: dict = {
         **CONSTRAINTS,
@@ -98,8 +102,10 @@ class DenseRegressor(RegressorMixin, _DenseBase):
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
-    __init__ = init_with(("loss", "hidden_layer_sizes", "activation"),
-                         (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "scoring", "huber_delta"))
+    __init__ = init_with(
+        ("loss", "hidden_layer_sizes", "activation"),
+        (*MLP_KEYWORDS, *LAYER_KEYWORDS, "dtype", "scoring", "huber_delta"),
+    )
 
     def _output_code(self):
         # the robust losses run on the identity output, under their own codes
@@ -121,14 +127,21 @@ class DenseRegressor(RegressorMixin, _DenseBase):
 
     def _validate_input(self, X, y, incremental, reset):
         y_fast = _fast_input.numeric_targets(y, getattr(X, "shape", (None,))[0], allow_2d=True)
-        X_fast = None if y_fast is None else _fast_input.features(
-            self, X, self._dtype_spec(), reset)
+        X_fast = (
+            None if y_fast is None else _fast_input.features(self, X, self._dtype_spec(), reset)
+        )
         if X_fast is not None:  # the common input, proven as validate_data would
             self._check_poisson_targets(y_fast)
             return X_fast, (y_fast.reshape((-1, 1)) if y_fast.ndim == 1 else y_fast), y_fast
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-            dtype=self._dtype_spec(), reset=reset,
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=self._dtype_spec(),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -149,6 +162,7 @@ class DenseRegressor(RegressorMixin, _DenseBase):
                 f"loss='poisson' needs targets >= 0 (counts or rates); y has negative "
                 f"values (min {float(np.min(y))!r}). Use loss='squared_error' for such targets."
             )
+
     def _validation_targets(self, y_val, n_outputs):
         """(kernel, as given) targets of a validation set with y's number of outputs."""
         y = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")

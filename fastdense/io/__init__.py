@@ -19,5 +19,12 @@ the public entry points; the bounds are listed in ``docs/reliability.md``.
 from ._files import atomic_write, open_regular
 from .container import MAX_HEADER, MAX_JSON_DEPTH, load_arrays, parse_json, save_arrays
 
-__all__ = ["atomic_write", "open_regular", "load_arrays", "save_arrays", "parse_json",
-           "MAX_HEADER", "MAX_JSON_DEPTH"]
+__all__ = [
+    "atomic_write",
+    "open_regular",
+    "load_arrays",
+    "save_arrays",
+    "parse_json",
+    "MAX_HEADER",
+    "MAX_JSON_DEPTH",
+]

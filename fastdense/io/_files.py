@@ -39,8 +39,9 @@ def _final_target(path: str) -> str:
     return path
 
 
-def atomic_write(path: "Union[str, os.PathLike[str]]",
-                 data: "Union[bytes, Callable[[IO[bytes]], None]]") -> None:
+def atomic_write(
+    path: "Union[str, os.PathLike[str]]", data: "Union[bytes, Callable[[IO[bytes]], None]]"
+) -> None:
     """Write `data` (bytes, or a function that writes to a binary file) to `path` atomically.
 
     Parameters
@@ -99,8 +100,10 @@ def open_regular(path: "Union[str, os.PathLike[str]]") -> "tuple[IO[bytes], int]
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{name!r} is not a regular file (a device, FIFO or socket); "
-                             "fastdense reads models from regular files only")
+            raise ValueError(
+                f"{name!r} is not a regular file (a device, FIFO or socket); "
+                "fastdense reads models from regular files only"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         f = os.fdopen(fd, "rb")

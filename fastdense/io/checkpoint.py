@@ -46,8 +46,9 @@ def _encode(obj: Any, arrays: Dict[str, np.ndarray]) -> Any:
     if isinstance(obj, dict):
         return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        return {"__list__" if isinstance(obj, list) else "__tuple__":
-                [_encode(v, arrays) for v in obj]}
+        return {
+            "__list__" if isinstance(obj, list) else "__tuple__": [_encode(v, arrays) for v in obj]
+        }
     raise TypeError(
         f"fastdense.torch.save writes tensors, arrays, numbers, strings and dicts/lists of "
         f"them (a state_dict); got {type(obj).__name__}, which would need pickle"
@@ -61,7 +62,7 @@ def _decode(node: Any, arrays: Dict[str, np.ndarray]) -> Any:
         raise ValueError("malformed checkpoint")
     if not isinstance(node, dict) or len(node) != 1:
         raise ValueError("malformed checkpoint")
-    (tag, value), = node.items()
+    ((tag, value),) = node.items()
     if tag in ("__array__", "__tensor__"):
         arr = arrays[str(value)].copy()
         return arr if tag == "__array__" else _const(arr)

@@ -35,11 +35,31 @@ import numpy as np
 from .._version import __version__
 from ._files import atomic_write, open_regular
 
-__all__ = ["save_arrays", "load_arrays", "check_safetensors_header", "parse_json",
-           "MAX_HEADER", "MAX_JSON_DEPTH", "MAX_NDIM"]
+__all__ = [
+    "save_arrays",
+    "load_arrays",
+    "check_safetensors_header",
+    "parse_json",
+    "MAX_HEADER",
+    "MAX_JSON_DEPTH",
+    "MAX_NDIM",
+]
 
-_ITEMSIZE = {"F16": 2, "BF16": 2, "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1,
-             "F32": 4, "I32": 4, "U32": 4, "F64": 8, "I64": 8, "U64": 8}
+_ITEMSIZE = {
+    "F16": 2,
+    "BF16": 2,
+    "I16": 2,
+    "U16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F32": 4,
+    "I32": 4,
+    "U32": 4,
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+}
 #: the largest header read (safetensors' own limit): bounds the metadata's length
 MAX_HEADER = 100 * 1024 * 1024
 #: the deepest JSON nesting accepted in a header or a metadata value
@@ -69,8 +89,10 @@ def parse_json(text: "str | bytes", what: str, max_depth: int = MAX_JSON_DEPTH) 
         if token in "[{":
             depth += 1
             if depth > max_depth:
-                raise ValueError(f"{what} nests deeper than {max_depth} levels; a fastdense "
-                                 "file never does (corrupt or hostile)")
+                raise ValueError(
+                    f"{what} nests deeper than {max_depth} levels; a fastdense "
+                    "file never does (corrupt or hostile)"
+                )
         elif token in "]}":
             depth -= 1
     try:
@@ -91,8 +113,11 @@ def _require_safetensors():
     return st_numpy
 
 
-def save_arrays(arrays: Mapping[str, Any], path: "str | os.PathLike[str]",
-                metadata: Optional[Mapping[str, str]] = None) -> None:
+def save_arrays(
+    arrays: Mapping[str, Any],
+    path: "str | os.PathLike[str]",
+    metadata: Optional[Mapping[str, str]] = None,
+) -> None:
     """Write a mapping of name -> array to `path` in safetensors format, atomically.
 
     Parameters
@@ -140,7 +165,7 @@ def check_safetensors_header(blob: bytes, source: str = "file") -> Dict[str, Any
             f"{source} is not a valid safetensors file: header length {n} exceeds the "
             f"file ({len(blob)} bytes) or {MAX_HEADER} bytes; truncated or corrupt"
         )
-    header = parse_json(blob[8:8 + n], f"{source} has a malformed safetensors header: it")
+    header = parse_json(blob[8 : 8 + n], f"{source} has a malformed safetensors header: it")
     if not isinstance(header, dict):
         raise ValueError(f"{source} has a malformed safetensors header: not a JSON object")
     data_size = len(blob) - 8 - n
@@ -158,10 +183,15 @@ def check_safetensors_header(blob: bytes, source: str = "file") -> Dict[str, Any
             raise ValueError(f"{source}: entry {name!r} lacks dtype/shape/data_offsets") from None
         if not isinstance(dtype, str) or dtype not in _ITEMSIZE:
             raise ValueError(f"{source}: entry {name!r} has unknown dtype {dtype!r}")
-        if not (isinstance(shape, list) and len(shape) <= MAX_NDIM and all(
-                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
-            raise ValueError(f"{source}: entry {name!r} has an invalid shape (at most "
-                             f"{MAX_NDIM} non-negative sizes)")
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= MAX_NDIM
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+        ):
+            raise ValueError(
+                f"{source}: entry {name!r} has an invalid shape (at most "
+                f"{MAX_NDIM} non-negative sizes)"
+            )
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= data_size):
             raise ValueError(
                 f"{source}: entry {name!r} points outside the data ({start}..{end} of "
@@ -176,8 +206,10 @@ def check_safetensors_header(blob: bytes, source: str = "file") -> Dict[str, Any
             raise ValueError(f"{source}: tensors overlap in the data section; corrupt file")
     covered = sum(end - start for start, end in spans)
     if covered != data_size:
-        raise ValueError(f"{source}: its arrays cover {covered} of the {data_size} data bytes "
-                         "(safetensors' data is exactly its arrays); truncated or corrupt")
+        raise ValueError(
+            f"{source}: its arrays cover {covered} of the {data_size} data bytes "
+            "(safetensors' data is exactly its arrays); truncated or corrupt"
+        )
     return header
 
 
@@ -196,12 +228,15 @@ def _read_declared(path: str) -> bytes:
             if n > min(MAX_HEADER, size - 8):
                 raise ValueError(
                     f"{path!r} is not a valid safetensors file: header length {n} exceeds "
-                    f"the file ({size} bytes) or {MAX_HEADER} bytes; truncated or corrupt")
+                    f"the file ({size} bytes) or {MAX_HEADER} bytes; truncated or corrupt"
+                )
             head += f.read(size - 8)
     return head
 
 
-def load_arrays(path: "str | os.PathLike[str]") -> Tuple["OrderedDict[str, np.ndarray]", Dict[str, str]]:
+def load_arrays(
+    path: "str | os.PathLike[str]",
+) -> Tuple["OrderedDict[str, np.ndarray]", Dict[str, str]]:
     """Read a safetensors file written by :func:`save_arrays` (or by PyTorch's safetensors).
 
     Returns
@@ -231,7 +266,10 @@ def load_arrays(path: "str | os.PathLike[str]") -> Tuple["OrderedDict[str, np.nd
         saved_order = parse_json(metadata.get("fastdense_keys", "null"), "fastdense_keys")
     except ValueError:
         saved_order = None
-    if (isinstance(saved_order, list) and all(isinstance(k, str) for k in saved_order)
-            and sorted(saved_order) == sorted(arrays)):
+    if (
+        isinstance(saved_order, list)
+        and all(isinstance(k, str) for k in saved_order)
+        and sorted(saved_order) == sorted(arrays)
+    ):
         order = saved_order
     return OrderedDict((k, arrays[k]) for k in order), metadata

@@ -32,9 +32,19 @@ import numpy as np
 from .._network import check_count, check_network
 from .container import parse_json
 
-__all__ = ["KINDS", "ESTIMATOR_KIND", "CLI_FORMAT", "CLI_PREPROCESS", "FORMAT_KEY",
-           "FORMAT_VERSION", "MAX_LABEL_WIDTH", "MAX_STEPS", "estimator_arrays",
-           "estimator_from", "read_estimator"]
+__all__ = [
+    "KINDS",
+    "ESTIMATOR_KIND",
+    "CLI_FORMAT",
+    "CLI_PREPROCESS",
+    "FORMAT_KEY",
+    "FORMAT_VERSION",
+    "MAX_LABEL_WIDTH",
+    "MAX_STEPS",
+    "estimator_arrays",
+    "estimator_from",
+    "read_estimator",
+]
 
 _KIND = "fastdense_kind"
 ESTIMATOR_KIND = "DenseBinaryClassifier"
@@ -42,11 +52,14 @@ ESTIMATOR_KIND = "DenseBinaryClassifier"
 KINDS = ("DenseBinaryClassifier", "DenseClassifier", "DenseRegressor")
 _CLASSIFIER_KINDS = ("DenseBinaryClassifier", "DenseClassifier")
 #: a classifier's target type (its label binarizer's y_type_) -> its output activation
-_TARGET_TYPES = {"binary": "logistic", "multiclass": "softmax",
-                 "multilabel-indicator": "logistic"}
+_TARGET_TYPES = {"binary": "logistic", "multiclass": "softmax", "multilabel-indicator": "logistic"}
 #: a regressor's loss -> its output activation (MLPRegressor's)
-_REGRESSOR_OUTPUTS = {"squared_error": "identity", "poisson": "exp",
-                      "absolute_error": "identity", "huber": "identity"}
+_REGRESSOR_OUTPUTS = {
+    "squared_error": "identity",
+    "poisson": "exp",
+    "absolute_error": "identity",
+    "huber": "identity",
+}
 # the command line's model files add its standardization (fastdense.io.model_file)
 CLI_FORMAT = "fastdense-cli-model/1"
 CLI_PREPROCESS = ("preprocess.mean", "preprocess.scale")
@@ -128,14 +141,26 @@ _FITTED = {
 }
 # what every fitted estimator has, and what sgd / adam add (partial_fit reads them)
 _REQUIRED = ("n_features_in_", "n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_")
-_REQUIRED_STOCHASTIC = ("loss_curve_", "best_loss_", "best_validation_score_",
-                        "validation_scores_", "_no_improvement_count")
-_FITTED_SPECIAL = ("_fit_dtype", "classes_", "classes_dtype", "feature_names_in_", "_optimizer",
-                   "target_type", "sparse_target")
+_REQUIRED_STOCHASTIC = (
+    "loss_curve_",
+    "best_loss_",
+    "best_validation_score_",
+    "validation_scores_",
+    "_no_improvement_count",
+)
+_FITTED_SPECIAL = (
+    "_fit_dtype",
+    "classes_",
+    "classes_dtype",
+    "feature_names_in_",
+    "_optimizer",
+    "target_type",
+    "sparse_target",
+)
 
 #: the largest step count (n_iter_, t_, an optimizer's t): exact as a float, far from int64's
 #: end (the same bound as ``fastdense.estimators._optimizers.MAX_STEPS``, which needs sklearn)
-MAX_STEPS = 2 ** 53
+MAX_STEPS = 2**53
 
 
 def _optimizers():
@@ -155,8 +180,10 @@ def _field(value, name, field):
         return _count(value, name, low=int(field.low), high=int(field.high))
     value = _real(value, name, low=field.low, high=field.high)
     if (field.open_low and value == field.low) or (field.open_high and value == field.high):
-        raise _Bad(f"{name} must be {'>' if field.open_low else '<'} "
-                   f"{field.low if field.open_low else field.high}; the file has {value!r}")
+        raise _Bad(
+            f"{name} must be {'>' if field.open_low else '<'} "
+            f"{field.low if field.open_low else field.high}; the file has {value!r}"
+        )
     return value
 
 
@@ -185,13 +212,15 @@ def _kind_of(est):
 
 def _batch_norm_state(arrays, units, dtype):
     """The file's batch-norm state array, proven against the network (format 2)."""
-    n = 4 * sum(units[1:len(units) - 1])
+    n = 4 * sum(units[1 : len(units) - 1])
     state = arrays.get(BATCH_NORM_ARRAY)
     if state is None:
         raise _Bad(f"the file's batch_norm=True needs its {BATCH_NORM_ARRAY} array")
     if state.ndim != 1 or state.shape[0] != n or state.dtype != dtype:
-        raise _Bad(f"the file's {BATCH_NORM_ARRAY} must be {n} {dtype} values; it is "
-                   f"{state.dtype} {state.shape}")
+        raise _Bad(
+            f"the file's {BATCH_NORM_ARRAY} must be {n} {dtype} values; it is "
+            f"{state.dtype} {state.shape}"
+        )
     return state
 
 
@@ -211,8 +240,12 @@ def estimator_arrays(est):
     params = {}
     for name, value in est.get_params(deep=False).items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
-            warnings.warn("random_state is a RandomState instance; it is saved as None "
-                          "(the fitted weights are saved exactly)", UserWarning, stacklevel=3)
+            warnings.warn(
+                "random_state is a RandomState instance; it is saved as None "
+                "(the fitted weights are saved exactly)",
+                UserWarning,
+                stacklevel=3,
+            )
             value = None
         elif name == "dtype" and value is not None:
             value = np.dtype(value).name
@@ -221,8 +254,10 @@ def estimator_arrays(est):
         elif name == "class_weight" and isinstance(value, list):  # multilabel: one per label
             value = {"__per_label__": [_class_weight_entry(d, name) for d in value]}
         elif name == "scoring" and callable(value):
-            raise TypeError("fastdense.save cannot store a callable `scoring` (no code goes "
-                            "into the file); set scoring to a scorer name or None, or pickle")
+            raise TypeError(
+                "fastdense.save cannot store a callable `scoring` (no code goes "
+                "into the file); set scoring to a scorer name or None, or pickle"
+            )
         params[name] = value if isinstance(value, dict) else _plain(value, name)
     arrays = OrderedDict()
     for i, (w, b) in enumerate(zip(net.coefs, net.intercepts)):
@@ -246,14 +281,20 @@ def estimator_arrays(est):
         fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
     opt = getattr(est, "_optimizer", None)
     if opt is not None:  # for partial_fit / warm_start after loading
-        fitted["_optimizer"] = {"class": type(opt).__name__,
-                                **{k: _plain(getattr(opt, k), k) for k in opt.FILE_FIELDS}}
+        fitted["_optimizer"] = {
+            "class": type(opt).__name__,
+            **{k: _plain(getattr(opt, k), k) for k in opt.FILE_FIELDS},
+        }
         arrays["_optimizer.state1"] = opt.state1
         arrays["_optimizer.state2"] = opt.state2
-    meta = {_KIND: kind, FORMAT_KEY: "1", "params": json.dumps(params),
-            "fitted": json.dumps(fitted)}
+    meta = {
+        _KIND: kind,
+        FORMAT_KEY: "1",
+        "params": json.dumps(params),
+        "fitted": json.dumps(fitted),
+    }
     if net.layout.batch_norm:  # format 2: the batch norms' parameters and running statistics
-        arrays[BATCH_NORM_ARRAY] = net.params[net.layout.bn_start:]
+        arrays[BATCH_NORM_ARRAY] = net.params[net.layout.bn_start :]
         meta[FORMAT_KEY] = "2"
     return arrays, meta
 
@@ -266,8 +307,7 @@ def read_estimator(reader, arrays, meta, path, **kwargs):
     """
     try:
         return reader(arrays, meta, **kwargs)
-    except (KeyError, TypeError, IndexError, AttributeError, OverflowError,
-            ValueError) as exc:
+    except (KeyError, TypeError, IndexError, AttributeError, OverflowError, ValueError) as exc:
         raise ValueError(
             f"{os.fspath(path)!r} holds a damaged or invalid fastdense model: {exc}"
         ) from None
@@ -284,14 +324,22 @@ def _json_object(meta, key):
 
 def _warn_unknown(kind, names):
     if names:
-        warnings.warn(f"fastdense.load ignored the file's unknown {kind} {sorted(names)} "
-                      "(written by another fastdense version?)", UserWarning, stacklevel=4)
+        warnings.warn(
+            f"fastdense.load ignored the file's unknown {kind} {sorted(names)} "
+            "(written by another fastdense version?)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _read_class_weight(entry, name):
     items = entry.get("__items__") if isinstance(entry, dict) else None
-    if not (isinstance(entry, dict) and len(entry) == 1 and isinstance(items, list) and all(
-            isinstance(kv, list) and len(kv) == 2 for kv in items)):
+    if not (
+        isinstance(entry, dict)
+        and len(entry) == 1
+        and isinstance(items, list)
+        and all(isinstance(kv, list) and len(kv) == 2 for kv in items)
+    ):
         raise _Bad(f"the file's {name} must be a list of [class, weight] pairs")
     weights = {}
     for k, v in items:
@@ -312,8 +360,9 @@ def _read_params(cls, params):
         per_label = cw["__per_label__"]
         if not (isinstance(per_label, list) and per_label and len(cw) == 1):
             raise _Bad("the file's per-label class_weight must be a non-empty list")
-        params["class_weight"] = [_read_class_weight(d, f"class_weight[{i}]")
-                                  for i, d in enumerate(per_label)]
+        params["class_weight"] = [
+            _read_class_weight(d, f"class_weight[{i}]") for i, d in enumerate(per_label)
+        ]
     elif isinstance(cw, dict):
         params["class_weight"] = _read_class_weight(cw, "class_weight")
     hls = params.get("hidden_layer_sizes")
@@ -327,8 +376,9 @@ def _read_params(cls, params):
     sizes = est.hidden_layer_sizes
     sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
     if any(isinstance(h, bool) or not isinstance(h, Integral) or h < 1 for h in sizes):
-        raise _Bad(f"the file's hidden_layer_sizes {est.hidden_layer_sizes!r} are not "
-                   "positive integers")
+        raise _Bad(
+            f"the file's hidden_layer_sizes {est.hidden_layer_sizes!r} are not positive integers"
+        )
     return est, [int(h) for h in sizes]
 
 
@@ -343,13 +393,16 @@ def _read_classes(fitted, arrays):
         except TypeError:
             dtype = None
         if dtype is None or dtype.kind != "U":
-            raise _Bad(f"the file's classes_dtype must be a NumPy string dtype; it has "
-                       f"{dtype_str!r}")
+            raise _Bad(
+                f"the file's classes_dtype must be a NumPy string dtype; it has {dtype_str!r}"
+            )
         longest = max((len(c) for c in labels), default=0)
         if dtype.itemsize // 4 > max(longest, MAX_LABEL_WIDTH):
-            raise _Bad(f"the file's classes_dtype {dtype_str!r} is wider than its labels "
-                       f"need ({longest} characters) and than {MAX_LABEL_WIDTH}: refused "
-                       "(a short file must not allocate gigabytes)")
+            raise _Bad(
+                f"the file's classes_dtype {dtype_str!r} is wider than its labels "
+                f"need ({longest} characters) and than {MAX_LABEL_WIDTH}: refused "
+                "(a short file must not allocate gigabytes)"
+            )
         classes = np.asarray(labels, dtype=dtype)
         if classes.tolist() != labels:
             raise _Bad("the file's classes_ do not fit its classes_dtype")
@@ -360,11 +413,14 @@ def _read_classes(fitted, arrays):
     else:
         raise _Bad("the file lacks classes_")
     if classes.ndim != 1 or classes.shape[0] < 2:
-        raise _Bad(f"classes_ must be a list of at least 2 labels; the file has shape "
-                   f"{classes.shape}")
+        raise _Bad(
+            f"classes_ must be a list of at least 2 labels; the file has shape {classes.shape}"
+        )
     if not np.all(classes[:-1] < classes[1:]):
-        raise _Bad(f"classes_ must be distinct labels in sorted order (as LabelBinarizer "
-                   f"sorts them); the file has {classes.tolist()!r}")
+        raise _Bad(
+            f"classes_ must be distinct labels in sorted order (as LabelBinarizer "
+            f"sorts them); the file has {classes.tolist()!r}"
+        )
     return classes
 
 
@@ -377,36 +433,52 @@ def _read_targets(est, kind, fitted, arrays, values):
     from sklearn.preprocessing import LabelBinarizer
 
     binary_only = kind == "DenseBinaryClassifier"
-    target = _choice(fitted.get("target_type", "binary" if binary_only else None),
-                     "target_type", {"binary"} if binary_only else set(_TARGET_TYPES))
+    target = _choice(
+        fitted.get("target_type", "binary" if binary_only else None),
+        "target_type",
+        {"binary"} if binary_only else set(_TARGET_TYPES),
+    )
     sparse = _bool(fitted.get("sparse_target", False), "sparse_target")
     classes = _read_classes(fitted, arrays)
     k = classes.shape[0]
     if target == "binary" and k != 2:
         raise _Bad(f"the file's binary target must have 2 classes; its classes_ has {k}")
     if target == "multiclass" and k < 3:
-        raise _Bad(f"the file's multiclass target must have at least 3 classes (2 are a "
-                   f"binary target); its classes_ has {k}")
+        raise _Bad(
+            f"the file's multiclass target must have at least 3 classes (2 are a "
+            f"binary target); its classes_ has {k}"
+        )
     if target == "multilabel-indicator" and not (
-            classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(k))):
-        raise _Bad(f"the file's multilabel target must have the label indices 0..{k - 1} as "
-                   f"classes_ (as LabelBinarizer has them); it has {classes.tolist()!r}")
+        classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(k))
+    ):
+        raise _Bad(
+            f"the file's multilabel target must have the label indices 0..{k - 1} as "
+            f"classes_ (as LabelBinarizer has them); it has {classes.tolist()!r}"
+        )
     if sparse and target != "multilabel-indicator":
-        raise _Bad(f"the file's sparse_target is true, but only a multilabel target can be "
-                   f"sparse; its target is {target!r}")
+        raise _Bad(
+            f"the file's sparse_target is true, but only a multilabel target can be "
+            f"sparse; its target is {target!r}"
+        )
     cw = est.class_weight
     if isinstance(cw, list) and (target != "multilabel-indicator" or len(cw) != k):
-        raise _Bad(f"the file's class_weight is a list of {len(cw)} per-label dicts, but its "
-                   f"target is {target} with {k} classes (a list needs a multilabel target, "
-                   "one dict per label)")
+        raise _Bad(
+            f"the file's class_weight is a list of {len(cw)} per-label dicts, but its "
+            f"target is {target} with {k} classes (a list needs a multilabel target, "
+            "one dict per label)"
+        )
     n_out = 1 if target == "binary" else k
     if values["n_outputs_"] != n_out:
-        raise _Bad(f"the file's n_outputs_ = {values['n_outputs_']} contradicts its {k} "
-                   f"classes ({target} target: {n_out} output unit(s))")
+        raise _Bad(
+            f"the file's n_outputs_ = {values['n_outputs_']} contradicts its {k} "
+            f"classes ({target} target: {n_out} output unit(s))"
+        )
     want = _TARGET_TYPES[target]
     if values["out_activation_"] != want:
-        raise _Bad(f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
-                   f"{target} target (which has {want!r} output units)")
+        raise _Bad(
+            f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
+            f"{target} target (which has {want!r} output units)"
+        )
     binarizer = LabelBinarizer()
     try:
         if target == "multilabel-indicator":
@@ -417,8 +489,10 @@ def _read_targets(est, kind, fitted, arrays, values):
     except ValueError as exc:
         read_as = str(exc)
     if read_as != target or not np.array_equal(binarizer.classes_, classes):
-        raise _Bad(f"the file's classes_ {classes.tolist()!r} are not the labels of a {target} "
-                   f"target (LabelBinarizer reads them as {read_as!r})")
+        raise _Bad(
+            f"the file's classes_ {classes.tolist()!r} are not the labels of a {target} "
+            f"target (LabelBinarizer reads them as {read_as!r})"
+        )
     binarizer.sparse_input_ = sparse  # what a sparse indicator matrix leaves: sparse predict
     return classes, binarizer
 
@@ -426,8 +500,10 @@ def _read_targets(est, kind, fitted, arrays, values):
 def _check_regressor_output(est, values):
     want = _REGRESSOR_OUTPUTS[est.loss]  # loss was validated with the parameters
     if values["out_activation_"] != want:
-        raise _Bad(f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
-                   f"loss {est.loss!r} (which has an {want!r} output)")
+        raise _Bad(
+            f"the file's out_activation_ {values['out_activation_']!r} contradicts its "
+            f"loss {est.loss!r} (which has an {want!r} output)"
+        )
 
 
 def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
@@ -436,12 +512,15 @@ def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
     name = opt_meta["class"]
     optimizers = _optimizers()
     if name not in optimizers:
-        raise _Bad(f"the file names an unknown optimizer class {name!r}; expected one of "
-                   f"{sorted(optimizers)}")
+        raise _Bad(
+            f"the file names an unknown optimizer class {name!r}; expected one of "
+            f"{sorted(optimizers)}"
+        )
     solver, cls = optimizers[name]
     if est.solver != solver:
-        raise _Bad(f"the file's optimizer state is {solver}'s, but its solver parameter is "
-                   f"{est.solver!r}")
+        raise _Bad(
+            f"the file's optimizer state is {solver}'s, but its solver parameter is {est.solver!r}"
+        )
     fields = cls.FILE_FIELDS
     _warn_unknown("optimizer entries", set(opt_meta) - set(fields) - {"class"})
     missing = sorted(set(fields) - set(opt_meta))
@@ -455,15 +534,18 @@ def _read_optimizer(est, opt_meta, arrays, n_params, dtype):
         try:  # what the next epoch computes (scikit-learn's formula) must be a number
             opt.learning_rate_init / (step + 1) ** opt.power_t
         except (OverflowError, ZeroDivisionError):
-            raise _Bad(f"the file's invscaling schedule overflows at its step t_ = {step} "
-                       f"(power_t = {opt.power_t})") from None
+            raise _Bad(
+                f"the file's invscaling schedule overflows at its step t_ = {step} "
+                f"(power_t = {opt.power_t})"
+            ) from None
     for key in ("state1", "state2"):
         if f"_optimizer.{key}" not in arrays:
             raise _Bad(f"the file lacks the optimizer's _optimizer.{key} array")
         arr = arrays[f"_optimizer.{key}"]
         if arr.dtype != dtype:
-            raise _Bad(f"_optimizer.{key} has dtype {arr.dtype}; expected {dtype}, the "
-                       "network's dtype")
+            raise _Bad(
+                f"_optimizer.{key} has dtype {arr.dtype}; expected {dtype}, the network's dtype"
+            )
         setattr(opt, key, np.array(arr, dtype=dtype, order="C"))
     est._optimizer = opt
     est._check_optimizer(opt)
@@ -486,14 +568,17 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
     if not (isinstance(version, str) and version.isdigit() and len(version) < 6):
         raise _Bad(f"the file's {FORMAT_KEY} must be a version number; it has {version!r}")
     if int(version) > FORMAT_VERSION:
-        raise _Bad(f"the file's estimator format is version {version}; this fastdense reads "
-                   f"up to version {FORMAT_VERSION} (upgrade fastdense)")
+        raise _Bad(
+            f"the file's estimator format is version {version}; this fastdense reads "
+            f"up to version {FORMAT_VERSION} (upgrade fastdense)"
+        )
     kind = _choice(meta.get(_KIND), _KIND, set(kinds))
     est, hidden = _read_params(_estimator_classes()[kind], _json_object(meta, "params"))
     classifier = kind in _CLASSIFIER_KINDS
     fitted = _json_object(meta, "fitted")
-    special = set(_FITTED_SPECIAL) if classifier else {"_fit_dtype", "feature_names_in_",
-                                                         "_optimizer"}
+    special = (
+        set(_FITTED_SPECIAL) if classifier else {"_fit_dtype", "feature_names_in_", "_optimizer"}
+    )
     _warn_unknown("fitted attribute(s)", set(fitted) - set(_FITTED) - special)
 
     dtype = _choice(fitted.get("_fit_dtype"), "_fit_dtype", {"float32", "float64"})
@@ -526,22 +611,33 @@ def estimator_from(arrays, meta, extra_arrays=(), kinds=KINDS):
         _check_regressor_output(est, values)
     from ..estimators._base import _MAX_LAYERS
 
-    units, _ = check_network(coefs, icpts, n_features=n_features,
-                             n_outputs=values["n_outputs_"], dtype=dtype,
-                             max_layers=_MAX_LAYERS - 1)
+    units, _ = check_network(
+        coefs,
+        icpts,
+        n_features=n_features,
+        n_outputs=values["n_outputs_"],
+        dtype=dtype,
+        max_layers=_MAX_LAYERS - 1,
+    )
     if any(a.dtype != dtype for a in coefs + icpts):  # no silent casts of a file's arrays
         raise _Bad(f"the file's weights must all be {dtype}, its _fit_dtype")
     if units[1:-1] != hidden:
-        raise _Bad(f"the file's weights have hidden layers {units[1:-1]}, but its "
-                   f"hidden_layer_sizes parameter says {hidden}")
+        raise _Bad(
+            f"the file's weights have hidden layers {units[1:-1]}, but its "
+            f"hidden_layer_sizes parameter says {hidden}"
+        )
     if values.get("n_layers_", len(units)) != len(units):
-        raise _Bad(f"the file's n_layers_ = {values['n_layers_']} contradicts its "
-                   f"{n_layers} weight arrays ({len(units)} layers)")
+        raise _Bad(
+            f"the file's n_layers_ = {values['n_layers_']} contradicts its "
+            f"{n_layers} weight arrays ({len(units)} layers)"
+        )
     names = fitted.get("feature_names_in_")
-    if names is not None and not (isinstance(names, list) and len(names) == n_features
-                                  and all(isinstance(f, str) for f in names)):
-        raise _Bad(f"the file's feature_names_in_ must be {n_features} strings "
-                   "(one per feature)")
+    if names is not None and not (
+        isinstance(names, list)
+        and len(names) == n_features
+        and all(isinstance(f, str) for f in names)
+    ):
+        raise _Bad(f"the file's feature_names_in_ must be {n_features} strings (one per feature)")
 
     for key, value in values.items():  # the whitelist's names only
         setattr(est, key, value)

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..estimators import DenseBinaryClassifier
 from .container import load_arrays, parse_json, save_arrays
-from .estimator_file import CLI_FORMAT as FORMAT, CLI_PREPROCESS as _PREPROCESS
+from .estimator_file import CLI_FORMAT as FORMAT
+from .estimator_file import CLI_PREPROCESS as _PREPROCESS
 from .estimator_file import KINDS, estimator_arrays, estimator_from, read_estimator
-
 
 __all__ = ["save_model", "load_model"]
 
@@ -65,10 +65,13 @@ def load_model(path: "str | os.PathLike[str]") -> Tuple[DenseBinaryClassifier, D
         saved_by_python = meta.get("format") is None and "fastdense_kind" in meta
         raise ValueError(
             f"{os.fspath(path)!r} is not a fastdense command-line model file "
-            + ("(it was saved by fastdense.save: an estimator without the input columns "
-               "and scaling the command line needs; load it in Python with fastdense.load, "
-               "or train one with `fastdense train`)" if saved_by_python else
-               f"(format {meta.get('format')!r}; expected {FORMAT!r})")
+            + (
+                "(it was saved by fastdense.save: an estimator without the input columns "
+                "and scaling the command line needs; load it in Python with fastdense.load, "
+                "or train one with `fastdense train`)"
+                if saved_by_python
+                else f"(format {meta.get('format')!r}; expected {FORMAT!r})"
+            )
         )
     clf, extra = read_estimator(_read, arrays, meta, path)
     return clf, extra
@@ -84,14 +87,20 @@ def _read(arrays, meta):
     one_hot = info.get("one_hot", {})
     if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
         raise ValueError("its input columns must be a list of column names")
-    if not (isinstance(one_hot, dict) and all(
+    if not (
+        isinstance(one_hot, dict)
+        and all(
             k in columns and isinstance(v, list) and v and all(isinstance(c, str) for c in v)
-            for k, v in one_hot.items())):
+            for k, v in one_hot.items()
+        )
+    ):
         raise ValueError("its one-hot categories must map input columns to lists of names")
     width = sum(len(one_hot[c]) if c in one_hot else 1 for c in columns)
     if columns and width != clf.n_features_in_:
-        raise ValueError(f"its {len(columns)} input columns expand to {width} features, but "
-                         f"the network takes {clf.n_features_in_}")
+        raise ValueError(
+            f"its {len(columns)} input columns expand to {width} features, but "
+            f"the network takes {clf.n_features_in_}"
+        )
     present = [k for k in _PREPROCESS if k in arrays]
     if present and len(present) != 2:
         raise ValueError(f"it has {present} without its pair")
@@ -100,8 +109,10 @@ def _read(arrays, meta):
         mean, scale = (np.array(arrays[k]) for k in _PREPROCESS)
         for name, arr in zip(_PREPROCESS, (mean, scale)):
             if arr.dtype != np.float64 or arr.shape != (clf.n_features_in_,):
-                raise ValueError(f"{name} has shape {arr.shape} and dtype {arr.dtype}; "
-                                 f"expected ({clf.n_features_in_},) float64")
+                raise ValueError(
+                    f"{name} has shape {arr.shape} and dtype {arr.dtype}; "
+                    f"expected ({clf.n_features_in_},) float64"
+                )
         if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ValueError("its standardization must be finite, with scales > 0")
     return clf, {"mean": mean, "scale": scale, "info": info}

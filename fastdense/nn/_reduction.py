@@ -6,7 +6,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def reduction_name(size_average, reduce, reduction: str) -> str:
-    """"mean", "sum" or "none"; PyTorch's legacy ``size_average``/``reduce`` win if given.
+    """ "mean", "sum" or "none"; PyTorch's legacy ``size_average``/``reduce`` win if given.
 
     Raises
     ------

@@ -18,10 +18,36 @@ from ..autograd import Parameter, Tensor
 from . import functional as F
 from .module import Module, _factory_dtype
 
-__all__ = ["ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "CELU", "SELU", "GELU",
-           "SiLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Softshrink",
-           "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid", "Softsign", "Tanh", "Sigmoid",
-           "GLU", "Softmax", "Softmin", "LogSoftmax", "Softmax2d"]
+__all__ = [
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "PReLU",
+    "RReLU",
+    "ELU",
+    "CELU",
+    "SELU",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "Hardswish",
+    "Hardsigmoid",
+    "Hardtanh",
+    "Softplus",
+    "Softshrink",
+    "Hardshrink",
+    "Tanhshrink",
+    "Threshold",
+    "LogSigmoid",
+    "Softsign",
+    "Tanh",
+    "Sigmoid",
+    "GLU",
+    "Softmax",
+    "Softmin",
+    "LogSoftmax",
+    "Softmax2d",
+]
 
 
 def _inplace(inplace: bool) -> str:
@@ -74,8 +100,6 @@ class Sigmoid(Module):
         return F.sigmoid(input)
 
 
-
-
 class _Parameterless(Module):
     """An activation without arguments: ``forward`` is ``_fn(input)``."""
 
@@ -122,7 +146,8 @@ class Hardtanh(Module):
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (
-            ", inplace=True" if self.inplace else "")
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 class PReLU(Module):
@@ -135,12 +160,14 @@ class PReLU(Module):
     init : float, default=0.25
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None
+    ) -> None:
         super().__init__()
         self.num_parameters, self.init = int(num_parameters), float(init)
-        self.weight = Parameter(np.full(self.num_parameters, self.init,
-                                        dtype=_factory_dtype(device, dtype)))
+        self.weight = Parameter(
+            np.full(self.num_parameters, self.init, dtype=_factory_dtype(device, dtype))
+        )
 
     def reset_parameters(self) -> None:
         """Every slope back to ``init``."""
@@ -162,8 +189,9 @@ class RReLU(Module):
     (``leaky_relu`` with slope ``(lower + upper) / 2``).
     """
 
-    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-                 inplace: bool = False) -> None:
+    def __init__(
+        self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False
+    ) -> None:
         super().__init__()
         self.lower, self.upper, self.inplace = float(lower), float(upper), inplace
 
@@ -171,8 +199,9 @@ class RReLU(Module):
         return F.rrelu(input, self.lower, self.upper, self.training)
 
     def extra_repr(self) -> str:
-        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
-                                                            else "")
+        return f"lower={self.lower}, upper={self.upper}" + (
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 class ELU(Module):
@@ -295,7 +324,8 @@ class Threshold(Module):
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (
-            ", inplace=True" if self.inplace else "")
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 class LogSigmoid(_Parameterless):

@@ -115,8 +115,9 @@ _ACT = F._ACT
 # exact types only: a subclass may override forward; None: not fusable
 _FUSABLE: "dict[type, Callable[[Any], Optional[Tuple[int, float]]]]" = {
     ReLU: lambda m: (_ACT["relu"], 0.0),
-    LeakyReLU: lambda m: ((_ACT["leaky_relu"], m.negative_slope)
-                          if F._kernel_slope(m.negative_slope) else None),
+    LeakyReLU: lambda m: (
+        (_ACT["leaky_relu"], m.negative_slope) if F._kernel_slope(m.negative_slope) else None
+    ),
     Tanh: lambda m: (_ACT["tanh"], 0.0),
     Sigmoid: lambda m: (_ACT["sigmoid"], 0.0),
 }
@@ -241,8 +242,11 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for k, p in self._parameters.items() if p is not None)
+        return "\n".join(
+            f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+            for k, p in self._parameters.items()
+            if p is not None
+        )
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterList has no forward(); index it in yours")

@@ -37,28 +37,42 @@ class Embedding(Module):
     too). ``sparse=True`` raises NotImplementedError: gradients are dense.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int,
-                 padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
-                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
-                 _weight: Any = None, _freeze: bool = False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: Optional[int] = None,
+        max_norm: Optional[float] = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Any = None,
+        _freeze: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if sparse:
-            raise NotImplementedError("fastdense does not implement sparse gradients "
-                                      "(Embedding(sparse=True)); use sparse=False")
+            raise NotImplementedError(
+                "fastdense does not implement sparse gradients "
+                "(Embedding(sparse=True)); use sparse=False"
+            )
         dt = _factory_dtype(device, dtype)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         padding_idx = _padding(padding_idx, self.num_embeddings, "Padding_idx")
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dt),
-                                    requires_grad=not _freeze)
+            self.weight = Parameter(
+                np.empty((self.num_embeddings, self.embedding_dim), dt), requires_grad=not _freeze
+            )
             self.reset_parameters()
         else:
             w = _float_array(_weight)
             if w.shape != (self.num_embeddings, self.embedding_dim):
-                raise AssertionError("Shape of weight does not match num_embeddings and "
-                                     "embedding_dim")
+                raise AssertionError(
+                    "Shape of weight does not match num_embeddings and embedding_dim"
+                )
             self.weight = Parameter(w, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
@@ -66,8 +80,15 @@ class Embedding(Module):
         _normal_reset(self.weight, self.padding_idx)
 
     def forward(self, input: Any) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                           self.scale_grad_by_freq, self.sparse)
+        return F.embedding(
+            input,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -78,16 +99,31 @@ class Embedding(Module):
         return s
 
     @classmethod
-    def from_pretrained(cls, embeddings: Any, freeze: bool = True,
-                        padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
-                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                        sparse: bool = False) -> "Embedding":
+    def from_pretrained(
+        cls,
+        embeddings: Any,
+        freeze: bool = True,
+        padding_idx: Optional[int] = None,
+        max_norm: Optional[float] = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> "Embedding":
         """An Embedding holding a copy of the 2-D ``embeddings`` (frozen by default)."""
         w = np.array(_float_array(embeddings), copy=True)
         if w.ndim != 2:
             raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
-        return cls(w.shape[0], w.shape[1], padding_idx, max_norm, norm_type,
-                   scale_grad_by_freq, sparse, _weight=w, _freeze=freeze)
+        return cls(
+            w.shape[0],
+            w.shape[1],
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            sparse,
+            _weight=w,
+            _freeze=freeze,
+        )
 
 
 class EmbeddingBag(Module):
@@ -96,19 +132,35 @@ class EmbeddingBag(Module):
     See :func:`fastdense.nn.functional.embedding_bag` for the bags and offsets.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: Optional[float] = None,
-                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
-                 sparse: bool = False, _weight: Any = None, include_last_offset: bool = False,
-                 padding_idx: Optional[int] = None, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: Optional[float] = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Any = None,
+        include_last_offset: bool = False,
+        padding_idx: Optional[int] = None,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if sparse:
-            raise NotImplementedError("fastdense does not implement sparse gradients "
-                                      "(EmbeddingBag(sparse=True)); use sparse=False")
+            raise NotImplementedError(
+                "fastdense does not implement sparse gradients "
+                "(EmbeddingBag(sparse=True)); use sparse=False"
+            )
         dt = _factory_dtype(device, dtype)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         padding_idx = _padding(padding_idx, self.num_embeddings, "padding_idx")
-        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, \
-            scale_grad_by_freq
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = (
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+        )
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
         self.padding_idx = padding_idx
         if _weight is None:
@@ -122,9 +174,19 @@ class EmbeddingBag(Module):
         _normal_reset(self.weight, self.padding_idx)
 
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Any = None) -> Tensor:
-        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
-                               self.scale_grad_by_freq, self.mode, self.sparse,
-                               per_sample_weights, self.include_last_offset, self.padding_idx)
+        return F.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"

@@ -39,18 +39,22 @@ class Unflatten(Module):
     def __init__(self, dim: int, unflattened_size: Any) -> None:
         super().__init__()
         if isinstance(dim, str):
-            raise NotImplementedError("fastdense tensors have no named dimensions: Unflatten "
-                                      "takes an int dim")
+            raise NotImplementedError(
+                "fastdense tensors have no named dimensions: Unflatten takes an int dim"
+            )
         if not isinstance(unflattened_size, (tuple, list)) or not all(
-                isinstance(s, (int, np.integer)) for s in unflattened_size):
-            raise TypeError("unflattened_size must be tuple of ints, but found type "
-                            f"{type(unflattened_size).__name__}")
+            isinstance(s, (int, np.integer)) for s in unflattened_size
+        ):
+            raise TypeError(
+                "unflattened_size must be tuple of ints, but found type "
+                f"{type(unflattened_size).__name__}"
+            )
         self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in unflattened_size)
 
     def forward(self, input: Any) -> Tensor:
         x = _as_tensor(input)
         d = self.dim % x.ndim if x.ndim else 0
-        return x.reshape(*x.shape[:d], *self.unflattened_size, *x.shape[d + 1:])
+        return x.reshape(*x.shape[:d], *self.unflattened_size, *x.shape[d + 1 :])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -55,22 +55,68 @@ from ._reduction import reduction_name as _reduction
 
 __all__ = [
     # linear
-    "linear", "bilinear",
+    "linear",
+    "bilinear",
     # activations
-    "relu", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "celu", "selu", "gelu", "silu",
-    "mish", "hardswish", "hardsigmoid", "hardtanh", "softplus", "softshrink", "hardshrink",
-    "tanhshrink", "threshold", "logsigmoid", "softsign", "tanh", "sigmoid", "glu",
-    "softmax", "softmin", "log_softmax",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "prelu",
+    "rrelu",
+    "elu",
+    "celu",
+    "selu",
+    "gelu",
+    "silu",
+    "mish",
+    "hardswish",
+    "hardsigmoid",
+    "hardtanh",
+    "softplus",
+    "softshrink",
+    "hardshrink",
+    "tanhshrink",
+    "threshold",
+    "logsigmoid",
+    "softsign",
+    "tanh",
+    "sigmoid",
+    "glu",
+    "softmax",
+    "softmin",
+    "log_softmax",
     # normalization, dropout, embedding
-    "batch_norm", "layer_norm", "group_norm", "rms_norm",
-    "dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d",
-    "embedding", "embedding_bag", "one_hot",
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "rms_norm",
+    "dropout",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "dropout1d",
+    "embedding",
+    "embedding_bag",
+    "one_hot",
     # losses
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy", "nll_loss",
-    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
-    "gaussian_nll_loss", "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss",
-    "cosine_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "triplet_margin_loss",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "margin_ranking_loss",
+    "cosine_embedding_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "triplet_margin_loss",
 ]
 
 _ACT = _kernels.ACTIVATIONS
@@ -89,12 +135,19 @@ _NODE_NAMES = {
 
 # ----------------------------------------------------------------------- linear
 
+
 def _usable_grad(t: Tensor) -> Optional[np.ndarray]:
     """t._grad when the kernel may accumulate into it directly, else None."""
     g = t._grad
-    if (t.requires_grad and t._grad_fn is None and type(g) is np.ndarray
-            and g.dtype == t._data.dtype and g.shape == t._data.shape
-            and g.flags.c_contiguous and g.flags.writeable):
+    if (
+        t.requires_grad
+        and t._grad_fn is None
+        and type(g) is np.ndarray
+        and g.dtype == t._data.dtype
+        and g.shape == t._data.shape
+        and g.flags.c_contiguous
+        and g.flags.writeable
+    ):
         return g
     return None
 
@@ -115,8 +168,9 @@ def _dense_backward(g, x, W, b, a, code, slope):
     gW = _usable_grad(W)
     gb = None if b is None else _usable_grad(b)
     if gW is not None and (b is None or gb is not None):
-        _kernels.dense_backward(g, xd, Wd, a, dz, gW, _EMPTY1[dtype] if b is None else gb,
-                                dx, code, slope, True)
+        _kernels.dense_backward(
+            g, xd, Wd, a, dz, gW, _EMPTY1[dtype] if b is None else gb, dx, code, slope, True
+        )
     else:
         dW = np.empty(Wd.shape, dtype=dtype)
         db = _EMPTY1[dtype] if b is None else np.empty(Wd.shape[0], dtype=dtype)
@@ -150,8 +204,7 @@ def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
                 "or the model with .to(dtype))"
             )
         if not d.flags.c_contiguous:
-            return _result(np.ascontiguousarray(d), "CloneBackward0", (x,),
-                           lambda g: ((x, g),))
+            return _result(np.ascontiguousarray(d), "CloneBackward0", (x,), lambda g: ((x, g),))
         return x
     arr = x if type(x) is np.ndarray else to_ndarray(x, "input")
     if arr.dtype != dtype or not arr.flags.c_contiguous:
@@ -161,8 +214,12 @@ def _prep_input(x: Any, dtype: np.dtype) -> Tensor:
     return _const(arr)
 
 
-_TORCH_NAME = {np.dtype(np.float32): "Float", np.dtype(np.float64): "Double",
-               np.dtype(np.int64): "Long", np.dtype(np.bool_): "Bool"}
+_TORCH_NAME = {
+    np.dtype(np.float32): "Float",
+    np.dtype(np.float64): "Double",
+    np.dtype(np.int64): "Long",
+    np.dtype(np.bool_): "Bool",
+}
 
 
 def _check_blas_shape(shape, name: str) -> None:
@@ -218,11 +275,11 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
             f"got {xs}"
         )
     out = np.empty((xs[0], Wd.shape[0]), dtype=dtype)
-    _kernels.dense_forward(x._data, Wd, _EMPTY1[dtype] if b is None else b._data,
-                           out, code, slope)
+    _kernels.dense_forward(x._data, Wd, _EMPTY1[dtype] if b is None else b._data, out, code, slope)
     res = _const(out)
-    if _grad_mode.enabled and (x.requires_grad or W.requires_grad
-                               or (b is not None and b.requires_grad)):
+    if _grad_mode.enabled and (
+        x.requires_grad or W.requires_grad or (b is not None and b.requires_grad)
+    ):
         a = None if code == _IDENTITY else out
 
         def backward(g):
@@ -253,6 +310,7 @@ def linear(input: Any, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
 
 # ------------------------------------------------------------------ activations
 
+
 def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     return kernel_activation(input, code, slope, name)
 
@@ -281,8 +339,12 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     xd = x._data
     pos = xd > 0
     out = np.where(pos, xd, xd * xd.dtype.type(slope))
-    return _result(out, "LeakyReluBackward0", (x,),
-                   lambda g: ((x, np.where(pos, g, g * xd.dtype.type(slope))),))
+    return _result(
+        out,
+        "LeakyReluBackward0",
+        (x,),
+        lambda g: ((x, np.where(pos, g, g * xd.dtype.type(slope))),),
+    )
 
 
 def tanh(input: Any) -> Tensor:
@@ -317,6 +379,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 
 
 # ----------------------------------------------------------------------- losses
+
 
 def _loss_operands(input, target):
     """(input tensor, its contiguous data, target data of the same shape and dtype)."""
@@ -382,8 +445,13 @@ def _loss_result(x, total, dz, per, shape, n, reduction, name):
 
 
 def binary_cross_entropy_with_logits(
-    input: Any, target: Any, weight: Any = None, size_average=None, reduce=None,
-    reduction: str = "mean", pos_weight: Any = None,
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy from logits, PyTorch's definition.
 
@@ -420,8 +488,11 @@ def binary_cross_entropy_with_logits(
     if pos_weight is None:
         pw = _EMPTY1[dtype]
     else:
-        pwa = pos_weight._value() if isinstance(pos_weight, Tensor) else to_ndarray(
-            pos_weight, "pos_weight")
+        pwa = (
+            pos_weight._value()
+            if isinstance(pos_weight, Tensor)
+            else to_ndarray(pos_weight, "pos_weight")
+        )
         if pwa.size == 1 and pwa.ndim <= 1:
             pwa = np.full(cols, pwa.reshape(-1)[0])
         if pwa.shape != (cols,):
@@ -433,14 +504,20 @@ def binary_cross_entropy_with_logits(
     scale = 1.0 / n if reduction == "mean" and n else 1.0
     dz = np.empty(shape, dtype=dtype)
     per = np.empty(n if reduction == "none" else 0, dtype=dtype)
-    total = _kernels.bce_with_logits(xd.reshape(rows, cols), td.reshape(rows, cols), w, pw,
-                                     dz.reshape(rows, cols), per, scale)
-    return _loss_result(x, total, dz, per, shape, n, reduction,
-                        "BinaryCrossEntropyWithLogitsBackward0")
+    total = _kernels.bce_with_logits(
+        xd.reshape(rows, cols), td.reshape(rows, cols), w, pw, dz.reshape(rows, cols), per, scale
+    )
+    return _loss_result(
+        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyWithLogitsBackward0"
+    )
 
 
 def binary_cross_entropy(
-    input: Any, target: Any, weight: Any = None, size_average=None, reduce=None,
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """Binary cross-entropy of probabilities, PyTorch's definition (``BCELoss``).
@@ -477,7 +554,6 @@ def binary_cross_entropy(
     return _loss_result(x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0")
 
 
-
 # ================================================================ multi-class
 
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))  # PyTorch's Long and Byte
@@ -488,7 +564,7 @@ def _float_input(input: Any, what: str) -> Tensor:
     x = input if isinstance(input, Tensor) else _const(_float_array(input))
     if x._data.dtype not in (_F32, _F64):
         name = {"b": "Bool", "i": "Long", "u": "Byte"}.get(x._data.dtype.kind, str(x.dtype))
-        raise NotImplementedError(f'"{what}" not implemented for \'{name}\'')
+        raise NotImplementedError(f"\"{what}\" not implemented for '{name}'")
     return x
 
 
@@ -497,15 +573,20 @@ def _axis(dim: int, ndim: int) -> int:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"dim must be an int; got {type(dim).__name__}")
     if not lo <= dim <= hi:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
-                         f"but got {dim})")
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
     return 0 if ndim == 0 else int(dim) % ndim
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     """PyTorch's implicit choice of dim (with its deprecation warning)."""
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
-                  "call to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the "
+        "call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
     return 0 if ndim in (0, 1, 3) else 1
 
 
@@ -519,8 +600,9 @@ def _log_softmax_array(xd: np.ndarray, axis: int) -> np.ndarray:
         return tmp - np.log(np.sum(np.exp(tmp), axis=axis, keepdims=True))
 
 
-def _softmax_input(input: Any, dim: Optional[int], dtype: Any, name: str,
-                   stacklevel: int) -> Tuple[Tensor, np.ndarray, int]:
+def _softmax_input(
+    input: Any, dim: Optional[int], dtype: Any, name: str, stacklevel: int
+) -> Tuple[Tensor, np.ndarray, int]:
     """(input as a float tensor cast to dtype, its data, the axis) for (log_)softmax."""
     x = _float_input(input, f"{name}_lastdim_kernel_impl")
     if dtype is not None:
@@ -534,8 +616,9 @@ def _softmax_input(input: Any, dim: Optional[int], dtype: Any, name: str,
     return x, xd, _axis(dim, xd.ndim)
 
 
-def log_softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
-                dtype: Any = None) -> Tensor:
+def log_softmax(
+    input: Any, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
     """``x - log(sum(exp(x), dim))``, computed without overflow (``F.log_softmax``).
 
     Parameters
@@ -562,8 +645,9 @@ def log_softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
     return _result(out, "LogSoftmaxBackward0", (x,), backward)
 
 
-def softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
-            dtype: Any = None) -> Tensor:
+def softmax(
+    input: Any, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
     """``exp(x - max) / sum(exp(x - max))`` along ``dim`` (``F.softmax``).
 
     Parameters
@@ -598,11 +682,11 @@ def softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
 
 # ------------------------------------------------------------------- the losses
 
+
 def _rows(xd: np.ndarray) -> Tuple[np.ndarray, int]:
     """The input as (rows, C) with classes last; the class axis of the input."""
     if xd.ndim == 0:
-        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], "
-                         "but got 1)")
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     cdim = 0 if xd.ndim == 1 else 1
     moved = np.moveaxis(xd, cdim, -1)
     return moved.reshape(-1, xd.shape[cdim]), cdim
@@ -611,8 +695,10 @@ def _rows(xd: np.ndarray) -> Tuple[np.ndarray, int]:
 def _constant(value: Any, name: str) -> np.ndarray:
     if isinstance(value, Tensor):
         if value.requires_grad and _grad_mode.enabled:
-            raise RuntimeError(f"fastdense does not compute gradients with respect to the "
-                               f"loss {name}; pass {name}.detach()")
+            raise RuntimeError(
+                f"fastdense does not compute gradients with respect to the "
+                f"loss {name}; pass {name}.detach()"
+            )
         return value._data
     return value if type(value) is np.ndarray else to_ndarray(value, name)
 
@@ -622,12 +708,16 @@ def _class_weight(weight: Any, n_classes: int, dtype: np.dtype) -> Optional[np.n
         return None
     w = _constant(weight, "weight")
     if w.shape != (n_classes,):
-        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} "
-                           f"classes or no classes but got weight tensor of shape: "
-                           f"{list(w.shape)}")
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} "
+            f"classes or no classes but got weight tensor of shape: "
+            f"{list(w.shape)}"
+        )
     if w.dtype != dtype:
-        raise RuntimeError(f"expected scalar type {_NAMES.get(dtype, dtype)} but found "
-                           f"{_NAMES.get(w.dtype, w.dtype)}")
+        raise RuntimeError(
+            f"expected scalar type {_NAMES.get(dtype, dtype)} but found "
+            f"{_NAMES.get(w.dtype, w.dtype)}"
+        )
     return w
 
 
@@ -635,20 +725,26 @@ _NAMES = {_F32: "Float", _F64: "Double"}
 _TORCH_KIND = {"i": "Long", "u": "Byte", "b": "Bool"}
 
 
-def _index_target(target: np.ndarray, xd: np.ndarray, cdim: int, n_classes: int,
-                  ignore_index: int) -> Tuple[np.ndarray, np.ndarray]:
+def _index_target(
+    target: np.ndarray, xd: np.ndarray, cdim: int, n_classes: int, ignore_index: int
+) -> Tuple[np.ndarray, np.ndarray]:
     """(class indices as a flat int64 array with ignored rows at 0, mask of kept rows)."""
     if target.dtype not in _INDEX_DTYPES:
-        name = {"f": "Float" if target.dtype == _F32 else "Double", "b": "Bool",
-                "i": "Int"}.get(target.dtype.kind, str(target.dtype))
+        name = {"f": "Float" if target.dtype == _F32 else "Double", "b": "Bool", "i": "Int"}.get(
+            target.dtype.kind, str(target.dtype)
+        )
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {name}")
-    want = xd.shape[:cdim] + xd.shape[cdim + 1:]
+    want = xd.shape[:cdim] + xd.shape[cdim + 1 :]
     if target.shape != want:
         if xd.ndim >= 2 and target.ndim >= 1 and target.shape[0] != xd.shape[0]:
-            raise ValueError(f"Expected input batch_size ({xd.shape[0]}) to match target "
-                             f"batch_size ({target.shape[0]}).")
-        raise RuntimeError(f"expected target of shape {list(want)} for input of shape "
-                           f"{list(xd.shape)}, got {list(target.shape)}")
+            raise ValueError(
+                f"Expected input batch_size ({xd.shape[0]}) to match target "
+                f"batch_size ({target.shape[0]})."
+            )
+        raise RuntimeError(
+            f"expected target of shape {list(want)} for input of shape "
+            f"{list(xd.shape)}, got {list(target.shape)}"
+        )
     t = target.astype(np.int64).reshape(-1)
     keep = t != ignore_index
     bad = keep & ((t < 0) | (t >= n_classes))
@@ -670,7 +766,7 @@ def _index_loss(x, z2, cdim, t, keep, w, eps, reduction, log_probs_given):
     if eps > 0:
         smooth = -(logp.sum(1) if w is None else (logp * w).sum(1))
         smooth = np.where(keep, smooth, 0).astype(dtype)
-    out_shape = xd.shape[:cdim] + xd.shape[cdim + 1:]
+    out_shape = xd.shape[:cdim] + xd.shape[cdim + 1 :]
     if reduction == "none":
         out = nll if smooth is None else (1 - eps) * nll + smooth * (eps / n_classes)
         out = np.asarray(out, dtype=dtype).reshape(out_shape)
@@ -694,7 +790,8 @@ def _index_loss(x, z2, cdim, t, keep, w, eps, reduction, log_probs_given):
         tw[rows, t] = (1 - eps) * wy if eps > 0 else wy
         if eps > 0:
             tw += np.where(keep, 1, 0)[:, None].astype(dtype) * (
-                (eps / n_classes) * (np.ones(n_classes, dtype) if w is None else w))
+                (eps / n_classes) * (np.ones(n_classes, dtype) if w is None else w)
+            )
         with np.errstate(invalid="ignore"):
             if log_probs_given:
                 dz = -tw
@@ -703,12 +800,13 @@ def _index_loss(x, z2, cdim, t, keep, w, eps, reduction, log_probs_given):
             dz = (dz * gi[:, None]).astype(dtype, copy=False)
         return ((x, _restore(dz, xd.shape, cdim)),)
 
-    return _result(out, "NllLossBackward0" if log_probs_given else "CrossEntropyLossBackward0",
-                   (x,), backward)
+    return _result(
+        out, "NllLossBackward0" if log_probs_given else "CrossEntropyLossBackward0", (x,), backward
+    )
 
 
 def _restore(d2: np.ndarray, shape: tuple, cdim: int) -> np.ndarray:
-    moved = shape[:cdim] + shape[cdim + 1:] + (shape[cdim],)
+    moved = shape[:cdim] + shape[cdim + 1 :] + (shape[cdim],)
     return np.ascontiguousarray(np.moveaxis(d2.reshape(moved), -1, cdim))
 
 
@@ -729,7 +827,7 @@ def _prob_loss(x, z2, cdim, target, w, eps, reduction):
     logp = _log_softmax_array(z2.astype(dtype, copy=False), 1)
     per = -(logp * tw).sum(1)
     if reduction == "none":
-        out = per.reshape(xd.shape[:cdim] + xd.shape[cdim + 1:])
+        out = per.reshape(xd.shape[:cdim] + xd.shape[cdim + 1 :])
         scale = 1.0
     else:
         total = -(logp * tw).sum()
@@ -740,8 +838,11 @@ def _prob_loss(x, z2, cdim, target, w, eps, reduction):
         out = np.asarray(total, dtype=dtype)
 
     def backward(g):
-        gi = np.reshape(g, -1) if reduction == "none" else np.full(
-            z2.shape[0], g / scale if scale else 0)
+        gi = (
+            np.reshape(g, -1)
+            if reduction == "none"
+            else np.full(z2.shape[0], g / scale if scale else 0)
+        )
         res = []
         if x.requires_grad:
             dz = (np.exp(logp) * tw.sum(1, keepdims=True) - tw) * gi[:, None]
@@ -754,9 +855,16 @@ def _prob_loss(x, z2, cdim, target, w, eps, reduction):
     return _result(out, "CrossEntropyLossBackward0", (x, target), backward)
 
 
-def cross_entropy(input: Any, target: Any, weight: Any = None, size_average=None,
-                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Log-softmax + negative log-likelihood from logits (``F.cross_entropy``).
 
     Parameters
@@ -794,8 +902,10 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average=None
     td = tt._data
     if td.shape == xd.shape:  # PyTorch's rule: the input's shape means probabilities
         if td.dtype.kind != "f":
-            raise RuntimeError("Expected floating point type for target with class "
-                               f"probabilities, got {_TORCH_KIND.get(td.dtype.kind, td.dtype)}")
+            raise RuntimeError(
+                "Expected floating point type for target with class "
+                f"probabilities, got {_TORCH_KIND.get(td.dtype.kind, td.dtype)}"
+            )
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
         w = _class_weight(weight, z2.shape[1], np.result_type(xd.dtype, td.dtype))
@@ -805,8 +915,15 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average=None
     return _index_loss(x, z2, cdim, t, keep, w, max(eps, 0.0), reduction, False)
 
 
-def nll_loss(input: Any, target: Any, weight: Any = None, size_average=None,
-             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of log-probabilities (``F.nll_loss``).
 
     Row i's loss is ``-weight[y_i] * input[i, y_i]``; "mean" divides by the
@@ -855,6 +972,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 # ------------------------------------------------------------ regression losses
 # (tensor operations: the gradients come from the recorded graph)
 
+
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else _const(_float_array(x))
 
@@ -871,7 +989,10 @@ def _regression_operands(input: Any, target: Any):
         warnings.warn(
             f"Using a target size ({tuple(y.shape)}) that is different to the input size "
             f"({tuple(x.shape)}). This will likely lead to incorrect results due to "
-            "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+            "broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
     return x, y
 
 
@@ -884,23 +1005,31 @@ def _reduce(per: Tensor, reduction: str) -> Tensor:
     return per
 
 
-def mse_loss(input: Any, target: Any, size_average=None, reduce=None,
-             reduction: str = "mean") -> Tensor:
+def mse_loss(
+    input: Any, target: Any, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """Squared error ``(x - y) ** 2``, reduced."""
     x, y = _regression_operands(input, target)
     d = x - y
     return _reduce(d * d, _reduction(size_average, reduce, reduction))
 
 
-def l1_loss(input: Any, target: Any, size_average=None, reduce=None,
-            reduction: str = "mean") -> Tensor:
+def l1_loss(
+    input: Any, target: Any, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """Absolute error ``|x - y|``, reduced."""
     x, y = _regression_operands(input, target)
     return _reduce((x - y).abs(), _reduction(size_average, reduce, reduction))
 
 
-def smooth_l1_loss(input: Any, target: Any, size_average=None, reduce=None,
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Any,
+    target: Any,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, reduced."""
     x, y = _regression_operands(input, target)
     d = (x - y).abs()
@@ -924,6 +1053,7 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
 # Each op below is one graph node: the forward on NumPy in the input's dtype and,
 # beside it, the closed-form derivative (from the input x, the output y, or both),
 # as PyTorch's derivatives.yaml writes it (the subgradient PyTorch picks at kinks).
+
 
 def _float_t(input: Any) -> Tensor:
     """input as a float32/float64 tensor (integer and bool data become float32)."""
@@ -955,14 +1085,16 @@ def _num(value: Any, name: str) -> float:
     return float(value)
 
 
-def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """``clamp(x, min_val, max_val)``; gradient 1 strictly inside, else 0 (``F.hardtanh``)."""
     lo, hi = _num(min_val, "min_val"), _num(max_val, "max_val")
     if lo > hi:
         raise ValueError("min_val cannot be greater than max_val")
-    return _pointwise(input, lambda x: np.clip(x, lo, hi),
-                      lambda x, y: (x > lo) & (x < hi), "HardtanhBackward0")
+    return _pointwise(
+        input, lambda x: np.clip(x, lo, hi), lambda x, y: (x > lo) & (x < hi), "HardtanhBackward0"
+    )
 
 
 def relu6(input: Any, inplace: bool = False) -> Tensor:
@@ -973,9 +1105,12 @@ def relu6(input: Any, inplace: bool = False) -> Tensor:
 def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x) - 1)`` (``F.elu``)."""
     a = _num(alpha, "alpha")
-    return _pointwise(input, lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
-                      lambda x, y: np.where(x > 0, 1, a * np.exp(np.minimum(x, 0))),
-                      "EluBackward0")
+    return _pointwise(
+        input,
+        lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+        lambda x, y: np.where(x > 0, 1, a * np.exp(np.minimum(x, 0))),
+        "EluBackward0",
+    )
 
 
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -983,9 +1118,12 @@ def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     a = _num(alpha, "alpha")
     if a == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _pointwise(input, lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0) / a)),
-                      lambda x, y: np.where(x > 0, 1, np.exp(np.minimum(x, 0) / a)),
-                      "EluBackward0")
+    return _pointwise(
+        input,
+        lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0) / a)),
+        lambda x, y: np.where(x > 0, 1, np.exp(np.minimum(x, 0) / a)),
+        "EluBackward0",
+    )
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -995,9 +1133,12 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Any, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with the self-normalising constants (``F.selu``)."""
     a, s = _SELU_ALPHA, _SELU_SCALE
-    return _pointwise(input, lambda x: s * np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
-                      lambda x, y: s * np.where(x > 0, 1, a * np.exp(np.minimum(x, 0))),
-                      "EluBackward0")
+    return _pointwise(
+        input,
+        lambda x: s * np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+        lambda x, y: s * np.where(x > 0, 1, a * np.exp(np.minimum(x, 0))),
+        "EluBackward0",
+    )
 
 
 def _sigmoid_array(x: np.ndarray) -> np.ndarray:
@@ -1007,9 +1148,11 @@ def _sigmoid_array(x: np.ndarray) -> np.ndarray:
 
 def silu(input: Any, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (``F.silu``)."""
+
     def d(x, y):
         s = _sigmoid_array(x)
         return s * (1 + x * (1 - s))
+
     return _pointwise(input, lambda x: x * _sigmoid_array(x), d, "SiluBackward0")
 
 
@@ -1019,24 +1162,32 @@ def _softplus_array(x: np.ndarray) -> np.ndarray:
 
 def mish(input: Any, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))`` (``F.mish``)."""
+
     def d(x, y):
         t = np.tanh(_softplus_array(x))
         return t + x * _sigmoid_array(x) * (1 - t * t)
+
     return _pointwise(input, lambda x: x * np.tanh(_softplus_array(x)), d, "MishBackward0")
 
 
 def hardswish(input: Any, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6`` (``F.hardswish``)."""
-    return _pointwise(input, lambda x: x * np.clip(x + 3, 0, 6) / 6,
-                      lambda x, y: np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)),
-                      "HardswishBackward0")
+    return _pointwise(
+        input,
+        lambda x: x * np.clip(x + 3, 0, 6) / 6,
+        lambda x, y: np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)),
+        "HardswishBackward0",
+    )
 
 
 def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6`` (``F.hardsigmoid``)."""
-    return _pointwise(input, lambda x: np.clip(x + 3, 0, 6) / 6,
-                      lambda x, y: np.where((x > -3) & (x < 3), 1 / 6, 0),
-                      "HardsigmoidBackward0")
+    return _pointwise(
+        input,
+        lambda x: np.clip(x + 3, 0, 6) / 6,
+        lambda x, y: np.where((x > -3) & (x < 3), 1 / 6, 0),
+        "HardsigmoidBackward0",
+    )
 
 
 def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -1045,8 +1196,10 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
     def d(x, y):
         return np.where(x * b > th, 1, _sigmoid_array(x * b))
-    return _pointwise(input, lambda x: np.where(x * b > th, x, _softplus_array(x * b) / b), d,
-                      "SoftplusBackward0")
+
+    return _pointwise(
+        input, lambda x: np.where(x * b > th, x, _softplus_array(x * b) / b), d, "SoftplusBackward0"
+    )
 
 
 def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
@@ -1054,40 +1207,58 @@ def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
     lam = _num(lambd, "lambd")
     if lam < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lam}.")
-    return _pointwise(input, lambda x: np.where(x > lam, x - lam, np.where(x < -lam, x + lam, 0)),
-                      lambda x, y: (x < -lam) | (x > lam), "SoftshrinkBackward0")
+    return _pointwise(
+        input,
+        lambda x: np.where(x > lam, x - lam, np.where(x < -lam, x + lam, 0)),
+        lambda x, y: (x < -lam) | (x > lam),
+        "SoftshrinkBackward0",
+    )
 
 
 def hardshrink(input: Any, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0 (``F.hardshrink``)."""
     lam = _num(lambd, "lambd")
-    return _pointwise(input, lambda x: np.where((x < -lam) | (x > lam), x, 0),
-                      lambda x, y: (x < -lam) | (x > lam), "HardshrinkBackward0")
+    return _pointwise(
+        input,
+        lambda x: np.where((x < -lam) | (x > lam), x, 0),
+        lambda x, y: (x < -lam) | (x > lam),
+        "HardshrinkBackward0",
+    )
 
 
 def tanhshrink(input: Any) -> Tensor:
     """``x - tanh(x)`` (``F.tanhshrink``)."""
-    return _pointwise(input, lambda x: x - np.tanh(x), lambda x, y: np.tanh(x) ** 2,
-                      "TanhshrinkBackward0")
+    return _pointwise(
+        input, lambda x: x - np.tanh(x), lambda x, y: np.tanh(x) ** 2, "TanhshrinkBackward0"
+    )
 
 
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``x`` where ``x > threshold``, else ``value`` (``F.threshold``)."""
     th, v = _num(threshold, "threshold"), _num(value, "value")
-    return _pointwise(input, lambda x: np.where(x > th, x, v), lambda x, y: x > th,
-                      "ThresholdBackward0")
+    return _pointwise(
+        input, lambda x: np.where(x > th, x, v), lambda x, y: x > th, "ThresholdBackward0"
+    )
 
 
 def logsigmoid(input: Any) -> Tensor:
     """``log(sigmoid(x)) = -softplus(-x)``, without overflow (``F.logsigmoid``)."""
-    return _pointwise(input, lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
-                      lambda x, y: _sigmoid_array(-x), "LogSigmoidBackward0")
+    return _pointwise(
+        input,
+        lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+        lambda x, y: _sigmoid_array(-x),
+        "LogSigmoidBackward0",
+    )
 
 
 def softsign(input: Any) -> Tensor:
     """``x / (1 + |x|)`` (``F.softsign``)."""
-    return _pointwise(input, lambda x: x / (1 + np.abs(x)), lambda x, y: 1 / (1 + np.abs(x)) ** 2,
-                      "SoftsignBackward0")
+    return _pointwise(
+        input,
+        lambda x: x / (1 + np.abs(x)),
+        lambda x, y: 1 / (1 + np.abs(x)) ** 2,
+        "SoftsignBackward0",
+    )
 
 
 def gelu(input: Any, approximate: str = "none") -> Tensor:
@@ -1096,19 +1267,23 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
         k = math.sqrt(2.0 / math.pi)
 
         def fwd(x):
-            return 0.5 * x * (1 + np.tanh(k * (x + 0.044715 * x ** 3)))
+            return 0.5 * x * (1 + np.tanh(k * (x + 0.044715 * x**3)))
 
         def d(x, y):
-            t = np.tanh(k * (x + 0.044715 * x ** 3))
+            t = np.tanh(k * (x + 0.044715 * x**3))
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+
         return _pointwise(input, fwd, d, "GeluBackward0")
     if approximate != "none":
         raise RuntimeError("approximate argument must be either none or tanh.")
     from scipy.special import ndtr  # the normal CDF, exact in the tails
 
-    return _pointwise(input, lambda x: x * ndtr(x),
-                      lambda x, y: ndtr(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
-                      "GeluBackward0")
+    return _pointwise(
+        input,
+        lambda x: x * ndtr(x),
+        lambda x, y: ndtr(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+        "GeluBackward0",
+    )
 
 
 def prelu(input: Any, weight: Any) -> Tensor:
@@ -1119,8 +1294,10 @@ def prelu(input: Any, weight: Any) -> Tensor:
     n = wd.size
     if n != 1 and (xd.ndim < 2 or xd.shape[1] != n):
         channels = xd.shape[1] if xd.ndim >= 2 else 1
-        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
-                           f"parameter numbers = {n} and channel size = {channels}.")
+        raise RuntimeError(
+            f"Mismatch of parameter numbers and input channel size. Found "
+            f"parameter numbers = {n} and channel size = {channels}."
+        )
     shape = (1, n) + (1,) * (xd.ndim - 2) if n != 1 and xd.ndim >= 2 else ()
     wb = wd.reshape(shape) if shape else wd.reshape(())
     pos = xd > 0
@@ -1129,14 +1306,21 @@ def prelu(input: Any, weight: Any) -> Tensor:
     def backward(g):
         gw = np.where(pos, 0, xd * g)
         gw = gw.sum() if n == 1 else gw.sum(axis=tuple(i for i in range(xd.ndim) if i != 1))
-        return ((x, np.where(pos, g, wb * g).astype(xd.dtype, copy=False)),
-                (w, np.asarray(gw, dtype=wd.dtype).reshape(wd.shape)))
+        return (
+            (x, np.where(pos, g, wb * g).astype(xd.dtype, copy=False)),
+            (w, np.asarray(gw, dtype=wd.dtype).reshape(wd.shape)),
+        )
 
     return _result(out, "PreluKernelBackward0", (x, w), backward)
 
 
-def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
-          inplace: bool = False) -> Tensor:
+def rrelu(
+    input: Any,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
     """Randomized leaky ReLU (``F.rrelu``).
 
     In training each element ``x <= 0`` is multiplied by its own slope drawn
@@ -1147,7 +1331,7 @@ def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: 
     """
     lo, hi = _num(lower, "lower"), _num(upper, "upper")
     if lo > hi:
-        raise RuntimeError(f"Lower bound should be less than or equal to the upper bound")
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         return leaky_relu(input, (lo + hi) / 2)
     x = _float_t(input)
@@ -1176,8 +1360,9 @@ def glu(input: Any, dim: int = -1) -> Tensor:
     return _result((a * s).astype(xd.dtype, copy=False), "GluBackward0", (x,), backward)
 
 
-def softmin(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
-            dtype: Any = None) -> Tensor:
+def softmin(
+    input: Any, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
     """``softmax(-x, dim)`` (``F.softmin``)."""
     x = _float_input(input, "softmax_lastdim_kernel_impl")
     if dim is None:
@@ -1186,6 +1371,7 @@ def softmin(input: Any, dim: Optional[int] = None, _stacklevel: int = 3,
 
 
 # ================================================================== normalization
+
 
 def _normalize(xd: np.ndarray, axes: tuple, eps: float):
     """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance), and 1 / sqrt(var + eps)."""
@@ -1197,12 +1383,23 @@ def _normalize(xd: np.ndarray, axes: tuple, eps: float):
 
 def _normalize_backward(gxhat: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axes: tuple):
     """dx of ``xhat = (x - mean(x)) * rstd`` for the upstream gradient ``gxhat``."""
-    return rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
-                   - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True))
+    return rstd * (
+        gxhat
+        - gxhat.mean(axis=axes, keepdims=True)
+        - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
+    )
 
 
-def _affine(x: Tensor, xhat: np.ndarray, dx: Callable, weight: Any, bias: Any, wshape: tuple,
-            red_axes: tuple, name: str) -> Tensor:
+def _affine(
+    x: Tensor,
+    xhat: np.ndarray,
+    dx: Callable,
+    weight: Any,
+    bias: Any,
+    wshape: tuple,
+    red_axes: tuple,
+    name: str,
+) -> Tensor:
     """``xhat * weight + bias`` as one node whose backward reaches x, weight and bias.
 
     ``dx(gxhat)`` maps the gradient of ``xhat`` to that of ``x``; ``wshape``
@@ -1240,13 +1437,16 @@ def _shape_tuple(normalized_shape: Any) -> tuple:
 def _check_normalized(xd: np.ndarray, shape: tuple) -> None:
     k = len(shape)
     if k == 0 or xd.ndim < k or tuple(xd.shape[-k:]) != shape:
-        raise ShapeError(f"Given normalized_shape={list(shape)}, expected input with shape "
-                         f"[*, {', '.join(map(str, shape))}], but got input of size"
-                         f"{list(xd.shape)}")
+        raise ShapeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size"
+            f"{list(xd.shape)}"
+        )
 
 
-def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dimensions (``F.layer_norm``).
 
     ``(x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance;
@@ -1260,15 +1460,25 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     axes = tuple(range(xd.ndim - len(shape), xd.ndim))
     lead = tuple(range(xd.ndim - len(shape)))
     if xd.size == 0:
-        return _affine(x, xd.copy(), lambda gx: gx, weight, bias, shape, lead,
-                       "NativeLayerNormBackward0")
+        return _affine(
+            x, xd.copy(), lambda gx: gx, weight, bias, shape, lead, "NativeLayerNormBackward0"
+        )
     xhat, rstd = _normalize(xd, axes, eps)
-    return _affine(x, xhat, lambda gx: _normalize_backward(gx, xhat, rstd, axes), weight, bias,
-                   shape, lead, "NativeLayerNormBackward0")
+    return _affine(
+        x,
+        xhat,
+        lambda gx: _normalize_backward(gx, xhat, rstd, axes),
+        weight,
+        bias,
+        shape,
+        lead,
+        "NativeLayerNormBackward0",
+    )
 
 
-def rms_norm(input: Any, normalized_shape: Any, weight: Any = None,
-             eps: Optional[float] = None) -> Tensor:
+def rms_norm(
+    input: Any, normalized_shape: Any, weight: Any = None, eps: Optional[float] = None
+) -> Tensor:
     """``x / sqrt(mean(x**2) + eps) * weight`` over the last dimensions (``F.rms_norm``).
 
     ``eps=None`` takes the machine epsilon of the input's dtype, as PyTorch.
@@ -1280,8 +1490,9 @@ def rms_norm(input: Any, normalized_shape: Any, weight: Any = None,
     e = float(np.finfo(xd.dtype).eps) if eps is None else float(eps)
     axes = tuple(range(xd.ndim - len(shape), xd.ndim))
     lead = tuple(range(xd.ndim - len(shape)))
-    rstd = 1 / np.sqrt((xd * xd).mean(axis=axes, keepdims=True) + e) if xd.size else \
-        np.ones_like(xd)
+    rstd = (
+        1 / np.sqrt((xd * xd).mean(axis=axes, keepdims=True) + e) if xd.size else np.ones_like(xd)
+    )
     xhat = xd * rstd
     w = None if weight is None else _float_t(weight)
     wb = None if w is None else w._value()
@@ -1300,8 +1511,9 @@ def rms_norm(input: Any, normalized_shape: Any, weight: Any = None,
     return _result(out, "RmsNormBackward0", [t for t in (x, w) if t is not None], backward)
 
 
-def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Tensor:
     """Normalise each sample's channels in ``num_groups`` groups (``F.group_norm``).
 
     Input (N, C, *); the mean and biased variance of each group of ``C / num_groups``
@@ -1310,13 +1522,16 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     x = _float_t(input)
     xd = x._value()
     if xd.ndim < 2:
-        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
-                           f"{xd.ndim}")
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {xd.ndim}"
+        )
     n, c = xd.shape[:2]
     if num_groups <= 0 or c % num_groups:
-        raise RuntimeError(f"Expected number of channels in input to be divisible by "
-                           f"num_groups, but got input of shape {list(xd.shape)} and "
-                           f"num_groups={num_groups}")
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by "
+            f"num_groups, but got input of shape {list(xd.shape)} and "
+            f"num_groups={num_groups}"
+        )
     grouped = xd.reshape(n, num_groups, -1)
     with np.errstate(invalid="ignore", divide="ignore"):
         xhat, rstd = _normalize(grouped, (2,), eps)
@@ -1324,13 +1539,28 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     def dx(gxhat):
         return _normalize_backward(gxhat.reshape(grouped.shape), xhat, rstd, (2,)).reshape(xd.shape)
 
-    return _affine(x, xhat.reshape(xd.shape), dx, weight, bias, (1, c) + (1,) * (xd.ndim - 2),
-                   (0,) + tuple(range(2, xd.ndim)), "NativeGroupNormBackward0")
+    return _affine(
+        x,
+        xhat.reshape(xd.shape),
+        dx,
+        weight,
+        bias,
+        (1, c) + (1,) * (xd.ndim - 2),
+        (0,) + tuple(range(2, xd.ndim)),
+        "NativeGroupNormBackward0",
+    )
 
 
-def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
-               bias: Any = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation over the batch (and length) dimensions (``F.batch_norm``).
 
     In training the batch mean and biased variance normalise each channel
@@ -1352,25 +1582,37 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     rv = None if running_var is None else _buffer_data(running_var)
     if training:
         if n == 1:
-            raise ValueError("Expected more than 1 value per channel when training, got "
-                             f"input size {list(xd.shape)}")
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got "
+                f"input size {list(xd.shape)}"
+            )
         if n == 0:  # an empty batch: an empty output, the statistics kept
-            return _affine(x, xd.copy(), lambda gx: gx, weight, bias, wshape, axes,
-                           "NativeBatchNormBackward0")
+            return _affine(
+                x, xd.copy(), lambda gx: gx, weight, bias, wshape, axes, "NativeBatchNormBackward0"
+            )
         else:
             xhat, rstd = _normalize(xd, axes, eps)
             if rm is not None and rv is not None:
                 m = float(momentum)
                 rm[...] = (1 - m) * rm + m * xd.mean(axis=axes)
                 rv[...] = (1 - m) * rv + m * xd.var(axis=axes) * (n / (n - 1))
-        return _affine(x, xhat, lambda gx: _normalize_backward(gx, xhat, rstd, axes), weight,
-                       bias, wshape, axes, "NativeBatchNormBackward0")
+        return _affine(
+            x,
+            xhat,
+            lambda gx: _normalize_backward(gx, xhat, rstd, axes),
+            weight,
+            bias,
+            wshape,
+            axes,
+            "NativeBatchNormBackward0",
+        )
     if rm is None or rv is None:
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     rstd = (1 / np.sqrt(rv + eps)).reshape(wshape).astype(xd.dtype)
     xhat = (xd - rm.reshape(wshape)) * rstd
-    return _affine(x, xhat, lambda gx: gx * rstd, weight, bias, wshape, axes,
-                   "NativeBatchNormBackward0")
+    return _affine(
+        x, xhat, lambda gx: gx * rstd, weight, bias, wshape, axes, "NativeBatchNormBackward0"
+    )
 
 
 def _buffer_data(value: Any) -> np.ndarray:
@@ -1378,6 +1620,7 @@ def _buffer_data(value: Any) -> np.ndarray:
 
 
 # ==================================================================== dropouts
+
 
 def _check_p(p: Any) -> float:
     p = float(p)
@@ -1411,8 +1654,9 @@ def _alpha_dropout(input: Any, p: float, training: bool, feature: bool) -> Tenso
     return _masked(x, keep * xd.dtype.type(a), shift, "MulBackward0")
 
 
-def alpha_dropout(input: Any, p: float = 0.5, training: bool = False,
-                  inplace: bool = False) -> Tensor:
+def alpha_dropout(
+    input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """Dropout that keeps SELU's mean and variance (``F.alpha_dropout``).
 
     Dropped elements take SELU's saturation value, then all are rescaled by
@@ -1421,22 +1665,24 @@ def alpha_dropout(input: Any, p: float = 0.5, training: bool = False,
     return _alpha_dropout(input, p, training, False)
 
 
-def feature_alpha_dropout(input: Any, p: float = 0.5, training: bool = False,
-                          inplace: bool = False) -> Tensor:
+def feature_alpha_dropout(
+    input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """:func:`alpha_dropout` of whole channels (dim 1) (``F.feature_alpha_dropout``)."""
     return _alpha_dropout(input, p, training, True)
 
 
-def dropout1d(input: Any, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L) input, scale the rest (``F.dropout1d``)."""
     p = _check_p(p)
     x = _tensor_or_const(input)
     if x.ndim not in (2, 3):
-        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D "
-                           "input. Note that dropout1d exists to provide channel-wise "
-                           "dropout on inputs with 1 spatial dimension, a channel dimension, "
-                           "and an optional batch dimension (i.e. 2D or 3D inputs).")
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D "
+            "input. Note that dropout1d exists to provide channel-wise "
+            "dropout on inputs with 1 spatial dimension, a channel dimension, "
+            "and an optional batch dimension (i.e. 2D or 3D inputs)."
+        )
     if not training or p == 0:
         return x
     xd = x._value()
@@ -1450,11 +1696,14 @@ def dropout1d(input: Any, p: float = 0.5, training: bool = True,
 
 # ==================================================================== embeddings
 
+
 def _indices(input: Any, name: str = "input") -> np.ndarray:
     idx = input._data if isinstance(input, Tensor) else to_ndarray(input, name)
     if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got {idx.dtype} instead")
+        raise RuntimeError(
+            f"Expected tensor for argument #1 'indices' to have one of the "
+            f"following scalar types: Long, Int; but got {idx.dtype} instead"
+        )
     return idx.astype(np.int64, copy=False)
 
 
@@ -1477,9 +1726,15 @@ def _padding_index(padding_idx: Optional[int], n: int) -> Optional[int]:
     return padding_idx % n
 
 
-def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
-              max_norm: Optional[float] = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input: Any,
+    weight: Any,
+    padding_idx: Optional[int] = None,
+    max_norm: Optional[float] = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input`` (``F.embedding``).
 
     The gradient of row ``padding_idx`` stays zero; ``scale_grad_by_freq``
@@ -1487,8 +1742,10 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
     renormalises the rows used, in place, before the lookup (as PyTorch).
     """
     if sparse:
-        raise NotImplementedError("fastdense does not implement sparse gradients "
-                                  "(embedding(..., sparse=True)); use sparse=False")
+        raise NotImplementedError(
+            "fastdense does not implement sparse gradients "
+            "(embedding(..., sparse=True)); use sparse=False"
+        )
     w = _float_t(weight)
     if w.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
@@ -1517,10 +1774,19 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
     return _result(out, "EmbeddingBackward0", (w,), backward)
 
 
-def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Optional[float] = None,
-                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
-                  sparse: bool = False, per_sample_weights: Any = None,
-                  include_last_offset: bool = False, padding_idx: Optional[int] = None) -> Tensor:
+def embedding_bag(
+    input: Any,
+    weight: Any,
+    offsets: Any = None,
+    max_norm: Optional[float] = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Any = None,
+    include_last_offset: bool = False,
+    padding_idx: Optional[int] = None,
+) -> Tensor:
     """Sums, means or maxima of bags of embedding rows (``F.embedding_bag``).
 
     ``input`` is 2-D (each row a bag) or 1-D with ``offsets`` (bag starts).
@@ -1529,8 +1795,10 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     each entry.
     """
     if sparse:
-        raise NotImplementedError("fastdense does not implement sparse gradients "
-                                  "(embedding_bag(..., sparse=True)); use sparse=False")
+        raise NotImplementedError(
+            "fastdense does not implement sparse gradients "
+            "(embedding_bag(..., sparse=True)); use sparse=False"
+        )
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
     w = _float_t(weight)
@@ -1539,17 +1807,24 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     idx = _indices(input)
     psw = None if per_sample_weights is None else _float_t(per_sample_weights)
     if psw is not None and mode != "sum":
-        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
-                                  f"per_sample_weights is only supported for mode='sum' "
-                                  f"(got mode='{mode}'). Please open a feature request on "
-                                  "GitHub.")
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights was not None. "
+            f"per_sample_weights is only supported for mode='sum' "
+            f"(got mode='{mode}'). Please open a feature request on "
+            "GitHub."
+        )
     if idx.ndim == 2:
         if offsets is not None:
-            raise ValueError("if input is 2D, then offsets has to be None, as input is "
-                             "treated is a mini-batch of fixed length sequences. However, "
-                             f"found offsets of type {type(offsets).__name__}")
-        starts = np.arange(0, idx.size, idx.shape[1]) if idx.shape[1] else np.zeros(
-            idx.shape[0], np.int64)
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is "
+                "treated is a mini-batch of fixed length sequences. However, "
+                f"found offsets of type {type(offsets).__name__}"
+            )
+        starts = (
+            np.arange(0, idx.size, idx.shape[1])
+            if idx.shape[1]
+            else np.zeros(idx.shape[0], np.int64)
+        )
         flat = idx.reshape(-1)
         ends = np.append(starts[1:], flat.size) if idx.shape[1] else starts
     elif idx.ndim == 1:
@@ -1564,8 +1839,7 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
         else:
             starts, ends = off, np.append(off[1:], flat.size)
     else:
-        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
-                         f"{idx.ndim}")
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {idx.ndim}")
     if flat.size and (flat.min() < 0 or flat.max() >= n):
         raise IndexError("index out of range in self")
     pad = _padding_index(padding_idx, n)
@@ -1624,16 +1898,23 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
 
 # ==================================================================== bilinear
 
+
 def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
     """``y[..., o] = x1 @ weight[o] @ x2 + bias[o]`` (``F.bilinear``)."""
     x1, x2, w = _float_t(input1), _float_t(input2), _float_t(weight)
     b = None if bias is None else _float_t(bias)
     a, c, wd = x1._value(), x2._value(), w._value()
-    if wd.ndim != 3 or a.shape[-1:] != wd.shape[1:2] or c.shape[-1:] != wd.shape[2:3] \
-            or a.shape[:-1] != c.shape[:-1]:
-        raise ShapeError(f"bilinear: input1 {tuple(a.shape)}, input2 {tuple(c.shape)} and "
-                         f"weight {tuple(wd.shape)} do not match: expected (*, in1), (*, in2) "
-                         "and (out, in1, in2)")
+    if (
+        wd.ndim != 3
+        or a.shape[-1:] != wd.shape[1:2]
+        or c.shape[-1:] != wd.shape[2:3]
+        or a.shape[:-1] != c.shape[:-1]
+    ):
+        raise ShapeError(
+            f"bilinear: input1 {tuple(a.shape)}, input2 {tuple(c.shape)} and "
+            f"weight {tuple(wd.shape)} do not match: expected (*, in1), (*, in2) "
+            "and (out, in1, in2)"
+        )
     out = np.einsum("...i,oij,...j->...o", a, wd, c, optimize=True)
     if b is not None:
         out = out + b._value()
@@ -1651,13 +1932,13 @@ def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
             res.append((b, g.reshape(-1, wd.shape[0]).sum(axis=0)))
         return res
 
-    return _result(out, "BilinearBackward0", [t for t in (x1, x2, w, b) if t is not None],
-                   backward)
+    return _result(out, "BilinearBackward0", [t for t in (x1, x2, w, b) if t is not None], backward)
 
 
 # ======================================================================= losses
 # Each loss below is one graph node: per-element (or per-row) terms and their
 # derivatives with respect to every differentiable operand, then the reduction.
+
 
 def _operand_as(value: Any, dtype: np.dtype, name: str) -> Tensor:
     """An operand of a loss as a tensor of ``dtype`` (a float tensor keeps its graph)."""
@@ -1706,8 +1987,14 @@ def _reduced_loss(per: np.ndarray, terms: list, reduction: str, name: str) -> Te
     return _result(out, name, [t for t, _ in terms], backward)
 
 
-def kl_div(input: Any, target: Any, size_average=None, reduce=None, reduction: str = "mean",
-           log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Any,
+    target: Any,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """Kullback-Leibler divergence of log-probabilities ``input`` from ``target`` (``F.kl_div``).
 
     Per element ``target * (log(target) - input)`` (0 where ``target`` is 0,
@@ -1719,10 +2006,14 @@ def kl_div(input: Any, target: Any, size_average=None, reduce=None, reduction: s
     if size_average is not None or reduce is not None:
         reduction = _reduction(size_average, reduce, reduction)
     elif reduction == "mean":
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
-                      "support size.'batchmean' divides only by the batch size, and aligns with "
-                      "the KL div math definition.'mean' will be changed to behave the same as "
-                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the "
+            "support size.'batchmean' divides only by the batch size, and aligns with "
+            "the KL div math definition.'mean' will be changed to behave the same as "
+            "'batchmean' in the next major release.",
+            UserWarning,
+            stacklevel=2,
+        )
     elif reduction != "batchmean":
         reduction = _reduction(None, None, reduction)
     x = _float_t(input)
@@ -1748,9 +2039,16 @@ def kl_div(input: Any, target: Any, size_average=None, reduce=None, reduction: s
     return _reduced_loss(per, [(x, dx), (t, dt)], reduction, "KlDivBackward0")
 
 
-def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool = False,
-                     size_average=None, eps: float = 1e-8, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def poisson_nll_loss(
+    input: Any,
+    target: Any,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of a Poisson target (``F.poisson_nll_loss``).
 
     ``exp(x) - y x`` with ``log_input``, else ``x - y log(x + eps)``; ``full``
@@ -1771,15 +2069,23 @@ def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool
         if full:
             big = td > 1
             lt = np.log(np.where(big, td, 1))
-            per = per + np.where(big, td * lt - td + 0.5 * np.log(2 * np.pi * np.where(big, td, 1)),
-                                 0)
+            per = per + np.where(
+                big, td * lt - td + 0.5 * np.log(2 * np.pi * np.where(big, td, 1)), 0
+            )
             dt = dt + np.where(big, lt + 0.5 / np.where(big, td, 1), 0)
-    return _reduced_loss(np.asarray(per, xd.dtype), [(x, dx), (t, dt)], reduction,
-                         "PoissonNllLossBackward0")
+    return _reduced_loss(
+        np.asarray(per, xd.dtype), [(x, dx), (t, dt)], reduction, "PoissonNllLossBackward0"
+    )
 
 
-def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False,
-                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+def gaussian_nll_loss(
+    input: Any,
+    target: Any,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of a Gaussian target (``F.gaussian_nll_loss``).
 
     ``(log(max(var, eps)) + (x - y)**2 / max(var, eps)) / 2`` (+ ``log(2 pi) / 2``
@@ -1802,8 +2108,9 @@ def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False,
     if vshape != xd.shape:
         if xd.shape[:-1] == vshape:
             vshape = vshape + (1,)
-        elif not (xd.ndim == len(vshape) and sum(b for a, b in zip(xd.shape, vshape) if a != b)
-                  == 1):
+        elif not (
+            xd.ndim == len(vshape) and sum(b for a, b in zip(xd.shape, vshape) if a != b) == 1
+        ):
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not valid")
@@ -1815,13 +2122,22 @@ def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False,
     if full:
         per = per + 0.5 * math.log(2 * math.pi)
     dvar = 0.5 * (1 / vd - diff * diff / (vd * vd))
-    return _reduced_loss(np.asarray(per, xd.dtype),
-                         [(x, diff / vd), (t, -diff / vd), (v, dvar)], reduction,
-                         "GaussianNllLossBackward0")
+    return _reduced_loss(
+        np.asarray(per, xd.dtype),
+        [(x, diff / vd), (t, -diff / vd), (v, dvar)],
+        reduction,
+        "GaussianNllLossBackward0",
+    )
 
 
-def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, size_average=None,
-                         reduce=None, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(
+    input: Any,
+    target: Any,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``.
 
     ``F.hinge_embedding_loss``.
@@ -1834,12 +2150,14 @@ def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, size_aver
     room = m - xd
     per = np.where(td != 1, np.maximum(room, 0), 0) + np.where(td != -1, xd, 0)
     dx = np.where(td != -1, 1, 0) - np.where((td != 1) & (room >= 0), 1, 0)
-    return _reduced_loss(np.asarray(per, xd.dtype), [(x, dx)], reduction,
-                         "HingeEmbeddingLossBackward0")
+    return _reduced_loss(
+        np.asarray(per, xd.dtype), [(x, dx)], reduction, "HingeEmbeddingLossBackward0"
+    )
 
 
-def soft_margin_loss(input: Any, target: Any, size_average=None, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def soft_margin_loss(
+    input: Any, target: Any, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """``log(1 + exp(-y x))`` (``F.soft_margin_loss``)."""
     reduction = _reduction(size_average, reduce, reduction)
     x = _float_t(input)
@@ -1849,12 +2167,23 @@ def soft_margin_loss(input: Any, target: Any, size_average=None, reduce=None,
     z = -td * xd
     per = _softplus_array(z)
     s = _sigmoid_array(z)
-    return _reduced_loss(np.asarray(per, xd.dtype), [(x, -td * s), (t, -xd * s)], reduction,
-                         "SoftMarginLossBackward0")
+    return _reduced_loss(
+        np.asarray(per, xd.dtype),
+        [(x, -td * s), (t, -xd * s)],
+        reduction,
+        "SoftMarginLossBackward0",
+    )
 
 
-def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0,
-                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """``max(0, -y (x1 - x2) + margin)`` (``F.margin_ranking_loss``)."""
     reduction = _reduction(size_average, reduce, reduction)
     x1 = _float_t(input1)
@@ -1862,19 +2191,32 @@ def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0
     x2 = _operand_as(input2, dtype, "input2")
     y = _operand_as(target, dtype, "target")
     if not x1.ndim == x2.ndim == y.ndim:
-        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
-                           f"but got sizes: input1: {list(x1.shape)}, input2: "
-                           f"{list(x2.shape)}, target: {list(y.shape)} ")
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension "
+            f"but got sizes: input1: {list(x1.shape)}, input2: "
+            f"{list(x2.shape)}, target: {list(y.shape)} "
+        )
     a, b, yd = x1._value(), x2._value(), y._value()
     z = -yd * (a - b) + float(margin)
     on = (z >= 0).astype(dtype)
     per = np.asarray(np.maximum(z, 0), dtype)
-    return _reduced_loss(per, [(x1, -yd * on), (x2, yd * on), (y, -(a - b) * on)], reduction,
-                         "MarginRankingLossBackward0")
+    return _reduced_loss(
+        per,
+        [(x1, -yd * on), (x2, yd * on), (y, -(a - b) * on)],
+        reduction,
+        "MarginRankingLossBackward0",
+    )
 
 
-def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float = 0,
-                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos - margin)`` where ``y == -1``.
 
     The cosine along the last dimension of (N, D) or (D,) inputs, with
@@ -1887,9 +2229,11 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
     a, b = x1._value(), x2._value()
     yd = _operand_as(target, dtype, "target")._value()
     if a.ndim not in (1, 2) or a.shape != b.shape or yd.ndim != a.ndim - 1:
-        raise RuntimeError(f"cosine_embedding_loss: expected inputs of the same shape (N, D) "
-                           f"or (D,) and a target (N,) or (); got {list(a.shape)}, "
-                           f"{list(b.shape)} and {list(yd.shape)}")
+        raise RuntimeError(
+            f"cosine_embedding_loss: expected inputs of the same shape (N, D) "
+            f"or (D,) and a target (N,) or (); got {list(a.shape)}, "
+            f"{list(b.shape)} and {list(yd.shape)}"
+        )
     prod = (a * b).sum(-1)
     m1 = (a * a).sum(-1) + 1e-12
     m2 = (b * b).sum(-1) + 1e-12
@@ -1906,8 +2250,9 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
 
     def backward(g):
         scale = _grad_scale(g, reduction, per.size, rows=True)
-        return [(t, np.asarray(d * scale, dtype)) for t, d in ((x1, d1), (x2, d2))
-                if t.requires_grad]
+        return [
+            (t, np.asarray(d * scale, dtype)) for t, d in ((x1, d1), (x2, d2)) if t.requires_grad
+        ]
 
     return _result(out, "CosineEmbeddingLossBackward0", (x1, x2), backward)
 
@@ -1925,8 +2270,16 @@ def _per_sample(per: np.ndarray, d: np.ndarray, x: Tensor, reduction: str, name:
     return _result(out, name, (x,), backward)
 
 
-def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, weight: Any = None,
-                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def multi_margin_loss(
+    input: Any,
+    target: Any,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Any = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Multi-class hinge loss (``F.multi_margin_loss``).
 
     Sample i: ``sum_{j != y} w[y] max(0, margin - x[y] + x[j]) ** p / C``, p 1 or 2.
@@ -1937,14 +2290,17 @@ def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, 
     x = _float_t(input)
     xd = x._value()
     if xd.ndim > 2:
-        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size,"
-                           f" but got: {list(xd.shape)}")
+        raise RuntimeError(
+            f"Expected non-empty vector or matrix with optional 0-dim batch size,"
+            f" but got: {list(xd.shape)}"
+        )
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim else xd.reshape(1, 1)
     m, c = x2.shape
     y = _indices(target, "target").reshape(-1)
     if y.size != m:
-        raise RuntimeError(f"inconsistent target size, expected {m} but got "
-                           f"{list(np.shape(target))}")
+        raise RuntimeError(
+            f"inconsistent target size, expected {m} but got {list(np.shape(target))}"
+        )
     if y.size and (y.min() < 0 or y.max() >= c):
         raise IndexError("target out of range")
     w = None if weight is None else _constant(weight, "weight").astype(xd.dtype).reshape(-1)
@@ -1953,17 +2309,19 @@ def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, 
     z[rows, y] = 0
     on = z > 0
     wy = np.ones(m, xd.dtype) if w is None else w[y]
-    per = (np.where(on, z ** p, 0).sum(1) * wy) / c
+    per = (np.where(on, z**p, 0).sum(1) * wy) / c
     d = np.where(on, 1 if p == 1 else 2 * z, 0) * (wy / c)[:, None]
     d[rows, y] = -d.sum(1)
     if xd.ndim < 2:
         per = per.reshape(())
-    return _per_sample(per, d if xd.ndim == 2 else d.reshape(xd.shape), x, reduction,
-                       "MultiMarginLossBackward0")
+    return _per_sample(
+        per, d if xd.ndim == 2 else d.reshape(xd.shape), x, reduction, "MultiMarginLossBackward0"
+    )
 
 
-def multilabel_margin_loss(input: Any, target: Any, size_average=None, reduce=None,
-                           reduction: str = "mean") -> Tensor:
+def multilabel_margin_loss(
+    input: Any, target: Any, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """Multi-label hinge loss (``F.multilabel_margin_loss``).
 
     ``target`` holds each sample's class indices, ended by the first -1;
@@ -1974,8 +2332,9 @@ def multilabel_margin_loss(input: Any, target: Any, size_average=None, reduce=No
     xd = x._value()
     y = _indices(target, "target")
     if xd.ndim > 2 or y.shape != xd.shape:
-        raise RuntimeError(f"inconsistent target size: {list(y.shape)} for input of size: "
-                           f"{list(xd.shape)}")
+        raise RuntimeError(
+            f"inconsistent target size: {list(y.shape)} for input of size: {list(xd.shape)}"
+        )
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim else xd.reshape(1, 1)
     y2 = y.reshape(x2.shape)
     m, c = x2.shape
@@ -1997,12 +2356,19 @@ def multilabel_margin_loss(input: Any, target: Any, size_average=None, reduce=No
             per[i] += z[on].sum() / c
             d[i, on] += 1 / c
             d[i, j] -= on.sum() / c
-    return _per_sample(per if xd.ndim == 2 else per.reshape(()), d, x, reduction,
-                       "MultilabelMarginLossBackward0")
+    return _per_sample(
+        per if xd.ndim == 2 else per.reshape(()), d, x, reduction, "MultilabelMarginLossBackward0"
+    )
 
 
-def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None, size_average=None,
-                                reduce=None, reduction: str = "mean") -> Tensor:
+def multilabel_soft_margin_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Binary cross-entropy of each label, averaged over the labels.
 
     ``F.multilabel_soft_margin_loss``; ``weight`` per label.
@@ -2034,9 +2400,18 @@ def _pairwise_distance(a: np.ndarray, b: np.ndarray, p: float, eps: float):
     return dist, grad
 
 
-def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float = 1.0,
-                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
-                        reduce=None, reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """``max(d(a, p) - d(a, n) + margin, 0)``, ``d`` the p-norm distance (``F.triplet_margin_loss``).
 
     ``d(x, y) = ||x - y + eps||_p`` along the last dimension; ``swap`` uses
@@ -2048,9 +2423,11 @@ def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float
     tp, tn = _operand_as(positive, dtype, "positive"), _operand_as(negative, dtype, "negative")
     a, pos, neg = ta._value(), tp._value(), tn._value()
     if not a.ndim == pos.ndim == neg.ndim:
-        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
-                           f"same number of dimensions, but got: anchor {a.ndim}D, positive "
-                           f"{pos.ndim}D, and negative {neg.ndim}D inputs")
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the "
+            f"same number of dimensions, but got: anchor {a.ndim}D, positive "
+            f"{pos.ndim}D, and negative {neg.ndim}D inputs"
+        )
     p = float(p)
     d_ap, g_ap = _pairwise_distance(a, pos, p, eps)
     d_an, g_an = _pairwise_distance(a, neg, p, eps)
@@ -2071,8 +2448,18 @@ def triplet_margin_loss(anchor: Any, positive: Any, negative: Any, margin: float
 
     def backward(g):
         scale = _grad_scale(g, reduction, per.size, rows=True)
-        return [(t, _unbroadcast(np.asarray(np.broadcast_to(d * scale, np.broadcast_shapes(
-            d.shape, t.shape)), dtype), t.shape)) for t, d in ((ta, da), (tp, dp), (tn, dn))
-            if t.requires_grad]
+        return [
+            (
+                t,
+                _unbroadcast(
+                    np.asarray(
+                        np.broadcast_to(d * scale, np.broadcast_shapes(d.shape, t.shape)), dtype
+                    ),
+                    t.shape,
+                ),
+            )
+            for t, d in ((ta, da), (tp, dp), (tn, dn))
+            if t.requires_grad
+        ]
 
     return _result(out, "TripletMarginLossBackward0", (ta, tp, tn), backward)

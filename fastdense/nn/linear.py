@@ -41,8 +41,7 @@ def _check_features(**sizes: Any) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
         if v > MAX_BLAS_DIM:
-            raise ValueError(f"{name} = {v} exceeds {MAX_BLAS_DIM}, the largest size "
-                             "BLAS accepts")
+            raise ValueError(f"{name} = {v} exceeds {MAX_BLAS_DIM}, the largest size BLAS accepts")
 
 
 class Linear(Module):
@@ -73,8 +72,9 @@ class Linear(Module):
     weight: Parameter
     bias: Optional[Parameter]
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
         _check_features(in_features=in_features, out_features=out_features)
         dt = _factory_dtype(device, dtype)
@@ -90,8 +90,10 @@ class Linear(Module):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Identity(Module):
@@ -102,7 +104,6 @@ class Identity(Module):
 
     def forward(self, input: Any) -> Any:
         return input
-
 
 
 class Bilinear(Module):
@@ -125,16 +126,23 @@ class Bilinear(Module):
     weight: Parameter
     bias: Optional[Parameter]
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
-        _check_features(in1_features=in1_features, in2_features=in2_features,
-                        out_features=out_features)
+        _check_features(
+            in1_features=in1_features, in2_features=in2_features, out_features=out_features
+        )
         dt = _factory_dtype(device, dtype)
         self.in1_features, self.in2_features = int(in1_features), int(in2_features)
         self.out_features = int(out_features)
-        _weight_and_bias(self, (self.out_features, self.in1_features, self.in2_features), bias,
-                         dt)
+        _weight_and_bias(self, (self.out_features, self.in1_features, self.in2_features), bias, dt)
 
     def reset_parameters(self) -> None:
         """Uniform in ``±1/sqrt(in1_features)`` (PyTorch's default)."""
@@ -144,5 +152,7 @@ class Bilinear(Module):
         return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )

@@ -15,11 +15,27 @@ from ..autograd import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
-           "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss",
-           "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss",
-           "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
-           "SoftMarginLoss", "TripletMarginLoss"]
+__all__ = [
+    "L1Loss",
+    "MSELoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "KLDivLoss",
+    "PoissonNLLLoss",
+    "GaussianNLLLoss",
+    "CosineEmbeddingLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+]
 
 
 class _Loss(Module):
@@ -48,8 +64,14 @@ class BCEWithLogitsLoss(_Loss):
     weight: Optional[np.ndarray]  # buffers
     pos_weight: Optional[np.ndarray]
 
-    def __init__(self, weight: Any = None, size_average=None, reduce=None,
-                 reduction: str = "mean", pos_weight: Any = None) -> None:
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+        pos_weight: Any = None,
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
@@ -72,8 +94,9 @@ class BCELoss(_Loss):
 
     weight: Optional[np.ndarray]  # a buffer
 
-    def __init__(self, weight: Any = None, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Any = None, size_average=None, reduce=None, reduction: str = "mean"
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
@@ -98,8 +121,9 @@ class L1Loss(_Loss):
 class SmoothL1Loss(_Loss):
     """Smooth L1 (``torch.nn.SmoothL1Loss``): quadratic below ``beta``, linear above."""
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
-                 beta: float = 1.0) -> None:
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.beta = float(beta)
 
@@ -121,8 +145,9 @@ class HuberLoss(_Loss):
 class _WeightedLoss(_Loss):
     weight: Optional[np.ndarray]  # a buffer, as in PyTorch
 
-    def __init__(self, weight: Any = None, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Any = None, size_average=None, reduce=None, reduction: str = "mean"
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
@@ -144,15 +169,28 @@ class CrossEntropyLoss(_WeightedLoss):
     fastdense.nn.functional.cross_entropy : the definition, targets and shapes.
     """
 
-    def __init__(self, weight: Any = None, size_average=None, ignore_index: int = -100,
-                 reduce=None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = int(ignore_index)
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_WeightedLoss):
@@ -162,15 +200,21 @@ class NLLLoss(_WeightedLoss):
     is typically ``LogSoftmax``'s output.
     """
 
-    def __init__(self, weight: Any = None, size_average=None, ignore_index: int = -100,
-                 reduce=None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = int(ignore_index)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
-
+        return F.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class KLDivLoss(_Loss):
@@ -179,11 +223,15 @@ class KLDivLoss(_Loss):
     ``reduction="batchmean"`` gives the mathematical KL divergence.
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
-                 log_target: bool = False) -> None:
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+    ) -> None:
         Module.__init__(self)
-        self.reduction = reduction if reduction == "batchmean" and size_average is None \
-            and reduce is None else F._reduction(size_average, reduce, reduction)
+        self.reduction = (
+            reduction
+            if reduction == "batchmean" and size_average is None and reduce is None
+            else F._reduction(size_average, reduce, reduction)
+        )
         self.log_target = log_target
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -193,14 +241,27 @@ class KLDivLoss(_Loss):
 class PoissonNLLLoss(_Loss):
     """Poisson negative log-likelihood (``torch.nn.PoissonNLLLoss``)."""
 
-    def __init__(self, log_input: bool = True, full: bool = False, size_average=None,
-                 eps: float = 1e-8, reduce=None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        size_average=None,
+        eps: float = 1e-8,
+        reduce=None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_input, self.full, self.eps = log_input, full, float(eps)
 
     def forward(self, log_input: Any, target: Any) -> Tensor:
-        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full,
-                                  eps=self.eps, reduction=self.reduction)
+        return F.poisson_nll_loss(
+            log_input,
+            target,
+            log_input=self.log_input,
+            full=self.full,
+            eps=self.eps,
+            reduction=self.reduction,
+        )
 
 
 class GaussianNLLLoss(_Loss):
@@ -211,13 +272,15 @@ class GaussianNLLLoss(_Loss):
         self.full, self.eps = full, float(eps)
 
     def forward(self, input: Any, target: Any, var: Any) -> Tensor:
-        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
-                                   reduction=self.reduction)
+        return F.gaussian_nll_loss(
+            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
+        )
 
 
 class _MarginLoss(_Loss):
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = float(margin)
 
@@ -229,28 +292,30 @@ class CosineEmbeddingLoss(_MarginLoss):
     """
 
     def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
-        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
-                                       reduction=self.reduction)
+        return F.cosine_embedding_loss(
+            input1, input2, target, margin=self.margin, reduction=self.reduction
+        )
 
 
 class MarginRankingLoss(_MarginLoss):
     """``max(0, -y (x1 - x2) + margin)`` (``torch.nn.MarginRankingLoss``)."""
 
     def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
-        return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
-                                     reduction=self.reduction)
+        return F.margin_ranking_loss(
+            input1, input2, target, margin=self.margin, reduction=self.reduction
+        )
 
 
 class HingeEmbeddingLoss(_MarginLoss):
     """``x`` for ``y = 1``, ``max(0, margin - x)`` for ``y = -1`` (``nn.HingeEmbeddingLoss``)."""
 
-    def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, margin: float = 1.0, size_average=None, reduce=None, reduction: str = "mean"
+    ) -> None:
         super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.hinge_embedding_loss(input, target, margin=self.margin,
-                                      reduction=self.reduction)
+        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):
@@ -271,40 +336,72 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     """Per-label logistic loss averaged over labels (``torch.nn.MultiLabelSoftMarginLoss``)."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
-                                             reduction=self.reduction)
+        return F.multilabel_soft_margin_loss(
+            input, target, weight=self.weight, reduction=self.reduction
+        )
 
 
 class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge loss (``torch.nn.MultiMarginLoss``), ``p`` 1 or 2."""
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, size_average=None,
-                 reduce=None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Any = None,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+    ) -> None:
         if p not in (1, 2):
             raise ValueError("only p == 1 and p == 2 supported")
         if weight is not None and np.ndim(weight) != 1:
-            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got "
-                             f"{np.ndim(weight)}D instead")
+            raise ValueError(
+                f"MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                f"{np.ndim(weight)}D instead"
+            )
         super().__init__(weight, size_average, reduce, reduction)
         self.p, self.margin = int(p), float(margin)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
-                                   weight=self.weight, reduction=self.reduction)
+        return F.multi_margin_loss(
+            input,
+            target,
+            p=self.p,
+            margin=self.margin,
+            weight=self.weight,
+            reduction=self.reduction,
+        )
 
 
 class TripletMarginLoss(_Loss):
     """``max(d(a, p) - d(a, n) + margin, 0)`` (``torch.nn.TripletMarginLoss``)."""
 
-    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                 swap: bool = False, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         if margin <= 0:
-            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got "
-                             f"{margin} instead")
+            raise ValueError(
+                f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
+            )
         self.margin, self.p, self.eps, self.swap = float(margin), float(p), float(eps), swap
 
     def forward(self, anchor: Any, positive: Any, negative: Any) -> Tensor:
-        return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
-                                     eps=self.eps, swap=self.swap, reduction=self.reduction)
+        return F.triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            margin=self.margin,
+            p=self.p,
+            eps=self.eps,
+            swap=self.swap,
+            reduction=self.reduction,
+        )

@@ -16,17 +16,18 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .. import _version
-from .._validation import warn_if_other_version
-from .._validation import to_ndarray
 from .. import _dtypes as _dt
+from .. import _version
+from .._validation import to_ndarray, warn_if_other_version
 from ..autograd import Parameter, Tensor, _const, _resolve_dtype, _to_dtype, check_device
 
 __all__ = ["Module", "RemovableHandle"]
 
 # PyTorch's name in the repr
-_IncompatibleKeys = namedtuple("IncompatibleKeys",  # type: ignore[name-match]
-                               ["missing_keys", "unexpected_keys"])
+_IncompatibleKeys = namedtuple(
+    "IncompatibleKeys",  # type: ignore[name-match]
+    ["missing_keys", "unexpected_keys"],
+)
 
 
 def _addindent(s: str, n: int) -> str:
@@ -103,8 +104,9 @@ class Module:
             reg = self.__dict__[name] = OrderedDict()
         return reg
 
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> "RemovableHandle":
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> "RemovableHandle":
         """Call ``hook(module, args)`` before each forward (``torch.nn.Module``'s rule).
 
         A non-None result replaces the positional inputs (a non-tuple is
@@ -117,12 +119,18 @@ class Module:
         RemovableHandle
             ``handle.remove()`` unregisters the hook (also usable as a context manager).
         """
-        return _register(self._hook_registry("_forward_pre_hooks"), hook, prepend,
-                         with_kwargs, False)
+        return _register(
+            self._hook_registry("_forward_pre_hooks"), hook, prepend, with_kwargs, False
+        )
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False,
-                              always_call: bool = False) -> "RemovableHandle":
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> "RemovableHandle":
         """Call ``hook(module, args, output)`` after each forward (``torch.nn.Module``'s rule).
 
         A non-None result replaces the output. With ``with_kwargs`` the hook is
@@ -135,8 +143,9 @@ class Module:
         -------
         RemovableHandle
         """
-        return _register(self._hook_registry("_forward_hooks"), hook, prepend,
-                         with_kwargs, always_call)
+        return _register(
+            self._hook_registry("_forward_hooks"), hook, prepend, with_kwargs, always_call
+        )
 
     def _no_backward_hooks(self, *args, **kwargs):
         raise NotImplementedError(
@@ -252,12 +261,16 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[Tuple[str, Parameter]]:
         """Yield ``(dotted name, parameter)`` in registration order."""
         seen = set()
-        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
-            if recurse else [(prefix, self)]
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for mprefix, m in mods:
             for name, p in m._parameters.items():
                 if p is None or (remove_duplicate and p in seen):
@@ -359,11 +372,17 @@ class Module:
         unexpected = [k for k in state_dict if k not in own_set]
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+                errors.insert(
+                    0,
+                    "Unexpected key(s) in state_dict: "
+                    + ", ".join(f'"{k}"' for k in unexpected)
+                    + ". ",
+                )
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+                errors.insert(
+                    0,
+                    "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ",
+                )
         if errors:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
@@ -526,8 +545,10 @@ def _call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
             res = hook(module, args, kwargs)
             if res is not None:
                 if not (isinstance(res, tuple) and len(res) == 2):
-                    raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                       f"(new_args, new_kwargs), but got {res}.")
+                    raise RuntimeError(
+                        "forward pre-hook must return None or a tuple of "
+                        f"(new_args, new_kwargs), but got {res}."
+                    )
                 args, kwargs = res
         else:
             res = hook(module, args)

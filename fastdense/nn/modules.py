@@ -9,8 +9,20 @@ from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import Sequential
 from .dropout import Dropout
 from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, _Loss
-from .module import Module, RemovableHandle, _call_with_hooks
+from .loss import BCELoss, BCEWithLogitsLoss
+from .module import Module, RemovableHandle
 
-__all__ = ["Module", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Identity", "Dropout",
-           "Sequential", "BCEWithLogitsLoss", "BCELoss", "RemovableHandle"]
+__all__ = [
+    "Module",
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "Identity",
+    "Dropout",
+    "Sequential",
+    "BCEWithLogitsLoss",
+    "BCELoss",
+    "RemovableHandle",
+]

@@ -18,8 +18,9 @@ from .module import Module, _factory_dtype
 __all__ = ["BatchNorm1d", "LayerNorm", "GroupNorm", "RMSNorm"]
 
 
-def _affine_parameters(module: Module, shape: tuple, dt: np.dtype, weight: bool,
-                       bias: bool) -> None:
+def _affine_parameters(
+    module: Module, shape: tuple, dt: np.dtype, weight: bool, bias: bool
+) -> None:
     """weight (ones) and bias (zeros) of ``shape``, or None placeholders."""
     if weight:
         module.weight = Parameter(np.ones(shape, dtype=dt))
@@ -57,9 +58,17 @@ class BatchNorm1d(Module):
     running_var: Optional[np.ndarray]
     num_batches_tracked: Optional[np.ndarray]
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: Optional[float] = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         dt = _factory_dtype(device, dtype)
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
@@ -79,8 +88,9 @@ class BatchNorm1d(Module):
         if len(shape) not in (2, 3):
             raise ValueError(f"expected 2D or 3D input (got {len(shape)}D input)")
         if shape[1] != self.num_features:
-            raise ValueError(f"running_mean should contain {shape[1]} elements not "
-                             f"{self.num_features}")
+            raise ValueError(
+                f"running_mean should contain {shape[1]} elements not {self.num_features}"
+            )
         momentum = 0.0 if self.momentum is None else self.momentum
         count = self.num_batches_tracked
         if self.training and count is not None:
@@ -88,9 +98,16 @@ class BatchNorm1d(Module):
             if self.momentum is None:  # the cumulative moving average
                 momentum = 1.0 / float(count)
         use_running = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if use_running else None,
-                            self.running_var if use_running else None, self.weight, self.bias,
-                            self.training or not self.track_running_stats, momentum, self.eps)
+        return F.batch_norm(
+            input,
+            self.running_mean if use_running else None,
+            self.running_var if use_running else None,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            momentum,
+            self.eps,
+        )
 
     def reset_running_stats(self) -> None:
         """Running mean 0, variance 1, count 0."""
@@ -108,8 +125,10 @@ class BatchNorm1d(Module):
                 p._version += 1
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class LayerNorm(Module):
@@ -127,8 +146,15 @@ class LayerNorm(Module):
     weight: Optional[Parameter]
     bias: Optional[Parameter]
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         dt = _factory_dtype(device, dtype)
         self.normalized_shape = F._shape_tuple(normalized_shape)
@@ -140,8 +166,9 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class GroupNorm(Module):
@@ -161,8 +188,16 @@ class GroupNorm(Module):
     weight: Optional[Parameter]
     bias: Optional[Parameter]
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
@@ -186,8 +221,14 @@ class RMSNorm(Module):
 
     weight: Optional[Parameter]
 
-    def __init__(self, normalized_shape, eps: Optional[float] = None,
-                 elementwise_affine: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape,
+        eps: Optional[float] = None,
+        elementwise_affine: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         dt = _factory_dtype(device, dtype)
         self.normalized_shape = F._shape_tuple(normalized_shape)
@@ -199,5 +240,6 @@ class RMSNorm(Module):
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

@@ -9,8 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor, _const, _result
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
 
 def _with_grads(parameters: Any):
@@ -19,8 +18,13 @@ def _with_grads(parameters: Any):
     return [p for p in parameters if p._grad is not None]
 
 
-def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Iterable,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach=None,
+) -> Tensor:
     """Scale the gradients so that their joint norm is at most ``max_norm``.
 
     The norm of all gradients together (as if concatenated) is computed; each
@@ -37,18 +41,25 @@ def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.
         return _const(np.asarray(0.0, dtype=np.float32))
     dtype = params[0]._grad.dtype
     if norm_type == float("inf"):
-        total = np.max(np.asarray([np.abs(p._grad).max() if p._grad.size else 0
-                                   for p in params], dtype=dtype))
+        total = np.max(
+            np.asarray([np.abs(p._grad).max() if p._grad.size else 0 for p in params], dtype=dtype)
+        )
     else:
-        norms = np.asarray([np.sum(np.abs(p._grad.astype(dtype, copy=False)) ** norm_type)
-                            ** (1.0 / norm_type) for p in params], dtype=dtype)
-        total = np.sum(norms ** norm_type) ** (1.0 / norm_type)
+        norms = np.asarray(
+            [
+                np.sum(np.abs(p._grad.astype(dtype, copy=False)) ** norm_type) ** (1.0 / norm_type)
+                for p in params
+            ],
+            dtype=dtype,
+        )
+        total = np.sum(norms**norm_type) ** (1.0 / norm_type)
     total = np.asarray(total, dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
-            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
     coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
     coef = min(coef, dtype.type(1.0)) if np.isfinite(coef) else coef
     for p in params:
@@ -76,8 +87,10 @@ def clip_grad_value_(parameters: Iterable, clip_value: float, foreach=None) -> N
 
 def _parameter_list(parameters: Any, what: str) -> list:
     if isinstance(parameters, Tensor):
-        raise TypeError(f"expected an iterable of tensors for {what}; got a Tensor "
-                        "(pass [tensor] or model.parameters())")
+        raise TypeError(
+            f"expected an iterable of tensors for {what}; got a Tensor "
+            "(pass [tensor] or model.parameters())"
+        )
     params = list(parameters)
     for p in params:
         if not isinstance(p, Tensor):
@@ -105,8 +118,10 @@ def parameters_to_vector(parameters: Iterable) -> Tensor:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     dtypes = {p._data.dtype for p in params}
     if len(dtypes) > 1:
-        raise TypeError(f"parameters_to_vector: the parameters have several dtypes "
-                        f"({sorted(str(d) for d in dtypes)}); cast the model to one first")
+        raise TypeError(
+            f"parameters_to_vector: the parameters have several dtypes "
+            f"({sorted(str(d) for d in dtypes)}); cast the model to one first"
+        )
     sizes = [p._data.size for p in params]
     out = np.concatenate([p._data.reshape(-1) for p in params])
     cuts = np.cumsum(sizes)[:-1]
@@ -136,11 +151,13 @@ def vector_to_parameters(vec: Any, parameters: Iterable) -> None:
     data = vec._value().reshape(-1)
     total = sum(p._data.size for p in params)
     if data.size != total:
-        raise RuntimeError(f"shape '[{total}]' is invalid for input of size {data.size}: the "
-                           f"vector has {data.size} elements, the parameters {total}")
+        raise RuntimeError(
+            f"shape '[{total}]' is invalid for input of size {data.size}: the "
+            f"vector has {data.size} elements, the parameters {total}"
+        )
     start = 0
     for p in params:
         n = p._data.size
-        p._data[...] = data[start:start + n].reshape(p._data.shape)
+        p._data[...] = data[start : start + n].reshape(p._data.shape)
         p._version += 1
         start += n

@@ -47,8 +47,9 @@ def _require_onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise ImportError("ONNX export needs the 'onnx' package: pip install "
-                          "'fastdense[onnx]' (or onnx)") from None
+        raise ImportError(
+            "ONNX export needs the 'onnx' package: pip install 'fastdense[onnx]' (or onnx)"
+        ) from None
     return onnx
 
 
@@ -60,8 +61,10 @@ def _check_opset(opset: Optional[int]) -> int:
         raise TypeError(f"opset must be an int; got {opset!r}")
     newest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= opset <= newest:
-        raise ValueError(f"opset must be between {MIN_OPSET} and {newest} (the installed "
-                         f"onnx's newest); got {opset}")
+        raise ValueError(
+            f"opset must be between {MIN_OPSET} and {newest} (the installed "
+            f"onnx's newest); got {opset}"
+        )
     return int(opset)
 
 
@@ -72,8 +75,9 @@ def _check_dtype(dtype: Any, default: Any) -> np.dtype:
     return dt
 
 
-def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
-                      ) -> List[Tuple[np.ndarray, np.ndarray]]:
+def _estimator_layers(
+    est: Any, n_outputs: Optional[int] = 1
+) -> List[Tuple[np.ndarray, np.ndarray]]:
     """(weight (out, in), bias) per layer from the public fitted attributes, proven.
 
     Reads only ``coefs_``, ``intercepts_`` and ``n_features_in_`` (through
@@ -91,8 +95,10 @@ def _estimator_layers(est: Any, n_outputs: Optional[int] = 1
     check_network(coefs, icpts, n_features=int(est.n_features_in_), n_outputs=n_outputs)
     for i, (W, c) in enumerate(zip(coefs, icpts)):
         if not (np.isfinite(W).all() and np.isfinite(c).all()):
-            raise ValueError(f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity; "
-                             "the exported graph would predict NaN")
+            raise ValueError(
+                f"coefs_[{i}] or intercepts_[{i}] holds NaN or infinity; "
+                "the exported graph would predict NaN"
+            )
     layers = [(np.asarray(W).T, np.asarray(c)) for W, c in zip(coefs, icpts)]
     if net is not None and net.layout.batch_norm:  # each hidden batch norm folded into its Gemm
         for i, (gamma, beta, mean, var) in enumerate(net.layout.batch_norm_state(net.params)):
@@ -131,25 +137,34 @@ def classifier_target(est: Any) -> Tuple[str, np.ndarray]:
         raise ValueError(f"n_outputs_ must be a positive int; got {n_out!r}")
     if act == "softmax":
         if classes.shape != (n_out,) or n_out < 3:
-            raise ValueError(f"a multi-class classifier's classes_ must hold one label per "
-                             f"output ({n_out}, at least 3); got {classes.tolist()!r}")
+            raise ValueError(
+                f"a multi-class classifier's classes_ must hold one label per "
+                f"output ({n_out}, at least 3); got {classes.tolist()!r}"
+            )
         return "multiclass", classes
     if act == "logistic" and n_out == 1:
         if classes.shape != (2,):
-            raise ValueError(f"a binary classifier's classes_ must hold 2 labels; got "
-                             f"{np.asarray(est.classes_).tolist()!r}")
+            raise ValueError(
+                f"a binary classifier's classes_ must hold 2 labels; got "
+                f"{np.asarray(est.classes_).tolist()!r}"
+            )
         return "binary", classes
     if act == "logistic":
         if classes.dtype == object or not np.array_equal(classes, np.arange(n_out)):
-            raise ValueError(f"a multilabel classifier's classes_ must be the label indices "
-                             f"0..{n_out - 1}; got {classes.tolist()!r}")
+            raise ValueError(
+                f"a multilabel classifier's classes_ must be the label indices "
+                f"0..{n_out - 1}; got {classes.tolist()!r}"
+            )
         return "multilabel-indicator", classes
-    raise ValueError(f"no ONNX export for a classifier with out_activation_ {act!r}; "
-                     "expected 'logistic' or 'softmax'")
+    raise ValueError(
+        f"no ONNX export for a classifier with out_activation_ {act!r}; "
+        "expected 'logistic' or 'softmax'"
+    )
 
 
-def classifier_head(b: Any, logit: str, target: str, classes: np.ndarray, label: str,
-                    proba: str) -> None:
+def classifier_head(
+    b: Any, logit: str, target: str, classes: np.ndarray, label: str, proba: str
+) -> None:
     """The label and probability nodes of a classifier of `target` type."""
     if target == "binary":
         _graph.binary_head(b, logit, classes, label, proba)
@@ -167,38 +182,52 @@ def _classifier_outputs(b: Any, logit: str, est: Any, zipmap: Any) -> List[Any]:
     classes_in = np.asarray(est.classes_)
     is_str = classes.dtype == object
     label_type = TensorProto.STRING if is_str else TensorProto.INT64
-    label_shape: List[Any] = ([_BATCH, len(classes)] if target == "multilabel-indicator"
-                              else [_BATCH])
+    label_shape: List[Any] = (
+        [_BATCH, len(classes)] if target == "multilabel-indicator" else [_BATCH]
+    )
     elem = _graph.onnx_elem_type(b.dtype)
     if zipmap is False:
-        classifier_head(b, logit, target, classes, b.reserve("label"),
-                        b.reserve("probabilities"))
-        return [helper.make_tensor_value_info("label", label_type, label_shape),
-                helper.make_tensor_value_info("probabilities", elem,
-                                              [_BATCH, len(classes)])]
+        classifier_head(b, logit, target, classes, b.reserve("label"), b.reserve("probabilities"))
+        return [
+            helper.make_tensor_value_info("label", label_type, label_shape),
+            helper.make_tensor_value_info("probabilities", elem, [_BATCH, len(classes)]),
+        ]
     label, proba = b.name("label"), b.name("probabilities")
     classifier_head(b, logit, target, classes, label, proba)
     b.node("Identity", [label], output=b.reserve("output_label"))
     outputs = [helper.make_tensor_value_info("output_label", label_type, label_shape)]
     if zipmap == "columns":
         for j, col in enumerate(_zipmap_names(np.asarray(classes_in))):
-            sl = b.node("Slice", [proba, b.const("start", np.array([j])),
-                                  b.const("end", np.array([j + 1])),
-                                  b.const("axis", np.array([1]))], "slice")
-            b.node("Reshape", [sl, b.const("flat_shape", np.array([-1]))],
-                   output=b.reserve(col))
+            sl = b.node(
+                "Slice",
+                [
+                    proba,
+                    b.const("start", np.array([j])),
+                    b.const("end", np.array([j + 1])),
+                    b.const("axis", np.array([1])),
+                ],
+                "slice",
+            )
+            b.node("Reshape", [sl, b.const("flat_shape", np.array([-1]))], output=b.reserve(col))
             outputs.append(helper.make_tensor_value_info(col, elem, [_BATCH]))
         return outputs
     if b.dtype != np.float32:
-        raise ValueError("zipmap=True needs float32 probabilities: ONNX's ZipMap takes "
-                         "tensor(float) only (onnxruntime refuses float64). Use dtype="
-                         "'float32', zipmap=False or zipmap='columns'")
-    attrs = ({"classlabels_strings": [str(c) for c in classes]} if is_str
-             else {"classlabels_int64s": [int(c) for c in classes]})
-    b.node("ZipMap", [proba], output=b.reserve("output_probability"), domain="ai.onnx.ml",
-           **attrs)
-    seq = helper.make_sequence_type_proto(helper.make_map_type_proto(
-        label_type, helper.make_tensor_type_proto(TensorProto.FLOAT, None)))
+        raise ValueError(
+            "zipmap=True needs float32 probabilities: ONNX's ZipMap takes "
+            "tensor(float) only (onnxruntime refuses float64). Use dtype="
+            "'float32', zipmap=False or zipmap='columns'"
+        )
+    attrs = (
+        {"classlabels_strings": [str(c) for c in classes]}
+        if is_str
+        else {"classlabels_int64s": [int(c) for c in classes]}
+    )
+    b.node("ZipMap", [proba], output=b.reserve("output_probability"), domain="ai.onnx.ml", **attrs)
+    seq = helper.make_sequence_type_proto(
+        helper.make_map_type_proto(
+            label_type, helper.make_tensor_type_proto(TensorProto.FLOAT, None)
+        )
+    )
     outputs.append(helper.make_value_info("output_probability", seq))
     return outputs
 
@@ -216,13 +245,17 @@ def _activation_step(m: Any) -> Tuple[str, float]:
     entry = _activations.by_module(type(m).__name__)
     if entry is None or type(m) is not getattr(nn, entry.module):
         names = ", ".join(a.module for a in _activations.REGISTRY)
-        raise TypeError(f"no ONNX export for the module {type(m).__name__} in a Sequential; "
-                        f"supported: Linear, {names}, Dropout and nested Sequential")
+        raise TypeError(
+            f"no ONNX export for the module {type(m).__name__} in a Sequential; "
+            f"supported: Linear, {names}, Dropout and nested Sequential"
+        )
     fixed = {"alpha": 1.0, "beta": 1.0, "threshold": 20.0, "approximate": "none"}
     for arg in entry.module_args:
         if arg in fixed and getattr(m, arg) != fixed[arg]:
-            raise TypeError(f"no ONNX export for {type(m).__name__}({arg}="
-                            f"{getattr(m, arg)!r}); supported: {arg}={fixed[arg]!r}")
+            raise TypeError(
+                f"no ONNX export for {type(m).__name__}({arg}="
+                f"{getattr(m, arg)!r}); supported: {arg}={fixed[arg]!r}"
+            )
     slope = float(m.negative_slope) if entry.name == "leaky_relu" else 0.0
     return entry.onnx, slope
 
@@ -243,20 +276,25 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
             continue
         elif type(m) is nn.BatchNorm1d:  # eval mode: folded into the Linear before it
             if m.training or not m.track_running_stats or not steps or steps[-1][0] != "linear":
-                raise TypeError("ONNX export takes a BatchNorm1d in eval mode, with running "
-                                "statistics, right after a Linear (call module.eval())")
+                raise TypeError(
+                    "ONNX export takes a BatchNorm1d in eval mode, with running "
+                    "statistics, right after a Linear (call module.eval())"
+                )
             gamma = np.ones(m.num_features) if m.weight is None else np.asarray(m.weight._value())
             beta = np.zeros(m.num_features) if m.bias is None else np.asarray(m.bias._value())
             W, c = steps[-1][1]
-            steps[-1] = ("linear", _graph.fold_batch_norm(W, c, gamma, beta, m.running_mean,
-                                                          m.running_var, m.eps))
+            steps[-1] = (
+                "linear",
+                _graph.fold_batch_norm(W, c, gamma, beta, m.running_mean, m.running_var, m.eps),
+            )
         else:
             steps.append(("act", _activation_step(m)))
     return steps
 
 
-def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str,
-                      one_dtype: bool) -> int:
+def _sequential_graph(
+    b: Any, module: Any, x: str, output: str, layout: str, one_dtype: bool
+) -> int:
     """Emit the Sequential's nodes; returns its input width."""
     steps = _sequential_layers(module)
     n_in: Optional[int] = None
@@ -265,16 +303,19 @@ def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str,
         if kind == "linear":
             W = value[0]
             if width is not None and W.shape[1] != width:
-                raise ValueError(f"Linear({W.shape[1]}, {W.shape[0]}) follows a layer of "
-                                 f"width {width}")
+                raise ValueError(
+                    f"Linear({W.shape[1]}, {W.shape[0]}) follows a layer of width {width}"
+                )
             n_in = W.shape[1] if n_in is None else n_in
             width = W.shape[0]
     if n_in is None:
         raise ValueError("the Sequential has no Linear layer: its input width is unknown")
     dtypes = {v[0].dtype for k, v in steps if k == "linear"}
     if one_dtype and len(dtypes) > 1:
-        raise ValueError(f"the Sequential mixes parameter dtypes {sorted(map(str, dtypes))}; "
-                         "pass dtype= to export in one")
+        raise ValueError(
+            f"the Sequential mixes parameter dtypes {sorted(map(str, dtypes))}; "
+            "pass dtype= to export in one"
+        )
     for i, (kind, value) in enumerate(steps):
         out = output if i == len(steps) - 1 else None
         if kind == "linear":
@@ -284,10 +325,17 @@ def _sequential_graph(b: Any, module: Any, x: str, output: str, layout: str,
     return n_in
 
 
-def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
-            zipmap: Any = False, input_name: Optional[str] = None,
-            output_name: str = "output", layout: Optional[str] = None,
-            doc_string: Optional[str] = None) -> Any:
+def to_onnx(
+    model: Any,
+    *,
+    dtype: Any = None,
+    opset: Optional[int] = None,
+    zipmap: Any = False,
+    input_name: Optional[str] = None,
+    output_name: str = "output",
+    layout: Optional[str] = None,
+    doc_string: Optional[str] = None,
+) -> Any:
     """Export a fitted estimator or a ``fastdense.nn.Sequential`` as an ONNX model.
 
     Parameters
@@ -344,7 +392,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
     TypeError, ValueError
         Unsupported model or module, unfitted estimator, bad option.
     """
-    onnx = _require_onnx()
+    _require_onnx()
     from onnx import helper
 
     from .. import nn
@@ -365,14 +413,18 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         x = b.reserve(input_name or "input")
         out = b.reserve(output_name)
         n_in = _sequential_graph(b, model, x, out, layout, one_dtype=dtype is None)
-        width = [np.asarray(m.weight._value()).shape[0] for m in _modules(model)
-                 if isinstance(m, nn.Linear)][-1]
-        outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
-                                                 [_BATCH, width])]
+        width = [
+            np.asarray(m.weight._value()).shape[0]
+            for m in _modules(model)
+            if isinstance(m, nn.Linear)
+        ][-1]
+        outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt), [_BATCH, width])]
         kind = "fastdense.nn.Sequential"
     elif isinstance(model, nn.Module):
-        raise TypeError(f"to_onnx exports a fastdense.nn.Sequential; got the module "
-                        f"{type(model).__name__} (wrap it: nn.Sequential(module))")
+        raise TypeError(
+            f"to_onnx exports a fastdense.nn.Sequential; got the module "
+            f"{type(model).__name__} (wrap it: nn.Sequential(module))"
+        )
     elif isinstance(model, _estimator_classes()):
         kind = type(model).__name__
         regressor = isinstance(model, _estimator_classes()[2])
@@ -385,22 +437,34 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
         if regressor:  # skl2onnx's name and (n, n_outputs) shape for MLPRegressor
             out = b.reserve("variable")
             identity = model.out_activation_ == "identity"
-            logit = _graph.dense_network(b, x, layers, model.activation, _slope(model),
-                                         layout=layout,
-                                         output=out if identity else None)
+            logit = _graph.dense_network(
+                b,
+                x,
+                layers,
+                model.activation,
+                _slope(model),
+                layout=layout,
+                output=out if identity else None,
+            )
             if not identity:
                 _graph.regression_head(b, logit, model.out_activation_, out)
-            outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
-                                                     [_BATCH, layers[-1][0].shape[0]])]
+            outputs = [
+                helper.make_tensor_value_info(
+                    out, _graph.onnx_elem_type(dt), [_BATCH, layers[-1][0].shape[0]]
+                )
+            ]
         else:
-            logit = _graph.dense_network(b, x, layers, model.activation, _slope(model),
-                                         layout=layout)
+            logit = _graph.dense_network(
+                b, x, layers, model.activation, _slope(model), layout=layout
+            )
             outputs = _classifier_outputs(b, logit, model, zipmap)
         n_in = layers[0][0].shape[1]
     else:
-        raise TypeError(f"to_onnx exports a fitted DenseBinaryClassifier, DenseClassifier or "
-                        f"DenseRegressor, or a fastdense.nn.Sequential; got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"to_onnx exports a fitted DenseBinaryClassifier, DenseClassifier or "
+            f"DenseRegressor, or a fastdense.nn.Sequential; got "
+            f"{type(model).__name__}"
+        )
 
     inputs = [helper.make_tensor_value_info(x, _graph.onnx_elem_type(dt), [_BATCH, n_in])]
     meta = _metadata(model, kind)
@@ -410,8 +474,7 @@ def to_onnx(model: Any, *, dtype: Any = None, opset: Optional[int] = None,
 def _estimator_classes() -> Tuple[Any, ...]:
     import fastdense  # the estimators import scikit-learn: only when an estimator is exported
 
-    return (fastdense.DenseBinaryClassifier, fastdense.DenseClassifier,
-            fastdense.DenseRegressor)
+    return (fastdense.DenseBinaryClassifier, fastdense.DenseClassifier, fastdense.DenseRegressor)
 
 
 def _modules(seq: Any) -> List[Any]:
@@ -423,24 +486,41 @@ def _modules(seq: Any) -> List[Any]:
     return out
 
 
-def _assemble(b: Any, inputs: List[Any], outputs: List[Any], opset: int,
-              meta: Dict[str, str], doc_string: Optional[str], kind: str) -> Any:
+def _assemble(
+    b: Any,
+    inputs: List[Any],
+    outputs: List[Any],
+    opset: int,
+    meta: Dict[str, str],
+    doc_string: Optional[str],
+    kind: str,
+) -> Any:
     """The checked ModelProto of builder `b`'s graph."""
     onnx = _require_onnx()
     from onnx import helper
 
-    graph = helper.make_graph(b.nodes, "fastdense_" + kind.split(".")[-1], inputs, outputs,
-                              initializer=b.initializers)
+    graph = helper.make_graph(
+        b.nodes, "fastdense_" + kind.split(".")[-1], inputs, outputs, initializer=b.initializers
+    )
     imports = [helper.make_opsetid("", opset)]
     imports += [helper.make_opsetid(d, 1) for d in sorted(b.domains)]
-    model = helper.make_model(graph, opset_imports=imports, producer_name="fastdense",
-                              producer_version=__version__)
+    model = helper.make_model(
+        graph, opset_imports=imports, producer_name="fastdense", producer_version=__version__
+    )
     # the oldest IR version that carries these opsets: the widest choice of runtimes
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
-    model.doc_string = doc_string if doc_string is not None else (
-        f"fastdense {__version__} {kind}; " + "; ".join(
-            f"{k}={v}" for k, v in meta.items() if k not in ("fastdense_version",
-                                                            "fastdense_model")))
+    model.doc_string = (
+        doc_string
+        if doc_string is not None
+        else (
+            f"fastdense {__version__} {kind}; "
+            + "; ".join(
+                f"{k}={v}"
+                for k, v in meta.items()
+                if k not in ("fastdense_version", "fastdense_model")
+            )
+        )
+    )
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model, full_check=True)
     return model

@@ -26,17 +26,30 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from . import _assemble, _check_dtype, _check_opset, _classifier_outputs, _estimator_layers
-from . import _graph, _metadata
+from . import (
+    _assemble,
+    _check_dtype,
+    _check_opset,
+    _classifier_outputs,
+    _estimator_layers,
+    _graph,
+    _metadata,
+)
 
 NOT_INCLUDED = (
     "not in the graph: CSV parsing and column selection; the CLI's errors for a missing "
     "numeric value and --impute's fill values (the graph gives NaN) and for an unseen "
-    "category (the graph encodes it as all zeros)")
+    "category (the graph encodes it as all zeros)"
+)
 
 
-def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
-                      opset: Optional[int] = None, zipmap: Any = False) -> Any:
+def cli_model_to_onnx(
+    path: "str | os.PathLike[str]",
+    *,
+    dtype: Any = None,
+    opset: Optional[int] = None,
+    zipmap: Any = False,
+) -> Any:
     """The ONNX model of a ``fastdense train`` file, preprocessing included.
 
     Parameters
@@ -58,8 +71,9 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     clf, extra = load_model(path)
     info = extra["info"]
     columns: List[str] = [str(c) for c in info.get("columns") or []]
-    one_hot: Dict[str, List[str]] = {str(k): [str(v) for v in cats]
-                                     for k, cats in (info.get("one_hot") or {}).items()}
+    one_hot: Dict[str, List[str]] = {
+        str(k): [str(v) for v in cats] for k, cats in (info.get("one_hot") or {}).items()
+    }
     if not columns:
         raise ValueError(f"{os.fspath(path)!r} does not record its input columns")
     opset = _check_opset(opset)
@@ -74,8 +88,9 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
     inputs = []
     if numeric:
         b.reserve(x_name)
-        inputs.append(helper.make_tensor_value_info(x_name, TensorProto.DOUBLE,
-                                                    ["batch", len(numeric)]))
+        inputs.append(
+            helper.make_tensor_value_info(x_name, TensorProto.DOUBLE, ["batch", len(numeric)])
+        )
     # the feature vector, column by column: runs of numeric columns are one Slice of X
     blocks: List[Any] = []  # (start, end) of a run of numeric columns, or a node's name
     j = 0
@@ -83,8 +98,11 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
         if c in one_hot:
             b.reserve(c)
             inputs.append(helper.make_tensor_value_info(c, TensorProto.STRING, ["batch", 1]))
-            hit = b.node("Equal", [c, b.const("categories", np.array(one_hot[c], dtype=object))],
-                         "is_category")
+            hit = b.node(
+                "Equal",
+                [c, b.const("categories", np.array(one_hot[c], dtype=object))],
+                "is_category",
+            )
             blocks.append(b.node("Cast", [hit], "one_hot", to=TensorProto.DOUBLE))
         elif blocks and isinstance(blocks[-1], tuple) and blocks[-1][1] == j:
             blocks[-1], j = (blocks[-1][0], j + 1), j + 1
@@ -96,21 +114,36 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
         if blk == (0, len(numeric)):
             names.append(x_name)
         elif isinstance(blk, tuple):
-            names.append(b.node("Slice", [x_name, b.const("start", np.array([blk[0]])),
-                                          b.const("end", np.array([blk[1]])),
-                                          b.const("axis", np.array([1]))], "columns"))
+            names.append(
+                b.node(
+                    "Slice",
+                    [
+                        x_name,
+                        b.const("start", np.array([blk[0]])),
+                        b.const("end", np.array([blk[1]])),
+                        b.const("axis", np.array([1])),
+                    ],
+                    "columns",
+                )
+            )
         else:
             names.append(blk)
     x = names[0] if len(names) == 1 else b.node("Concat", names, "features", axis=1)
     if extra["mean"] is not None:
         x = b.node("Sub", [x, b.const("mean", np.asarray(extra["mean"], np.float64))], "centred")
-        x = b.node("Div", [x, b.const("scale", np.asarray(extra["scale"], np.float64))],
-                   "standardized")
+        x = b.node(
+            "Div", [x, b.const("scale", np.asarray(extra["scale"], np.float64))], "standardized"
+        )
     b.dtype = dt  # the network's type from here on
     if dt != np.float64:
         x = b.node("Cast", [x], "network_input", to=_graph.onnx_elem_type(dt))
-    logit = _graph.dense_network(b, x, layers, clf.activation,
-                                 float(getattr(clf, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE)))
+    logit = _graph.dense_network(
+        b,
+        x,
+        layers,
+        clf.activation,
+        float(getattr(clf, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE)),
+    )
     if hasattr(clf, "classes_"):
         outputs = _classifier_outputs(b, logit, clf, zipmap)
     else:  # a regressor: `variable`, as skl2onnx names MLPRegressor's output
@@ -118,21 +151,38 @@ def cli_model_to_onnx(path: "str | os.PathLike[str]", *, dtype: Any = None,
             raise ValueError("zipmap applies to classifiers; a regressor exports 'variable'")
         target_scaling = info.get("target_scaling")
         out = b.reserve("variable")
-        value = _graph.regression_head(b, logit, clf.out_activation_,
-                                       b.name("network_output") if target_scaling else out)
+        value = _graph.regression_head(
+            b, logit, clf.out_activation_, b.name("network_output") if target_scaling else out
+        )
         if target_scaling:  # the network learned the standardized target: undo it
-            value = b.node("Mul", [value, b.const("target_scale", np.asarray(
-                target_scaling["scale"], dtype=dt))], "unscaled")
-            b.node("Add", [value, b.const("target_mean", np.asarray(
-                target_scaling["mean"], dtype=dt))], output=out)
-        outputs = [helper.make_tensor_value_info(out, _graph.onnx_elem_type(dt),
-                                                 ["batch", layers[-1][0].shape[0]])]
+            value = b.node(
+                "Mul",
+                [value, b.const("target_scale", np.asarray(target_scaling["scale"], dtype=dt))],
+                "unscaled",
+            )
+            b.node(
+                "Add",
+                [value, b.const("target_mean", np.asarray(target_scaling["mean"], dtype=dt))],
+                output=out,
+            )
+        outputs = [
+            helper.make_tensor_value_info(
+                out, _graph.onnx_elem_type(dt), ["batch", layers[-1][0].shape[0]]
+            )
+        ]
     meta = _metadata(clf, "fastdense-cli-model")
-    meta.update(columns=json.dumps(columns), numeric_columns=json.dumps(numeric),
-                one_hot=json.dumps(one_hot), target=str(info.get("target", "")),
-                standardized=str(extra["mean"] is not None), not_included=NOT_INCLUDED)
-    doc = (f"fastdense CLI model {os.path.basename(os.fspath(path))}: inputs "
-           f"{x_name + ' (numeric columns ' + ', '.join(numeric) + ')' if numeric else ''}"
-           f"{'; ' if numeric and one_hot else ''}"
-           f"{', '.join(one_hot)}{' (string, one-hot)' if one_hot else ''}; {NOT_INCLUDED}")
+    meta.update(
+        columns=json.dumps(columns),
+        numeric_columns=json.dumps(numeric),
+        one_hot=json.dumps(one_hot),
+        target=str(info.get("target", "")),
+        standardized=str(extra["mean"] is not None),
+        not_included=NOT_INCLUDED,
+    )
+    doc = (
+        f"fastdense CLI model {os.path.basename(os.fspath(path))}: inputs "
+        f"{x_name + ' (numeric columns ' + ', '.join(numeric) + ')' if numeric else ''}"
+        f"{'; ' if numeric and one_hot else ''}"
+        f"{', '.join(one_hot)}{' (string, one-hot)' if one_hot else ''}; {NOT_INCLUDED}"
+    )
     return _assemble(b, inputs, outputs, opset, meta, doc, type(clf).__name__)

@@ -101,14 +101,30 @@ class Builder:
         self.initializers.append(tensor)
         return name
 
-    def node(self, op: str, inputs: Sequence[str], hint: Optional[str] = None, *,
-             output: Optional[str] = None, domain: str = "", **attrs: Any) -> str:
+    def node(
+        self,
+        op: str,
+        inputs: Sequence[str],
+        hint: Optional[str] = None,
+        *,
+        output: Optional[str] = None,
+        domain: str = "",
+        **attrs: Any,
+    ) -> str:
         """Append an `op` node; returns its (single) output name."""
         out = output if output is not None else self.name(hint or op.lower())
         if domain:
             self.domains[domain] = 1
-        self.nodes.append(self._helper.make_node(op, list(inputs), [out], name=self.name(
-            f"{op}_node"), domain=domain or None, **attrs))
+        self.nodes.append(
+            self._helper.make_node(
+                op,
+                list(inputs),
+                [out],
+                name=self.name(f"{op}_node"),
+                domain=domain or None,
+                **attrs,
+            )
+        )
         return out
 
 
@@ -128,12 +144,12 @@ def sigmoid(b: Any, z: str, hint: str = "sigmoid", output: Optional[str] = None)
     """``1 / (1 + exp(-z))``, as scipy's expit and the kernels compute it."""
     one = b.const("one", np.array(1, dtype=b.dtype))
     e = b.node("Exp", [b.node("Neg", [z], "neg_" + hint)], "exp_" + hint)
-    return b.node("Reciprocal", [b.node("Add", [e, one], "onepexp_" + hint)], hint,
-                  output=output)
+    return b.node("Reciprocal", [b.node("Add", [e, one], "onepexp_" + hint)], hint, output=output)
 
 
-def activation(b: Any, name: str, z: str, slope: float = LEAKY_RELU_SLOPE,
-               output: Optional[str] = None) -> str:
+def activation(
+    b: Any, name: str, z: str, slope: float = LEAKY_RELU_SLOPE, output: Optional[str] = None
+) -> str:
     """The hidden-layer activation `name` applied to `z`."""
     if name == "identity":
         return z if output is None else b.node("Identity", [z], output=output)
@@ -149,23 +165,29 @@ def activation(b: Any, name: str, z: str, slope: float = LEAKY_RELU_SLOPE,
         # onnxruntime has no float64 LeakyRelu: PyTorch's formula, z > 0 ? z : slope * z
         zero = b.const("zero", np.array(0, dtype=b.dtype))
         scaled = b.node("Mul", [z, b.const("slope", np.array(slope, dtype=b.dtype))], "scaled")
-        return b.node("Where", [b.node("Greater", [z, zero], "positive"), z, scaled],
-                      "leaky_relu", output=output)
+        return b.node(
+            "Where",
+            [b.node("Greater", [z, zero], "positive"), z, scaled],
+            "leaky_relu",
+            output=output,
+        )
     if name == "gelu":  # the exact form, (z * 0.5) * (1 + erf(z / sqrt 2)), with opset 13's Erf
         if b.dtype != np.float32:
-            raise ValueError("no float64 ONNX export of the 'gelu' activation: onnxruntime's Erf "
-                             "takes float32 only; export with dtype=np.float32")
+            raise ValueError(
+                "no float64 ONNX export of the 'gelu' activation: onnxruntime's Erf "
+                "takes float32 only; export with dtype=np.float32"
+            )
         half = b.node("Mul", [z, b.const("half", np.array(0.5, dtype=b.dtype))], "half_z")
-        scaled = b.node("Mul", [z, b.const("sqrt1_2", np.array(np.sqrt(0.5), dtype=b.dtype))],
-                        "z_sqrt1_2")
+        scaled = b.node(
+            "Mul", [z, b.const("sqrt1_2", np.array(np.sqrt(0.5), dtype=b.dtype))], "z_sqrt1_2"
+        )
         one = b.const("one", np.array(1, dtype=b.dtype))
         cdf2 = b.node("Add", [b.node("Erf", [scaled], "erf"), one], "onep_erf")
         return b.node("Mul", [half, cdf2], "gelu", output=output)
     if name == "silu":  # z / (1 + exp(-z)), the kernels' formula
         one = b.const("one", np.array(1, dtype=b.dtype))
         e = b.node("Exp", [b.node("Neg", [z], "neg_silu")], "exp_silu")
-        return b.node("Div", [z, b.node("Add", [e, one], "onepexp_silu")], "silu",
-                      output=output)
+        return b.node("Div", [z, b.node("Add", [e, one], "onepexp_silu")], "silu", output=output)
     if name in ("elu", "softplus"):
         # Where(z > t, z, f(z)), f = exp(z) - 1 (elu, t = 0) or log(1 + exp(z)) (softplus,
         # t = 20): onnxruntime's Elu and Softplus take float32 only, and this is one graph
@@ -177,14 +199,21 @@ def activation(b: Any, name: str, z: str, slope: float = LEAKY_RELU_SLOPE,
             low = b.node("Sub", [e, one], "expm1")
         else:
             low = b.node("Log", [b.node("Add", [e, one], "onepexp")], "log1pexp")
-        return b.node("Where", [b.node("Greater", [z, t], "above"), z, low], name,
-                      output=output)
-    raise ValueError(f"no ONNX export for the activation {name!r}; supported: "
-                     f"{', '.join(ACTIVATIONS)}")
+        return b.node("Where", [b.node("Greater", [z, t], "above"), z, low], name, output=output)
+    raise ValueError(
+        f"no ONNX export for the activation {name!r}; supported: {', '.join(ACTIVATIONS)}"
+    )
 
 
-def fold_batch_norm(weight: np.ndarray, bias: Optional[np.ndarray], gamma: Any, beta: Any,
-                    mean: Any, var: Any, eps: float = 1e-5) -> Tuple[np.ndarray, np.ndarray]:
+def fold_batch_norm(
+    weight: np.ndarray,
+    bias: Optional[np.ndarray],
+    gamma: Any,
+    beta: Any,
+    mean: Any,
+    var: Any,
+    eps: float = 1e-5,
+) -> Tuple[np.ndarray, np.ndarray]:
     """A Linear (weight (out, in)) followed by an eval-mode BatchNorm1d, as one Linear:
     ``s = gamma / sqrt(var + eps)``, weight ``s[:, None] * W``, bias ``(b - mean) s + beta``
     (computed in float64; the graph stores them in its dtype)."""
@@ -192,12 +221,20 @@ def fold_batch_norm(weight: np.ndarray, bias: Optional[np.ndarray], gamma: Any, 
     c = np.zeros(W.shape[0]) if bias is None else np.asarray(bias, dtype=np.float64)
     s = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
     dtype = np.asarray(weight).dtype
-    return ((W * s[:, None]).astype(dtype),
-            ((c - np.asarray(mean, np.float64)) * s + np.asarray(beta, np.float64)).astype(dtype))
+    return (
+        (W * s[:, None]).astype(dtype),
+        ((c - np.asarray(mean, np.float64)) * s + np.asarray(beta, np.float64)).astype(dtype),
+    )
 
 
-def linear(b: Any, x: str, weight: np.ndarray, bias: Optional[np.ndarray],
-           layout: str = DEFAULT_LINEAR, output: Optional[str] = None) -> str:
+def linear(
+    b: Any,
+    x: str,
+    weight: np.ndarray,
+    bias: Optional[np.ndarray],
+    layout: str = DEFAULT_LINEAR,
+    output: Optional[str] = None,
+) -> str:
     """``x @ weight.T + bias`` with `weight` in PyTorch's (out, in) layout."""
     W = np.asarray(weight, dtype=b.dtype)
     if layout == "gemm":
@@ -208,16 +245,24 @@ def linear(b: Any, x: str, weight: np.ndarray, bias: Optional[np.ndarray],
     if layout != "matmul":
         raise ValueError(f"layout must be 'matmul' or 'gemm'; got {layout!r}")
     if bias is None:
-        return b.node("MatMul", [x, b.const("weight_t", np.ascontiguousarray(W.T))], "matmul",
-                      output=output)
+        return b.node(
+            "MatMul", [x, b.const("weight_t", np.ascontiguousarray(W.T))], "matmul", output=output
+        )
     z = b.node("MatMul", [x, b.const("weight_t", np.ascontiguousarray(W.T))], "matmul")
-    return b.node("Add", [z, b.const("bias", np.asarray(bias, dtype=b.dtype))], "linear",
-                  output=output)
+    return b.node(
+        "Add", [z, b.const("bias", np.asarray(bias, dtype=b.dtype))], "linear", output=output
+    )
 
 
-def dense_network(b: Any, x: str, layers: Sequence[Tuple[np.ndarray, Optional[np.ndarray]]],
-                  hidden_activation: str, slope: float = LEAKY_RELU_SLOPE,
-                  layout: str = DEFAULT_LINEAR, output: Optional[str] = None) -> str:
+def dense_network(
+    b: Any,
+    x: str,
+    layers: Sequence[Tuple[np.ndarray, Optional[np.ndarray]]],
+    hidden_activation: str,
+    slope: float = LEAKY_RELU_SLOPE,
+    layout: str = DEFAULT_LINEAR,
+    output: Optional[str] = None,
+) -> str:
     """The logits of a multi-layer perceptron: every layer but the last is activated."""
     for i, (W, c) in enumerate(layers):
         last = i == len(layers) - 1
@@ -238,14 +283,19 @@ def class_labels(classes: Any) -> np.ndarray:
     if classes.dtype.kind == "f":
         as_int = classes.astype(np.int64)
         if not np.array_equal(as_int, classes):
-            raise ValueError(f"ONNX export of float class labels needs integer values (as "
-                             f"skl2onnx); got {classes.tolist()}")
+            raise ValueError(
+                f"ONNX export of float class labels needs integer values (as "
+                f"skl2onnx); got {classes.tolist()}"
+            )
         return as_int
     if classes.dtype.kind in "US" or (
-            classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes.tolist())):
+        classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes.tolist())
+    ):
         return classes.astype(object)
-    raise ValueError(f"ONNX export supports integer, bool and string class labels; got "
-                     f"{classes.dtype} labels {classes.tolist()}")
+    raise ValueError(
+        f"ONNX export supports integer, bool and string class labels; got "
+        f"{classes.dtype} labels {classes.tolist()}"
+    )
 
 
 def binary_head(b: Any, logit: str, classes: np.ndarray, label: str, proba: str) -> None:
@@ -259,21 +309,24 @@ def binary_head(b: Any, logit: str, classes: np.ndarray, label: str, proba: str)
     b.node("Concat", [b.node("Sub", [one, p], "q"), p], output=proba, axis=1)
     half = b.const("half", np.array(0.5, dtype=b.dtype))
     index = b.node("Cast", [b.node("Greater", [p, half], "is_positive")], "index", to=7)
-    flat = b.node("Reshape", [index, b.const("flat_shape", np.array([-1], dtype=np.int64))],
-                  "index_flat")
+    flat = b.node(
+        "Reshape", [index, b.const("flat_shape", np.array([-1], dtype=np.int64))], "index_flat"
+    )
     b.node("Gather", [b.const("classes", classes), flat], output=label, axis=0)
 
 
 def softmax(b: Any, z: str, output: Optional[str] = None) -> str:
     """``exp(z - max(z)) / sum(exp(z - max(z)))`` over each row, as ``predict_proba``."""
     if getattr(b, "opset", DEFAULT_OPSET) >= 18:  # ReduceMax's axes became an input in 18
-        top = b.node("ReduceMax", [z, b.const("axes", np.array([1], dtype=np.int64))],
-                     "row_max", keepdims=1)
+        top = b.node(
+            "ReduceMax", [z, b.const("axes", np.array([1], dtype=np.int64))], "row_max", keepdims=1
+        )
     else:
         top = b.node("ReduceMax", [z], "row_max", axes=[1], keepdims=1)
     e = b.node("Exp", [b.node("Sub", [z, top], "shifted")], "exp_shifted")
-    total = b.node("ReduceSum", [e, b.const("axes", np.array([1], dtype=np.int64))],
-                   "row_sum", keepdims=1)
+    total = b.node(
+        "ReduceSum", [e, b.const("axes", np.array([1], dtype=np.int64))], "row_sum", keepdims=1
+    )
     return b.node("Div", [e, total], "softmax", output=output)
 
 
@@ -305,5 +358,7 @@ def regression_head(b: Any, logit: str, out_activation: str, output: str) -> str
         return b.node("Identity", [logit], output=output)
     if out_activation == "exp":
         return b.node("Exp", [logit], output=output)
-    raise ValueError(f"no ONNX export for the regressor output {out_activation!r}; "
-                     "supported: 'identity' (squared error) and 'exp' (Poisson)")
+    raise ValueError(
+        f"no ONNX export for the regressor output {out_activation!r}; "
+        "supported: 'identity' (squared error) and 'exp' (Poisson)"
+    )

@@ -41,18 +41,36 @@ class _Skl2onnxBuilder:
         name = self.name(hint)
         arr = np.asarray(value)
         if arr.dtype.kind in "OUS":
-            self.container.add_initializer(name, TensorProto.STRING, list(arr.shape),
-                                           [str(v).encode("utf-8") for v in arr.ravel()])
+            self.container.add_initializer(
+                name,
+                TensorProto.STRING,
+                list(arr.shape),
+                [str(v).encode("utf-8") for v in arr.ravel()],
+            )
         else:
             tensor = numpy_helper.from_array(np.ascontiguousarray(arr), name)
             self.container.add_initializer(name, tensor.data_type, list(arr.shape), tensor)
         return name
 
-    def node(self, op: str, inputs: Sequence[str], hint: Optional[str] = None, *,
-             output: Optional[str] = None, domain: str = "", **attrs: Any) -> str:
+    def node(
+        self,
+        op: str,
+        inputs: Sequence[str],
+        hint: Optional[str] = None,
+        *,
+        output: Optional[str] = None,
+        domain: str = "",
+        **attrs: Any,
+    ) -> str:
         out = output if output is not None else self.name(hint or op.lower())
-        self.container.add_node(op, list(inputs), [out], op_domain=domain,
-                                name=self.scope.get_unique_operator_name(op), **attrs)
+        self.container.add_node(
+            op,
+            list(inputs),
+            [out],
+            op_domain=domain,
+            name=self.scope.get_unique_operator_name(op),
+            **attrs,
+        )
         return out
 
 
@@ -67,11 +85,17 @@ def _network(scope: Any, operator: Any, container: Any) -> Any:
     est = operator.raw_operator
     dtype = _proto_dtype(operator)
     b = _Skl2onnxBuilder(scope, container, dtype)
-    x = b.node("Cast", [operator.inputs[0].full_name], "cast_input",
-               to=_graph.onnx_elem_type(dtype))
+    x = b.node(
+        "Cast", [operator.inputs[0].full_name], "cast_input", to=_graph.onnx_elem_type(dtype)
+    )
     layers = _estimator_layers(est, n_outputs=getattr(est, "n_outputs_", None))
-    return b, _graph.dense_network(b, x, layers, est.activation,
-                                   float(getattr(est, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE)))
+    return b, _graph.dense_network(
+        b,
+        x,
+        layers,
+        est.activation,
+        float(getattr(est, "leaky_relu_slope", _graph.LEAKY_RELU_SLOPE)),
+    )
 
 
 def convert_classifier(scope: Any, operator: Any, container: Any) -> None:
@@ -82,15 +106,17 @@ def convert_classifier(scope: Any, operator: Any, container: Any) -> None:
     options = scope.get_options(est, dict(nocl=False))
     if options.get("nocl") and target != "multilabel-indicator":
         classes = np.arange(len(classes))
-    classifier_head(b, logit, target, classes, operator.outputs[0].full_name,
-                    operator.outputs[1].full_name)
+    classifier_head(
+        b, logit, target, classes, operator.outputs[0].full_name, operator.outputs[1].full_name
+    )
 
 
 def convert_regressor(scope: Any, operator: Any, container: Any) -> None:
     """skl2onnx converter of a fitted DenseRegressor: ``variable`` (n, n_outputs)."""
     b, logit = _network(scope, operator, container)
-    _graph.regression_head(b, logit, operator.raw_operator.out_activation_,
-                           operator.outputs[0].full_name)
+    _graph.regression_head(
+        b, logit, operator.raw_operator.out_activation_, operator.outputs[0].full_name
+    )
 
 
 def classifier_shapes(operator: Any) -> None:
@@ -116,14 +142,28 @@ def regressor_shapes(operator: Any) -> None:
 def _converters() -> Any:
     import fastdense
 
-    options = {"zipmap": [True, False, "columns"], "nocl": [True, False],
-               "output_class_labels": [False, True]}
-    return [(fastdense.DenseBinaryClassifier, ALIAS, classifier_shapes, convert_classifier,
-             options),
-            (fastdense.DenseClassifier, "FastdenseDenseClassifier", classifier_shapes,
-             convert_classifier, options),
-            (fastdense.DenseRegressor, "FastdenseDenseRegressor", regressor_shapes,
-             convert_regressor, None)]
+    options = {
+        "zipmap": [True, False, "columns"],
+        "nocl": [True, False],
+        "output_class_labels": [False, True],
+    }
+    return [
+        (fastdense.DenseBinaryClassifier, ALIAS, classifier_shapes, convert_classifier, options),
+        (
+            fastdense.DenseClassifier,
+            "FastdenseDenseClassifier",
+            classifier_shapes,
+            convert_classifier,
+            options,
+        ),
+        (
+            fastdense.DenseRegressor,
+            "FastdenseDenseRegressor",
+            regressor_shapes,
+            convert_regressor,
+            None,
+        ),
+    ]
 
 
 def register() -> None:
@@ -131,8 +171,10 @@ def register() -> None:
     try:
         from skl2onnx import update_registered_converter
     except ImportError:
-        raise ImportError("register_skl2onnx needs skl2onnx: pip install "
-                          "'fastdense[onnx]' (or skl2onnx)") from None
+        raise ImportError(
+            "register_skl2onnx needs skl2onnx: pip install 'fastdense[onnx]' (or skl2onnx)"
+        ) from None
     for cls, alias, shape_fn, convert_fn, options in _converters():
-        update_registered_converter(cls, alias, shape_fn, convert_fn, overwrite=True,
-                                    options=options)
+        update_registered_converter(
+            cls, alias, shape_fn, convert_fn, overwrite=True, options=options
+        )

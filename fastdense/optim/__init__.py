@@ -29,8 +29,24 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "ASGD", "NAdam", "RAdam", "Rprop", "LBFGS", "Adafactor", "Muon", "lr_scheduler"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adamax",
+    "ASGD",
+    "NAdam",
+    "RAdam",
+    "Rprop",
+    "LBFGS",
+    "Adafactor",
+    "Muon",
+    "lr_scheduler",
+]
 
 # what torch.optim has and fastdense does not, with the reason (an AttributeError that says so)
 _NOT_PROVIDED = {
@@ -41,7 +57,9 @@ _NOT_PROVIDED = {
 
 def __getattr__(name: str):
     if name in _NOT_PROVIDED:
-        raise AttributeError(f"fastdense.optim has no attribute {name!r}: fastdense does not "
-                             f"implement torch.optim.{name} ({_NOT_PROVIDED[name]}; see "
-                             "docs/pytorch_api.md)")
+        raise AttributeError(
+            f"fastdense.optim has no attribute {name!r}: fastdense does not "
+            f"implement torch.optim.{name} ({_NOT_PROVIDED[name]}; see "
+            "docs/pytorch_api.md)"
+        )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

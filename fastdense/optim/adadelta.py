@@ -33,22 +33,44 @@ class Adadelta(Optimizer):
     maximize : bool, default=False
     """
 
-    def __init__(self, params: Iterable, lr: Any = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, foreach: Optional[bool] = None, *,
-                 capturable: bool = False, maximize: bool = False,
-                 differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        foreach: Optional[bool] = None,
+        *,
+        capturable: bool = False,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
         _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
         _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
         _check_flags(foreach, None, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize, capturable=capturable,
-                                      foreach=foreach, differentiable=differentiable))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                rho=rho,
+                eps=eps,
+                weight_decay=weight_decay,
+                maximize=maximize,
+                capturable=capturable,
+                foreach=foreach,
+                differentiable=differentiable,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
-        return {"step": 0.0, "square_avg": np.zeros_like(p._data),
-                "acc_delta": np.zeros_like(p._data)}
+        return {
+            "step": 0.0,
+            "square_avg": np.zeros_like(p._data),
+            "acc_delta": np.zeros_like(p._data),
+        }
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, rho, eps = _scalar(group["lr"]), float(group["rho"]), float(group["eps"])

@@ -48,9 +48,18 @@ class Adafactor(Optimizer):
 
     _free_shape_state = ("row_var", "col_var")
 
-    def __init__(self, params: Iterable, lr: Any = 1e-2, beta2_decay: float = -0.8,
-                 eps=(None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
-                 foreach: Optional[bool] = None, maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1e-2,
+        beta2_decay: float = -0.8,
+        eps=(None, 1e-3),
+        d: float = 1.0,
+        weight_decay: float = 0.0,
+        *,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+    ) -> None:
         if not 0.0 <= _scalar(lr):
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 >= beta2_decay:
@@ -64,16 +73,27 @@ class Adafactor(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
         _check_flags(foreach)
-        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
-                                      weight_decay=weight_decay, foreach=foreach,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                beta2_decay=beta2_decay,
+                eps=eps,
+                d=d,
+                weight_decay=weight_decay,
+                foreach=foreach,
+                maximize=maximize,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
         x = p._data
         if x.ndim > 1:
-            return {"step": 0.0,
-                    "row_var": np.zeros(x.shape[:-1] + (1,), dtype=x.dtype),
-                    "col_var": np.zeros(x.shape[:-2] + (1, x.shape[-1]), dtype=x.dtype)}
+            return {
+                "step": 0.0,
+                "row_var": np.zeros(x.shape[:-1] + (1,), dtype=x.dtype),
+                "col_var": np.zeros(x.shape[:-2] + (1, x.shape[-1]), dtype=x.dtype),
+            }
         return {"step": 0.0, "variance": np.zeros_like(x)}
 
     def _update_group(self, group: Dict[str, Any]) -> None:
@@ -84,19 +104,27 @@ class Adafactor(Optimizer):
             if eps1 is None:  # PyTorch takes it from the first parameter it updates
                 eps1 = float(np.finfo(x.dtype).eps)
             step = st["step"] = float(st["step"]) + 1.0
-            weight = step ** decay
-            rho = min(lr, 1 / step ** 0.5)
+            weight = step**decay
+            rho = min(lr, 1 / step**0.5)
             alpha = max(float(eps2), _rms(x)) * rho
             if wd != 0:
                 x *= 1 - lr * wd
             if x.ndim > 1:
                 row, col = st["row_var"], st["col_var"]
-                for name, buf, shape in (("row_var", row, x.shape[:-1] + (1,)),
-                                         ("col_var", col, x.shape[:-2] + (1, x.shape[-1]))):
-                    if not isinstance(buf, np.ndarray) or buf.shape != shape \
-                            or buf.dtype != x.dtype or not buf.flags.writeable:
-                        raise RuntimeError(f"Adafactor state {name!r} must be an array of "
-                                           f"shape {shape} and dtype {x.dtype}")
+                for name, buf, shape in (
+                    ("row_var", row, x.shape[:-1] + (1,)),
+                    ("col_var", col, x.shape[:-2] + (1, x.shape[-1])),
+                ):
+                    if (
+                        not isinstance(buf, np.ndarray)
+                        or buf.shape != shape
+                        or buf.dtype != x.dtype
+                        or not buf.flags.writeable
+                    ):
+                        raise RuntimeError(
+                            f"Adafactor state {name!r} must be an array of "
+                            f"shape {shape} and dtype {x.dtype}"
+                        )
                 g2 = g * g
                 _lerp(row, g2.mean(axis=-1, keepdims=True), weight)
                 _lerp(col, g2.mean(axis=-2, keepdims=True), weight)

@@ -34,26 +34,48 @@ class Adam(Optimizer):
     decoupled_weight_decay : bool, default=False
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas=(0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 foreach: Optional[bool] = None, maximize: bool = False,
-                 capturable: bool = False, differentiable: bool = False,
-                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: Optional[bool] = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check_flags(foreach, fused, capturable, differentiable)
         if foreach and isinstance(lr, Tensor):
-            raise ValueError("lr as a Tensor is not supported for capturable=False and "
-                             "foreach=True")
+            raise ValueError(
+                "lr as a Tensor is not supported for capturable=False and foreach=True"
+            )
         if isinstance(betas[0], Tensor) != isinstance(betas[1], Tensor):
             raise ValueError("betas must be either both floats or both Tensors")
         if foreach and isinstance(betas[0], Tensor):
-            raise ValueError("betas[0] as a Tensor is not supported for capturable=False and "
-                             "foreach=True")
+            raise ValueError(
+                "betas[0] as a Tensor is not supported for capturable=False and foreach=True"
+            )
         _check_moments(betas, eps, weight_decay)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
-                        capturable=capturable, differentiable=differentiable, fused=fused,
-                        decoupled_weight_decay=decoupled_weight_decay)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
         super().__init__(params, defaults)
 
     def _update_group(self, group: Dict[str, Any]) -> None:
@@ -73,10 +95,15 @@ class Adam(Optimizer):
             if g is None:
                 continue
             pd = p._data
-            if not (type(g) is np.ndarray and g.dtype == pd.dtype and g.shape == pd.shape
-                    and g.flags.c_contiguous):
-                g = np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape),
-                                         dtype=pd.dtype)
+            if not (
+                type(g) is np.ndarray
+                and g.dtype == pd.dtype
+                and g.shape == pd.shape
+                and g.flags.c_contiguous
+            ):
+                g = np.ascontiguousarray(
+                    np.broadcast_to(to_ndarray(g, "grad"), pd.shape), dtype=pd.dtype
+                )
             if not (pd.flags.c_contiguous and pd.flags.writeable):
                 pd = p._data = np.array(pd, order="C", copy=True)
             p._version += 1
@@ -96,13 +123,13 @@ class Adam(Optimizer):
             try:
                 prev_step = float(st["step"])
             except (TypeError, ValueError, KeyError):
-                raise TypeError(f"optimizer state 'step' must be a number; got "
-                                f"{st.get('step')!r}") from None
+                raise TypeError(
+                    f"optimizer state 'step' must be a number; got {st.get('step')!r}"
+                ) from None
             step = st["step"] = prev_step + 1.0
             sc = scalars.get(step)
             if sc is None:  # Python doubles, as PyTorch computes them
-                sc = scalars[step] = (lr / (1.0 - beta1 ** step),
-                                      math.sqrt(1.0 - beta2 ** step))
+                sc = scalars[step] = (lr / (1.0 - beta1**step), math.sqrt(1.0 - beta2**step))
             lst = lists.get(pd.dtype)
             if lst is None:
                 lst = lists[pd.dtype] = ([], [], [], [], [], [], [])
@@ -115,5 +142,19 @@ class Adam(Optimizer):
             lst[5].append(sc[0])
             lst[6].append(sc[1])
         for ps, gs, ms, vs, vms, sizes, bc2s in lists.values():
-            _kernels.torch_adam_multi(ps, gs, ms, vs, vms, sizes, bc2s, beta1, beta2, eps,
-                                      coupled, decay, amsgrad, maximize)
+            _kernels.torch_adam_multi(
+                ps,
+                gs,
+                ms,
+                vs,
+                vms,
+                sizes,
+                bc2s,
+                beta1,
+                beta2,
+                eps,
+                coupled,
+                decay,
+                amsgrad,
+                maximize,
+            )

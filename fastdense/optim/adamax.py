@@ -37,20 +37,38 @@ class Adamax(Optimizer):
         Only False.
     """
 
-    def __init__(self, params: Iterable, lr: Any = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, foreach: Optional[bool] = None, *,
-                 maximize: bool = False, differentiable: bool = False,
-                 capturable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 2e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach: Optional[bool] = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check_moments(betas, eps, weight_decay)
         _check_flags(foreach, None, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      foreach=foreach, maximize=maximize,
-                                      differentiable=differentiable, capturable=capturable))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                foreach=foreach,
+                maximize=maximize,
+                differentiable=differentiable,
+                capturable=capturable,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
-        return {"step": 0.0, "exp_avg": np.zeros_like(p._data),
-                "exp_inf": np.zeros_like(p._data)}
+        return {"step": 0.0, "exp_avg": np.zeros_like(p._data), "exp_inf": np.zeros_like(p._data)}
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, eps, wd = _scalar(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -63,5 +81,5 @@ class Adamax(Optimizer):
             _lerp(m, g, 1 - beta1)
             u *= beta2
             np.maximum(u, np.abs(g) + eps, out=u)
-            clr = lr / (1 - beta1 ** step)
+            clr = lr / (1 - beta1**step)
             x -= clr * (m / u)

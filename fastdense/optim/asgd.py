@@ -43,21 +43,44 @@ class ASGD(Optimizer):
 
     _scalar_state = ("step", "eta", "mu")
 
-    def __init__(self, params: Iterable, lr: Any = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0, foreach: Optional[bool] = None,
-                 maximize: bool = False, differentiable: bool = False,
-                 capturable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1e-2,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
         _check_flags(foreach, None, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
-                                      weight_decay=weight_decay, foreach=foreach,
-                                      maximize=maximize, differentiable=differentiable,
-                                      capturable=capturable))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lambd=lambd,
+                alpha=alpha,
+                t0=t0,
+                weight_decay=weight_decay,
+                foreach=foreach,
+                maximize=maximize,
+                differentiable=differentiable,
+                capturable=capturable,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
-        return {"step": 0.0, "eta": _f32(_scalar(group["lr"])), "mu": 1.0,
-                "ax": np.zeros_like(p._data)}
+        return {
+            "step": 0.0,
+            "eta": _f32(_scalar(group["lr"])),
+            "mu": 1.0,
+            "ax": np.zeros_like(p._data),
+        }
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, lambd = _scalar(group["lr"]), float(group["lambd"])

@@ -10,7 +10,7 @@ PyTorch's constants and stopping rules, so the iterates are PyTorch's.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -22,15 +22,22 @@ __all__ = ["LBFGS"]
 _Objective = Callable[[List[np.ndarray], float, np.ndarray], Tuple[float, np.ndarray]]
 
 
-def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
-                   bounds: Optional[Tuple[float, float]] = None) -> float:
+def _cubic_minimum(
+    x1: float,
+    f1: float,
+    g1: float,
+    x2: float,
+    f2: float,
+    g2: float,
+    bounds: Optional[Tuple[float, float]] = None,
+) -> float:
     """The minimizer of the cubic through (x1, f1, g1) and (x2, f2, g2), within bounds.
 
     Without real roots of its derivative, the middle of the bounds.
     """
     lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    d2_square = d1 ** 2 - g1 * g2
+    d2_square = d1**2 - g1 * g2
     if d2_square >= 0:
         d2 = math.sqrt(d2_square)
         if x1 <= x2:
@@ -41,10 +48,19 @@ def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: fl
     return (lo + hi) / 2.0
 
 
-def _strong_wolfe(obj: _Objective, x: List[np.ndarray], t: float, d: np.ndarray, f: float,
-                  g: np.ndarray, gtd: float, c1: float = 1e-4, c2: float = 0.9,
-                  tolerance_change: float = 1e-9,
-                  max_ls: int = 25) -> Tuple[float, np.ndarray, float, int]:
+def _strong_wolfe(
+    obj: _Objective,
+    x: List[np.ndarray],
+    t: float,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+) -> Tuple[float, np.ndarray, float, int]:
     """A step t along d meeting the strong Wolfe conditions: (loss, grad, t, evaluations)."""
     d_norm = float(np.abs(d).max())
     f_new, g_new = obj(x, t, d)
@@ -71,8 +87,9 @@ def _strong_wolfe(obj: _Objective, x: List[np.ndarray], t: float, d: np.ndarray,
             bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
             break
         # extrapolate between 1.01 t and 10 t
-        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                                bounds=(t + 0.01 * (t - t_prev), t * 10))
+        t_next = _cubic_minimum(
+            t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(t + 0.01 * (t - t_prev), t * 10)
+        )
         t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new.copy(), gtd_new
         t = t_next
         f_new, g_new = obj(x, t, d)
@@ -87,8 +104,9 @@ def _strong_wolfe(obj: _Objective, x: List[np.ndarray], t: float, d: np.ndarray,
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = _cubic_minimum(bracket[0], bracket_f[0], bracket_gtd[0],
-                           bracket[1], bracket_f[1], bracket_gtd[1])
+        t = _cubic_minimum(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
         top, bottom = max(bracket), min(bracket)
         eps = 0.1 * (top - bottom)
         if min(top - t, t - bottom) < eps:
@@ -143,18 +161,32 @@ class LBFGS(Optimizer):
 
     _scalar_state = ("step", "t", "H_diag", "prev_loss")
 
-    def __init__(self, params: Iterable, lr: Any = 1, max_iter: int = 20,
-                 max_eval: Optional[int] = None, tolerance_grad: float = 1e-7,
-                 tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1,
+        max_iter: int = 20,
+        max_eval: Optional[int] = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: Optional[str] = None,
+    ) -> None:
         _check_lr(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
-                                      tolerance_grad=tolerance_grad,
-                                      tolerance_change=tolerance_change,
-                                      history_size=history_size,
-                                      line_search_fn=line_search_fn))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                max_iter=max_iter,
+                max_eval=max_eval,
+                tolerance_grad=tolerance_grad,
+                tolerance_change=tolerance_change,
+                history_size=history_size,
+                line_search_fn=line_search_fn,
+            ),
+        )
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
 
@@ -173,7 +205,7 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             flat = _flat_param(p)
-            flat += step * update[offset:offset + flat.size]
+            flat += step * update[offset : offset + flat.size]
             offset += flat.size
 
     def _set_param(self, values: List[np.ndarray]) -> None:
@@ -205,8 +237,9 @@ class LBFGS(Optimizer):
     def step(self, closure: Callable[[], Any]):  # type: ignore[override]
         """Run up to ``max_iter`` iterations; returns the loss of the first evaluation."""
         if closure is None:
-            raise RuntimeError("LBFGS.step requires a closure that reevaluates the model "
-                               "and returns the loss")
+            raise RuntimeError(
+                "LBFGS.step requires a closure that reevaluates the model and returns the loss"
+            )
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         group = self.param_groups[0]
@@ -284,8 +317,9 @@ class LBFGS(Optimizer):
             if line_search_fn is not None:
                 x_init = [p._data.copy() for p in self._params]
 
-                def objective(x: List[np.ndarray], step: float,
-                              direction: np.ndarray) -> Tuple[float, np.ndarray]:
+                def objective(
+                    x: List[np.ndarray], step: float, direction: np.ndarray
+                ) -> Tuple[float, np.ndarray]:
                     self._add_grad(step, direction)
                     value = float(evaluate())
                     grad = self._gather_flat_grad()
@@ -293,8 +327,8 @@ class LBFGS(Optimizer):
                     return value, grad
 
                 loss, flat_grad, t, ls_evals = _strong_wolfe(
-                    objective, x_init, t, d, loss, flat_grad, gtd,
-                    max_ls=max_eval - current_evals)
+                    objective, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals
+                )
                 self._add_grad(t, d)
                 opt_cond = np.abs(flat_grad).max() <= tol_grad
             else:
@@ -311,6 +345,14 @@ class LBFGS(Optimizer):
                 break
             if np.abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change:
                 break
-        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
-                     prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+        state.update(
+            d=d,
+            t=t,
+            old_dirs=old_dirs,
+            old_stps=old_stps,
+            ro=ro,
+            H_diag=H_diag,
+            prev_flat_grad=prev_flat_grad,
+            prev_loss=prev_loss,
+        )
         return orig_loss

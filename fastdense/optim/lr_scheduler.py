@@ -22,10 +22,24 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from ..autograd import Tensor
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
-           "LinearLR", "ExponentialLR", "SequentialLR", "PolynomialLR", "CosineAnnealingLR",
-           "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR", "OneCycleLR",
-           "CosineAnnealingWarmRestarts"]
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "SequentialLR",
+    "PolynomialLR",
+    "CosineAnnealingLR",
+    "ChainedScheduler",
+    "ReduceLROnPlateau",
+    "CyclicLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
+]
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
@@ -59,8 +73,11 @@ def _set_lr(group: Dict[str, Any], value: Any, key: str = "lr") -> None:
 
 def _warn_outside_step(scheduler: "LRScheduler") -> None:
     if not getattr(scheduler, "_get_lr_called_within_step", False):
-        warnings.warn("To get the last learning rate computed by the scheduler, please use "
-                      "`get_last_lr()`.", UserWarning, stacklevel=3)
+        warnings.warn(
+            "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class LRScheduler:
@@ -92,7 +109,8 @@ class LRScheduler:
                         "resuming scheduler with last_epoch >= 0.\nThis typically happens "
                         "when:\n1. You're trying to resume training from a checkpoint but "
                         "haven't properly loaded the optimizer state\n2. You're using "
-                        "last_epoch >= 0 for a fresh training run (not recommended)")
+                        "last_epoch >= 0 for a fresh training run (not recommended)"
+                    )
         self.base_lrs: List[Any] = _lrs(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
@@ -125,14 +143,20 @@ class LRScheduler:
                 warnings.warn(
                     "Seems like `optimizer.step()` has been overridden after learning rate "
                     "scheduler initialization. Please, make sure to call `optimizer.step()` "
-                    "before `lr_scheduler.step()`.", UserWarning, stacklevel=2)
+                    "before `lr_scheduler.step()`.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             elif not getattr(self.optimizer, "_opt_called", False):
                 warnings.warn(
                     "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In "
                     "PyTorch 1.1.0 and later, you should call them in the opposite order: "
                     "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
                     "will result in PyTorch skipping the first value of the learning rate "
-                    "schedule.", UserWarning, stacklevel=2)
+                    "schedule.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
@@ -187,8 +211,10 @@ class _LambdaScheduler(LRScheduler):
     def state_dict(self) -> Dict[str, Any]:
         """Everything but the optimizer; lambdas as None (functions) or their ``__dict__``."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+            for fn in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -237,8 +263,10 @@ class MultiplicativeLR(_LambdaScheduler):
         _warn_outside_step(self)
         if self._is_initial:
             return _lrs(self.optimizer)
-        return [g["lr"] * f(self.last_epoch)
-                for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [
+            g["lr"] * f(self.last_epoch)
+            for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
 
 
 class StepLR(LRScheduler):
@@ -252,8 +280,9 @@ class StepLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -281,8 +310,9 @@ class MultiStepLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -292,8 +322,10 @@ class MultiStepLR(LRScheduler):
         _warn_outside_step(self)
         if self.last_epoch not in self.milestones:
             return _lrs(self.optimizer)
-        return [g["lr"] * self.gamma ** self.milestones[self.last_epoch]
-                for g in self.optimizer.param_groups]
+        return [
+            g["lr"] * self.gamma ** self.milestones[self.last_epoch]
+            for g in self.optimizer.param_groups
+        ]
 
     def _get_closed_form_lr(self) -> List[Any]:
         ms = sorted(self.milestones.elements())
@@ -311,8 +343,13 @@ class ConstantLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -329,8 +366,10 @@ class ConstantLR(LRScheduler):
         return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> List[Any]:
-        return [b * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-                for b in self.base_lrs]
+        return [
+            b * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+            for b in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
@@ -347,11 +386,19 @@ class LinearLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
-                             "less or equal to 1.")
+            raise ValueError(
+                "Starting multiplicative factor expected to be greater than 0 and "
+                "less or equal to 1."
+            )
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor = start_factor
@@ -367,14 +414,20 @@ class LinearLR(LRScheduler):
         if self._is_initial or self.last_epoch > self.total_iters:
             return _lrs(self.optimizer)
         slope = self.end_factor - self.start_factor
-        ratio = 1.0 + slope / (self.total_iters * self.start_factor
-                               + (self.last_epoch - 1) * slope)
+        ratio = 1.0 + slope / (self.total_iters * self.start_factor + (self.last_epoch - 1) * slope)
         return [g["lr"] * ratio for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> List[Any]:
-        return [b * (self.start_factor + (self.end_factor - self.start_factor)
-                     * min(self.total_iters, self.last_epoch) / self.total_iters)
-                for b in self.base_lrs]
+        return [
+            b
+            * (
+                self.start_factor
+                + (self.end_factor - self.start_factor)
+                * min(self.total_iters, self.last_epoch)
+                / self.total_iters
+            )
+            for b in self.base_lrs
+        ]
 
 
 class ExponentialLR(LRScheduler):
@@ -399,7 +452,7 @@ class ExponentialLR(LRScheduler):
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> List[Any]:
-        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+        return [b * self.gamma**self.last_epoch for b in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -413,8 +466,9 @@ class PolynomialLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -424,13 +478,17 @@ class PolynomialLR(LRScheduler):
         _warn_outside_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return _lrs(self.optimizer)
-        decay = ((1.0 - self.last_epoch / self.total_iters)
-                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        decay = (
+            (1.0 - self.last_epoch / self.total_iters)
+            / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
         return [g["lr"] * decay for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> List[Any]:
-        return [b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
-                ** self.power for b in self.base_lrs]
+        return [
+            b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            for b in self.base_lrs
+        ]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -448,8 +506,9 @@ class CosineAnnealingLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -461,18 +520,29 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return _lrs(self.optimizer)
         if self._step_count == 1 and e > 0:
-            return [self.eta_min + (b - self.eta_min) * (1 + math.cos(e * math.pi / T)) / 2
-                    for b in self.base_lrs]
+            return [
+                self.eta_min + (b - self.eta_min) * (1 + math.cos(e * math.pi / T)) / 2
+                for b in self.base_lrs
+            ]
         if (e - 1 - T) % (2 * T) == 0:
-            return [g["lr"] + (b - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
-                    for b, g in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
-                * (g["lr"] - self.eta_min) + self.eta_min for g in groups]
+            return [
+                g["lr"] + (b - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
+                for b, g in zip(self.base_lrs, groups)
+            ]
+        return [
+            (1 + math.cos(math.pi * e / T))
+            / (1 + math.cos(math.pi * (e - 1) / T))
+            * (g["lr"] - self.eta_min)
+            + self.eta_min
+            for g in groups
+        ]
 
     def _get_closed_form_lr(self) -> List[Any]:
-        return [self.eta_min + (b - self.eta_min)
-                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for b in self.base_lrs]
+        return [
+            self.eta_min
+            + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for b in self.base_lrs
+        ]
 
 
 def _check_schedulers(owner: str, optimizer: Optimizer, schedulers: Sequence[Any]) -> None:
@@ -483,12 +553,14 @@ def _check_schedulers(owner: str, optimizer: Optimizer, schedulers: Sequence[Any
             raise ValueError(
                 f"{owner} does not support `ReduceLROnPlateau` scheduler as it requires "
                 "additional kwargs to be specified when calling `step`, but got one at index "
-                f"{i} in the given schedulers sequence.")
+                f"{i} in the given schedulers sequence."
+            )
         if optimizer != s.optimizer:
             raise ValueError(
                 f"{owner} expects all schedulers to belong to the same optimizer, but got "
                 f"scheduler {type(s).__name__} at index {i} has {s.optimizer}, which is "
-                f"different from {type(optimizer).__name__}.")
+                f"different from {type(optimizer).__name__}."
+            )
 
 
 def _nested_state(scheduler: Any) -> Dict[str, Any]:
@@ -521,8 +593,13 @@ class SequentialLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, schedulers: List[LRScheduler],
-                 milestones: List[int], last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: List[LRScheduler],
+        milestones: List[int],
+        last_epoch: int = -1,
+    ) -> None:
         name = type(self).__name__
         if len(schedulers) < 1:
             raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
@@ -532,7 +609,8 @@ class SequentialLR(LRScheduler):
                 "Sequential Schedulers expects number of schedulers provided to be one more "
                 "than the number of milestone points, but got number of schedulers "
                 f"{len(schedulers)} and the number of milestones to be equal to "
-                f"{len(milestones)}")
+                f"{len(milestones)}"
+            )
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -585,12 +663,14 @@ class ChainedScheduler(LRScheduler):
         Default: the first scheduler's.
     """
 
-    def __init__(self, schedulers: Sequence[LRScheduler],
-                 optimizer: Optional[Optimizer] = None) -> None:
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optional[Optimizer] = None
+    ) -> None:
         name = type(self).__name__
         if len(schedulers) < 1:
-            raise ValueError(f"{name} expects at least one scheduler to be chained, but got no "
-                             "scheduler.")
+            raise ValueError(
+                f"{name} expects at least one scheduler to be chained, but got no scheduler."
+            )
         optimizer = optimizer or schedulers[0].optimizer
         _check_schedulers(name, optimizer, schedulers)
         self._schedulers = schedulers
@@ -633,9 +713,18 @@ class ReduceLROnPlateau(LRScheduler):
     eps : float, default=1e-8
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr=0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr=0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -673,11 +762,15 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _is_better(self, a: float, best: float) -> bool:
         if self.mode == "min":
-            ref = best * (1.0 - self.threshold) if self.threshold_mode == "rel" \
+            ref = (
+                best * (1.0 - self.threshold)
+                if self.threshold_mode == "rel"
                 else best - self.threshold
+            )
             return a < ref
-        ref = best * (self.threshold + 1.0) if self.threshold_mode == "rel" \
-            else best + self.threshold
+        ref = (
+            best * (self.threshold + 1.0) if self.threshold_mode == "rel" else best + self.threshold
+        )
         return a > ref
 
     def step(self, metrics: Any, epoch: Optional[int] = None) -> None:  # type: ignore[override]
@@ -711,7 +804,8 @@ class ReduceLROnPlateau(LRScheduler):
                     f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
                     "usually due to a new param group being added to the optimizer. Please "
                     "modify the `min_lrs` field to match the length of the `optimizer` param "
-                    "groups.")
+                    "groups."
+                )
             self.min_lrs = [self.default_min_lr] * len(groups)
         for group, min_lr in zip(groups, self.min_lrs):
             old = float(group["lr"])
@@ -750,11 +844,22 @@ class CyclicLR(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
-                 step_size_down: Optional[int] = None, mode: str = "triangular",
-                 gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None,
-                 scale_mode: str = "cycle", cycle_momentum: bool = True,
-                 base_momentum=0.8, max_momentum=0.9, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr,
+        max_lr,
+        step_size_up: int = 2000,
+        step_size_down: Optional[int] = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Optional[Callable[[float], float]] = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum=0.8,
+        max_momentum=0.9,
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _per_group("base_lr", optimizer, base_lr)
@@ -775,14 +880,16 @@ class CyclicLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for top, base, group in zip(self.max_momentums, self.base_momentums,
-                                            optimizer.param_groups):
+                for top, base, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups
+                ):
                     self._set_momentum(group, top)
                     group["max_momentum"], group["base_momentum"] = top, base
         super().__init__(optimizer, last_epoch)
@@ -807,7 +914,7 @@ class CyclicLR(LRScheduler):
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
         if self.mode == "exp_range":
-            return self.gamma ** x
+            return self.gamma**x
         return 1.0
 
     def get_lr(self) -> List[Any]:
@@ -820,11 +927,14 @@ class CyclicLR(LRScheduler):
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
         at = cycle if self.scale_mode == "cycle" else self.last_epoch
-        lrs = [b + (m - b) * scale_factor * self.scale_fn(at)
-               for b, m in zip(self.base_lrs, self.max_lrs)]
+        lrs = [
+            b + (m - b) * scale_factor * self.scale_fn(at)
+            for b, m in zip(self.base_lrs, self.max_lrs)
+        ]
         if self.cycle_momentum:
-            for group, b, m in zip(self.optimizer.param_groups, self.base_momentums,
-                                   self.max_momentums):
+            for group, b, m in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
                 self._set_momentum(group, m - (m - b) * scale_factor * self.scale_fn(at))
         return lrs
 
@@ -865,15 +975,22 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     last_epoch : int, default=-1
     """
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
-                             f"{type(eta_min)}")
+            raise ValueError(
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
+            )
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         self.T_cur: float = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -881,8 +998,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def get_lr(self) -> List[Any]:
         """The lrs at ``T_cur`` of the current period."""
         _warn_outside_step(self)
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i))
-                / 2 for b in self.base_lrs]
+        return [
+            self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for b in self.base_lrs
+        ]
 
     def step(self, epoch: Optional[float] = None) -> None:  # type: ignore[override]
         """Advance one epoch, or go to ``epoch`` (which may be fractional)."""
@@ -902,8 +1021,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                     self.T_cur = epoch % self.T_0
                 else:
                     n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
             else:
                 self.T_i = self.T_0
                 self.T_cur = epoch
@@ -923,8 +1042,10 @@ def _per_group(name: str, optimizer: Optimizer, value) -> List[Any]:
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
-                             f"{name} has {len(value)} values, param_groups has {n}.")
+            raise ValueError(
+                f"{name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, param_groups has {n}."
+            )
         return list(value)
     return [value] * n
 
@@ -973,12 +1094,23 @@ class OneCycleLR(LRScheduler):
         optimizer that has no momentum (Adagrad), or a step beyond ``total_steps``.
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps: Optional[int] = None,
-                 epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr,
+        total_steps: Optional[int] = None,
+        epochs: Optional[int] = None,
+        steps_per_epoch: Optional[int] = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer)
         if total_steps is not None:
             if not isinstance(total_steps, int) or total_steps <= 0:
@@ -994,8 +1126,9 @@ class OneCycleLR(LRScheduler):
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
-                             f"{anneal_strategy}")
+            raise ValueError(
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
         self.anneal_strategy = anneal_strategy
         up = float(pct_start * self.total_steps) - 1
         last = self.total_steps - 1
@@ -1003,8 +1136,13 @@ class OneCycleLR(LRScheduler):
         if three_phase:
             self._phases = [
                 (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
-                 "base_momentum", "max_momentum"),
+                (
+                    float(2 * pct_start * self.total_steps) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
                 (last, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
@@ -1021,8 +1159,9 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             tops = _per_group("max_momentum", optimizer, max_momentum)
             bases = _per_group("base_momentum", optimizer, base_momentum)
@@ -1043,8 +1182,10 @@ class OneCycleLR(LRScheduler):
         _warn_outside_step(self)
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"Tried to step {step} times. The specified number of total "
-                             f"steps is {self.total_steps}")
+            raise ValueError(
+                f"Tried to step {step} times. The specified number of total "
+                f"steps is {self.total_steps}"
+            )
         anneal = _anneal_cos if self.anneal_strategy == "cos" else _anneal_linear
         lrs = []
         for group in self.optimizer.param_groups:

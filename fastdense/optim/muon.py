@@ -27,13 +27,15 @@ def _bf16(a: Any) -> np.ndarray:
     a32 = np.array(a, dtype=np.float32, order="C")
     u = a32.view(np.uint32)
     # add half an ulp of bfloat16 (minus one when the kept last bit is even), then truncate
-    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) \
-        & np.uint32(0xFFFF0000)
+    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) & np.uint32(
+        0xFFFF0000
+    )
     return np.where(np.isnan(a32), a32, rounded.view(np.float32))
 
 
-def _orthogonalize(g: np.ndarray, coefficients: Tuple[float, float, float], steps: int,
-                   eps: float) -> np.ndarray:
+def _orthogonalize(
+    g: np.ndarray, coefficients: Tuple[float, float, float], steps: int, eps: float
+) -> np.ndarray:
     """PyTorch's quintic Newton-Schulz iteration towards ``U V^T`` of g (in bfloat16)."""
     if steps >= 100:
         raise ValueError("Number of steps must be less than 100 for computational efficiency")
@@ -87,10 +89,18 @@ class Muon(Optimizer):
     adjust_lr_fn : {None, "original", "match_rms_adamw"}, default=None
     """
 
-    def __init__(self, params: Iterable, lr: Any = 1e-3, weight_decay: float = 0.1,
-                 momentum: float = 0.95, nesterov: bool = True,
-                 ns_coefficients: Tuple[float, float, float] = (3.4445, -4.775, 2.0315),
-                 eps: float = 1e-7, ns_steps: int = 5, adjust_lr_fn: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1e-3,
+        weight_decay: float = 0.1,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        ns_coefficients: Tuple[float, float, float] = (3.4445, -4.775, 2.0315),
+        eps: float = 1e-7,
+        ns_steps: int = 5,
+        adjust_lr_fn: Optional[str] = None,
+    ) -> None:
         if not 0.0 <= _scalar(lr):
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 <= momentum:
@@ -99,14 +109,26 @@ class Muon(Optimizer):
             raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
         if adjust_lr_fn is not None and adjust_lr_fn not in ("original", "match_rms_adamw"):
             raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
-                                      nesterov=nesterov, ns_coefficients=ns_coefficients,
-                                      eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                nesterov=nesterov,
+                ns_coefficients=ns_coefficients,
+                eps=eps,
+                ns_steps=ns_steps,
+                adjust_lr_fn=adjust_lr_fn,
+            ),
+        )
         for group in self.param_groups:
             for p in group["params"]:
                 if p._data.ndim != 2:
-                    raise ValueError("Muon only supports 2D parameters whereas we found a "
-                                     f"parameter with size: {tuple(p._data.shape)}")
+                    raise ValueError(
+                        "Muon only supports 2D parameters whereas we found a "
+                        f"parameter with size: {tuple(p._data.shape)}"
+                    )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
         return {"momentum_buffer": np.zeros_like(p._data)}
@@ -120,8 +142,9 @@ class Muon(Optimizer):
             buf = st["momentum_buffer"]
             _lerp(buf, g, 1 - momentum)
             target = g + momentum * (buf - g) if nesterov else buf
-            update = _orthogonalize(target, group["ns_coefficients"], int(group["ns_steps"]),
-                                    float(group["eps"]))
+            update = _orthogonalize(
+                target, group["ns_coefficients"], int(group["ns_steps"]), float(group["eps"])
+            )
             step = _adjusted_lr(lr, group["adjust_lr_fn"], x.shape)
             x *= 1 - lr * wd
             x -= (step * update).astype(x.dtype, copy=False)

@@ -42,24 +42,48 @@ class NAdam(Optimizer):
 
     _scalar_state = ("step", "mu_product")
 
-    def __init__(self, params: Iterable, lr: Any = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, foreach: Optional[bool] = None,
-                 maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 2e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check_moments(betas, eps, weight_decay)
         _check(0.0 <= momentum_decay, f"Invalid momentum_decay value: {momentum_decay}")
         _check_flags(foreach, None, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize, foreach=foreach,
-                                      capturable=capturable, differentiable=differentiable))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum_decay=momentum_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+                foreach=foreach,
+                capturable=capturable,
+                differentiable=differentiable,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
-        return {"step": 0.0, "mu_product": 1.0, "exp_avg": np.zeros_like(p._data),
-                "exp_avg_sq": np.zeros_like(p._data)}
+        return {
+            "step": 0.0,
+            "mu_product": 1.0,
+            "exp_avg": np.zeros_like(p._data),
+            "exp_avg_sq": np.zeros_like(p._data),
+        }
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, eps, wd = _scalar(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -68,7 +92,7 @@ class NAdam(Optimizer):
         decoupled = bool(group.get("decoupled_weight_decay", False))
         for g, x, st in self._states(group):
             step = st["step"] = float(st["step"]) + 1.0
-            bc2 = 1 - beta2 ** step
+            bc2 = 1 - beta2**step
             if wd != 0:
                 if decoupled:
                     x *= 1 - lr * wd

@@ -27,7 +27,6 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 
 import numpy as np
 
-from .. import _kernels
 from .. import _version
 from .._validation import to_ndarray, warn_if_other_version
 from ..autograd import Tensor, enable_grad
@@ -52,8 +51,10 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-_EMPTY: Dict[np.dtype, np.ndarray] = {np.dtype(np.float32): np.empty(0, np.float32),
-          np.dtype(np.float64): np.empty(0, np.float64)}
+_EMPTY: Dict[np.dtype, np.ndarray] = {
+    np.dtype(np.float32): np.empty(0, np.float32),
+    np.dtype(np.float64): np.empty(0, np.float64),
+}
 
 
 def _flat_grad(p: Tensor) -> Optional[np.ndarray]:
@@ -62,10 +63,13 @@ def _flat_grad(p: Tensor) -> Optional[np.ndarray]:
     if g is None:
         return None
     pd = p._data
-    if not (type(g) is np.ndarray and g.dtype == pd.dtype and g.shape == pd.shape
-            and g.flags.c_contiguous):
-        g = np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape),
-                                 dtype=pd.dtype)
+    if not (
+        type(g) is np.ndarray
+        and g.dtype == pd.dtype
+        and g.shape == pd.shape
+        and g.flags.c_contiguous
+    ):
+        g = np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape), dtype=pd.dtype)
     return g.reshape(-1)
 
 
@@ -111,8 +115,7 @@ def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarra
         )
     if buf.dtype != pd.dtype:
         raise RuntimeError(
-            f"optimizer state {key!r} has dtype {buf.dtype} but its parameter has dtype "
-            f"{pd.dtype}"
+            f"optimizer state {key!r} has dtype {buf.dtype} but its parameter has dtype {pd.dtype}"
         )
     if not (buf.flags.c_contiguous and buf.flags.writeable):
         buf = st[key] = np.array(buf, order="C", copy=True)
@@ -146,8 +149,12 @@ def _check_lr(lr: Any, message: str = "Invalid learning rate: {}") -> None:
     _check(0.0 <= _scalar(lr), message.format(lr))
 
 
-def _check_flags(foreach: Optional[bool] = None, fused: Optional[bool] = None,
-                 capturable: bool = False, differentiable: bool = False) -> None:
+def _check_flags(
+    foreach: Optional[bool] = None,
+    fused: Optional[bool] = None,
+    capturable: bool = False,
+    differentiable: bool = False,
+) -> None:
     """Implementation switches: accepted when they mean the same math, else a clear error.
 
     ``foreach`` and ``fused`` choose how PyTorch loops over the tensors, not
@@ -166,11 +173,13 @@ def _check_flags(foreach: Optional[bool] = None, fused: Optional[bool] = None,
         raise ValueError(
             "capturable=True is not supported: it keeps the optimizer state on a CUDA/XLA "
             "device for graph capture, and fastdense runs on the CPU (PyTorch also refuses "
-            "capturable=True for CPU parameters)")
+            "capturable=True for CPU parameters)"
+        )
     if differentiable:
         raise NotImplementedError(
             "differentiable=True is not supported by fastdense: its optimizer steps update "
-            "the parameters in place outside autograd")
+            "the parameters in place outside autograd"
+        )
 
 
 def _numpy_params(group: Dict[str, Any]) -> Iterator[Tuple[Tensor, np.ndarray, np.ndarray]]:
@@ -205,6 +214,7 @@ def _tracked_step(step: Callable) -> Callable:
     hooks run once per outermost call (a subclass's ``step`` calling
     ``super().step()`` does not run them twice).
     """
+
     @functools.wraps(step)
     def wrapper(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
         if self.__dict__.get("_in_step", False):
@@ -214,8 +224,10 @@ def _tracked_step(step: Callable) -> Callable:
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError("optimizer step pre-hook must return None or a tuple "
-                                       f"of (new_args, new_kwargs), but got {result}.")
+                    raise RuntimeError(
+                        "optimizer step pre-hook must return None or a tuple "
+                        f"of (new_args, new_kwargs), but got {result}."
+                    )
                 args, kwargs = result
         self._in_step = True
         try:
@@ -271,8 +283,11 @@ class Optimizer:
     def __getstate__(self) -> Dict[str, Any]:
         # hooks are often lambdas or bound to other objects: not part of a pickle (PyTorch
         # does not keep them either)
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_step_pre_hooks", "_step_post_hooks", "_in_step")}
+        state = {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("_step_pre_hooks", "_step_post_hooks", "_in_step")
+        }
         state["_fastdense_version"] = _version.__version__
         return state
 
@@ -316,9 +331,11 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, "
-                            "but the ordering of tensors in sets will change between runs. "
-                            "Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, "
+                "but the ordering of tensors in sets will change between runs. "
+                "Please use a list instead."
+            )
         else:
             params = list(params)
         # named parameters, as model.named_parameters() yields them: (name, tensor) pairs
@@ -326,21 +343,28 @@ class Optimizer:
         params = [p[1] if isinstance(p, tuple) else p for p in params]
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                + type(p).__name__)
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + type(p).__name__
+                )
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         if len(set(map(id, params))) != len(params):
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
-                          "in future, this will cause an error; see "
-                          "github.com/pytorch/pytorch/issues/40967 for more information",
-                          UserWarning, stacklevel=3)
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; "
+                "in future, this will cause an error; see "
+                "github.com/pytorch/pytorch/issues/40967 for more information",
+                UserWarning,
+                stacklevel=3,
+            )
         group = dict(param_group)
         group["params"] = params
         if names:
             if len(names) != len(params):
-                raise ValueError("all optimizer params should be with/without names. Some "
-                                 "param names are missing")
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some "
+                    "param names are missing"
+                )
             group["param_names"] = names
         for name, default in self.defaults.items():
             if default is required and name not in group:
@@ -356,7 +380,8 @@ class Optimizer:
                 raise ValueError(
                     "all optimizer param groups should be with/without names. cannot add "
                     f"param group {'with' if 'param_names' in group else 'without'} names to "
-                    f"the optimizer")
+                    f"the optimizer"
+                )
         if existing & set(map(id, params)):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
@@ -389,8 +414,9 @@ class Optimizer:
         """A parameter's state before its first step (the NumPy rules define it)."""
         raise NotImplementedError  # pragma: no cover
 
-    def _states(self, group: Dict[str, Any]) -> Iterator[Tuple[np.ndarray, np.ndarray,
-                                                                Dict[str, Any]]]:
+    def _states(
+        self, group: Dict[str, Any]
+    ) -> Iterator[Tuple[np.ndarray, np.ndarray, Dict[str, Any]]]:
         """(gradient, data, state) for each parameter of the group with a gradient.
 
         The NumPy rules' loop: gradient and data as in :func:`_numpy_params`;
@@ -434,27 +460,39 @@ class Optimizer:
         Tensors (NumPy arrays or torch tensors) are copied into arrays of each
         parameter's dtype; ``step`` becomes a Python float.
         """
-        if not isinstance(state_dict, dict) or "state" not in state_dict \
-                or "param_groups" not in state_dict:
-            raise TypeError("an optimizer state_dict is a dict with 'state' and "
-                            "'param_groups'")
+        if (
+            not isinstance(state_dict, dict)
+            or "state" not in state_dict
+            or "param_groups" not in state_dict
+        ):
+            raise TypeError("an optimizer state_dict is a dict with 'state' and 'param_groups'")
         if not isinstance(state_dict["param_groups"], (list, tuple)) or not all(
-                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple))
-                for g in state_dict["param_groups"]):
+            isinstance(g, dict) and isinstance(g.get("params"), (list, tuple))
+            for g in state_dict["param_groups"]
+        ):
             raise TypeError("param_groups must be a list of dicts, each with a 'params' list")
         if not isinstance(state_dict["state"], dict) or not all(
-                isinstance(v, dict) for v in state_dict["state"].values()):
+            isinstance(v, dict) for v in state_dict["state"].values()
+        ):
             raise TypeError("state must be a dict of per-parameter dicts")
-        state_dict = {"state": state_dict["state"],
-                      "param_groups": copy.deepcopy(state_dict["param_groups"])}
+        state_dict = {
+            "state": state_dict["state"],
+            "param_groups": copy.deepcopy(state_dict["param_groups"]),
+        }
         groups, saved = self.param_groups, state_dict["param_groups"]
         if len(groups) != len(saved):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved)):
-            raise ValueError("loaded state dict contains a parameter group that doesn't "
-                             "match the size of optimizer's group")
-        id_map = dict(zip(chain.from_iterable(s["params"] for s in saved),
-                          chain.from_iterable(g["params"] for g in groups)))
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't "
+                "match the size of optimizer's group"
+            )
+        id_map = dict(
+            zip(
+                chain.from_iterable(s["params"] for s in saved),
+                chain.from_iterable(g["params"] for g in groups),
+            )
+        )
         state: Dict[Any, Dict[str, Any]] = defaultdict(dict)
         for key, value in state_dict["state"].items():
             if key in id_map:
@@ -520,5 +558,3 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return type(v)(_plain(x) for x in v)
     return v
-
-

@@ -40,21 +40,44 @@ class RAdam(Optimizer):
         Only False.
     """
 
-    def __init__(self, params: Iterable, lr: Any = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
-                 foreach: Optional[bool] = None, maximize: bool = False,
-                 capturable: bool = False, differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check_moments(betas, eps, weight_decay)
         _check_flags(foreach, None, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize, foreach=foreach, capturable=capturable,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      differentiable=differentiable))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                maximize=maximize,
+                foreach=foreach,
+                capturable=capturable,
+                decoupled_weight_decay=decoupled_weight_decay,
+                differentiable=differentiable,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
-        return {"step": 0.0, "exp_avg": np.zeros_like(p._data),
-                "exp_avg_sq": np.zeros_like(p._data)}
+        return {
+            "step": 0.0,
+            "exp_avg": np.zeros_like(p._data),
+            "exp_avg_sq": np.zeros_like(p._data),
+        }
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr, eps, wd = _scalar(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -72,13 +95,14 @@ class RAdam(Optimizer):
             _lerp(m, g, 1 - beta1)
             v *= beta2
             v += (1 - beta2) * (g * g)
-            bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
+            bc1, bc2 = 1 - beta1**step, 1 - beta2**step
             m_hat = m / bc1
-            rho_t = rho_inf - 2 * step * (beta2 ** step) / bc2
+            rho_t = rho_inf - 2 * step * (beta2**step) / bc2
             if rho_t > 5.0:
-                rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                 / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                adaptive = bc2 ** 0.5 / (np.sqrt(v) + eps)
+                rect = math.sqrt(
+                    (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                )
+                adaptive = bc2**0.5 / (np.sqrt(v) + eps)
                 x -= m_hat * lr * adaptive * rect
             else:
                 x -= m_hat * lr

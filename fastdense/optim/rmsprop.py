@@ -7,8 +7,16 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 
 from .. import _kernels
-from .optimizer import (_EMPTY, Optimizer, _check, _check_flags, _check_lr,
-                        _scalar, _state_buffer, _with_grads)
+from .optimizer import (
+    _EMPTY,
+    Optimizer,
+    _check,
+    _check_flags,
+    _check_lr,
+    _scalar,
+    _state_buffer,
+    _with_grads,
+)
 
 __all__ = ["RMSprop"]
 
@@ -30,19 +38,38 @@ class RMSprop(Optimizer):
     centered, maximize : bool, default=False
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, capturable: bool = False, foreach: Optional[bool] = None,
-                 maximize: bool = False, differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check_flags(foreach, None, capturable, differentiable)
         _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
         _check(0.0 <= momentum, f"Invalid momentum value: {momentum}")
         _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
         _check(0.0 <= alpha, f"Invalid alpha value: {alpha}")
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
-                        maximize=maximize, differentiable=differentiable)
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            alpha=alpha,
+            eps=eps,
+            centered=centered,
+            weight_decay=weight_decay,
+            capturable=capturable,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+        )
         super().__init__(params, defaults)
 
     def _update_group(self, group: Dict[str, Any]) -> None:
@@ -57,15 +84,29 @@ class RMSprop(Optimizer):
                     st["momentum_buffer"] = np.zeros(p._data.shape, dtype=flat.dtype)
                 if group["centered"]:
                     st["grad_avg"] = np.zeros(p._data.shape, dtype=flat.dtype)
-            bufs = [_state_buffer(p, st, key) for key in ("square_avg", "grad_avg",
-                                                           "momentum_buffer")]
-            for key, b, needed in zip(("square_avg", "grad_avg", "momentum_buffer"), bufs,
-                                      (True, group["centered"], momentum > 0)):
+            bufs = [
+                _state_buffer(p, st, key) for key in ("square_avg", "grad_avg", "momentum_buffer")
+            ]
+            for key, b, needed in zip(
+                ("square_avg", "grad_avg", "momentum_buffer"),
+                bufs,
+                (True, group["centered"], momentum > 0),
+            ):
                 if needed and b is None:  # (e.g. momentum turned on after the first step)
                     raise KeyError(f"{key!r}: RMSprop's state lacks it (PyTorch raises too)")
             st["step"] = float(st["step"]) + 1.0
             empty = _EMPTY[flat.dtype]
             v, m, buf = (empty if b is None else b.reshape(-1) for b in bufs)
-            _kernels.torch_rmsprop(flat, g, v, m if group["centered"] else empty,
-                                   buf if momentum > 0 else empty, lr, alpha, eps, wd,
-                                   momentum, bool(group["maximize"]))
+            _kernels.torch_rmsprop(
+                flat,
+                g,
+                v,
+                m if group["centered"] else empty,
+                buf if momentum > 0 else empty,
+                lr,
+                alpha,
+                eps,
+                wd,
+                momentum,
+                bool(group["maximize"]),
+            )

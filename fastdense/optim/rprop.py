@@ -34,19 +34,40 @@ class Rprop(Optimizer):
     maximize : bool, default=False
     """
 
-    def __init__(self, params: Iterable, lr: Any = 1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50),
-                 *, capturable: bool = False, foreach: Optional[bool] = None,
-                 maximize: bool = False, differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: Any = 1e-2,
+        etas=(0.5, 1.2),
+        step_sizes=(1e-6, 50),
+        *,
+        capturable: bool = False,
+        foreach: Optional[bool] = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         _check_lr(lr)
         _check(0.0 < etas[0] < 1.0 < etas[1], f"Invalid eta values: {etas[0]}, {etas[1]}")
         _check_flags(foreach, None, capturable, differentiable)
-        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
-                                      maximize=maximize, differentiable=differentiable,
-                                      capturable=capturable))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                etas=etas,
+                step_sizes=step_sizes,
+                foreach=foreach,
+                maximize=maximize,
+                differentiable=differentiable,
+                capturable=capturable,
+            ),
+        )
 
     def _new_state(self, p, group: Dict[str, Any]) -> Dict[str, Any]:
-        return {"step": 0.0, "prev": np.zeros_like(p._data),
-                "step_size": np.full_like(p._data, _scalar(group["lr"]))}
+        return {
+            "step": 0.0,
+            "prev": np.zeros_like(p._data),
+            "step_size": np.full_like(p._data, _scalar(group["lr"])),
+        }
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         etaminus, etaplus = (float(e) for e in group["etas"])

@@ -7,8 +7,16 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 
 from .. import _kernels
-from .optimizer import (_EMPTY, Optimizer, _check, _check_flags, _check_lr,
-                        _scalar, _state_buffer, _with_grads)
+from .optimizer import (
+    _EMPTY,
+    Optimizer,
+    _check,
+    _check_flags,
+    _check_lr,
+    _scalar,
+    _state_buffer,
+    _with_grads,
+)
 
 __all__ = ["SGD"]
 
@@ -31,19 +39,39 @@ class SGD(Optimizer):
     maximize : bool, default=False
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
-                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False, foreach: Optional[bool] = None,
-                 differentiable: bool = False, fused: Optional[bool] = None) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: Optional[bool] = None,
+        differentiable: bool = False,
+        fused: Optional[bool] = None,
+    ) -> None:
         _check_lr(lr)
         _check_flags(foreach, fused, False, differentiable)
         _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        _check(not nesterov or (momentum > 0 and dampening == 0),
-               "Nesterov momentum requires a momentum and zero dampening")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                        foreach=foreach, differentiable=differentiable, fused=fused)
+        _check(
+            not nesterov or (momentum > 0 and dampening == 0),
+            "Nesterov momentum requires a momentum and zero dampening",
+        )
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+            foreach=foreach,
+            differentiable=differentiable,
+            fused=fused,
+        )
         super().__init__(params, defaults)
 
     def _update_group(self, group: Dict[str, Any]) -> None:
@@ -58,9 +86,19 @@ class SGD(Optimizer):
                 first = buf is None
                 if first:
                     buf = st["momentum_buffer"] = np.empty_like(p._data)
-                _kernels.torch_sgd(flat, g, buf.reshape(-1),  # type: ignore[union-attr]
-                                   lr, momentum, dampening, wd,
-                                   nesterov, maximize, first)
+                _kernels.torch_sgd(
+                    flat,
+                    g,
+                    buf.reshape(-1),  # type: ignore[union-attr]
+                    lr,
+                    momentum,
+                    dampening,
+                    wd,
+                    nesterov,
+                    maximize,
+                    first,
+                )
             else:
-                _kernels.torch_sgd(flat, g, _EMPTY[flat.dtype], lr, 0.0, dampening, wd,
-                                   nesterov, maximize, False)
+                _kernels.torch_sgd(
+                    flat, g, _EMPTY[flat.dtype], lr, 0.0, dampening, wd, nesterov, maximize, False
+                )

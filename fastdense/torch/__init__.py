@@ -16,27 +16,23 @@ from __future__ import annotations
 
 import builtins as _builtins
 import sys as _sys
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as _np
 
-from .. import _dtypes
-from .. import nn, optim
+from .. import _dtypes, nn, optim
 from .._random import default_generator as _default_generator
 from .._random import manual_seed as _manual_seed
-from .._validation import to_ndarray as _to_ndarray
 from .._tensor import ops as _ops
 from .._tensor import scope as _scope
 from .._tensor.device import DeviceUnavailableError, check_device, device
 from .._tensor.extend import const as _const
-from .._tensor.extend import maximum as _maximum
-from .._tensor.extend import minimum as _minimum
 from .._tensor.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .._tensor.parameter import Parameter
 from .._tensor.tensor import Tensor, tensor
+from .._validation import to_ndarray as _to_ndarray
 from ..data import Generator
-from . import cuda, utils
-from . import backends
+from . import backends, cuda, utils
 from .backends import are_deterministic_algorithms_enabled, use_deterministic_algorithms
 
 float32 = float = _dtypes.float32
@@ -87,8 +83,11 @@ def _legacy(name: str, dt: _np.dtype):
             return tensor(args[0], dtype=dt)
         return _new(_np.zeros(_size(args), dtype=dt))
 
-    return _LegacyTensor(name, (), {"__new__": __new__, "_dtype": dt,
-                                    "__doc__": f"A {dt} tensor (``torch.{name}``)."})
+    return _LegacyTensor(
+        name,
+        (),
+        {"__new__": __new__, "_dtype": dt, "__doc__": f"A {dt} tensor (``torch.{name}``)."},
+    )
 
 
 FloatTensor = _legacy("FloatTensor", float32)
@@ -120,14 +119,18 @@ def is_nonzero(input: Tensor) -> "_builtins.bool":
 
 def result_type(tensor1: Any, tensor2: Any) -> _np.dtype:
     """The dtype PyTorch's promotion gives ``tensor1 (op) tensor2``."""
-    return (_ops.binary(tensor1, tensor2, "add") if isinstance(tensor1, Tensor)
-            else _ops.binary(tensor2, tensor1, "add", True)).dtype
+    return (
+        _ops.binary(tensor1, tensor2, "add")
+        if isinstance(tensor1, Tensor)
+        else _ops.binary(tensor2, tensor1, "add", True)
+    ).dtype
 
 
 def promote_types(type1: Any, type2: Any) -> _np.dtype:
     """The dtype two tensors of these dtypes promote to."""
-    return _dtypes.promote(((_dtypes.resolve(type1), _dtypes.DIM),
-                            (_dtypes.resolve(type2), _dtypes.DIM)))
+    return _dtypes.promote(
+        ((_dtypes.resolve(type1), _dtypes.DIM), (_dtypes.resolve(type2), _dtypes.DIM))
+    )
 
 
 def can_cast(from_: Any, to: Any) -> "_builtins.bool":
@@ -146,17 +149,85 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
     _check(device)
     return _new(_np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), requires_grad)
 
+
 __all__ = [
-    "Tensor", "Parameter", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full",
-    "empty", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye", "rand",
-    "randn", "randint", "randperm", "cat", "stack", "where", "allclose", "equal", "isclose",
-    "isnan", "isfinite", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "exp", "log", "sqrt", "abs", "clamp",
-    "sum", "mean", "max", "min", "argmax", "argmin", "maximum", "minimum", "matmul",
-    "flatten", "squeeze", "unsqueeze", "manual_seed", "seed", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "inference_mode", "device", "Generator",
-    "float32", "float64", "int64", "int32", "bool", "float", "double", "long", "int",
-    "save", "load", "nn", "optim", "utils", "cuda", "get_default_dtype", "is_tensor",
-    "numel", "DeviceUnavailableError",
+    "Tensor",
+    "Parameter",
+    "tensor",
+    "from_numpy",
+    "as_tensor",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "arange",
+    "linspace",
+    "eye",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "cat",
+    "stack",
+    "where",
+    "allclose",
+    "equal",
+    "isclose",
+    "isnan",
+    "isfinite",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "softmax",
+    "log_softmax",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "clamp",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "maximum",
+    "minimum",
+    "matmul",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "manual_seed",
+    "seed",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "inference_mode",
+    "device",
+    "Generator",
+    "float32",
+    "float64",
+    "int64",
+    "int32",
+    "bool",
+    "float",
+    "double",
+    "long",
+    "int",
+    "save",
+    "load",
+    "nn",
+    "optim",
+    "utils",
+    "cuda",
+    "get_default_dtype",
+    "is_tensor",
+    "numel",
+    "DeviceUnavailableError",
 ]
 
 
@@ -183,12 +254,13 @@ def manual_seed(seed: "int"):  # type: ignore[valid-type]
 
 def seed() -> "int":  # type: ignore[valid-type]
     """Seed the generator from the OS and return the seed."""
-    s = _builtins.int(_np.random.SeedSequence().entropy) % (2 ** 63)  # type: ignore[arg-type]
+    s = _builtins.int(_np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
     _manual_seed(s)
     return s
 
 
 # -- creation ------------------------------------------------------------------
+
 
 def _new(arr: _np.ndarray, requires_grad: "bool" = False) -> Tensor:  # type: ignore[valid-type]
     t = _const(arr)
@@ -245,8 +317,11 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value`` (dtype from the value, as in PyTorch)."""
     _check(device)
-    dt = _dtypes.promote([(_dtypes.scalar_dtype(fill_value), _dtypes.SCALAR)]) \
-        if dtype is None else _dtypes.resolve(dtype)
+    dt = (
+        _dtypes.promote([(_dtypes.scalar_dtype(fill_value), _dtypes.SCALAR)])
+        if dtype is None
+        else _dtypes.resolve(dtype)
+    )
     return _new(_np.full(tuple(size), fill_value, dtype=dt), requires_grad)
 
 
@@ -262,8 +337,9 @@ def ones_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor
 
 def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``fill_value`` in ``t``'s shape and dtype."""
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device,
-                requires_grad=requires_grad)
+    return full(
+        t.shape, fill_value, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad
+    )
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -271,8 +347,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     _check(device)
     if end is None:
         start, end = 0, start
-    dt = _dtypes.promote([(_dtypes.scalar_dtype(v), _dtypes.SCALAR) for v in (start, end, step)]) \
-        if dtype is None else _dtypes.resolve(dtype)
+    dt = (
+        _dtypes.promote([(_dtypes.scalar_dtype(v), _dtypes.SCALAR) for v in (start, end, step)])
+        if dtype is None
+        else _dtypes.resolve(dtype)
+    )
     return _new(_np.arange(start, end, step).astype(dt), requires_grad)
 
 
@@ -302,8 +381,9 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
     return _new(g.standard_normal(_size(size)).astype(_dtype(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:
+def randint(
+    low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Integers in ``[low, high)`` (int64): ``randint(high, size)`` or ``randint(low, high, size)``."""
     _check(device)
     if size is None and isinstance(high, (tuple, list)):
@@ -324,6 +404,7 @@ def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
 
 
 # -- combining -----------------------------------------------------------------
+
 
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else _const(_to_ndarray(x, "input"))
@@ -349,9 +430,24 @@ def _inplace_function(name: str) -> Any:
 
 
 # Tensor methods that PyTorch has no torch.<name> function for
-_METHOD_ONLY = {"new_full", "new_zeros", "new_ones", "new_empty", "new_tensor", "copy", "zero",
-                "view", "expand", "expand_as", "repeat", "reshape_as", "view_as", "sum_to_size",
-                "type_as", "fill"}
+_METHOD_ONLY = {
+    "new_full",
+    "new_zeros",
+    "new_ones",
+    "new_empty",
+    "new_tensor",
+    "copy",
+    "zero",
+    "view",
+    "expand",
+    "expand_as",
+    "repeat",
+    "reshape_as",
+    "view_as",
+    "sum_to_size",
+    "type_as",
+    "fill",
+}
 
 # the torch.<name> function of every tensor method and of the engine's own functions
 for _name, _meth in _ops.METHODS.items():
@@ -390,42 +486,60 @@ def fill(input: Tensor, value: Any) -> Tensor:
     return _t(input).fill(value)
 
 
-def empty_like(t: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+def empty_like(
+    t: Tensor, dtype=None, device=None, requires_grad=False, memory_format=None
+) -> Tensor:
     """An uninitialised tensor of ``t``'s shape (zeros here)."""
     return zeros_like(t, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """U[0, 1) draws in ``t``'s shape (fastdense's stream)."""
-    return rand(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
-                generator=generator)
+    return rand(
+        t.shape,
+        dtype=dtype or t.dtype,
+        device=device,
+        requires_grad=requires_grad,
+        generator=generator,
+    )
 
 
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """N(0, 1) draws in ``t``'s shape (fastdense's stream)."""
-    return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
-                 generator=generator)
+    return randn(
+        t.shape,
+        dtype=dtype or t.dtype,
+        device=device,
+        requires_grad=requires_grad,
+        generator=generator,
+    )
 
 
-def randint_like(t: Tensor, low: Any = 0, high: Any = None, dtype=None, device=None,
-                 generator=None) -> Tensor:
+def randint_like(
+    t: Tensor, low: Any = 0, high: Any = None, dtype=None, device=None, generator=None
+) -> Tensor:
     """Integers in ``[low, high)`` in ``t``'s shape and dtype."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device,
-                   generator=generator)
+    return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device, generator=generator)
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None,
-           device=None) -> Tensor:
+def normal(
+    mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None, device=None
+) -> Tensor:
     """Normal draws (fastdense's stream): tensor means/stds broadcast, or a ``size``."""
     _check(device)
     g = _default_generator() if generator is None else generator._rng
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     shape = tuple(size) if size is not None else _np.broadcast_shapes(_np.shape(m), _np.shape(s))
-    dt = (mean.dtype if isinstance(mean, Tensor) else std.dtype if isinstance(std, Tensor)
-          else _dtype(dtype))
+    dt = (
+        mean.dtype
+        if isinstance(mean, Tensor)
+        else std.dtype
+        if isinstance(std, Tensor)
+        else _dtype(dtype)
+    )
     return _new(g.normal(m, s, shape).astype(dt))
 
 
@@ -434,17 +548,24 @@ def bernoulli(input: Tensor, p: Any = None, *, generator=None) -> Tensor:
     return input.bernoulli(p, generator=generator)
 
 
-def multinomial(input: Tensor, num_samples: "_builtins.int", replacement: "_builtins.bool" = False,
-                *, generator=None) -> Tensor:
+def multinomial(
+    input: Tensor,
+    num_samples: "_builtins.int",
+    replacement: "_builtins.bool" = False,
+    *,
+    generator=None,
+) -> Tensor:
     """Indices drawn with weights ``input`` (rows of a 2-D input independently)."""
     g = _default_generator() if generator is None else generator._rng
     w = _np.atleast_2d(input._data.astype(_np.float64))
-    out = _np.stack([g.choice(w.shape[1], num_samples, replace=replacement, p=r / r.sum())
-                     for r in w]).astype(_np.int64)
+    out = _np.stack(
+        [g.choice(w.shape[1], num_samples, replace=replacement, p=r / r.sum()) for r in w]
+    ).astype(_np.int64)
     return _new(out if input.ndim == 2 else out[0])
 
 
 # -- save / load: safetensors, no pickle ---------------------------------------
+
 
 def save(obj: Any, f: Any) -> None:
     """Save a ``state_dict`` (a mapping of names to tensors/arrays, possibly nested in dicts
@@ -468,7 +589,8 @@ def __getattr__(name: str):
     if family is not None:
         raise NotImplementedError(
             f"torch.{name} is not implemented by fastdense: it belongs to the excluded family "
-            f"'{family}' (see the exclusion list in docs/pytorch_api.md)")
+            f"'{family}' (see the exclusion list in docs/pytorch_api.md)"
+        )
     raise AttributeError(
         f"fastdense.torch has no attribute {name!r}: fastdense does not implement "
         f"torch.{name} (see docs/pytorch_api.md for what it supports)"
@@ -476,9 +598,14 @@ def __getattr__(name: str):
 
 
 # the submodules a PyTorch script imports, under this namespace too (one module object each)
-for _name, _mod in (("nn", nn), ("nn.functional", nn.functional), ("nn.init", nn.init),
-                    ("nn.utils", nn.utils), ("optim", optim),
-                    ("optim.lr_scheduler", optim.lr_scheduler)):
+for _name, _mod in (
+    ("nn", nn),
+    ("nn.functional", nn.functional),
+    ("nn.init", nn.init),
+    ("nn.utils", nn.utils),
+    ("optim", optim),
+    ("optim.lr_scheduler", optim.lr_scheduler),
+):
     _sys.modules[f"{__name__}.{_name}"] = _mod
 
 # torch.backends (cuDNN/MPS flags on the CPU) and the determinism switch

@@ -14,8 +14,17 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Optional
 
-__all__ = ["cudnn", "cuda", "mps", "mkldnn", "openmp", "mkl", "cpu",
-           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled"]
+__all__ = [
+    "cudnn",
+    "cuda",
+    "mps",
+    "mkldnn",
+    "openmp",
+    "mkl",
+    "cpu",
+    "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled",
+]
 
 _deterministic = {"mode": False, "warn_only": False}
 
@@ -28,8 +37,9 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     nondeterministic algorithm to refuse.
     """
     if not isinstance(mode, bool):
-        raise TypeError(f"use_deterministic_algorithms expects a bool, but got "
-                        f"{type(mode).__name__}")
+        raise TypeError(
+            f"use_deterministic_algorithms expects a bool, but got {type(mode).__name__}"
+        )
     _deterministic.update(mode=mode, warn_only=bool(warn_only))
 
 
@@ -67,9 +77,11 @@ class _Cudnn(_Flags):
 
 class _Cuda(_Flags):
     def __init__(self) -> None:
-        self.matmul = SimpleNamespace(allow_tf32=False,
-                                      allow_fp16_reduced_precision_reduction=True,
-                                      allow_bf16_reduced_precision_reduction=True)
+        self.matmul = SimpleNamespace(
+            allow_tf32=False,
+            allow_fp16_reduced_precision_reduction=True,
+            allow_bf16_reduced_precision_reduction=True,
+        )
 
     @staticmethod
     def is_built() -> bool:

@@ -15,13 +15,34 @@ from typing import Any, Callable
 
 from ..autograd import DeviceUnavailableError
 
-__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all", "seed",
-           "seed_all", "empty_cache", "is_initialized", "is_bf16_supported",
-           "memory_allocated", "max_memory_allocated", "memory_reserved",
-           "max_memory_reserved", "current_device", "synchronize", "get_device_name",
-           "get_device_properties", "get_device_capability", "set_device", "init",
-           "get_rng_state", "set_rng_state", "initial_seed", "mem_get_info", "ipc_collect",
-           "reset_peak_memory_stats"]
+__all__ = [
+    "is_available",
+    "device_count",
+    "manual_seed",
+    "manual_seed_all",
+    "seed",
+    "seed_all",
+    "empty_cache",
+    "is_initialized",
+    "is_bf16_supported",
+    "memory_allocated",
+    "max_memory_allocated",
+    "memory_reserved",
+    "max_memory_reserved",
+    "current_device",
+    "synchronize",
+    "get_device_name",
+    "get_device_properties",
+    "get_device_capability",
+    "set_device",
+    "init",
+    "get_rng_state",
+    "set_rng_state",
+    "initial_seed",
+    "mem_get_info",
+    "ipc_collect",
+    "reset_peak_memory_stats",
+]
 
 
 def is_available() -> bool:
@@ -78,7 +99,8 @@ def _needs_gpu(name: str) -> Callable[..., Any]:
         raise DeviceUnavailableError(
             f"torch.cuda.{name}() needs a CUDA GPU: fastdense runs on the CPU only "
             "(torch.cuda.is_available() is False; PyTorch's CPU build raises "
-            "'Torch not compiled with CUDA enabled')")
+            "'Torch not compiled with CUDA enabled')"
+        )
 
     unavailable.__name__ = unavailable.__qualname__ = name
     unavailable.__doc__ = f"Raises DeviceUnavailableError: ``torch.cuda.{name}`` needs a GPU."

@@ -8,8 +8,12 @@ fastdense.classifier.DenseClassifier, fastdense.regressor.DenseRegressor).
 
 Run with today's code it writes a pickle of today's classes (not the fixture's purpose).
 """
-import pickle, sys
+
+import pickle
+import sys
+
 import numpy as np
+
 import fastdense
 from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
 
@@ -25,9 +29,20 @@ models = {
     "regressor": DenseRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, yr),
 }
 X_test = X[:5]
-expected = {k: (m.predict_proba(X_test) if hasattr(m, "predict_proba") else m.predict(X_test))
-            for k, m in models.items()}
+expected = {
+    k: (m.predict_proba(X_test) if hasattr(m, "predict_proba") else m.predict(X_test))
+    for k, m in models.items()
+}
 with open(sys.argv[1], "wb") as f:
-    pickle.dump({"version": fastdense.__version__, "models": models, "X": X, "y": {
-        "binary_adam": yb, "binary_sgd": yb, "classifier": ym, "regressor": yr},
-        "X_test": X_test, "expected": expected}, f, protocol=4)
+    pickle.dump(
+        {
+            "version": fastdense.__version__,
+            "models": models,
+            "X": X,
+            "y": {"binary_adam": yb, "binary_sgd": yb, "classifier": ym, "regressor": yr},
+            "X_test": X_test,
+            "expected": expected,
+        },
+        f,
+        protocol=4,
+    )

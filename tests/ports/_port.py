@@ -68,9 +68,13 @@ def same_draws(model, loader):
 
         for m in drops:
             m.register_forward_hook(record)
-        atexit.register(lambda: np.savez(
-            path, **{f"order{i}": o for i, o in enumerate(orders)},
-            **{f"mask{i}": k for i, k in enumerate(masks)}))
+        atexit.register(
+            lambda: np.savez(
+                path,
+                **{f"order{i}": o for i, o in enumerate(orders)},
+                **{f"mask{i}": k for i, k in enumerate(masks)},
+            )
+        )
         return model, loader
     with np.load(path) as f:
         orders = [f[f"order{i}"] for i in range(sum(k.startswith("order") for k in f.files))]

@@ -30,8 +30,7 @@ def main(role, state_dir, paths):
                 exec(compile(source, path, "exec"), {"__name__": "__main__"})
         except Exception:
             error = traceback.format_exc()
-        results[name] = {"stdout": buf.getvalue(), "time": time.perf_counter() - t0,
-                         "error": error}
+        results[name] = {"stdout": buf.getvalue(), "time": time.perf_counter() - t0, "error": error}
     print(json.dumps(results))
 
 

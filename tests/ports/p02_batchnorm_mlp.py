@@ -1,22 +1,30 @@
 # A BatchNorm MLP trained with SGD + momentum; eval mode uses the running statistics.
 import torch
 import torch.nn as nn
+from _port import data, same_start
 from torch.utils.data import DataLoader, TensorDataset
 
-from _port import data, same_start
-
 X, y = data(n=320, d=12, seed=1)
-loader = DataLoader(TensorDataset(torch.from_numpy(X[:256]), torch.from_numpy(y[:256])),
-                    batch_size=64, drop_last=True)
+loader = DataLoader(
+    TensorDataset(torch.from_numpy(X[:256]), torch.from_numpy(y[:256])),
+    batch_size=64,
+    drop_last=True,
+)
 Xv, yv = torch.tensor(X[256:]), torch.tensor(y[256:])
 
 
 class MLP(nn.Module):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(12, 32), nn.BatchNorm1d(32), nn.ReLU(),
-                                 nn.Linear(32, 16), nn.BatchNorm1d(16), nn.Tanh(),
-                                 nn.Linear(16, 1))
+        self.net = nn.Sequential(
+            nn.Linear(12, 32),
+            nn.BatchNorm1d(32),
+            nn.ReLU(),
+            nn.Linear(32, 16),
+            nn.BatchNorm1d(16),
+            nn.Tanh(),
+            nn.Linear(16, 1),
+        )
 
     def forward(self, x):
         return self.net(x)

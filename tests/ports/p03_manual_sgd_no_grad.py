@@ -1,13 +1,13 @@
 # Full-batch gradient descent written by hand: p -= lr * p.grad under no_grad.
 import torch
 import torch.nn.functional as F
-
 from _port import data, same_start
 
 X, y = data(n=200, d=8, seed=2)
 X, y = torch.from_numpy(X), torch.from_numpy(y)
-model = same_start(torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(),
-                                       torch.nn.Linear(16, 1)))
+model = same_start(
+    torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+)
 lr = 0.5
 for epoch in range(8):
     logits = model(X)

@@ -2,14 +2,14 @@
 import copy
 
 import torch
+from _port import data, same_start
 from torch import nn, optim
 from torch.utils.data import DataLoader, TensorDataset
 
-from _port import data, same_start
-
 X, y = data(n=300, d=10, seed=3)
-loader = DataLoader(TensorDataset(torch.from_numpy(X[:200]), torch.from_numpy(y[:200])),
-                    batch_size=50)
+loader = DataLoader(
+    TensorDataset(torch.from_numpy(X[:200]), torch.from_numpy(y[:200])), batch_size=50
+)
 Xv, yv = torch.from_numpy(X[200:]), torch.from_numpy(y[200:])
 model = same_start(nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 1)))
 opt = optim.Adam(model.parameters(), lr=3e-2)

@@ -1,9 +1,8 @@
 # ReduceLROnPlateau stepped on the validation loss.
 import torch
+from _port import data, same_start
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
-
-from _port import data, same_start
 
 X, y = data(n=240, d=6, seed=4)
 X, y = torch.from_numpy(X), torch.from_numpy(y)
@@ -16,7 +15,7 @@ for epoch in range(10):
     model.train()
     for i in range(0, 180, 30):
         opt.zero_grad()
-        loss = loss_fn(model(Xt[i:i + 30]), yt[i:i + 30])
+        loss = loss_fn(model(Xt[i : i + 30]), yt[i : i + 30])
         loss.backward()
         opt.step()
     model.eval()

@@ -1,9 +1,8 @@
 # Gradient clipping by norm, AdamW and a StepLR schedule.
 import torch
+from _port import data, same_start
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-
-from _port import data, same_start
 
 X, y = data(n=256, d=10, seed=5)
 loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=32)

@@ -2,7 +2,6 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from _port import data, same_start
 
 X, y = data(n=200, d=10, seed=6)
@@ -26,7 +25,7 @@ opt = torch.optim.RMSprop(model.parameters(), lr=1e-2)
 for epoch in range(6):
     for i in range(0, 200, 40):
         opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(model(X[i:i + 40]), y[i:i + 40])
+        loss = F.binary_cross_entropy_with_logits(model(X[i : i + 40]), y[i : i + 40])
         loss.backward()
         opt.step()
     with torch.no_grad():

@@ -3,10 +3,9 @@ import os
 import tempfile
 
 import torch
+from _port import data, same_start
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-
-from _port import data, same_start
 
 X, y = data(n=192, d=8, seed=7)
 loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=48)

@@ -3,9 +3,8 @@
 # the minority class's recall each epoch.
 import torch
 import torch.nn as nn
-from torch.utils.data import ConcatDataset, DataLoader, TensorDataset, WeightedRandomSampler
-
 from _port import data, same_draws, same_start
+from torch.utils.data import ConcatDataset, DataLoader, TensorDataset, WeightedRandomSampler
 
 X, y = data(n=320, d=6, seed=8)
 score = X[:, 0] + 0.5 * X[:, 1]
@@ -17,8 +16,7 @@ counts = torch.tensor([(yt == 0).sum().item(), (yt == 1).sum().item()]).float()
 weights = (1.0 / counts)[yt[:, 0].long()]
 sampler = WeightedRandomSampler(weights, num_samples=len(train), replacement=True)
 loader = DataLoader(train, batch_size=32, sampler=sampler)
-model = same_start(nn.Sequential(nn.Linear(6, 24), nn.BatchNorm1d(24), nn.ReLU(),
-                                 nn.Linear(24, 1)))
+model = same_start(nn.Sequential(nn.Linear(6, 24), nn.BatchNorm1d(24), nn.ReLU(), nn.Linear(24, 1)))
 model, loader = same_draws(model, loader)
 opt = torch.optim.Adam(model.parameters(), lr=5e-3)
 loss_fn = nn.BCEWithLogitsLoss()

@@ -4,14 +4,14 @@
 import numpy as np
 import torch
 import torch.nn as nn
-
 from _port import data, same_start
 
 X, y = data(n=200, d=5, seed=9)
 X, y = torch.from_numpy(X), torch.from_numpy(y)
 model = same_start(nn.Linear(5, 1))
-opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=15, history_size=10,
-                        line_search_fn="strong_wolfe")
+opt = torch.optim.LBFGS(
+    model.parameters(), lr=1, max_iter=15, history_size=10, line_search_fn="strong_wolfe"
+)
 loss_fn = nn.BCEWithLogitsLoss()
 
 
@@ -30,9 +30,12 @@ for epoch in range(4):
 
 model2 = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 1))
 rng = np.random.default_rng(2)  # its own start, the same in both runs
-model2.load_state_dict({k: torch.from_numpy((0.5 * rng.standard_normal(tuple(v.shape)))
-                                            .astype("float32"))
-                        for k, v in model2.state_dict().items()})
+model2.load_state_dict(
+    {
+        k: torch.from_numpy((0.5 * rng.standard_normal(tuple(v.shape))).astype("float32"))
+        for k, v in model2.state_dict().items()
+    }
+)
 opt2 = torch.optim.LBFGS(model2.parameters(), lr=0.5, max_iter=5, history_size=3)
 
 
