@@ -3589,10 +3589,10 @@ def install() -> None:
             setattr(Tensor, name + "_", inplace(METHODS[name], name))
     for name in ("normal_", "uniform_", "bernoulli_", "exponential_", "random_"):
         setattr(Tensor, name, _random_fill(name))
-    Tensor.fill_ = inplace(_fill, "fill")
-    Tensor.zero_ = inplace(_zero, "zero")
-    Tensor.copy_ = inplace(_copy, "copy")
-    Tensor.apply_ = _apply_
+    setattr(Tensor, "fill_", inplace(_fill, "fill"))
+    setattr(Tensor, "zero_", inplace(_zero, "zero"))
+    setattr(Tensor, "copy_", inplace(_copy, "copy"))
+    setattr(Tensor, "apply_", _apply_)
     ops = {
         "__add__": "add",
         "__sub__": "sub",
@@ -3631,21 +3631,21 @@ def install() -> None:
     ):
         name = ops["__" + dunder[3:]]
         setattr(Tensor, dunder, inplace(_binary_method(name), name))
-    Tensor.__neg__ = METHODS["neg"]
-    Tensor.__abs__ = METHODS["abs"]
-    Tensor.__invert__ = METHODS["bitwise_not"]
-    Tensor.__pos__ = lambda self: self
-    Tensor.__matmul__ = matmul
-    Tensor.__rmatmul__ = lambda self, other: matmul(tensor_or_const(other), self)
-    Tensor.__getitem__ = _getitem
-    Tensor.__setitem__ = _setitem
-    Tensor.T = property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1]))
-    Tensor.mT = property(_mT)
-    Tensor.H = property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1]))
-    Tensor.mH = property(_mT)
-    Tensor.adjoint = _mT
-    Tensor.absolute = METHODS["abs"]
-    Tensor.absolute_ = Tensor.abs_
+    setattr(Tensor, "__neg__", METHODS["neg"])
+    setattr(Tensor, "__abs__", METHODS["abs"])
+    setattr(Tensor, "__invert__", METHODS["bitwise_not"])
+    setattr(Tensor, "__pos__", lambda self: self)
+    setattr(Tensor, "__matmul__", matmul)
+    setattr(Tensor, "__rmatmul__", lambda self, other: matmul(tensor_or_const(other), self))
+    setattr(Tensor, "__getitem__", _getitem)
+    setattr(Tensor, "__setitem__", _setitem)
+    setattr(Tensor, "T", property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1])))
+    setattr(Tensor, "mT", property(_mT))
+    setattr(Tensor, "H", property(lambda self: _permute(self, tuple(range(self._data.ndim))[::-1])))
+    setattr(Tensor, "mH", property(_mT))
+    setattr(Tensor, "adjoint", _mT)
+    setattr(Tensor, "absolute", METHODS["abs"])
+    setattr(Tensor, "absolute_", getattr(Tensor, "abs_"))
 
 
 def _op(name: str, reverse: bool = False) -> Callable:

@@ -24,8 +24,8 @@ from ..autograd import Parameter, Tensor, _const, _resolve_dtype, _to_dtype, che
 __all__ = ["Module", "RemovableHandle"]
 
 # PyTorch's name in the repr
-_IncompatibleKeys = namedtuple(
-    "IncompatibleKeys",  # type: ignore[name-match]
+_IncompatibleKeys = namedtuple(  # type: ignore[name-match]
+    "IncompatibleKeys",
     ["missing_keys", "unexpected_keys"],
 )
 
