@@ -35,7 +35,8 @@ __all__ = ["DenseClassifier"]
 
 _BINARY_ONLY = (
     "Only binary classification is supported. DenseBinaryClassifier got a {} "
-    "target; use sklearn.neural_network.MLPClassifier (or one-vs-rest) for it."
+    "target; use fastdense.DenseClassifier for it (the same parameters: multi-class "
+    "and multilabel targets)."
 )
 
 
