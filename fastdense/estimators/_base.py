@@ -330,9 +330,11 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
         """The compiled output layer and loss (``_train.OUTPUT_CODES``) of this network."""
         return _train.OUTPUT_CODES[self.out_activation_]
 
-    def _net_spec(self, output=0, net=None):
+    def _net_spec(self, output=0, net=None, training=False):
         """The network (`net`, else the published one) as the kernels run it, with the
-        current ``activation``, its slope, dropout and (DenseRegressor's) ``huber_delta``."""
+        current ``activation``, its slope, (DenseRegressor's) ``huber_delta`` and, for
+        `training`, the dropout rates (prediction never drops: it skips reading them,
+        which is most of a 1-row prediction's Python time)."""
         layout = (self._fitted_net if net is None else net).layout
         return _train.NetSpec(
             layout,
@@ -340,7 +342,7 @@ class _DenseBase(_SolverMixin, _CallbackSupportMixin, BaseEstimator):
             float(self.leaky_relu_slope),
             output,
             huber_delta=float(getattr(self, "huber_delta", 1.0)),
-            dropout=self._dropout_rates(len(layout.units) - 2),
+            dropout=self._dropout_rates(len(layout.units) - 2) if training else None,
         )
 
     def _dropout_rates(self, n_hidden):

@@ -59,7 +59,7 @@ class _SolverMixin:
             if sample_weight is None
             else np.ascontiguousarray(sample_weight, dtype=dtype)
         )
-        net = self._net_spec(self._output_code())
+        net = self._net_spec(self._output_code(), training=True)
         seed = 0
         if net.dropout is not None:
             # drawn only with dropout, so the defaults consume MLPClassifier's stream;
