@@ -123,21 +123,22 @@ cdef inline Py_ssize_t block_start(Py_ssize_t extent, int blocks, Py_ssize_t i) 
 
 
 cdef enum:
-    # A call whose largest product has at least this many multiply-adds holds
-    # BLAS at one thread and runs on the caller's team (OpenBLAS threads its own
-    # gemm from 4 * 65536; below that nothing is split and nothing is held).
+    # A call whose largest product has more than this many multiply-adds holds
+    # BLAS at one thread and runs on the caller's team. OpenBLAS runs a gemm of
+    # at most 4 * 65536 multiply-adds on one thread itself (interface/gemm.c's
+    # SMP threshold), so up to here nothing is split and nothing is held.
     HOLD_MACS = 1 << 18
 
 
 cdef inline int enter(Py_ssize_t macs, object pool) except -1:
     """Begin an entry point's call whose largest product has `macs` multiply-adds.
 
-    From HOLD_MACS on: scipy's BLAS held at one thread (`pool` is
+    Above HOLD_MACS: scipy's BLAS held at one thread (`pool` is
     fastdense._threadpool) and the calling thread's team set to the threads
     available (available_threads). Returns the token for `leave` (0: nothing done).
     """
     cdef int old = get_team()
-    if macs < HOLD_MACS:
+    if macs <= HOLD_MACS:
         return 0
     pool.hold()
     set_team(available_threads())
@@ -150,3 +151,109 @@ cdef inline int leave(int token, object pool) except -1:
         set_team(token)
         pool.release()
     return 0
+
+
+# ------------------------------------------------------------------ the team tuner
+# A fit's minibatches are many and alike, so the epoch loop can measure what
+# the threads give. Two choices compete: the team `enter` gave and one thread.
+# The tuner times PROBE_BATCHES full minibatches on the current winner (at
+# first the team), then up to as many on the other choice, which it stops
+# timing as soon as it has spent more than the winner did (it has lost: a
+# probe of a bad choice costs at most the winner's time again), and runs the
+# faster one for a settled stretch before it measures again. The stretch
+# doubles (to SETTLE_MOST) each time the winner holds and starts again at
+# SETTLE_FIRST when it changes. On a quiet machine the team wins where the
+# products are large enough; when other processes hold the cores, a team
+# waits at every region for whichever of its threads was descheduled, and one
+# thread wins. The team never changes the blocks, so it never changes the
+# bits: only the time depends on these measurements.
+
+cdef extern from *:
+    """
+    /* A fine monotonic clock in seconds (the tuner times single minibatches). */
+    #ifdef _WIN32
+    #include <windows.h>
+    static inline double fd_clock(void) {
+        LARGE_INTEGER c, f;
+        QueryPerformanceCounter(&c);
+        QueryPerformanceFrequency(&f);
+        return (double) c.QuadPart / (double) f.QuadPart;
+    }
+    #else
+    #include <time.h>
+    static inline double fd_clock(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec + 1e-9 * ts.tv_nsec;
+    }
+    #endif
+    """
+    double clock "fd_clock"() noexcept nogil
+
+
+cdef enum:
+    PROBE_BATCHES = 6
+    SETTLE_FIRST = 48
+    SETTLE_MOST = 3072
+
+
+cdef struct TeamTuner:
+    int most  # the team `enter` gave; below 2 the tuner does nothing
+    int stage  # 0: timing the winner, 1: timing the other choice, 2: settled
+    int count  # full minibatches timed (stages 0, 1) or run (stage 2) in this stage
+    int settle  # minibatches of the next settled stretch
+    int winner  # `most` or 1
+    double spent_winner, spent_other  # seconds over the timed minibatches
+    double started
+
+
+cdef inline int tuner_other(TeamTuner* t) noexcept nogil:
+    return t.most if t.winner == 1 else 1
+
+
+cdef inline void tuner_start(TeamTuner* t) noexcept nogil:
+    """Start (or resume, across the epochs of one fit) on the calling thread's team."""
+    cdef int most = get_team()
+    if most != t.most:  # a first call, or another thread limit: measure afresh
+        # settle starts at half: the team holding at the first probe doubles it
+        t.most, t.stage, t.count, t.settle, t.winner = most, 0, 0, SETTLE_FIRST // 2, most
+        t.spent_winner = t.spent_other = 0
+    if t.most > 1:
+        set_team(tuner_other(t) if t.stage == 1 else t.winner)
+
+
+cdef inline void tuner_settle(TeamTuner* t, int winner) noexcept nogil:
+    if winner == t.winner:
+        t.settle = t.settle * 2 if t.settle * 2 <= SETTLE_MOST else SETTLE_MOST
+    else:
+        t.settle = SETTLE_FIRST
+    t.winner, t.stage, t.count = winner, 2, 0
+    set_team(winner)
+
+
+cdef inline void tuner_before(TeamTuner* t, double now) noexcept nogil:
+    """Before a minibatch; `now` is clock() (a parameter so that tests can feed times)."""
+    t.started = now
+
+
+cdef inline void tuner_after(TeamTuner* t, bint full, double now) noexcept nogil:
+    """After a minibatch (`now` is clock()); only full minibatches count, a short
+    last one is not comparable."""
+    if t.most <= 1 or not full:
+        return
+    t.count += 1
+    if t.stage == 2:
+        if t.count >= t.settle:
+            t.stage, t.count, t.spent_winner, t.spent_other = 0, 0, 0, 0
+        return
+    if t.stage == 0:
+        t.spent_winner += now - t.started
+        if t.count >= PROBE_BATCHES:
+            t.stage, t.count = 1, 0
+            set_team(tuner_other(t))
+        return
+    t.spent_other += now - t.started
+    if t.spent_other > t.spent_winner:  # lost, however the rest of the probe goes
+        tuner_settle(t, t.winner)
+    elif t.count >= PROBE_BATCHES:
+        tuner_settle(t, tuner_other(t))

@@ -84,7 +84,7 @@ class _PreloadingLoader(importlib.machinery.ExtensionFileLoader):
     :func:`scipy_blas_preloaded` (where it binds SciPy's BLAS)."""
 
     def create_module(self, spec):
-        with scipy_blas_preloaded(), passive_openmp():
+        with scipy_blas_preloaded(), bounded_spin_openmp():
             return super().create_module(spec)
 
     def exec_module(self, module):
@@ -137,28 +137,37 @@ def install(package, package_dir):
     return finder
 
 
-@contextlib.contextmanager
-def passive_openmp():
-    """Load the compiled modules with OpenMP's threads waiting passively.
+# The spin of GNU libgomp's idle threads while fastdense's modules load it:
+# 10,000 polls (about 0.1-0.3 ms) instead of its default 300,000 (several ms).
+OPENMP_SPIN_COUNT = "10000"
 
-    Loading a compiled module loads the OpenMP runtime (GNU libgomp), which
-    reads ``OMP_WAIT_POLICY`` once, when it starts. By default its idle threads
-    spin before they sleep; when other processes hold the cores, a spinning
-    thread takes CPU time from the thread it waits for, and a fit split across
-    threads runs many times slower than on one thread (docs/performance.md).
-    Passive threads sleep at once.
+
+@contextlib.contextmanager
+def bounded_spin_openmp():
+    """Load the compiled modules with OpenMP's idle threads spinning briefly.
+
+    Loading a compiled module starts the OpenMP runtime (GNU libgomp), which
+    reads ``GOMP_SPINCOUNT`` and ``OMP_WAIT_POLICY`` once, then. A thread that
+    finds no work spins for the count, then sleeps. Its default count (several
+    milliseconds of spinning) takes CPU time from the threads being waited for
+    when other processes hold the cores; a passive policy (no spin) makes every
+    parallel region wake sleeping threads, which costs more than the region
+    saves on mid-sized networks (docs/performance.md has the measurements).
+    A brief spin keeps the threads awake between the regions of one minibatch.
+    When other processes hold the cores, the epoch loop's team tuner
+    (fastdense._parallel) moves a fit to one thread.
     The variable is set only for the load, only if the user set neither it nor
-    ``GOMP_SPINCOUNT``, and removed again (child processes do not inherit it).
-    If another library started the same runtime first, its policy stands.
+    ``OMP_WAIT_POLICY``, and removed again (child processes do not inherit it).
+    If another library started the same runtime first, its setting stands.
     """
     if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
         yield
         return
-    os.environ["OMP_WAIT_POLICY"] = "passive"
+    os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
     try:
         yield
     finally:
-        os.environ.pop("OMP_WAIT_POLICY", None)
+        os.environ.pop("GOMP_SPINCOUNT", None)
 
 
 @contextlib.contextmanager

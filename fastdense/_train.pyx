@@ -806,7 +806,16 @@ cdef class EpochPlan:
     cdef void* swb
     cdef Extras extras
     cdef unsigned long long rng_state
+    cdef par.TeamTuner tuner  # the team per minibatch, carried across epochs (zeroed)
     cdef readonly object zs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
+
+    def _tuner_state(self):
+        """The team tuner's state (diagnostics and tests): a dict with the team
+        ``enter`` gave (``most``), the stage (0 timing the winner, 1 timing the
+        other choice, 2 settled), the ``winner`` and the settled stretch's length."""
+        return {"most": self.tuner.most, "stage": self.tuner.stage,
+                "winner": self.tuner.winner, "settle": self.tuner.settle,
+                "spent_winner": self.tuner.spent_winner, "spent_other": self.tuner.spent_other}
 
     def __init__(self, NetSpec net not None, X, xs_data, xs_indptr, xs_indices, y, sw,
                  double alpha, Py_ssize_t batch_size, bint shuffle, seed=0):
@@ -950,7 +959,9 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
         return 0.0, 0, None
     update.lr = lr
     cdef int team = par.enter(largest_product(net, min(batch_size, n)), _threadpool)
+    cdef par.TeamTuner* tuner = &plan.tuner
     with nogil:
+        par.tuner_start(tuner)
         if check_signals:
             last_check = monotonic()
         start = 0
@@ -981,11 +992,13 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                 adam_t += 1
                 update.lr = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
                     1 - pow(beta_1, <double> adam_t))
+            par.tuner_before(tuner, par.clock())
             batch_loss = batch_loss_grad(net, m, x0, xs, xs_ptr, rows, start, ybp,
                                          swp, &params[0], <floating*> plan.grads, acts,
                                          <floating*> plan.d_a, <floating*> plan.d_b,
                                          alpha, &update, <floating*> opt.s1,
                                          <floating*> opt.s2, &plan.extras)
+            par.tuner_after(tuner, m == batch_size, par.clock())
             acc += batch_loss * m
             start = stop
             if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
@@ -1212,3 +1225,29 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
             start += m
     par.leave(team, _threadpool)
     return status
+
+
+def _tuner_trace(int most, double team_seconds, double one_seconds, int batches):
+    """The team the tuner runs each of `batches` full minibatches on (tests).
+
+    The tuner of ``stochastic_epoch`` (fastdense._parallel), fed a minibatch
+    time of `team_seconds` on a team of `most` threads and `one_seconds` on
+    one thread instead of the clock. Returns a list of team sizes.
+    """
+    cdef par.TeamTuner t
+    cdef int old = par.get_team(), i, team
+    cdef double now = 0
+    teams = []
+    t.most = 0
+    par.set_team(most)
+    try:
+        par.tuner_start(&t)
+        for i in range(batches):
+            team = par.get_team()
+            teams.append(team)
+            par.tuner_before(&t, now)
+            now += one_seconds if team == 1 else team_seconds
+            par.tuner_after(&t, True, now)
+    finally:
+        par.set_team(old)
+    return teams

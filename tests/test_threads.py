@@ -191,3 +191,79 @@ def test_blas_thread_count_restored_after_a_fit():
         before = scipy_blas()
         _fit_bytes("binary", "sgd", np.float32, None)
         assert scipy_blas() == before
+
+
+def _share_on_team(teams, most):
+    return sum(t == most for t in teams) / len(teams)
+
+
+@pytest.mark.parametrize("most", [2, 4])
+def test_tuner_runs_the_faster_choice(most):
+    """The epoch loop's tuner (fastdense._parallel) fed minibatch times: it settles on
+    whichever of the team and one thread is faster, and a probe of the slower choice
+    is cut short, so a bad choice costs a few minibatches."""
+    from fastdense import _train
+
+    quiet = _train._tuner_trace(most, 1.0, 1.8, 2000)  # the team is faster
+    assert set(quiet) == {1, most}
+    assert _share_on_team(quiet, most) > 0.97
+    busy = _train._tuner_trace(most, 6.0, 1.0, 2000)  # the team waits for its stragglers
+    assert _share_on_team(busy, most) < 0.03
+    # the first probe times the team whole; later probes of it stop as soon as the
+    # team has spent more than one thread did over its probe (here: 2 minibatches)
+    assert busy[:6] == [most] * 6 and busy[6] == 1
+    runs, run = [], 0
+    for t in busy[7:]:
+        run = run + 1 if t == most else (runs.append(run) or 0) if run else 0
+    assert runs and max(runs) == 2
+    # the settled stretches grow while the winner holds, so probes become rare
+    assert sum(t == most for t in busy[1000:]) <= 2
+
+
+def test_tuner_does_nothing_on_one_thread():
+    from fastdense import _train
+
+    assert set(_train._tuner_trace(1, 1.0, 5.0, 100)) == {1}
+
+
+def test_fit_tunes_its_team():
+    """A fit whose products are split runs the tuner on the team it was given."""
+    from fastdense import _train
+    from fastdense.estimators import _solvers
+
+    plans = []
+    original = _train.EpochPlan
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(_train, name)
+
+        def EpochPlan(self, *args, **kwargs):
+            plans.append(original(*args, **kwargs))
+            return plans[-1]
+
+    saved, _solvers._train = _solvers._train, Recording()
+    try:
+        with threadpool_limits(2, user_api="openmp"):
+            _fit_bytes("binary", "adam", np.float32, None)
+    finally:
+        _solvers._train = saved
+    state = plans[-1]._tuner_state()
+    assert state["most"] == (2 if _openmp() else 1)
+    if _openmp():
+        assert state["winner"] in (1, 2)
+
+
+def test_openmp_spin_is_set_only_while_the_modules_load(monkeypatch):
+    import os
+
+    from fastdense import _simd
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    with _simd.bounded_spin_openmp():
+        assert os.environ["GOMP_SPINCOUNT"] == _simd.OPENMP_SPIN_COUNT
+    assert "GOMP_SPINCOUNT" not in os.environ
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")  # the user's choice stands
+    with _simd.bounded_spin_openmp():
+        assert "GOMP_SPINCOUNT" not in os.environ

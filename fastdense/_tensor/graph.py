@@ -35,7 +35,7 @@ class Node:
     versions are recorded here and checked when the node runs.
     """
 
-    __slots__ = ("inputs", "_backward", "name", "freed", "versions", "fns")
+    __slots__ = ("inputs", "_backward", "name", "freed", "saved", "versions", "fns")
 
     def __init__(
         self,
@@ -46,13 +46,23 @@ class Node:
     ):
         self.name = name
         self.inputs = inputs  # a sequence of tensors (those without a graph are skipped)
-        # each input's node now: an in-place op may give the tensor a new node later, and
-        # this edge must keep pointing at the value that was read (PyTorch's edges)
-        # (False: the input did not require grad then, so no gradient flows to it)
-        self.fns = [t._grad_fn if t.requires_grad else False for t in inputs]
         self._backward: Optional[Callable] = backward
         self.freed = False
-        self.versions = [(t, t._version) for t in (inputs if saved is None else saved)]
+        # each input's node now: an in-place op may give the tensor a new node later, and
+        # this edge must keep pointing at the value that was read (PyTorch's edges)
+        # (False: the input did not require grad then, so no gradient flows to it).
+        # One loop for both lists: a node is recorded per op, on the hot path.
+        fns: List[Any] = []
+        versions: List[int] = []
+        for t in inputs:
+            fns.append(t._grad_fn if t.requires_grad else False)
+            if saved is None:
+                versions.append(t._version)
+        if saved is not None:
+            versions = [t._version for t in saved]
+        self.fns = fns
+        self.saved = inputs if saved is None else saved
+        self.versions = versions
 
     def backward(self, grad_output: np.ndarray):
         """``(input, gradient)`` pairs for ``grad_output``; RuntimeError once released or
@@ -62,7 +72,8 @@ class Node:
                 "Trying to backward through the graph a second time; call "
                 ".backward(retain_graph=True) the first time if you need to."
             )
-        for i, (t, v) in enumerate(self.versions):
+        for i, t in enumerate(self.saved):
+            v = self.versions[i]
             if t._version != v:
                 kind = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}.get(
                     t._data.dtype.kind, ""
@@ -86,7 +97,7 @@ class Node:
     def release(self) -> None:
         """Drop what the backward pass saved (after a backward without retain_graph)."""
         self._backward = None
-        self.versions = []
+        self.saved, self.versions = (), []
         self.freed = True
 
     def name_(self) -> str:

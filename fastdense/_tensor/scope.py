@@ -60,6 +60,36 @@ def family_of(name: str):
     return _INDEX.get(name)
 
 
+class _Excluded:
+    """A torch.Tensor attribute left out on purpose, as a class attribute of Tensor.
+
+    Reading it from a tensor raises NotImplementedError naming it and its
+    family; from the class it is this marker. (A class attribute rather than a
+    ``Tensor.__getattr__`` fallback: a class with ``__getattr__`` loses
+    CPython's fast attribute access for every attribute, which the engine's
+    hot paths read several times per op.)
+    """
+
+    __slots__ = ("name", "family")
+
+    def __init__(self, name: str, family: str):
+        self.name, self.family = name, family
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        raise NotImplementedError(
+            f"Tensor.{self.name} is not implemented by fastdense: it belongs to the "
+            f"excluded family '{self.family}' (see the exclusion list in docs/pytorch_api.md)"
+        )
+
+
 def install() -> None:
-    """Register the excluded names with Tensor's attribute fallback."""
+    """Register the excluded names (``OUT_OF_SCOPE``) and give Tensor an attribute
+    for each one it does not define, which raises NotImplementedError on a tensor."""
+    from .tensor import Tensor
+
     OUT_OF_SCOPE.update(_INDEX)
+    for name, family in _INDEX.items():
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, _Excluded(name, family))

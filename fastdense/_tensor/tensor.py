@@ -427,16 +427,11 @@ class Tensor:
             raise TypeError("unsupported format string passed to Tensor.__format__")
         return str(self)
 
-    def __getattr__(self, name: str):
-        # only reached when normal lookup fails: a torch.Tensor name fastdense leaves out
-        # on purpose raises NotImplementedError naming it; anything else an AttributeError
-        family = OUT_OF_SCOPE.get(name)
-        if family is not None:
-            raise NotImplementedError(
-                f"Tensor.{name} is not implemented by fastdense: it belongs to the "
-                f"excluded family '{family}' (see the exclusion list in docs/pytorch_api.md)"
-            )
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+    if TYPE_CHECKING:
+        # for type checkers only: most methods are attached by the op tables
+        # (fastdense._tensor.ops.install). Not defined at run time: a class
+        # with __getattr__ loses CPython's fast attribute access.
+        def __getattr__(self, name: str) -> Any: ...
 
     def detach(self) -> "Tensor":
         """A tensor sharing the values, without a graph and not requiring grad."""

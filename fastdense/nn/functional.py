@@ -223,6 +223,8 @@ _TORCH_NAME = {
 
 
 def _check_blas_shape(shape, name: str) -> None:
+    if not shape or max(shape) <= MAX_BLAS_DIM:  # every call checks: the short way first
+        return
     for axis, size in enumerate(shape):
         if size > MAX_BLAS_DIM:
             raise ShapeError(

@@ -137,6 +137,8 @@ def _check_moments(betas: Any, eps: float, weight_decay: float) -> None:
 
 def _scalar(value: Any) -> float:
     """A hyperparameter as a Python float (a one-element tensor lr included, as PyTorch)."""
+    if type(value) is float:  # the usual case, read every step
+        return value
     if isinstance(value, Tensor) or hasattr(value, "item"):
         if int(np.prod(getattr(value, "shape", ()))) != 1:
             raise ValueError("Tensor lr must be 1-element")
