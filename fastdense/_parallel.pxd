@@ -158,11 +158,11 @@ cdef inline int leave(int token, object pool) except -1:
 # the threads give. Two choices compete: the team `enter` gave and one thread.
 # The tuner times PROBE_BATCHES full minibatches on the current winner (at
 # first the team), then up to as many on the other choice, which it stops
-# timing as soon as it has spent more than the winner did (it has lost: a
-# probe of a bad choice costs at most the winner's time again), and runs the
-# faster one for a settled stretch before it measures again. The stretch
-# doubles (to SETTLE_MOST) each time the winner holds and starts again at
-# SETTLE_FIRST when it changes. On a quiet machine the team wins where the
+# timing as soon as its minibatches take a quarter longer than the winner's
+# on average (so a probe of a much slower choice costs one minibatch), and
+# runs the faster one for a settled stretch before it measures again. The
+# stretch doubles (to SETTLE_MOST) each time the winner holds and starts again
+# at SETTLE_FIRST when it changes. On a quiet machine the team wins where the
 # products are large enough; when other processes hold the cores, a team
 # waits at every region for whichever of its threads was descheduled, and one
 # thread wins. The team never changes the blocks, so it never changes the
@@ -253,7 +253,10 @@ cdef inline void tuner_after(TeamTuner* t, bint full, double now) noexcept nogil
             set_team(tuner_other(t))
         return
     t.spent_other += now - t.started
-    if t.spent_other > t.spent_winner:  # lost, however the rest of the probe goes
+    # lost: it has spent more than the winner did over the whole probe, or its
+    # minibatches so far took a quarter longer than the winner's on average
+    if (t.spent_other > t.spent_winner
+            or t.spent_other * PROBE_BATCHES > 1.25 * t.spent_winner * t.count):
         tuner_settle(t, t.winner)
     elif t.count >= PROBE_BATCHES:
         tuner_settle(t, tuner_other(t))
