@@ -219,10 +219,12 @@ def _tracked_step(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def wrapper(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
-        if self.__dict__.get("_in_step", False):
+        d = self.__dict__  # read once: this runs every training step
+        if d.get("_in_step", False):
             return step(self, *args, **kwargs)
-        self._opt_called = True
-        for hook in list(self.__dict__.get("_step_pre_hooks", {}).values()):
+        d["_opt_called"] = True
+        pre = d.get("_step_pre_hooks")
+        for hook in list(pre.values()) if pre else ():
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -231,12 +233,13 @@ def _tracked_step(step: Callable) -> Callable:
                         f"of (new_args, new_kwargs), but got {result}."
                     )
                 args, kwargs = result
-        self._in_step = True
+        d["_in_step"] = True
         try:
             out = step(self, *args, **kwargs)
         finally:
-            self._in_step = False
-        for hook in list(self.__dict__.get("_step_post_hooks", {}).values()):
+            d["_in_step"] = False
+        post = d.get("_step_post_hooks")
+        for hook in list(post.values()) if post else ():
             hook(self, args, kwargs)
         return out
 
