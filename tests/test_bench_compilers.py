@@ -125,6 +125,14 @@ def test_summary_reports_targets_met_and_missed():
     out = io.StringIO()
     bench_fit.summary(records, out=out)
     text = out.getvalue()
-    assert "| fastdense ≥ 2.0× JAX jit+scan on T | 3.00× | 3.00× | met |" in text
-    assert "| fastdense ≥ 5.0× torch.compile on T | 4.00× | 4.00× | missed by 1.25× |" in text
+    assert "| 23 | fastdense ≥ 2.5× JAX jit+scan on T | 3.00× | 3.00× | met |" in text
+    assert "| 16 | fastdense ≥ 5.0× torch.compile on T | 4.00× | 4.00× | missed by 1.25× |" in text
     assert "(fastdense = 2.00×)" in text  # the floor: fastdense's ratio to it
+    records += [_record("S", "fastdense", 1.0, 0.95), _record("S", "GEMM floor", 2.0, np.nan)]
+    records += [_record("M", "fastdense", 1.0, 0.95), _record("M", "GEMM floor", 0.5, np.nan)]
+    out = io.StringIO()
+    bench_fit.summary(records, out=out)
+    text = out.getvalue()
+    # the floor's targets go the other way: fastdense's time over the floor's, at most
+    assert "| 23 | fastdense ≤ 1.0× the GEMM floor on M | 2.00× | 2.00× | missed by 2.00× |" in text
+    assert "| 23 | fastdense ≤ 0.8× the GEMM floor on S | 0.50× | 0.50× | met |" in text

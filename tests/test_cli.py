@@ -478,6 +478,12 @@ def test_multiclass_with_missing_values_impute_predict_export(tmp_path):
     assert label.tolist() == preds["prediction"][full.index].tolist()
     np.testing.assert_allclose(proba, preds.iloc[full.index, 1:].to_numpy(), rtol=1e-12)
     assert onnx.load(str(tmp_path / "m.onnx")).graph.name == "fastdense_DenseClassifier"
+    # the rows with gaps: NaN and the empty string (an empty CSV field) get the fill values,
+    # as predict gives them
+    text = df[["site"]].fillna("").to_numpy().astype(object)
+    label, proba = s.run(None, {"X": df[numeric].to_numpy(np.float64), "site": text})
+    assert label.tolist() == preds["prediction"].tolist()
+    np.testing.assert_allclose(proba, preds.iloc[:, 1:].to_numpy(), rtol=1e-12)
 
 
 def test_regression_predict_export_and_loss(tmp_path):

@@ -64,20 +64,6 @@ def plan(
     return categories, fill
 
 
-def check_fill(fill: Any, columns: Sequence[str], categories: Dict[str, List[str]]) -> None:
-    """A model file's fill values, checked (the file is untrusted input): ValueError."""
-    if not isinstance(fill, dict):
-        raise ValueError("its 'impute' metadata must map input columns to values")
-    for c, v in fill.items():
-        if c not in columns:
-            raise ValueError(f"its 'impute' metadata names {c!r}, not an input column")
-        if c in categories:
-            if not (isinstance(v, str) and v in categories[c]):
-                raise ValueError(f"its fill value for {c!r} must be one of its categories")
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"its fill value for {c!r} must be a finite number")
-
-
 def describe_fill(df: Any, fill: Dict[str, Any], categories: Dict[str, List[str]]) -> str:
     """One line saying what was filled with what (for the columns that had gaps)."""
     parts = []

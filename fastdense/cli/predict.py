@@ -40,7 +40,6 @@ def load(path: str) -> Tuple[Any, Dict[str, Any]]:
         columns = info.get("columns")
         if not columns:
             raise ValueError(f"{path} does not record its input columns")
-        _features.check_fill(info.get("impute", {}), columns, info.get("one_hot", {}))
         ts = info.get("target_scaling")
         if ts is not None:
             n_out = int(getattr(est, "n_outputs_", 1))

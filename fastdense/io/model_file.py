@@ -11,8 +11,9 @@ that ``fastdense predict`` can apply the same preprocessing to a new CSV.
 from __future__ import annotations
 
 import json
+import math
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -95,6 +96,7 @@ def _read(arrays, meta):
         )
     ):
         raise ValueError("its one-hot categories must map input columns to lists of names")
+    check_fill(info.get("impute", {}), columns, one_hot)
     width = sum(len(one_hot[c]) if c in one_hot else 1 for c in columns)
     if columns and width != clf.n_features_in_:
         raise ValueError(
@@ -116,3 +118,21 @@ def _read(arrays, meta):
         if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ValueError("its standardization must be finite, with scales > 0")
     return clf, {"mean": mean, "scale": scale, "info": info}
+
+
+def check_fill(fill: Any, columns: Sequence[str], categories: Dict[str, List[str]]) -> None:
+    """``--impute``'s fill values of a model file, checked (the file is untrusted input).
+
+    A mapping from input columns to a finite number (numeric columns) or one of
+    the column's categories (one-hot columns); ValueError otherwise.
+    """
+    if not isinstance(fill, dict):
+        raise ValueError("its 'impute' metadata must map input columns to values")
+    for c, v in fill.items():
+        if c not in columns:
+            raise ValueError(f"its 'impute' metadata names {c!r}, not an input column")
+        if c in categories:
+            if not (isinstance(v, str) and v in categories[c]):
+                raise ValueError(f"its fill value for {c!r} must be one of its categories")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"its fill value for {c!r} must be a finite number")

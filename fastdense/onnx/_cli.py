@@ -10,12 +10,18 @@ what the CSV had:
 - one string input of shape (n, 1) per one-hot column, named after it
   (the value as text, as ``fastdense predict`` compares ``str(value)``).
 
+A model trained with ``--impute`` carries its fill values into the graph,
+as ``fastdense predict`` applies them: NaN in a numeric column becomes the
+column's fill value, and in a text column the empty string (what an empty
+CSV field is) becomes its fill category.
+
 What the graph cannot do, because ONNX has no errors or CSV parsing:
-``fastdense predict`` refuses a missing value in a numeric column and a
-category not seen in training; the graph returns NaN probabilities for the
-first and encodes the second as all zeros (like a missing category, which
-``fastdense predict`` also encodes as all zeros). Reading the CSV, picking
-columns by name and ignoring the others stay with the caller.
+``fastdense predict`` refuses a missing value in a numeric column without a
+fill value and a category not seen in training; the graph returns NaN
+probabilities for the first and encodes the second as all zeros (like a
+missing category, which ``fastdense predict`` also encodes as all zeros).
+Reading the CSV, picking columns by name and ignoring the others stay with
+the caller.
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ from . import (
 
 NOT_INCLUDED = (
     "not in the graph: CSV parsing and column selection; the CLI's errors for a missing "
-    "numeric value and --impute's fill values (the graph gives NaN) and for an unseen "
-    "category (the graph encodes it as all zeros)"
+    "numeric value without --impute (the graph gives NaN) and for an unseen category "
+    "(the graph encodes it as all zeros)"
 )
 
 
@@ -85,12 +91,22 @@ def cli_model_to_onnx(
 
     numeric = [c for c in columns if c not in one_hot]
     x_name = "X" if "X" not in one_hot else "X_numeric"
+    fill: Dict[str, Any] = info.get("impute") or {}  # checked by load_model
     inputs = []
+    x_read = x_name  # X as the network reads it: with --impute's fill values
     if numeric:
         b.reserve(x_name)
         inputs.append(
             helper.make_tensor_value_info(x_name, TensorProto.DOUBLE, ["batch", len(numeric)])
         )
+        if any(c in fill for c in numeric):
+            # NaN in a column without a fill value stays NaN
+            values = np.array([float(fill.get(c, np.nan)) for c in numeric], dtype=np.float64)
+            x_read = b.node(
+                "Where",
+                [b.node("IsNaN", [x_name], "is_missing"), b.const("fill", values), x_name],
+                "imputed",
+            )
     # the feature vector, column by column: runs of numeric columns are one Slice of X
     blocks: List[Any] = []  # (start, end) of a run of numeric columns, or a node's name
     j = 0
@@ -98,9 +114,17 @@ def cli_model_to_onnx(
         if c in one_hot:
             b.reserve(c)
             inputs.append(helper.make_tensor_value_info(c, TensorProto.STRING, ["batch", 1]))
+            text = c
+            if c in fill:  # an empty field is missing: its fill category
+                empty = b.node("Equal", [c, b.const("empty", np.array([""], dtype=object))])
+                text = b.node(
+                    "Where",
+                    [empty, b.const("fill", np.array([str(fill[c])], dtype=object)), c],
+                    "imputed",
+                )
             hit = b.node(
                 "Equal",
-                [c, b.const("categories", np.array(one_hot[c], dtype=object))],
+                [text, b.const("categories", np.array(one_hot[c], dtype=object))],
                 "is_category",
             )
             blocks.append(b.node("Cast", [hit], "one_hot", to=TensorProto.DOUBLE))
@@ -112,13 +136,13 @@ def cli_model_to_onnx(
     names = []
     for blk in blocks:
         if blk == (0, len(numeric)):
-            names.append(x_name)
+            names.append(x_read)
         elif isinstance(blk, tuple):
             names.append(
                 b.node(
                     "Slice",
                     [
-                        x_name,
+                        x_read,
                         b.const("start", np.array([blk[0]])),
                         b.const("end", np.array([blk[1]])),
                         b.const("axis", np.array([1])),
@@ -177,6 +201,7 @@ def cli_model_to_onnx(
         one_hot=json.dumps(one_hot),
         target=str(info.get("target", "")),
         standardized=str(extra["mean"] is not None),
+        impute=json.dumps(fill),
         not_included=NOT_INCLUDED,
     )
     doc = (
