@@ -184,7 +184,8 @@ def mutate(data, max_size, seed):
                 header = meta = None
             if isinstance(meta, dict) and meta and rnd.random() < 0.7:
                 key = rnd.choice(sorted(meta))
-                value = str(meta[key]).encode("utf-8")
+                # JSON may carry lone surrogates ("\udffd" escapes): keep them as bytes
+                value = str(meta[key]).encode("utf-8", "surrogatepass")
                 value = atheris.Mutate(value, max(2 * len(value), 64))
                 meta[key] = value.decode("utf-8", "replace")
                 head = json.dumps(header).encode("utf-8")
