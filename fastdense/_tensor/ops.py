@@ -1833,6 +1833,20 @@ def _slice_scatter(self, src, dim=0, start=None, end=None, step=1):
     return movement([self, _t(src)], f, "SliceScatterBackward0", dtype=self._data.dtype)
 
 
+def _slice(self, dim=0, start=None, end=None, step=1):
+    """Every ``step``-th entry of ``[start, end)`` along ``dim`` (``aten.slice``)."""
+    if int(step) <= 0:
+        raise RuntimeError("slice step must be positive")
+    a = _axis(dim, self._data.ndim)
+
+    def f(p):
+        sl = [builtins.slice(None)] * p.ndim
+        sl[a] = builtins.slice(start, end, int(step))
+        return p[tuple(sl)]
+
+    return movement([self], f, "SliceBackward0")
+
+
 def _select_scatter(self, src, dim, index):
     a = _axis(dim, self._data.ndim)
 
@@ -2584,6 +2598,18 @@ def _tensordot(a, b, dims=2):
             [int(d) for d in np.atleast_1d(dims[0])],
             [int(d) for d in np.atleast_1d(dims[1])],
         )
+    # a contracted pair of a size-1 and a size-n dimension: the size-1 side is broadcast
+    # to n first, as PyTorch does (its gradient then sums back over those n)
+    sa, sb = list(a._data.shape), list(b._data.shape)
+    for i, j in zip(da, db):
+        if sa[i] == 1 and sb[j] != 1:
+            sa[i] = sb[j]
+        elif sb[j] == 1 and sa[i] != 1:
+            sb[j] = sa[i]
+    if tuple(sa) != a._data.shape:
+        a = _expand(a, *sa)
+    if tuple(sb) != b._data.shape:
+        b = _expand(b, *sb)
     letters = "abcdefghijklmnopqrstuvwxyz"
     la = list(letters[: a._data.ndim])
     lb = list(letters[a._data.ndim : a._data.ndim + b._data.ndim])
@@ -3357,6 +3383,7 @@ FUNCTIONS: Dict[str, Callable] = {
     "triu_indices": _triu_indices,
     "einsum": _einsum,
     "tensordot": _tensordot,
+    "slice_copy": _slice,
     "softmax": softmax,
     "log_softmax": log_softmax,
     "maximum": maximum,

@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import _kernels
 from .._random import default_generator
+from .._tensor.ops import with_out as _with_out
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import (
     DtypeError,
@@ -117,6 +118,12 @@ __all__ = [
     "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    # distances
+    "pairwise_distance",
+    "pdist",
+    "cosine_similarity",
+    "normalize",
 ]
 
 _ACT = _kernels.ACTIVATIONS
@@ -382,18 +389,19 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 
 
 def _loss_operands(input, target):
-    """(input tensor, its contiguous data, target data of the same shape and dtype)."""
+    """(input tensor, its contiguous data, target data of the same shape and dtype, the
+    target tensor when it requires a gradient else None)."""
     x = input if isinstance(input, Tensor) else _const(_float_array(input))
     xd = x._value()
     if xd.dtype not in (_F32, _F64):
         x = x.to(np.float32)
         xd = x._value()
+    y = None
     if isinstance(target, Tensor):
         if target.requires_grad and _grad_mode.enabled:
-            raise RuntimeError(
-                "fastdense does not compute gradients with respect to the loss target; "
-                "pass target.detach()"
-            )
+            if target._data.dtype.kind != "f":
+                raise RuntimeError("only floating-point targets can require gradients")
+            y = target
         td = target._value()
     else:
         td = target if type(target) is np.ndarray else to_ndarray(target, "target")
@@ -409,7 +417,7 @@ def _loss_operands(input, target):
         td = np.ascontiguousarray(td, dtype=xd.dtype)
     if not xd.flags.c_contiguous:
         xd = np.ascontiguousarray(xd)
-    return x, xd, td
+    return x, xd, td, y
 
 
 def _flat_weight(weight, shape, dtype, name):
@@ -426,22 +434,24 @@ def _flat_weight(weight, shape, dtype, name):
     return np.ascontiguousarray(w, dtype=dtype).reshape(-1)
 
 
-def _loss_result(x, total, dz, per, shape, n, reduction, name):
+def _loss_result(x, total, dz, per, shape, n, reduction, name, y=None, dy=None):
+    """The loss tensor; its gradient ``dz * g`` for the input and, when the target ``y``
+    requires one, ``dy * g`` for the target (dz and dy already carry "mean"'s 1/n)."""
     dtype = dz.dtype
     if reduction == "none":
         out = per.reshape(shape)
-
-        def backward(g):
-            return ((x, dz * g),)
     else:
         if reduction == "mean":
             total = total / n if n else float("nan")
         out = np.asarray(total, dtype=dtype)
 
-        def backward(g):
-            return ((x, dz if g == 1 else dz * g),)
+    def backward(g):
+        grads = [(x, dz if reduction != "none" and g == 1 else dz * g)]
+        if y is not None:
+            grads.append((y, np.asarray(dy * g, dtype=y._data.dtype)))
+        return grads
 
-    return _result(out, name, (x,), backward)
+    return _result(out, name, (x,) if y is None else (x, y), backward)
 
 
 def binary_cross_entropy_with_logits(
@@ -480,7 +490,7 @@ def binary_cross_entropy_with_logits(
         0-d for "mean"/"sum", else of the input's shape.
     """
     reduction = _reduction(size_average, reduce, reduction)
-    x, xd, td = _loss_operands(input, target)
+    x, xd, td, y = _loss_operands(input, target)
     shape, dtype, n = xd.shape, xd.dtype, xd.size
     cols = shape[-1] if shape else 1
     rows = math.prod(shape[:-1]) if shape else 1
@@ -507,8 +517,16 @@ def binary_cross_entropy_with_logits(
     total = _kernels.bce_with_logits(
         xd.reshape(rows, cols), td.reshape(rows, cols), w, pw, dz.reshape(rows, cols), per, scale
     )
+    dy = None
+    if y is not None:  # dl/dy = w ((1 - p) log sigmoid(z) - z)
+        dy = -xd
+        if pos_weight is not None:
+            dy = dy + (1 - pw) * -_softplus_array(-xd)
+        if weight is not None:
+            dy = dy * w.reshape(shape)
+        dy = dy * scale
     return _loss_result(
-        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyWithLogitsBackward0"
+        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyWithLogitsBackward0", y, dy
     )
 
 
@@ -540,7 +558,7 @@ def binary_cross_entropy(
     Tensor
     """
     reduction = _reduction(size_average, reduce, reduction)
-    x, xd, td = _loss_operands(input, target)
+    x, xd, td, y = _loss_operands(input, target)
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     if td.size and not (td.min() >= 0 and td.max() <= 1):
@@ -551,7 +569,16 @@ def binary_cross_entropy(
     dz = np.empty(shape, dtype=dtype)
     per = np.empty(n if reduction == "none" else 0, dtype=dtype)
     total = _kernels.bce_probs(xd.reshape(-1), td.reshape(-1), w, dz.reshape(-1), per, scale)
-    return _loss_result(x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0")
+    dy = None
+    if y is not None:  # dl/dy = -w logit(p), unclamped (PyTorch's formula)
+        with np.errstate(divide="ignore"):
+            dy = -np.log(xd / (1 - xd))
+        if weight is not None:
+            dy = dy * w.reshape(shape)
+        dy = dy * scale
+    return _loss_result(
+        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0", y, dy
+    )
 
 
 # ================================================================ multi-class
@@ -2463,3 +2490,115 @@ def triplet_margin_loss(
         ]
 
     return _result(out, "TripletMarginLossBackward0", (ta, tp, tn), backward)
+
+
+# ================================================================ distances
+# Composed from the engine's graph ops (norm, sub, div, clamp): each gradient is
+# the chain of those ops' formulas, as PyTorch composes them in ATen.
+
+
+def _float_pair(x1: Any, x2: Any) -> Tuple[Tensor, Tensor]:
+    a = _float_t(x1)
+    b = x2 if isinstance(x2, Tensor) else _operand_as(x2, a._data.dtype, "x2")
+    return a, b
+
+
+def pairwise_distance(
+    x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``||x1 - x2 + eps||_p`` along the last dimension (``F.pairwise_distance``).
+
+    ``x1`` and ``x2`` broadcast; the last dimension is that of the one with more
+    dimensions (a 0-d result for two vectors).
+    """
+    a, b = _float_pair(x1, x2)
+    dim = max(a._data.ndim, b._data.ndim) - 1
+    return ((a - b) + eps).norm(p, dim=dim if dim >= 0 else None, keepdim=keepdim)
+
+
+def pdist(input: Any, p: float = 2.0) -> Tensor:
+    """The p-norm distances between the rows of a 2-D ``input`` (``F.pdist``).
+
+    Row pairs ``(i, j)`` with ``i < j`` in row-major order: ``N (N - 1) / 2``
+    values for ``N`` rows. ``p`` must be non-negative.
+    """
+    x = _float_t(input)
+    if x._data.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {x._data.ndim}D")
+    if float(p) < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = np.triu_indices(x._data.shape[0], 1)
+    return (x[i] - x[j]).norm(float(p), dim=1)
+
+
+def _value_clamped(t: Tensor, low: float) -> Tensor:
+    """``t`` with its values raised to ``low``, its gradient that of ``t`` unchanged
+    (PyTorch clamps the norms of cosine_similarity in place, outside autograd)."""
+    return _result(
+        np.maximum(t._data, np.asarray(low, t._data.dtype)),
+        "CloneBackward0",
+        (t,),
+        lambda g: ((t, g),),
+    )
+
+
+def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps))`` along ``dim`` (broadcast).
+
+    Each operand is divided by its own clamped norm before the product, as
+    PyTorch does (no overflow of ``||x1|| ||x2||``); the clamp changes the
+    norms' values but not their gradients, as in PyTorch.
+    """
+    a, b = _float_pair(x1, x2)
+    shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+    a, b = a.expand(*shape), b.expand(*shape)
+    if not shape:
+        a, b, dim = a.reshape(1), b.reshape(1), 0
+    na = _value_clamped(a.norm(2, dim=dim, keepdim=True), eps)
+    nb = _value_clamped(b.norm(2, dim=dim, keepdim=True), eps)
+    out = ((a / na) * (b / nb)).sum(dim)
+    return out.reshape(()) if not shape else out
+
+
+def normalize(
+    input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim`` (``F.normalize``)."""
+    x = _float_t(input)
+    denom = x.norm(p, dim=dim, keepdim=True).clamp_min(eps).expand_as(x)
+    return _with_out(lambda a, b: a.div(b))(x, denom, out=out)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    *,
+    distance_function: Optional[Callable] = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with any distance ``d``
+    (``F.triplet_margin_with_distance_loss``; ``d`` is :func:`pairwise_distance` by default).
+
+    ``swap`` uses ``min(d(a, n), d(p, n))`` for the negative distance.
+    """
+    if margin <= 0:
+        raise ValueError(
+            f"triplet_margin_with_distance_loss: expected margin to be greater than 0, "
+            f"got {margin} instead"
+        )
+    reduction = _reduction(None, None, reduction)
+    a, pos, neg = _float_t(anchor), _float_t(positive), _float_t(negative)
+    if not a._data.ndim == pos._data.ndim == neg._data.ndim:
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same "
+            f"number of dimensions, but got: anchor {a._data.ndim}D, positive "
+            f"{pos._data.ndim}D, and negative {neg._data.ndim}D inputs"
+        )
+    d = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = _float_t(d(a, pos)), _float_t(d(a, neg))
+    if swap:
+        d_neg = d_neg.minimum(_float_t(d(pos, neg)))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)

@@ -461,6 +461,12 @@ for _name in _ops.INPLACE:
 del _name, _meth, _fn
 
 
+# distances: torch.<name> is F.<name> (PyTorch has both)
+cosine_similarity = nn.functional.cosine_similarity
+pairwise_distance = nn.functional.pairwise_distance
+pdist = nn.functional.pdist
+
+
 def reshape(input: Any, shape: Sequence) -> Tensor:
     """``input.reshape(shape)``."""
     return _t(input).reshape(tuple(shape))
