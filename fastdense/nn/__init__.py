@@ -40,6 +40,7 @@ from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .flatten import *  # noqa: F403
+from .lazy import LazyModuleMixin, UninitializedParameter
 from .linear import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .module import Module
@@ -48,6 +49,8 @@ from .normalization import *  # noqa: F403
 __all__ = [
     "Module",
     "Parameter",
+    "UninitializedParameter",
+    "LazyModuleMixin",
     *container.__all__,
     *linear.__all__,
     *activation.__all__,

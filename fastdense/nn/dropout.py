@@ -1,6 +1,7 @@
 """Dropout modules (``torch.nn.modules.dropout``).
 
-``Dropout``, ``Dropout1d``, ``AlphaDropout`` and ``FeatureAlphaDropout``.
+``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``, ``AlphaDropout`` and
+``FeatureAlphaDropout``.
 
 Active in training mode only; the masks come from the generator seeded by
 :func:`fastdense.manual_seed` (PyTorch's distributions, not its stream of
@@ -15,7 +16,14 @@ from ..autograd import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "AlphaDropout", "FeatureAlphaDropout"]
+__all__ = [
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+]
 
 
 class _DropoutNd(Module):
@@ -46,6 +54,25 @@ class Dropout1d(_DropoutNd):
 
     def forward(self, input: Any) -> Tensor:
         return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of (N, C, H, W) input in training (``torch.nn.Dropout2d``).
+
+    PyTorch's input rules and warnings: a 3-D input is taken as (N, C, L),
+    other ranks warn (see :func:`fastdense.nn.functional.dropout2d`).
+    """
+
+    def forward(self, input: Any) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input in training
+    (``torch.nn.Dropout3d``)."""
+
+    def forward(self, input: Any) -> Tensor:
+        return F.dropout3d(input, self.p, self.training)
 
 
 class AlphaDropout(_DropoutNd):

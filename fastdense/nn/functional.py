@@ -95,6 +95,8 @@ __all__ = [
     "alpha_dropout",
     "feature_alpha_dropout",
     "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "embedding",
     "embedding_bag",
     "one_hot",
@@ -1699,6 +1701,29 @@ def feature_alpha_dropout(
     return _alpha_dropout(input, p, training, True)
 
 
+def _feature_dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Zero whole channels (dim 1) of an (N, C, *) input, scale the rest by ``1 / (1 - p)``:
+    one draw per (sample, channel), as PyTorch's ``feature_dropout``."""
+    if not training or p == 0 or x.numel() == 0:
+        return x
+    xd = x._value()
+    if xd.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if p == 1:
+        return _masked(x, np.zeros((), xd.dtype), 0, "MulBackward0")
+    shape = xd.shape[:2] + (1,) * (xd.ndim - 2)
+    keep = (default_generator().random(shape) < 1 - p).astype(xd.dtype)
+    return _masked(x, keep * xd.dtype.type(1 / (1 - p)), 0, "MulBackward0")
+
+
+def _unbatched_feature_dropout(x: Tensor, p: float, training: bool, batched: bool) -> Tensor:
+    """:func:`_feature_dropout` of an input without its batch dimension (added, then removed)."""
+    if batched:
+        return _feature_dropout(x, p, training)
+    out = _feature_dropout(x.unsqueeze(0), p, training)
+    return out.squeeze(0)
+
+
 def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L) input, scale the rest (``F.dropout1d``)."""
     p = _check_p(p)
@@ -1710,15 +1735,54 @@ def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
             "dropout on inputs with 1 spatial dimension, a channel dimension, "
             "and an optional batch dimension (i.e. 2D or 3D inputs)."
         )
-    if not training or p == 0:
-        return x
-    xd = x._value()
-    batched = xd.ndim == 3
-    shape = (xd.shape[:2] if batched else xd.shape[:1]) + (1,)
-    if p == 1:
-        return _masked(x, np.zeros((), xd.dtype), 0, "MulBackward0")
-    keep = (default_generator().random(shape) < 1 - p).astype(xd.dtype)
-    return _masked(x, keep * xd.dtype.type(1 / (1 - p)), 0, "MulBackward0")
+    return _unbatched_feature_dropout(x, p, training, x.ndim == 3)
+
+
+def _feature_dropout_warning(name: str, ndim: int, spatial: int) -> None:
+    lo, hi = spatial + 1, spatial + 2
+    if ndim not in (lo, hi):
+        warnings.warn(
+            f"{name}: Received a {ndim}-D input to {name}, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that "
+            f"{name} exists to provide channel-wise dropout on inputs with {spatial} "
+            "spatial dimensions, a channel dimension, and an optional batch dimension "
+            f"(i.e. {lo}D or {hi}D inputs).",
+            stacklevel=3,
+        )
+
+
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) input, scale the rest (``F.dropout2d``).
+
+    As PyTorch: any other number of dimensions warns (deprecated there) and
+    drops channels of dim 1; a 3-D input is taken as (N, C, L) with a warning.
+    """
+    p = _check_p(p)
+    x = _tensor_or_const(input)
+    _feature_dropout_warning("dropout2d", x.ndim, 2)
+    if x.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    return _feature_dropout(x, p, training)
+
+
+def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input (``F.dropout3d``).
+
+    As PyTorch: any other number of dimensions warns (deprecated there) and is
+    treated as unbatched (a batch dimension added, then removed).
+    """
+    p = _check_p(p)
+    x = _tensor_or_const(input)
+    _feature_dropout_warning("dropout3d", x.ndim, 3)
+    return _unbatched_feature_dropout(x, p, training, x.ndim == 5)
 
 
 # ==================================================================== embeddings
