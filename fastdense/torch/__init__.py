@@ -611,6 +611,7 @@ for _name, _mod in (
     ("nn.utils", nn.utils),
     ("optim", optim),
     ("optim.lr_scheduler", optim.lr_scheduler),
+    ("optim.swa_utils", optim.swa_utils),
 ):
     _sys.modules[f"{__name__}.{_name}"] = _mod
 
