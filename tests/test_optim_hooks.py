@@ -35,12 +35,8 @@ def _record(opt, lib, log):
         opt.register_state_dict_post_hook(
             lambda o, sd: log.append("sd_post_first") or None, prepend=True
         ),
-        opt.register_load_state_dict_pre_hook(
-            lambda o, sd: log.append(("load_pre", sorted(sd)))
-        ),
-        opt.register_load_state_dict_post_hook(
-            lambda o: log.append(("load_post", len(o.state)))
-        ),
+        opt.register_load_state_dict_pre_hook(lambda o, sd: log.append(("load_pre", sorted(sd)))),
+        opt.register_load_state_dict_post_hook(lambda o: log.append(("load_post", len(o.state)))),
         opt.register_step_pre_hook(lambda o, a, k: log.append("step_pre")),
         opt.register_step_post_hook(lambda o, a, k: log.append("step_post")),
     ]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -294,7 +295,10 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         def backward(g):
             return _dense_backward(g, x, W, b, a, code, slope)
 
-        res._grad_fn = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        if a is not None:  # the backward reads the activation's output: changing it raises
+            node.output = (weakref.ref(res), res._version)
+        res._grad_fn = node
         res.requires_grad = True
     return res
 
@@ -671,7 +675,7 @@ def log_softmax(
             return ((x, g * 0),)
         return ((x, g - np.exp(out) * np.sum(g, axis=axis, keepdims=True)),)
 
-    return _result(out, "LogSoftmaxBackward0", (x,), backward)
+    return _result(out, "LogSoftmaxBackward0", (x,), backward, (), saves_output=True)
 
 
 def softmax(
@@ -706,7 +710,7 @@ def softmax(
             return ((x, g * 0),)
         return ((x, out * (g - np.sum(g * out, axis=axis, keepdims=True))),)
 
-    return _result(out, "SoftmaxBackward0", (x,), backward)
+    return _result(out, "SoftmaxBackward0", (x,), backward, (), saves_output=True)
 
 
 # ------------------------------------------------------------------- the losses
