@@ -46,14 +46,14 @@ class Dropout(_DropoutNd):
     """
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_DropoutNd):
     """Zero whole channels of (N, C, L) or (C, L) input in training (``torch.nn.Dropout1d``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout1d(input, self.p, self.training)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
@@ -64,7 +64,7 @@ class Dropout2d(_DropoutNd):
     """
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(_DropoutNd):
@@ -72,18 +72,18 @@ class Dropout3d(_DropoutNd):
     (``torch.nn.Dropout3d``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout3d(input, self.p, self.training)
+        return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps SELU's self-normalisation (``torch.nn.AlphaDropout``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.alpha_dropout(input, self.p, self.training)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     """:class:`AlphaDropout` of whole channels (``torch.nn.FeatureAlphaDropout``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.feature_alpha_dropout(input, self.p, self.training)
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _kernels
 from .._random import default_generator
+from .._tensor.ops import inplace as _engine_inplace
 from .._tensor.ops import with_out as _with_out
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import (
@@ -328,8 +329,32 @@ def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     return kernel_activation(input, code, slope, name)
 
 
+# the in-place activations whose PyTorch backward reads their result (relu_, elu_, ...):
+# modifying the tensor again before the backward pass raises, as there
+_INPLACE_SAVES_RESULT = frozenset(["relu", "leaky_relu", "elu", "celu", "selu", "rrelu"])
+
+
+def _in_place(fn: Callable, input: Any, name: str, *args: Any) -> Tensor:
+    """``fn(input, *args)`` written into ``input`` (``inplace=True``): PyTorch's ``op_``.
+
+    The input tensor is modified and returned, its version bumped, and it
+    takes the op's node (the engine's in-place rule); a leaf that requires
+    grad raises PyTorch's RuntimeError outside ``no_grad``. A NumPy array or
+    list is not a tensor to modify: the result is computed out of place.
+    """
+    if not isinstance(input, Tensor):
+        return fn(input, *args)
+    out = _engine_inplace(lambda src: fn(src, *args), name)(input)
+    node = out._grad_fn
+    if name in _INPLACE_SAVES_RESULT and node is not None:
+        node.output = (weakref.ref(out), out._version)
+    return out
+
+
 def relu(input: Any, inplace: bool = False) -> Tensor:
-    """``max(input, 0)`` element-wise (``inplace`` is accepted and ignored)."""
+    """``max(input, 0)`` element-wise; ``inplace=True`` overwrites ``input`` (``F.relu``)."""
+    if inplace:
+        return _in_place(relu, input, "relu")
     return _activation(input, _ACT["relu"], 0.0, "ReluBackward0")
 
 
@@ -338,13 +363,27 @@ def _kernel_slope(negative_slope: float) -> bool:
     return math.isfinite(negative_slope) and negative_slope >= 0
 
 
+def _no_inplace_negative_slope(g: Any) -> Any:
+    raise RuntimeError(
+        "In-place leakyReLu backward calculation is triggered with a negative slope which is "
+        "not supported. This is caused by calling in-place forward function with a negative "
+        "slope, please call out-of-place version instead."
+    )
+
+
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``input`` where positive, else ``negative_slope * input`` (``F.leaky_relu``).
 
-    A finite slope >= 0 runs in the activation kernel (its gradient from the
-    output); any other slope is computed from the input, as PyTorch does:
-    the gradient is 1 where ``input > 0``, else ``negative_slope``.
+    A finite slope >= 0 runs in the activation kernel; any other slope is
+    computed with NumPy. The gradient is 1 where ``input > 0``, else
+    ``negative_slope`` (from the input, as PyTorch saves it). ``inplace=True``
+    overwrites ``input``; its backward refuses a negative slope, as PyTorch's.
     """
+    if inplace:
+        res = _in_place(leaky_relu, input, "leaky_relu", negative_slope)
+        if float(negative_slope) < 0 and res._grad_fn is not None:
+            res._grad_fn._backward = _no_inplace_negative_slope
+        return res
     slope = float(negative_slope)
     if _kernel_slope(slope):
         return _activation(input, _ACT["leaky_relu"], slope, "LeakyReluBackward0")
@@ -382,6 +421,8 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     x = _tensor_or_const(input)
     if not training or p == 0.0:
         return x
+    if inplace:
+        return _in_place(dropout, input, "dropout", p, training)
     xd = x._value()
     if p == 1.0:
         scale = np.zeros(xd.shape, dtype=xd.dtype)
@@ -1125,6 +1166,8 @@ def hardtanh(
     lo, hi = _num(min_val, "min_val"), _num(max_val, "max_val")
     if lo > hi:
         raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return _in_place(hardtanh, input, "hardtanh", lo, hi)
     return _pointwise(
         input, lambda x: np.clip(x, lo, hi), lambda x, y: (x > lo) & (x < hi), "HardtanhBackward0"
     )
@@ -1132,12 +1175,14 @@ def hardtanh(
 
 def relu6(input: Any, inplace: bool = False) -> Tensor:
     """``min(max(x, 0), 6)`` (``F.relu6``)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x) - 1)`` (``F.elu``)."""
     a = _num(alpha, "alpha")
+    if inplace:
+        return _in_place(elu, input, "elu", a)
     return _pointwise(
         input,
         lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
@@ -1149,6 +1194,8 @@ def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (``F.celu``)."""
     a = _num(alpha, "alpha")
+    if inplace:
+        return _in_place(celu, input, "celu", a)
     if a == 0:
         raise RuntimeError("ZeroDivisionError")
     return _pointwise(
@@ -1165,6 +1212,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Any, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with the self-normalising constants (``F.selu``)."""
+    if inplace:
+        return _in_place(selu, input, "selu")
     a, s = _SELU_ALPHA, _SELU_SCALE
     return _pointwise(
         input,
@@ -1181,6 +1230,8 @@ def _sigmoid_array(x: np.ndarray) -> np.ndarray:
 
 def silu(input: Any, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (``F.silu``)."""
+    if inplace:
+        return _in_place(silu, input, "silu")
 
     def d(x, y):
         s = _sigmoid_array(x)
@@ -1195,6 +1246,8 @@ def _softplus_array(x: np.ndarray) -> np.ndarray:
 
 def mish(input: Any, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))`` (``F.mish``)."""
+    if inplace:
+        return _in_place(mish, input, "mish")
 
     def d(x, y):
         t = np.tanh(_softplus_array(x))
@@ -1205,6 +1258,8 @@ def mish(input: Any, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Any, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6`` (``F.hardswish``)."""
+    if inplace:
+        return _in_place(hardswish, input, "hardswish")
     return _pointwise(
         input,
         lambda x: x * np.clip(x + 3, 0, 6) / 6,
@@ -1215,6 +1270,8 @@ def hardswish(input: Any, inplace: bool = False) -> Tensor:
 
 def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6`` (``F.hardsigmoid``)."""
+    if inplace:
+        return _in_place(hardsigmoid, input, "hardsigmoid")
     return _pointwise(
         input,
         lambda x: np.clip(x + 3, 0, 6) / 6,
@@ -1266,9 +1323,15 @@ def tanhshrink(input: Any) -> Tensor:
     )
 
 
+def _threshold(input: Any, th: float, v: float) -> Tensor:
+    return threshold(input, th, v)
+
+
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``x`` where ``x > threshold``, else ``value`` (``F.threshold``)."""
     th, v = _num(threshold, "threshold"), _num(value, "value")
+    if inplace:
+        return _in_place(_threshold, input, "threshold", th, v)
     return _pointwise(
         input, lambda x: np.where(x > th, x, v), lambda x, y: x > th, "ThresholdBackward0"
     )
@@ -1365,6 +1428,8 @@ def rrelu(
     lo, hi = _num(lower, "lower"), _num(upper, "upper")
     if lo > hi:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if inplace:
+        return _in_place(rrelu, input, "rrelu", lo, hi, training)
     if not training:
         return leaky_relu(input, (lo + hi) / 2)
     x = _float_t(input)
@@ -1695,6 +1760,8 @@ def alpha_dropout(
     Dropped elements take SELU's saturation value, then all are rescaled by
     PyTorch's affine map; the mask comes from fastdense's generator.
     """
+    if inplace and training and p > 0:
+        return _in_place(_alpha_dropout, input, "alpha_dropout", p, training, False)
     return _alpha_dropout(input, p, training, False)
 
 
@@ -1702,6 +1769,8 @@ def feature_alpha_dropout(
     input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
 ) -> Tensor:
     """:func:`alpha_dropout` of whole channels (dim 1) (``F.feature_alpha_dropout``)."""
+    if inplace and training and p > 0:
+        return _in_place(_alpha_dropout, input, "feature_alpha_dropout", p, training, True)
     return _alpha_dropout(input, p, training, True)
 
 
@@ -1739,6 +1808,8 @@ def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
             "dropout on inputs with 1 spatial dimension, a channel dimension, "
             "and an optional batch dimension (i.e. 2D or 3D inputs)."
         )
+    if inplace and training and p > 0:
+        return _in_place(_unbatched_feature_dropout, x, "dropout1d", p, training, x.ndim == 3)
     return _unbatched_feature_dropout(x, p, training, x.ndim == 3)
 
 
@@ -1774,6 +1845,8 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2,
         )
+    if inplace and training and p > 0:
+        return _in_place(_feature_dropout, x, "dropout2d", p, training)
     return _feature_dropout(x, p, training)
 
 
@@ -1786,6 +1859,8 @@ def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
     p = _check_p(p)
     x = _tensor_or_const(input)
     _feature_dropout_warning("dropout3d", x.ndim, 3)
+    if inplace and training and p > 0:
+        return _in_place(_unbatched_feature_dropout, x, "dropout3d", p, training, x.ndim == 5)
     return _unbatched_feature_dropout(x, p, training, x.ndim == 5)
 
 
