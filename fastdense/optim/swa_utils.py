@@ -28,7 +28,7 @@ from .._tensor.grad_mode import no_grad
 from .._tensor.tensor import Tensor
 from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d
-from .lr_scheduler import LRScheduler, _warn_outside_step
+from .lr_scheduler import LRScheduler, _per_group, _warn_outside_step
 from .optimizer import Optimizer
 
 __all__ = [
@@ -259,15 +259,7 @@ class SWALR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         groups = optimizer.param_groups
-        if isinstance(swa_lr, (list, tuple)):
-            if len(swa_lr) != len(groups):
-                raise ValueError(
-                    f"swa_lr must have the same length as optimizer.param_groups. swa_lr has "
-                    f"{len(swa_lr)} values, param_groups has {len(groups)}."
-                )
-            swa_lrs = list(swa_lr)
-        else:
-            swa_lrs = [swa_lr] * len(groups)
+        swa_lrs = _per_group("swa_lr", optimizer, swa_lr)
         for lr, group in zip(swa_lrs, groups):
             group["swa_lr"] = lr
         if anneal_strategy not in ["cos", "linear"]:
