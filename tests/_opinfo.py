@@ -135,6 +135,10 @@ def resolve(op) -> Optional[Callable]:
     base = name.split(".")[-1]
     if base in fdt.__dict__ and callable(fdt.__dict__[base]):
         return fdt.__dict__[base]
+    if type(fn).__name__ == "OpOverload" and base + "_copy" in fdt.__dict__:
+        # an ATen view op (torch.ops.aten.slice): fastdense has no aten namespace, its public
+        # twin torch.<name>_copy takes the same arguments and gives the same values
+        return fdt.__dict__[base + "_copy"]
     m = _tensor_attr(Tensor, base)
     if m is not None:
         return lambda x, *a, **k: getattr(x, base)(*a, **k)
@@ -146,6 +150,13 @@ def _tensor_attr(cls, name):
         if name in klass.__dict__:
             return klass.__dict__[name]
     return None
+
+
+# torch module class name -> its constructor arguments, for modules that samples pass as arguments
+_MODULE_ARGS: "Dict[str, Callable[[Any], tuple]]" = {
+    "PairwiseDistance": lambda m: (m.norm, m.eps, m.keepdim),
+    "CosineSimilarity": lambda m: (m.dim, m.eps),
+}
 
 
 def to_fd(x: Any, leaves: list) -> Any:
@@ -168,6 +179,11 @@ def to_fd(x: Any, leaves: list) -> Any:
         return getattr(fdt, str(x).replace("torch.", ""))
     if isinstance(x, torch.Size):
         return tuple(x)
+    if isinstance(x, torch.nn.Module) and type(x).__name__ in _MODULE_ARGS:
+        # a module passed as an argument (a loss's distance_function): fastdense's own
+        import fastdense.nn as fnn
+
+        return getattr(fnn, type(x).__name__)(*_MODULE_ARGS[type(x).__name__](x))
     if isinstance(x, tuple):
         return tuple(to_fd(v, leaves) for v in x)
     if isinstance(x, list):

@@ -248,6 +248,8 @@ EXTRA = {
     "RReLU": [((), {}, (_r(4, 5),)), ((0.1, 0.3), {}, (_r(3),))],
     "Dropout": [((0.3,), {}, (_r(4, 5),))],
     "Dropout1d": [((0.3,), {}, (_r(4, 5, 3),)), ((0.3,), {}, (_r(5, 3),))],
+    "Dropout2d": [((0.3,), {}, (_r(2, 3, 4, 2),))],
+    "Dropout3d": [((0.3,), {}, (_r(2, 3, 2, 2, 2),)), ((0.3,), {}, (_r(3, 2, 2, 2),))],
     "AlphaDropout": [((0.3,), {}, (_r(4, 5),))],
     "FeatureAlphaDropout": [((0.3,), {}, (_r(4, 5, 3),))],
     "Linear": [((4, 3), {}, (_r(2, 5, 4),)), ((4, 3), {"bias": False}, (_r(2, 2, 3, 4),))],
@@ -260,7 +262,15 @@ EXTRA = {
     ],
     "BatchNorm1d": [((3,), {"bias": False, "momentum": None}, (_r(5, 3),))],
 }
-RANDOM = {"RReLU", "Dropout", "Dropout1d", "AlphaDropout", "FeatureAlphaDropout"}
+RANDOM = {
+    "RReLU",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+}
 
 
 # (the random modules in training: test_random_modules_in_training)
@@ -278,6 +288,7 @@ def test_extra_samples(name, dtype, training):
         compare(name, args, kwargs, fwd, {}, dtype, training, seed=k)
 
 
+@pytest.mark.filterwarnings("ignore:dropout[23]d. Received")
 @pytest.mark.parametrize("dtype", list(DTYPES))
 def test_random_modules_in_training(dtype):
     np_dtype = DTYPES[dtype][0]
@@ -315,14 +326,73 @@ def test_random_modules_in_training(dtype):
     out = nn.FeatureAlphaDropout(0.2)(z.reshape(200, 10, 50)).numpy()
     same = (out == out[..., :1]).all(axis=2)
     assert 0.15 < same.mean() < 0.25
+    # Dropout2d / Dropout3d: whole channels (dim 1 of a batched input, dim 0 of an unbatched
+    # 4-D input to Dropout3d) dropped, the rest scaled; the gradient is the same mask
+    x4 = x.reshape(40, 10, 5, 10)
+    xt = tensor(x4, requires_grad=True)
+    out = nn.Dropout2d(0.5)(xt)
+    out.sum().backward()
+    out = out.numpy()
+    zero = (out == 0).all(axis=(2, 3))
+    assert np.array_equal(out[~zero], x4[~zero] * 2) and 0.4 < zero.mean() < 0.6
+    np.testing.assert_array_equal(
+        xt.grad.numpy(), np.broadcast_to(np.where(zero[..., None, None], 0, 2), x4.shape)
+    )
+    out = nn.Dropout3d(0.5)(x.reshape(40, 10, 5, 2, 5)).numpy()
+    zero = (out == 0).all(axis=(2, 3, 4))
+    assert 0.4 < zero.mean() < 0.6
+    out = nn.Dropout3d(0.5)(x.reshape(400, 5, 2, 5)).numpy()
+    zero = (out == 0).all(axis=(1, 2, 3))
+    assert 0.4 < zero.mean() < 0.6
     # eval: identity
     for m in (
         nn.Dropout(0.5),
         nn.Dropout1d(0.5),
+        nn.Dropout2d(0.5),
+        nn.Dropout3d(0.5),
         nn.AlphaDropout(0.5),
         nn.FeatureAlphaDropout(0.5),
     ):
         assert np.array_equal(m.eval()(x3).numpy(), x3)
+
+
+@pytest.mark.parametrize("name", ["dropout1d", "dropout2d", "dropout3d"])
+@pytest.mark.parametrize("ndim", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("training", [True, False])
+def test_channel_dropout_input_rules_and_warnings_match_torch(name, ndim, training):
+    """Which ranks raise, which warn (the same messages), which dims share one draw."""
+    import fastdense.nn.functional as FF
+
+    shape = (60, 7, 2, 3, 2, 2)[:ndim]  # (large enough that no mask is constant by chance)
+    x = np.random.default_rng(0).uniform(1, 2, size=shape)
+    res = {}
+    for lib, fn, arg in (
+        ("torch", getattr(torch.nn.functional, name), torch.tensor(x)),
+        ("fd", getattr(FF, name), tensor(x)),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = fn(arg, 0.5, training)
+                out = out.detach().numpy() if lib == "torch" else out.numpy()
+            except Exception as exc:  # noqa: BLE001 - compared between the libraries
+                out = (type(exc).__name__, str(exc))
+        res[lib] = (out, [str(w.message) for w in caught])
+    (t_out, t_warn), (f_out, f_warn) = res["torch"], res["fd"]
+    assert f_warn == t_warn
+    if isinstance(t_out, tuple):
+        assert f_out == t_out
+        return
+    assert f_out.shape == t_out.shape
+    if not training:
+        np.testing.assert_array_equal(f_out, x)
+        return
+    # the dims over which torch's mask is constant (one draw shared) are fastdense's
+    for out in (t_out, f_out):
+        assert set(np.unique(np.round(out / x, 12))) <= {0.0, 2.0}
+    for axis in range(ndim):
+        t_const = np.all(np.ptp(t_out / x, axis=axis) == 0)
+        assert np.all(np.ptp(f_out / x, axis=axis) == 0) == t_const, axis
 
 
 def test_sequential_fusion_and_n_d_linear_match_torch():

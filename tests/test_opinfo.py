@@ -25,11 +25,22 @@ _OPS = _opinfo.in_scope_ops()
 _RESULTS: dict = {}
 
 # Entries that do not pass yet, each with the reason (the coverage table lists them too).
-KNOWN_FAILING = {
-    "tensordot": "dims that pair a size-1 dimension with a larger one (torch broadcasts them)",
-    "nn.functional.binary_cross_entropy": "gradient with respect to the target (nn)",
-    "nn.functional.binary_cross_entropy_with_logits": "gradient w.r.t. the target (nn)",
-}
+KNOWN_FAILING: "dict[str, str]" = {}
+
+# Ops run on every sample torch has for them (not only the first MAX_SAMPLES): those whose
+# later samples reach cases the first ones do not (p=0/inf, eps, swap, weights, pos_weight,
+# gradients with respect to the target, broadcast contraction dims).
+ALL_SAMPLES = (
+    "slice",
+    "tensordot",
+    "nn.functional.cosine_similarity",
+    "nn.functional.normalize",
+    "nn.functional.pairwise_distance",
+    "nn.functional.pdist",
+    "nn.functional.triplet_margin_with_distance_loss",
+    "nn.functional.binary_cross_entropy",
+    "nn.functional.binary_cross_entropy_with_logits",
+)
 
 
 def _result(key, op):
@@ -54,6 +65,18 @@ def test_op_matches_torch(key, op):
             pytest.fail(f"{key} passes now: remove it from KNOWN_FAILING")
         pytest.xfail(KNOWN_FAILING[key])
     assert res is None, f"{key}: {res}"
+
+
+@pytest.mark.parametrize("key", ALL_SAMPLES)
+def test_every_sample_of(key):
+    op = dict(_OPS)[key]
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        assert _opinfo.run_op(op, max_samples=10_000) is None
 
 
 def test_coverage_and_docs_table():

@@ -82,3 +82,43 @@ def test_deterministic_switch():
     with pytest.raises(TypeError):
         ft.use_deterministic_algorithms("yes")
     assert ft.backends.cpu.get_cpu_capability() in ("AVX512", "AVX2", "DEFAULT")
+
+
+_IMPORTED = {"annotations", "contextmanager", "Iterator", "Optional", "SimpleNamespace"}
+
+
+def test_backend_submodules_import_by_dotted_path_as_in_torch():
+    import importlib
+
+    import fastdense.torch.backends.cudnn as cudnn
+    from fastdense.torch.backends import cudnn as cudnn2
+
+    assert cudnn is cudnn2 is ft.backends.cudnn
+    for name in ("cudnn", "cuda", "mps", "mkldnn", "openmp", "mkl", "cpu"):
+        fd_mod = importlib.import_module(f"fastdense.torch.backends.{name}")
+        t_mod = importlib.import_module(f"torch.backends.{name}")
+        assert fd_mod is getattr(ft.backends, name)
+        public = [n for n in vars(fd_mod) if not n.startswith("_") and n not in _IMPORTED]
+        assert public and all(hasattr(t_mod, n) for n in public), (name, public)
+    old = cudnn.benchmark
+    try:
+        cudnn.benchmark = not old  # what a script writes after `import ... as cudnn`
+        assert ft.backends.cudnn.benchmark is (not old)
+    finally:
+        cudnn.benchmark = old
+
+
+def test_cudnn_flags_context_restores_as_torch():
+    import torch.backends.cudnn as t_cudnn
+
+    import fastdense.torch.backends.cudnn as cudnn
+
+    names = ("enabled", "benchmark", "deterministic", "allow_tf32")
+    assert cudnn.benchmark_limit == t_cudnn.benchmark_limit  # (None in a CPU build)
+    before = [getattr(cudnn, n) for n in names]
+    with (
+        cudnn.flags(enabled=True, benchmark=True, deterministic=True),
+        t_cudnn.flags(enabled=True, benchmark=True, deterministic=True),
+    ):
+        assert [getattr(cudnn, n) for n in names] == [getattr(t_cudnn, n) for n in names]
+    assert [getattr(cudnn, n) for n in names] == before

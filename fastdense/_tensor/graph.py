@@ -25,6 +25,9 @@ class DtypeError(TypeError, RuntimeError):
     """Wrong dtype: a TypeError (fastdense's convention) and a RuntimeError (PyTorch's)."""
 
 
+_KIND = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}
+
+
 class Node:
     """One recorded operation: its inputs and how to map the output gradient to theirs.
 
@@ -35,7 +38,7 @@ class Node:
     versions are recorded here and checked when the node runs.
     """
 
-    __slots__ = ("inputs", "_backward", "name", "freed", "saved", "versions", "fns")
+    __slots__ = ("inputs", "_backward", "name", "freed", "saved", "versions", "fns", "output")
 
     def __init__(
         self,
@@ -63,6 +66,9 @@ class Node:
         self.fns = fns
         self.saved = inputs if saved is None else saved
         self.versions = versions
+        # (a weak reference to the output, its version) when the backward reads the output's
+        # values (PyTorch's saved result: exp, sigmoid, relu, softmax, ...), set by result()
+        self.output: Optional[Tuple[Any, int]] = None
 
     def backward(self, grad_output: np.ndarray):
         """``(input, gradient)`` pairs for ``grad_output``; RuntimeError once released or
@@ -75,15 +81,22 @@ class Node:
         for i, t in enumerate(self.saved):
             v = self.versions[i]
             if t._version != v:
-                kind = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}.get(
-                    t._data.dtype.kind, ""
-                )
+                kind = _KIND.get(t._data.dtype.kind, "")
                 where = f"output 0 of {t._grad_fn.name}" if t._grad_fn is not None else "a leaf"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [torch.{kind}Tensor {list(t._data.shape)}], "
                     f"which is {where} (input {i} of {self.name}), is at version "
                     f"{t._version}; expected version {v} instead."
+                )
+        if self.output is not None:
+            t = self.output[0]()
+            if t is not None and t._version != self.output[1]:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [torch.{_KIND.get(t._data.dtype.kind, '')}"
+                    f"Tensor {list(t._data.shape)}], which is output 0 of {self.name}, is at "
+                    f"version {t._version}; expected version {self.output[1]} instead."
                 )
         return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
 
@@ -98,6 +111,7 @@ class Node:
         """Drop what the backward pass saved (after a backward without retain_graph)."""
         self._backward = None
         self.saved, self.versions = (), []
+        self.output = None
         self.freed = True
 
     def name_(self) -> str:

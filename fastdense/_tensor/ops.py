@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import weakref
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -420,7 +421,9 @@ UNARY: Dict[str, Tuple[str, Callable, Optional[Callable], str]] = {
     "sinc": (
         "SincBackward0",
         np.sinc,
-        lambda g, x, o: g * np.where(x == 0, 0, (np.cos(np.pi * x) - o) / np.where(x == 0, 1, x)),
+        lambda g, x, o: (
+            g * np.where(x == 0, 0, (np.cos(np.pi * x) - np.sinc(x)) / np.where(x == 0, 1, x))
+        ),
         "float",
     ),
     "deg2rad": ("Deg2RadBackward0", np.deg2rad, lambda g, x, o: g * (np.pi / 180), "float"),
@@ -440,7 +443,7 @@ UNARY: Dict[str, Tuple[str, Callable, Optional[Callable], str]] = {
     "erfinv": (
         "ErfinvBackward0",
         lambda x: _sp().erfinv(x),
-        lambda g, x, o: g * (math.sqrt(math.pi) / 2) * np.exp(o * o),
+        lambda g, x, o: g * (math.sqrt(math.pi) / 2) * np.exp(_sp().erfinv(x) ** 2),
         "float",
     ),
     "lgamma": (
@@ -489,6 +492,11 @@ UNARY["negative"], UNARY["fix"] = UNARY["neg"], UNARY["trunc"]
 UNARY["special_erf"] = UNARY["erf"]
 
 
+# the ops whose gradient reads their output (PyTorch saves their result): modifying that
+# output in place before the backward pass raises. (The others read only their input.)
+_SAVES_RESULT = frozenset(["exp", "exp2", "expm1", "sqrt", "rsqrt", "tan", "reciprocal", "sigmoid"])
+
+
 def unary(a: Any, name: str) -> Tensor:
     """A UNARY op on a tensor, with its graph edge."""
     node, fwd, grad, kind = UNARY[name]
@@ -519,7 +527,7 @@ def unary(a: Any, name: str) -> Tensor:
         with np.errstate(all="ignore"):
             return ((self, np.asarray(grad(g, x, out)).astype(x.dtype, copy=False)),)
 
-    return result(out, node, (self,), backward)
+    return result(out, node, (self,), backward, saves_output=name in _SAVES_RESULT)
 
 
 def kernel_activation(input: Any, code: int, slope: float, name: str) -> Tensor:
@@ -533,13 +541,18 @@ def kernel_activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     out = np.empty(xd.shape, dtype=src.dtype)
     _kernels.activation_forward(src.reshape(-1), out.reshape(-1), code, slope)
 
+    # The kernels take g' from the output. LeakyReLU's (slope >= 0) follows from the sign of
+    # the input as well, which PyTorch saves instead of the result: it reads the input.
+    leaky = code == _kernels.ACTIVATIONS["leaky_relu"]
+    fprime = src if leaky else out
+
     def backward(g):
         g = np.ascontiguousarray(g, dtype=out.dtype)
         dz = np.empty(out.shape, dtype=out.dtype)
-        _kernels.activation_backward(g.reshape(-1), out.reshape(-1), dz.reshape(-1), code, slope)
+        _kernels.activation_backward(g.reshape(-1), fprime.reshape(-1), dz.reshape(-1), code, slope)
         return ((x, dz),)
 
-    return result(out, name, (x,), backward)
+    return result(out, name, (x,), backward, saves_output=not leaky)
 
 
 # ------------------------------------------------------------------ data movement
@@ -1182,7 +1195,7 @@ def log_softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
     def backward(g):
         return ((x, g - np.exp(out) * np.sum(g, axis=a, keepdims=True)),)
 
-    return result(np.asarray(out), "LogSoftmaxBackward0", (x,), backward, ())
+    return result(np.asarray(out), "LogSoftmaxBackward0", (x,), backward, (), saves_output=True)
 
 
 def softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
@@ -1201,7 +1214,7 @@ def softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
     def backward(g):
         return ((x, out * (g - np.sum(g * out, axis=a, keepdims=True))),)
 
-    return result(np.asarray(out), "SoftmaxBackward0", (x,), backward, ())
+    return result(np.asarray(out), "SoftmaxBackward0", (x,), backward, (), saves_output=True)
 
 
 # ------------------------------------------------------------------ shape ops
@@ -1831,6 +1844,20 @@ def _slice_scatter(self, src, dim=0, start=None, end=None, step=1):
         return out
 
     return movement([self, _t(src)], f, "SliceScatterBackward0", dtype=self._data.dtype)
+
+
+def _slice(self, dim=0, start=None, end=None, step=1):
+    """Every ``step``-th entry of ``[start, end)`` along ``dim`` (``aten.slice``)."""
+    if int(step) <= 0:
+        raise RuntimeError("slice step must be positive")
+    a = _axis(dim, self._data.ndim)
+
+    def f(p):
+        sl = [builtins.slice(None)] * p.ndim
+        sl[a] = builtins.slice(start, end, int(step))
+        return p[tuple(sl)]
+
+    return movement([self], f, "SliceBackward0")
 
 
 def _select_scatter(self, src, dim, index):
@@ -2584,6 +2611,18 @@ def _tensordot(a, b, dims=2):
             [int(d) for d in np.atleast_1d(dims[0])],
             [int(d) for d in np.atleast_1d(dims[1])],
         )
+    # a contracted pair of a size-1 and a size-n dimension: the size-1 side is broadcast
+    # to n first, as PyTorch does (its gradient then sums back over those n)
+    sa, sb = list(a._data.shape), list(b._data.shape)
+    for i, j in zip(da, db):
+        if sa[i] == 1 and sb[j] != 1:
+            sa[i] = sb[j]
+        elif sb[j] == 1 and sa[i] != 1:
+            sb[j] = sa[i]
+    if tuple(sa) != a._data.shape:
+        a = _expand(a, *sa)
+    if tuple(sb) != b._data.shape:
+        b = _expand(b, *sb)
     letters = "abcdefghijklmnopqrstuvwxyz"
     la = list(letters[: a._data.ndim])
     lb = list(letters[a._data.ndim : a._data.ndim + b._data.ndim])
@@ -2637,7 +2676,9 @@ def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
                 x, "ExpandBackward0", (out,), lambda g: ((out, unbroadcast(g, src_shape)),), ()
             )
             del node
-        self._grad_fn = out._grad_fn
+        new_node = self._grad_fn = out._grad_fn
+        if new_node is not None and new_node.output is not None:
+            new_node.output = (weakref.ref(self), self._version)  # its saved result is self now
         self.requires_grad = True
     return self
 
@@ -3357,6 +3398,7 @@ FUNCTIONS: Dict[str, Callable] = {
     "triu_indices": _triu_indices,
     "einsum": _einsum,
     "tensordot": _tensordot,
+    "slice_copy": _slice,
     "softmax": softmax,
     "log_softmax": log_softmax,
     "maximum": maximum,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import weakref
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -83,17 +84,22 @@ def result(
     inputs: Sequence["Tensor"],
     backward,
     saved: Optional[Sequence["Tensor"]] = None,
+    saves_output: bool = False,
 ) -> "Tensor":
     """A new tensor; with a node when grad mode is on and any input requires grad.
 
     ``saved`` are the inputs whose values ``backward`` reads (default: all of
     them); modifying one in place before the backward pass then raises.
+    ``saves_output``: ``backward`` reads the output's values too (PyTorch saves
+    the result of these ops), so modifying the output in place raises as well.
     """
     out = const(data)
     if grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
-                out._grad_fn = Node(name, inputs, backward, saved)
+                node = out._grad_fn = Node(name, inputs, backward, saved)
+                if saves_output:
+                    node.output = (weakref.ref(out), out._version)
                 out.requires_grad = True
                 return out
     return out

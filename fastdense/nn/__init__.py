@@ -1,7 +1,7 @@
 """PyTorch-compatible neural-network modules (``torch.nn``), one concept family per file.
 
 ``module`` (Module and hooks), ``container``, ``linear``, ``activation``,
-``normalization``, ``dropout``, ``loss``, ``embedding``, ``flatten``; their
+``normalization``, ``dropout``, ``loss``, ``embedding``, ``flatten``, ``distance``; their
 functional forms in ``functional``, initialisers in ``init``, helpers in ``utils``.
 
 Examples
@@ -20,6 +20,7 @@ from ..autograd import Parameter
 from . import (
     activation,
     container,
+    distance,
     dropout,
     embedding,
     flatten,
@@ -35,9 +36,11 @@ from . import (
 # re-exports them (a new module class is one entry there, not three).
 from .activation import *  # noqa: F403
 from .container import *  # noqa: F403
+from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .flatten import *  # noqa: F403
+from .lazy import LazyModuleMixin, UninitializedParameter
 from .linear import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .module import Module
@@ -46,6 +49,8 @@ from .normalization import *  # noqa: F403
 __all__ = [
     "Module",
     "Parameter",
+    "UninitializedParameter",
+    "LazyModuleMixin",
     *container.__all__,
     *linear.__all__,
     *activation.__all__,
@@ -54,6 +59,7 @@ __all__ = [
     *loss.__all__,
     *embedding.__all__,
     *flatten.__all__,
+    *distance.__all__,
     "functional",
     "init",
     "utils",

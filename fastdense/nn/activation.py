@@ -4,8 +4,8 @@ Each is a thin shell over its function in :mod:`fastdense.nn.functional`,
 with PyTorch's constructor arguments, defaults and ``extra_repr``. ``ReLU``,
 ``LeakyReLU`` (slope >= 0), ``Tanh`` and ``Sigmoid`` after a ``Linear`` in a
 ``Sequential`` run fused with it in one kernel (see ``container.py``).
-``inplace=True`` is accepted and computes out of place (values are eager and
-the result is the same; the input is not overwritten).
+``inplace=True`` overwrites the input tensor, as PyTorch's in-place forms do
+(its version is bumped; a leaf that requires grad raises outside ``no_grad``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -80,7 +80,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -114,6 +114,9 @@ class _Inplace(_Parameterless):
         super().__init__()
         self.inplace = inplace
 
+    def forward(self, input: Any) -> Tensor:
+        return type(self)._fn(input, self.inplace)
+
     def extra_repr(self) -> str:
         return _inplace(self.inplace)
 
@@ -126,7 +129,7 @@ class ReLU6(Module):
         self.min_val, self.max_val, self.inplace = 0.0, 6.0, inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.relu6(input)
+        return F.relu6(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace(self.inplace)
@@ -142,7 +145,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = float(min_val), float(max_val), inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (
@@ -196,7 +199,7 @@ class RReLU(Module):
         self.lower, self.upper, self.inplace = float(lower), float(upper), inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.rrelu(input, self.lower, self.upper, self.training)
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (
@@ -212,7 +215,7 @@ class ELU(Module):
         self.alpha, self.inplace = float(alpha), inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -222,7 +225,7 @@ class CELU(ELU):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (``torch.nn.CELU``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
 
 class SELU(_Inplace):
@@ -264,11 +267,17 @@ class Hardswish(_Inplace):
 
     _fn = F.hardswish
 
+    def extra_repr(self) -> str:
+        return ""  # (PyTorch's repr does not show inplace here)
+
 
 class Hardsigmoid(_Inplace):
     """``relu6(x + 3) / 6`` (``torch.nn.Hardsigmoid``)."""
 
     _fn = F.hardsigmoid
+
+    def extra_repr(self) -> str:
+        return ""  # (PyTorch's repr does not show inplace here)
 
 
 class Softplus(Module):
@@ -320,7 +329,7 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = float(threshold), float(value), inplace
 
     def forward(self, input: Any) -> Tensor:
-        return F.threshold(input, self.threshold, self.value)
+        return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (

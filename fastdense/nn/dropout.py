@@ -1,6 +1,7 @@
 """Dropout modules (``torch.nn.modules.dropout``).
 
-``Dropout``, ``Dropout1d``, ``AlphaDropout`` and ``FeatureAlphaDropout``.
+``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``, ``AlphaDropout`` and
+``FeatureAlphaDropout``.
 
 Active in training mode only; the masks come from the generator seeded by
 :func:`fastdense.manual_seed` (PyTorch's distributions, not its stream of
@@ -15,7 +16,14 @@ from ..autograd import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "AlphaDropout", "FeatureAlphaDropout"]
+__all__ = [
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+]
 
 
 class _DropoutNd(Module):
@@ -38,25 +46,44 @@ class Dropout(_DropoutNd):
     """
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_DropoutNd):
     """Zero whole channels of (N, C, L) or (C, L) input in training (``torch.nn.Dropout1d``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout1d(input, self.p, self.training)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of (N, C, H, W) input in training (``torch.nn.Dropout2d``).
+
+    PyTorch's input rules and warnings: a 3-D input is taken as (N, C, L),
+    other ranks warn (see :func:`fastdense.nn.functional.dropout2d`).
+    """
+
+    def forward(self, input: Any) -> Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input in training
+    (``torch.nn.Dropout3d``)."""
+
+    def forward(self, input: Any) -> Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps SELU's self-normalisation (``torch.nn.AlphaDropout``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.alpha_dropout(input, self.p, self.training)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     """:class:`AlphaDropout` of whole channels (``torch.nn.FeatureAlphaDropout``)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.feature_alpha_dropout(input, self.p, self.training)
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from .. import _kernels
 from .._random import default_generator
+from .._tensor.ops import inplace as _engine_inplace
+from .._tensor.ops import with_out as _with_out
 from .._validation import MAX_BLAS_DIM, to_ndarray
 from ..autograd import (
     DtypeError,
@@ -94,6 +97,8 @@ __all__ = [
     "alpha_dropout",
     "feature_alpha_dropout",
     "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "embedding",
     "embedding_bag",
     "one_hot",
@@ -117,6 +122,12 @@ __all__ = [
     "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    # distances
+    "pairwise_distance",
+    "pdist",
+    "cosine_similarity",
+    "normalize",
 ]
 
 _ACT = _kernels.ACTIVATIONS
@@ -287,7 +298,10 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         def backward(g):
             return _dense_backward(g, x, W, b, a, code, slope)
 
-        res._grad_fn = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        if a is not None:  # the backward reads the activation's output: changing it raises
+            node.output = (weakref.ref(res), res._version)
+        res._grad_fn = node
         res.requires_grad = True
     return res
 
@@ -317,8 +331,32 @@ def _activation(input: Any, code: int, slope: float, name: str) -> Tensor:
     return kernel_activation(input, code, slope, name)
 
 
+# the in-place activations whose PyTorch backward reads their result (relu_, elu_, ...):
+# modifying the tensor again before the backward pass raises, as there
+_INPLACE_SAVES_RESULT = frozenset(["relu", "leaky_relu", "elu", "celu", "selu", "rrelu"])
+
+
+def _in_place(fn: Callable, input: Any, name: str, *args: Any) -> Tensor:
+    """``fn(input, *args)`` written into ``input`` (``inplace=True``): PyTorch's ``op_``.
+
+    The input tensor is modified and returned, its version bumped, and it
+    takes the op's node (the engine's in-place rule); a leaf that requires
+    grad raises PyTorch's RuntimeError outside ``no_grad``. A NumPy array or
+    list is not a tensor to modify: the result is computed out of place.
+    """
+    if not isinstance(input, Tensor):
+        return fn(input, *args)
+    out = _engine_inplace(lambda src: fn(src, *args), name)(input)
+    node = out._grad_fn
+    if name in _INPLACE_SAVES_RESULT and node is not None:
+        node.output = (weakref.ref(out), out._version)
+    return out
+
+
 def relu(input: Any, inplace: bool = False) -> Tensor:
-    """``max(input, 0)`` element-wise (``inplace`` is accepted and ignored)."""
+    """``max(input, 0)`` element-wise; ``inplace=True`` overwrites ``input`` (``F.relu``)."""
+    if inplace:
+        return _in_place(relu, input, "relu")
     return _activation(input, _ACT["relu"], 0.0, "ReluBackward0")
 
 
@@ -327,13 +365,27 @@ def _kernel_slope(negative_slope: float) -> bool:
     return math.isfinite(negative_slope) and negative_slope >= 0
 
 
+def _no_inplace_negative_slope(g: Any) -> Any:
+    raise RuntimeError(
+        "In-place leakyReLu backward calculation is triggered with a negative slope which is "
+        "not supported. This is caused by calling in-place forward function with a negative "
+        "slope, please call out-of-place version instead."
+    )
+
+
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``input`` where positive, else ``negative_slope * input`` (``F.leaky_relu``).
 
-    A finite slope >= 0 runs in the activation kernel (its gradient from the
-    output); any other slope is computed from the input, as PyTorch does:
-    the gradient is 1 where ``input > 0``, else ``negative_slope``.
+    A finite slope >= 0 runs in the activation kernel; any other slope is
+    computed with NumPy. The gradient is 1 where ``input > 0``, else
+    ``negative_slope`` (from the input, as PyTorch saves it). ``inplace=True``
+    overwrites ``input``; its backward refuses a negative slope, as PyTorch's.
     """
+    if inplace:
+        res = _in_place(leaky_relu, input, "leaky_relu", negative_slope)
+        if float(negative_slope) < 0 and res._grad_fn is not None:
+            res._grad_fn._backward = _no_inplace_negative_slope
+        return res
     slope = float(negative_slope)
     if _kernel_slope(slope):
         return _activation(input, _ACT["leaky_relu"], slope, "LeakyReluBackward0")
@@ -371,6 +423,8 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     x = _tensor_or_const(input)
     if not training or p == 0.0:
         return x
+    if inplace:
+        return _in_place(dropout, input, "dropout", p, training)
     xd = x._value()
     if p == 1.0:
         scale = np.zeros(xd.shape, dtype=xd.dtype)
@@ -384,18 +438,19 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 
 
 def _loss_operands(input, target):
-    """(input tensor, its contiguous data, target data of the same shape and dtype)."""
+    """(input tensor, its contiguous data, target data of the same shape and dtype, the
+    target tensor when it requires a gradient else None)."""
     x = input if isinstance(input, Tensor) else _const(_float_array(input))
     xd = x._value()
     if xd.dtype not in (_F32, _F64):
         x = x.to(np.float32)
         xd = x._value()
+    y = None
     if isinstance(target, Tensor):
         if target.requires_grad and _grad_mode.enabled:
-            raise RuntimeError(
-                "fastdense does not compute gradients with respect to the loss target; "
-                "pass target.detach()"
-            )
+            if target._data.dtype.kind != "f":
+                raise RuntimeError("only floating-point targets can require gradients")
+            y = target
         td = target._value()
     else:
         td = target if type(target) is np.ndarray else to_ndarray(target, "target")
@@ -411,7 +466,7 @@ def _loss_operands(input, target):
         td = np.ascontiguousarray(td, dtype=xd.dtype)
     if not xd.flags.c_contiguous:
         xd = np.ascontiguousarray(xd)
-    return x, xd, td
+    return x, xd, td, y
 
 
 def _flat_weight(weight, shape, dtype, name):
@@ -428,22 +483,24 @@ def _flat_weight(weight, shape, dtype, name):
     return np.ascontiguousarray(w, dtype=dtype).reshape(-1)
 
 
-def _loss_result(x, total, dz, per, shape, n, reduction, name):
+def _loss_result(x, total, dz, per, shape, n, reduction, name, y=None, dy=None):
+    """The loss tensor; its gradient ``dz * g`` for the input and, when the target ``y``
+    requires one, ``dy * g`` for the target (dz and dy already carry "mean"'s 1/n)."""
     dtype = dz.dtype
     if reduction == "none":
         out = per.reshape(shape)
-
-        def backward(g):
-            return ((x, dz * g),)
     else:
         if reduction == "mean":
             total = total / n if n else float("nan")
         out = np.asarray(total, dtype=dtype)
 
-        def backward(g):
-            return ((x, dz if g == 1 else dz * g),)
+    def backward(g):
+        grads = [(x, dz if reduction != "none" and g == 1 else dz * g)]
+        if y is not None:
+            grads.append((y, np.asarray(dy * g, dtype=y._data.dtype)))
+        return grads
 
-    return _result(out, name, (x,), backward)
+    return _result(out, name, (x,) if y is None else (x, y), backward)
 
 
 def binary_cross_entropy_with_logits(
@@ -482,7 +539,7 @@ def binary_cross_entropy_with_logits(
         0-d for "mean"/"sum", else of the input's shape.
     """
     reduction = _reduction(size_average, reduce, reduction)
-    x, xd, td = _loss_operands(input, target)
+    x, xd, td, y = _loss_operands(input, target)
     shape, dtype, n = xd.shape, xd.dtype, xd.size
     cols = shape[-1] if shape else 1
     rows = math.prod(shape[:-1]) if shape else 1
@@ -509,8 +566,16 @@ def binary_cross_entropy_with_logits(
     total = _kernels.bce_with_logits(
         xd.reshape(rows, cols), td.reshape(rows, cols), w, pw, dz.reshape(rows, cols), per, scale
     )
+    dy = None
+    if y is not None:  # dl/dy = w ((1 - p) log sigmoid(z) - z)
+        dy = -xd
+        if pos_weight is not None:
+            dy = dy + (1 - pw) * -_softplus_array(-xd)
+        if weight is not None:
+            dy = dy * w.reshape(shape)
+        dy = dy * scale
     return _loss_result(
-        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyWithLogitsBackward0"
+        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyWithLogitsBackward0", y, dy
     )
 
 
@@ -542,7 +607,7 @@ def binary_cross_entropy(
     Tensor
     """
     reduction = _reduction(size_average, reduce, reduction)
-    x, xd, td = _loss_operands(input, target)
+    x, xd, td, y = _loss_operands(input, target)
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     if td.size and not (td.min() >= 0 and td.max() <= 1):
@@ -553,7 +618,16 @@ def binary_cross_entropy(
     dz = np.empty(shape, dtype=dtype)
     per = np.empty(n if reduction == "none" else 0, dtype=dtype)
     total = _kernels.bce_probs(xd.reshape(-1), td.reshape(-1), w, dz.reshape(-1), per, scale)
-    return _loss_result(x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0")
+    dy = None
+    if y is not None:  # dl/dy = -w logit(p), unclamped (PyTorch's formula)
+        with np.errstate(divide="ignore"):
+            dy = -np.log(xd / (1 - xd))
+        if weight is not None:
+            dy = dy * w.reshape(shape)
+        dy = dy * scale
+    return _loss_result(
+        x, total, dz, per, shape, n, reduction, "BinaryCrossEntropyBackward0", y, dy
+    )
 
 
 # ================================================================ multi-class
@@ -644,7 +718,7 @@ def log_softmax(
             return ((x, g * 0),)
         return ((x, g - np.exp(out) * np.sum(g, axis=axis, keepdims=True)),)
 
-    return _result(out, "LogSoftmaxBackward0", (x,), backward)
+    return _result(out, "LogSoftmaxBackward0", (x,), backward, (), saves_output=True)
 
 
 def softmax(
@@ -679,7 +753,7 @@ def softmax(
             return ((x, g * 0),)
         return ((x, out * (g - np.sum(g * out, axis=axis, keepdims=True))),)
 
-    return _result(out, "SoftmaxBackward0", (x,), backward)
+    return _result(out, "SoftmaxBackward0", (x,), backward, (), saves_output=True)
 
 
 # ------------------------------------------------------------------- the losses
@@ -1094,6 +1168,8 @@ def hardtanh(
     lo, hi = _num(min_val, "min_val"), _num(max_val, "max_val")
     if lo > hi:
         raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return _in_place(hardtanh, input, "hardtanh", lo, hi)
     return _pointwise(
         input, lambda x: np.clip(x, lo, hi), lambda x, y: (x > lo) & (x < hi), "HardtanhBackward0"
     )
@@ -1101,12 +1177,14 @@ def hardtanh(
 
 def relu6(input: Any, inplace: bool = False) -> Tensor:
     """``min(max(x, 0), 6)`` (``F.relu6``)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x) - 1)`` (``F.elu``)."""
     a = _num(alpha, "alpha")
+    if inplace:
+        return _in_place(elu, input, "elu", a)
     return _pointwise(
         input,
         lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
@@ -1118,6 +1196,8 @@ def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (``F.celu``)."""
     a = _num(alpha, "alpha")
+    if inplace:
+        return _in_place(celu, input, "celu", a)
     if a == 0:
         raise RuntimeError("ZeroDivisionError")
     return _pointwise(
@@ -1134,6 +1214,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Any, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with the self-normalising constants (``F.selu``)."""
+    if inplace:
+        return _in_place(selu, input, "selu")
     a, s = _SELU_ALPHA, _SELU_SCALE
     return _pointwise(
         input,
@@ -1150,6 +1232,8 @@ def _sigmoid_array(x: np.ndarray) -> np.ndarray:
 
 def silu(input: Any, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (``F.silu``)."""
+    if inplace:
+        return _in_place(silu, input, "silu")
 
     def d(x, y):
         s = _sigmoid_array(x)
@@ -1164,6 +1248,8 @@ def _softplus_array(x: np.ndarray) -> np.ndarray:
 
 def mish(input: Any, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))`` (``F.mish``)."""
+    if inplace:
+        return _in_place(mish, input, "mish")
 
     def d(x, y):
         t = np.tanh(_softplus_array(x))
@@ -1174,6 +1260,8 @@ def mish(input: Any, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Any, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6`` (``F.hardswish``)."""
+    if inplace:
+        return _in_place(hardswish, input, "hardswish")
     return _pointwise(
         input,
         lambda x: x * np.clip(x + 3, 0, 6) / 6,
@@ -1184,6 +1272,8 @@ def hardswish(input: Any, inplace: bool = False) -> Tensor:
 
 def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6`` (``F.hardsigmoid``)."""
+    if inplace:
+        return _in_place(hardsigmoid, input, "hardsigmoid")
     return _pointwise(
         input,
         lambda x: np.clip(x + 3, 0, 6) / 6,
@@ -1235,9 +1325,15 @@ def tanhshrink(input: Any) -> Tensor:
     )
 
 
+def _threshold(input: Any, th: float, v: float) -> Tensor:
+    return threshold(input, th, v)
+
+
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``x`` where ``x > threshold``, else ``value`` (``F.threshold``)."""
     th, v = _num(threshold, "threshold"), _num(value, "value")
+    if inplace:
+        return _in_place(_threshold, input, "threshold", th, v)
     return _pointwise(
         input, lambda x: np.where(x > th, x, v), lambda x, y: x > th, "ThresholdBackward0"
     )
@@ -1334,6 +1430,8 @@ def rrelu(
     lo, hi = _num(lower, "lower"), _num(upper, "upper")
     if lo > hi:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if inplace:
+        return _in_place(rrelu, input, "rrelu", lo, hi, training)
     if not training:
         return leaky_relu(input, (lo + hi) / 2)
     x = _float_t(input)
@@ -1664,6 +1762,8 @@ def alpha_dropout(
     Dropped elements take SELU's saturation value, then all are rescaled by
     PyTorch's affine map; the mask comes from fastdense's generator.
     """
+    if inplace and training and p > 0:
+        return _in_place(_alpha_dropout, input, "alpha_dropout", p, training, False)
     return _alpha_dropout(input, p, training, False)
 
 
@@ -1671,7 +1771,32 @@ def feature_alpha_dropout(
     input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
 ) -> Tensor:
     """:func:`alpha_dropout` of whole channels (dim 1) (``F.feature_alpha_dropout``)."""
+    if inplace and training and p > 0:
+        return _in_place(_alpha_dropout, input, "feature_alpha_dropout", p, training, True)
     return _alpha_dropout(input, p, training, True)
+
+
+def _feature_dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Zero whole channels (dim 1) of an (N, C, *) input, scale the rest by ``1 / (1 - p)``:
+    one draw per (sample, channel), as PyTorch's ``feature_dropout``."""
+    if not training or p == 0 or x.numel() == 0:
+        return x
+    xd = x._value()
+    if xd.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if p == 1:
+        return _masked(x, np.zeros((), xd.dtype), 0, "MulBackward0")
+    shape = xd.shape[:2] + (1,) * (xd.ndim - 2)
+    keep = (default_generator().random(shape) < 1 - p).astype(xd.dtype)
+    return _masked(x, keep * xd.dtype.type(1 / (1 - p)), 0, "MulBackward0")
+
+
+def _unbatched_feature_dropout(x: Tensor, p: float, training: bool, batched: bool) -> Tensor:
+    """:func:`_feature_dropout` of an input without its batch dimension (added, then removed)."""
+    if batched:
+        return _feature_dropout(x, p, training)
+    out = _feature_dropout(x.unsqueeze(0), p, training)
+    return out.squeeze(0)
 
 
 def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -1685,15 +1810,60 @@ def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
             "dropout on inputs with 1 spatial dimension, a channel dimension, "
             "and an optional batch dimension (i.e. 2D or 3D inputs)."
         )
-    if not training or p == 0:
-        return x
-    xd = x._value()
-    batched = xd.ndim == 3
-    shape = (xd.shape[:2] if batched else xd.shape[:1]) + (1,)
-    if p == 1:
-        return _masked(x, np.zeros((), xd.dtype), 0, "MulBackward0")
-    keep = (default_generator().random(shape) < 1 - p).astype(xd.dtype)
-    return _masked(x, keep * xd.dtype.type(1 / (1 - p)), 0, "MulBackward0")
+    if inplace and training and p > 0:
+        return _in_place(_unbatched_feature_dropout, x, "dropout1d", p, training, x.ndim == 3)
+    return _unbatched_feature_dropout(x, p, training, x.ndim == 3)
+
+
+def _feature_dropout_warning(name: str, ndim: int, spatial: int) -> None:
+    lo, hi = spatial + 1, spatial + 2
+    if ndim not in (lo, hi):
+        warnings.warn(
+            f"{name}: Received a {ndim}-D input to {name}, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that "
+            f"{name} exists to provide channel-wise dropout on inputs with {spatial} "
+            "spatial dimensions, a channel dimension, and an optional batch dimension "
+            f"(i.e. {lo}D or {hi}D inputs).",
+            stacklevel=3,
+        )
+
+
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) input, scale the rest (``F.dropout2d``).
+
+    As PyTorch: any other number of dimensions warns (deprecated there) and
+    drops channels of dim 1; a 3-D input is taken as (N, C, L) with a warning.
+    """
+    p = _check_p(p)
+    x = _tensor_or_const(input)
+    _feature_dropout_warning("dropout2d", x.ndim, 2)
+    if x.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    if inplace and training and p > 0:
+        return _in_place(_feature_dropout, x, "dropout2d", p, training)
+    return _feature_dropout(x, p, training)
+
+
+def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input (``F.dropout3d``).
+
+    As PyTorch: any other number of dimensions warns (deprecated there) and is
+    treated as unbatched (a batch dimension added, then removed).
+    """
+    p = _check_p(p)
+    x = _tensor_or_const(input)
+    _feature_dropout_warning("dropout3d", x.ndim, 3)
+    if inplace and training and p > 0:
+        return _in_place(_unbatched_feature_dropout, x, "dropout3d", p, training, x.ndim == 5)
+    return _unbatched_feature_dropout(x, p, training, x.ndim == 5)
 
 
 # ==================================================================== embeddings
@@ -2465,3 +2635,115 @@ def triplet_margin_loss(
         ]
 
     return _result(out, "TripletMarginLossBackward0", (ta, tp, tn), backward)
+
+
+# ================================================================ distances
+# Composed from the engine's graph ops (norm, sub, div, clamp): each gradient is
+# the chain of those ops' formulas, as PyTorch composes them in ATen.
+
+
+def _float_pair(x1: Any, x2: Any) -> Tuple[Tensor, Tensor]:
+    a = _float_t(x1)
+    b = x2 if isinstance(x2, Tensor) else _operand_as(x2, a._data.dtype, "x2")
+    return a, b
+
+
+def pairwise_distance(
+    x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``||x1 - x2 + eps||_p`` along the last dimension (``F.pairwise_distance``).
+
+    ``x1`` and ``x2`` broadcast; the last dimension is that of the one with more
+    dimensions (a 0-d result for two vectors).
+    """
+    a, b = _float_pair(x1, x2)
+    dim = max(a._data.ndim, b._data.ndim) - 1
+    return ((a - b) + eps).norm(p, dim=dim if dim >= 0 else None, keepdim=keepdim)
+
+
+def pdist(input: Any, p: float = 2.0) -> Tensor:
+    """The p-norm distances between the rows of a 2-D ``input`` (``F.pdist``).
+
+    Row pairs ``(i, j)`` with ``i < j`` in row-major order: ``N (N - 1) / 2``
+    values for ``N`` rows. ``p`` must be non-negative.
+    """
+    x = _float_t(input)
+    if x._data.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {x._data.ndim}D")
+    if float(p) < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = np.triu_indices(x._data.shape[0], 1)
+    return (x[i] - x[j]).norm(float(p), dim=1)
+
+
+def _value_clamped(t: Tensor, low: float) -> Tensor:
+    """``t`` with its values raised to ``low``, its gradient that of ``t`` unchanged
+    (PyTorch clamps the norms of cosine_similarity in place, outside autograd)."""
+    return _result(
+        np.maximum(t._data, np.asarray(low, t._data.dtype)),
+        "CloneBackward0",
+        (t,),
+        lambda g: ((t, g),),
+    )
+
+
+def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps))`` along ``dim`` (broadcast).
+
+    Each operand is divided by its own clamped norm before the product, as
+    PyTorch does (no overflow of ``||x1|| ||x2||``); the clamp changes the
+    norms' values but not their gradients, as in PyTorch.
+    """
+    a, b = _float_pair(x1, x2)
+    shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+    a, b = a.expand(*shape), b.expand(*shape)
+    if not shape:
+        a, b, dim = a.reshape(1), b.reshape(1), 0
+    na = _value_clamped(a.norm(2, dim=dim, keepdim=True), eps)
+    nb = _value_clamped(b.norm(2, dim=dim, keepdim=True), eps)
+    out = ((a / na) * (b / nb)).sum(dim)
+    return out.reshape(()) if not shape else out
+
+
+def normalize(
+    input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim`` (``F.normalize``)."""
+    x = _float_t(input)
+    denom = x.norm(p, dim=dim, keepdim=True).clamp_min(eps).expand_as(x)
+    return _with_out(lambda a, b: a.div(b))(x, denom, out=out)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    *,
+    distance_function: Optional[Callable] = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with any distance ``d``
+    (``F.triplet_margin_with_distance_loss``; ``d`` is :func:`pairwise_distance` by default).
+
+    ``swap`` uses ``min(d(a, n), d(p, n))`` for the negative distance.
+    """
+    if margin <= 0:
+        raise ValueError(
+            f"triplet_margin_with_distance_loss: expected margin to be greater than 0, "
+            f"got {margin} instead"
+        )
+    reduction = _reduction(None, None, reduction)
+    a, pos, neg = _float_t(anchor), _float_t(positive), _float_t(negative)
+    if not a._data.ndim == pos._data.ndim == neg._data.ndim:
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same "
+            f"number of dimensions, but got: anchor {a._data.ndim}D, positive "
+            f"{pos._data.ndim}D, and negative {neg._data.ndim}D inputs"
+        )
+    d = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = _float_t(d(a, pos)), _float_t(d(a, neg))
+    if swap:
+        d_neg = d_neg.minimum(_float_t(d(pos, neg)))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)

@@ -8,12 +8,14 @@ from typing import Any, Optional
 import numpy as np
 
 from .._random import default_generator
+from .._tensor.parameter import UninitializedParameter
 from .._validation import MAX_BLAS_DIM
 from ..autograd import Parameter, Tensor
 from . import functional as F
+from .lazy import LazyModuleMixin
 from .module import Module, _factory_dtype
 
-__all__ = ["Identity", "Linear", "Bilinear"]
+__all__ = ["Identity", "Linear", "LazyLinear", "Bilinear"]
 
 
 def _uniform_reset(weight: Parameter, bias: Optional[Parameter], fan_in: int) -> None:
@@ -94,6 +96,64 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """A :class:`Linear` whose ``in_features`` the first input gives (``torch.nn.LazyLinear``).
+
+    Until the first forward, ``weight`` and ``bias`` are
+    :class:`~fastdense.nn.UninitializedParameter` objects and ``in_features``
+    is 0; the first forward sets ``in_features = input.shape[-1]``,
+    materializes both in place, draws them as :class:`Linear` does, and the
+    module becomes a :class:`Linear`. An optimizer may be built before that
+    (it holds the same objects). ``state_dict()`` holds the uninitialized
+    parameters; ``load_state_dict`` into an uninitialized module takes the
+    loaded shapes (``in_features`` then stays 0, as in PyTorch). Anything
+    that reads their values before (an op, ``.shape``, ``nn.init``) raises
+    PyTorch's errors.
+
+    Parameters
+    ----------
+    out_features : int
+    bias : bool, default=True
+    device : None or "cpu"
+    dtype : float32 (default) or float64
+    """
+
+    cls_to_become = Linear
+    weight: UninitializedParameter  # type: ignore[assignment]
+    bias: Optional[UninitializedParameter]  # type: ignore[assignment]
+
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+        Module.__init__(self)
+        _check_features(out_features=out_features)
+        dt = _factory_dtype(device, dtype)
+        self.in_features = 0
+        self.out_features = int(out_features)
+        self.weight = UninitializedParameter(dtype=dt)
+        if bias:
+            self.bias = UninitializedParameter(dtype=dt)
+        else:
+            self.register_parameter("bias", None)
+        self._lazy_init()
+
+    def reset_parameters(self) -> None:
+        """Draw the parameters once they are initialized (a no-op before, as in PyTorch)."""
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Any, *args: Any) -> None:
+        """Materialize ``weight`` (out_features, input.shape[-1]) and ``bias``, then draw them."""
+        if self.has_uninitialized_params():
+            shape = np.shape(input._data if isinstance(input, Tensor) else input)
+            if not shape:
+                raise RuntimeError("LazyLinear: the input needs at least 1 dimension")
+            _check_features(in_features=int(shape[-1]))
+            self.in_features = int(shape[-1])
+            self.weight.materialize((self.out_features, self.in_features))
+            if self.bias is not None:
+                self.bias.materialize((self.out_features,))
+            self.reset_parameters()
 
 
 class Identity(Module):

@@ -7,7 +7,7 @@ including the legacy ``size_average``/``reduce``; class weights are buffers.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -35,6 +35,7 @@ __all__ = [
     "MultiMarginLoss",
     "SoftMarginLoss",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
 ]
 
 
@@ -402,6 +403,50 @@ class TripletMarginLoss(_Loss):
             margin=self.margin,
             p=self.p,
             eps=self.eps,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with any distance ``d``
+    (``torch.nn.TripletMarginWithDistanceLoss``; ``d`` is ``F.pairwise_distance`` by default).
+
+    Parameters
+    ----------
+    distance_function : callable, optional
+        ``d(x, y)``, a tensor of distances; ``F.pairwise_distance`` when None.
+    margin : float, default=1.0
+        Must be positive.
+    swap : bool, default=False
+        Use ``min(d(a, n), d(p, n))`` as the negative distance.
+    reduction : {"mean", "sum", "none"}, default="mean"
+    """
+
+    def __init__(
+        self,
+        *,
+        distance_function: Optional[Callable] = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(None, None, reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, "
+                f"got {margin} instead"
+            )
+        self.distance_function = distance_function
+        self.margin, self.swap = float(margin), swap
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Tensor:
+        return F.triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
             swap=self.swap,
             reduction=self.reduction,
         )

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _dtypes as _dt
 from .. import _version
+from .._tensor.parameter import UninitializedParameter
 from .._validation import to_ndarray, warn_if_other_version
 from ..autograd import Parameter, Tensor, _const, _resolve_dtype, _to_dtype, check_device
 
@@ -320,8 +321,10 @@ class Module:
         for key, _, kind, _, v in self._state_items(prefix):
             if kind == "_buffers":
                 out[key] = _const(v)
-            else:
-                out[key] = v if keep_vars else _const(v._data)
+            else:  # (an uninitialized parameter of a lazy module is itself, as in PyTorch)
+                out[key] = (
+                    v if keep_vars or isinstance(v, UninitializedParameter) else _const(v._data)
+                )
         return out
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
@@ -350,15 +353,24 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        errors, todo, own = [], [], []
+        errors: list = []
+        todo: list = []
+        own: list = []
         for key, m, kind, name, cur in self._state_items():
             own.append(key)
             if key not in state_dict:
                 continue
             value = state_dict[key]
+            if isinstance(value, UninitializedParameter):
+                if isinstance(cur, UninitializedParameter):
+                    continue  # nothing to load, still uninitialized (as PyTorch)
+                raise RuntimeError(UninitializedParameter.SHAPE_ERROR)  # (PyTorch's error)
             if isinstance(value, Tensor):
                 value = value._value()
             arr = to_ndarray(value, f"state_dict[{key!r}]")
+            if isinstance(cur, UninitializedParameter):  # a lazy module takes the loaded shape
+                todo.append((m, kind, name, cur, arr))
+                continue
             shape = cur.shape if kind == "_buffers" else cur._data.shape
             if arr.shape != shape:
                 errors.append(
@@ -392,6 +404,8 @@ class Module:
             if kind == "_buffers":
                 np.copyto(cur, arr, casting="unsafe")
             else:
+                if isinstance(cur, UninitializedParameter):
+                    cur.materialize(arr.shape)
                 np.copyto(cur._data, arr, casting="unsafe")
                 cur._version += 1
         return _IncompatibleKeys(missing, unexpected)
@@ -449,7 +463,9 @@ class Module:
             )
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p._data.dtype != dt:
+                if isinstance(p, UninitializedParameter):
+                    p._set_dtype(dt)  # (the dtype it materializes in)
+                elif p is not None and p._data.dtype != dt:
                     p._data = p._data.astype(dt)
                     p._version += 1
                     if p._grad is not None:

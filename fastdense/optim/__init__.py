@@ -12,7 +12,7 @@ Examples
 >>> sched = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -46,12 +46,12 @@ __all__ = [
     "Adafactor",
     "Muon",
     "lr_scheduler",
+    "swa_utils",
 ]
 
 # what torch.optim has and fastdense does not, with the reason (an AttributeError that says so)
 _NOT_PROVIDED = {
     "SparseAdam": "sparse gradients (torch.sparse) are out of fastdense's scope",
-    "swa_utils": "stochastic weight averaging (AveragedModel, SWALR) is not implemented",
 }
 
 

@@ -197,8 +197,19 @@ def _numpy_params(group: Dict[str, Any]) -> Iterator[Tuple[Tensor, np.ndarray, n
         yield p, (-g if maximize else g), p._data
 
 
+# the hook registries of an optimizer (per instance; not pickled, as in PyTorch)
+_HOOK_REGISTRIES = (
+    "_step_pre_hooks",
+    "_step_post_hooks",
+    "_state_dict_pre_hooks",
+    "_state_dict_post_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
+)
+
+
 class _RemovableHandle:
-    """What ``register_step_*_hook`` returns: ``remove()`` unregisters the hook."""
+    """What the ``register_*_hook`` methods return: ``remove()`` unregisters the hook."""
 
     def __init__(self, hooks: Dict[int, Callable], key: int) -> None:
         self._hooks, self._key = hooks, key
@@ -223,8 +234,7 @@ def _tracked_step(step: Callable) -> Callable:
         if d.get("_in_step", False):
             return step(self, *args, **kwargs)
         d["_opt_called"] = True
-        pre = d.get("_step_pre_hooks")
-        for hook in list(pre.values()) if pre else ():
+        for hook in self._hooks("_step_pre_hooks") if d.get("_step_pre_hooks") else ():
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -238,8 +248,7 @@ def _tracked_step(step: Callable) -> Callable:
             out = step(self, *args, **kwargs)
         finally:
             d["_in_step"] = False
-        post = d.get("_step_post_hooks")
-        for hook in list(post.values()) if post else ():
+        for hook in self._hooks("_step_post_hooks") if d.get("_step_post_hooks") else ():
             hook(self, args, kwargs)
         return out
 
@@ -289,12 +298,25 @@ class Optimizer:
         # hooks are often lambdas or bound to other objects: not part of a pickle (PyTorch
         # does not keep them either)
         state = {
-            k: v
-            for k, v in self.__dict__.items()
-            if k not in ("_step_pre_hooks", "_step_post_hooks", "_in_step")
+            k: v for k, v in self.__dict__.items() if k not in _HOOK_REGISTRIES + ("_in_step",)
         }
         state["_fastdense_version"] = _version.__version__
         return state
+
+    def _add_hook(self, registry: str, hook: Callable, prepend: bool = False) -> _RemovableHandle:
+        """Register ``hook`` in one of :data:`_HOOK_REGISTRIES` (first with ``prepend``)."""
+        hooks = self.__dict__.setdefault(registry, {})
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        if prepend:
+            rest = [(k, h) for k, h in hooks.items() if k != key]
+            hooks.clear()
+            hooks[key] = hook
+            hooks.update(rest)
+        return _RemovableHandle(hooks, key)
+
+    def _hooks(self, registry: str) -> List[Callable]:
+        return list(self.__dict__.get(registry, {}).values())
 
     def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` before each :meth:`step`.
@@ -302,17 +324,42 @@ class Optimizer:
         It may return ``(new_args, new_kwargs)`` to replace the step's arguments.
         Returns a handle whose ``remove()`` unregisters it.
         """
-        hooks = self.__dict__.setdefault("_step_pre_hooks", {})
-        key = max(hooks, default=-1) + 1
-        hooks[key] = hook
-        return _RemovableHandle(hooks, key)
+        return self._add_hook("_step_pre_hooks", hook)
 
     def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` after each :meth:`step`; returns a handle."""
-        hooks = self.__dict__.setdefault("_step_post_hooks", {})
-        key = max(hooks, default=-1) + 1
-        hooks[key] = hook
-        return _RemovableHandle(hooks, key)
+        return self._add_hook("_step_post_hooks", hook)
+
+    def register_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> _RemovableHandle:
+        """Call ``hook(optimizer)`` before :meth:`state_dict` builds the state dict.
+
+        ``prepend`` runs it before the hooks already registered. Returns a
+        handle whose ``remove()`` unregisters it.
+        """
+        return self._add_hook("_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> _RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` after :meth:`state_dict` built it; a non-None
+        result replaces the state dict (returned, and passed to the next hook)."""
+        return self._add_hook("_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> _RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before :meth:`load_state_dict` loads; it
+        receives a shallow copy of the caller's dict (it may edit it) and a non-None result
+        replaces it."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> _RemovableHandle:
+        """Call ``hook(optimizer)`` after :meth:`load_state_dict` has loaded the state."""
+        return self._add_hook("_load_state_dict_post_hooks", hook, prepend)
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         state = dict(state)
@@ -443,8 +490,10 @@ class Optimizer:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``.
 
         Parameters are numbered across groups in order, as PyTorch numbers
-        them; the arrays are copies.
+        them; the arrays are copies. The state-dict hooks run before and after.
         """
+        for pre in self._hooks("_state_dict_pre_hooks"):
+            pre(self)
         index: Dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -457,14 +506,26 @@ class Optimizer:
         for p, st in self.state.items():
             key = index[id(p)] if isinstance(p, Tensor) and id(p) in index else p
             state[key] = {k: _copy_value(v) for k, v in st.items()}
-        return {"state": state, "param_groups": groups}
+        out: Dict[str, Any] = {"state": state, "param_groups": groups}
+        for post in self._hooks("_state_dict_post_hooks"):
+            res = post(self, out)
+            if res is not None:
+                out = res
+        return out
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """Load a state from :meth:`state_dict`, or from a PyTorch optimizer's state_dict.
 
         Tensors (NumPy arrays or torch tensors) are copied into arrays of each
-        parameter's dtype; ``step`` becomes a Python float.
+        parameter's dtype; ``step`` becomes a Python float. The load-state-dict pre-hooks
+        see a shallow copy of ``state_dict`` first; the post-hooks run after loading.
         """
+        if isinstance(state_dict, dict):
+            state_dict = state_dict.copy()
+        for pre in self._hooks("_load_state_dict_pre_hooks"):
+            res = pre(self, state_dict)
+            if res is not None:
+                state_dict = res
         if (
             not isinstance(state_dict, dict)
             or "state" not in state_dict
@@ -512,6 +573,8 @@ class Optimizer:
             new_groups.append(s)
         self.state = state
         self.param_groups = new_groups
+        for post in self._hooks("_load_state_dict_post_hooks"):
+            post(self)
 
     # state entries that are scalars (Python floats here, 0-d tensors in PyTorch), and
     # array entries whose shape is not the parameter's (e.g. Adafactor's factored moments)

@@ -461,6 +461,12 @@ for _name in _ops.INPLACE:
 del _name, _meth, _fn
 
 
+# distances: torch.<name> is F.<name> (PyTorch has both)
+cosine_similarity = nn.functional.cosine_similarity
+pairwise_distance = nn.functional.pairwise_distance
+pdist = nn.functional.pdist
+
+
 def reshape(input: Any, shape: Sequence) -> Tensor:
     """``input.reshape(shape)``."""
     return _t(input).reshape(tuple(shape))
@@ -605,6 +611,7 @@ for _name, _mod in (
     ("nn.utils", nn.utils),
     ("optim", optim),
     ("optim.lr_scheduler", optim.lr_scheduler),
+    ("optim.swa_utils", optim.swa_utils),
 ):
     _sys.modules[f"{__name__}.{_name}"] = _mod
 
