@@ -10,6 +10,7 @@ gradient from the new values.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
@@ -25,6 +26,7 @@ class DtypeError(TypeError, RuntimeError):
     """Wrong dtype: a TypeError (fastdense's convention) and a RuntimeError (PyTorch's)."""
 
 
+_VERSION_OF = operator.attrgetter("_version")
 _KIND = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}
 
 
@@ -78,6 +80,21 @@ class Node:
                 "Trying to backward through the graph a second time; call "
                 ".backward(retain_graph=True) the first time if you need to."
             )
+        if list(map(_VERSION_OF, self.saved)) != self.versions:  # (the check, at C speed)
+            self._raise_modified()
+        if self.output is not None:
+            t = self.output[0]()
+            if t is not None and t._version != self.output[1]:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [torch.{_KIND.get(t._data.dtype.kind, '')}"
+                    f"Tensor {list(t._data.shape)}], which is output 0 of {self.name}, is at "
+                    f"version {t._version}; expected version {self.output[1]} instead."
+                )
+        return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
+
+    def _raise_modified(self) -> None:
+        """The error for a saved input modified in place since the node was recorded."""
         for i, t in enumerate(self.saved):
             v = self.versions[i]
             if t._version != v:
@@ -89,16 +106,6 @@ class Node:
                     f"which is {where} (input {i} of {self.name}), is at version "
                     f"{t._version}; expected version {v} instead."
                 )
-        if self.output is not None:
-            t = self.output[0]()
-            if t is not None and t._version != self.output[1]:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [torch.{_KIND.get(t._data.dtype.kind, '')}"
-                    f"Tensor {list(t._data.shape)}], which is output 0 of {self.name}, is at "
-                    f"version {t._version}; expected version {self.output[1]} instead."
-                )
-        return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
 
     def fn_of(self, t: Any) -> Any:
         """The node that produced input `t` when this node was recorded."""
