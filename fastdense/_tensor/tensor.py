@@ -491,7 +491,7 @@ class Tensor:
                 "fastdense.no_grad(), from inputs that do not require grad, or "
                 "detached?)"
             )
-        shape, dtype = self.shape, self.dtype
+        shape, dtype = self._data.shape, self._data.dtype
         if gradient is None:
             if math.prod(shape) != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -503,7 +503,7 @@ class Tensor:
             if g.shape != shape:
                 raise ShapeError(
                     f"Mismatch in shape: grad_output has a shape of {g.shape} and "
-                    f"output has a shape of {shape}."
+                    f"output has a shape of {self.shape}."
                 )
         if self._grad_fn is None:  # a leaf that requires grad
             accumulate_leaf(self, g)

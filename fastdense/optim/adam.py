@@ -15,6 +15,10 @@ from .optimizer import Optimizer, _check_flags, _check_lr, _check_moments, _scal
 __all__ = ["Adam"]
 
 
+_MOMENTS = ("exp_avg", "exp_avg_sq")
+_MOMENTS_AMSGRAD = (*_MOMENTS, "max_exp_avg_sq")
+
+
 class Adam(Optimizer):
     """Adam (``torch.optim.Adam``), PyTorch's rule; ``AdamW`` with ``decoupled_weight_decay``.
 
@@ -116,7 +120,7 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
             elif amsgrad and st.get("max_exp_avg_sq") is None:
                 st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
-            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+            for key in _MOMENTS_AMSGRAD if amsgrad else _MOMENTS:  # the buffers the step writes
                 _state_buffer(p, st, key)
             if "exp_avg" not in st or "exp_avg_sq" not in st:
                 raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
