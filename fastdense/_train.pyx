@@ -45,6 +45,7 @@ from scipy.linalg.cython_blas cimport sdot, ddot
 cimport fastdense._activations as act
 cimport fastdense._batchnorm as bn
 cimport fastdense._blas as blas
+cimport fastdense._dropout as drp
 cimport fastdense._losses as losses
 cimport fastdense._parallel as par
 cimport fastdense._updates as upd
@@ -126,50 +127,6 @@ cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
 
 
 # --------------------------------------------------------------- primitives
-
-cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept nogil:
-    """The next output of SplitMix64 (Steele, Lea, Flood 2014): a 64-bit counter
-    advanced by the golden-ratio increment, then mixed. Its whole state is one
-    integer, so it runs inside the nogil epoch with no global state."""
-    cdef unsigned long long z
-    state[0] += 0x9E3779B97F4A7C15ULL
-    z = state[0]
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
-
-
-cdef inline unsigned int mix32(unsigned int h) noexcept nogil:
-    """MurmurHash3's 32-bit finalizer: every input bit flips each output bit with
-    probability ~1/2. 32-bit multiplies, so a loop of them vectorizes (AVX2)."""
-    h ^= h >> 16
-    h *= 0x85EBCA6BU
-    h ^= h >> 13
-    h *= 0xC2B2AE35U
-    h ^= h >> 16
-    return h
-
-
-cdef inline void dropout_row_masks(Py_ssize_t n, floating* a, floating* mask, floating* out,
-                                   double p, unsigned long long* rng) noexcept nogil:
-    """Inverted dropout of n values: mask := 0 (probability p) or 1 / (1 - p);
-    out := a * mask (PyTorch's ``input * (bernoulli(1 - p) / (1 - p))``).
-
-    One SplitMix64 draw per call gives a key and a base; value j's uniform is
-    mix32(key ^ (base + j) * golden), counter-based: no dependency from one
-    value to the next, so the loop vectorizes. A value is kept when its
-    uniform is >= p * 2**32.
-    """
-    cdef Py_ssize_t j
-    cdef unsigned long long r = splitmix64(rng)
-    cdef unsigned int key = <unsigned int> (r >> 32), base = <unsigned int> r
-    cdef unsigned int threshold = <unsigned int> (p * 4294967296.0)  # p < 1: fits
-    cdef floating scale = <floating> 1 / <floating> (1 - p)
-    cdef floating zero = 0
-    for j in range(n):
-        mask[j] = scale if mix32(key ^ ((base + <unsigned int> j) * 0x9E3779B9U)) >= threshold \
-            else zero
-        out[j] = a[j] * mask[j]
 
 ctypedef struct Net:
     # Network shape and the flat parameter layout (all arrays owned by Python).
@@ -334,6 +291,8 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef const floating* w
     cdef const floating* b
     cdef double p
+    cdef drp.Draw draw
+    cdef const drp.Draw* drop
     for l in range(net.n_layers):
         n_in = net.units[l]
         n_out = net.units[l + 1]
@@ -348,29 +307,40 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == net.n_layers - 1:
             act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
             break
-        if net.bn_off != NULL:  # Linear (with its bias) -> BatchNorm1d -> activation
+        p = net.dropout[l] if ex != NULL and net.dropout != NULL else 0
+        drop = NULL
+        if p > 0:
+            draw = drp.draw(p, ex.rng)
+            drop = &draw
+        if net.bn_off != NULL:
+            # Linear (with its bias) -> BatchNorm1d -> activation (-> dropout), fused
             if ex != NULL:
                 bn.batch_norm_train(m, n_out, acts[l], b, layer_slot(ex.xhat, acts, l),
                                     layer_slot(ex.inv, acts, l), params + net.bn_off[l],
                                     params + net.bn_off[l] + n_out,
                                     <floating*> params + net.stat_off[l],
-                                    <floating*> params + net.stat_off[l] + n_out)
+                                    <floating*> params + net.stat_off[l] + n_out,
+                                    net.activation, <floating> net.slope,
+                                    layer_slot(ex.zs, acts, l) if net.keep_z else NULL,
+                                    layer_slot(ex.masks, acts, l) if drop != NULL else NULL,
+                                    layer_slot(ex.dropped, acts, l) if drop != NULL else NULL,
+                                    drop)
             else:
-                act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> 0)
-                bn.batch_norm_eval(m, n_out, acts[l], params + net.bn_off[l],
+                bn.batch_norm_eval(m, n_out, acts[l], b, params + net.bn_off[l],
                                    params + net.bn_off[l] + n_out, params + net.stat_off[l],
-                                   params + net.stat_off[l] + n_out)
-            b = NULL
-        if ex != NULL and net.keep_z:
-            act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
-                                       net.activation, <floating> net.slope)
+                                   params + net.stat_off[l] + n_out, net.activation,
+                                   <floating> net.slope)
         else:
-            act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
-                                        <floating> net.slope)
-        p = net.dropout[l] if net.dropout != NULL else 0
-        if ex != NULL and p > 0:
-            dropout_row_masks(m * n_out, acts[l], layer_slot(ex.masks, acts, l),
-                              layer_slot(ex.dropped, acts, l), p, ex.rng)
+            if ex != NULL and net.keep_z:
+                act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
+                                           net.activation, <floating> net.slope)
+            else:
+                act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
+                                            <floating> net.slope)
+            if drop != NULL:
+                drp.dropout_span(m * n_out, 0, acts[l], layer_slot(ex.masks, acts, l),
+                                 layer_slot(ex.dropped, acts, l), draw)
+        if drop != NULL:
             a_prev = layer_slot(ex.dropped, acts, l)
 
 
@@ -432,6 +402,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef const floating* a_prev
     cdef floating* saved
     cdef floating* col_sums
+    cdef const floating* mask
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
 
@@ -477,27 +448,31 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             else:
                 matmul(False, True, <int> m, <int> n_in, <int> n_out, dz, <int> n_out,
                        w, <int> n_out, tmp, <int> n_in)
-            # the column sums of the delta: db[l-1], or beta's gradient under a batch norm
-            col_sums = grads + (net.icpt_off[l - 1] if net.bn_off == NULL
-                                else net.bn_off[l - 1] + n_in)
-            for j in range(n_in):
-                col_sums[j] = 0
-            if layer_output(net, ex, acts, l - 1) != acts[l - 1]:  # through the dropout
-                saved = layer_slot(ex.masks, acts, l - 1)
-                for k in range(m * n_in):
-                    tmp[k] = tmp[k] * saved[k]
+            mask = (layer_slot(ex.masks, acts, l - 1)
+                    if layer_output(net, ex, acts, l - 1) != acts[l - 1] else NULL)
             # g' reads the output, or the kept z (registry: derivative)
             saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
-            act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
-                         net.activation, <floating> net.slope)
-            if net.bn_off != NULL:  # back through the batch norm, then the Linear's bias
-                bn.batch_norm_backward(m, n_in, tmp, layer_slot(ex.xhat, acts, l - 1),
+            if net.bn_off != NULL:
+                # back through the dropout, g' and the batch norm, then the Linear's bias
+                bn.batch_norm_backward(m, n_in, tmp, saved, mask,
+                                       layer_slot(ex.xhat, acts, l - 1),
                                        layer_slot(ex.inv, acts, l - 1),
-                                       params + net.bn_off[l - 1], col_sums,
-                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1])
+                                       params + net.bn_off[l - 1],
+                                       grads + net.bn_off[l - 1] + n_in,
+                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1],
+                                       net.activation, <floating> net.slope)
                 if not finish:  # gamma and beta (no L2 term), while their gradients are hot
                     update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
                                  state1, state2, alpha, sw_sum_f)
+            else:
+                col_sums = grads + net.icpt_off[l - 1]  # db[l-1], summed in the delta pass
+                for j in range(n_in):
+                    col_sums[j] = 0
+                if mask != NULL:  # through the dropout
+                    for k in range(m * n_in):
+                        tmp[k] = tmp[k] * mask[k]
+                act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
+                                                net.activation, <floating> net.slope)
         if finish:
             for j in range(n_out):
                 db[j] = db[j] / sw_sum_f
