@@ -30,7 +30,7 @@ from cython.parallel cimport prange
 
 cimport fastdense._activations as act
 cimport fastdense._parallel as par
-from fastdense._dropout cimport Draw, dropout_span
+from fastdense._dropout cimport Draw, dropout_span, multiplier
 from fastdense._math cimport f_sqrt
 
 cdef extern from *:
@@ -63,32 +63,41 @@ cdef inline void train_chunk(Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ssize
                              int activation, floating slope, floating* zs,
                              floating* mask, floating* dropped,
                              const Draw* drop) noexcept nogil:
-    """Columns c0 .. c0 + w - 1 (w <= CHUNK) of batch_norm_train."""
+    """Columns c0 .. c0 + w - 1 (w <= CHUNK) of batch_norm_train.
+
+    Z + bias is formed in each pass rather than stored (the same value each
+    time); ReLU, the common case, is one loop with the normalization and the
+    dropout, the other activations a second loop over the row while in L1.
+    """
     cdef floating s[CHUNK]
     cdef floating mu[CHUNK]
     cdef floating iv[CHUNK]
     cdef floating g[CHUNK]
     cdef floating bt[CHUNK]
+    cdef floating bb[CHUNK]
     cdef Py_ssize_t i, j, k
     cdef floating* row
     cdef floating* xr
-    cdef floating d, one = 1, mf = <floating> m
+    cdef floating* mr
+    cdef floating* dr
+    cdef floating d, x, y, keep, one = 1, mf = <floating> m
     cdef floating mom = <floating> BN_MOMENTUM
+    cdef floating scale = <floating> 1 / <floating> (1 - drop.p) if drop != NULL else one
+    cdef unsigned int base
     for j in range(w):
         s[j] = 0
-        bt[j] = bias[c0 + j]
-    for i in range(m):  # the Linear's bias, and the column sums
+        bb[j] = bias[c0 + j]
+    for i in range(m):  # the column sums of Z + bias
         row = z + i * n + c0
         for j in range(w):
-            row[j] = row[j] + bt[j]
-            s[j] += row[j]
+            s[j] += row[j] + bb[j]
     for j in range(w):
         mu[j] = s[j] / mf
         s[j] = 0
     for i in range(m):  # the centred squares (two passes: the kernel's precision suffices)
         row = z + i * n + c0
         for j in range(w):
-            d = row[j] - mu[j]
+            d = (row[j] + bb[j]) - mu[j]
             s[j] += d * d
     for j in range(w):
         running_mean[c0 + j] = (one - mom) * running_mean[c0 + j] + mom * mu[j]
@@ -101,9 +110,23 @@ cdef inline void train_chunk(Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ssize
         k = i * n + c0
         row = z + k
         xr = xhat + k
+        if activation == act.RELU and drop != NULL:
+            mr = mask + k
+            dr = dropped + k
+            base = drop.base + <unsigned int> k
+            for j in range(w):
+                x = ((row[j] + bb[j]) - mu[j]) * iv[j]
+                xr[j] = x
+                y = act.activate(g[j] * x + bt[j], act.RELU, slope)
+                row[j] = y
+                keep = multiplier(drop[0], base + <unsigned int> j, scale)
+                mr[j] = keep
+                dr[j] = y * keep
+            continue
         for j in range(w):
-            xr[j] = (row[j] - mu[j]) * iv[j]
-            row[j] = g[j] * xr[j] + bt[j]
+            x = ((row[j] + bb[j]) - mu[j]) * iv[j]
+            xr[j] = x
+            row[j] = g[j] * x + bt[j]
         activate_span(w, row, zs + k if zs != NULL else NULL, activation, slope)
         if drop != NULL:
             dropout_span(w, k, row, mask + k, dropped + k, drop[0])
@@ -204,6 +227,7 @@ cdef inline void backward_chunk(Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ss
     cdef floating* dr
     cdef const floating* xr
     cdef const floating* mr
+    cdef const floating* ar
     cdef floating v, inv_m = <floating> 1 / <floating> m
     for j in range(w):
         sb[j] = 0
@@ -212,6 +236,22 @@ cdef inline void backward_chunk(Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ss
         k = i * n + c0
         dr = d + k
         xr = xhat + k
+        if activation == act.RELU:  # the common case, as one loop
+            ar = a + k
+            if mask != NULL:
+                mr = mask + k
+                for j in range(w):
+                    v = act.grad_from_output(dr[j] * mr[j], ar[j], act.RELU, slope)
+                    dr[j] = v
+                    sb[j] += v
+                    sg[j] += v * xr[j]
+            else:
+                for j in range(w):
+                    v = act.grad_from_output(dr[j], ar[j], act.RELU, slope)
+                    dr[j] = v
+                    sb[j] += v
+                    sg[j] += v * xr[j]
+            continue
         if mask != NULL:
             mr = mask + k
             for j in range(w):

@@ -59,6 +59,12 @@ cdef inline Draw draw(double p, unsigned long long* rng) noexcept nogil:
     return d
 
 
+cdef inline floating multiplier(Draw d, unsigned int k, floating scale) noexcept nogil:
+    """The mask of the value at flat index k - d.base (k: the counter, base already
+    added): 0 or scale = 1 / (1 - p)."""
+    return scale if mix32(d.key ^ (k * 0x9E3779B9U)) >= d.threshold else <floating> 0
+
+
 cdef inline void dropout_span(Py_ssize_t n, Py_ssize_t start, const floating* a,
                               floating* mask, floating* out, Draw d) noexcept nogil:
     """The n values at flat indices start .. start + n - 1 of a layer's block:
@@ -66,10 +72,8 @@ cdef inline void dropout_span(Py_ssize_t n, Py_ssize_t start, const floating* a,
     at index `start`)."""
     cdef Py_ssize_t j
     cdef unsigned int base = d.base + <unsigned int> start  # the counter wraps mod 2**32
-    cdef floating scale = <floating> 1 / <floating> (1 - d.p)
-    cdef floating zero = 0, g
+    cdef floating scale = <floating> 1 / <floating> (1 - d.p), g
     for j in range(n):
-        g = scale if mix32(d.key ^ ((base + <unsigned int> j) * 0x9E3779B9U)) >= d.threshold \
-            else zero
+        g = multiplier(d, base + <unsigned int> j, scale)
         mask[j] = g
         out[j] = a[j] * g
