@@ -150,6 +150,7 @@ ctypedef struct Extras:
     # (each (m, units[l+1]) per layer, laid out as the activations; NULL: absent).
     # Forward at predict passes no Extras: no dropout, nothing kept.
     void* zs                     # pre-activations z, when net.keep_z
+    void* erfs                   # GELU: erf(z / sqrt 2) of the forward, for g' (or NULL)
     void* masks                  # dropout multipliers, 0 or 1 / (1 - p)
     void* dropped                # activations times their mask: what the next layer reads
     void* xhat                   # batch norm: the normalized pre-activations
@@ -322,6 +323,7 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                                     <floating*> params + net.stat_off[l] + n_out,
                                     net.activation, <floating> net.slope,
                                     layer_slot(ex.zs, acts, l) if net.keep_z else NULL,
+                                    layer_slot(ex.erfs, acts, l) if ex.erfs != NULL else NULL,
                                     layer_slot(ex.masks, acts, l) if drop != NULL else NULL,
                                     layer_slot(ex.dropped, acts, l) if drop != NULL else NULL,
                                     drop)
@@ -333,7 +335,8 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         else:
             if ex != NULL and net.keep_z:
                 act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
-                                           net.activation, <floating> net.slope)
+                                           layer_slot(ex.erfs, acts, l) if ex.erfs != NULL
+                                           else NULL, net.activation, <floating> net.slope)
             else:
                 act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
                                             <floating> net.slope)
@@ -403,6 +406,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef floating* saved
     cdef floating* col_sums
     cdef const floating* mask
+    cdef const floating* erfs
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
 
@@ -452,6 +456,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                     if layer_output(net, ex, acts, l - 1) != acts[l - 1] else NULL)
             # g' reads the output, or the kept z (registry: derivative)
             saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
+            erfs = (layer_slot(ex.erfs, acts, l - 1) if ex != NULL and ex.erfs != NULL
+                    else NULL)
             if net.bn_off != NULL:
                 # back through the dropout, g' and the batch norm, then the Linear's bias
                 bn.batch_norm_backward(m, n_in, tmp, saved, mask,
@@ -460,7 +466,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                                        params + net.bn_off[l - 1],
                                        grads + net.bn_off[l - 1] + n_in,
                                        grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1],
-                                       net.activation, <floating> net.slope)
+                                       net.activation, <floating> net.slope, erfs)
                 if not finish:  # gamma and beta (no L2 term), while their gradients are hot
                     update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
                                  state1, state2, alpha, sw_sum_f)
@@ -472,7 +478,7 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                     for k in range(m * n_in):
                         tmp[k] = tmp[k] * mask[k]
                 act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
-                                                net.activation, <floating> net.slope)
+                                                net.activation, <floating> net.slope, erfs)
         if finish:
             for j in range(n_out):
                 db[j] = db[j] / sw_sum_f
@@ -781,7 +787,7 @@ cdef class EpochPlan:
     cdef void* swb
     cdef Extras extras
     cdef unsigned long long rng_state
-    cdef readonly object zs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
+    cdef readonly object zs, erfs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
 
     def __init__(self, NetSpec net not None, X, xs_data, xs_indptr, xs_indices, y, sw,
                  double alpha, Py_ssize_t batch_size, bint shuffle, seed=0):
@@ -835,6 +841,8 @@ cdef class EpochPlan:
         # the training extras: z kept for g' (GELU, SiLU), dropout masks and outputs
         dropping = net.dropout is not None
         self.zs = np.empty(batch_size * lay.width if net.keep_z else 0, dtype=dtype)
+        self.erfs = np.empty(batch_size * lay.width if net.activation == act.GELU else 0,
+                             dtype=dtype)
         self.masks = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
         self.dropped = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
         norm = lay.batch_norm and lay.n_layers > 1
@@ -845,6 +853,7 @@ cdef class EpochPlan:
         self.extras.xhat = data_of(self.xhat)
         self.extras.inv = data_of(self.inv)
         self.extras.zs = data_of(self.zs)
+        self.extras.erfs = data_of(self.erfs)
         self.extras.masks = data_of(self.masks)
         self.extras.dropped = data_of(self.dropped)
         self.rng_state = <unsigned long long> (int(seed) & 0xFFFFFFFFFFFFFFFF)
