@@ -94,6 +94,7 @@ class EpochPlan:
     shuffle: bool
     dtype: np.dtype
     zs: _F
+    erfs: _F
     masks: _F
     dropped: _F
     xhat: _F
