@@ -107,17 +107,23 @@ cdef inline floating grad_from_output(floating da, floating a, int activation,
     return da
 
 
+cdef inline floating gelu_grad(floating da, floating z, floating e) noexcept nogil:
+    """da * GELU'(z) given e = erf(z / sqrt 2): Phi(z) + z phi(z) (PyTorch's formula).
+    The training forward keeps e, so the backward takes no second erf."""
+    cdef floating cdf = <floating> 0.5 * (<floating> 1 + e)
+    cdef floating pdf = f_exp(<floating> -0.5 * z * z) * <floating> INV_SQRT_2PI
+    return da * (cdf + z * pdf)
+
+
 cdef inline floating grad_from_input(floating da, floating z, int activation) noexcept nogil:
     """da * g'(z) from the pre-activation z, for GELU and SiLU (PyTorch's formulas).
 
     gelu: Phi(z) + z phi(z); silu: s (1 + z (1 - s)), s = sigmoid(z). Any other
     activation passes da through (callers send only these two here).
     """
-    cdef floating one = 1, s, cdf, pdf
+    cdef floating one = 1, s
     if activation == GELU:
-        cdf = <floating> 0.5 * (one + f_erf(z * <floating> SQRT1_2))
-        pdf = f_exp(<floating> -0.5 * z * z) * <floating> INV_SQRT_2PI
-        return da * (cdf + z * pdf)
+        return gelu_grad(da, z, f_erf(z * <floating> SQRT1_2))
     elif activation == SILU:
         s = one / (one + f_exp(-z))
         return da * s * (one + z * (one - s))
@@ -216,17 +222,28 @@ cdef inline void bias_activation_block(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld
 
 cdef inline void bias_activation_keep_z(Py_ssize_t m, Py_ssize_t n, floating* z,
                                         const floating* bias, floating* z_out,
-                                        int activation, floating slope) noexcept nogil:
+                                        floating* erf_out, int activation,
+                                        floating slope) noexcept nogil:
     """In place A = g(Z + b), with Z + b also written to z_out (m, n): the saved
-    tensor of an activation whose g' needs z (GELU, SiLU). bias may be NULL."""
+    tensor of an activation whose g' needs z (GELU, SiLU). bias may be NULL.
+    erf_out (m, n) or NULL: for GELU, erf(z / sqrt 2) kept too (gelu_grad)."""
     cdef Py_ssize_t i, j
     cdef floating* row
     cdef floating* zr
+    cdef floating* er
+    cdef floating e
     for i in range(m):
         row = z + i * n
         zr = z_out + i * n
         for j in range(n):
             zr[j] = row[j] + bias[j] if bias != NULL else row[j]
+        if activation == GELU and erf_out != NULL:  # activate's GELU, keeping its erf
+            er = erf_out + i * n
+            for j in range(n):
+                e = f_erf(zr[j] * <floating> SQRT1_2)
+                er[j] = e
+                row[j] = (zr[j] * <floating> 0.5) * (<floating> 1 + e)
+            continue
         for j in range(n):
             row[j] = activate(zr[j], activation, slope)
 
@@ -268,14 +285,23 @@ cdef inline void delta_row(Py_ssize_t n, const floating* da, const floating* a,
 cdef inline void delta_block(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
                              const floating* da, const floating* a, floating* dz,
                              floating* db, int activation, floating slope,
-                             bint sklearn) noexcept nogil:
+                             bint sklearn, const floating* erfs) noexcept nogil:
     """dZ = dA * g'(A) and db += column sums of dZ over m rows of n elements (row
     stride ld), row by row while the row is in L1. dz may alias da; db may be NULL.
-    sklearn: the logistic multiplies in scikit-learn's order, (d * a) * (1 - a)."""
+    sklearn: the logistic multiplies in scikit-learn's order, (d * a) * (1 - a).
+    erfs: for GELU (a is z), the erf(z / sqrt 2) its forward kept, or NULL."""
     cdef Py_ssize_t i, j
     cdef floating g
     cdef floating* dz_row
     cdef const floating* a_row
+    if activation == GELU and erfs != NULL:
+        for i in range(m):
+            for j in range(n):
+                g = gelu_grad(da[i * ld + j], a[i * ld + j], erfs[i * ld + j])
+                dz[i * ld + j] = g
+                if db != NULL:
+                    db[j] += g
+        return
     if sklearn and activation == SIGMOID:
         for i in range(m):
             dz_row = dz + i * ld
@@ -331,17 +357,18 @@ cdef inline void forward_pass(Py_ssize_t m, Py_ssize_t n, floating* z,
 
 cdef inline void backward_pass(Py_ssize_t m, Py_ssize_t n, const floating* da,
                                const floating* a, floating* dz, floating* db,
-                               int activation, floating slope, bint sklearn) noexcept nogil:
+                               int activation, floating slope, bint sklearn,
+                               const floating* erfs) noexcept nogil:
     cdef int blocks = column_blocks(m, n), team = par.team_for(blocks), i
     cdef Py_ssize_t lo, hi
     if team <= 1:
-        delta_block(m, n, n, da, a, dz, db, activation, slope, sklearn)
+        delta_block(m, n, n, da, a, dz, db, activation, slope, sklearn, erfs)
         return
     for i in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
         lo = par.block_start(n, blocks, i)
         hi = par.block_start(n, blocks, i + 1)
         delta_block(m, hi - lo, n, da + lo, a + lo, dz + lo, db + lo if db != NULL else NULL,
-                    activation, slope, sklearn)
+                    activation, slope, sklearn, erfs + lo if erfs != NULL else NULL)
 
 
 cdef inline void bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
@@ -356,7 +383,7 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
                                      int activation, floating slope) noexcept nogil:
     """dZ = dA * g'(.) and db += column sums of dZ. dz may alias da; db may be NULL.
     `a` is the output A, or Z for an activation whose g' needs the input (delta_row)."""
-    backward_pass(m, n, da, a, dz, db, activation, slope, False)
+    backward_pass(m, n, da, a, dz, db, activation, slope, False, NULL)
 
 
 # ------------------------------------ scikit-learn's hidden-layer variants
@@ -370,10 +397,11 @@ cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z
 
 
 cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
-                              floating* db, int activation, floating slope) noexcept nogil:
+                              floating* db, int activation, floating slope,
+                              const floating* erfs) noexcept nogil:
     """d := d * g'(a) in place with db += column sums of the result.
 
     The logistic multiplies in scikit-learn's order, (d * a) * (1 - a); every
-    other activation is delta_and_bias_grad.
+    other activation is delta_and_bias_grad. erfs: GELU's kept erf, or NULL.
     """
-    backward_pass(m, n, d, a, d, db, activation, slope, True)
+    backward_pass(m, n, d, a, d, db, activation, slope, True, erfs)

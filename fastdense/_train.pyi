@@ -94,6 +94,7 @@ class EpochPlan:
     shuffle: bool
     dtype: np.dtype
     zs: _F
+    erfs: _F
     masks: _F
     dropped: _F
     xhat: _F
@@ -113,6 +114,7 @@ class EpochPlan:
         seed: int = ...,
     ) -> None: ...
     def layer_masks(self, m: int) -> Optional[List[_F]]: ...
+    def _tuner_state(self) -> Dict[str, Any]: ...
 
 def stochastic_epoch(
     plan: EpochPlan, opt: OptimizerSpec, params: _F, order: Optional[_I], check_signals: bool = ...
@@ -149,4 +151,8 @@ def predict_dense(
     net_spec: NetSpec, X: _F, params: _F, acts_buf: _F, chunk: int, out: _F, binary_proba: bool
 ) -> int:
     """Forward dense X into out (logits, or binary (1 - p, p)); 0, or 1/2 for NaN/inf in X/logits."""
+    ...
+
+def _tuner_trace(most: int, team_seconds: float, one_seconds: float, batches: int) -> List[int]:
+    """The team the epoch loop's tuner runs each of `batches` minibatches on (tests)."""
     ...

@@ -45,6 +45,7 @@ from scipy.linalg.cython_blas cimport sdot, ddot
 cimport fastdense._activations as act
 cimport fastdense._batchnorm as bn
 cimport fastdense._blas as blas
+cimport fastdense._dropout as drp
 cimport fastdense._losses as losses
 cimport fastdense._parallel as par
 cimport fastdense._updates as upd
@@ -127,50 +128,6 @@ cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
 
 # --------------------------------------------------------------- primitives
 
-cdef inline unsigned long long splitmix64(unsigned long long* state) noexcept nogil:
-    """The next output of SplitMix64 (Steele, Lea, Flood 2014): a 64-bit counter
-    advanced by the golden-ratio increment, then mixed. Its whole state is one
-    integer, so it runs inside the nogil epoch with no global state."""
-    cdef unsigned long long z
-    state[0] += 0x9E3779B97F4A7C15ULL
-    z = state[0]
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
-
-
-cdef inline unsigned int mix32(unsigned int h) noexcept nogil:
-    """MurmurHash3's 32-bit finalizer: every input bit flips each output bit with
-    probability ~1/2. 32-bit multiplies, so a loop of them vectorizes (AVX2)."""
-    h ^= h >> 16
-    h *= 0x85EBCA6BU
-    h ^= h >> 13
-    h *= 0xC2B2AE35U
-    h ^= h >> 16
-    return h
-
-
-cdef inline void dropout_row_masks(Py_ssize_t n, floating* a, floating* mask, floating* out,
-                                   double p, unsigned long long* rng) noexcept nogil:
-    """Inverted dropout of n values: mask := 0 (probability p) or 1 / (1 - p);
-    out := a * mask (PyTorch's ``input * (bernoulli(1 - p) / (1 - p))``).
-
-    One SplitMix64 draw per call gives a key and a base; value j's uniform is
-    mix32(key ^ (base + j) * golden), counter-based: no dependency from one
-    value to the next, so the loop vectorizes. A value is kept when its
-    uniform is >= p * 2**32.
-    """
-    cdef Py_ssize_t j
-    cdef unsigned long long r = splitmix64(rng)
-    cdef unsigned int key = <unsigned int> (r >> 32), base = <unsigned int> r
-    cdef unsigned int threshold = <unsigned int> (p * 4294967296.0)  # p < 1: fits
-    cdef floating scale = <floating> 1 / <floating> (1 - p)
-    cdef floating zero = 0
-    for j in range(n):
-        mask[j] = scale if mix32(key ^ ((base + <unsigned int> j) * 0x9E3779B9U)) >= threshold \
-            else zero
-        out[j] = a[j] * mask[j]
-
 ctypedef struct Net:
     # Network shape and the flat parameter layout (all arrays owned by Python).
     Py_ssize_t n_layers          # number of weight layers L (>= 1)
@@ -193,6 +150,7 @@ ctypedef struct Extras:
     # (each (m, units[l+1]) per layer, laid out as the activations; NULL: absent).
     # Forward at predict passes no Extras: no dropout, nothing kept.
     void* zs                     # pre-activations z, when net.keep_z
+    void* erfs                   # GELU: erf(z / sqrt 2) of the forward, for g' (or NULL)
     void* masks                  # dropout multipliers, 0 or 1 / (1 - p)
     void* dropped                # activations times their mask: what the next layer reads
     void* xhat                   # batch norm: the normalized pre-activations
@@ -334,6 +292,8 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef const floating* w
     cdef const floating* b
     cdef double p
+    cdef drp.Draw draw
+    cdef const drp.Draw* drop
     for l in range(net.n_layers):
         n_in = net.units[l]
         n_out = net.units[l + 1]
@@ -348,29 +308,42 @@ cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         if l == net.n_layers - 1:
             act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
             break
-        if net.bn_off != NULL:  # Linear (with its bias) -> BatchNorm1d -> activation
+        p = net.dropout[l] if ex != NULL and net.dropout != NULL else 0
+        drop = NULL
+        if p > 0:
+            draw = drp.draw(p, ex.rng)
+            drop = &draw
+        if net.bn_off != NULL:
+            # Linear (with its bias) -> BatchNorm1d -> activation (-> dropout), fused
             if ex != NULL:
                 bn.batch_norm_train(m, n_out, acts[l], b, layer_slot(ex.xhat, acts, l),
                                     layer_slot(ex.inv, acts, l), params + net.bn_off[l],
                                     params + net.bn_off[l] + n_out,
                                     <floating*> params + net.stat_off[l],
-                                    <floating*> params + net.stat_off[l] + n_out)
+                                    <floating*> params + net.stat_off[l] + n_out,
+                                    net.activation, <floating> net.slope,
+                                    layer_slot(ex.zs, acts, l) if net.keep_z else NULL,
+                                    layer_slot(ex.erfs, acts, l) if ex.erfs != NULL else NULL,
+                                    layer_slot(ex.masks, acts, l) if drop != NULL else NULL,
+                                    layer_slot(ex.dropped, acts, l) if drop != NULL else NULL,
+                                    drop)
             else:
-                act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> 0)
-                bn.batch_norm_eval(m, n_out, acts[l], params + net.bn_off[l],
+                bn.batch_norm_eval(m, n_out, acts[l], b, params + net.bn_off[l],
                                    params + net.bn_off[l] + n_out, params + net.stat_off[l],
-                                   params + net.stat_off[l] + n_out)
-            b = NULL
-        if ex != NULL and net.keep_z:
-            act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
-                                       net.activation, <floating> net.slope)
+                                   params + net.stat_off[l] + n_out, net.activation,
+                                   <floating> net.slope)
         else:
-            act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
-                                        <floating> net.slope)
-        p = net.dropout[l] if net.dropout != NULL else 0
-        if ex != NULL and p > 0:
-            dropout_row_masks(m * n_out, acts[l], layer_slot(ex.masks, acts, l),
-                              layer_slot(ex.dropped, acts, l), p, ex.rng)
+            if ex != NULL and net.keep_z:
+                act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
+                                           layer_slot(ex.erfs, acts, l) if ex.erfs != NULL
+                                           else NULL, net.activation, <floating> net.slope)
+            else:
+                act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
+                                            <floating> net.slope)
+            if drop != NULL:
+                drp.dropout_span(m * n_out, 0, acts[l], layer_slot(ex.masks, acts, l),
+                                 layer_slot(ex.dropped, acts, l), draw)
+        if drop != NULL:
             a_prev = layer_slot(ex.dropped, acts, l)
 
 
@@ -432,6 +405,8 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
     cdef const floating* a_prev
     cdef floating* saved
     cdef floating* col_sums
+    cdef const floating* mask
+    cdef const floating* erfs
 
     forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
 
@@ -477,27 +452,33 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
             else:
                 matmul(False, True, <int> m, <int> n_in, <int> n_out, dz, <int> n_out,
                        w, <int> n_out, tmp, <int> n_in)
-            # the column sums of the delta: db[l-1], or beta's gradient under a batch norm
-            col_sums = grads + (net.icpt_off[l - 1] if net.bn_off == NULL
-                                else net.bn_off[l - 1] + n_in)
-            for j in range(n_in):
-                col_sums[j] = 0
-            if layer_output(net, ex, acts, l - 1) != acts[l - 1]:  # through the dropout
-                saved = layer_slot(ex.masks, acts, l - 1)
-                for k in range(m * n_in):
-                    tmp[k] = tmp[k] * saved[k]
+            mask = (layer_slot(ex.masks, acts, l - 1)
+                    if layer_output(net, ex, acts, l - 1) != acts[l - 1] else NULL)
             # g' reads the output, or the kept z (registry: derivative)
             saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
-            act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
-                         net.activation, <floating> net.slope)
-            if net.bn_off != NULL:  # back through the batch norm, then the Linear's bias
-                bn.batch_norm_backward(m, n_in, tmp, layer_slot(ex.xhat, acts, l - 1),
+            erfs = (layer_slot(ex.erfs, acts, l - 1) if ex != NULL and ex.erfs != NULL
+                    else NULL)
+            if net.bn_off != NULL:
+                # back through the dropout, g' and the batch norm, then the Linear's bias
+                bn.batch_norm_backward(m, n_in, tmp, saved, mask,
+                                       layer_slot(ex.xhat, acts, l - 1),
                                        layer_slot(ex.inv, acts, l - 1),
-                                       params + net.bn_off[l - 1], col_sums,
-                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1])
+                                       params + net.bn_off[l - 1],
+                                       grads + net.bn_off[l - 1] + n_in,
+                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1],
+                                       net.activation, <floating> net.slope, erfs)
                 if not finish:  # gamma and beta (no L2 term), while their gradients are hot
                     update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
                                  state1, state2, alpha, sw_sum_f)
+            else:
+                col_sums = grads + net.icpt_off[l - 1]  # db[l-1], summed in the delta pass
+                for j in range(n_in):
+                    col_sums[j] = 0
+                if mask != NULL:  # through the dropout
+                    for k in range(m * n_in):
+                        tmp[k] = tmp[k] * mask[k]
+                act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
+                                                net.activation, <floating> net.slope, erfs)
         if finish:
             for j in range(n_out):
                 db[j] = db[j] / sw_sum_f
@@ -807,7 +788,7 @@ cdef class EpochPlan:
     cdef Extras extras
     cdef unsigned long long rng_state
     cdef par.TeamTuner tuner  # the team per minibatch, carried across epochs (zeroed)
-    cdef readonly object zs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
+    cdef readonly object zs, erfs, masks, dropped, xhat, inv  # the Extras buffers (empty: unused)
 
     def _tuner_state(self):
         """The team tuner's state (diagnostics and tests): a dict with the team
@@ -869,6 +850,8 @@ cdef class EpochPlan:
         # the training extras: z kept for g' (GELU, SiLU), dropout masks and outputs
         dropping = net.dropout is not None
         self.zs = np.empty(batch_size * lay.width if net.keep_z else 0, dtype=dtype)
+        self.erfs = np.empty(batch_size * lay.width if net.activation == act.GELU else 0,
+                             dtype=dtype)
         self.masks = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
         self.dropped = np.empty(batch_size * lay.width if dropping else 0, dtype=dtype)
         norm = lay.batch_norm and lay.n_layers > 1
@@ -879,6 +862,7 @@ cdef class EpochPlan:
         self.extras.xhat = data_of(self.xhat)
         self.extras.inv = data_of(self.inv)
         self.extras.zs = data_of(self.zs)
+        self.extras.erfs = data_of(self.erfs)
         self.extras.masks = data_of(self.masks)
         self.extras.dropped = data_of(self.dropped)
         self.rng_state = <unsigned long long> (int(seed) & 0xFFFFFFFFFFFFFFFF)

@@ -37,7 +37,7 @@ def _figure(**kwargs: Any) -> "Figure":
 
 
 def loss_curve(clf: Any, *, title: str | None = None) -> "Figure":
-    """Training loss per epoch and, with early stopping, the validation score.
+    """Training loss per epoch and, with a validation set, its loss and score.
 
     Parameters
     ----------
@@ -49,8 +49,11 @@ def loss_curve(clf: Any, *, title: str | None = None) -> "Figure":
     Returns
     -------
     fig : matplotlib.figure.Figure
-        One axes with the line ``"training loss"`` (epochs 1..n_iter_); with
-        early stopping, a second y axis (twin of the first) with the line
+        One axes with the line ``"training loss"`` (epochs 1..n_iter_) and,
+        when the estimator has a ``validation_loss_curve_`` (a validation set
+        given to fit, or early stopping), the line ``"validation loss"`` on
+        the same axis (the same loss without the L2 term); with validation
+        scores, a second y axis (twin of the first) with the line
         ``"validation score"`` and a marker at the best epoch.
     """
     if hasattr(clf, "steps"):  # a Pipeline: plot its final estimator
@@ -67,8 +70,11 @@ def loss_curve(clf: Any, *, title: str | None = None) -> "Figure":
     ax = fig.add_subplot()
     epochs = list(range(1, len(curve) + 1))
     ax.plot(epochs, list(curve), color="C0", label="training loss")
+    val_loss = getattr(clf, "validation_loss_curve_", None)
+    if val_loss:
+        ax.plot(epochs[: len(val_loss)], list(val_loss), color="C2", label="validation loss")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (mean BCE + L2)")
+    ax.set_ylabel("loss (+ L2 in training)" if val_loss else "training loss (mean BCE + L2)")
     handles = ax.get_lines()[:]
     scores = getattr(clf, "validation_scores_", None)
     if scores:

@@ -67,6 +67,23 @@ def test_loss_curve_with_early_stopping_in_a_pipeline(Xy, tmp_path):
     assert len(fig.axes) == 2  # the score has its own y axis
 
 
+def test_loss_curve_draws_the_validation_loss(Xy, tmp_path):
+    X, y = Xy
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = DenseBinaryClassifier((8,), max_iter=12, random_state=0)
+        clf.fit(X[:200], y[:200], X_val=X[200:], y_val=y[200:])
+    fig = loss_curve(clf)
+    render(fig, tmp_path)
+    lines = lines_by_label(fig)
+    assert {"training loss", "validation loss", "validation score"} <= set(lines)
+    np.testing.assert_array_equal(lines["validation loss"].get_xdata(), np.arange(1, 13))
+    np.testing.assert_allclose(lines["validation loss"].get_ydata(), clf.validation_loss_curve_)
+    # the two losses share one y axis; the score has its own
+    assert lines["validation loss"].axes is lines["training loss"].axes
+    assert lines["validation score"].axes is not lines["training loss"].axes
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_loss_curve_errors(Xy):
     X, y = Xy

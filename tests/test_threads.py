@@ -54,31 +54,32 @@ def _data(dtype, n=2 * BATCH + 64, seed=0):
     return X, score
 
 
-def _estimator(kind, solver):
+def _estimator(kind, solver, **layers):
     common = dict(
         hidden_layer_sizes=HIDDEN,
         solver=solver,
         random_state=0,
         max_iter=2 if solver != "lbfgs" else 4,
         batch_size=BATCH,
+        **layers,
     )
     return {"binary": DenseBinaryClassifier, "multi": DenseClassifier, "regressor": DenseRegressor}[
         kind
     ](**common)
 
 
-def _fit_bytes(kind, solver, dtype, threads):
+def _fit_bytes(kind, solver, dtype, threads, **layers):
     X, score = _data(dtype)
     y = {
         "binary": (score > 0).astype(int),
         "multi": np.digitize(score, [-1, 0, 1]),
         "regressor": score.astype(dtype),
     }[kind]
-    est = _estimator(kind, solver)
+    est = _estimator(kind, solver, **layers)
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
-        out = est.predict(X[:200]) if kind == "regressor" else est.predict_proba(X[:200])
+        out = est.predict(X) if kind == "regressor" else est.predict_proba(X)
     parts = [a.ravel() for a in est.coefs_ + est.intercepts_] + [np.asarray(out).ravel()]
     assert est.coefs_[0].dtype == dtype
     return b"".join(p.tobytes() for p in parts)
@@ -91,6 +92,25 @@ def test_estimators_same_bits_for_any_thread_count(kind, solver, dtype):
     results = {t: _fit_bytes(kind, solver, dtype, t) for t in THREADS}
     for t in THREADS[1:]:
         assert results[t] == results[1], f"{kind} {solver} {dtype.__name__}: {t} threads"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        {"batch_norm": True, "dropout": 0.2},
+        {"batch_norm": True, "activation": "gelu"},
+        {"activation": "gelu", "dropout": 0.2},
+    ],
+    ids=["batch_norm+dropout", "batch_norm+gelu", "gelu+dropout"],
+)
+def test_layers_same_bits_for_any_thread_count(layers, dtype):
+    """Batch norm's passes (training and the running statistics at predict) and GELU's
+    kept-erf backward split by blocks of columns: the same bits for any team."""
+    assert _kernels.pass_blocks(BATCH, HIDDEN[0]) > 1
+    results = {t: _fit_bytes("binary", "adam", dtype, t, **layers) for t in THREADS}
+    for t in THREADS[1:]:
+        assert results[t] == results[1], f"{layers} {dtype.__name__}: {t} threads"
 
 
 def _nn_run(opt_name, dtype, threads):
