@@ -258,7 +258,10 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
     # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call
     _check_blas_shape(Wd.shape, "weight")
-    _check_blas_shape(getattr(input, "shape", ()), "input")
+    # (a tensor's array shape: its .shape builds a torch.Size on every call)
+    _check_blas_shape(
+        input._data.shape if type(input) is Tensor else getattr(input, "shape", ()), "input"
+    )
     if not Wd.flags.c_contiguous:
         W = _prep_input(W, dtype)
     b = None
@@ -274,7 +277,7 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         if not bd.flags.c_contiguous:
             b = _prep_input(b, dtype)
     x = _prep_input(input, dtype)
-    xs = x.shape
+    xs = x._data.shape
     if len(xs) == 1 and xs[0] == Wd.shape[1]:
         return _fused_linear(x.reshape(1, -1), W, b, code, slope).reshape(-1)
     if len(xs) > 2 and xs[-1] == Wd.shape[1]:  # (*, in_features): the rows of one product
@@ -285,7 +288,7 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         raise ShapeError(
             f"mat1 and mat2 shapes cannot be multiplied ({nrows}x{xs[-1] if xs else 0} and "
             f"{Wd.shape[1]}x{Wd.shape[0]}): input must have shape (m, {Wd.shape[1]}); "
-            f"got {xs}"
+            f"got {x.shape}"
         )
     out = np.empty((xs[0], Wd.shape[0]), dtype=dtype)
     _kernels.dense_forward(x._data, Wd, _EMPTY1[dtype] if b is None else b._data, out, code, slope)

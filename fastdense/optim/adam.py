@@ -84,7 +84,8 @@ class Adam(Optimizer):
 
     def _update_group(self, group: Dict[str, Any]) -> None:
         lr = _scalar(group["lr"])
-        beta1, beta2 = (_scalar(b) for b in group["betas"])
+        b1, b2 = group["betas"]
+        beta1, beta2 = _scalar(b1), _scalar(b2)
         eps, wd = float(group["eps"]), float(group["weight_decay"])
         amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
         if group.get("decoupled_weight_decay", False):
@@ -121,7 +122,15 @@ class Adam(Optimizer):
             elif amsgrad and st.get("max_exp_avg_sq") is None:
                 st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
             for key in _MOMENTS_AMSGRAD if amsgrad else _MOMENTS:  # the buffers the step writes
-                _state_buffer(p, st, key)
+                buf = st.get(key)
+                if not (  # the usual case, proven here without a call (every step)
+                    type(buf) is np.ndarray
+                    and buf.shape == pd.shape
+                    and buf.dtype == pd.dtype
+                    and buf.flags.c_contiguous
+                    and buf.flags.writeable
+                ):
+                    _state_buffer(p, st, key)
             if "exp_avg" not in st or "exp_avg_sq" not in st:
                 raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
             try:
