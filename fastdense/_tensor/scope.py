@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-from .tensor import OUT_OF_SCOPE
+from .tensor import Tensor
 
 __all__ = ["FAMILIES", "family_of", "install"]
 
@@ -85,11 +85,8 @@ class _Excluded:
 
 
 def install() -> None:
-    """Register the excluded names (``OUT_OF_SCOPE``) and give Tensor an attribute
-    for each one it does not define, which raises NotImplementedError on a tensor."""
-    from .tensor import Tensor
-
-    OUT_OF_SCOPE.update(_INDEX)
+    """Give Tensor an attribute for each excluded name it does not define, which
+    raises NotImplementedError on a tensor."""
     for name, family in _INDEX.items():
         if not hasattr(Tensor, name):
             setattr(Tensor, name, _Excluded(name, family))

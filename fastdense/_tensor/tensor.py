@@ -35,15 +35,9 @@ __all__ = [
     "unbroadcast",
     "check_leaf_inplace",
     "FLOATS",
-    "OUT_OF_SCOPE",
 ]
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16))
-
-# torch.Tensor attributes that fastdense leaves out on purpose (docs/pytorch_api.md lists the
-# families): reaching one raises NotImplementedError naming it instead of an AttributeError.
-# Filled by fastdense._tensor.scope.
-OUT_OF_SCOPE: "dict[str, str]" = {}
 
 
 def float_array(x: Any) -> np.ndarray:
