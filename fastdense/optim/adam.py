@@ -122,15 +122,7 @@ class Adam(Optimizer):
             elif amsgrad and st.get("max_exp_avg_sq") is None:
                 st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
             for key in _MOMENTS_AMSGRAD if amsgrad else _MOMENTS:  # the buffers the step writes
-                buf = st.get(key)
-                if not (  # the usual case, proven here without a call (every step)
-                    type(buf) is np.ndarray
-                    and buf.shape == pd.shape
-                    and buf.dtype == pd.dtype
-                    and buf.flags.c_contiguous
-                    and buf.flags.writeable
-                ):
-                    _state_buffer(p, st, key)
+                _state_buffer(p, st, key)
             if "exp_avg" not in st or "exp_avg_sq" not in st:
                 raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
             try:
