@@ -8,9 +8,16 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 
 from .. import _kernels
-from .._validation import to_ndarray
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_moments, _scalar, _state_buffer
+from .optimizer import (
+    Optimizer,
+    _check_flags,
+    _check_lr,
+    _check_moments,
+    _scalar,
+    _state_buffer,
+    _with_grads,
+)
 
 __all__ = ["Adam"]
 
@@ -95,32 +102,16 @@ class Adam(Optimizer):
         state = self.state
         lists: Dict[Any, tuple] = {}  # dtype -> (params, grads, m, v, v_max, sizes, bc2s)
         scalars: Dict[float, tuple] = {}
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            pd = p._data
-            if not (
-                type(g) is np.ndarray
-                and g.dtype == pd.dtype
-                and g.shape == pd.shape
-                and g.flags.c_contiguous
-            ):
-                g = np.ascontiguousarray(
-                    np.broadcast_to(to_ndarray(g, "grad"), pd.shape), dtype=pd.dtype
-                )
-            if not (pd.flags.c_contiguous and pd.flags.writeable):
-                pd = p._data = np.array(pd, order="C", copy=True)
-            p._version += 1
+        for p, g, pd in _with_grads(group["params"]):  # flat views; p's version bumped
             st = state[p]
             if not st:
                 st["step"] = 0.0
-                st["exp_avg"] = np.zeros(pd.shape, dtype=pd.dtype)
-                st["exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
+                st["exp_avg"] = np.zeros_like(p._data)
+                st["exp_avg_sq"] = np.zeros_like(p._data)
                 if amsgrad:
-                    st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
+                    st["max_exp_avg_sq"] = np.zeros_like(p._data)
             elif amsgrad and st.get("max_exp_avg_sq") is None:
-                st["max_exp_avg_sq"] = np.zeros(pd.shape, dtype=pd.dtype)
+                st["max_exp_avg_sq"] = np.zeros_like(p._data)
             for key in _MOMENTS_AMSGRAD if amsgrad else _MOMENTS:  # the buffers the step writes
                 _state_buffer(p, st, key)
             if "exp_avg" not in st or "exp_avg_sq" not in st:
