@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar
+from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar, _with_weight_decay
 
 __all__ = ["Adadelta"]
 
@@ -77,8 +77,7 @@ class Adadelta(Optimizer):
         wd = float(group["weight_decay"])
         for g, x, st in self._states(group):
             st["step"] = float(st["step"]) + 1.0
-            if wd != 0:
-                g = g + wd * x
+            g = _with_weight_decay(g, x, lr, wd)
             v, u = st["square_avg"], st["acc_delta"]
             v *= rho
             v += (1 - rho) * (g * g)

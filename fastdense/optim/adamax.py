@@ -6,7 +6,14 @@ from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_moments, _scalar
+from .optimizer import (
+    Optimizer,
+    _check_flags,
+    _check_lr,
+    _check_moments,
+    _scalar,
+    _with_weight_decay,
+)
 
 __all__ = ["Adamax"]
 
@@ -75,8 +82,7 @@ class Adamax(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         for g, x, st in self._states(group):
             step = st["step"] = float(st["step"]) + 1.0
-            if wd != 0:
-                g = g + wd * x
+            g = _with_weight_decay(g, x, lr, wd)
             m, u = st["exp_avg"], st["exp_inf"]
             _lerp(m, g, 1 - beta1)
             u *= beta2

@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar
+from .optimizer import Optimizer, _check, _check_flags, _check_lr, _scalar, _with_weight_decay
 
 __all__ = ["ASGD"]
 
@@ -87,8 +87,7 @@ class ASGD(Optimizer):
         alpha, t0, wd = float(group["alpha"]), float(group["t0"]), float(group["weight_decay"])
         for g, x, st in self._states(group):
             step = st["step"] = float(st["step"]) + 1.0
-            if wd != 0:
-                g = g + wd * x
+            g = _with_weight_decay(g, x, lr, wd)
             eta = float(st["eta"])
             x *= 1 - lambd * eta
             x -= eta * g

@@ -8,7 +8,15 @@ import numpy as np
 
 from .adamax import _lerp
 from .asgd import _f32
-from .optimizer import Optimizer, _check, _check_flags, _check_lr, _check_moments, _scalar
+from .optimizer import (
+    Optimizer,
+    _check,
+    _check_flags,
+    _check_lr,
+    _check_moments,
+    _scalar,
+    _with_weight_decay,
+)
 
 __all__ = ["NAdam"]
 
@@ -93,11 +101,7 @@ class NAdam(Optimizer):
         for g, x, st in self._states(group):
             step = st["step"] = float(st["step"]) + 1.0
             bc2 = 1 - beta2**step
-            if wd != 0:
-                if decoupled:
-                    x *= 1 - lr * wd
-                else:
-                    g = g + wd * x
+            g = _with_weight_decay(g, x, lr, wd, decoupled)
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
             # PyTorch multiplies its float32 tensor by mu cast to float32

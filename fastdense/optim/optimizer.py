@@ -82,6 +82,20 @@ def _flat_param(p: Tensor) -> np.ndarray:
     return pd.reshape(-1)
 
 
+def _with_weight_decay(
+    g: np.ndarray, x: np.ndarray, lr: float, wd: float, decoupled: bool = False
+) -> np.ndarray:
+    """PyTorch's weight decay before a NumPy rule's update: the gradient ``g + wd * x``
+    (coupled, a new array), or, decoupled (AdamW's form), ``x *= 1 - lr * wd`` in place
+    and ``g`` unchanged. Returns the gradient the rule goes on with."""
+    if wd != 0:
+        if decoupled:
+            x *= 1 - lr * wd
+        else:
+            g = g + wd * x
+    return g
+
+
 def _with_grads(params: Iterable[Tensor]) -> Iterator[Tuple[Tensor, np.ndarray, np.ndarray]]:
     """(p, its flat gradient, its flat data) for each parameter with a gradient, in order.
 

@@ -8,7 +8,14 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 
 from .adamax import _lerp
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_moments, _scalar
+from .optimizer import (
+    Optimizer,
+    _check_flags,
+    _check_lr,
+    _check_moments,
+    _scalar,
+    _with_weight_decay,
+)
 
 __all__ = ["RAdam"]
 
@@ -86,11 +93,7 @@ class RAdam(Optimizer):
         rho_inf = 2 / (1 - beta2) - 1
         for g, x, st in self._states(group):
             step = st["step"] = float(st["step"]) + 1.0
-            if wd != 0:
-                if decoupled:
-                    x *= 1 - lr * wd
-                else:
-                    g = g + wd * x
+            g = _with_weight_decay(g, x, lr, wd, decoupled)
             m, v = st["exp_avg"], st["exp_avg_sq"]
             _lerp(m, g, 1 - beta1)
             v *= beta2
