@@ -12,7 +12,7 @@ from typing import Dict
 
 from .tensor import Tensor
 
-__all__ = ["FAMILIES", "family_of", "install"]
+__all__ = ["FAMILIES", "family_of", "excluded_error", "install"]
 
 FAMILIES: Dict[str, str] = {
     "fft": "fft stft istft",
@@ -60,6 +60,14 @@ def family_of(name: str):
     return _INDEX.get(name)
 
 
+def excluded_error(qualified_name: str, family: str) -> NotImplementedError:
+    """The error for reaching an excluded name (``torch.fft``, ``Tensor.stride``, ...)."""
+    return NotImplementedError(
+        f"{qualified_name} is not implemented by fastdense: it belongs to the excluded "
+        f"family '{family}' (see the exclusion list in docs/pytorch_api.md)"
+    )
+
+
 class _Excluded:
     """A torch.Tensor attribute left out on purpose, as a class attribute of Tensor.
 
@@ -78,10 +86,7 @@ class _Excluded:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        raise NotImplementedError(
-            f"Tensor.{self.name} is not implemented by fastdense: it belongs to the "
-            f"excluded family '{self.family}' (see the exclusion list in docs/pytorch_api.md)"
-        )
+        raise excluded_error(f"Tensor.{self.name}", self.family)
 
 
 def install() -> None:

@@ -593,10 +593,7 @@ def load(f: Any, map_location=None, weights_only: "bool" = True, **kwargs) -> An
 def __getattr__(name: str):
     family = _scope.family_of(name)
     if family is not None:
-        raise NotImplementedError(
-            f"torch.{name} is not implemented by fastdense: it belongs to the excluded family "
-            f"'{family}' (see the exclusion list in docs/pytorch_api.md)"
-        )
+        raise _scope.excluded_error(f"torch.{name}", family)
     raise AttributeError(
         f"fastdense.torch has no attribute {name!r}: fastdense does not implement "
         f"torch.{name} (see docs/pytorch_api.md for what it supports)"
