@@ -248,7 +248,7 @@ def _tracked_step(step: Callable) -> Callable:
         if d.get("_in_step", False):
             return step(self, *args, **kwargs)
         d["_opt_called"] = True
-        for hook in self._hooks("_step_pre_hooks") if d.get("_step_pre_hooks") else ():
+        for hook in self._hooks("_step_pre_hooks"):
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -262,7 +262,7 @@ def _tracked_step(step: Callable) -> Callable:
             out = step(self, *args, **kwargs)
         finally:
             d["_in_step"] = False
-        for hook in self._hooks("_step_post_hooks") if d.get("_step_post_hooks") else ():
+        for hook in self._hooks("_step_post_hooks"):
             hook(self, args, kwargs)
         return out
 
@@ -330,7 +330,10 @@ class Optimizer:
         return _RemovableHandle(hooks, key)
 
     def _hooks(self, registry: str) -> List[Callable]:
-        return list(self.__dict__.get(registry, {}).values())
+        """A snapshot of a hook registry (a hook may remove itself); [] when it is empty
+        or was never made (the step wrapper asks twice per step)."""
+        reg = self.__dict__.get(registry)
+        return list(reg.values()) if reg else []
 
     def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` before each :meth:`step`.
