@@ -170,7 +170,8 @@ cdef inline int leave(int token, object pool) except -1:
 
 cdef extern from *:
     """
-    /* A fine monotonic clock in seconds (the tuner times single minibatches). */
+    /* A fine monotonic clock in seconds: the tuner times single minibatches with it,
+       and the epoch loop polls for signals with the same readings. */
     #ifdef _WIN32
     #include <windows.h>
     static inline double fd_clock(void) {

@@ -79,34 +79,11 @@ OUTPUT_CODES = {"logistic": losses.OUT_LOGISTIC, "softmax": losses.OUT_SOFTMAX,
 
 # How often (at most) a nogil epoch takes the GIL back to run Python's signal
 # handlers (Ctrl-C): after any minibatch once this much time has passed since
-# the last check. Costs one clock read per minibatch and one GIL round trip
-# per interval; bounds the reaction time to max(one minibatch, this).
+# the last check. Reads the clock the team tuner reads after each minibatch
+# (fastdense._parallel.clock) and costs one GIL round trip per interval;
+# bounds the reaction time to max(one minibatch, this).
 cdef double signal_check_seconds = 0.005  # a constant (never assigned)
 SIGNAL_CHECK_SECONDS = signal_check_seconds
-
-
-cdef extern from *:
-    """
-    /* A cheap monotonic clock for the signal polling: the coarse clock (a few ns
-       per read, ~4 ms resolution) where Linux has it. */
-    #ifdef _WIN32
-    #include <windows.h>
-    static double fastdense_monotonic(void) { return GetTickCount64() * 1e-3; }
-    #else
-    #include <time.h>
-    #ifdef CLOCK_MONOTONIC_COARSE
-    #define FASTDENSE_CLOCK CLOCK_MONOTONIC_COARSE
-    #else
-    #define FASTDENSE_CLOCK CLOCK_MONOTONIC
-    #endif
-    static double fastdense_monotonic(void) {
-        struct timespec ts;
-        clock_gettime(FASTDENSE_CLOCK, &ts);
-        return ts.tv_sec + 1e-9 * ts.tv_nsec;
-    }
-    #endif
-    """
-    double monotonic "fastdense_monotonic"() noexcept nogil
 
 
 cdef extern from *:
@@ -936,7 +913,7 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     cdef const floating* ybp
     cdef const floating* swp
     cdef const Py_ssize_t* rows
-    cdef double last_check = 0
+    cdef double last_check = 0, now
     cdef bint stop_now = False
     error = None
     if n == 0:
@@ -947,7 +924,7 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     with nogil:
         par.tuner_start(tuner)
         if check_signals:
-            last_check = monotonic()
+            last_check = par.clock()
         start = 0
         while start < n:
             stop = start + batch_size
@@ -982,17 +959,18 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                                          <floating*> plan.d_a, <floating*> plan.d_b,
                                          alpha, &update, <floating*> opt.s1,
                                          <floating*> opt.s2, &plan.extras)
-            par.tuner_after(tuner, m == batch_size, par.clock())
+            now = par.clock()
+            par.tuner_after(tuner, m == batch_size, now)
             acc += batch_loss * m
             start = stop
-            if check_signals and start < n and monotonic() - last_check >= signal_check_seconds:
+            if check_signals and start < n and now - last_check >= signal_check_seconds:
                 with gil:
                     try:
                         PyErr_CheckSignals()
                     except BaseException as exc:
                         error = exc
                         stop_now = True
-                last_check = monotonic()
+                last_check = par.clock()
                 if stop_now:
                     break
     par.leave(team, _threadpool)
