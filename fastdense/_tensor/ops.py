@@ -33,6 +33,7 @@ from .. import _kernels
 from .._validation import to_ndarray
 from .grad_mode import grad_mode
 from .graph import ShapeError
+from .size import shape_of
 from .tensor import (
     CAT_NAME,
     Tensor,
@@ -3404,7 +3405,7 @@ FUNCTIONS: Dict[str, Callable] = {
     "maximum": maximum,
     "minimum": minimum,
     "matmul": matmul,
-    "broadcast_shapes": lambda *shapes: tuple(np.broadcast_shapes(*shapes)),
+    "broadcast_shapes": lambda *shapes: shape_of(np.broadcast_shapes(*shapes)),
     "atleast_1d": lambda *ts: _atleast_all(ts, 1),
     "atleast_2d": lambda *ts: _atleast_all(ts, 2),
     "atleast_3d": lambda *ts: _atleast_all(ts, 3),

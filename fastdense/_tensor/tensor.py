@@ -23,6 +23,7 @@ from .._validation import to_ndarray
 from .device import CPU, check_device, to_dtype
 from .grad_mode import grad_mode
 from .graph import DtypeError, Node, ShapeError, accumulate_leaf, run_backward
+from .size import Size, shape_of
 
 __all__ = [
     "Tensor",
@@ -328,9 +329,9 @@ class Tensor:
         return self._grad_fn is None
 
     @property
-    def shape(self) -> tuple:
-        """The shape."""
-        return self._data.shape
+    def shape(self) -> Size:
+        """The shape, a :class:`~fastdense._tensor.size.Size` (``torch.Size``)."""
+        return shape_of(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -357,8 +358,8 @@ class Tensor:
         return self._data.ndim
 
     def size(self, dim: Optional[int] = None):
-        """The shape, or its length along ``dim``."""
-        return self.shape if dim is None else self.shape[dim]
+        """The shape (a ``torch.Size``), or its length along ``dim``."""
+        return shape_of(self._data.shape) if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
