@@ -1,7 +1,11 @@
-"""The documentation: relative links resolve, and the API pages cover the public names."""
+"""The documentation: relative links resolve, and the API pages cover the public names
+and say what the docstrings say now."""
 
+import os
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -47,3 +51,18 @@ def test_api_pages_cover_the_public_names():
         assert name in fastdense.__all__ and f"### `{name}`" in api["nn_optim"], name
     for name in ("dense_forward", "dense_backward", "bce_with_logits"):
         assert hasattr(kernels, name) and f"### `kernels.{name}`" in api["kernels"], name
+
+
+def test_api_pages_are_generated_from_the_current_docstrings():
+    tool = ROOT / "tools" / "gen_api_docs.py"
+    if not tool.exists():
+        pytest.skip("no tools/ here (tests run from an sdist)")
+    env = dict(os.environ)
+    # the tool imports the fastdense these tests import (the tree's, or the installed one)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(pathlib.Path(fastdense.__file__).parent.parent), env.get("PYTHONPATH", "")]
+    )
+    done = subprocess.run(
+        [sys.executable, str(tool), "--check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
