@@ -188,12 +188,12 @@ def to_torch(obj: Any):
         out.load_state_dict(_to_tensor(state, torch))
     elif isinstance(obj, nn.BCEWithLogitsLoss):
         w, pw = (
-            None if a is None else torch.from_numpy(np.array(a, copy=True))
+            None if a is None else torch.from_numpy(np.array(a._data, copy=True))
             for a in (obj.weight, obj.pos_weight)
         )
         out = tnn.BCEWithLogitsLoss(w, reduction=obj.reduction, pos_weight=pw)
     elif isinstance(obj, nn.BCELoss):
-        w = None if obj.weight is None else torch.from_numpy(np.array(obj.weight, copy=True))
+        w = None if obj.weight is None else torch.from_numpy(np.array(obj.weight._data, copy=True))
         out = tnn.BCELoss(w, reduction=obj.reduction)
     else:
         raise TypeError(f"to_torch: no PyTorch equivalent for {name}")

@@ -57,8 +57,7 @@ class Size(tuple):
                 checked.append(operator.index(value))
             except TypeError:
                 raise TypeError(
-                    f"torch.Size() takes an iterable of 'int' (item {i} is "
-                    f"'{_type_name(value)}')"
+                    f"torch.Size() takes an iterable of 'int' (item {i} is '{_type_name(value)}')"
                 ) from None
         return tuple.__new__(cls, checked)
 
@@ -78,8 +77,9 @@ class Size(tuple):
     def __getitem__(self, index: slice) -> "Size": ...
 
     def __getitem__(self, index: Union[SupportsIndex, slice]) -> Union[int, "Size"]:
-        item = tuple.__getitem__(self, index)
-        return tuple.__new__(Size, item) if isinstance(index, slice) else item
+        if isinstance(index, slice):
+            return tuple.__new__(Size, tuple.__getitem__(self, index))
+        return tuple.__getitem__(self, index)
 
     def __add__(self, other: Tuple[Any, ...]) -> "Size":  # type: ignore[override]
         if not isinstance(other, tuple):

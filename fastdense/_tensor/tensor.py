@@ -533,11 +533,14 @@ class Tensor:
             x.astype(dtype), "ToCopyBackward0", (self,), lambda g: ((self, g.astype(x.dtype)),)
         )
 
-    def type(self, dtype=None):
-        """The dtype's name, or a copy in ``dtype``."""
+    def type(self, dtype=None, non_blocking: bool = False):
+        """The legacy type's name (``"torch.FloatTensor"``), or this tensor in ``dtype``: a
+        dtype, a legacy tensor class (``torch.LongTensor``) or its name. ``self`` if it
+        already has that dtype."""
         if dtype is None:
             return f"torch.{_dt.TENSOR_TYPE_NAMES.get(self.dtype, 'Float')}Tensor"
-        return self._cast(_dt.resolve(dtype))
+        legacy = getattr(dtype, "_dtype", None)  # torch.FloatTensor and the other classes
+        return self._cast(legacy if isinstance(legacy, np.dtype) else _dt.resolve(dtype))
 
     def float(self, memory_format=None) -> "Tensor":
         """``to(float32)``."""

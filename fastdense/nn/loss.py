@@ -62,8 +62,8 @@ class BCEWithLogitsLoss(_Loss):
     fastdense.nn.functional.binary_cross_entropy_with_logits
     """
 
-    weight: Optional[np.ndarray]  # buffers
-    pos_weight: Optional[np.ndarray]
+    weight: Optional[Tensor]  # buffers
+    pos_weight: Optional[Tensor]
 
     def __init__(
         self,
@@ -93,7 +93,7 @@ class BCELoss(_Loss):
     reduction : {"mean", "sum", "none"}, default="mean"
     """
 
-    weight: Optional[np.ndarray]  # a buffer
+    weight: Optional[Tensor]  # a buffer
 
     def __init__(
         self, weight: Any = None, size_average=None, reduce=None, reduction: str = "mean"
@@ -144,7 +144,7 @@ class HuberLoss(_Loss):
 
 
 class _WeightedLoss(_Loss):
-    weight: Optional[np.ndarray]  # a buffer, as in PyTorch
+    weight: Optional[Tensor]  # a buffer, as in PyTorch
 
     def __init__(
         self, weight: Any = None, size_average=None, reduce=None, reduction: str = "mean"

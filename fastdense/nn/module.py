@@ -63,7 +63,7 @@ class Module:
     training: bool
     # the registries (set in __init__ through __dict__; declared for type checkers)
     _parameters: "OrderedDict[str, Optional[Parameter]]"
-    _buffers: "OrderedDict[str, Optional[np.ndarray]]"
+    _buffers: "OrderedDict[str, Optional[Tensor]]"
     _modules: "OrderedDict[str, Any]"  # Module or None
 
     def __init__(self) -> None:
@@ -81,6 +81,11 @@ class Module:
     def __setstate__(self, state):
         state = dict(state)
         warn_if_other_version(state.pop("_fastdense_version", None), type(self).__name__)
+        buffers = state.get("_buffers")
+        if buffers is not None:  # pickles from before buffers were tensors hold arrays
+            for name, b in buffers.items():
+                if isinstance(b, np.ndarray):
+                    buffers[name] = state[name] = _const(b)
         self.__dict__.update(state)
 
     def forward(self, *args, **kwargs):
@@ -190,7 +195,7 @@ class Module:
                 )
             d["_modules"][name] = None
         elif params is not None and name in d["_buffers"]:
-            d["_buffers"][name] = None if value is None else _buffer_array(value)
+            d["_buffers"][name] = None if value is None else _buffer_tensor(value)
             value = d["_buffers"][name]
         object.__setattr__(self, name, value)
 
@@ -210,12 +215,17 @@ class Module:
         object.__setattr__(self, name, param)
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
-        """Add a non-parameter array that is part of the state (saved in ``state_dict``)."""
-        arr = None if tensor is None else _buffer_array(tensor)
-        self.__dict__["_buffers"][name] = arr
+        """Add a tensor that is part of the module's state but not a parameter (a running
+        statistic, a loss weight): saved in ``state_dict`` unless ``persistent=False``.
+
+        As in PyTorch, a tensor is kept itself (``module.name is tensor``); an array-like
+        value becomes a tensor (PyTorch takes tensors only).
+        """
+        buf = None if tensor is None else _buffer_tensor(tensor)
+        self.__dict__["_buffers"][name] = buf
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
-        object.__setattr__(self, name, arr)
+        object.__setattr__(self, name, buf)
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Add a child module under ``name``."""
@@ -285,7 +295,7 @@ class Module:
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True):
-        """Yield ``(dotted name, array)`` of the buffers."""
+        """Yield ``(dotted name, tensor)`` of the buffers."""
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mprefix, m in mods:
             for name, b in m._buffers.items():
@@ -319,12 +329,8 @@ class Module:
         """
         out = OrderedDict() if destination is None else destination
         for key, _, kind, _, v in self._state_items(prefix):
-            if kind == "_buffers":
-                out[key] = _const(v)
-            else:  # (an uninitialized parameter of a lazy module is itself, as in PyTorch)
-                out[key] = (
-                    v if keep_vars or isinstance(v, UninitializedParameter) else _const(v._data)
-                )
+            # (an uninitialized parameter of a lazy module is itself, as in PyTorch)
+            out[key] = v if keep_vars or isinstance(v, UninitializedParameter) else _const(v._data)
         return out
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
@@ -371,7 +377,7 @@ class Module:
             if isinstance(cur, UninitializedParameter):  # a lazy module takes the loaded shape
                 todo.append((m, kind, name, cur, arr))
                 continue
-            shape = cur.shape if kind == "_buffers" else cur._data.shape
+            shape = cur._data.shape
             if arr.shape != shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {arr.shape} from "
@@ -401,13 +407,10 @@ class Module:
                 + "\n\t".join(errors)
             )
         for m, kind, name, cur, arr in todo:
-            if kind == "_buffers":
-                np.copyto(cur, arr, casting="unsafe")
-            else:
-                if isinstance(cur, UninitializedParameter):
-                    cur.materialize(arr.shape)
-                np.copyto(cur._data, arr, casting="unsafe")
-                cur._version += 1
+            if isinstance(cur, UninitializedParameter):
+                cur.materialize(arr.shape)
+            np.copyto(cur._data, arr, casting="unsafe")
+            cur._version += 1
         return _IncompatibleKeys(missing, unexpected)
 
     # -- modes, grads, dtypes ----------------------------------------------------
@@ -471,8 +474,8 @@ class Module:
                     if p._grad is not None:
                         p._grad = p._grad.astype(dt)
             for name, b in m._buffers.items():
-                if b is not None and b.dtype.kind == "f" and b.dtype != dt:
-                    m._buffers[name] = b.astype(dt)
+                if b is not None and b._data.dtype.kind == "f" and b._data.dtype != dt:
+                    m._buffers[name] = _const(b._data.astype(dt))  # a new tensor (as PyTorch)
                     object.__setattr__(m, name, m._buffers[name])
         return self
 
@@ -588,10 +591,11 @@ def _call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
     return result
 
 
-def _buffer_array(value: Any) -> np.ndarray:
+def _buffer_tensor(value: Any) -> Tensor:
+    """A buffer's value: the tensor itself, or an array-like's values as a new tensor."""
     if isinstance(value, Tensor):
-        return value._value()
-    return to_ndarray(value, "buffer")
+        return value
+    return _const(np.array(to_ndarray(value, "buffer")))
 
 
 def _factory_dtype(device: Any, dtype: Any) -> np.dtype:

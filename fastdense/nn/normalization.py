@@ -54,9 +54,9 @@ class BatchNorm1d(Module):
 
     weight: Optional[Parameter]
     bias: Optional[Parameter]
-    running_mean: Optional[np.ndarray]  # buffers
-    running_var: Optional[np.ndarray]
-    num_batches_tracked: Optional[np.ndarray]
+    running_mean: Optional[Tensor]  # buffers
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
 
     def __init__(
         self,
@@ -94,9 +94,9 @@ class BatchNorm1d(Module):
         momentum = 0.0 if self.momentum is None else self.momentum
         count = self.num_batches_tracked
         if self.training and count is not None:
-            count += 1  # (in place: the buffer itself)
+            count._data += 1  # (in place: the buffer itself)
             if self.momentum is None:  # the cumulative moving average
-                momentum = 1.0 / float(count)
+                momentum = 1.0 / float(count._data)
         use_running = not self.training or self.track_running_stats
         return F.batch_norm(
             input,
@@ -112,9 +112,9 @@ class BatchNorm1d(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, variance 1, count 0."""
         if self.track_running_stats:
-            self.running_mean[...] = 0  # type: ignore[index]
-            self.running_var[...] = 1  # type: ignore[index]
-            self.num_batches_tracked[...] = 0  # type: ignore[index]
+            self.running_mean._data[...] = 0  # type: ignore[union-attr]
+            self.running_var._data[...] = 1  # type: ignore[union-attr]
+            self.num_batches_tracked._data[...] = 0  # type: ignore[union-attr]
 
     def reset_parameters(self) -> None:
         """Running statistics reset; weight ones, bias zeros."""

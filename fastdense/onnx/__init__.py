@@ -275,7 +275,8 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
         elif isinstance(m, (nn.Identity, nn.Dropout)):  # Dropout: identity in eval, as torch
             continue
         elif type(m) is nn.BatchNorm1d:  # eval mode: folded into the Linear before it
-            if m.training or not m.track_running_stats or not steps or steps[-1][0] != "linear":
+            mean, var = m.running_mean, m.running_var  # (None without running statistics)
+            if m.training or mean is None or var is None or not steps or steps[-1][0] != "linear":
                 raise TypeError(
                     "ONNX export takes a BatchNorm1d in eval mode, with running "
                     "statistics, right after a Linear (call module.eval())"
@@ -285,7 +286,7 @@ def _sequential_layers(module: Any) -> List[Tuple[str, Any]]:
             W, c = steps[-1][1]
             steps[-1] = (
                 "linear",
-                _graph.fold_batch_norm(W, c, gamma, beta, m.running_mean, m.running_var, m.eps),
+                _graph.fold_batch_norm(W, c, gamma, beta, mean._data, var._data, m.eps),
             )
         else:
             steps.append(("act", _activation_step(m)))

@@ -116,11 +116,6 @@ def get_swa_avg_fn() -> Callable:
     return swa_update
 
 
-def _as_tensor(x: Any) -> Tensor:
-    """A parameter (detached) or a buffer (an array) as a tensor sharing its memory."""
-    return x.detach() if isinstance(x, Tensor) else const(x)
-
-
 class AveragedModel(Module):
     """A copy of ``model`` whose weights are running averages (``torch.optim.swa_utils``).
 
@@ -140,11 +135,11 @@ class AveragedModel(Module):
 
     Attributes
     ----------
-    n_averaged : ndarray, a 0-d int64 buffer
+    n_averaged : Tensor, a 0-d int64 buffer
         How many models were averaged (saved in ``state_dict``).
     """
 
-    n_averaged: np.ndarray
+    n_averaged: Tensor
 
     def __init__(
         self,
@@ -177,8 +172,8 @@ class AveragedModel(Module):
             theirs = itertools.chain(model.parameters(), model.buffers())
         else:
             mine, theirs = self.parameters(), model.parameters()
-        pairs = [(_as_tensor(a), _as_tensor(m)) for a, m in zip(mine, theirs)]
-        n = int(self.n_averaged)
+        pairs = [(a.detach(), m.detach()) for a, m in zip(mine, theirs)]  # (share memory)
+        n = int(self.n_averaged._data)
         with no_grad():
             if n == 0:
                 for a, m in pairs:
@@ -202,8 +197,8 @@ class AveragedModel(Module):
                         a.copy_(swa(a, m, n_t))
             if not self.use_buffers:
                 for b_avg, b_model in zip(self.module.buffers(), model.buffers()):
-                    np.copyto(b_avg, b_model, casting="unsafe")
-        self.n_averaged[...] = n + 1
+                    np.copyto(b_avg._data, b_model._data, casting="unsafe")
+        self.n_averaged._data[...] = n + 1
 
 
 def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:

@@ -1,0 +1,125 @@
+"""What a PyTorch script sees of shapes, types and buffers: torch.Size, Tensor.type() with the
+legacy classes, buffers as tensors — against PyTorch."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import fastdense.torch as fd
+
+
+def _pairs(torch):
+    """(fastdense value, torch value) for each way of making or deriving a Size."""
+    made = [
+        lambda t: t.zeros(2, 3).shape,
+        lambda t: t.zeros(2, 3).size(),
+        lambda t: t.zeros(()).shape,
+        lambda t: t.zeros(4, 0, 2).shape,
+        lambda t: t.Size(),
+        lambda t: t.Size([5]),
+        lambda t: t.Size([True, np.int64(3), t.tensor(4)]),
+        lambda t: t.Size((2, 3))[1:],
+        lambda t: t.Size((2, 3))[::-1],
+        lambda t: t.Size((2, 3)) + (4,),
+        lambda t: (4,) + t.Size((2, 3)),
+        lambda t: t.Size((2, 3)) + t.Size([1]),
+        lambda t: t.Size((2, 3)) * 2,
+        lambda t: 2 * t.Size((2, 3)),
+        lambda t: t.broadcast_shapes((2, 1), (1, 3)),
+        lambda t: t.ones(3, 1).expand(3, 4).shape,
+    ]
+    return [(f(fd), f(torch)) for f in made]
+
+
+def test_size_matches_torch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in _pairs(torch):
+        assert repr(ours) == repr(theirs)
+        assert str(ours) == str(theirs)
+        assert tuple(ours) == tuple(theirs)
+        assert ours.numel() == theirs.numel()
+        assert type(ours).__name__ == "Size"
+
+
+@pytest.mark.parametrize("bad", [2.0, np.float64(2.0), "3", None])
+def test_size_rejects_what_torch_rejects(bad):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError) as theirs:
+        torch.Size([1, bad])
+    with pytest.raises(TypeError) as ours:
+        fd.Size([1, bad])
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_size_is_a_tuple():
+    s = fd.zeros(2, 3).shape
+    assert isinstance(s, tuple) and s == (2, 3) and hash(s) == hash((2, 3))
+    rows, cols = s
+    assert (rows, cols) == (2, 3)
+    assert np.zeros(s).shape == (2, 3)
+    assert fd.zeros(s).shape == s
+    assert fd.zeros(2, 3).size(-1) == 3 and type(fd.zeros(2, 3).size(0)) is int
+    for copied in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s), copy.copy(s)):
+        assert copied == s and type(copied) is fd.Size
+    assert fd.Size([]).numel() == 1 and fd.Size([4, 0]).numel() == 0
+    with pytest.raises(IndexError):
+        fd.zeros(2, 3).size(2)
+
+
+def test_type_takes_the_legacy_classes():
+    torch = pytest.importorskip("torch")
+    for make in (
+        lambda t: t.zeros(2).type(t.LongTensor),
+        lambda t: t.zeros(2, dtype=t.float64).type(t.FloatTensor),
+        lambda t: t.zeros(2).type("torch.DoubleTensor"),
+        lambda t: t.zeros(2).type(t.float64),
+    ):
+        ours, theirs = make(fd), make(torch)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        assert ours.type() == theirs.type()
+    x = fd.zeros(2)
+    assert x.type(fd.FloatTensor) is x
+
+
+def test_buffers_are_tensors_as_in_torch():
+    torch = pytest.importorskip("torch")
+    from fastdense import nn
+
+    ours, theirs = nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    ours(fd.from_numpy(x))
+    theirs(torch.from_numpy(x))
+    for (n1, b1), (n2, b2) in zip(ours.named_buffers(), theirs.named_buffers()):
+        assert n1 == n2 and isinstance(b1, fd.Tensor)
+        assert repr(b1) == repr(b2.detach()) or np.allclose(b1.numpy(), b2.numpy(), rtol=1e-6)
+        assert str(b1.dtype) == str(b2.dtype).replace("torch.", "")
+    assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item() == 1
+    assert ours.running_mean.numpy().shape == (3,)
+    # a tensor given as a buffer is kept itself, as in PyTorch
+    scale = fd.ones(3)
+    m = nn.Module()
+    m.register_buffer("scale", scale)
+    assert m.scale is scale and dict(m.named_buffers())["scale"] is scale
+    m.scale = fd.zeros(3)
+    assert isinstance(m.scale, fd.Tensor) and float(m.scale.sum()) == 0
+    # Module.to(dtype) converts floating buffers (new tensors), not integer ones
+    ours.to(fd.float64)
+    assert ours.running_var.dtype == fd.float64 and ours.num_batches_tracked.dtype == fd.int64
+
+
+def test_pickles_with_array_buffers_load_as_tensors():
+    from fastdense import nn
+
+    bn = nn.BatchNorm1d(2)
+    state = bn.__getstate__()
+    # what a pickle made before buffers were tensors holds: arrays
+    state["_buffers"] = {k: v._data.copy() for k, v in state["_buffers"].items()}
+    state.update(state["_buffers"])
+    old = nn.BatchNorm1d.__new__(nn.BatchNorm1d)
+    old.__setstate__(state)
+    assert all(isinstance(b, fd.Tensor) for b in old.buffers())
+    assert old.running_mean is old._buffers["running_mean"]
+    old(fd.ones(4, 2))
+    assert old.num_batches_tracked.item() == 1
