@@ -123,3 +123,81 @@ def test_pickles_with_array_buffers_load_as_tensors():
     assert old.running_mean is old._buffers["running_mean"]
     old(fd.ones(4, 2))
     assert old.num_batches_tracked.item() == 1
+
+
+def _print_corpus():
+    rng = np.random.default_rng(0)
+    out = []
+    for dt in (np.float32, np.float64, np.float16):
+        out += [
+            np.array([[0.1234, -1.5, 2.25], [3.0, 0.5, -0.75]], dt),
+            np.array([1.0, 10.0, 100.0], dt),
+            np.array(2.5, dt),
+            np.array(3.0, dt),
+            np.array([1e-5, 1.0], dt),
+            np.array([1e3, 1.0, 2e3], dt),
+            np.array([np.nan, 1.0, -np.inf, np.inf], dt),
+            np.array([np.nan, np.inf, -0.0], dt),
+            rng.standard_normal((5, 7)).astype(dt),
+            rng.standard_normal((3, 4, 5)).astype(dt),
+            (rng.standard_normal((2, 30)) * 1000).astype(dt),
+            rng.standard_normal(1500).astype(dt),
+            rng.standard_normal((12, 10, 11)).astype(dt),
+            np.zeros((0, 3), dt),
+            np.zeros(0, dt),
+            rng.integers(-5, 5, (4, 4)).astype(dt),
+        ]
+    for dt in (np.int64, np.int32, np.uint8):
+        out += [np.arange(12, dtype=dt).reshape(3, 4), np.array(7, dt), np.arange(1200) % 100]
+    out += [np.array([True, False]), rng.random((3, 3)) > 0.5, np.arange(1001, dtype=np.float32)]
+    return out
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"precision": 2},
+        {"threshold": 5},
+        {"profile": "short"},
+        {"profile": "full"},
+        {"linewidth": 30},
+        {"sci_mode": True},
+        {"sci_mode": False},
+        {"edgeitems": 1, "threshold": 10},
+        {"edgeitems": 0, "threshold": 10},
+    ],
+    ids=str,
+)
+def test_tensors_print_as_in_torch(options):
+    torch = pytest.importorskip("torch")
+    try:
+        torch.set_printoptions(**options)
+        fd.set_printoptions(**options)
+        for a in _print_corpus():
+            assert repr(fd.tensor(a.copy())) == repr(torch.from_numpy(a.copy())), (a.dtype, a.shape)
+    finally:
+        torch.set_printoptions(profile="default")
+        fd.set_printoptions(profile="default")
+
+
+def test_print_suffixes_and_default_dtype_as_in_torch():
+    torch = pytest.importorskip("torch")
+    from fastdense import nn
+
+    a = np.random.default_rng(1).standard_normal((4, 12))
+    for dt in (np.float32, np.float64):
+        ours = fd.tensor(a.astype(dt), requires_grad=True)
+        theirs = torch.tensor(a.astype(dt), requires_grad=True)
+        assert repr(ours) == repr(theirs)
+        assert repr(ours * 2) == repr(theirs * 2)
+        assert str(ours[0] + 1) == str(theirs[0] + 1)
+    assert repr(nn.Parameter(fd.ones(2))) == repr(torch.nn.Parameter(torch.ones(2)))
+    try:
+        torch.set_default_dtype(torch.float64)
+        fd.set_default_dtype(fd.float64)
+        for a in _print_corpus()[:20]:
+            assert repr(fd.tensor(a.copy())) == repr(torch.from_numpy(a.copy()))
+    finally:
+        torch.set_default_dtype(torch.float32)
+        fd.set_default_dtype(fd.float32)

@@ -23,6 +23,7 @@ from .._validation import to_ndarray
 from .device import CPU, check_device, to_dtype
 from .grad_mode import grad_mode
 from .graph import DtypeError, Node, ShapeError, accumulate_leaf, run_backward
+from .printing import tensor_text
 from .size import Size, shape_of
 
 __all__ = [
@@ -452,15 +453,9 @@ class Tensor:
         return self
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
-        extra = ""
-        if self.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype=torch.{self.dtype}"
-        if self._grad_fn is not None:
-            extra += f", grad_fn=<{self._grad_fn.name}>"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        # PyTorch's text (fastdense._tensor.printing): what a script prints is what it printed
+        fn = self._grad_fn
+        return tensor_text(self._data, None if fn is None else fn.name, self.requires_grad)
 
     # -- autograd ------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:

@@ -29,6 +29,7 @@ from .._tensor.device import DeviceUnavailableError, check_device, device
 from .._tensor.extend import const as _const
 from .._tensor.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .._tensor.parameter import Parameter
+from .._tensor.printing import set_printoptions
 from .._tensor.size import Size
 from .._tensor.tensor import Tensor, tensor
 from .._validation import to_ndarray as _to_ndarray
@@ -155,6 +156,7 @@ __all__ = [
     "Tensor",
     "Parameter",
     "Size",
+    "set_printoptions",
     "tensor",
     "from_numpy",
     "as_tensor",
