@@ -201,3 +201,43 @@ def test_print_suffixes_and_default_dtype_as_in_torch():
     finally:
         torch.set_default_dtype(torch.float32)
         fd.set_default_dtype(fd.float32)
+
+
+_NODES = {
+    "sum()": lambda t, m, F: t.sum(),
+    "sum(1)": lambda t, m, F: t.sum(1),
+    "mean(1, keepdim)": lambda t, m, F: t.mean(1, keepdim=True),
+    "prod(1)": lambda t, m, F: t.prod(1),
+    "max()": lambda t, m, F: t.max(),
+    "max(1)": lambda t, m, F: t.max(1).values,
+    "min(0)": lambda t, m, F: t.min(0).values,
+    "norm": lambda t, m, F: t.norm(dim=1),
+    "t": lambda t, m, F: t.t(),
+    "stack": lambda t, m, F: m.stack([t, t]),
+    "mv": lambda t, m, F: t.mv(t[0]),
+    "dot": lambda t, m, F: t[0].dot(t[1]),
+    "bmm": lambda t, m, F: t.unsqueeze(0).bmm(t.T.unsqueeze(0)),
+    "addmm": lambda t, m, F: m.addmm(t[:, :3], t, t.T[:, :3]),
+    "mse_loss": lambda t, m, F: F.mse_loss(t, t.detach() * 0),
+    "mse_loss none": lambda t, m, F: F.mse_loss(t, t.detach() * 0, reduction="none"),
+    "huber_loss": lambda t, m, F: F.huber_loss(t, t.detach() * 0),
+    "smooth_l1_loss": lambda t, m, F: F.smooth_l1_loss(t, t.detach() * 0),
+    "l1_loss": lambda t, m, F: F.l1_loss(t, t.detach() * 0),
+    "cross_entropy": lambda t, m, F: F.cross_entropy(t, m.tensor([0, 1, 2])),
+    "nll_loss": lambda t, m, F: F.nll_loss(t, m.tensor([0, 1, 2])),
+    "bce_with_logits": lambda t, m, F: F.binary_cross_entropy_with_logits(t, t.detach() * 0),
+    "dropout": lambda t, m, F: F.dropout(t, 0.5),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_NODES))
+def test_grad_fn_names_as_in_torch(op):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as TF
+
+    import fastdense.nn.functional as FF
+
+    a = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    ours = _NODES[op](fd.tensor(a, requires_grad=True), fd, FF)
+    theirs = _NODES[op](torch.tensor(a, requires_grad=True), torch, TF)
+    assert repr(ours).split("grad_fn=")[-1] == repr(theirs).split("grad_fn=")[-1]

@@ -32,6 +32,7 @@ from .tensor import (
     check_memory_format,
     const,
     float_array,
+    named,
     operand,
     result,
     tensor_or_const,
@@ -41,6 +42,7 @@ from .tensor import (
 __all__ = [
     "const",
     "result",
+    "named",
     "float_array",
     "tensor_or_const",
     "operand",

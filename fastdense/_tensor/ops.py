@@ -39,6 +39,7 @@ from .tensor import (
     Tensor,
     check_leaf_inplace,
     const,
+    named,
     operand,
     result,
     tensor_or_const,
@@ -837,7 +838,7 @@ def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
             return g * s
         return np.where(full == 0, 0, g * s * np.abs(x) ** (p - 1) / full ** (p - 1))
 
-    return _reduce(t, dim, keepdim, fwd, grad, "NormBackward1")
+    return _reduce(t, dim, keepdim, fwd, grad, "LinalgVectorNormBackward0")
 
 
 def _nuclear(self, dim, keepdim):
@@ -889,7 +890,7 @@ def _prod(self, dim=None, keepdim=False, dtype=None):
         keepdim,
         lambda x, axes: x.prod(axis=axes, keepdims=True),
         lambda g, x, full, axes: g * _prod_others(x, axes),
-        "ProdBackward0",
+        "ProdBackward0" if dim is None else "ProdBackward1",
         dtype=dtype,
     )
 
@@ -1994,19 +1995,19 @@ def _mm(self, mat2):
 def _bmm(self, mat2):
     _need(self, 3, "bmm")
     _need(_t(mat2), 3, "bmm")
-    return matmul(self, mat2)
+    return named(matmul(self, mat2), "BmmBackward0")
 
 
 def _mv(self, vec):
     _need(self, 2, "mv")
     _need(_t(vec), 1, "mv")
-    return matmul(self, vec)
+    return named(matmul(self, vec), "MvBackward0")
 
 
 def _dot(self, other):
     _need(self, 1, "dot")
     _need(_t(other), 1, "dot")
-    return matmul(self, other)
+    return named(matmul(self, other), "DotBackward0")
 
 
 def _outer(self, vec2):
@@ -2026,7 +2027,7 @@ def _scaled(t: Tensor, c: Any) -> Any:
 
 def _addmm(self, mat1, mat2, *, beta=1, alpha=1):
     prod = _scaled(_mm(_t(mat1), mat2), alpha)
-    return prod if beta == 0 else _scaled(self, beta) + prod
+    return named(prod if beta == 0 else _scaled(self, beta) + prod, "AddmmBackward0")
 
 
 def _addmv(self, mat, vec, *, beta=1, alpha=1):
@@ -2149,7 +2150,7 @@ def stack(tensors: Sequence, dim: int = 0) -> Tensor:
     if not ts:
         raise RuntimeError("stack expects a non-empty TensorList")
     a = _axis(dim, ts[0]._data.ndim + 1)
-    return cat([t.unsqueeze(a) for t in ts], a)
+    return named(cat([t.unsqueeze(a) for t in ts], a), "StackBackward0")
 
 
 def hstack(tensors: Sequence) -> Tensor:
@@ -2785,7 +2786,7 @@ def _tt(self):
         raise RuntimeError(
             f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D"
         )
-    return self if self._data.ndim < 2 else _transpose(self, 0, 1)
+    return self if self._data.ndim < 2 else named(_transpose(self, 0, 1), "TBackward0")
 
 
 # ---------------------------------------------------------------- the method table
@@ -2856,7 +2857,8 @@ def _sum(self, dim=None, keepdim=False, dtype=None):
     def backward(g):
         return ((self, _expand_back(g, axes, keepdim, x.shape).astype(x.dtype, copy=False)),)
 
-    return result(out, "SumBackward0", (self,), backward, ())
+    # (PyTorch's overloads: sum() is SumBackward0, sum(dim) SumBackward1)
+    return result(out, "SumBackward0" if dim is None else "SumBackward1", (self,), backward, ())
 
 
 def _mean(self, dim=None, keepdim=False, *, dtype=None):
@@ -2881,7 +2883,7 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None):
             return ((t, np.zeros(x.shape, dtype=x.dtype)),)
         return ((t, (_expand_back(g, axes, keepdim, x.shape) / count).astype(x.dtype)),)
 
-    return result(out, "MeanBackward0", (t,), backward, ())
+    return result(out, "MeanBackward0" if dim is None else "MeanBackward1", (t,), backward, ())
 
 
 def _max(self, dim=None, keepdim=False):
@@ -2895,7 +2897,7 @@ def _max(self, dim=None, keepdim=False):
                 "max(): Expected reduction dim to be specified for input.numel() "
                 "== 0. Specify the reduction dim with the 'dim' argument."
             )
-        return _amax(self)
+        return named(_amax(self), "MaxBackward1")
     return _dim_extreme(self, dim, keepdim, True)
 
 
@@ -2909,7 +2911,7 @@ def _min(self, dim=None, keepdim=False):
                 "min(): Expected reduction dim to be specified for input.numel() "
                 "== 0. Specify the reduction dim with the 'dim' argument."
             )
-        return _amin(self)
+        return named(_amin(self), "MinBackward1")
     return _dim_extreme(self, dim, keepdim, False)
 
 
@@ -2936,7 +2938,8 @@ def _dim_extreme(self, dim, keepdim, largest):
     idx = np.expand_dims(_nan_arg(x, a, largest), a)
     vals = _along(self, idx, a, "MaxBackward0" if largest else "MinBackward0")
     if not keepdim:
-        vals, idx = vals.squeeze(a), np.squeeze(idx, a)
+        vals = named(vals.squeeze(a), "MaxBackward0" if largest else "MinBackward0")
+        idx = np.squeeze(idx, a)
     return _Values((vals, const(idx.astype(np.int64))))
 
 

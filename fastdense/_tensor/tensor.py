@@ -101,6 +101,14 @@ def result(
     return out
 
 
+def named(out: "Tensor", name: str) -> "Tensor":
+    """``out`` with its last graph node renamed ``name``: what ``grad_fn`` prints for an op
+    built from others (``mse_loss``: ``MseLossBackward0``, as PyTorch's one node)."""
+    if out._grad_fn is not None:
+        out._grad_fn.name = name
+    return out
+
+
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum g over the axes that broadcasting added or stretched to reach g.shape."""
     if g.shape == shape:

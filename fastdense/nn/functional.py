@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _kernels
 from .._random import default_generator
+from .._tensor.extend import named as _named
 from .._tensor.ops import inplace as _engine_inplace
 from .._tensor.ops import with_out as _with_out
 from .._validation import MAX_BLAS_DIM, to_ndarray
@@ -434,7 +435,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     else:
         keep = default_generator().random(xd.shape) < (1.0 - p)
         scale = keep.astype(xd.dtype) * xd.dtype.type(1.0 / (1.0 - p))
-    return _result(xd * scale, "NativeDropoutBackward0", (x,), lambda g: ((x, g * scale),))
+    return _result(xd * scale, "MulBackward0", (x,), lambda g: ((x, g * scale),))
 
 
 # ----------------------------------------------------------------------- losses
@@ -879,9 +880,8 @@ def _index_loss(x, z2, cdim, t, keep, w, eps, reduction, log_probs_given):
             dz = (dz * gi[:, None]).astype(dtype, copy=False)
         return ((x, _restore(dz, xd.shape, cdim)),)
 
-    return _result(
-        out, "NllLossBackward0" if log_probs_given else "CrossEntropyLossBackward0", (x,), backward
-    )
+    # (PyTorch's cross_entropy is log_softmax + nll_loss: its last node is nll_loss's)
+    return _result(out, "NllLossBackward0", (x,), backward)
 
 
 def _restore(d2: np.ndarray, shape: tuple, cdim: int) -> np.ndarray:
@@ -931,7 +931,7 @@ def _prob_loss(x, z2, cdim, target, w, eps, reduction):
             res.append((target, _restore(dt.astype(td.dtype, copy=False), td.shape, cdim)))
         return res
 
-    return _result(out, "CrossEntropyLossBackward0", (x, target), backward)
+    return _result(out, "NllLossBackward0", (x, target), backward)
 
 
 def cross_entropy(
@@ -1090,7 +1090,7 @@ def mse_loss(
     """Squared error ``(x - y) ** 2``, reduced."""
     x, y = _regression_operands(input, target)
     d = x - y
-    return _reduce(d * d, _reduction(size_average, reduce, reduction))
+    return _named(_reduce(d * d, _reduction(size_average, reduce, reduction)), "MseLossBackward0")
 
 
 def l1_loss(
@@ -1116,7 +1116,9 @@ def smooth_l1_loss(
         return _reduce(d, _reduction(size_average, reduce, reduction))
     small = _const((d < beta)._data.astype(d.dtype))
     per = d * d * (0.5 / beta) * small + (d - 0.5 * beta) * (1 - small)
-    return _reduce(per, _reduction(size_average, reduce, reduction))
+    return _named(
+        _reduce(per, _reduction(size_average, reduce, reduction)), "SmoothL1LossBackward0"
+    )
 
 
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -1125,7 +1127,7 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     d = (x - y).abs()
     small = _const((d < delta)._data.astype(d.dtype))
     per = d * d * 0.5 * small + (d - 0.5 * delta) * delta * (1 - small)
-    return _reduce(per, reduction)
+    return _named(_reduce(per, reduction), "HuberLossBackward0")
 
 
 # ================================================================ element-wise ops
