@@ -497,3 +497,32 @@ def test_float32_model_computes_float64_X_beyond_float32_as_mlp(cls):
         )
     # values in range still run the float32 network
     assert ours.predict(X[:4]).dtype == (np.float32 if cls is DenseRegressor else y.dtype)
+
+
+def test_torch_save_and_load_take_binary_file_objects(tmp_path):
+    import io
+
+    import fastdense.torch as fdt
+    from fastdense import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    checkpoint = {"model": model.state_dict(), "epoch": 3, "best": [0.5, None]}
+    buf = io.BytesIO()
+    buf.write(b"prefix")  # written at the stream's position, read from it
+    fdt.save(checkpoint, buf)
+    buf.seek(len(b"prefix"))
+    loaded = fdt.load(buf)
+    assert loaded["epoch"] == 3 and loaded["best"] == [0.5, None]
+    for key, value in model.state_dict().items():
+        assert np.array_equal(loaded["model"][key].numpy(), value.numpy())
+    with open(tmp_path / "m.pt", "wb") as f:
+        fdt.save(checkpoint, f)
+    with open(tmp_path / "m.pt", "rb") as f:
+        assert fdt.load(f)["epoch"] == 3
+    with open(tmp_path / "m.pt", encoding="latin-1") as text:
+        with pytest.raises(TypeError, match="binary mode"):
+            fdt.load(text)
+    with pytest.raises(ValueError, match="header length"):
+        fdt.load(io.BytesIO((2**62).to_bytes(8, "little") + b"{}"))
+    with pytest.raises(ValueError, match="safetensors"):
+        fdt.load(io.BytesIO(b"abc"))

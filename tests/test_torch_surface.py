@@ -241,3 +241,33 @@ def test_grad_fn_names_as_in_torch(op):
     ours = _NODES[op](fd.tensor(a, requires_grad=True), fd, FF)
     theirs = _NODES[op](torch.tensor(a, requires_grad=True), torch, TF)
     assert repr(ours).split("grad_fn=")[-1] == repr(theirs).split("grad_fn=")[-1]
+
+
+_PAIRS = {
+    "max": lambda m, x: x.max(1),
+    "min keepdim": lambda m, x: x.min(0, keepdim=True),
+    "sort": lambda m, x: m.sort(x, descending=True),
+    "topk": lambda m, x: x.topk(2),
+    "median": lambda m, x: x.median(1),
+    "nanmedian": lambda m, x: x.nanmedian(1),
+    "mode": lambda m, x: x.mode(1),
+    "kthvalue": lambda m, x: x.kthvalue(1, 1),
+    "aminmax": lambda m, x: m.aminmax(x),
+    "cummax": lambda m, x: x.cummax(0),
+    "cummin": lambda m, x: x.cummin(1),
+    "frexp": lambda m, x: m.frexp(x),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_PAIRS))
+def test_return_types_as_in_torch(op):
+    torch = pytest.importorskip("torch")
+    a = np.array([[1.0, 3.0, 2.0], [2.0, 0.0, 5.0]], np.float32)
+    ours, theirs = _PAIRS[op](fd, fd.tensor(a)), _PAIRS[op](torch, torch.tensor(a))
+    assert repr(ours) == repr(theirs)
+    for name in ("values", "indices", "min", "max", "mantissa", "exponent"):
+        assert hasattr(ours, name) == hasattr(theirs, name), name
+    first, second = ours
+    assert repr(first) == repr(theirs[0]) and repr(second) == repr(theirs[1])
+    again = pickle.loads(pickle.dumps(ours))
+    assert repr(again) == repr(ours) and repr(copy.deepcopy(ours)) == repr(ours)

@@ -654,15 +654,31 @@ def _scalar_tensor(value: Any, like: Tensor) -> Tensor:
 
 
 class _Values(tuple):
-    """``(values, indices)`` of sort/topk/max/... along a dimension (PyTorch's namedtuple)."""
+    """The pair sort/topk/max/... return (PyTorch's ``torch.return_types.<op>``): a tuple
+    whose items are also named (``values``/``indices``; ``min``/``max`` of aminmax,
+    ``mantissa``/``exponent`` of frexp) and that prints as PyTorch's."""
 
-    @property
-    def values(self) -> Tensor:
-        return self[0]
+    op: str
+    fields: Tuple[str, str]
 
-    @property
-    def indices(self) -> Tensor:
-        return self[1]
+    def __new__(cls, items: Any, op: str, fields: Tuple[str, str] = ("values", "indices")):
+        out = tuple.__new__(cls, items)
+        out.op, out.fields = op, fields
+        return out
+
+    def __getnewargs__(self):  # pickling and copying keep the name
+        return (tuple(self), self.op, self.fields)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("op", "fields"):  # (during unpickling, before __new__ set them)
+            raise AttributeError(name)
+        if name in self.fields:
+            return self[self.fields.index(name)]
+        raise AttributeError(f"'torch.return_types.{self.op}' object has no attribute '{name}'")
+
+    def __repr__(self) -> str:
+        items = ",\n".join(f"{k}={v!r}" for k, v in zip(self.fields, self))
+        return f"torch.return_types.{self.op}(\n{items})"
 
 
 def _along(x: Tensor, idx: np.ndarray, axis: int, name: str) -> Tensor:
@@ -1025,7 +1041,7 @@ def _cum_extreme(self, dim, better, name):
     x = self._data
     a = _axis(dim, x.ndim)
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values((self.clone(), const(np.zeros((), np.int64))), name[:6].lower())
     xm = np.moveaxis(x, a, 0)
     idx = np.zeros(xm.shape, dtype=np.int64)
     best = xm[0].copy() if xm.shape[0] else xm[:0]
@@ -1036,7 +1052,7 @@ def _cum_extreme(self, dim, better, name):
         best = np.where(take, v, best)
         idx[i] = np.where(take, i, idx[i - 1])
     idx = np.moveaxis(idx, 0, a)
-    return _Values((_along(self, idx, a, name), const(idx)))
+    return _Values((_along(self, idx, a, name), const(idx)), name[:6].lower())  # cummax/cummin
 
 
 def _median(self, dim=None, keepdim=False, ignore_nan=False):
@@ -1053,7 +1069,9 @@ def _median(self, dim=None, keepdim=False, ignore_nan=False):
         return movement([flat], lambda p: p[k], "MedianBackward0")
     a = _axis(dim, x.ndim)
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values(
+            (self.clone(), const(np.zeros((), np.int64))), "nanmedian" if ignore_nan else "median"
+        )
     order = _sort_idx(x, a, False)
     if ignore_nan and x.dtype.kind == "f":
         n = (~np.isnan(x)).sum(axis=a, keepdims=True)
@@ -1073,7 +1091,7 @@ def _median(self, dim=None, keepdim=False, ignore_nan=False):
     vals = _along(self, idx, a, "MedianBackward1")
     if not keepdim:
         vals, idx = vals.squeeze(a), np.squeeze(idx, a)
-    return _Values((vals, const(idx.astype(np.int64))))
+    return _Values((vals, const(idx.astype(np.int64))), "nanmedian" if ignore_nan else "median")
 
 
 def _sort(self, dim=-1, descending=False, stable=False):
@@ -1081,10 +1099,10 @@ def _sort(self, dim=-1, descending=False, stable=False):
     if isinstance(dim, bool):  # sort(stable) overloads are keywords; a bool here is descending
         dim, descending = -1, dim
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values((self.clone(), const(np.zeros((), np.int64))), "sort")
     a = _axis(dim, x.ndim)
     idx = _sort_idx(x, a, descending)
-    return _Values((_along(self, idx, a, "SortBackward0"), const(idx)))
+    return _Values((_along(self, idx, a, "SortBackward0"), const(idx)), "sort")
 
 
 def _argsort(self, dim=-1, descending=False, stable=False):
@@ -1097,24 +1115,24 @@ def _argsort(self, dim=-1, descending=False, stable=False):
 def _topk(self, k, dim=-1, largest=True, sorted=True):
     x = self._data
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values((self.clone(), const(np.zeros((), np.int64))), "topk")
     a = _axis(dim, x.ndim)
     if not 0 <= k <= x.shape[a]:
         raise RuntimeError("selected index k out of range")
     idx = np.take(_sort_idx(x, a, largest), range(k), axis=a)
-    return _Values((_along(self, idx, a, "TopkBackward0"), const(idx)))
+    return _Values((_along(self, idx, a, "TopkBackward0"), const(idx)), "topk")
 
 
 def _kthvalue(self, k, dim=-1, keepdim=False):
     x = self._data
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values((self.clone(), const(np.zeros((), np.int64))), "kthvalue")
     a = _axis(dim, x.ndim)
     idx = np.take(_sort_idx(x, a, False), [k - 1], axis=a)
     vals = _along(self, idx, a, "KthvalueBackward0")
     if not keepdim:
         vals, idx = vals.squeeze(a), np.squeeze(idx, a)
-    return _Values((vals, const(idx)))
+    return _Values((vals, const(idx)), "kthvalue")
 
 
 def _quantile(self, q, dim=None, keepdim=False, *, interpolation="linear", ignore_nan=False):
@@ -2329,7 +2347,7 @@ def _frexp(self):
     m, e = np.frexp(self._data)
     scale = np.exp2(-e.astype(self._data.dtype))
     mant = result(m, "FrexpBackward0", (self,), lambda g: ((self, g * scale),), ())
-    return _Values((mant, const(e.astype(np.int32))))
+    return _Values((mant, const(e.astype(np.int32))), "frexp", ("mantissa", "exponent"))
 
 
 def _bincount(self, weights=None, minlength=0):
@@ -2394,7 +2412,9 @@ def _aminmax(self, *, dim=None, keepdim=False):
         (
             _amin(self, () if dim is None else dim, keepdim),
             _amax(self, () if dim is None else dim, keepdim),
-        )
+        ),
+        "aminmax",
+        ("min", "max"),
     )
 
 
@@ -2929,7 +2949,7 @@ def _dim_extreme(self, dim, keepdim, largest):
     x = self._data
     if not x.ndim:
         _axis(dim, 0)
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values((self.clone(), const(np.zeros((), np.int64))), "max" if largest else "min")
     a = _axis(dim, x.ndim)
     if x.shape[a] == 0:
         raise IndexError(
@@ -2940,7 +2960,7 @@ def _dim_extreme(self, dim, keepdim, largest):
     if not keepdim:
         vals = named(vals.squeeze(a), "MaxBackward0" if largest else "MinBackward0")
         idx = np.squeeze(idx, a)
-    return _Values((vals, const(idx.astype(np.int64))))
+    return _Values((vals, const(idx.astype(np.int64))), "max" if largest else "min")
 
 
 def _arg_extreme(self, dim, keepdim, largest):
@@ -3460,7 +3480,7 @@ def _mode(self, dim=-1, keepdim=False):
     last occurrence, as PyTorch."""
     x = self._data
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))))
+        return _Values((self.clone(), const(np.zeros((), np.int64))), "mode")
     a = _axis(dim, x.ndim)
     xm = np.moveaxis(x, a, -1)
     rows = xm.reshape(-1, xm.shape[-1])
@@ -3473,7 +3493,7 @@ def _mode(self, dim=-1, keepdim=False):
     vals_t = _along(self, idx, a, "ModeBackward0")
     if not keepdim:
         vals_t, idx = vals_t.squeeze(a), np.squeeze(idx, a)
-    return _Values((vals_t, const(idx)))
+    return _Values((vals_t, const(idx)), "mode")
 
 
 def _index_reduce(self, dim, index, source, reduce, *, include_self=True):

@@ -124,10 +124,12 @@ def save_arrays(
     ----------
     arrays : mapping of str to array-like
         Numeric arrays; they are written C-contiguous.
-    path : str or os.PathLike
+    path : str, os.PathLike or binary file object
         Target file; replaced only once the new file is complete (see
         :func:`fastdense.io.atomic_write`: an existing file's mode is kept, a
-        symlink is written through).
+        symlink is written through). A file object (anything with ``write``,
+        such as ``io.BytesIO`` or a file opened ``"wb"``) gets the bytes written
+        into it, at its position, as ``torch.save`` does.
     metadata : mapping of str to str, optional
         Stored in the header; the fastdense version is added.
     """
@@ -146,7 +148,11 @@ def save_arrays(
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError("metadata must map strings to strings")
         meta[key] = value
-    atomic_write(path, st_numpy.save(tensors, metadata=meta))
+    blob = st_numpy.save(tensors, metadata=meta)
+    if hasattr(path, "write"):
+        path.write(blob)  # type: ignore[union-attr]
+    else:
+        atomic_write(path, blob)
 
 
 def check_safetensors_header(blob: bytes, source: str = "file") -> Dict[str, Any]:
@@ -234,10 +240,31 @@ def _read_declared(path: str) -> bytes:
     return head
 
 
+def _read_stream(f: Any, source: str) -> bytes:
+    """The rest of a binary file object: its header length first, checked as a file's is."""
+    head = f.read(8)
+    if not isinstance(head, bytes):
+        raise TypeError(
+            f"{source} must be opened in binary mode (read() gave {type(head).__name__})"
+        )
+    if len(head) == 8:
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER:
+            raise ValueError(
+                f"{source} is not a valid safetensors file: header length {n} exceeds "
+                f"{MAX_HEADER} bytes; truncated or corrupt"
+            )
+        head += f.read()
+    return head
+
+
 def load_arrays(
-    path: "str | os.PathLike[str]",
+    path: Any,
 ) -> Tuple["OrderedDict[str, np.ndarray]", Dict[str, str]]:
     """Read a safetensors file written by :func:`save_arrays` (or by PyTorch's safetensors).
+
+    ``path`` is a str, an os.PathLike or a binary file object (anything with
+    ``read``), read from its position to its end, as ``torch.load`` takes one.
 
     Returns
     -------
@@ -253,13 +280,18 @@ def load_arrays(
         The file cannot be opened or read.
     """
     st_numpy = _require_safetensors()
-    path = os.fspath(path)
-    blob = _read_declared(path)
-    header = check_safetensors_header(blob, source=repr(path))
+    if hasattr(path, "read"):
+        source = repr(getattr(path, "name", "the file object"))
+        blob = _read_stream(path, source)
+    else:
+        path = os.fspath(path)
+        source = repr(path)
+        blob = _read_declared(path)
+    header = check_safetensors_header(blob, source=source)
     try:
         arrays = st_numpy.load(blob)
     except Exception as exc:  # safetensors' own checks, as a clear ValueError
-        raise ValueError(f"{path!r} is not a valid safetensors file: {exc}") from None
+        raise ValueError(f"{source} is not a valid safetensors file: {exc}") from None
     metadata = dict(header.get("__metadata__", {}))
     order = sorted(arrays, key=lambda k: header[k]["data_offsets"][0])
     try:

@@ -579,14 +579,16 @@ def multinomial(
 
 def save(obj: Any, f: Any) -> None:
     """Save a ``state_dict`` (a mapping of names to tensors/arrays, possibly nested in dicts
-    of numbers and strings) to a safetensors file — no pickle."""
+    of numbers and strings) as safetensors — no pickle. ``f`` is a path or a binary file
+    object (``io.BytesIO``, a file opened ``"wb"``), as in PyTorch."""
     from ..io.checkpoint import save as _save
 
     _save(obj, f)
 
 
 def load(f: Any, map_location=None, weights_only: "bool" = True, **kwargs) -> Any:  # type: ignore[valid-type]
-    """Load what :func:`save` wrote (arrays come back as NumPy arrays)."""
+    """Load what :func:`save` wrote (arrays come back as NumPy arrays) from a path or a binary
+    file object, read from its position."""
     if map_location is not None:
         check_device(map_location)
     from ..io.checkpoint import load as _load
