@@ -153,6 +153,83 @@ cdef inline int leave(int token, object pool) except -1:
     return 0
 
 
+# ------------------------------------------------------------ one region, many phases
+# A minibatch of the epoch loop runs as ONE parallel region: every thread of
+# the team runs the whole minibatch function, each doing its share of every
+# split step (its blocks of a product, its rows or columns of a pass, its
+# elements of the optimizer step) and all meeting at a barrier (`sync`) where
+# a step reads what another thread wrote. Steps that stay whole (the loss,
+# a product of one block) run on the thread whose turn it is while the
+# others go on to their share of the next step of the same phase, instead of
+# a fork and a join per product and the other threads idle in between. The
+# shares decide only who computes a block or an element, never how: a product
+# keeps its blocks (product_blocks), a pass's element its operations, a bias
+# gradient its sum over the rows in order; so the bits are those of one thread.
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    static int fd_thread_num(void) { return omp_get_thread_num(); }
+    static int fd_num_threads(void) { return omp_get_num_threads(); }
+    static void fd_barrier(void) {
+        #pragma omp barrier
+    }
+    #else
+    static int fd_thread_num(void) { return 0; }
+    static int fd_num_threads(void) { return 1; }
+    static void fd_barrier(void) { }
+    #endif
+    """
+    int thread_num "fd_thread_num"() noexcept nogil
+    int num_threads "fd_num_threads"() noexcept nogil
+    void barrier "fd_barrier"() noexcept nogil
+
+
+ctypedef struct Team:
+    int id    # this thread's number in the region, 0 .. size - 1 (0: the caller)
+    int size  # the threads of the region (1: no region, no barrier)
+
+
+cdef inline Team team_here() noexcept nogil:
+    """The calling thread's place in the parallel region it runs in (call it first
+    thing inside `with parallel(...)`: the region may have fewer threads than asked)."""
+    cdef Team t
+    t.id = thread_num()
+    t.size = num_threads()
+    return t
+
+
+cdef inline Team solo() noexcept nogil:
+    """A team of the caller alone, for a call made outside any region of ours (an
+    orphaned barrier would bind to a region of the user's)."""
+    cdef Team t
+    t.id = 0
+    t.size = 1
+    return t
+
+
+cdef inline void sync(Team t) noexcept nogil:
+    """Every thread of the team waits here for the others (nothing for one thread)."""
+    if t.size > 1:
+        barrier()
+
+
+cdef inline Py_ssize_t share_edge(Team t, Py_ssize_t n, Py_ssize_t align, int i) noexcept nogil:
+    """Where share i of 0 .. n - 1 starts, i in 0 .. t.size: near-equal shares
+    whose inner edges are multiples of `align` (a cache line of values)."""
+    cdef Py_ssize_t e
+    if i >= t.size:
+        return n
+    e = n * i // t.size
+    e -= e % align
+    return e
+
+
+cdef inline bint owns(Team t, int turn) noexcept nogil:
+    """Whether a step that stays whole, the `turn`-th of its phase, is this thread's."""
+    return turn % t.size == t.id
+
+
 # ------------------------------------------------------------------ the team tuner
 # A fit's minibatches are many and alike, so the epoch loop can measure what
 # the threads give. Two choices compete: the team `enter` gave and one thread.

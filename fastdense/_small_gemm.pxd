@@ -30,6 +30,7 @@
 from cython cimport floating
 
 cimport fastdense._blas as blas
+cimport fastdense._parallel as par
 
 
 cdef extern from *:
@@ -162,3 +163,17 @@ cdef inline void matmul(bint trans_a, bint trans_b, int m, int n, int k,
         small_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
         return
     blas.gemm(trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb, <floating> 0, c, ldc)
+
+
+cdef inline int matmul_share(par.Team t, int turn, bint trans_a, bint trans_b, int m, int n,
+                             int k, const floating* a, int lda, const floating* b, int ldb,
+                             floating* c, int ldc) noexcept nogil:
+    """This thread's part of `matmul` inside a region of the team t: a small product
+    whole, on the thread whose turn it is; a BLAS one by blas.gemm_share's blocks.
+    Returns the next step's turn."""
+    if floating is float and goes_small(trans_a, trans_b, m, n, k):
+        if par.owns(t, turn):
+            small_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
+        return turn + 1
+    return blas.gemm_share(t, turn, trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb,
+                           <floating> 0, c, ldc)
