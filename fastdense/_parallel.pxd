@@ -230,6 +230,19 @@ cdef inline bint owns(Team t, int turn) noexcept nogil:
     return turn % t.size == t.id
 
 
+cdef inline void block_share(Team t, int turn, int blocks, int* lo, int* hi) noexcept nogil:
+    """This thread's blocks lo .. hi - 1 of a step of `blocks` blocks: one block goes
+    to the thread whose turn it is (owns); several are dealt in contiguous runs, so
+    that the rows (or columns) a thread writes in one product are those it reads in
+    the next and those of its share of a pass (share_edge): they stay in its cache."""
+    if blocks <= 1:
+        lo[0] = 0
+        hi[0] = 1 if owns(t, turn) else 0
+        return
+    lo[0] = <int> (<Py_ssize_t> blocks * t.id // t.size)
+    hi[0] = <int> (<Py_ssize_t> blocks * (t.id + 1) // t.size)
+
+
 # ------------------------------------------------------------------ the team tuner
 # A fit's minibatches are many and alike, so the epoch loop can measure what
 # the threads give. Two choices compete: the team `enter` gave and one thread.

@@ -165,15 +165,37 @@ cdef inline void matmul(bint trans_a, bint trans_b, int m, int n, int k,
     blas.gemm(trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb, <floating> 0, c, ldc)
 
 
+
+cdef inline int matmul_blocks(bint trans_a, bint trans_b, int m, int n, int k,
+                              const floating* a) noexcept nogil:
+    """How many blocks `matmul` runs a product of these sizes in (blas.gemm's blocks;
+    one for a product that goes small). `a` only picks the dtype."""
+    if floating is float and goes_small(trans_a, trans_b, m, n, k):
+        return 1
+    return par.product_blocks(m, n, k)
+
+
+cdef inline void matmul_block(int i, int blocks, bint trans_a, bint trans_b, int m, int n,
+                              int k, const floating* a, int lda, const floating* b, int ldb,
+                              floating* c, int ldc) noexcept nogil:
+    """Block i of the `blocks` (matmul_blocks) of `matmul`'s product: the very call
+    `matmul` makes for it, on the calling thread (blas.block_rect: what it writes)."""
+    if blocks <= 1:
+        matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
+    else:
+        blas.gemm_block(i, blocks, trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb,
+                        <floating> 0, c, ldc)
+
+
 cdef inline int matmul_share(par.Team t, int turn, bint trans_a, bint trans_b, int m, int n,
                              int k, const floating* a, int lda, const floating* b, int ldb,
                              floating* c, int ldc) noexcept nogil:
-    """This thread's part of `matmul` inside a region of the team t: a small product
-    whole, on the thread whose turn it is; a BLAS one by blas.gemm_share's blocks.
-    Returns the next step's turn."""
-    if floating is float and goes_small(trans_a, trans_b, m, n, k):
-        if par.owns(t, turn):
-            small_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
-        return turn + 1
-    return blas.gemm_share(t, turn, trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb,
-                           <floating> 0, c, ldc)
+    """This thread's blocks (par.block_share) of `matmul` inside a region of the team
+    t. Returns the next step's turn. No barrier: C is complete once the team has
+    passed the next sync."""
+    cdef int i, lo, hi
+    cdef int blocks = matmul_blocks(trans_a, trans_b, m, n, k, a)
+    par.block_share(t, turn, blocks, &lo, &hi)
+    for i in range(lo, hi):
+        matmul_block(i, blocks, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
+    return turn + blocks

@@ -50,7 +50,7 @@ cimport fastdense._losses as losses
 cimport fastdense._parallel as par
 cimport fastdense._updates as upd
 from cython.parallel cimport parallel
-from fastdense._small_gemm cimport matmul_share
+from fastdense._small_gemm cimport matmul_block, matmul_blocks
 cimport numpy as cnp
 
 import numpy as np
@@ -272,18 +272,23 @@ cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
     (m, n_features) or, if xs.present, the CSR rows (rows or row0..); hidden
     layers apply g, the output adds b only. With ex (training): z kept for g'
     where the activation needs it, and dropout after the hidden activations
-    (the next layer reads ex.dropped).
+    (the next layer reads ex.dropped). A hidden layer's bias, activation and
+    dropout run on each block of its product as soon as the block is done,
+    by the thread that computed it (while it is in that thread's cache), except
+    where they need whole columns (batch norm), keep z, or the product is one block.
     """
-    cdef Py_ssize_t l, n_in, n_out, lo, hi, c_lo, c_hi, k
+    cdef Py_ssize_t l, n_in, n_out, lo, hi, c_lo, c_hi, k, r, r0, r1, c0, c1
     cdef const floating* a_prev = x0
     cdef const floating* w
     cdef const floating* b
     cdef floating* z
+    cdef floating* masks
+    cdef floating* dropped
     cdef double p
     cdef drp.Draw draws[MAX_LAYERS]
-    cdef bint dropping = ex != NULL and net.dropout != NULL
+    cdef bint dropping = ex != NULL and net.dropout != NULL, csr, fused
     cdef unsigned long long rng = 0
-    cdef int turn = 0
+    cdef int turn = 0, blocks, i, i0, i1
     if dropping:  # each layer's draw, in layer order, from the state as it stands
         rng = ex.rng[0]
         for l in range(net.n_layers - 1):
@@ -297,22 +302,43 @@ cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
         w = params + net.coef_off[l]
         b = params + net.icpt_off[l]
         z = acts[l]
-        if l == 0 and xs.present:
-            if par.owns(t, turn):
+        p = net.dropout[l] if dropping and l < net.n_layers - 1 else 0
+        masks = layer_slot(ex.masks, acts, l) if p > 0 else NULL
+        dropped = layer_slot(ex.dropped, acts, l) if p > 0 else NULL
+        csr = l == 0 and xs.present
+        # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
+        blocks = 1 if csr else matmul_blocks(False, False, <int> m, <int> n_out, <int> n_in,
+                                             a_prev)
+        fused = (blocks > 1 and l < net.n_layers - 1 and net.bn_off == NULL
+                 and not (ex != NULL and net.keep_z))
+        par.block_share(t, turn, blocks, &i0, &i1)
+        turn += blocks
+        for i in range(i0, i1):
+            if csr:
                 csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, z)
-            turn += 1
-        else:  # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
-            turn = matmul_share(t, turn, False, False, <int> m, <int> n_out, <int> n_in,
-                                a_prev, <int> n_in, w, <int> n_out, z, <int> n_out)
+                continue
+            matmul_block(i, blocks, False, False, <int> m, <int> n_out, <int> n_in, a_prev,
+                         <int> n_in, w, <int> n_out, z, <int> n_out)
+            if fused:
+                blas.block_rect(i, blocks, m, n_out, &r0, &r1, &c0, &c1)
+                k = r0 * n_out + c0
+                act.bias_activation_block(r1 - r0, c1 - c0, n_out, z + k, b + c0,
+                                          net.activation, <floating> net.slope, True)
+                if p > 0:
+                    for r in range(r0, r1):
+                        k = r * n_out + c0
+                        drp.dropout_span(c1 - c0, k, z + k, masks + k, dropped + k, draws[l])
         par.sync(t)
         if l == 0 and dropping and t.id == 0:
             ex.rng[0] = rng  # every thread read the old state before the sync above
+        a_prev = dropped if p > 0 else z
+        if fused:
+            continue
         k = lo * n_out
         if l == net.n_layers - 1:
             act.bias_activation_block(hi - lo, n_out, n_out, z + k, b, act.IDENTITY,
                                       <floating> net.slope, True)
             return
-        p = net.dropout[l] if dropping else 0
         if net.bn_off != NULL:
             # Linear (with its bias) -> BatchNorm1d -> activation (-> dropout), fused,
             # by columns (each column's statistics sum over all rows)
@@ -327,9 +353,7 @@ cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
                                  net.activation, <floating> net.slope,
                                  layer_slot(ex.zs, acts, l) if net.keep_z else NULL,
                                  layer_slot(ex.erfs, acts, l) if ex.erfs != NULL else NULL,
-                                 layer_slot(ex.masks, acts, l) if p > 0 else NULL,
-                                 layer_slot(ex.dropped, acts, l) if p > 0 else NULL,
-                                 &draws[l] if p > 0 else NULL)
+                                 masks, dropped, &draws[l] if p > 0 else NULL)
             else:
                 bn.eval_columns(m, n_out, c_lo, c_hi, z, b, params + net.bn_off[l],
                                 params + net.bn_off[l] + n_out, params + net.stat_off[l],
@@ -345,34 +369,93 @@ cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
                 act.bias_activation_block(hi - lo, n_out, n_out, z + k, b, net.activation,
                                           <floating> net.slope, True)
             if p > 0:
-                drp.dropout_span((hi - lo) * n_out, k, z + k, layer_slot(ex.masks, acts, l) + k,
-                                 layer_slot(ex.dropped, acts, l) + k, draws[l])
+                drp.dropout_span((hi - lo) * n_out, k, z + k, masks + k, dropped + k, draws[l])
         par.sync(t)
-        a_prev = layer_slot(ex.dropped, acts, l) if p > 0 else z
 
 
-cdef inline void update_share(par.Team t, const Update* u, Py_ssize_t off, Py_ssize_t n,
+cdef inline void update_range(const Update* u, Py_ssize_t off, Py_ssize_t n,
                               Py_ssize_t n_l2, floating* params, const floating* grads,
                               floating* state1, floating* state2, double alpha,
                               floating scale) noexcept nogil:
-    """This thread's share of scikit-learn's step for params[off:off + n], the first
-    n_l2 with the L2 term. Each parameter's step is independent of the others':
-    any share gives the bits of one pass."""
-    cdef Py_ssize_t lo = par.share_edge(t, n, SHARE_ALIGN, t.id)
-    cdef Py_ssize_t hi = par.share_edge(t, n, SHARE_ALIGN, t.id + 1)
-    cdef Py_ssize_t n_decay = n_l2 - lo
-    if hi <= lo:
+    """scikit-learn's step for params[off:off + n], the first n_l2 with the L2 term,
+    on the calling thread. Each parameter's step is independent of the others':
+    any split of a buffer gives the bits of one pass."""
+    if n <= 0:
         return
-    n_decay = 0 if n_decay < 0 else (hi - lo if n_decay > hi - lo else n_decay)
-    off += lo
     if u.solver == STEP_ADAM:
-        upd.sklearn_adam_block(hi - lo, n_decay, params + off, grads + off, state1 + off,
-                               state2 + off, <floating> u.lr, u.beta_1, u.beta_2,
-                               <floating> u.epsilon, <floating> alpha, scale)
+        upd.sklearn_adam_block(n, n_l2, params + off, grads + off, state1 + off, state2 + off,
+                               <floating> u.lr, u.beta_1, u.beta_2, <floating> u.epsilon,
+                               <floating> alpha, scale)
     else:
-        upd.sklearn_sgd_block(hi - lo, n_decay, params + off, grads + off, state1 + off,
+        upd.sklearn_sgd_block(n, n_l2, params + off, grads + off, state1 + off,
                               <floating> u.lr, <floating> u.momentum, u.nesterov,
                               <floating> alpha, scale)
+
+
+cdef inline void step_span(const Update* u, Py_ssize_t off, Py_ssize_t n, bint decay,
+                           floating* params, floating* grads, floating* state1,
+                           floating* state2, double alpha, floating scale) noexcept nogil:
+    """params[off:off + n]'s step (with the L2 term if decay), or without an update
+    (u NULL) the gradients finished in place: (g + alpha p) / S, or g / S."""
+    cdef Py_ssize_t k
+    cdef floating a = <floating> alpha if decay else 0
+    if u != NULL:
+        update_range(u, off, n, n if decay else 0, params, grads, state1, state2, alpha, scale)
+    elif decay:
+        for k in range(off, off + n):
+            grads[k] = (grads[k] + a * params[k]) / scale
+    else:
+        for k in range(off, off + n):
+            grads[k] = grads[k] / scale
+
+
+cdef inline void delta_rect(Net net, Py_ssize_t n, Py_ssize_t r0, Py_ssize_t r1,
+                            Py_ssize_t c0, Py_ssize_t c1, floating* d, const floating* saved,
+                            const floating* mask, const floating* erfs) noexcept nogil:
+    """d := (d * mask) * g'(saved) over rows r0 .. r1 - 1, columns c0 .. c1 - 1 of an
+    (m, n) block: the element-wise part of the delta pass (scikit-learn's order for
+    the logistic, (d a)(1 - a)); its column sums are taken apart (column_sums)."""
+    cdef Py_ssize_t r, j, k
+    cdef floating g, a
+    if r1 <= r0 or c1 <= c0:
+        return
+    if mask != NULL:  # through the dropout
+        for r in range(r0, r1):
+            for j in range(c0, c1):
+                d[r * n + j] = d[r * n + j] * mask[r * n + j]
+    if net.activation == act.SIGMOID:
+        for r in range(r0, r1):
+            for j in range(c0, c1):
+                a = saved[r * n + j]
+                g = d[r * n + j] * a
+                d[r * n + j] = g * (<floating> 1 - a)
+        return
+    k = r0 * n + c0
+    act.delta_block(r1 - r0, c1 - c0, n, d + k, saved + k, d + k, NULL, net.activation,
+                    <floating> net.slope, True, erfs + k if erfs != NULL else NULL)
+
+
+cdef inline void column_sums(Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ssize_t c1,
+                             const floating* d, floating* sums) noexcept nogil:
+    """sums[j] := the sum of d[:, j] over the rows in order, for j in c0 .. c1 - 1 (the
+    order in which the one-pass delta kernel accumulates db)."""
+    cdef Py_ssize_t i, j
+    for j in range(c0, c1):
+        sums[j] = 0
+    for i in range(m):
+        for j in range(c0, c1):
+            sums[j] += d[i * n + j]
+
+
+cdef inline void update_share(par.Team t, const Update* u, Py_ssize_t off, Py_ssize_t n,
+                              bint decay, floating* params, floating* grads,
+                              floating* state1, floating* state2, double alpha,
+                              floating scale) noexcept nogil:
+    """This thread's share (par.share_edge) of step_span over params[off:off + n]."""
+    cdef Py_ssize_t lo = par.share_edge(t, n, SHARE_ALIGN, t.id)
+    cdef Py_ssize_t hi = par.share_edge(t, n, SHARE_ALIGN, t.id + 1)
+    if hi > lo:
+        step_span(u, off + lo, hi - lo, decay, params, grads, state1, state2, alpha, scale)
 
 
 cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
@@ -395,26 +478,28 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
     is done with it, while its gradients are hot; the step finishes the sums,
     which saves a pass. ex: the training extras (kept z, dropout), or NULL.
 
-    The phases of layer l (L .. 1): dA[l-1] = dZ[l] @ W and dW[l] = A.T @ dZ[l],
-    the blocks of both dealt to the team; then W[l]'s step (W is read no more),
-    b[l]'s, and dZ[l-1] = dA[l-1] * g'(A[l-1]) with db[l-1] (by columns:
-    each db is summed over the rows in order, as on one thread).
+    Two phases per layer l (L .. 1). First dA[l-1] = dZ[l] @ W, each block
+    followed by its element-wise delta (dropout mask, g') on the thread that
+    computed it. Then dW[l] = A.T @ dZ[l], each block followed by the step of
+    the weights it holds (W is read no more), b[l]'s step, and db[l-1], the
+    column sums of dZ[l-1] (by columns: each is summed over the rows in order,
+    as on one thread). Batch norm's backward needs whole columns: it runs in
+    the second phase by columns, as does the delta pass of a one-block dA.
     """
-    cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out, lo, hi, c_lo, c_hi
+    cdef Py_ssize_t L = net.n_layers, l, i, j, n_in, n_out, lo, hi, c_lo, c_hi
+    cdef Py_ssize_t r, r0, r1, c0, c1
     cdef floating sw_sum_f
     cdef double sw_sum, sq = 0, loss = 0
-    cdef bint finish = update == NULL
     cdef floating* dz = d_a
     cdef floating* tmp = d_b
     cdef floating* dw
-    cdef floating* db
     cdef const floating* w
     cdef const floating* a_prev
-    cdef floating* saved
-    cdef floating* col_sums
-    cdef const floating* mask
-    cdef const floating* erfs
-    cdef int turn
+    cdef floating* saved = NULL
+    cdef const floating* mask = NULL
+    cdef const floating* erfs = NULL
+    cdef bint csr, fused
+    cdef int blocks, b, b0, b1
 
     forward(t, net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
     par.sync(t)
@@ -441,54 +526,62 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
         n_out = net.units[l + 1]
         w = params + net.coef_off[l]
         dw = grads + net.coef_off[l]
-        db = grads + net.icpt_off[l]
-        # the products that read dZ[l]: dA[l-1] = dZ[l] @ W.T (l > 0), dW = A.T @ dZ
-        turn = 0
+        fused = False
         if l > 0:
+            # phase 1: dA[l-1] = dZ[l] @ W.T, and dZ[l-1] = dA[l-1] * g'(A[l-1]) on its blocks
             tmp = d_b if dz == d_a else d_a
-            if n_out == 1:  # an outer product: one multiply per element, no sum
-                lo = par.share_edge(t, m, 1, t.id)
-                hi = par.share_edge(t, m, 1, t.id + 1)
-                for i in range(lo, hi):
-                    for j in range(n_in):
-                        tmp[i * n_in + j] = dz[i] * w[j]
-            else:
-                turn = matmul_share(t, turn, False, True, <int> m, <int> n_in, <int> n_out,
-                                    dz, <int> n_out, w, <int> n_out, tmp, <int> n_in)
-        if l == 0 and xs.present:
-            if par.owns(t, turn):
-                csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
-        else:
-            a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
-            matmul_share(t, turn, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
-                         <int> n_in, dz, <int> n_out, dw, <int> n_out)
-        par.sync(t)
-        # dW = (A.T @ dZ + alpha W) / S and db /= S (db holds the column sums), or
-        # the step of W[l] and b[l], which finishes them the same way
-        if finish:
-            lo = par.share_edge(t, n_in * n_out, SHARE_ALIGN, t.id)
-            hi = par.share_edge(t, n_in * n_out, SHARE_ALIGN, t.id + 1)
-            for k in range(lo, hi):
-                dw[k] = (dw[k] + <floating> alpha * w[k]) / sw_sum_f
-            lo = par.share_edge(t, n_out, SHARE_ALIGN, t.id)
-            hi = par.share_edge(t, n_out, SHARE_ALIGN, t.id + 1)
-            for j in range(lo, hi):
-                db[j] = db[j] / sw_sum_f
-        else:
-            update_share(t, update, net.coef_off[l], n_in * n_out, n_in * n_out, params,
-                         grads, state1, state2, alpha, sw_sum_f)
-            update_share(t, update, net.icpt_off[l], n_out, 0, params, grads, state1,
-                         state2, alpha, sw_sum_f)
-        if l > 0:
-            # dZ[l-1] = dA[l-1] * g'(A[l-1]) with db[l-1] summed in the same pass
-            c_lo = par.share_edge(t, n_in, SHARE_ALIGN, t.id)
-            c_hi = par.share_edge(t, n_in, SHARE_ALIGN, t.id + 1)
             mask = (layer_slot(ex.masks, acts, l - 1)
                     if layer_output(net, ex, acts, l - 1) != acts[l - 1] else NULL)
             # g' reads the output, or the kept z (registry: derivative)
             saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
             erfs = (layer_slot(ex.erfs, acts, l - 1) if ex != NULL and ex.erfs != NULL
                     else NULL)
+            if n_out == 1:  # an outer product: one multiply per element, no sum
+                fused = net.bn_off == NULL
+                lo = par.share_edge(t, m, 1, t.id)
+                hi = par.share_edge(t, m, 1, t.id + 1)
+                for i in range(lo, hi):
+                    for j in range(n_in):
+                        tmp[i * n_in + j] = dz[i] * w[j]
+                if fused:
+                    delta_rect(net, n_in, lo, hi, 0, n_in, tmp, saved, mask, erfs)
+            else:
+                blocks = matmul_blocks(False, True, <int> m, <int> n_in, <int> n_out, dz)
+                fused = blocks > 1 and net.bn_off == NULL
+                par.block_share(t, 0, blocks, &b0, &b1)
+                for b in range(b0, b1):
+                    matmul_block(b, blocks, False, True, <int> m, <int> n_in, <int> n_out, dz,
+                                 <int> n_out, w, <int> n_out, tmp, <int> n_in)
+                    if fused:
+                        blas.block_rect(b, blocks, m, n_in, &r0, &r1, &c0, &c1)
+                        delta_rect(net, n_in, r0, r1, c0, c1, tmp, saved, mask, erfs)
+            par.sync(t)
+        # phase 2: dW = A.T @ dZ, each block followed by its weights' step (or the
+        # gradient finished: (dW + alpha W) / S); b[l]'s; db[l-1] from dZ[l-1]
+        csr = l == 0 and xs.present
+        blocks = 1 if csr else matmul_blocks(True, False, <int> n_in, <int> n_out, <int> m, dz)
+        par.block_share(t, 0, blocks, &b0, &b1)
+        for b in range(b0, b1):
+            if csr:
+                csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
+                r0, r1, c0, c1 = 0, n_in, 0, n_out
+            else:
+                a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
+                matmul_block(b, blocks, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
+                             <int> n_in, dz, <int> n_out, dw, <int> n_out)
+                blas.block_rect(b, blocks, n_in, n_out, &r0, &r1, &c0, &c1)
+            if c0 == 0 and c1 == n_out:  # whole rows of W: one span
+                step_span(update, net.coef_off[l] + r0 * n_out, (r1 - r0) * n_out, True,
+                          params, grads, state1, state2, alpha, sw_sum_f)
+            else:
+                for r in range(r0, r1):
+                    step_span(update, net.coef_off[l] + r * n_out + c0, c1 - c0, True,
+                              params, grads, state1, state2, alpha, sw_sum_f)
+        update_share(t, update, net.icpt_off[l], n_out, False, params, grads, state1,
+                     state2, alpha, sw_sum_f)
+        if l > 0:
+            c_lo = par.share_edge(t, n_in, SHARE_ALIGN, t.id)
+            c_hi = par.share_edge(t, n_in, SHARE_ALIGN, t.id + 1)
             if net.bn_off != NULL:
                 # back through the dropout, g' and the batch norm, then the Linear's bias
                 bn.backward_columns(m, n_in, c_lo, c_hi, tmp, saved, mask,
@@ -498,39 +591,37 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
                                     grads + net.bn_off[l - 1] + n_in,
                                     grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1],
                                     net.activation, <floating> net.slope, erfs)
-                if not finish and c_hi > c_lo:
+                if update != NULL and c_hi > c_lo:
                     # gamma and beta (no L2 term), while their gradients are hot
-                    update_range(update, net.bn_off[l - 1] + c_lo, c_hi - c_lo, params,
+                    update_range(update, net.bn_off[l - 1] + c_lo, c_hi - c_lo, 0, params,
                                  grads, state1, state2, alpha, sw_sum_f)
-                    update_range(update, net.bn_off[l - 1] + n_in + c_lo, c_hi - c_lo,
+                    update_range(update, net.bn_off[l - 1] + n_in + c_lo, c_hi - c_lo, 0,
                                  params, grads, state1, state2, alpha, sw_sum_f)
-            elif c_hi > c_lo:
-                col_sums = grads + net.icpt_off[l - 1]  # db[l-1], summed in the delta pass
-                for j in range(c_lo, c_hi):
-                    col_sums[j] = 0
-                if mask != NULL:  # through the dropout
-                    for i in range(m):
-                        for j in range(c_lo, c_hi):
-                            tmp[i * n_in + j] = tmp[i * n_in + j] * mask[i * n_in + j]
-                act.delta_block(m, c_hi - c_lo, n_in, tmp + c_lo, saved + c_lo, tmp + c_lo,
-                                col_sums + c_lo, net.activation, <floating> net.slope, True,
-                                erfs + c_lo if erfs != NULL else NULL)
+            elif fused:
+                column_sums(m, n_in, c_lo, c_hi, tmp, grads + net.icpt_off[l - 1])
+            elif c_hi > c_lo:  # the whole delta pass by columns, db[l-1] summed in it
+                delta_columns(net, m, n_in, c_lo, c_hi, tmp, saved, mask, erfs,
+                              grads + net.icpt_off[l - 1])
             dz = tmp
-        par.sync(t)
+            par.sync(t)
     return loss
 
 
-cdef inline void update_range(const Update* u, Py_ssize_t off, Py_ssize_t n,
-                              floating* params, const floating* grads, floating* state1,
-                              floating* state2, double alpha, floating scale) noexcept nogil:
-    """scikit-learn's step for params[off:off + n] (no L2 term), on this thread."""
-    if u.solver == STEP_ADAM:
-        upd.sklearn_adam_block(n, 0, params + off, grads + off, state1 + off, state2 + off,
-                               <floating> u.lr, u.beta_1, u.beta_2, <floating> u.epsilon,
-                               <floating> alpha, scale)
-    else:
-        upd.sklearn_sgd_block(n, 0, params + off, grads + off, state1 + off, <floating> u.lr,
-                              <floating> u.momentum, u.nesterov, <floating> alpha, scale)
+cdef inline void delta_columns(Net net, Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0,
+                               Py_ssize_t c1, floating* d, const floating* saved,
+                               const floating* mask, const floating* erfs,
+                               floating* col_sums) noexcept nogil:
+    """Columns c0 .. c1 - 1 of the delta pass: d := (d * mask) * g'(saved), with
+    col_sums[j] := the column sums of the result (scikit-learn's g' variants)."""
+    cdef Py_ssize_t i, j
+    for j in range(c0, c1):
+        col_sums[j] = 0
+    if mask != NULL:  # through the dropout
+        for i in range(m):
+            for j in range(c0, c1):
+                d[i * n + j] = d[i * n + j] * mask[i * n + j]
+    act.delta_block(m, c1 - c0, n, d + c0, saved + c0, d + c0, col_sums + c0, net.activation,
+                    <floating> net.slope, True, erfs + c0 if erfs != NULL else NULL)
 
 
 ctypedef struct Batch:
