@@ -16,13 +16,19 @@
 # (GRAIN_MACS multiply-adds or GRAIN_ELEMENTS elements per block) there is
 # one block, no parallel region and no synchronisation.
 #
+# Two ways to share the blocks. A single kernel (fastdense._kernels, the nn
+# path) opens a region (prange) around each split product or pass. The
+# training and prediction loops (_train.pyx) open ONE region per minibatch
+# (or predicted chunk) where one of its products splits, and run it in
+# phases separated by barriers (Team, sync, block_share, share_edge below).
+#
 # Fork: GNU libgomp's thread pool does not survive fork() (a child that
 # starts a parallel region after its parent has used one waits forever for
 # the parent's threads). A child of a fork runs every call on one thread:
 # the same blocks, so the same bits.
 #
 # Without OpenMP (a compiler without it, e.g. Apple's clang without libomp)
-# the prange loops are plain loops: one thread, the same blocks.
+# the prange loops are plain loops and a region has one thread: the same blocks.
 
 cdef extern from *:
     """

@@ -694,9 +694,10 @@ cdef void run_batch(par.Team t, Batch* bt, floating* params) noexcept nogil:
 
 cdef void batch_on_team(Batch* bt, floating* params) noexcept nogil:
     """run_batch on the calling thread's team (par.get_team()): one parallel region,
-    whose threads meet at the barriers of its phases; no region for one thread."""
+    whose threads meet at the barriers of its phases; no region for one thread, nor
+    where no product splits (the passes alone are not worth a region)."""
     cdef int size = par.get_team()
-    if size > 1:
+    if size > 1 and splits(bt.net, bt.m):
         with parallel(num_threads=size):
             run_batch(par.team_here(), bt, params)
     else:
@@ -708,7 +709,7 @@ cdef void forward_on_team(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                           floating** acts) noexcept nogil:
     """The prediction forward of m rows (no extras) on the calling thread's team."""
     cdef int size = par.get_team()
-    if size > 1:
+    if size > 1 and splits(net, m):
         with parallel(num_threads=size):
             forward(par.team_here(), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
     else:
@@ -721,6 +722,12 @@ cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
     for l in range(net.n_layers):
         acts[l] = acts_buf + off
         off += m * net.units[l + 1]
+
+
+cdef inline bint splits(Net net, Py_ssize_t rows) noexcept nogil:
+    """Whether a pass over `rows` rows has a product of two blocks or more (the
+    least work _parallel.product_blocks splits is two grains)."""
+    return largest_product(net, rows) >= 2 * par.GRAIN_MACS
 
 
 cdef Py_ssize_t largest_product(Net net, Py_ssize_t rows) noexcept nogil:
