@@ -177,47 +177,94 @@ cdef extern from *:
     #ifdef _OPENMP
     static int fd_thread_num(void) { return omp_get_thread_num(); }
     static int fd_num_threads(void) { return omp_get_num_threads(); }
-    static void fd_barrier(void) {
-        #pragma omp barrier
-    }
     #else
     static int fd_thread_num(void) { return 0; }
     static int fd_num_threads(void) { return 1; }
-    static void fd_barrier(void) { }
+    #endif
+
+    /* The team's barrier: a counter and a sense that flips at each barrier, zeroed by
+       the thread that opens the region; each thread keeps the sense it waits for.
+       A waiting thread spins (FD_SPINS pauses, ~0.1 ms) and then yields the core at
+       each look: it never sleeps in the kernel, so no barrier pays a futex wake-up,
+       whatever wait policy the OpenMP runtime was started with (PyTorch starts
+       libgomp, which it ships, without fastdense's brief spin; libgomp's own
+       barrier then sleeps and costs a wake-up at each of a minibatch's barriers). */
+    typedef struct { int count; int sense; } fd_bar_t;
+    static FD_THREAD_LOCAL int fd_sense = 0;
+    static void fd_bar_enter(void) { fd_sense = 0; }
+    #if defined(_OPENMP) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+    #include <sched.h>
+    #define FD_SPINS 4000
+    static inline void fd_pause(void) {
+    #if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+    #elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+    #endif
+    }
+    static void fd_bar_wait(fd_bar_t* b, int n) {
+        int s = !fd_sense;
+        long spins = 0;
+        fd_sense = s;
+        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
+            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+            return;
+        }
+        while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+            if (spins < FD_SPINS) { spins++; fd_pause(); }
+            else sched_yield();
+        }
+    }
+    #else
+    static void fd_bar_wait(fd_bar_t* b, int n) {
+        (void) b; (void) n;
+    #ifdef _OPENMP
+        #pragma omp barrier
+    #endif
+    }
     #endif
     """
+    ctypedef struct Barrier "fd_bar_t":
+        int count
+        int sense
     int thread_num "fd_thread_num"() noexcept nogil
     int num_threads "fd_num_threads"() noexcept nogil
-    void barrier "fd_barrier"() noexcept nogil
+    void barrier_enter "fd_bar_enter"() noexcept nogil
+    void barrier_wait "fd_bar_wait"(Barrier* b, int n) noexcept nogil
 
 
 ctypedef struct Team:
     int id    # this thread's number in the region, 0 .. size - 1 (0: the caller)
     int size  # the threads of the region (1: no region, no barrier)
+    Barrier* barrier  # the region's barrier (zeroed by its opener; NULL alone)
 
 
-cdef inline Team team_here() noexcept nogil:
+cdef inline Team team_here(Barrier* barrier) noexcept nogil:
     """The calling thread's place in the parallel region it runs in (call it first
-    thing inside `with parallel(...)`: the region may have fewer threads than asked)."""
+    thing inside `with parallel(...)`: the region may have fewer threads than asked).
+    `barrier` is the region's, zeroed before the region by the thread that opens it."""
     cdef Team t
     t.id = thread_num()
     t.size = num_threads()
+    t.barrier = barrier
+    barrier_enter()
     return t
 
 
 cdef inline Team solo() noexcept nogil:
-    """A team of the caller alone, for a call made outside any region of ours (an
-    orphaned barrier would bind to a region of the user's)."""
+    """A team of the caller alone, for a call made outside any region of ours."""
     cdef Team t
     t.id = 0
     t.size = 1
+    t.barrier = NULL
     return t
 
 
 cdef inline void sync(Team t) noexcept nogil:
     """Every thread of the team waits here for the others (nothing for one thread)."""
     if t.size > 1:
-        barrier()
+        barrier_wait(t.barrier, t.size)
 
 
 cdef inline Py_ssize_t share_edge(Team t, Py_ssize_t n, Py_ssize_t align, int i) noexcept nogil:

@@ -697,9 +697,13 @@ cdef void batch_on_team(Batch* bt, floating* params) noexcept nogil:
     whose threads meet at the barriers of its phases; no region for one thread, nor
     where no product splits (the passes alone are not worth a region)."""
     cdef int size = par.get_team()
+    cdef par.Barrier barrier
+    cdef par.Barrier* bar = &barrier
     if size > 1 and splits(bt.net, bt.m):
+        barrier.count = 0
+        barrier.sense = 0
         with parallel(num_threads=size):
-            run_batch(par.team_here(), bt, params)
+            run_batch(par.team_here(bar), bt, params)
     else:
         run_batch(par.solo(), bt, params)
 
@@ -709,9 +713,13 @@ cdef void forward_on_team(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                           floating** acts) noexcept nogil:
     """The prediction forward of m rows (no extras) on the calling thread's team."""
     cdef int size = par.get_team()
+    cdef par.Barrier barrier
+    cdef par.Barrier* bar = &barrier
     if size > 1 and splits(net, m):
+        barrier.count = 0
+        barrier.sense = 0
         with parallel(num_threads=size):
-            forward(par.team_here(), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
+            forward(par.team_here(bar), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
     else:
         forward(par.solo(), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
 
