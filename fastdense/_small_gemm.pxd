@@ -186,16 +186,3 @@ cdef inline void matmul_block(int i, int blocks, bint trans_a, bint trans_b, int
         blas.gemm_block(i, blocks, trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb,
                         <floating> 0, c, ldc)
 
-
-cdef inline int matmul_share(par.Team t, int turn, bint trans_a, bint trans_b, int m, int n,
-                             int k, const floating* a, int lda, const floating* b, int ldb,
-                             floating* c, int ldc) noexcept nogil:
-    """This thread's blocks (par.block_share) of `matmul` inside a region of the team
-    t. Returns the next step's turn. No barrier: C is complete once the team has
-    passed the next sync."""
-    cdef int i, lo, hi
-    cdef int blocks = matmul_blocks(trans_a, trans_b, m, n, k, a)
-    par.block_share(t, turn, blocks, &lo, &hi)
-    for i in range(lo, hi):
-        matmul_block(i, blocks, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
-    return turn + blocks
