@@ -47,6 +47,21 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
         gemm_block(i, blocks, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
+cdef inline void block_rect(int i, int blocks, Py_ssize_t m, Py_ssize_t n, Py_ssize_t* r0,
+                            Py_ssize_t* r1, Py_ssize_t* c0, Py_ssize_t* c1) noexcept nogil:
+    """The rows r0 .. r1 - 1 and columns c0 .. c1 - 1 of C (m, n) that block i of
+    `blocks` of gemm_block writes (all of C for one block)."""
+    r0[0], r1[0], c0[0], c1[0] = 0, m, 0, n
+    if blocks <= 1:
+        return
+    if m >= n:
+        r0[0] = par.block_start(m, blocks, i)
+        r1[0] = par.block_start(m, blocks, i + 1)
+    else:
+        c0[0] = par.block_start(n, blocks, i)
+        c1[0] = par.block_start(n, blocks, i + 1)
+
+
 cdef inline void gemm_block(int i, int blocks, bint trans_a, bint trans_b, int m, int n,
                             int k, floating alpha, const floating* a, int lda,
                             const floating* b, int ldb, floating beta, floating* c,

@@ -16,13 +16,19 @@
 # (GRAIN_MACS multiply-adds or GRAIN_ELEMENTS elements per block) there is
 # one block, no parallel region and no synchronisation.
 #
+# Two ways to share the blocks. A single kernel (fastdense._kernels, the nn
+# path) opens a region (prange) around each split product or pass. The
+# training and prediction loops (_train.pyx) open ONE region per minibatch
+# (or predicted chunk) where one of its products splits, and run it in
+# phases separated by barriers (Team, sync, block_share, share_edge below).
+#
 # Fork: GNU libgomp's thread pool does not survive fork() (a child that
 # starts a parallel region after its parent has used one waits forever for
 # the parent's threads). A child of a fork runs every call on one thread:
 # the same blocks, so the same bits.
 #
 # Without OpenMP (a compiler without it, e.g. Apple's clang without libomp)
-# the prange loops are plain loops: one thread, the same blocks.
+# the prange loops are plain loops and a region has one thread: the same blocks.
 
 cdef extern from *:
     """
@@ -151,6 +157,143 @@ cdef inline int leave(int token, object pool) except -1:
         set_team(token)
         pool.release()
     return 0
+
+
+# ------------------------------------------------------------ one region, many phases
+# A minibatch of the epoch loop runs as ONE parallel region: every thread of
+# the team runs the whole minibatch function, each doing its share of every
+# split step (its blocks of a product, its rows or columns of a pass, its
+# elements of the optimizer step) and all meeting at a barrier (`sync`) where
+# a step reads what another thread wrote. Steps that stay whole (the loss,
+# a product of one block) run on the thread whose turn it is while the
+# others go on to their share of the next step of the same phase, instead of
+# a fork and a join per product and the other threads idle in between. The
+# shares decide only who computes a block or an element, never how: a product
+# keeps its blocks (product_blocks), a pass's element its operations, a bias
+# gradient its sum over the rows in order; so the bits are those of one thread.
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    static int fd_thread_num(void) { return omp_get_thread_num(); }
+    static int fd_num_threads(void) { return omp_get_num_threads(); }
+    #else
+    static int fd_thread_num(void) { return 0; }
+    static int fd_num_threads(void) { return 1; }
+    #endif
+
+    /* The team's barrier: a counter and a sense that flips at each barrier, zeroed by
+       the thread that opens the region; each thread keeps the sense it waits for.
+       A waiting thread spins (FD_SPINS pauses, ~0.1 ms) and then yields the core at
+       each look: it never sleeps in the kernel, so no barrier pays a futex wake-up,
+       whatever wait policy the OpenMP runtime was started with (PyTorch starts
+       libgomp, which it ships, without fastdense's brief spin; libgomp's own
+       barrier then sleeps and costs a wake-up at each of a minibatch's barriers). */
+    typedef struct { int count; int sense; } fd_bar_t;
+    static FD_THREAD_LOCAL int fd_sense = 0;
+    static void fd_bar_enter(void) { fd_sense = 0; }
+    #if defined(_OPENMP) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+    #include <sched.h>
+    #define FD_SPINS 4000
+    static inline void fd_pause(void) {
+    #if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+    #elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+    #endif
+    }
+    static void fd_bar_wait(fd_bar_t* b, int n) {
+        int s = !fd_sense;
+        long spins = 0;
+        fd_sense = s;
+        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
+            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+            return;
+        }
+        while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+            if (spins < FD_SPINS) { spins++; fd_pause(); }
+            else sched_yield();
+        }
+    }
+    #else
+    static void fd_bar_wait(fd_bar_t* b, int n) {
+        (void) b; (void) n;
+    #ifdef _OPENMP
+        #pragma omp barrier
+    #endif
+    }
+    #endif
+    """
+    ctypedef struct Barrier "fd_bar_t":
+        int count
+        int sense
+    int thread_num "fd_thread_num"() noexcept nogil
+    int num_threads "fd_num_threads"() noexcept nogil
+    void barrier_enter "fd_bar_enter"() noexcept nogil
+    void barrier_wait "fd_bar_wait"(Barrier* b, int n) noexcept nogil
+
+
+ctypedef struct Team:
+    int id    # this thread's number in the region, 0 .. size - 1 (0: the caller)
+    int size  # the threads of the region (1: no region, no barrier)
+    Barrier* barrier  # the region's barrier (zeroed by its opener; NULL alone)
+
+
+cdef inline Team team_here(Barrier* barrier) noexcept nogil:
+    """The calling thread's place in the parallel region it runs in (call it first
+    thing inside `with parallel(...)`: the region may have fewer threads than asked).
+    `barrier` is the region's, zeroed before the region by the thread that opens it."""
+    cdef Team t
+    t.id = thread_num()
+    t.size = num_threads()
+    t.barrier = barrier
+    barrier_enter()
+    return t
+
+
+cdef inline Team solo() noexcept nogil:
+    """A team of the caller alone, for a call made outside any region of ours."""
+    cdef Team t
+    t.id = 0
+    t.size = 1
+    t.barrier = NULL
+    return t
+
+
+cdef inline void sync(Team t) noexcept nogil:
+    """Every thread of the team waits here for the others (nothing for one thread)."""
+    if t.size > 1:
+        barrier_wait(t.barrier, t.size)
+
+
+cdef inline Py_ssize_t share_edge(Team t, Py_ssize_t n, Py_ssize_t align, int i) noexcept nogil:
+    """Where share i of 0 .. n - 1 starts, i in 0 .. t.size: near-equal shares
+    whose inner edges are multiples of `align` (a cache line of values)."""
+    cdef Py_ssize_t e
+    if i >= t.size:
+        return n
+    e = n * i // t.size
+    e -= e % align
+    return e
+
+
+cdef inline bint owns(Team t, int turn) noexcept nogil:
+    """Whether a step that stays whole, the `turn`-th of its phase, is this thread's."""
+    return turn % t.size == t.id
+
+
+cdef inline void block_share(Team t, int turn, int blocks, int* lo, int* hi) noexcept nogil:
+    """This thread's blocks lo .. hi - 1 of a step of `blocks` blocks: one block goes
+    to the thread whose turn it is (owns); several are dealt in contiguous runs, so
+    that the rows (or columns) a thread writes in one product are those it reads in
+    the next and those of its share of a pass (share_edge): they stay in its cache."""
+    if blocks <= 1:
+        lo[0] = 0
+        hi[0] = 1 if owns(t, turn) else 0
+        return
+    lo[0] = <int> (<Py_ssize_t> blocks * t.id // t.size)
+    hi[0] = <int> (<Py_ssize_t> blocks * (t.id + 1) // t.size)
 
 
 # ------------------------------------------------------------------ the team tuner

@@ -30,6 +30,7 @@
 from cython cimport floating
 
 cimport fastdense._blas as blas
+cimport fastdense._parallel as par
 
 
 cdef extern from *:
@@ -162,3 +163,26 @@ cdef inline void matmul(bint trans_a, bint trans_b, int m, int n, int k,
         small_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
         return
     blas.gemm(trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb, <floating> 0, c, ldc)
+
+
+
+cdef inline int matmul_blocks(bint trans_a, bint trans_b, int m, int n, int k,
+                              const floating* a) noexcept nogil:
+    """How many blocks `matmul` runs a product of these sizes in (blas.gemm's blocks;
+    one for a product that goes small). `a` only picks the dtype."""
+    if floating is float and goes_small(trans_a, trans_b, m, n, k):
+        return 1
+    return par.product_blocks(m, n, k)
+
+
+cdef inline void matmul_block(int i, int blocks, bint trans_a, bint trans_b, int m, int n,
+                              int k, const floating* a, int lda, const floating* b, int ldb,
+                              floating* c, int ldc) noexcept nogil:
+    """Block i of the `blocks` (matmul_blocks) of `matmul`'s product: the very call
+    `matmul` makes for it, on the calling thread (blas.block_rect: what it writes)."""
+    if blocks <= 1:
+        matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
+    else:
+        blas.gemm_block(i, blocks, trans_a, trans_b, m, n, k, <floating> 1, a, lda, b, ldb,
+                        <floating> 0, c, ldc)
+

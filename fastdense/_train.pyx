@@ -49,7 +49,8 @@ cimport fastdense._dropout as drp
 cimport fastdense._losses as losses
 cimport fastdense._parallel as par
 cimport fastdense._updates as upd
-from fastdense._small_gemm cimport matmul
+from cython.parallel cimport parallel
+from fastdense._small_gemm cimport matmul_block, matmul_blocks
 cimport numpy as cnp
 
 import numpy as np
@@ -253,107 +254,211 @@ cdef inline const floating* layer_output(Net net, const Extras* ex, floating** a
     return acts[l]
 
 
-cdef inline void forward(Net net, Py_ssize_t m, const floating* x0, Csr xs,
-                         const floating* xs_data, const Py_ssize_t* rows,
-                         Py_ssize_t row0, const floating* params,
-                         floating** acts, const Extras* ex) noexcept nogil:
+cdef enum:
+    # The inner edges of a team's shares of columns or elements are multiples of
+    # this many values: 64 bytes of float32, so that two threads never write one
+    # cache line of a row (rows, being whole, need no such edge).
+    SHARE_ALIGN = 16
+
+
+cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
+                  const floating* xs_data, const Py_ssize_t* rows, Py_ssize_t row0,
+                  const floating* params, floating** acts, const Extras* ex) noexcept nogil:
     """acts[l] (m, units[l+1]) := layer l+1 output; the last one is the logit Z[L].
 
-    The first layer reads the dense rows x0 (m, n_features) or, if xs.present,
-    the CSR rows (rows or row0..); hidden layers apply g, the output adds b only.
-    With ex (training): z kept for g' where the activation needs it, and
-    dropout after the hidden activations (the next layer reads ex.dropped).
+    Run by every thread of the team t (par.Team; par.solo() outside a region),
+    each doing its share; the logits are complete once the team has passed
+    the caller's next par.sync. The first layer reads the dense rows x0
+    (m, n_features) or, if xs.present, the CSR rows (rows or row0..); hidden
+    layers apply g, the output adds b only. With ex (training): z kept for g'
+    where the activation needs it, and dropout after the hidden activations
+    (the next layer reads ex.dropped). A hidden layer's bias, activation and
+    dropout run on each block of its product as soon as the block is done,
+    by the thread that computed it (while it is in that thread's cache), except
+    where they need whole columns (batch norm), keep z, or the product is one block.
     """
-    cdef Py_ssize_t l, n_in, n_out
+    cdef Py_ssize_t l, n_in, n_out, lo, hi, c_lo, c_hi, k, r, r0, r1, c0, c1
     cdef const floating* a_prev = x0
     cdef const floating* w
     cdef const floating* b
+    cdef floating* z
+    cdef floating* masks
+    cdef floating* dropped
     cdef double p
-    cdef drp.Draw draw
-    cdef const drp.Draw* drop
+    cdef drp.Draw draws[MAX_LAYERS]
+    cdef bint dropping = ex != NULL and net.dropout != NULL, csr, fused
+    cdef unsigned long long rng = 0
+    cdef int turn = 0, blocks, i, i0, i1
+    if dropping:  # each layer's draw, in layer order, from the state as it stands
+        rng = ex.rng[0]
+        for l in range(net.n_layers - 1):
+            if net.dropout[l] > 0:
+                draws[l] = drp.draw(net.dropout[l], &rng)
+    lo = par.share_edge(t, m, 1, t.id)  # rows of the element-wise passes
+    hi = par.share_edge(t, m, 1, t.id + 1)
     for l in range(net.n_layers):
         n_in = net.units[l]
         n_out = net.units[l + 1]
         w = params + net.coef_off[l]
         b = params + net.icpt_off[l]
-        if l == 0 and xs.present:
-            csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, acts[0])
-        else:  # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
-            matmul(False, False, <int> m, <int> n_out, <int> n_in, a_prev, <int> n_in,
-                   w, <int> n_out, acts[l], <int> n_out)
-        a_prev = acts[l]
+        z = acts[l]
+        p = net.dropout[l] if dropping and l < net.n_layers - 1 else 0
+        masks = layer_slot(ex.masks, acts, l) if p > 0 else NULL
+        dropped = layer_slot(ex.dropped, acts, l) if p > 0 else NULL
+        csr = l == 0 and xs.present
+        # (a one-unit layer goes to gemv inside blas.gemm, as numpy's matmul does)
+        blocks = 1 if csr else matmul_blocks(False, False, <int> m, <int> n_out, <int> n_in,
+                                             a_prev)
+        fused = (blocks > 1 and l < net.n_layers - 1 and net.bn_off == NULL
+                 and not (ex != NULL and net.keep_z))
+        par.block_share(t, turn, blocks, &i0, &i1)
+        turn += blocks
+        for i in range(i0, i1):
+            if csr:
+                csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, z)
+                continue
+            matmul_block(i, blocks, False, False, <int> m, <int> n_out, <int> n_in, a_prev,
+                         <int> n_in, w, <int> n_out, z, <int> n_out)
+            if fused:
+                blas.block_rect(i, blocks, m, n_out, &r0, &r1, &c0, &c1)
+                k = r0 * n_out + c0
+                act.bias_activation_block(r1 - r0, c1 - c0, n_out, z + k, b + c0,
+                                          net.activation, <floating> net.slope, True)
+                if p > 0:
+                    for r in range(r0, r1):
+                        k = r * n_out + c0
+                        drp.dropout_span(c1 - c0, k, z + k, masks + k, dropped + k, draws[l])
+        par.sync(t)
+        if l == 0 and dropping and t.id == 0:
+            ex.rng[0] = rng  # every thread read the old state before the sync above
+        a_prev = dropped if p > 0 else z
+        if fused:
+            continue
+        k = lo * n_out
         if l == net.n_layers - 1:
-            act.sklearn_bias_activation(m, n_out, acts[l], b, act.IDENTITY, <floating> net.slope)
-            break
-        p = net.dropout[l] if ex != NULL and net.dropout != NULL else 0
-        drop = NULL
-        if p > 0:
-            draw = drp.draw(p, ex.rng)
-            drop = &draw
+            act.bias_activation_block(hi - lo, n_out, n_out, z + k, b, act.IDENTITY,
+                                      <floating> net.slope, True)
+            return
         if net.bn_off != NULL:
-            # Linear (with its bias) -> BatchNorm1d -> activation (-> dropout), fused
+            # Linear (with its bias) -> BatchNorm1d -> activation (-> dropout), fused,
+            # by columns (each column's statistics sum over all rows)
+            c_lo = par.share_edge(t, n_out, SHARE_ALIGN, t.id)
+            c_hi = par.share_edge(t, n_out, SHARE_ALIGN, t.id + 1)
             if ex != NULL:
-                bn.batch_norm_train(m, n_out, acts[l], b, layer_slot(ex.xhat, acts, l),
-                                    layer_slot(ex.inv, acts, l), params + net.bn_off[l],
-                                    params + net.bn_off[l] + n_out,
-                                    <floating*> params + net.stat_off[l],
-                                    <floating*> params + net.stat_off[l] + n_out,
-                                    net.activation, <floating> net.slope,
-                                    layer_slot(ex.zs, acts, l) if net.keep_z else NULL,
-                                    layer_slot(ex.erfs, acts, l) if ex.erfs != NULL else NULL,
-                                    layer_slot(ex.masks, acts, l) if drop != NULL else NULL,
-                                    layer_slot(ex.dropped, acts, l) if drop != NULL else NULL,
-                                    drop)
+                bn.train_columns(m, n_out, c_lo, c_hi, z, b, layer_slot(ex.xhat, acts, l),
+                                 layer_slot(ex.inv, acts, l), params + net.bn_off[l],
+                                 params + net.bn_off[l] + n_out,
+                                 <floating*> params + net.stat_off[l],
+                                 <floating*> params + net.stat_off[l] + n_out,
+                                 net.activation, <floating> net.slope,
+                                 layer_slot(ex.zs, acts, l) if net.keep_z else NULL,
+                                 layer_slot(ex.erfs, acts, l) if ex.erfs != NULL else NULL,
+                                 masks, dropped, &draws[l] if p > 0 else NULL)
             else:
-                bn.batch_norm_eval(m, n_out, acts[l], b, params + net.bn_off[l],
-                                   params + net.bn_off[l] + n_out, params + net.stat_off[l],
-                                   params + net.stat_off[l] + n_out, net.activation,
-                                   <floating> net.slope)
+                bn.eval_columns(m, n_out, c_lo, c_hi, z, b, params + net.bn_off[l],
+                                params + net.bn_off[l] + n_out, params + net.stat_off[l],
+                                params + net.stat_off[l] + n_out, net.activation,
+                                <floating> net.slope)
         else:
             if ex != NULL and net.keep_z:
-                act.bias_activation_keep_z(m, n_out, acts[l], b, layer_slot(ex.zs, acts, l),
-                                           layer_slot(ex.erfs, acts, l) if ex.erfs != NULL
+                act.bias_activation_keep_z(hi - lo, n_out, z + k, b,
+                                           layer_slot(ex.zs, acts, l) + k,
+                                           layer_slot(ex.erfs, acts, l) + k if ex.erfs != NULL
                                            else NULL, net.activation, <floating> net.slope)
             else:
-                act.sklearn_bias_activation(m, n_out, acts[l], b, net.activation,
-                                            <floating> net.slope)
-            if drop != NULL:
-                drp.dropout_span(m * n_out, 0, acts[l], layer_slot(ex.masks, acts, l),
-                                 layer_slot(ex.dropped, acts, l), draw)
-        if drop != NULL:
-            a_prev = layer_slot(ex.dropped, acts, l)
+                act.bias_activation_block(hi - lo, n_out, n_out, z + k, b, net.activation,
+                                          <floating> net.slope, True)
+            if p > 0:
+                drp.dropout_span((hi - lo) * n_out, k, z + k, masks + k, dropped + k, draws[l])
+        par.sync(t)
 
 
 cdef inline void update_range(const Update* u, Py_ssize_t off, Py_ssize_t n,
                               Py_ssize_t n_l2, floating* params, const floating* grads,
                               floating* state1, floating* state2, double alpha,
                               floating scale) noexcept nogil:
-    """scikit-learn's step for params[off:off + n], the first n_l2 with the L2 term."""
+    """scikit-learn's step for params[off:off + n], the first n_l2 with the L2 term,
+    on the calling thread. Each parameter's step is independent of the others':
+    any split of a buffer gives the bits of one pass."""
+    if n <= 0:
+        return
     if u.solver == STEP_ADAM:
-        upd.sklearn_adam(n, n_l2, params + off, grads + off, state1 + off, state2 + off,
-                         <floating> u.lr, u.beta_1, u.beta_2, <floating> u.epsilon,
-                         <floating> alpha, scale)
+        upd.sklearn_adam_block(n, n_l2, params + off, grads + off, state1 + off, state2 + off,
+                               <floating> u.lr, u.beta_1, u.beta_2, <floating> u.epsilon,
+                               <floating> alpha, scale)
     else:
-        upd.sklearn_sgd(n, n_l2, params + off, grads + off, state1 + off, <floating> u.lr,
-                        <floating> u.momentum, u.nesterov, <floating> alpha, scale)
+        upd.sklearn_sgd_block(n, n_l2, params + off, grads + off, state1 + off,
+                              <floating> u.lr, <floating> u.momentum, u.nesterov,
+                              <floating> alpha, scale)
 
 
-cdef inline void update_layer(const Update* u, Net net, Py_ssize_t l, floating* params,
-                              const floating* grads, floating* state1, floating* state2,
-                              double alpha, floating scale) noexcept nogil:
-    """scikit-learn's step for layer l: W[l] with the L2 term, b[l] without.
+cdef inline void step_span(const Update* u, Py_ssize_t off, Py_ssize_t n, bint decay,
+                           floating* params, floating* grads, floating* state1,
+                           floating* state2, double alpha, floating scale) noexcept nogil:
+    """params[off:off + n]'s step (with the L2 term if decay), or without an update
+    (u NULL) the gradients finished in place: (g + alpha p) / S, or g / S."""
+    cdef Py_ssize_t k
+    cdef floating a = <floating> alpha if decay else 0
+    if u != NULL:
+        update_range(u, off, n, n if decay else 0, params, grads, state1, state2, alpha, scale)
+    elif decay:
+        for k in range(off, off + n):
+            grads[k] = (grads[k] + a * params[k]) / scale
+    else:
+        for k in range(off, off + n):
+            grads[k] = grads[k] / scale
 
-    The grads are raw sums; the optimizer's pass finishes them ((g + alpha W) / S).
-    Every parameter's update is independent of the others', so stepping layer
-    by layer gives the bits of one pass over the whole buffer.
-    """
-    cdef Py_ssize_t n_w = net.units[l + 1] * net.units[l]
-    update_range(u, net.coef_off[l], n_w, n_w, params, grads, state1, state2, alpha, scale)
-    update_range(u, net.icpt_off[l], net.units[l + 1], 0, params, grads, state1, state2,
-                 alpha, scale)
+
+cdef inline void delta_rect(Net net, Py_ssize_t n, Py_ssize_t r0, Py_ssize_t r1,
+                            Py_ssize_t c0, Py_ssize_t c1, floating* d, const floating* saved,
+                            const floating* mask, const floating* erfs) noexcept nogil:
+    """d := (d * mask) * g'(saved) over rows r0 .. r1 - 1, columns c0 .. c1 - 1 of an
+    (m, n) block: the element-wise part of the delta pass (scikit-learn's order for
+    the logistic, (d a)(1 - a)); its column sums are taken apart (column_sums)."""
+    cdef Py_ssize_t r, j, k
+    cdef floating g, a
+    if r1 <= r0 or c1 <= c0:
+        return
+    if mask != NULL:  # through the dropout
+        for r in range(r0, r1):
+            for j in range(c0, c1):
+                d[r * n + j] = d[r * n + j] * mask[r * n + j]
+    if net.activation == act.SIGMOID:
+        for r in range(r0, r1):
+            for j in range(c0, c1):
+                a = saved[r * n + j]
+                g = d[r * n + j] * a
+                d[r * n + j] = g * (<floating> 1 - a)
+        return
+    k = r0 * n + c0
+    act.delta_block(r1 - r0, c1 - c0, n, d + k, saved + k, d + k, NULL, net.activation,
+                    <floating> net.slope, True, erfs + k if erfs != NULL else NULL)
 
 
-cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
+cdef inline void column_sums(Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ssize_t c1,
+                             const floating* d, floating* sums) noexcept nogil:
+    """sums[j] := the sum of d[:, j] over the rows in order, for j in c0 .. c1 - 1 (the
+    order in which the one-pass delta kernel accumulates db)."""
+    cdef Py_ssize_t i, j
+    for j in range(c0, c1):
+        sums[j] = 0
+    for i in range(m):
+        for j in range(c0, c1):
+            sums[j] += d[i * n + j]
+
+
+cdef inline void update_share(par.Team t, const Update* u, Py_ssize_t off, Py_ssize_t n,
+                              bint decay, floating* params, floating* grads,
+                              floating* state1, floating* state2, double alpha,
+                              floating scale) noexcept nogil:
+    """This thread's share (par.share_edge) of step_span over params[off:off + n]."""
+    cdef Py_ssize_t lo = par.share_edge(t, n, SHARE_ALIGN, t.id)
+    cdef Py_ssize_t hi = par.share_edge(t, n, SHARE_ALIGN, t.id + 1)
+    if hi > lo:
+        step_span(u, off + lo, hi - lo, decay, params, grads, state1, state2, alpha, scale)
+
+
+cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             const floating* xs_data, const Py_ssize_t* rows,
                             Py_ssize_t row0, const floating* y, const floating* sw,
                             floating* params, floating* grads,
@@ -362,108 +467,261 @@ cdef double batch_loss_grad(Net net, Py_ssize_t m, const floating* x0, Csr xs,
                             floating* state2, const Extras* ex) noexcept nogil:
     """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
 
-    y and sw are the batch's targets and weights (m,), sw NULL for none.
-    acts: per-layer (m, units[l+1]) buffers; d_a, d_b: (m, max units) each.
-    With update NULL, grads are scikit-learn's ((sums + alpha W) / S). Otherwise
-    they stay raw sums and each layer takes the optimizer step (state1/state2:
-    velocities, or Adam's m and v) as soon as the backward pass is done with it,
-    while its gradients are hot; the step finishes the sums, which saves a pass.
-    ex: the training extras (kept z, dropout), or NULL for none.
+    Run by every thread of the team t (par.Team; par.solo() outside a region),
+    in phases separated by par.sync; thread 0 returns the loss (the others
+    an unspecified value) and everything is written once the team has passed
+    the region's end. y and sw are the batch's targets and weights (m,), sw
+    NULL for none. acts: per-layer (m, units[l+1]) buffers; d_a, d_b: (m, max
+    units) each. With update NULL, grads are scikit-learn's ((sums + alpha W)
+    / S). Otherwise they stay raw sums and each layer takes the optimizer step
+    (state1/state2: velocities, or Adam's m and v) as soon as the backward pass
+    is done with it, while its gradients are hot; the step finishes the sums,
+    which saves a pass. ex: the training extras (kept z, dropout), or NULL.
+
+    Two phases per layer l (L .. 1). First dA[l-1] = dZ[l] @ W, each block
+    followed by its element-wise delta (dropout mask, g') on the thread that
+    computed it. Then dW[l] = A.T @ dZ[l], each block followed by the step of
+    the weights it holds (W is read no more), b[l]'s step, and db[l-1], the
+    column sums of dZ[l-1] (by columns: each is summed over the rows in order,
+    as on one thread). Batch norm's backward needs whole columns: it runs in
+    the second phase by columns, as does the delta pass of a one-block dA.
     """
-    cdef Py_ssize_t L = net.n_layers, l, i, j, k, n_in, n_out
+    cdef Py_ssize_t L = net.n_layers, l, i, j, n_in, n_out, lo, hi, c_lo, c_hi
+    cdef Py_ssize_t r, r0, r1, c0, c1
     cdef floating sw_sum_f
-    cdef double sw_sum, sq = 0, loss
-    cdef bint finish = update == NULL
+    cdef double sw_sum, sq = 0, loss = 0
     cdef floating* dz = d_a
-    cdef floating* tmp
+    cdef floating* tmp = d_b
     cdef floating* dw
-    cdef floating* db
     cdef const floating* w
     cdef const floating* a_prev
-    cdef floating* saved
-    cdef floating* col_sums
-    cdef const floating* mask
-    cdef const floating* erfs
+    cdef floating* saved = NULL
+    cdef const floating* mask = NULL
+    cdef const floating* erfs = NULL
+    cdef bint csr, fused
+    cdef int blocks, b, b0, b1
 
-    forward(net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
+    forward(t, net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
+    par.sync(t)
 
-    # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_losses.pxd)
     sw_sum = <double> losses.pairwise_sum(sw, m) if sw != NULL else <double> m
     sw_sum_f = <floating> sw_sum
-    loss = losses.sklearn_output_loss(net.output, m, net.units[L], acts[L - 1], y, sw,
-                                    sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1],
-                                    <floating> net.huber_delta)
-
-    # The L2 term of the loss, from the weights before this step's update:
-    # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
-    # (With alpha = 0 the term is 0 for finite weights: no pass needed.)
-    if alpha != 0:
-        for l in range(L):
-            sq += <double> self_dot(net.units[l] * net.units[l + 1],
-                                    params + net.coef_off[l])
-    loss = loss + (0.5 * alpha) * sq / sw_sum
+    if t.id == 0:
+        # dZ[L] = (out(Z) - Y) * s and the loss, scikit-learn's, in one pass (_losses.pxd)
+        loss = losses.sklearn_output_loss(net.output, m, net.units[L], acts[L - 1], y, sw,
+                                          sw_sum_f, dz, d_b, grads + net.icpt_off[L - 1],
+                                          <floating> net.huber_delta)
+        # The L2 term of the loss, from the weights before this step's update:
+        # one BLAS dot per layer summed in order, as scikit-learn's np.dot(s, s).
+        # (With alpha = 0 the term is 0 for finite weights: no pass needed.)
+        if alpha != 0:
+            for l in range(L):
+                sq += <double> self_dot(net.units[l] * net.units[l + 1],
+                                        params + net.coef_off[l])
+        loss = loss + (0.5 * alpha) * sq / sw_sum
+    par.sync(t)
 
     for l in range(L - 1, -1, -1):
         n_in = net.units[l]
         n_out = net.units[l + 1]
         w = params + net.coef_off[l]
         dw = grads + net.coef_off[l]
-        db = grads + net.icpt_off[l]
-        # dW = (A.T @ dZ + alpha W) / S and db /= S (db holds the column sums)
-        if l == 0 and xs.present:
-            csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
-        else:
-            a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
-            matmul(True, False, <int> n_in, <int> n_out, <int> m, a_prev, <int> n_in,
-                   dz, <int> n_out, dw, <int> n_out)
-        if finish:
-            for k in range(n_in * n_out):
-                dw[k] = (dw[k] + <floating> alpha * w[k]) / sw_sum_f
+        fused = False
         if l > 0:
-            # dZ[l-1] = (dZ[l] @ W.T) * g'(A[l-1]) with db[l-1] summed in the same pass
+            # phase 1: dA[l-1] = dZ[l] @ W.T, and dZ[l-1] = dA[l-1] * g'(A[l-1]) on its blocks
             tmp = d_b if dz == d_a else d_a
-            if n_out == 1:  # an outer product: one multiply per element, no sum
-                for i in range(m):
-                    for j in range(n_in):
-                        tmp[i * n_in + j] = dz[i] * w[j]
-            else:
-                matmul(False, True, <int> m, <int> n_in, <int> n_out, dz, <int> n_out,
-                       w, <int> n_out, tmp, <int> n_in)
             mask = (layer_slot(ex.masks, acts, l - 1)
                     if layer_output(net, ex, acts, l - 1) != acts[l - 1] else NULL)
             # g' reads the output, or the kept z (registry: derivative)
             saved = layer_slot(ex.zs, acts, l - 1) if ex != NULL and net.keep_z else acts[l - 1]
             erfs = (layer_slot(ex.erfs, acts, l - 1) if ex != NULL and ex.erfs != NULL
                     else NULL)
+            if n_out == 1:  # an outer product: one multiply per element, no sum
+                fused = net.bn_off == NULL
+                lo = par.share_edge(t, m, 1, t.id)
+                hi = par.share_edge(t, m, 1, t.id + 1)
+                for i in range(lo, hi):
+                    for j in range(n_in):
+                        tmp[i * n_in + j] = dz[i] * w[j]
+                if fused:
+                    delta_rect(net, n_in, lo, hi, 0, n_in, tmp, saved, mask, erfs)
+            else:
+                blocks = matmul_blocks(False, True, <int> m, <int> n_in, <int> n_out, dz)
+                fused = blocks > 1 and net.bn_off == NULL
+                par.block_share(t, 0, blocks, &b0, &b1)
+                for b in range(b0, b1):
+                    matmul_block(b, blocks, False, True, <int> m, <int> n_in, <int> n_out, dz,
+                                 <int> n_out, w, <int> n_out, tmp, <int> n_in)
+                    if fused:
+                        blas.block_rect(b, blocks, m, n_in, &r0, &r1, &c0, &c1)
+                        delta_rect(net, n_in, r0, r1, c0, c1, tmp, saved, mask, erfs)
+            par.sync(t)
+        # phase 2: dW = A.T @ dZ, each block followed by its weights' step (or the
+        # gradient finished: (dW + alpha W) / S); b[l]'s; db[l-1] from dZ[l-1]
+        csr = l == 0 and xs.present
+        blocks = 1 if csr else matmul_blocks(True, False, <int> n_in, <int> n_out, <int> m, dz)
+        par.block_share(t, 0, blocks, &b0, &b1)
+        for b in range(b0, b1):
+            if csr:
+                csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
+                r0, r1, c0, c1 = 0, n_in, 0, n_out
+            else:
+                a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
+                matmul_block(b, blocks, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
+                             <int> n_in, dz, <int> n_out, dw, <int> n_out)
+                blas.block_rect(b, blocks, n_in, n_out, &r0, &r1, &c0, &c1)
+            if c0 == 0 and c1 == n_out:  # whole rows of W: one span
+                step_span(update, net.coef_off[l] + r0 * n_out, (r1 - r0) * n_out, True,
+                          params, grads, state1, state2, alpha, sw_sum_f)
+            else:
+                for r in range(r0, r1):
+                    step_span(update, net.coef_off[l] + r * n_out + c0, c1 - c0, True,
+                              params, grads, state1, state2, alpha, sw_sum_f)
+        update_share(t, update, net.icpt_off[l], n_out, False, params, grads, state1,
+                     state2, alpha, sw_sum_f)
+        if l > 0:
+            c_lo = par.share_edge(t, n_in, SHARE_ALIGN, t.id)
+            c_hi = par.share_edge(t, n_in, SHARE_ALIGN, t.id + 1)
             if net.bn_off != NULL:
                 # back through the dropout, g' and the batch norm, then the Linear's bias
-                bn.batch_norm_backward(m, n_in, tmp, saved, mask,
-                                       layer_slot(ex.xhat, acts, l - 1),
-                                       layer_slot(ex.inv, acts, l - 1),
-                                       params + net.bn_off[l - 1],
-                                       grads + net.bn_off[l - 1] + n_in,
-                                       grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1],
-                                       net.activation, <floating> net.slope, erfs)
-                if not finish:  # gamma and beta (no L2 term), while their gradients are hot
-                    update_range(update, net.bn_off[l - 1], 2 * n_in, 0, params, grads,
-                                 state1, state2, alpha, sw_sum_f)
-            else:
-                col_sums = grads + net.icpt_off[l - 1]  # db[l-1], summed in the delta pass
-                for j in range(n_in):
-                    col_sums[j] = 0
-                if mask != NULL:  # through the dropout
-                    for k in range(m * n_in):
-                        tmp[k] = tmp[k] * mask[k]
-                act.sklearn_delta_and_bias_grad(m, n_in, tmp, saved, col_sums,
-                                                net.activation, <floating> net.slope, erfs)
-        if finish:
-            for j in range(n_out):
-                db[j] = db[j] / sw_sum_f
-        else:  # W[l] is no longer needed, and db[l] is complete
-            update_layer(update, net, l, params, grads, state1, state2, alpha, sw_sum_f)
-        if l > 0:
+                bn.backward_columns(m, n_in, c_lo, c_hi, tmp, saved, mask,
+                                    layer_slot(ex.xhat, acts, l - 1),
+                                    layer_slot(ex.inv, acts, l - 1),
+                                    params + net.bn_off[l - 1],
+                                    grads + net.bn_off[l - 1] + n_in,
+                                    grads + net.bn_off[l - 1], grads + net.icpt_off[l - 1],
+                                    net.activation, <floating> net.slope, erfs)
+                if update != NULL and c_hi > c_lo:
+                    # gamma and beta (no L2 term), while their gradients are hot
+                    update_range(update, net.bn_off[l - 1] + c_lo, c_hi - c_lo, 0, params,
+                                 grads, state1, state2, alpha, sw_sum_f)
+                    update_range(update, net.bn_off[l - 1] + n_in + c_lo, c_hi - c_lo, 0,
+                                 params, grads, state1, state2, alpha, sw_sum_f)
+            elif fused:
+                column_sums(m, n_in, c_lo, c_hi, tmp, grads + net.icpt_off[l - 1])
+            elif c_hi > c_lo:  # the whole delta pass by columns, db[l-1] summed in it
+                delta_columns(net, m, n_in, c_lo, c_hi, tmp, saved, mask, erfs,
+                              grads + net.icpt_off[l - 1])
             dz = tmp
+            par.sync(t)
     return loss
+
+
+cdef inline void delta_columns(Net net, Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0,
+                               Py_ssize_t c1, floating* d, const floating* saved,
+                               const floating* mask, const floating* erfs,
+                               floating* col_sums) noexcept nogil:
+    """Columns c0 .. c1 - 1 of the delta pass: d := (d * mask) * g'(saved), with
+    col_sums[j] := the column sums of the result (scikit-learn's g' variants)."""
+    cdef Py_ssize_t i, j
+    for j in range(c0, c1):
+        col_sums[j] = 0
+    if mask != NULL:  # through the dropout
+        for i in range(m):
+            for j in range(c0, c1):
+                d[i * n + j] = d[i * n + j] * mask[i * n + j]
+    act.delta_block(m, c1 - c0, n, d + c0, saved + c0, d + c0, col_sums + c0, net.activation,
+                    <floating> net.slope, True, erfs + c0 if erfs != NULL else NULL)
+
+
+ctypedef struct Batch:
+    # One minibatch of the epoch loop, as every thread of its region reads it
+    # (the floating buffers as void*: a struct cannot hold a fused type).
+    Net net
+    Py_ssize_t m, row0, n_feat, n_out
+    const Py_ssize_t* rows       # the minibatch's rows (gathered into xb, yb, swb), or NULL:
+                                 # rows row0 .. row0 + m - 1 read in place
+    Csr xs
+    const void* xs_data
+    const void* X                # all rows, dense (NULL for a CSR X or no features)
+    const void* y                # all targets (n, n_out)
+    const void* sw               # all weights (n,), or NULL
+    void* xb
+    void* yb
+    void* swb
+    void* grads
+    void** acts
+    void* d_a
+    void* d_b
+    double alpha
+    const Update* update         # NULL: the gradients finished, no step (loss_grad)
+    void* state1
+    void* state2
+    const Extras* ex
+    double loss                  # out: the batch loss (written by thread 0)
+
+
+cdef void run_batch(par.Team t, Batch* bt, floating* params) noexcept nogil:
+    """A minibatch's gather, forward, loss, backward and step: batch_loss_grad, run
+    by every thread of the team t, each gathering its share of the rows first."""
+    cdef Py_ssize_t m = bt.m, n_feat = bt.n_feat, n_out = bt.n_out, lo, hi, i, j, r
+    cdef const floating* y = <const floating*> bt.y
+    cdef const floating* sw = <const floating*> bt.sw
+    cdef const floating* X = <const floating*> bt.X
+    cdef floating* yb = <floating*> bt.yb
+    cdef floating* swb = <floating*> bt.swb
+    cdef const floating* x0
+    cdef const floating* ybp
+    cdef const floating* swp
+    cdef double loss
+    if bt.rows != NULL:
+        lo = par.share_edge(t, m, 1, t.id)
+        hi = par.share_edge(t, m, 1, t.id + 1)
+        for i in range(lo, hi):
+            r = bt.rows[i]
+            for j in range(n_out):
+                yb[i * n_out + j] = y[r * n_out + j]
+            if sw != NULL:
+                swb[i] = sw[r]
+        if not bt.xs.present and n_feat > 0 and hi > lo:
+            gather_rows(hi - lo, bt.rows + lo, X, n_feat, <floating*> bt.xb + lo * n_feat)
+        par.sync(t)
+        x0 = <const floating*> bt.xb
+        ybp = yb
+        swp = swb if sw != NULL else NULL
+    else:
+        ybp = y + bt.row0 * n_out
+        swp = sw + bt.row0 if sw != NULL else NULL
+        x0 = X + bt.row0 * n_feat if X != NULL else NULL
+    loss = batch_loss_grad(t, bt.net, m, x0, bt.xs, <const floating*> bt.xs_data, bt.rows,
+                           bt.row0, ybp, swp, params, <floating*> bt.grads,
+                           <floating**> bt.acts, <floating*> bt.d_a, <floating*> bt.d_b,
+                           bt.alpha, bt.update, <floating*> bt.state1,
+                           <floating*> bt.state2, bt.ex)
+    if t.id == 0:
+        bt.loss = loss
+
+
+cdef void batch_on_team(Batch* bt, floating* params) noexcept nogil:
+    """run_batch on the calling thread's team (par.get_team()): one parallel region,
+    whose threads meet at the barriers of its phases; no region for one thread, nor
+    where no product splits (the passes alone are not worth a region)."""
+    cdef int size = par.get_team()
+    cdef par.Barrier barrier
+    cdef par.Barrier* bar = &barrier
+    if size > 1 and splits(bt.net, bt.m):
+        barrier.count = 0
+        barrier.sense = 0
+        with parallel(num_threads=size):
+            run_batch(par.team_here(bar), bt, params)
+    else:
+        run_batch(par.solo(), bt, params)
+
+
+cdef void forward_on_team(Net net, Py_ssize_t m, const floating* x0, Csr xs,
+                          const floating* xs_data, Py_ssize_t row0, const floating* params,
+                          floating** acts) noexcept nogil:
+    """The prediction forward of m rows (no extras) on the calling thread's team."""
+    cdef int size = par.get_team()
+    cdef par.Barrier barrier
+    cdef par.Barrier* bar = &barrier
+    if size > 1 and splits(net, m):
+        barrier.count = 0
+        barrier.sense = 0
+        with parallel(num_threads=size):
+            forward(par.team_here(bar), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
+    else:
+        forward(par.solo(), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
 
 
 cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
@@ -472,6 +730,12 @@ cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
     for l in range(net.n_layers):
         acts[l] = acts_buf + off
         off += m * net.units[l + 1]
+
+
+cdef inline bint splits(Net net, Py_ssize_t rows) noexcept nogil:
+    """Whether a pass over `rows` rows has a product of two blocks or more (the
+    least work _parallel.product_blocks splits is two grains)."""
+    return largest_product(net, rows) >= 2 * par.GRAIN_MACS
 
 
 cdef Py_ssize_t largest_product(Net net, Py_ssize_t rows) noexcept nogil:
@@ -891,34 +1155,40 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     if plan.shuffle and (order is None or order.shape[0] != plan.n_samples):
         raise ValueError(f"order must hold the {plan.n_samples} row indices")
     cdef Net net = plan.net.net
-    cdef Csr xs = plan.xs
-    cdef Py_ssize_t n = plan.n_samples, n_feat = net.units[0], n_out = net.units[net.n_layers]
-    cdef Py_ssize_t batch_size = plan.batch_size, start, stop, m, i, r, j
+    cdef Py_ssize_t n = plan.n_samples
+    cdef Py_ssize_t batch_size = plan.batch_size, start, stop, m
     cdef bint use_order = plan.shuffle
-    cdef double acc = 0, batch_loss, alpha = plan.alpha, lr = opt.learning_rate
+    cdef double acc = 0, lr = opt.learning_rate
     cdef double beta_1 = opt.update.beta_1, beta_2 = opt.update.beta_2
     cdef long long adam_t = opt.t
     cdef bint adam = opt.solver == STEP_ADAM
     cdef Update update = opt.update
     cdef floating* acts[MAX_LAYERS]
     cdef floating* acts_buf = <floating*> plan.acts
-    cdef floating* xb = <floating*> plan.xb
-    cdef floating* yb = <floating*> plan.yb
-    cdef floating* swb = <floating*> plan.swb
-    cdef const floating* y = <const floating*> plan.y
-    cdef const floating* X_ptr = <const floating*> plan.X
-    cdef const floating* xs_ptr = <const floating*> plan.xs_data
-    cdef const floating* sw_all = <const floating*> plan.sw
-    cdef const floating* x0
-    cdef const floating* ybp
-    cdef const floating* swp
-    cdef const Py_ssize_t* rows
+    cdef floating* params_ptr = &params[0]
     cdef double last_check = 0, now
     cdef bint stop_now = False
+    cdef Batch batch
+    cdef Batch* bt = &batch
     error = None
     if n == 0:
         return 0.0, 0, None
     update.lr = lr
+    batch.net = net
+    batch.n_feat = net.units[0]
+    batch.n_out = net.units[net.n_layers]
+    batch.xs = plan.xs
+    batch.xs_data = plan.xs_data
+    batch.X = plan.X
+    batch.y = plan.y
+    batch.sw = plan.sw
+    batch.xb, batch.yb, batch.swb = plan.xb, plan.yb, plan.swb
+    batch.grads, batch.d_a, batch.d_b = plan.grads, plan.d_a, plan.d_b
+    batch.acts = <void**> acts
+    batch.alpha = plan.alpha
+    batch.update = &update
+    batch.state1, batch.state2 = opt.s1, opt.s2
+    batch.ex = &plan.extras
     cdef int team = par.enter(largest_product(net, min(batch_size, n)), _threadpool)
     cdef par.TeamTuner* tuner = &plan.tuner
     with nogil:
@@ -932,36 +1202,18 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                 stop = n
             m = stop - start
             layer_pointers(net, acts_buf, m, acts)
-            rows = &order[start] if use_order else NULL
-            if use_order:
-                for i in range(m):
-                    r = rows[i]
-                    for j in range(n_out):
-                        yb[i * n_out + j] = y[r * n_out + j]
-                    if sw_all != NULL:
-                        swb[i] = sw_all[r]
-                if not xs.present and n_feat > 0:
-                    gather_rows(m, rows, X_ptr, n_feat, xb)
-                ybp = yb
-                swp = swb if sw_all != NULL else NULL
-                x0 = xb
-            else:
-                ybp = y + start * n_out
-                swp = sw_all + start if sw_all != NULL else NULL
-                x0 = X_ptr + start * n_feat if X_ptr != NULL else NULL
+            batch.m = m
+            batch.row0 = start
+            batch.rows = &order[start] if use_order else NULL
             if adam:
                 adam_t += 1
                 update.lr = lr * sqrt(1 - pow(beta_2, <double> adam_t)) / (
                     1 - pow(beta_1, <double> adam_t))
             par.tuner_before(tuner, par.clock())
-            batch_loss = batch_loss_grad(net, m, x0, xs, xs_ptr, rows, start, ybp,
-                                         swp, &params[0], <floating*> plan.grads, acts,
-                                         <floating*> plan.d_a, <floating*> plan.d_b,
-                                         alpha, &update, <floating*> opt.s1,
-                                         <floating*> opt.s2, &plan.extras)
+            batch_on_team(bt, params_ptr)
             now = par.clock()
             par.tuner_after(tuner, m == batch_size, now)
-            acc += batch_loss * m
+            acc += batch.loss * m
             start = stop
             if check_signals and start < n and now - last_check >= signal_check_seconds:
                 with gil:
@@ -996,20 +1248,34 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
                          "statistics")
     cdef Net net = plan.net.net
     cdef Py_ssize_t n = plan.n_samples
-    cdef double loss
     cdef floating* params_ptr = <floating*> &params[0]  # read only without an update
     cdef floating* acts[MAX_LAYERS]
+    cdef Batch batch
+    cdef Batch* bt = &batch
+    batch.net = net
+    batch.m = n
+    batch.row0 = 0
+    batch.rows = NULL
+    batch.n_feat = net.units[0]
+    batch.n_out = net.units[net.n_layers]
+    batch.xs = plan.xs
+    batch.xs_data = plan.xs_data
+    batch.X = plan.X
+    batch.y = plan.y
+    batch.sw = plan.sw
+    batch.xb, batch.yb, batch.swb = NULL, NULL, NULL
+    batch.grads, batch.d_a, batch.d_b = <void*> &grads[0], plan.d_a, plan.d_b
+    batch.acts = <void**> acts
+    batch.alpha = plan.alpha
+    batch.update = NULL
+    batch.state1, batch.state2 = NULL, NULL
+    batch.ex = &plan.extras
     cdef int team = par.enter(largest_product(net, n), _threadpool)
     with nogil:
         layer_pointers(net, <floating*> plan.acts, n, acts)
-        loss = batch_loss_grad(net, n, <const floating*> plan.X, plan.xs,
-                               <const floating*> plan.xs_data, NULL, 0,
-                               <const floating*> plan.y, <const floating*> plan.sw,
-                               params_ptr, &grads[0], acts, <floating*> plan.d_a,
-                               <floating*> plan.d_b, plan.alpha, NULL, NULL, NULL,
-                               &plan.extras)
+        batch_on_team(bt, params_ptr)
     par.leave(team, _threadpool)
-    return loss
+    return batch.loss
 
 
 
@@ -1077,8 +1343,8 @@ def decision_function(NetSpec net_spec not None, const floating[:, ::1] X,
         while start < n:
             m = chunk if start + chunk <= n else n - start
             layer_pointers(net, &acts_buf[0], m, acts)
-            forward(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
-                    xs_ptr, NULL, start, &params[0], acts, NULL)
+            forward_on_team(net, m, X_ptr + start * n_feat if X_ptr != NULL else NULL, xs,
+                            xs_ptr, start, &params[0], acts)
             memcpy(&out[start * n_out], acts[layer], m * n_out * sizeof(floating))
             start += m
     par.leave(team, _threadpool)
@@ -1171,7 +1437,8 @@ def predict_dense(NetSpec net_spec not None, const floating[:, ::1] X,
         while status == 0 and start < n:
             m = chunk if start + chunk <= n else n - start
             layer_pointers(net, &acts_buf[0], m, acts)
-            forward(net, m, x + start * n_feat, xs, NULL, NULL, start, &params[0], acts, NULL)
+            forward_on_team(net, m, x + start * n_feat, xs, <const floating*> NULL, start,
+                            &params[0], acts)
             z = acts[L - 1]
             for i in range(m * n_out):
                 bad |= z[i] != z[i]
