@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -303,7 +302,7 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
 
         node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
         if a is not None:  # the backward reads the activation's output: changing it raises
-            node.output = (weakref.ref(res), res._version)
+            node.output = (res._vc, res._vc[0], res._data)
         res._grad_fn = node
         res.requires_grad = True
     return res
@@ -352,7 +351,7 @@ def _in_place(fn: Callable, input: Any, name: str, *args: Any) -> Tensor:
     out = _engine_inplace(lambda src: fn(src, *args), name)(input)
     node = out._grad_fn
     if name in _INPLACE_SAVES_RESULT and node is not None:
-        node.output = (weakref.ref(out), out._version)
+        node.output = (out._vc, out._vc[0], out._data)
     return out
 
 
@@ -1890,7 +1889,7 @@ def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) 
     big = norms > max_norm
     if big.any():
         wd[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(wd.dtype)
-        w._version += 1
+        w._vc[0] += 1
 
 
 def _padding_index(padding_idx: Optional[int], n: int) -> Optional[int]:

@@ -78,7 +78,7 @@ def _flat_param(p: Tensor) -> np.ndarray:
     pd = p._data
     if not (pd.flags.c_contiguous and pd.flags.writeable):
         pd = p._data = np.array(pd, order="C", copy=True)
-    p._version += 1
+    p._vc[0] += 1
     return pd.reshape(-1)
 
 
