@@ -64,27 +64,29 @@ class Node:
         # (A view whose values changed in place since its node was made first gets a node
         # over its base's current history: refresh_view.)
         fns: List[Any] = []
-        vcs: Sequence[List[int]]
-        if saved is None:
-            vcs = vl = []
+        vcs: Any
+        versions: List[int]
+        if saved is None:  # (the usual case: all inputs saved, one loop records everything)
+            saved = inputs
+            vcs, versions = [], []
             for t in inputs:
-                v = t._viewof
-                if v is not None and v[2] != t._vc[0]:
+                vc = t._vc
+                if t._viewof is not None and t._viewof[2] != vc[0]:
                     refresh_view(t)
                 fns.append(t._grad_fn if t.requires_grad else False)
-                vl.append(t._vc)
-            saved = inputs
+                vcs.append(vc)
+                versions.append(vc[0])
         else:
             for t in inputs:
-                v = t._viewof
-                if v is not None and v[2] != t._vc[0]:
+                if t._viewof is not None and t._viewof[2] != t._vc[0]:
                     refresh_view(t)
                 fns.append(t._grad_fn if t.requires_grad else False)
             vcs = list(map(_VC, saved)) if saved else ()
+            versions = list(map(_FIRST, vcs))
         self.fns = fns
         self.saved = saved
         self.vcs = vcs
-        self.versions = list(map(_FIRST, vcs))
+        self.versions = versions
         # (the output's version counter, its version, its values) when the backward reads
         # the output (PyTorch's saved result: exp, sigmoid, relu, softmax, ...)
         self.output: Optional[Tuple[List[int], int, np.ndarray]] = None
@@ -138,9 +140,9 @@ class Node:
         return t._grad_fn
 
     def release(self) -> None:
-        """Drop what the backward pass saved (after a backward without retain_graph)."""
+        """Drop what the backward pass saved (after a backward without retain_graph): the
+        closure and the saved result (backward() then raises before reading the rest)."""
         self._backward = None
-        self.saved, self.vcs, self.versions = (), (), []
         self.output = None
 
     def name_(self) -> str:
@@ -202,8 +204,10 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         g = grads.pop(node, None)
         if g is None:
             continue
+        ins = node.inputs
         for t, gt in node.backward(g):
-            fn = node.fn_of(t)
+            # (the first input is the usual one: its edge without a call)
+            fn = node.fns[0] if ins[0] is t else node.fn_of(t)
             if fn is False:
                 continue
             if fn is not None:

@@ -255,12 +255,13 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
     dtype = Wd.dtype
     if Wd.ndim != 2:
         raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
-    # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call
-    _check_blas_shape(Wd.shape, "weight")
-    # (a tensor's array shape: its .shape builds a torch.Size on every call)
-    _check_blas_shape(
-        input._data.shape if type(input) is Tensor else getattr(input, "shape", ()), "input"
-    )
+    # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call (one max()
+    # over both shapes on the hot path; a tensor's array shape: its .shape builds a
+    # torch.Size on every call)
+    ishape = input._data.shape if type(input) is Tensor else tuple(getattr(input, "shape", ()))
+    if max(Wd.shape + ishape) > MAX_BLAS_DIM:
+        _check_blas_shape(Wd.shape, "weight")
+        _check_blas_shape(ishape, "input")
     if not Wd.flags.c_contiguous:
         W = _prep_input(W, dtype)
     b = None
@@ -275,7 +276,10 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
             raise DtypeError(f"bias dtype {bd.dtype} differs from weight dtype {dtype}")
         if not bd.flags.c_contiguous:
             b = _prep_input(b, dtype)
-    x = _prep_input(input, dtype)
+    if type(input) is Tensor and input._data.dtype == dtype and input._data.flags.c_contiguous:
+        x = input  # (what _prep_input returns for it, without the call)
+    else:
+        x = _prep_input(input, dtype)
     xs = x._data.shape
     if len(xs) == 1 and xs[0] == Wd.shape[1]:
         return _fused_linear(x.reshape(1, -1), W, b, code, slope).reshape(-1)
@@ -302,7 +306,7 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
 
         node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
         if a is not None:  # the backward reads the activation's output: changing it raises
-            node.output = (res._vc, res._vc[0], res._data)
+            node.output = (res._vc, 0, out)  # (res is new: version 0)
         res._grad_fn = node
         res.requires_grad = True
     return res

@@ -14,9 +14,9 @@ from .optimizer import (
     _check_flags,
     _check_lr,
     _check_moments,
+    _grad_and_data,
     _scalar,
     _state_buffer,
-    _with_grads,
 )
 
 __all__ = ["Adam"]
@@ -90,9 +90,9 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: Dict[str, Any]) -> None:
-        lr = _scalar(group["lr"])
-        b1, b2 = group["betas"]
-        beta1, beta2 = _scalar(b1), _scalar(b2)
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        if not (type(lr) is float and type(beta1) is float and type(beta2) is float):
+            lr, beta1, beta2 = _scalar(lr), _scalar(beta1), _scalar(beta2)  # (tensors, ints)
         eps, wd = float(group["eps"]), float(group["weight_decay"])
         amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
         if group.get("decoupled_weight_decay", False):
@@ -102,7 +102,20 @@ class Adam(Optimizer):
         state = self.state
         lists: Dict[Any, tuple] = {}  # dtype -> (params, grads, m, v, v_max, sizes, bc2s)
         scalars: Dict[float, tuple] = {}
-        for p, g, pd in _with_grads(group["params"]):  # flat views; p's version bumped
+        for p in group["params"]:
+            g = p._grad
+            if g is None:
+                continue
+            pd = p._data
+            if not (  # ready(g, pd), inline: this loop runs every training step
+                type(g) is np.ndarray
+                and g.dtype == pd.dtype
+                and g.shape == pd.shape
+                and g.flags.c_contiguous
+                and pd.flags.carray
+            ):
+                g, pd = _grad_and_data(p)
+            p._vc[0] += 1  # the kernel updates pd in place
             st = state[p]
             if not st:
                 st["step"] = 0.0
