@@ -63,6 +63,13 @@ def tensor_or_const(x: Any, dtype=None) -> "Tensor":
     return const(arr)
 
 
+# the gradient of a 0-d root, read-only (shared by every backward() of a loss; a node
+# never writes into the gradient it receives)
+_ONES = {np.dtype(d): np.ones((), dtype=d) for d in (np.float32, np.float64, np.float16)}
+for _one in _ONES.values():
+    _one.flags.writeable = False
+
+
 def const(arr: np.ndarray) -> "Tensor":
     """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
     t = Tensor.__new__(Tensor)
@@ -597,7 +604,9 @@ class Tensor:
         if gradient is None:
             if math.prod(shape) != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = np.ones(shape, dtype=dtype)
+            g = _ONES.get(dtype) if not shape else None  # (a loss: the usual root)
+            if g is None:
+                g = np.ones(shape, dtype=dtype)
         else:
             if isinstance(gradient, Tensor):
                 gradient = gradient._data

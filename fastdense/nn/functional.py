@@ -549,7 +549,7 @@ def binary_cross_entropy_with_logits(
     shape, dtype, n = xd.shape, xd.dtype, xd.size
     cols = shape[-1] if shape else 1
     rows = math.prod(shape[:-1]) if shape else 1
-    w = _flat_weight(weight, shape, dtype, "weight")
+    w = _EMPTY1[dtype] if weight is None else _flat_weight(weight, shape, dtype, "weight")
     if pos_weight is None:
         pw = _EMPTY1[dtype]
     else:

@@ -16,7 +16,7 @@ from .optimizer import (
     _check_moments,
     _grad_and_data,
     _scalar,
-    _state_buffer,
+    _state_buffers,
 )
 
 __all__ = ["Adam"]
@@ -125,8 +125,7 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = np.zeros_like(p._data)
             elif amsgrad and st.get("max_exp_avg_sq") is None:
                 st["max_exp_avg_sq"] = np.zeros_like(p._data)
-            for key in _MOMENTS_AMSGRAD if amsgrad else _MOMENTS:  # the buffers the step writes
-                _state_buffer(p, st, key)
+            _state_buffers(p, st, _MOMENTS_AMSGRAD if amsgrad else _MOMENTS)  # what it writes
             if "exp_avg" not in st or "exp_avg_sq" not in st:
                 raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
             try:

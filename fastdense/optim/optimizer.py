@@ -167,6 +167,22 @@ def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarra
     return buf
 
 
+def _state_buffers(p: Tensor, st: Dict[str, Any], keys: Tuple[str, ...]) -> None:
+    """:func:`_state_buffer` for each of ``keys``, for a rule that reads them from ``st``
+    afterwards: one call per parameter, the door itself only for a buffer that is not
+    already an array of p's shape and dtype, C-contiguous, aligned and writable."""
+    pd = p._data
+    for key in keys:
+        buf = st.get(key)
+        if not (
+            type(buf) is np.ndarray
+            and buf.shape == pd.shape
+            and buf.dtype == pd.dtype
+            and buf.flags.carray
+        ):
+            _state_buffer(p, st, key)
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
