@@ -258,3 +258,19 @@ def test_saved_result_through_a_view_raises_as_pytorch():
         y.detach()[1:].mul_(1)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float16", "float64"])
+def test_view_dtype_reads_the_same_bytes_and_shares_the_counter_as_pytorch(dtype):
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        with lib.no_grad():
+            v = x.view(getattr(lib, dtype))
+            assert not v.requires_grad
+            v.add_(1)
+        return v.numpy().copy(), x.detach().numpy().copy(), x._version
+
+    ours, theirs = run(ft), run(torch)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    assert ours[2] == theirs[2]

@@ -3179,8 +3179,23 @@ def _bernoulli(self, p=None, *, generator=None):
 
 def _view(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer)):
-        return self._cast(_dt.resolve(shape[0]))  # view(dtype)
+        return _view_dtype(self, _dt.resolve(shape[0]))
     return self.reshape(*shape)
+
+
+def _view_dtype(self: Tensor, dtype: np.dtype) -> Tensor:
+    """``view(dtype)``: the same bytes read as ``dtype`` (not a cast), sharing the values
+    and the version counter; outside the graph, as in PyTorch (the same dtype: a view)."""
+    x = self._data
+    if dtype == x.dtype:
+        return self.reshape(x.shape)
+    try:
+        out = x.view(dtype)
+    except ValueError as exc:
+        raise RuntimeError(f"view(dtype): {exc}") from None
+    t = const(out)
+    t._vc = self._vc
+    return t
 
 
 def _expand_as(self, other):

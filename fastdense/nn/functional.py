@@ -520,7 +520,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Sigmoid + binary cross-entropy from logits, PyTorch's definition.
 
-    Per element, with ``p = pos_weight`` broadcast along the last dimension
+    Per element, with ``p = pos_weight`` broadcast to the input's shape
     and ``w = weight`` broadcast to the input's shape::
 
         l = w * ((1 - y) z + (1 + (p - 1) y) log(1 + exp(-z)))
@@ -536,8 +536,10 @@ def binary_cross_entropy_with_logits(
     weight : array-like, optional
         Rescaling weight broadcast to the input's shape.
     reduction : {"mean", "sum", "none"}, default="mean"
-    pos_weight : array-like of shape (input.shape[-1],) or (1,), optional
-        Weight of the positive term per class (last dimension).
+    pos_weight : array-like broadcastable to the input's shape, optional
+        Weight of the positive term: per class (shape ``(C,)`` along the last
+        dimension, or ``(1,)``), or per element of any shape that broadcasts to
+        the input's without growing it, as in PyTorch.
 
     Returns
     -------
@@ -558,14 +560,21 @@ def binary_cross_entropy_with_logits(
             if isinstance(pos_weight, Tensor)
             else to_ndarray(pos_weight, "pos_weight")
         )
-        if pwa.size == 1 and pwa.ndim <= 1:
-            pwa = np.full(cols, pwa.reshape(-1)[0])
-        if pwa.shape != (cols,):
+        try:  # broadcast to the input's shape, as PyTorch (which never grows the input)
+            ok = np.broadcast_shapes(pwa.shape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
             raise ShapeError(
-                f"pos_weight must have shape ({cols},) (one weight per class along the "
-                f"input's last dimension) or (1,); got {pwa.shape}"
+                f"pos_weight of shape {tuple(pwa.shape)} cannot be broadcast to the input "
+                f"shape {tuple(shape)}"
             )
-        pw = np.ascontiguousarray(pwa, dtype=dtype)
+        if pwa.ndim <= 1:  # one weight per class (last dimension): the kernel's form
+            pw = np.ascontiguousarray(np.broadcast_to(pwa, (cols,)), dtype=dtype)
+        else:  # varies along other dimensions too: one weight per element, the input as
+            # a single row (the loss is element-wise, so its rows are only a layout)
+            rows, cols = 1, n
+            pw = np.ascontiguousarray(np.broadcast_to(pwa, shape), dtype=dtype).reshape(-1)
     scale = 1.0 / n if reduction == "mean" and n else 1.0
     dz = np.empty(shape, dtype=dtype)
     per = np.empty(n if reduction == "none" else 0, dtype=dtype)
@@ -576,7 +585,8 @@ def binary_cross_entropy_with_logits(
     if y is not None:  # dl/dy = w ((1 - p) log sigmoid(z) - z)
         dy = -xd
         if pos_weight is not None:
-            dy = dy + (1 - pw) * -_softplus_array(-xd)
+            pwb = pw.reshape(shape) if pw.size == n else pw  # (per class: broadcasts)
+            dy = dy + (1 - pwb) * -_softplus_array(-xd)
         if weight is not None:
             dy = dy * w.reshape(shape)
         dy = dy * scale
@@ -2435,17 +2445,29 @@ def cosine_embedding_loss(
     return _result(out, "CosineEmbeddingLossBackward0", (x1, x2), backward)
 
 
-def _per_sample(per: np.ndarray, d: np.ndarray, x: Tensor, reduction: str, name: str) -> Tensor:
-    """A loss with one value per sample ``per`` and its input gradient rows ``d``."""
+def _per_sample(
+    per: np.ndarray,
+    d: np.ndarray,
+    x: Tensor,
+    reduction: str,
+    name: str,
+    y: Optional[Tensor] = None,
+    dy: Optional[np.ndarray] = None,
+) -> Tensor:
+    """A loss with one value per sample ``per`` and its input gradient rows ``d`` (and
+    ``dy``, the rows of its gradient with respect to a target ``y`` that requires one)."""
     dtype = x._data.dtype
     per = np.asarray(per, dtype)
     out = _reduce_array(per, reduction)
 
     def backward(g):
         scale = _grad_scale(g, reduction, per.size, rows=True)
-        return ((x, np.asarray(d * scale, dtype).reshape(x.shape)),)
+        res = [(x, np.asarray(d * scale, dtype).reshape(x.shape))]
+        if y is not None:
+            res.append((y, np.asarray(dy * scale, y._data.dtype).reshape(y.shape)))
+        return res
 
-    return _result(out, name, (x,), backward)
+    return _result(out, name, (x,) if y is None else (x, y), backward)
 
 
 def multi_margin_loss(
@@ -2554,15 +2576,29 @@ def multilabel_soft_margin_loss(
     reduction = _reduction(size_average, reduce, reduction)
     x = _float_t(input)
     xd = x._value()
-    td = _constant(target, "target").astype(xd.dtype, copy=False)
+    y = None  # the target when it requires a gradient (PyTorch differentiates it)
+    if isinstance(target, Tensor) and target.requires_grad and _grad_mode.enabled:
+        y = target
+        td = target._data.astype(xd.dtype, copy=False)
+    else:
+        td = _constant(target, "target").astype(xd.dtype, copy=False)
     c = xd.shape[-1] if xd.ndim else 1
     per = -(td * (-_softplus_array(-xd)) + (1 - td) * (-_softplus_array(xd)))
     d = _sigmoid_array(xd) - td
+    dy = -xd  # d/dy of y log s(x) + (1 - y) log s(-x), negated: log s(x) - log s(-x) = x
     if weight is not None:
         w = _constant(weight, "weight").astype(xd.dtype)
-        per, d = per * w, d * w
+        per, d, dy = per * w, d * w, dy * w
     per = per.sum(-1) / c if xd.ndim else per / c
-    return _per_sample(per, d / c, x, reduction, "MultilabelSoftMarginLossBackward0")
+    return _per_sample(
+        per,
+        d / c,
+        x,
+        reduction,
+        "MultilabelSoftMarginLossBackward0",
+        y,
+        None if y is None else dy / c,
+    )
 
 
 def _pairwise_distance(a: np.ndarray, b: np.ndarray, p: float, eps: float):
