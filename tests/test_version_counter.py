@@ -274,3 +274,16 @@ def test_view_dtype_reads_the_same_bytes_and_shares_the_counter_as_pytorch(dtype
     np.testing.assert_array_equal(ours[0], theirs[0])
     np.testing.assert_array_equal(ours[1], theirs[1])
     assert ours[2] == theirs[2]
+
+
+def test_a_view_pickles_and_copies_as_a_tensor_of_its_values():
+    import copy
+    import pickle
+
+    x = ft.arange(12.0).reshape(4, 3)
+    for v in (x[1:], x.t(), x[2], x.expand(2, 4, 3)):
+        for y in (pickle.loads(pickle.dumps(v)), copy.deepcopy(v)):
+            np.testing.assert_array_equal(y.numpy(), v.numpy())
+            assert y._base is None and not np.shares_memory(y.numpy(), x.numpy())
+            y.add_(1)  # its own values now
+    np.testing.assert_array_equal(x.numpy(), np.arange(12.0).reshape(4, 3))

@@ -359,18 +359,35 @@ class Tensor:
         """Whether this tensor is a view of another (``_base`` is not None)."""
         return self._viewof is not None
 
+    def __getstate__(self):
+        # (None, slots), as pickle and copy expect of a __slots__ class. A view's link to
+        # its base holds the view's backward (a closure): a view is pickled and copied as
+        # a tensor of its own values (the counter shared within one pickle or deepcopy).
+        return (
+            None,
+            {
+                "_data": self._data,
+                "_grad": self._grad,
+                "requires_grad": self.requires_grad,
+                "_grad_fn": self._grad_fn,
+                "_vc": self._vc,
+            },
+        )
+
     def __setstate__(self, state) -> None:
-        # (None, slots) as pickle gives a __slots__ class; pickles made before version
-        # counters were shared hold "_version", an int
+        # pickles made before version counters were shared hold "_version", an int
         slots = state[1] if isinstance(state, tuple) else state
         for k, v in (slots or {}).items():
             if k == "_version":
                 k, v = "_vc", [v]
-            object.__setattr__(self, k, v)
+            if k != "_viewof":
+                object.__setattr__(self, k, v)
+        for k, default in (("_grad", None), ("_gview", None), ("_grad_fn", None)):
+            if not hasattr(self, k):
+                object.__setattr__(self, k, default)
         if not hasattr(self, "_vc"):
             self._vc = [0]
-        if not hasattr(self, "_viewof"):
-            self._viewof = None
+        self._viewof = None
 
     # -- the data ------------------------------------------------------------
     def _value(self) -> np.ndarray:
