@@ -46,6 +46,9 @@ class Node:
     """
 
     __slots__ = ("inputs", "_backward", "name", "saved", "vcs", "versions", "fns", "output")
+    # (the output's version counter, its version, its values) when the backward reads the
+    # output (PyTorch's saved result: exp, sigmoid, relu, softmax, ...); else None
+    output: Optional[Tuple[List[int], int, np.ndarray]]
 
     def __init__(
         self,
@@ -63,10 +66,35 @@ class Node:
         # One loop for both lists: a node is recorded per op, on the hot path.
         # (A view whose values changed in place since its node was made first gets a node
         # over its base's current history: refresh_view.)
-        fns: List[Any] = []
+        fns: List[Any]
         vcs: Any
         versions: List[int]
-        if saved is None:  # (the usual case: all inputs saved, one loop records everything)
+        if saved is None and len(inputs) == 3:  # a Linear's (x, W, b): written out, no loop
+            a, b, c = inputs
+            if a._viewof is None and b._viewof is None and c._viewof is None:
+                va, vb, vc = a._vc, b._vc, c._vc
+                self.fns = [
+                    a._grad_fn if a.requires_grad else False,
+                    b._grad_fn if b.requires_grad else False,
+                    c._grad_fn if c.requires_grad else False,
+                ]
+                self.saved = inputs
+                self.vcs = [va, vb, vc]
+                self.versions = [va[0], vb[0], vc[0]]
+                self.output = None
+                return
+        elif saved is None and len(inputs) == 1:  # a unary op's, a loss's
+            (a,) = inputs
+            if a._viewof is None:
+                va = a._vc
+                self.fns = [a._grad_fn if a.requires_grad else False]
+                self.saved = inputs
+                self.vcs = [va]
+                self.versions = [va[0]]
+                self.output = None
+                return
+        fns = []
+        if saved is None:  # (all inputs saved: one loop records everything)
             saved = inputs
             vcs, versions = [], []
             for t in inputs:
@@ -87,9 +115,7 @@ class Node:
         self.saved = saved
         self.vcs = vcs
         self.versions = versions
-        # (the output's version counter, its version, its values) when the backward reads
-        # the output (PyTorch's saved result: exp, sigmoid, relu, softmax, ...)
-        self.output: Optional[Tuple[List[int], int, np.ndarray]] = None
+        self.output = None
 
     def backward(self, grad_output: np.ndarray):
         """``(input, gradient)`` pairs for ``grad_output``; RuntimeError once released or
