@@ -27,7 +27,6 @@ class DtypeError(TypeError, RuntimeError):
 
 
 _VC = operator.attrgetter("_vc")
-_FIRST = operator.itemgetter(0)
 _KIND = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}
 
 
@@ -41,8 +40,9 @@ class Node:
     versions are recorded here and checked when the node runs.
 
     A version counter is a one-element list that a tensor shares with its
-    views (``Tensor._vc``); the node keeps the counters themselves, so the
-    check reads them without going through the tensors.
+    views (``Tensor._vc``); the node keeps the counters themselves and a copy
+    of each as it was (``versions``), so the check is one comparison of two
+    lists of one-element lists, made in C.
     """
 
     __slots__ = ("inputs", "_backward", "name", "saved", "vcs", "versions", "fns", "output")
@@ -68,7 +68,7 @@ class Node:
         # over its base's current history: refresh_view.)
         fns: List[Any]
         vcs: Any
-        versions: List[int]
+        versions: List[List[int]]
         if saved is None and len(inputs) == 3:  # a Linear's (x, W, b): written out, no loop
             a, b, c = inputs
             if a._viewof is None and b._viewof is None and c._viewof is None:
@@ -80,7 +80,7 @@ class Node:
                 ]
                 self.saved = inputs
                 self.vcs = [va, vb, vc]
-                self.versions = [va[0], vb[0], vc[0]]
+                self.versions = [[va[0]], [vb[0]], [vc[0]]]
                 self.output = None
                 return
         elif saved is None and len(inputs) == 1:  # a unary op's, a loss's
@@ -90,7 +90,7 @@ class Node:
                 self.fns = [a._grad_fn if a.requires_grad else False]
                 self.saved = inputs
                 self.vcs = [va]
-                self.versions = [va[0]]
+                self.versions = [[va[0]]]
                 self.output = None
                 return
         fns = []
@@ -103,14 +103,14 @@ class Node:
                     refresh_view(t)
                 fns.append(t._grad_fn if t.requires_grad else False)
                 vcs.append(vc)
-                versions.append(vc[0])
+                versions.append([vc[0]])
         else:
             for t in inputs:
                 if t._viewof is not None and t._viewof[2] != t._vc[0]:
                     refresh_view(t)
                 fns.append(t._grad_fn if t.requires_grad else False)
             vcs = list(map(_VC, saved)) if saved else ()
-            versions = list(map(_FIRST, vcs))
+            versions = list(map(list, vcs))
         self.fns = fns
         self.saved = saved
         self.vcs = vcs
@@ -124,7 +124,7 @@ class Node:
         out = self.output
         if (
             bw is None
-            or list(map(_FIRST, self.vcs)) != self.versions  # (the check, at C speed)
+            or self.vcs != self.versions  # (the check, in C: lists of one-element lists)
             or (out is not None and out[0][0] != out[1])
         ):
             self._raise_unusable()
@@ -157,7 +157,7 @@ class Node:
     def _raise_modified(self) -> None:
         """The error for a saved input modified in place since the node was recorded."""
         for i, t in enumerate(self.saved):
-            v, now = self.versions[i], self.vcs[i][0]
+            v, now = self.versions[i][0], self.vcs[i][0]
             if now != v:
                 kind = _KIND.get(t._data.dtype.kind, "")
                 where = f"output 0 of {t._grad_fn.name}" if t._grad_fn is not None else "a leaf"
@@ -243,11 +243,7 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         # node.backward(g), inline (one call less per node on the hot path)
         bw = node._backward
         out = node.output
-        if (
-            bw is None
-            or list(map(_FIRST, node.vcs)) != node.versions
-            or (out is not None and out[0][0] != out[1])
-        ):
+        if bw is None or node.vcs != node.versions or (out is not None and out[0][0] != out[1]):
             node._raise_unusable()
         ins = node.inputs
         for t, gt in bw(g):  # type: ignore[misc]  # (None raised above)
