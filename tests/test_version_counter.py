@@ -287,3 +287,30 @@ def test_a_view_pickles_and_copies_as_a_tensor_of_its_values():
             assert y._base is None and not np.shares_memory(y.numpy(), x.numpy())
             y.add_(1)  # its own values now
     np.testing.assert_array_equal(x.numpy(), np.arange(12.0).reshape(4, 3))
+
+
+@pytest.mark.parametrize("act", [None, "ReLU", "Tanh"])
+@pytest.mark.parametrize("x_grad", [False, True])
+@pytest.mark.parametrize("which", ["x", "W", "b", "out"])
+def test_linear_saves_what_pytorch_saves(act, x_grad, which):
+    # addmm saves x for W's gradient and W for x's, never the bias; relu/tanh save
+    # their result (fastdense's fused Linear + activation the same)
+    def run(lib, nn):
+        lib.manual_seed(0)
+        layers = [nn.Linear(3, 2, dtype=lib.float64)]
+        if act:
+            layers.append(getattr(nn, act)())
+        model = nn.Sequential(*layers)
+        x = lib.ones(4, 3, dtype=lib.float64, requires_grad=x_grad)
+        out = model(x)
+        loss = out.sum()
+        target = {"x": x, "W": model[0].weight, "b": model[0].bias, "out": out}[which]
+        with lib.no_grad():
+            target.mul_(2)
+        try:
+            loss.backward()
+        except RuntimeError:
+            return "raised"
+        return "ran"
+
+    assert run(ft, ft.nn) == run(torch, torch.nn)

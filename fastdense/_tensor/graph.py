@@ -63,58 +63,44 @@ class Node:
         # each input's node now: an in-place op may give the tensor a new node later, and
         # this edge must keep pointing at the value that was read (PyTorch's edges)
         # (False: the input did not require grad then, so no gradient flows to it).
-        # One loop for both lists: a node is recorded per op, on the hot path.
-        # (A view whose values changed in place since its node was made first gets a node
-        # over its base's current history: refresh_view.)
-        fns: List[Any]
-        vcs: Any
-        versions: List[List[int]]
-        if saved is None and len(inputs) == 3:  # a Linear's (x, W, b): written out, no loop
-            a, b, c = inputs
-            if a._viewof is None and b._viewof is None and c._viewof is None:
-                va, vb, vc = a._vc, b._vc, c._vc
+        # A view whose values changed in place since its node was made first gets a node
+        # over its base's current history (refresh_view). One, two or three tensors are
+        # written out without a loop: a node is recorded per op, on the hot path.
+        n = len(inputs)
+        if n == 3 and inputs[0]._viewof is None and inputs[1]._viewof is None:
+            a, b, c = inputs  # (a Linear's x, W, b: W and b are parameters, never views)
+            if c._viewof is None:
                 self.fns = [
                     a._grad_fn if a.requires_grad else False,
                     b._grad_fn if b.requires_grad else False,
                     c._grad_fn if c.requires_grad else False,
                 ]
-                self.saved = inputs
-                self.vcs = [va, vb, vc]
-                self.versions = [[va[0]], [vb[0]], [vc[0]]]
-                self.output = None
-                return
-        elif saved is None and len(inputs) == 1:  # a unary op's, a loss's
-            (a,) = inputs
-            if a._viewof is None:
-                va = a._vc
-                self.fns = [a._grad_fn if a.requires_grad else False]
-                self.saved = inputs
-                self.vcs = [va]
-                self.versions = [[va[0]]]
-                self.output = None
-                return
-        fns = []
-        if saved is None:  # (all inputs saved: one loop records everything)
-            saved = inputs
-            vcs, versions = [], []
-            for t in inputs:
-                vc = t._vc
-                if t._viewof is not None and t._viewof[2] != vc[0]:
-                    refresh_view(t)
-                fns.append(t._grad_fn if t.requires_grad else False)
-                vcs.append(vc)
-                versions.append([vc[0]])
+            else:
+                self.fns = _edges(inputs)
+        elif n == 1 and inputs[0]._viewof is None:  # (a unary op, a loss)
+            a = inputs[0]
+            self.fns = [a._grad_fn if a.requires_grad else False]
         else:
-            for t in inputs:
-                if t._viewof is not None and t._viewof[2] != t._vc[0]:
-                    refresh_view(t)
-                fns.append(t._grad_fn if t.requires_grad else False)
-            vcs = list(map(_VC, saved)) if saved else ()
-            versions = list(map(list, vcs))
-        self.fns = fns
+            self.fns = _edges(inputs)
+        if saved is None:
+            saved = inputs
         self.saved = saved
-        self.vcs = vcs
-        self.versions = versions
+        k = len(saved)
+        if k == 1:
+            va = saved[0]._vc
+            self.vcs = [va]
+            self.versions = [[va[0]]]
+        elif k == 2:
+            va, vb = saved[0]._vc, saved[1]._vc
+            self.vcs = [va, vb]
+            self.versions = [[va[0]], [vb[0]]]
+        elif k == 3:
+            va, vb, vc = saved[0]._vc, saved[1]._vc, saved[2]._vc
+            self.vcs = [va, vb, vc]
+            self.versions = [[va[0]], [vb[0]], [vc[0]]]
+        else:
+            vcs = self.vcs = list(map(_VC, saved))
+            self.versions = list(map(list, vcs))
         self.output = None
 
     def backward(self, grad_output: np.ndarray):
@@ -187,6 +173,16 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name} object>"
+
+
+def _edges(inputs: Sequence[Any]) -> List[Any]:
+    """Each input's node (False: it did not require grad), views brought up to date first."""
+    fns = []
+    for t in inputs:
+        if t._viewof is not None and t._viewof[2] != t._vc[0]:
+            refresh_view(t)
+        fns.append(t._grad_fn if t.requires_grad else False)
+    return fns
 
 
 def refresh_view(t: Any) -> None:

@@ -304,7 +304,10 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         def backward(g):
             return _dense_backward(g, x, W, b, a, code, slope)
 
-        node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        # saved as PyTorch's addmm saves them: x for W's gradient, W for x's (never b)
+        xg, Wg = x.requires_grad, W.requires_grad
+        saved = (x, W) if xg and Wg else (x,) if Wg else (W,)
+        node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward, saved)
         if a is not None:  # the backward reads the activation's output: changing it raises
             node.output = (res._vc, 0, out)  # (res is new: version 0)
         res._grad_fn = node
