@@ -249,6 +249,8 @@ def test_init_uniform_bounds_and_seed():
 
 
 def numeric_grad(f, arr, eps=1e-6):
+    # (the NumPy array: an element of a tensor, arr[i], is a view, as in PyTorch)
+    arr = arr.numpy() if hasattr(arr, "numpy") else arr
     g = np.zeros_like(arr)
     it = np.nditer(arr, flags=["multi_index"])
     for _ in it:

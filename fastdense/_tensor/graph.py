@@ -15,7 +15,7 @@ from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-__all__ = ["Node", "ShapeError", "DtypeError", "accumulate_leaf", "run_backward"]
+__all__ = ["Node", "ShapeError", "DtypeError", "accumulate_leaf", "refresh_view", "run_backward"]
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -26,7 +26,7 @@ class DtypeError(TypeError, RuntimeError):
     """Wrong dtype: a TypeError (fastdense's convention) and a RuntimeError (PyTorch's)."""
 
 
-_VERSION_OF = operator.attrgetter("_version")
+_VC = operator.attrgetter("_vc")
 _KIND = {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}
 
 
@@ -38,9 +38,17 @@ class Node:
     leaf parameters directly and leave them out). ``saved`` are the inputs
     whose values the backward closure reads (all inputs by default): their
     versions are recorded here and checked when the node runs.
+
+    A version counter is a one-element list that a tensor shares with its
+    views (``Tensor._vc``); the node keeps the counters themselves and a copy
+    of each as it was (``versions``), so the check is one comparison of two
+    lists of one-element lists, made in C.
     """
 
-    __slots__ = ("inputs", "_backward", "name", "freed", "saved", "versions", "fns", "output")
+    __slots__ = ("inputs", "_backward", "name", "saved", "vcs", "versions", "fns", "output")
+    # (the output's version counter, its version, its values) when the backward reads the
+    # output (PyTorch's saved result: exp, sigmoid, relu, softmax, ...); else None
+    output: Optional[Tuple[List[int], int, np.ndarray]]
 
     def __init__(
         self,
@@ -51,60 +59,99 @@ class Node:
     ):
         self.name = name
         self.inputs = inputs  # a sequence of tensors (those without a graph are skipped)
-        self._backward: Optional[Callable] = backward
-        self.freed = False
+        self._backward: Optional[Callable] = backward  # None once released
         # each input's node now: an in-place op may give the tensor a new node later, and
         # this edge must keep pointing at the value that was read (PyTorch's edges)
         # (False: the input did not require grad then, so no gradient flows to it).
-        # One loop for both lists: a node is recorded per op, on the hot path.
-        fns: List[Any] = []
-        versions: List[int] = []
-        for t in inputs:
-            fns.append(t._grad_fn if t.requires_grad else False)
-            if saved is None:
-                versions.append(t._version)
-        if saved is not None:
-            versions = [t._version for t in saved]
-        self.fns = fns
-        self.saved = inputs if saved is None else saved
-        self.versions = versions
-        # (a weak reference to the output, its version) when the backward reads the output's
-        # values (PyTorch's saved result: exp, sigmoid, relu, softmax, ...), set by result()
-        self.output: Optional[Tuple[Any, int]] = None
+        # A view whose values changed in place since its node was made first gets a node
+        # over its base's current history (refresh_view). One, two or three tensors are
+        # written out without a loop: a node is recorded per op, on the hot path.
+        n = len(inputs)
+        if n == 3 and inputs[0]._viewof is None and inputs[1]._viewof is None:
+            a, b, c = inputs  # (a Linear's x, W, b: W and b are parameters, never views)
+            if c._viewof is None:
+                self.fns = [
+                    a._grad_fn if a.requires_grad else False,
+                    b._grad_fn if b.requires_grad else False,
+                    c._grad_fn if c.requires_grad else False,
+                ]
+            else:
+                self.fns = _edges(inputs)
+        elif n == 1 and inputs[0]._viewof is None:  # (a unary op, a loss)
+            a = inputs[0]
+            self.fns = [a._grad_fn if a.requires_grad else False]
+        else:
+            self.fns = _edges(inputs)
+        if saved is None:
+            saved = inputs
+        self.saved = saved
+        k = len(saved)
+        if k == 1:
+            va = saved[0]._vc
+            self.vcs = [va]
+            self.versions = [[va[0]]]
+        elif k == 2:
+            va, vb = saved[0]._vc, saved[1]._vc
+            self.vcs = [va, vb]
+            self.versions = [[va[0]], [vb[0]]]
+        elif k == 3:
+            va, vb, vc = saved[0]._vc, saved[1]._vc, saved[2]._vc
+            self.vcs = [va, vb, vc]
+            self.versions = [[va[0]], [vb[0]], [vc[0]]]
+        else:
+            vcs = self.vcs = list(map(_VC, saved))
+            self.versions = list(map(list, vcs))
+        self.output = None
 
     def backward(self, grad_output: np.ndarray):
         """``(input, gradient)`` pairs for ``grad_output``; RuntimeError once released or
         when a saved input was modified in place since the node was recorded."""
-        if self.freed:
+        bw = self._backward
+        out = self.output
+        if (
+            bw is None
+            or self.vcs != self.versions  # (the check, in C: lists of one-element lists)
+            or (out is not None and out[0][0] != out[1])
+        ):
+            self._raise_unusable()
+        return bw(grad_output)  # type: ignore[misc]  # (None raised above)
+
+    def _raise_unusable(self) -> None:
+        """The error of a node whose backward cannot run: released, or a saved input or the
+        saved result modified in place since the node was recorded."""
+        if self._backward is None:
             raise RuntimeError(
                 "Trying to backward through the graph a second time; call "
                 ".backward(retain_graph=True) the first time if you need to."
             )
-        if list(map(_VERSION_OF, self.saved)) != self.versions:  # (the check, at C speed)
-            self._raise_modified()
-        if self.output is not None:
-            t = self.output[0]()
-            if t is not None and t._version != self.output[1]:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [torch.{_KIND.get(t._data.dtype.kind, '')}"
-                    f"Tensor {list(t._data.shape)}], which is output 0 of {self.name}, is at "
-                    f"version {t._version}; expected version {self.output[1]} instead."
-                )
-        return self._backward(grad_output)  # type: ignore[misc]  # None only once freed
+        self._raise_modified()
+        out = self.output
+        if out is not None and out[0][0] != out[1]:
+            data = out[2]
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified "
+                f"by an inplace operation: [torch.{_KIND.get(data.dtype.kind, '')}"
+                f"Tensor {list(data.shape)}], which is output 0 of {self.name}, is at "
+                f"version {out[0][0]}; expected version {out[1]} instead."
+            )
+
+    @property
+    def freed(self) -> bool:
+        """Whether the backward pass released what this node saved."""
+        return self._backward is None
 
     def _raise_modified(self) -> None:
         """The error for a saved input modified in place since the node was recorded."""
         for i, t in enumerate(self.saved):
-            v = self.versions[i]
-            if t._version != v:
+            v, now = self.versions[i][0], self.vcs[i][0]
+            if now != v:
                 kind = _KIND.get(t._data.dtype.kind, "")
                 where = f"output 0 of {t._grad_fn.name}" if t._grad_fn is not None else "a leaf"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [torch.{kind}Tensor {list(t._data.shape)}], "
                     f"which is {where} (input {i} of {self.name}), is at version "
-                    f"{t._version}; expected version {v} instead."
+                    f"{now}; expected version {v} instead."
                 )
 
     def fn_of(self, t: Any) -> Any:
@@ -115,11 +162,10 @@ class Node:
         return t._grad_fn
 
     def release(self) -> None:
-        """Drop what the backward pass saved (after a backward without retain_graph)."""
+        """Drop what the backward pass saved (after a backward without retain_graph): the
+        closure and the saved result (backward() then raises before reading the rest)."""
         self._backward = None
-        self.saved, self.versions = (), []
         self.output = None
-        self.freed = True
 
     def name_(self) -> str:
         """The operation's name, as PyTorch's ``grad_fn.name()`` gives it."""
@@ -127,6 +173,31 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name} object>"
+
+
+def _edges(inputs: Sequence[Any]) -> List[Any]:
+    """Each input's node (False: it did not require grad), views brought up to date first."""
+    fns = []
+    for t in inputs:
+        if t._viewof is not None and t._viewof[2] != t._vc[0]:
+            refresh_view(t)
+        fns.append(t._grad_fn if t.requires_grad else False)
+    return fns
+
+
+def refresh_view(t: Any) -> None:
+    """Give view ``t`` a node over its base's current history if the values changed in
+    place since its node was made (PyTorch regenerates a view's ``grad_fn`` the same way:
+    an in-place op recorded on the base gives the base a new node, which the view's
+    gradient must go through)."""
+    root, parent, _, name, backward = t._viewof
+    pv = parent._viewof
+    if pv is not None and pv[2] != parent._vc[0]:
+        refresh_view(parent)
+    if parent.requires_grad and backward is not None:
+        t._grad_fn = Node(name, (parent,), backward, ())
+        t.requires_grad = True
+    t._viewof = (root, parent, t._vc[0], name, backward)
 
 
 def accumulate_leaf(t: Any, g: np.ndarray) -> None:
@@ -165,8 +236,15 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         g = grads.pop(node, None)
         if g is None:
             continue
-        for t, gt in node.backward(g):
-            fn = node.fn_of(t)
+        # node.backward(g), inline (one call less per node on the hot path)
+        bw = node._backward
+        out = node.output
+        if bw is None or node.vcs != node.versions or (out is not None and out[0][0] != out[1]):
+            node._raise_unusable()
+        ins = node.inputs
+        for t, gt in bw(g):  # type: ignore[misc]  # (None raised above)
+            # (the first input is the usual one: its edge without a call)
+            fn = node.fns[0] if ins[0] is t else node.fn_of(t)
             if fn is False:
                 continue
             if fn is not None:
@@ -175,5 +253,6 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
             elif t.requires_grad:
                 accumulate_leaf(t, gt)
     if not retain_graph:
-        for node in order:
-            node.release()
+        for node in order:  # node.release(), inline
+            node._backward = None
+            node.output = None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import weakref
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -36,6 +35,7 @@ from .graph import ShapeError
 from .size import shape_of
 from .tensor import (
     CAT_NAME,
+    VIEW_INPLACE,
     Tensor,
     check_leaf_inplace,
     const,
@@ -44,6 +44,7 @@ from .tensor import (
     result,
     tensor_or_const,
     unbroadcast,
+    view_result,
 )
 
 __all__ = [
@@ -114,18 +115,20 @@ def _ge_half(x, y):  # maximum's split of the gradient: all to the larger, half 
 
 
 # name: (node name, forward(x, y), grads(g, x, y, out) or None, result kind, saved operands)
+# saved operands (what the backward reads, as PyTorch saves them): "" none, "x"/"y"/"xy";
+# "mul": x when y requires grad and y when x does; "div": y, and x when y requires grad
 # result kind: "same" promoted dtype, "float" integers compute in the default float,
 # "bool" a comparison or logical op, "int" integer/bool operands only
 BINARY: Dict[str, Tuple[str, Callable, Optional[Callable], str, str]] = {
     "add": ("AddBackward0", np.add, lambda g, x, y, o: (g, g), "same", ""),
     "sub": ("SubBackward0", np.subtract, lambda g, x, y, o: (g, -g), "same", ""),
-    "mul": ("MulBackward0", np.multiply, lambda g, x, y, o: (g * y, g * x), "same", "xy"),
+    "mul": ("MulBackward0", np.multiply, lambda g, x, y, o: (g * y, g * x), "same", "mul"),
     "div": (
         "DivBackward0",
         np.true_divide,
         lambda g, x, y, o: (g / y, -g * x / (y * y)),
         "float",
-        "xy",
+        "div",
     ),
     "pow": (
         "PowBackward0",
@@ -346,6 +349,12 @@ def binary(a: Any, b: Any, name: str, reverse: bool = False) -> Tensor:
         keep: tuple = ()
     elif saved == "xy":
         keep = ins
+    elif saved == "mul" or saved == "div":
+        a_g = a_t is not None and a_t.requires_grad
+        b_g = b_t is not None and b_t.requires_grad
+        keep = tuple(
+            t for t, s in ((a_t, b_g), (b_t, a_g or saved == "div")) if t is not None and s
+        )
     else:
         keep = tuple(t for t, s in ((a_t, "x"), (b_t, "y")) if t is not None and s in saved)
     return result(out, node, ins, backward, keep)
@@ -1245,12 +1254,12 @@ def _permute(self, *dims, **kw):
     x = self._data
     d = tuple(_axis(i, x.ndim) for i in d) if x.ndim else ()
     inv = tuple(np.argsort(d)) if d else ()
-    return result(
-        np.transpose(x, d) if d else x,
+    return view_result(
+        np.transpose(x, d) if d else x[...],
         "PermuteBackward0",
-        (self,),
+        self,
         lambda g: ((self, np.transpose(g, inv) if inv else g),),
-        (),
+        True,
     )
 
 
@@ -1264,7 +1273,20 @@ def _expand(self, *sizes):
             f"equal to the number of dimensions in the tensor ({x.ndim})"
         )
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(s))
-    return movement([self], lambda p: np.broadcast_to(p, shape), "ExpandBackward0")
+    try:
+        out = np.broadcast_to(x, shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The expanded size of the tensor ({list(shape)}) must match the existing size "
+            f"({list(x.shape)}) at a non-singleton dimension"
+        ) from None
+    if not any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+        # no element seen twice: writable, as PyTorch's expand (broadcast_to is read-only;
+        # in-place writes through a view that repeats elements raise, as in PyTorch)
+        out = np.lib.stride_tricks.as_strided(x, shape, out.strides)
+    return view_result(
+        out, "ExpandBackward0", self, lambda g: ((self, unbroadcast(g, x.shape)),), True
+    )
 
 
 def _repeat(self, *sizes):
@@ -1309,8 +1331,10 @@ def _narrow(self, dim, start, length):
         raise RuntimeError(
             f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[a]})."
         )
-    return movement(
-        [self], lambda p: np.take(p, range(start, start + length), axis=a), "NarrowBackward0"
+    return _view_at(
+        self,
+        (builtins.slice(None),) * a + (builtins.slice(start, start + length),),
+        "SliceBackward0",
     )
 
 
@@ -1322,15 +1346,14 @@ def _select(self, dim, index):
         raise IndexError(
             f"select(): index {i} out of range for tensor of size {list(x.shape)} at dimension {a}"
         )
-    return movement([self], lambda p: np.take(p, i, axis=a), "SelectBackward0")
+    return _view_at(self, (builtins.slice(None),) * a + (i, Ellipsis), "SelectBackward0")
 
 
 def _unbind(self, dim=0):
     x = self._data
     a = _axis(dim, x.ndim)
-    return movement(
-        [self], lambda p: tuple(np.take(p, i, axis=a) for i in range(x.shape[a])), "UnbindBackward0"
-    )
+    lead = (builtins.slice(None),) * a
+    return tuple(_view_at(self, lead + (i, Ellipsis), "UnbindBackward0") for i in range(x.shape[a]))
 
 
 def _split(self, split_size_or_sections, dim=0):
@@ -1350,8 +1373,7 @@ def _split(self, split_size_or_sections, dim=0):
         sizes = [builtins.min(k, n - i) for i in range(0, n, k)] if k else [0]
         if n == 0:
             sizes = [0]
-    bounds = np.cumsum(sizes)[:-1]
-    return movement([self], lambda p: tuple(np.split(p, bounds, axis=a)), "SplitBackward0")
+    return _pieces(self, a, np.cumsum([0] + sizes).tolist(), "SplitBackward0")
 
 
 def _chunk(self, chunks, dim=0):
@@ -1368,7 +1390,16 @@ def _tensor_split(self, indices_or_sections, dim=0):
     ios = indices_or_sections
     if isinstance(ios, Tensor):
         ios = ios._data.tolist()
-    return movement([self], lambda p: tuple(np.array_split(p, ios, axis=a)), "SplitBackward0")
+    n = x.shape[a]
+    if isinstance(ios, (list, tuple)):
+        bounds = [0] + [int(i) for i in ios] + [n]
+    else:  # k sections: the first n % k one longer (NumPy's array_split, PyTorch's rule)
+        k = int(ios)
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        each, extra = divmod(n, k)
+        bounds = np.cumsum([0] + [each + 1] * extra + [each] * (k - extra)).tolist()
+    return _pieces(self, a, bounds, "SliceBackward0")
 
 
 def _diag(self, diagonal=0):
@@ -1387,13 +1418,30 @@ def _diag(self, diagonal=0):
             return out
 
         return movement([self, z], f, "DiagEmbedBackward0")
-    return movement([self], lambda p: np.diagonal(p, diagonal).copy(), "DiagonalBackward0")
+    return _diagonal(self, diagonal)
+
+
+def _diagonal_of(x: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """The diagonal of x as a view (writable when x is, as PyTorch's; NumPy's is read-only)."""
+    lead = (builtins.slice(None),) * (d2 if offset >= 0 else d1)
+    sub = x[lead + (builtins.slice(builtins.abs(offset), None),)]
+    d = np.diagonal(sub, 0, d1, d2)
+    return np.lib.stride_tricks.as_strided(sub, d.shape, d.strides)
 
 
 def _diagonal(self, offset=0, dim1=0, dim2=1):
-    return movement(
-        [self], lambda p: np.diagonal(p, offset, dim1, dim2).copy(), "DiagonalBackward0"
-    )
+    x = self._data
+    offset = int(offset)
+    d1, d2 = _axis(dim1, x.ndim), _axis(dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+
+    def backward(g):
+        full = np.zeros(x.shape, dtype=x.dtype)
+        _diagonal_of(full, offset, d1, d2)[...] = g
+        return ((self, full),)
+
+    return view_result(_diagonal_of(x, offset, d1, d2), "DiagonalBackward0", self, backward, True)
 
 
 def _diag_embed(self, offset=0, dim1=-2, dim2=-1):
@@ -1446,7 +1494,15 @@ def _unflatten(self, dim, sizes):
 
 
 def _movedim(self, source, destination):
-    return movement([self], lambda p: np.moveaxis(p, source, destination), "PermuteBackward0")
+    x = self._data
+    out = np.moveaxis(x, source, destination)
+    return view_result(
+        out,
+        "PermuteBackward0",
+        self,
+        lambda g: ((self, np.moveaxis(g, destination, source)),),
+        True,
+    )
 
 
 def _repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
@@ -1468,14 +1524,16 @@ def _squeeze(self, dim=None):
     else:
         ds = dim if isinstance(dim, (tuple, list)) else (dim,)
         axes = tuple(a for a in (_axis(d, x.ndim) for d in ds) if x.ndim and x.shape[a] == 1)
-        out = x.squeeze(axes) if axes else x
-    return result(out, "SqueezeBackward0", (self,), lambda g: ((self, g.reshape(x.shape)),), ())
+        out = x.squeeze(axes) if axes else x[...]
+    return view_result(out, "SqueezeBackward0", self, lambda g: ((self, g.reshape(x.shape)),), True)
 
 
 def _unsqueeze(self, dim):
     x = self._data
     out = np.expand_dims(x, _axis(dim, x.ndim + 1))
-    return result(out, "UnsqueezeBackward0", (self,), lambda g: ((self, g.reshape(x.shape)),), ())
+    return view_result(
+        out, "UnsqueezeBackward0", self, lambda g: ((self, g.reshape(x.shape)),), True
+    )
 
 
 def _atleast(self, n):
@@ -1918,10 +1976,31 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return movement([xt, yt], lambda p, q: np.where(keep, p, q), "WhereBackward0", dtype=dt)
 
 
+def _view_at(self: Tensor, index: tuple, name: str) -> Tensor:
+    """``self._data[index]`` (a basic index: slices, ints, Ellipsis) as a view of self."""
+    x = self._data
+
+    def backward(g):
+        full = np.zeros(x.shape, dtype=x.dtype)
+        full[index] = g
+        return ((self, full),)
+
+    return view_result(x[index], name, self, backward, True)
+
+
+def _pieces(self: Tensor, a: int, bounds: Sequence[int], name: str) -> tuple:
+    """Views of self between consecutive ``bounds`` along axis ``a`` (split, chunk, ...)."""
+    lead = (builtins.slice(None),) * a
+    return tuple(
+        _view_at(self, lead + (builtins.slice(lo, hi),), name)
+        for lo, hi in zip(bounds[:-1], bounds[1:])
+    )
+
+
 def _getitem(self, index):
     x = self._data
     index = _index(index)
-    out = np.asarray(x[index])
+    out = x[index]
     if (
         isinstance(index, (int, np.integer, builtins.slice))
         or index is None
@@ -1934,20 +2013,22 @@ def _getitem(self, index):
             )
         )
     ):
+        if type(out) is not np.ndarray:  # one element: NumPy gives a scalar, PyTorch a view
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
 
         def backward(g):  # a basic index: assign the gradient into place
             full = np.zeros(x.shape, dtype=x.dtype)
             full[index] = g
             return ((self, full),)
 
-        return result(out, "SliceBackward0", (self,), backward, ())
+        return view_result(out, "SliceBackward0", self, backward, True)
 
     def backward_adv(g):
         full = np.zeros(x.shape, dtype=x.dtype)
         np.add.at(full, index, g)
         return ((self, full),)
 
-    return result(out, "IndexBackward0", (self,), backward_adv, ())
+    return result(np.asarray(out), "IndexBackward0", (self,), backward_adv, ())
 
 
 def _setitem_op(self, index, value):
@@ -2688,8 +2769,12 @@ def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
         )
     if not x.flags.writeable:
         raise ValueError("the tensor's values are read-only (a read-only NumPy array)")
+    if out._grad_fn is not None and self._viewof is not None:
+        raise NotImplementedError(
+            VIEW_INPLACE.format(what=f"{name}_ of a value that requires grad")
+        )
     np.copyto(x, o, casting="unsafe")
-    self._version += 1
+    self._vc[0] += 1
     if out._grad_fn is not None:
         if o.shape != x.shape:
             node = out._grad_fn
@@ -2700,7 +2785,7 @@ def write_into(self: Tensor, out: Tensor, name: str) -> Tensor:
             del node
         new_node = self._grad_fn = out._grad_fn
         if new_node is not None and new_node.output is not None:
-            new_node.output = (weakref.ref(self), self._version)  # its saved result is self now
+            new_node.output = (self._vc, self._vc[0], x)  # its saved result is self now
         self.requires_grad = True
     return self
 
@@ -2755,7 +2840,7 @@ def _store_out(o: Tensor, r: Any) -> Tensor:
         r._data.astype(o._data.dtype, copy=True) if o._data.shape != r._data.shape else o._data
     )
     np.copyto(o._data, r._data, casting="unsafe")
-    o._version += 1
+    o._vc[0] += 1
     return o
 
 
@@ -2768,7 +2853,7 @@ def _reshape(self, *shape):
         shape = tuple(shape[0])
     x = self._data
     out = x.reshape(tuple(int(s) for s in shape))
-    return result(out, "ViewBackward0", (self,), lambda g: ((self, g.reshape(x.shape)),), ())
+    return view_result(out, "ViewBackward0", self, lambda g: ((self, g.reshape(x.shape)),))
 
 
 def _view_as(self, other):
@@ -2791,12 +2876,12 @@ def _transpose(self, dim0, dim1):
     if not x.ndim:
         return self.reshape(())
     a, b = _axis(dim0, x.ndim), _axis(dim1, x.ndim)
-    return result(
+    return view_result(
         np.swapaxes(x, a, b),
         "TransposeBackward0",
-        (self,),
+        self,
         lambda g: ((self, np.swapaxes(g, a, b)),),
-        (),
+        True,
     )
 
 
@@ -3100,7 +3185,7 @@ def _random_fill(name):
         else:
             raise AssertionError(name)
         np.copyto(x, vals, casting="unsafe")
-        self._version += 1
+        self._vc[0] += 1
         return self
 
     method.__name__ = name
@@ -3118,8 +3203,23 @@ def _bernoulli(self, p=None, *, generator=None):
 
 def _view(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer)):
-        return self._cast(_dt.resolve(shape[0]))  # view(dtype)
+        return _view_dtype(self, _dt.resolve(shape[0]))
     return self.reshape(*shape)
+
+
+def _view_dtype(self: Tensor, dtype: np.dtype) -> Tensor:
+    """``view(dtype)``: the same bytes read as ``dtype`` (not a cast), sharing the values
+    and the version counter; outside the graph, as in PyTorch (the same dtype: a view)."""
+    x = self._data
+    if dtype == x.dtype:
+        return self.reshape(x.shape)
+    try:
+        out = x.view(dtype)
+    except ValueError as exc:
+        raise RuntimeError(f"view(dtype): {exc}") from None
+    t = const(out)
+    t._vc = self._vc
+    return t
 
 
 def _expand_as(self, other):
@@ -3153,7 +3253,7 @@ def _clone(self, *, memory_format=None):
 def _apply_(self, fn):
     x = self._data
     np.copyto(x, np.vectorize(fn)(x), casting="unsafe")
-    self._version += 1
+    self._vc[0] += 1
     return self
 
 
@@ -3233,7 +3333,7 @@ METHODS: Dict[str, Callable] = {
     "flipud": lambda self: _flip(self, 0),
     "roll": _roll,
     "narrow": _narrow,
-    "narrow_copy": _narrow,
+    "narrow_copy": lambda self, *a, **k: _narrow(self, *a, **k).clone(),
     "select": _select,
     "unbind": _unbind,
     "split": _split,
@@ -3735,4 +3835,4 @@ def _setitem(self, index, value) -> None:
     ind = _index(index)
     v = value._data if isinstance(value, Tensor) else value
     self._data[ind] = v
-    self._version += 1
+    self._vc[0] += 1

@@ -47,7 +47,8 @@ class Parameter(Tensor):
         self._gview = None
         self.requires_grad = bool(requires_grad)
         self._grad_fn = None
-        self._version = 0
+        self._vc = [0]
+        self._viewof = None
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -127,7 +128,7 @@ class UninitializedParameter(Parameter):
         dt = self.dtype if dtype is None else _dt.resolve(dtype)
         self.__class__ = self.cls_to_become  # type: ignore[assignment]
         self._data = np.zeros(tuple(int(s) for s in np.atleast_1d(shape)), dtype=dt)
-        self._version += 1
+        self._vc[0] += 1
 
     def __repr__(self) -> str:
         return "<UninitializedParameter>"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import weakref
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,7 +21,7 @@ from .. import _dtypes as _dt
 from .._validation import to_ndarray
 from .device import CPU, check_device, to_dtype
 from .grad_mode import grad_mode
-from .graph import DtypeError, Node, ShapeError, accumulate_leaf, run_backward
+from .graph import DtypeError, Node, ShapeError, accumulate_leaf, refresh_view, run_backward
 from .printing import tensor_text
 from .size import Size, shape_of
 
@@ -36,6 +35,10 @@ __all__ = [
     "operand",
     "unbroadcast",
     "check_leaf_inplace",
+    "share_version",
+    "refresh_view",
+    "view_result",
+    "VIEW_INPLACE",
     "FLOATS",
 ]
 
@@ -62,6 +65,13 @@ def tensor_or_const(x: Any, dtype=None) -> "Tensor":
     return const(arr)
 
 
+# the gradient of a 0-d root, read-only (shared by every backward() of a loss; a node
+# never writes into the gradient it receives)
+_ONES = {np.dtype(d): np.ones((), dtype=d) for d in (np.float32, np.float64, np.float16)}
+for _one in _ONES.values():
+    _one.flags.writeable = False
+
+
 def const(arr: np.ndarray) -> "Tensor":
     """A graph-less, grad-less tensor around an ndarray (no checks: the hot path)."""
     t = Tensor.__new__(Tensor)
@@ -70,8 +80,32 @@ def const(arr: np.ndarray) -> "Tensor":
     t._gview = None
     t.requires_grad = False
     t._grad_fn = None
-    t._version = 0
+    t._vc = [0]
+    t._viewof = None
     return t
+
+
+def share_version(out: "Tensor", base: "Tensor", name: str = "", backward=None) -> "Tensor":
+    """Make ``out`` a view of ``base``: one version counter for both (PyTorch's rule: an
+    in-place change through either is a change of the other's values). ``name`` and
+    ``backward`` are the view's node: when the values change in place after the view was
+    taken, the view's history is derived again from its base's (:func:`refresh_view`).
+    Returns ``out``."""
+    out._vc = base._vc
+    bv = base._viewof
+    out._viewof = (base if bv is None else bv[0], base, base._vc[0], name, backward)
+    return out
+
+
+def view_result(data: np.ndarray, name: str, base: "Tensor", backward, always: bool = False):
+    """The result of a view op on ``base``: a view (shared version counter, ``_base``) when
+    ``always`` or when NumPy gave ``data`` as a view of base's values (``reshape``: a view
+    when one exists, a copy otherwise, as in PyTorch); else a new tensor."""
+    x = base._data
+    out = result(data, name, (base,), backward, ())
+    if always or data is x or (data.base is not None and (data.base is x or data.base is x.base)):
+        share_version(out, base, name, backward)
+    return out
 
 
 def result(
@@ -95,7 +129,7 @@ def result(
             if t.requires_grad:
                 node = out._grad_fn = Node(name, inputs, backward, saved)
                 if saves_output:
-                    node.output = (weakref.ref(out), out._version)
+                    node.output = (out._vc, 0, data)
                 out.requires_grad = True
                 return out
     return out
@@ -133,12 +167,43 @@ def operand(x: Any) -> Tuple[np.ndarray, int, Optional["Tensor"]]:
     return arr, (_dt.ZERO_DIM if arr.ndim == 0 else _dt.DIM), None
 
 
+VIEW_INPLACE = (
+    "an in-place operation on a view ({what}) while recording gradients is not supported "
+    "by fastdense: PyTorch rewrites the history of the view's base (CopySlices), which "
+    "fastdense's engine does not. Apply the operation out of place (v = v.op(...)), or to "
+    "the base tensor itself, or under torch.no_grad() if no gradient should flow through it"
+)
+
+
 def check_leaf_inplace(t: "Tensor") -> None:
-    """PyTorch's refusal of an in-place operation on a leaf that requires grad."""
-    if t.requires_grad and grad_mode.enabled and t._grad_fn is None:
+    """PyTorch's refusals of an in-place operation on ``t`` while grad mode is on: a leaf
+    that requires grad, a view of one, a view taken under ``no_grad`` of a tensor that
+    requires grad; and fastdense's: a view of a tensor that requires grad (PyTorch's
+    CopySlices, which fastdense does not implement)."""
+    if not grad_mode.enabled:
+        return
+    if t.requires_grad and t._grad_fn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
+    view = t._viewof
+    base = None if view is None else view[0]
+    if base is not None and base.requires_grad:
+        if not t.requires_grad:
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad "
+                "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                "forbidden. You can clarify your code by moving both the view and the inplace "
+                "either both inside the no_grad block (if you don't want the inplace to be "
+                "tracked) or both outside (if you want the inplace to be tracked)."
+            )
+        if base._grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation."
+            )
+        node = t._grad_fn
+        raise NotImplementedError(VIEW_INPLACE.format(what=f"output of {node and node.name}"))
 
 
 CAT_NAME = {0: "Bool", 1: "Long", 2: "Float"}
@@ -207,7 +272,19 @@ class Tensor:
     requires grad outside ``no_grad``.
     """
 
-    __slots__ = ("_data", "_grad", "_gview", "requires_grad", "_grad_fn", "_version", "__weakref__")
+    # _vc: the version counter, a one-element list shared by a tensor and its views (and
+    # detach()); _viewof: None, or for a view (the tensor owning the values, the tensor it
+    # was taken from, the version its node was made at, the node's name, its backward)
+    __slots__ = (
+        "_data",
+        "_grad",
+        "_gview",
+        "requires_grad",
+        "_grad_fn",
+        "_vc",
+        "_viewof",
+        "__weakref__",
+    )
     _data: np.ndarray
     __array_priority__ = 1000
 
@@ -274,7 +351,53 @@ class Tensor:
         self._gview: Optional[Tensor] = None
         self.requires_grad = bool(requires_grad)
         self._grad_fn: Optional[Node] = None
-        self._version = 0
+        self._vc = [0]
+        self._viewof: Optional[tuple] = None
+
+    @property
+    def _version(self) -> "builtins.int":
+        """How many times the values were changed in place (shared with every view)."""
+        return self._vc[0]
+
+    @property
+    def _base(self) -> Optional["Tensor"]:
+        """The tensor whose values this view shows; None when the tensor is not a view."""
+        v = self._viewof
+        return None if v is None else v[0]
+
+    def _is_view(self) -> "builtins.bool":
+        """Whether this tensor is a view of another (``_base`` is not None)."""
+        return self._viewof is not None
+
+    def __getstate__(self):
+        # (None, slots), as pickle and copy expect of a __slots__ class. A view's link to
+        # its base holds the view's backward (a closure): a view is pickled and copied as
+        # a tensor of its own values (the counter shared within one pickle or deepcopy).
+        return (
+            None,
+            {
+                "_data": self._data,
+                "_grad": self._grad,
+                "requires_grad": self.requires_grad,
+                "_grad_fn": self._grad_fn,
+                "_vc": self._vc,
+            },
+        )
+
+    def __setstate__(self, state) -> None:
+        # pickles made before version counters were shared hold "_version", an int
+        slots = state[1] if isinstance(state, tuple) else state
+        for k, v in (slots or {}).items():
+            if k == "_version":
+                k, v = "_vc", [v]
+            if k != "_viewof":
+                object.__setattr__(self, k, v)
+        for k, default in (("_grad", None), ("_gview", None), ("_grad_fn", None)):
+            if not hasattr(self, k):
+                object.__setattr__(self, k, default)
+        if not hasattr(self, "_vc"):
+            self._vc = [0]
+        self._viewof = None
 
     # -- the data ------------------------------------------------------------
     def _value(self) -> np.ndarray:
@@ -295,7 +418,7 @@ class Tensor:
                 f"data of a tensor that requires grad must be float32 or float64; got {arr.dtype}"
             )
         self._data = arr
-        self._version += 1
+        self._vc[0] += 1
 
     @property
     def grad(self) -> Optional["Tensor"]:
@@ -330,6 +453,9 @@ class Tensor:
     @property
     def grad_fn(self) -> Optional[Node]:
         """The node that produced this tensor; None for leaves and graph-less tensors."""
+        v = self._viewof
+        if v is not None and v[2] != self._vc[0]:
+            refresh_view(self)
         return self._grad_fn
 
     @property
@@ -444,8 +570,11 @@ class Tensor:
         def __getattr__(self, name: str) -> Any: ...
 
     def detach(self) -> "Tensor":
-        """A tensor sharing the values, without a graph and not requiring grad."""
-        return const(self._data)
+        """A tensor sharing the values and their version counter (an in-place change of
+        either is seen by autograd through both), without a graph and not requiring grad."""
+        t = const(self._data)
+        t._vc = self._vc
+        return t
 
     def clone(self, memory_format: Any = None) -> "Tensor":
         """A copy of the values (with a graph edge when self requires grad)."""
@@ -482,6 +611,9 @@ class Tensor:
             If the tensor has no graph (computed under ``no_grad``, from
             inputs that do not require grad, or already backpropagated).
         """
+        v = self._viewof
+        if v is not None and v[2] != self._vc[0]:
+            refresh_view(self)
         if self._grad_fn is None and not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a "
@@ -493,7 +625,9 @@ class Tensor:
         if gradient is None:
             if math.prod(shape) != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = np.ones(shape, dtype=dtype)
+            g = _ONES.get(dtype) if not shape else None  # (a loss: the usual root)
+            if g is None:
+                g = np.ones(shape, dtype=dtype)
         else:
             if isinstance(gradient, Tensor):
                 gradient = gradient._data

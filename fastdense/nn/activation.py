@@ -175,7 +175,7 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         """Every slope back to ``init``."""
         self.weight._data[...] = self.init
-        self.weight._version += 1
+        self.weight._vc[0] += 1
 
     def forward(self, input: Any) -> Tensor:
         return F.prelu(input, self.weight)

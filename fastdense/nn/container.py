@@ -9,7 +9,7 @@ visible there.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
+from typing import Any, Iterable, Iterator, Optional
 
 from ..autograd import Parameter
 from . import functional as F
@@ -59,8 +59,9 @@ class Sequential(Module):
                 continue
             if type(m) is Linear and i + 1 < n:
                 nxt = mods[i + 1]
-                act = _FUSABLE.get(type(nxt))
-                fused = None if act is None else act(nxt)
+                fused = _FUSABLE.get(type(nxt))
+                if fused is not None and type(fused) is not tuple:
+                    fused = fused(nxt)  # (a rule that reads the module: LeakyReLU's slope)
                 if fused is not None and not (nxt._forward_hooks or nxt._forward_pre_hooks):
                     input = F._fused_linear(input, m.weight, m.bias, *fused)
                     i += 2
@@ -112,14 +113,15 @@ class Sequential(Module):
 
 
 _ACT = F._ACT
-# exact types only: a subclass may override forward; None: not fusable
-_FUSABLE: "dict[type, Callable[[Any], Optional[Tuple[int, float]]]]" = {
-    ReLU: lambda m: (_ACT["relu"], 0.0),
+# exact types only: a subclass may override forward. (kernel code, slope), or a function
+# of the module giving it or None (not fusable)
+_FUSABLE: "dict[type, Any]" = {
+    ReLU: (_ACT["relu"], 0.0),
     LeakyReLU: lambda m: (
         (_ACT["leaky_relu"], m.negative_slope) if F._kernel_slope(m.negative_slope) else None
     ),
-    Tanh: lambda m: (_ACT["tanh"], 0.0),
-    Sigmoid: lambda m: (_ACT["sigmoid"], 0.0),
+    Tanh: (_ACT["tanh"], 0.0),
+    Sigmoid: (_ACT["sigmoid"], 0.0),
 }
 
 

@@ -27,7 +27,7 @@ def _normal_reset(weight: Parameter, padding_idx: Optional[int]) -> None:
     weight._data[...] = default_generator().standard_normal(weight._data.shape)
     if padding_idx is not None:
         weight._data[padding_idx] = 0
-    weight._version += 1
+    weight._vc[0] += 1
 
 
 class Embedding(Module):

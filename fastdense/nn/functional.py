@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -257,12 +256,13 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
     dtype = Wd.dtype
     if Wd.ndim != 2:
         raise ShapeError(f"weight must be 2-D (out_features, in_features); got {Wd.shape}")
-    # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call
-    _check_blas_shape(Wd.shape, "weight")
-    # (a tensor's array shape: its .shape builds a torch.Size on every call)
-    _check_blas_shape(
-        input._data.shape if type(input) is Tensor else getattr(input, "shape", ()), "input"
-    )
+    # BLAS takes 32-bit sizes: reject before any copy, allocation or BLAS call (one max()
+    # over both shapes on the hot path; a tensor's array shape: its .shape builds a
+    # torch.Size on every call)
+    ishape = input._data.shape if type(input) is Tensor else tuple(getattr(input, "shape", ()))
+    if max(Wd.shape + ishape) > MAX_BLAS_DIM:
+        _check_blas_shape(Wd.shape, "weight")
+        _check_blas_shape(ishape, "input")
     if not Wd.flags.c_contiguous:
         W = _prep_input(W, dtype)
     b = None
@@ -277,7 +277,10 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
             raise DtypeError(f"bias dtype {bd.dtype} differs from weight dtype {dtype}")
         if not bd.flags.c_contiguous:
             b = _prep_input(b, dtype)
-    x = _prep_input(input, dtype)
+    if type(input) is Tensor and input._data.dtype == dtype and input._data.flags.c_contiguous:
+        x = input  # (what _prep_input returns for it, without the call)
+    else:
+        x = _prep_input(input, dtype)
     xs = x._data.shape
     if len(xs) == 1 and xs[0] == Wd.shape[1]:
         return _fused_linear(x.reshape(1, -1), W, b, code, slope).reshape(-1)
@@ -302,9 +305,12 @@ def _fused_linear(input: Any, weight: Any, bias: Any, code: int, slope: float) -
         def backward(g):
             return _dense_backward(g, x, W, b, a, code, slope)
 
-        node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward)
+        # saved as PyTorch's addmm saves them: x for W's gradient, W for x's (never b)
+        xg, Wg = x.requires_grad, W.requires_grad
+        saved = (x, W) if xg and Wg else (x,) if Wg else (W,)
+        node = Node(_NODE_NAMES[code], (x, W) if b is None else (x, W, b), backward, saved)
         if a is not None:  # the backward reads the activation's output: changing it raises
-            node.output = (weakref.ref(res), res._version)
+            node.output = (res._vc, 0, out)  # (res is new: version 0)
         res._grad_fn = node
         res.requires_grad = True
     return res
@@ -353,7 +359,7 @@ def _in_place(fn: Callable, input: Any, name: str, *args: Any) -> Tensor:
     out = _engine_inplace(lambda src: fn(src, *args), name)(input)
     node = out._grad_fn
     if name in _INPLACE_SAVES_RESULT and node is not None:
-        node.output = (weakref.ref(out), out._version)
+        node.output = (out._vc, out._vc[0], out._data)
     return out
 
 
@@ -518,7 +524,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Sigmoid + binary cross-entropy from logits, PyTorch's definition.
 
-    Per element, with ``p = pos_weight`` broadcast along the last dimension
+    Per element, with ``p = pos_weight`` broadcast to the input's shape
     and ``w = weight`` broadcast to the input's shape::
 
         l = w * ((1 - y) z + (1 + (p - 1) y) log(1 + exp(-z)))
@@ -534,8 +540,10 @@ def binary_cross_entropy_with_logits(
     weight : array-like, optional
         Rescaling weight broadcast to the input's shape.
     reduction : {"mean", "sum", "none"}, default="mean"
-    pos_weight : array-like of shape (input.shape[-1],) or (1,), optional
-        Weight of the positive term per class (last dimension).
+    pos_weight : array-like broadcastable to the input's shape, optional
+        Weight of the positive term: per class (shape ``(C,)`` along the last
+        dimension, or ``(1,)``), or per element of any shape that broadcasts to
+        the input's without growing it, as in PyTorch.
 
     Returns
     -------
@@ -547,7 +555,7 @@ def binary_cross_entropy_with_logits(
     shape, dtype, n = xd.shape, xd.dtype, xd.size
     cols = shape[-1] if shape else 1
     rows = math.prod(shape[:-1]) if shape else 1
-    w = _flat_weight(weight, shape, dtype, "weight")
+    w = _EMPTY1[dtype] if weight is None else _flat_weight(weight, shape, dtype, "weight")
     if pos_weight is None:
         pw = _EMPTY1[dtype]
     else:
@@ -556,14 +564,21 @@ def binary_cross_entropy_with_logits(
             if isinstance(pos_weight, Tensor)
             else to_ndarray(pos_weight, "pos_weight")
         )
-        if pwa.size == 1 and pwa.ndim <= 1:
-            pwa = np.full(cols, pwa.reshape(-1)[0])
-        if pwa.shape != (cols,):
+        try:  # broadcast to the input's shape, as PyTorch (which never grows the input)
+            ok = np.broadcast_shapes(pwa.shape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
             raise ShapeError(
-                f"pos_weight must have shape ({cols},) (one weight per class along the "
-                f"input's last dimension) or (1,); got {pwa.shape}"
+                f"pos_weight of shape {tuple(pwa.shape)} cannot be broadcast to the input "
+                f"shape {tuple(shape)}"
             )
-        pw = np.ascontiguousarray(pwa, dtype=dtype)
+        if pwa.ndim <= 1:  # one weight per class (last dimension): the kernel's form
+            pw = np.ascontiguousarray(np.broadcast_to(pwa, (cols,)), dtype=dtype)
+        else:  # varies along other dimensions too: one weight per element, the input as
+            # a single row (the loss is element-wise, so its rows are only a layout)
+            rows, cols = 1, n
+            pw = np.ascontiguousarray(np.broadcast_to(pwa, shape), dtype=dtype).reshape(-1)
     scale = 1.0 / n if reduction == "mean" and n else 1.0
     dz = np.empty(shape, dtype=dtype)
     per = np.empty(n if reduction == "none" else 0, dtype=dtype)
@@ -574,7 +589,8 @@ def binary_cross_entropy_with_logits(
     if y is not None:  # dl/dy = w ((1 - p) log sigmoid(z) - z)
         dy = -xd
         if pos_weight is not None:
-            dy = dy + (1 - pw) * -_softplus_array(-xd)
+            pwb = pw.reshape(shape) if pw.size == n else pw  # (per class: broadcasts)
+            dy = dy + (1 - pwb) * -_softplus_array(-xd)
         if weight is not None:
             dy = dy * w.reshape(shape)
         dy = dy * scale
@@ -1892,7 +1908,7 @@ def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) 
     big = norms > max_norm
     if big.any():
         wd[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(wd.dtype)
-        w._version += 1
+        w._vc[0] += 1
 
 
 def _padding_index(padding_idx: Optional[int], n: int) -> Optional[int]:
@@ -2434,17 +2450,29 @@ def cosine_embedding_loss(
     return _result(out, "CosineEmbeddingLossBackward0", (x1, x2), backward)
 
 
-def _per_sample(per: np.ndarray, d: np.ndarray, x: Tensor, reduction: str, name: str) -> Tensor:
-    """A loss with one value per sample ``per`` and its input gradient rows ``d``."""
+def _per_sample(
+    per: np.ndarray,
+    d: np.ndarray,
+    x: Tensor,
+    reduction: str,
+    name: str,
+    y: Optional[Tensor] = None,
+    dy: Optional[np.ndarray] = None,
+) -> Tensor:
+    """A loss with one value per sample ``per`` and its input gradient rows ``d`` (and
+    ``dy``, the rows of its gradient with respect to a target ``y`` that requires one)."""
     dtype = x._data.dtype
     per = np.asarray(per, dtype)
     out = _reduce_array(per, reduction)
 
     def backward(g):
         scale = _grad_scale(g, reduction, per.size, rows=True)
-        return ((x, np.asarray(d * scale, dtype).reshape(x.shape)),)
+        res = [(x, np.asarray(d * scale, dtype).reshape(x.shape))]
+        if y is not None:
+            res.append((y, np.asarray(dy * scale, y._data.dtype).reshape(y.shape)))
+        return res
 
-    return _result(out, name, (x,), backward)
+    return _result(out, name, (x,) if y is None else (x, y), backward)
 
 
 def multi_margin_loss(
@@ -2553,15 +2581,29 @@ def multilabel_soft_margin_loss(
     reduction = _reduction(size_average, reduce, reduction)
     x = _float_t(input)
     xd = x._value()
-    td = _constant(target, "target").astype(xd.dtype, copy=False)
+    y = None  # the target when it requires a gradient (PyTorch differentiates it)
+    if isinstance(target, Tensor) and target.requires_grad and _grad_mode.enabled:
+        y = target
+        td = target._data.astype(xd.dtype, copy=False)
+    else:
+        td = _constant(target, "target").astype(xd.dtype, copy=False)
     c = xd.shape[-1] if xd.ndim else 1
     per = -(td * (-_softplus_array(-xd)) + (1 - td) * (-_softplus_array(xd)))
     d = _sigmoid_array(xd) - td
+    dy = -xd  # d/dy of y log s(x) + (1 - y) log s(-x), negated: log s(x) - log s(-x) = x
     if weight is not None:
         w = _constant(weight, "weight").astype(xd.dtype)
-        per, d = per * w, d * w
+        per, d, dy = per * w, d * w, dy * w
     per = per.sum(-1) / c if xd.ndim else per / c
-    return _per_sample(per, d / c, x, reduction, "MultilabelSoftMarginLossBackward0")
+    return _per_sample(
+        per,
+        d / c,
+        x,
+        reduction,
+        "MultilabelSoftMarginLossBackward0",
+        y,
+        None if y is None else dy / c,
+    )
 
 
 def _pairwise_distance(a: np.ndarray, b: np.ndarray, p: float, eps: float):

@@ -35,7 +35,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected a fastdense Tensor; got {type(tensor).__name__}")
     tensor._data[...] = values
-    tensor._version += 1
+    tensor._vc[0] += 1
     return tensor
 
 

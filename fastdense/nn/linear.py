@@ -25,7 +25,7 @@ def _uniform_reset(weight: Parameter, bias: Optional[Parameter], fan_in: int) ->
     for p in (weight, bias):
         if p is not None:
             p._data[...] = gen.uniform(-bound, bound, size=p._data.shape)
-            p._version += 1
+            p._vc[0] += 1
 
 
 def _weight_and_bias(module: Module, shape: tuple, bias: bool, dt: np.dtype) -> None:

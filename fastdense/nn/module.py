@@ -410,7 +410,7 @@ class Module:
             if isinstance(cur, UninitializedParameter):
                 cur.materialize(arr.shape)
             np.copyto(cur._data, arr, casting="unsafe")
-            cur._version += 1
+            cur._vc[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
     # -- modes, grads, dtypes ----------------------------------------------------
@@ -470,7 +470,7 @@ class Module:
                     p._set_dtype(dt)  # (the dtype it materializes in)
                 elif p is not None and p._data.dtype != dt:
                     p._data = p._data.astype(dt)
-                    p._version += 1
+                    p._vc[0] += 1
                     if p._grad is not None:
                         p._grad = p._grad.astype(dt)
             for name, b in m._buffers.items():

@@ -122,7 +122,7 @@ class BatchNorm1d(Module):
         for p, v in ((self.weight, 1), (self.bias, 0)):
             if p is not None:
                 p._data[...] = v
-                p._version += 1
+                p._vc[0] += 1
 
     def extra_repr(self) -> str:
         return (

@@ -159,5 +159,5 @@ def vector_to_parameters(vec: Any, parameters: Iterable) -> None:
     for p in params:
         n = p._data.size
         p._data[...] = data[start : start + n].reshape(p._data.shape)
-        p._version += 1
+        p._vc[0] += 1
         start += n

@@ -14,9 +14,9 @@ from .optimizer import (
     _check_flags,
     _check_lr,
     _check_moments,
+    _grad_and_data,
     _scalar,
-    _state_buffer,
-    _with_grads,
+    _state_buffers,
 )
 
 __all__ = ["Adam"]
@@ -90,9 +90,9 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: Dict[str, Any]) -> None:
-        lr = _scalar(group["lr"])
-        b1, b2 = group["betas"]
-        beta1, beta2 = _scalar(b1), _scalar(b2)
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        if not (type(lr) is float and type(beta1) is float and type(beta2) is float):
+            lr, beta1, beta2 = _scalar(lr), _scalar(beta1), _scalar(beta2)  # (tensors, ints)
         eps, wd = float(group["eps"]), float(group["weight_decay"])
         amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
         if group.get("decoupled_weight_decay", False):
@@ -102,7 +102,20 @@ class Adam(Optimizer):
         state = self.state
         lists: Dict[Any, tuple] = {}  # dtype -> (params, grads, m, v, v_max, sizes, bc2s)
         scalars: Dict[float, tuple] = {}
-        for p, g, pd in _with_grads(group["params"]):  # flat views; p's version bumped
+        for p in group["params"]:
+            g = p._grad
+            if g is None:
+                continue
+            pd = p._data
+            if not (  # ready(g, pd), inline: this loop runs every training step
+                type(g) is np.ndarray
+                and g.dtype == pd.dtype
+                and g.shape == pd.shape
+                and g.flags.c_contiguous
+                and pd.flags.carray
+            ):
+                g, pd = _grad_and_data(p)
+            p._vc[0] += 1  # the kernel updates pd in place
             st = state[p]
             if not st:
                 st["step"] = 0.0
@@ -112,8 +125,7 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = np.zeros_like(p._data)
             elif amsgrad and st.get("max_exp_avg_sq") is None:
                 st["max_exp_avg_sq"] = np.zeros_like(p._data)
-            for key in _MOMENTS_AMSGRAD if amsgrad else _MOMENTS:  # the buffers the step writes
-                _state_buffer(p, st, key)
+            _state_buffers(p, st, _MOMENTS_AMSGRAD if amsgrad else _MOMENTS)  # what it writes
             if "exp_avg" not in st or "exp_avg_sq" not in st:
                 raise RuntimeError("Adam state of a parameter lacks exp_avg/exp_avg_sq")
             try:

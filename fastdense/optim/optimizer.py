@@ -57,20 +57,24 @@ _EMPTY: Dict[np.dtype, np.ndarray] = {
 }
 
 
-def _flat_grad(p: Tensor) -> Optional[np.ndarray]:
-    """The gradient of p as a flat C-contiguous array of p's dtype, or None."""
-    g = p._grad
-    if g is None:
-        return None
-    pd = p._data
-    if not (
+def _grad_like(g: Any, pd: np.ndarray) -> np.ndarray:
+    """Gradient ``g`` as a C-contiguous array of data ``pd``'s dtype and shape."""
+    if (
         type(g) is np.ndarray
         and g.dtype == pd.dtype
         and g.shape == pd.shape
         and g.flags.c_contiguous
     ):
-        g = np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape), dtype=pd.dtype)
-    return g.reshape(-1)
+        return g
+    return np.ascontiguousarray(np.broadcast_to(to_ndarray(g, "grad"), pd.shape), dtype=pd.dtype)
+
+
+def _flat_grad(p: Tensor) -> Optional[np.ndarray]:
+    """The gradient of p as a flat C-contiguous array of p's dtype, or None."""
+    g = p._grad
+    if g is None:
+        return None
+    return _grad_like(g, p._data).reshape(-1)
 
 
 def _flat_param(p: Tensor) -> np.ndarray:
@@ -78,7 +82,7 @@ def _flat_param(p: Tensor) -> np.ndarray:
     pd = p._data
     if not (pd.flags.c_contiguous and pd.flags.writeable):
         pd = p._data = np.array(pd, order="C", copy=True)
-    p._version += 1
+    p._vc[0] += 1
     return pd.reshape(-1)
 
 
@@ -107,6 +111,33 @@ def _with_grads(params: Iterable[Tensor]) -> Iterator[Tuple[Tensor, np.ndarray, 
             yield p, g, _flat_param(p)
 
 
+def _grad_and_data(p: Tensor) -> Tuple[np.ndarray, np.ndarray]:
+    """(gradient, data) of a parameter with a gradient, shaped like p, as a kernel takes
+    them: the gradient C-contiguous in p's dtype, the data C-contiguous, aligned and
+    writable (p's data is replaced by such a copy first if it is not). The caller bumps
+    p's version when the kernel writes the data.
+
+    The door of the kernels that take shaped arrays (Adam's); a caller that runs every
+    step first checks :func:`ready` and comes here only when it does not hold.
+    """
+    pd = p._data
+    if not pd.flags.carray:
+        pd = p._data = np.array(pd, order="C", copy=True)
+    return _grad_like(p._grad, pd), pd
+
+
+def ready(g: Any, pd: np.ndarray) -> bool:
+    """Whether gradient ``g`` and data ``pd`` go to a kernel as they are: ``g`` an array of
+    pd's dtype and shape, C-contiguous; ``pd`` C-contiguous, aligned and writable."""
+    return (
+        type(g) is np.ndarray
+        and g.dtype == pd.dtype
+        and g.shape == pd.shape
+        and g.flags.c_contiguous
+        and pd.flags.carray
+    )
+
+
 def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarray]:
     """st[key] if it can be handed to a kernel with p's data, else RuntimeError.
 
@@ -131,9 +162,25 @@ def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarra
         raise RuntimeError(
             f"optimizer state {key!r} has dtype {buf.dtype} but its parameter has dtype {pd.dtype}"
         )
-    if not (buf.flags.c_contiguous and buf.flags.writeable):
+    if not buf.flags.carray:  # C-contiguous, aligned and writable
         buf = st[key] = np.array(buf, order="C", copy=True)
     return buf
+
+
+def _state_buffers(p: Tensor, st: Dict[str, Any], keys: Tuple[str, ...]) -> None:
+    """:func:`_state_buffer` for each of ``keys``, for a rule that reads them from ``st``
+    afterwards: one call per parameter, the door itself only for a buffer that is not
+    already an array of p's shape and dtype, C-contiguous, aligned and writable."""
+    pd = p._data
+    for key in keys:
+        buf = st.get(key)
+        if not (
+            type(buf) is np.ndarray
+            and buf.shape == pd.shape
+            and buf.dtype == pd.dtype
+            and buf.flags.carray
+        ):
+            _state_buffer(p, st, key)
 
 
 def _check(ok: bool, message: str) -> None:
@@ -248,7 +295,8 @@ def _tracked_step(step: Callable) -> Callable:
         if d.get("_in_step", False):
             return step(self, *args, **kwargs)
         d["_opt_called"] = True
-        for hook in self._hooks("_step_pre_hooks"):
+        pre = d.get("_step_pre_hooks")  # (the registries read here: no call when empty)
+        for hook in list(pre.values()) if pre else ():
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -262,7 +310,8 @@ def _tracked_step(step: Callable) -> Callable:
             out = step(self, *args, **kwargs)
         finally:
             d["_in_step"] = False
-        for hook in self._hooks("_step_post_hooks"):
+        post = d.get("_step_post_hooks")
+        for hook in list(post.values()) if post else ():
             hook(self, args, kwargs)
         return out
 
@@ -331,7 +380,7 @@ class Optimizer:
 
     def _hooks(self, registry: str) -> List[Callable]:
         """A snapshot of a hook registry (a hook may remove itself); [] when it is empty
-        or was never made (the step wrapper asks twice per step)."""
+        or was never made."""
         reg = self.__dict__.get(registry)
         return list(reg.values()) if reg else []
 
