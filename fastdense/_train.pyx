@@ -1132,6 +1132,21 @@ cdef check_params(EpochPlan plan, Py_ssize_t n_params, bint is_float):
 
 # ---------------------------------------------------------------- entry points
 
+cdef void batch_of_plan(Batch* batch, EpochPlan plan, Net net) noexcept:
+    """The fields of a Batch that come from the fit's plan: the network, all the data,
+    the scratch buffers and the L2 strength (the caller sets rows, outputs, the step)."""
+    batch.net = net
+    batch.n_feat = net.units[0]
+    batch.n_out = net.units[net.n_layers]
+    batch.xs = plan.xs
+    batch.xs_data = plan.xs_data
+    batch.X = plan.X
+    batch.y = plan.y
+    batch.sw = plan.sw
+    batch.d_a, batch.d_b = plan.d_a, plan.d_b
+    batch.alpha = plan.alpha
+
+
 def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
                      floating[::1] params, const Py_ssize_t[::1] order,
                      bint check_signals=False):
@@ -1174,18 +1189,10 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     if n == 0:
         return 0.0, 0, None
     update.lr = lr
-    batch.net = net
-    batch.n_feat = net.units[0]
-    batch.n_out = net.units[net.n_layers]
-    batch.xs = plan.xs
-    batch.xs_data = plan.xs_data
-    batch.X = plan.X
-    batch.y = plan.y
-    batch.sw = plan.sw
+    batch_of_plan(bt, plan, net)
     batch.xb, batch.yb, batch.swb = plan.xb, plan.yb, plan.swb
-    batch.grads, batch.d_a, batch.d_b = plan.grads, plan.d_a, plan.d_b
+    batch.grads = plan.grads
     batch.acts = <void**> acts
-    batch.alpha = plan.alpha
     batch.update = &update
     batch.state1, batch.state2 = opt.s1, opt.s2
     batch.ex = &plan.extras
@@ -1252,21 +1259,13 @@ def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1]
     cdef floating* acts[MAX_LAYERS]
     cdef Batch batch
     cdef Batch* bt = &batch
-    batch.net = net
+    batch_of_plan(bt, plan, net)
     batch.m = n
     batch.row0 = 0
     batch.rows = NULL
-    batch.n_feat = net.units[0]
-    batch.n_out = net.units[net.n_layers]
-    batch.xs = plan.xs
-    batch.xs_data = plan.xs_data
-    batch.X = plan.X
-    batch.y = plan.y
-    batch.sw = plan.sw
     batch.xb, batch.yb, batch.swb = NULL, NULL, NULL
-    batch.grads, batch.d_a, batch.d_b = <void*> &grads[0], plan.d_a, plan.d_b
+    batch.grads = <void*> &grads[0]
     batch.acts = <void**> acts
-    batch.alpha = plan.alpha
     batch.update = NULL
     batch.state1, batch.state2 = NULL, NULL
     batch.ex = &plan.extras
