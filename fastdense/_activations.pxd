@@ -384,24 +384,3 @@ cdef inline void delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, const floating*
     """dZ = dA * g'(.) and db += column sums of dZ. dz may alias da; db may be NULL.
     `a` is the output A, or Z for an activation whose g' needs the input (delta_row)."""
     backward_pass(m, n, da, a, dz, db, activation, slope, False, NULL)
-
-
-# ------------------------------------ scikit-learn's hidden-layer variants
-
-cdef inline void sklearn_bias_activation(Py_ssize_t m, Py_ssize_t n, floating* z,
-                                   const floating* bias, int activation,
-                                   floating slope) noexcept nogil:
-    """A = g(Z + b) in place (bias may be NULL). The logistic is scipy's expit
-    formula (what scikit-learn computes); every other activation is bias_activation."""
-    forward_pass(m, n, z, bias, activation, slope, True)
-
-
-cdef inline void sklearn_delta_and_bias_grad(Py_ssize_t m, Py_ssize_t n, floating* d, const floating* a,
-                              floating* db, int activation, floating slope,
-                              const floating* erfs) noexcept nogil:
-    """d := d * g'(a) in place with db += column sums of the result.
-
-    The logistic multiplies in scikit-learn's order, (d * a) * (1 - a); every
-    other activation is delta_and_bias_grad. erfs: GELU's kept erf, or NULL.
-    """
-    backward_pass(m, n, d, a, d, db, activation, slope, True, erfs)

@@ -187,23 +187,6 @@ cdef inline void eval_columns(Py_ssize_t m, Py_ssize_t n, Py_ssize_t lo, Py_ssiz
         c0 += CHUNK
 
 
-cdef inline void batch_norm_eval(Py_ssize_t m, Py_ssize_t n, floating* z,
-                                 const floating* bias, const floating* gamma,
-                                 const floating* beta, const floating* running_mean,
-                                 const floating* running_var, int activation,
-                                 floating slope) noexcept nogil:
-    """In place Z (m, n) := g((Z + bias) * scale + shift) with the running statistics
-    (scikit-learn's variant of g: expit for the logistic)."""
-    cdef int blocks = act.column_blocks(m, n), team = par.team_for(blocks), i
-    if team <= 1:
-        eval_columns(m, n, 0, n, z, bias, gamma, beta, running_mean, running_var,
-                     activation, slope)
-        return
-    for i in prange(blocks, num_threads=team, schedule='dynamic', chunksize=1):
-        eval_columns(m, n, par.block_start(n, blocks, i), par.block_start(n, blocks, i + 1),
-                     z, bias, gamma, beta, running_mean, running_var, activation, slope)
-
-
 cdef inline void backward_columns(Py_ssize_t m, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi,
                                   floating* d, const floating* a, const floating* mask,
                                   const floating* xhat, const floating* inv,
