@@ -107,7 +107,7 @@ class Adam(Optimizer):
             if g is None:
                 continue
             pd = p._data
-            if not (  # ready(g, pd), inline: this loop runs every training step
+            if not (  # already what _grad_and_data gives? (inline: runs every step)
                 type(g) is np.ndarray
                 and g.dtype == pd.dtype
                 and g.shape == pd.shape

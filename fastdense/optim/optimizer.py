@@ -117,25 +117,14 @@ def _grad_and_data(p: Tensor) -> Tuple[np.ndarray, np.ndarray]:
     writable (p's data is replaced by such a copy first if it is not). The caller bumps
     p's version when the kernel writes the data.
 
-    The door of the kernels that take shaped arrays (Adam's); a caller that runs every
-    step first checks :func:`ready` and comes here only when it does not hold.
+    The door of the kernels that take shaped arrays (Adam's). A caller that runs every
+    step checks inline whether p's gradient and data already are what this returns, and
+    comes here only when they are not.
     """
     pd = p._data
     if not pd.flags.carray:
         pd = p._data = np.array(pd, order="C", copy=True)
     return _grad_like(p._grad, pd), pd
-
-
-def ready(g: Any, pd: np.ndarray) -> bool:
-    """Whether gradient ``g`` and data ``pd`` go to a kernel as they are: ``g`` an array of
-    pd's dtype and shape, C-contiguous; ``pd`` C-contiguous, aligned and writable."""
-    return (
-        type(g) is np.ndarray
-        and g.dtype == pd.dtype
-        and g.shape == pd.shape
-        and g.flags.c_contiguous
-        and pd.flags.carray
-    )
 
 
 def _state_buffer(p: Tensor, st: Dict[str, Any], key: str) -> Optional[np.ndarray]:
