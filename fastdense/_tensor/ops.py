@@ -690,6 +690,12 @@ class _Values(tuple):
         return f"torch.return_types.{self.op}(\n{items})"
 
 
+def _of_scalar(self: Tensor, op: str) -> _Values:
+    """What a (values, indices) op along a dimension gives for a 0-d tensor: a copy of it
+    and index 0."""
+    return _Values((self.clone(), const(np.zeros((), np.int64))), op)
+
+
 def _along(x: Tensor, idx: np.ndarray, axis: int, name: str) -> Tensor:
     """x's values at `idx` along `axis` (np.take_along_axis), with its gradient."""
     return movement([x], lambda p: np.take_along_axis(p, idx, axis), name)
@@ -1050,7 +1056,7 @@ def _cum_extreme(self, dim, better, name):
     x = self._data
     a = _axis(dim, x.ndim)
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))), name[:6].lower())
+        return _of_scalar(self, name[:6].lower())
     xm = np.moveaxis(x, a, 0)
     idx = np.zeros(xm.shape, dtype=np.int64)
     best = xm[0].copy() if xm.shape[0] else xm[:0]
@@ -1078,9 +1084,7 @@ def _median(self, dim=None, keepdim=False, ignore_nan=False):
         return movement([flat], lambda p: p[k], "MedianBackward0")
     a = _axis(dim, x.ndim)
     if not x.ndim:
-        return _Values(
-            (self.clone(), const(np.zeros((), np.int64))), "nanmedian" if ignore_nan else "median"
-        )
+        return _of_scalar(self, "nanmedian" if ignore_nan else "median")
     order = _sort_idx(x, a, False)
     if ignore_nan and x.dtype.kind == "f":
         n = (~np.isnan(x)).sum(axis=a, keepdims=True)
@@ -1108,7 +1112,7 @@ def _sort(self, dim=-1, descending=False, stable=False):
     if isinstance(dim, bool):  # sort(stable) overloads are keywords; a bool here is descending
         dim, descending = -1, dim
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))), "sort")
+        return _of_scalar(self, "sort")
     a = _axis(dim, x.ndim)
     idx = _sort_idx(x, a, descending)
     return _Values((_along(self, idx, a, "SortBackward0"), const(idx)), "sort")
@@ -1124,7 +1128,7 @@ def _argsort(self, dim=-1, descending=False, stable=False):
 def _topk(self, k, dim=-1, largest=True, sorted=True):
     x = self._data
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))), "topk")
+        return _of_scalar(self, "topk")
     a = _axis(dim, x.ndim)
     if not 0 <= k <= x.shape[a]:
         raise RuntimeError("selected index k out of range")
@@ -1135,7 +1139,7 @@ def _topk(self, k, dim=-1, largest=True, sorted=True):
 def _kthvalue(self, k, dim=-1, keepdim=False):
     x = self._data
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))), "kthvalue")
+        return _of_scalar(self, "kthvalue")
     a = _axis(dim, x.ndim)
     idx = np.take(_sort_idx(x, a, False), [k - 1], axis=a)
     vals = _along(self, idx, a, "KthvalueBackward0")
@@ -1976,8 +1980,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return movement([xt, yt], lambda p, q: np.where(keep, p, q), "WhereBackward0", dtype=dt)
 
 
-def _view_at(self: Tensor, index: tuple, name: str) -> Tensor:
-    """``self._data[index]`` (a basic index: slices, ints, Ellipsis) as a view of self."""
+def _view_at(self: Tensor, index: Any, name: str, out: Optional[np.ndarray] = None) -> Tensor:
+    """``self._data[index]`` (a basic index: slices, ints, None, Ellipsis) as a view of
+    self, its backward assigning the gradient into place; ``out``: that view, if the
+    caller has it already."""
     x = self._data
 
     def backward(g):
@@ -1985,7 +1991,7 @@ def _view_at(self: Tensor, index: tuple, name: str) -> Tensor:
         full[index] = g
         return ((self, full),)
 
-    return view_result(x[index], name, self, backward, True)
+    return view_result(x[index] if out is None else out, name, self, backward, True)
 
 
 def _pieces(self: Tensor, a: int, bounds: Sequence[int], name: str) -> tuple:
@@ -2015,13 +2021,7 @@ def _getitem(self, index):
     ):
         if type(out) is not np.ndarray:  # one element: NumPy gives a scalar, PyTorch a view
             out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
-
-        def backward(g):  # a basic index: assign the gradient into place
-            full = np.zeros(x.shape, dtype=x.dtype)
-            full[index] = g
-            return ((self, full),)
-
-        return view_result(out, "SliceBackward0", self, backward, True)
+        return _view_at(self, index, "SliceBackward0", out)
 
     def backward_adv(g):
         full = np.zeros(x.shape, dtype=x.dtype)
@@ -3034,7 +3034,7 @@ def _dim_extreme(self, dim, keepdim, largest):
     x = self._data
     if not x.ndim:
         _axis(dim, 0)
-        return _Values((self.clone(), const(np.zeros((), np.int64))), "max" if largest else "min")
+        return _of_scalar(self, "max" if largest else "min")
     a = _axis(dim, x.ndim)
     if x.shape[a] == 0:
         raise IndexError(
@@ -3580,7 +3580,7 @@ def _mode(self, dim=-1, keepdim=False):
     last occurrence, as PyTorch."""
     x = self._data
     if not x.ndim:
-        return _Values((self.clone(), const(np.zeros((), np.int64))), "mode")
+        return _of_scalar(self, "mode")
     a = _axis(dim, x.ndim)
     xm = np.moveaxis(x, a, -1)
     rows = xm.reshape(-1, xm.shape[-1])
