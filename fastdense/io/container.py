@@ -228,20 +228,13 @@ def _read_declared(path: str) -> bytes:
     """
     f, size = open_regular(path)
     with f:
-        head = f.read(8)
-        if len(head) == 8:
-            (n,) = struct.unpack("<Q", head)
-            if n > min(MAX_HEADER, size - 8):
-                raise ValueError(
-                    f"{path!r} is not a valid safetensors file: header length {n} exceeds "
-                    f"the file ({size} bytes) or {MAX_HEADER} bytes; truncated or corrupt"
-                )
-            head += f.read(size - 8)
-    return head
+        return _read_stream(f, repr(path), size)
 
 
-def _read_stream(f: Any, source: str) -> bytes:
-    """The rest of a binary file object: its header length first, checked as a file's is."""
+def _read_stream(f: Any, source: str, size: Optional[int] = None) -> bytes:
+    """A binary file object's bytes from its position: the header length first, refused
+    before the rest is read when it exceeds :data:`MAX_HEADER` or, ``size`` (the file's
+    size, when known) given, the file; then up to ``size`` bytes, else to the end."""
     head = f.read(8)
     if not isinstance(head, bytes):
         raise TypeError(
@@ -249,12 +242,13 @@ def _read_stream(f: Any, source: str) -> bytes:
         )
     if len(head) == 8:
         (n,) = struct.unpack("<Q", head)
-        if n > MAX_HEADER:
+        if n > (MAX_HEADER if size is None else min(MAX_HEADER, size - 8)):
+            file = "" if size is None else f"the file ({size} bytes) or "
             raise ValueError(
                 f"{source} is not a valid safetensors file: header length {n} exceeds "
-                f"{MAX_HEADER} bytes; truncated or corrupt"
+                f"{file}{MAX_HEADER} bytes; truncated or corrupt"
             )
-        head += f.read()
+        head += f.read() if size is None else f.read(size - 8)
     return head
 
 
