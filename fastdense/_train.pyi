@@ -127,6 +127,12 @@ def loss_grad(plan: EpochPlan, params: _F, grads: _F) -> float:
     """Full-batch loss (returned) and its gradient (written into grads)."""
     ...
 
+def mt19937_of(random_state: Any) -> Optional[Any]:
+    """The MT19937 bit generator of a RandomState whose state mt19937_shuffle reads, or None."""
+
+def mt19937_shuffle(x: _I, bit_generator: Any) -> None:
+    """``RandomState.shuffle(x)`` on that bit generator's state, in place."""
+
 def output_loss(output: int, z: _F, y: _F, sw: _F, huber_delta: float = ...) -> float:
     """The loss (no L2 term) of the logits z against y, the training loss's kernel; z is overwritten."""
     ...

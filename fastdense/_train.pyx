@@ -39,6 +39,7 @@ from cython cimport floating
 from libc.math cimport sqrt, pow
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 
 from scipy.linalg.cython_blas cimport sdot, ddot
 
@@ -48,6 +49,7 @@ cimport fastdense._blas as blas
 cimport fastdense._dropout as drp
 cimport fastdense._losses as losses
 cimport fastdense._parallel as par
+cimport fastdense._shuffle as shf
 cimport fastdense._updates as upd
 from cython.parallel cimport parallel
 from fastdense._small_gemm cimport matmul_block, matmul_blocks
@@ -102,6 +104,8 @@ cdef extern from *:
 # Rows ahead of the copy whose loads the minibatch gather starts early: shuffled
 # rows are random addresses, which the hardware prefetcher cannot guess.
 cdef Py_ssize_t GATHER_AHEAD = 8  # a constant (never assigned)
+# Rows of at most this many bytes are copied inline (copy_short), longer ones by memcpy.
+cdef Py_ssize_t SHORT_ROW_BYTES = 256  # a constant (never assigned)
 
 
 # --------------------------------------------------------------- primitives
@@ -180,18 +184,47 @@ cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
     return total
 
 
+cdef inline void copy_short(char* dst, const char* src, Py_ssize_t nbytes) noexcept nogil:
+    """memcpy of a short row (a multiple of 4 bytes) as fixed-size pieces, which the
+    compiler turns into a few vector moves: a libc call per row of small data
+    costs more than its copy."""
+    while nbytes >= 32:
+        memcpy(dst, src, 32)
+        dst += 32
+        src += 32
+        nbytes -= 32
+    if nbytes >= 16:
+        memcpy(dst, src, 16)
+        dst += 16
+        src += 16
+        nbytes -= 16
+    if nbytes >= 8:
+        memcpy(dst, src, 8)
+        dst += 8
+        src += 8
+        nbytes -= 8
+    if nbytes >= 4:
+        memcpy(dst, src, 4)
+
+
 cdef inline void gather_rows(Py_ssize_t m, const Py_ssize_t* rows, const floating* x,
                              Py_ssize_t n_feat, floating* out) noexcept nogil:
-    """out (m, n_feat) := x[rows]: one memcpy per row, with the loads of the row
-    GATHER_AHEAD places later started first (one hint per 64-byte line)."""
+    """out (m, n_feat) := x[rows]: one copy per row (copy_short up to
+    SHORT_ROW_BYTES, else memcpy), with the loads of the row GATHER_AHEAD places
+    later started first (one hint per 64-byte line)."""
     cdef Py_ssize_t i, k, row_bytes = n_feat * sizeof(floating)
     cdef const char* ahead
+    cdef bint by_pieces = row_bytes <= SHORT_ROW_BYTES
     for i in range(m):
         if i + GATHER_AHEAD < m:
             ahead = <const char*> (x + rows[i + GATHER_AHEAD] * n_feat)
             for k in range(0, row_bytes, 64):
                 prefetch(ahead + k)
-        memcpy(out + i * n_feat, x + rows[i] * n_feat, row_bytes)
+        if by_pieces:
+            copy_short(<char*> (out + i * n_feat), <const char*> (x + rows[i] * n_feat),
+                       row_bytes)
+        else:
+            memcpy(out + i * n_feat, x + rows[i] * n_feat, row_bytes)
 
 
 cdef inline void csr_rows_times_dense(Py_ssize_t m, const Py_ssize_t* rows,
@@ -484,7 +517,8 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
     the weights it holds (W is read no more), b[l]'s step, and db[l-1], the
     column sums of dZ[l-1] (by columns: each is summed over the rows in order,
     as on one thread). Batch norm's backward needs whole columns: it runs in
-    the second phase by columns, as does the delta pass of a one-block dA.
+    the second phase by columns, as does the delta pass of a one-block dA (and
+    of the output layer's outer product when the team is one thread).
     """
     cdef Py_ssize_t L = net.n_layers, l, i, j, n_in, n_out, lo, hi, c_lo, c_hi
     cdef Py_ssize_t r, r0, r1, c0, c1
@@ -537,7 +571,9 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
             erfs = (layer_slot(ex.erfs, acts, l - 1) if ex != NULL and ex.erfs != NULL
                     else NULL)
             if n_out == 1:  # an outer product: one multiply per element, no sum
-                fused = net.bn_off == NULL
+                # on a team, each thread's rows take their delta at once; alone, the
+                # delta pass with db's sums (phase 2, delta_columns) is one pass fewer
+                fused = net.bn_off == NULL and t.size > 1
                 lo = par.share_edge(t, m, 1, t.id)
                 hi = par.share_edge(t, m, 1, t.id + 1)
                 for i in range(lo, hi):
@@ -1235,6 +1271,60 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     par.leave(team, _threadpool)
     opt.t = adam_t
     return acc, start, error
+
+
+cdef extern from *:
+    """
+    /* NumPy's bitgen_t (numpy/random/bitgen.h): its first member is the state */
+    typedef struct { void* state; } fd_bitgen_head;
+    """
+    ctypedef struct fd_bitgen_head:
+        void* state
+
+
+cdef shf.MTState* mt19937_state(object bit_generator) except NULL:
+    """The MT19937 state behind a NumPy MT19937 bit generator (its capsule)."""
+    capsule = bit_generator.capsule
+    if not PyCapsule_IsValid(capsule, "BitGenerator"):
+        raise TypeError("not a NumPy bit generator")
+    return <shf.MTState*> (<fd_bitgen_head*> PyCapsule_GetPointer(capsule, "BitGenerator")).state
+
+
+def mt19937_of(random_state):
+    """The MT19937 bit generator of a ``numpy.random.RandomState`` whose state
+    :func:`mt19937_shuffle` can run on, or None (then shuffle with the object's
+    own ``shuffle``).
+
+    The state is read in place, as NumPy's mt19937_state struct. That layout
+    is proven here, against the public ``get_state``, before it is trusted:
+    another layout (a future NumPy), another bit generator or a subclass of
+    RandomState gives None.
+    """
+    if type(random_state) is not np.random.RandomState:
+        return None
+    bit_generator = getattr(random_state, "_bit_generator", None)
+    if type(bit_generator) is not np.random.MT19937:
+        return None
+    cdef shf.MTState* s
+    with bit_generator.lock:
+        public = random_state.get_state(legacy=False)["state"]
+        s = mt19937_state(bit_generator)
+        if s.pos != public["pos"] or not np.array_equal(
+                np.asarray(<cnp.uint32_t[:shf.MT_N]> s.key), public["key"]):
+            return None
+    return bit_generator
+
+
+def mt19937_shuffle(Py_ssize_t[::1] x not None, bit_generator):
+    """``RandomState.shuffle(x)`` for the RandomState of ``bit_generator`` (from
+    :func:`mt19937_of`): the same permutation of x, in place, and the same
+    state afterwards (fastdense/_shuffle.pxd)."""
+    cdef shf.MTState* s
+    with bit_generator.lock:
+        s = mt19937_state(bit_generator)
+        if s.pos < 0 or s.pos > shf.MT_N:
+            raise ValueError(f"the MT19937 state's position is {s.pos}, outside 0..{shf.MT_N}")
+        shf.shuffle(x.shape[0], &x[0] if x.shape[0] > 0 else NULL, s)
 
 
 def loss_grad(EpochPlan plan not None, const floating[::1] params, floating[::1] grads):

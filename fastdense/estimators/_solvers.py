@@ -37,13 +37,28 @@ except ImportError:  # pragma: no cover
 __all__ = ["_SolverMixin"]
 
 
-def _shuffled(idx, random_state):
-    """``sklearn.utils.shuffle(idx, random_state=random_state)``: the same draw
-    (``random_state.shuffle(arange(n))``, then take), without its per-call
-    checks, which cost more than the epoch itself on small data."""
-    order = np.arange(idx.shape[0], dtype=np.intp)
-    random_state.shuffle(order)
-    return idx[order]
+class _EpochShuffle:
+    """``sklearn.utils.shuffle(idx, random_state=random_state)``, once per epoch.
+
+    The same draw as scikit-learn's (``random_state.shuffle`` of ``arange(n)``,
+    then take, which equals shuffling a copy of ``idx`` in place), without its
+    per-call checks. For a NumPy ``RandomState`` (what scikit-learn's
+    ``check_random_state`` gives), the shuffle runs in the compiled module on
+    the generator's own state (``_train.mt19937_shuffle``): on small data the
+    shuffle is most of an epoch's time outside the network.
+    """
+
+    def __init__(self, random_state):
+        self.random_state = random_state
+        self.bit_generator = _train.mt19937_of(random_state)
+
+    def __call__(self, idx):
+        order = np.array(idx, dtype=np.intp, copy=True)
+        if self.bit_generator is None:
+            self.random_state.shuffle(order)
+        else:
+            _train.mt19937_shuffle(order, self.bit_generator)
+        return order
 
 
 class _SolverMixin:
@@ -169,14 +184,15 @@ class _SolverMixin:
         # Ctrl-C reaches only the main thread: only there does the epoch poll for it.
         check_signals = threading.current_thread() is threading.main_thread()
 
+        shuffled = _EpochShuffle(self._random_state) if self.shuffle else None
         try:
             self.n_iter_ = 0
             for it in range(self.max_iter):
                 if callbacks is not None:
                     callbacks.begin_step("epoch")
                 order = None
-                if self.shuffle:
-                    order = sample_idx = _shuffled(sample_idx, self._random_state)
+                if shuffled is not None:
+                    order = sample_idx = shuffled(sample_idx)
                 spec.learning_rate = opt.learning_rate  # the schedules change it
                 accumulated_loss, _, error = _train.stochastic_epoch(
                     plan, spec, params, order, check_signals
