@@ -184,27 +184,25 @@ cdef inline floating self_dot(Py_ssize_t n, const floating* x) noexcept nogil:
     return total
 
 
+cdef inline Py_ssize_t copy_piece(char* dst, const char* src, Py_ssize_t done,
+                                  Py_ssize_t nbytes, Py_ssize_t piece) noexcept nogil:
+    """Bytes done .. done + piece - 1 copied if the row has them; returns the bytes done.
+    Inlined with a constant piece, the memcpy becomes one vector move."""
+    if nbytes - done >= piece:
+        memcpy(dst + done, src + done, piece)
+        return done + piece
+    return done
+
+
 cdef inline void copy_short(char* dst, const char* src, Py_ssize_t nbytes) noexcept nogil:
-    """memcpy of a short row (a multiple of 4 bytes) as fixed-size pieces, which the
-    compiler turns into a few vector moves: a libc call per row of small data
-    costs more than its copy."""
-    while nbytes >= 32:
-        memcpy(dst, src, 32)
-        dst += 32
-        src += 32
-        nbytes -= 32
-    if nbytes >= 16:
-        memcpy(dst, src, 16)
-        dst += 16
-        src += 16
-        nbytes -= 16
-    if nbytes >= 8:
-        memcpy(dst, src, 8)
-        dst += 8
-        src += 8
-        nbytes -= 8
-    if nbytes >= 4:
-        memcpy(dst, src, 4)
+    """memcpy of a short row (a multiple of 4 bytes) in fixed-size pieces: a libc
+    call per row of small data costs more than its copy."""
+    cdef Py_ssize_t done = 0
+    while nbytes - done >= 32:
+        done = copy_piece(dst, src, done, nbytes, 32)
+    done = copy_piece(dst, src, done, nbytes, 16)
+    done = copy_piece(dst, src, done, nbytes, 8)
+    copy_piece(dst, src, done, nbytes, 4)
 
 
 cdef inline void gather_rows(Py_ssize_t m, const Py_ssize_t* rows, const floating* x,
