@@ -23,7 +23,7 @@ scipy's BLAS held at one thread (fastdense/_threadpool.py).
 """
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 cimport numpy as cnp
 
@@ -34,7 +34,7 @@ cimport fastdense._losses as losses
 cimport fastdense._parallel as par
 cimport fastdense._updates as upd
 from fastdense._small_gemm cimport goes_small, small_matmul, matmul as small_or_blas_matmul
-from fastdense._packed_gemm cimport packed_gemm_block
+from fastdense._packed_gemm cimport packed_gemm_block, packed_work
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
@@ -278,19 +278,27 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     cdef const floating* b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] > 0 else NULL
     cdef int lda = <int> a.shape[1], ldb = <int> b.shape[1], ldc = <int> n
     cdef int team = par.enter(m * n * k, _threadpool)
-    cdef int blocks = par.product_blocks(m, n, k), i, failed = 0
+    cdef int blocks = par.product_blocks(m, n, k), i, threads = par.team_for(blocks)
+    cdef size_t per = packed_work(m, n, k) if path == 3 else 0
+    cdef float* work = NULL
+    if per:  # a workspace per thread, for every block and repeat of the call
+        work = <float*> malloc(threads * per * sizeof(float))
+        if work == NULL:
+            par.leave(team, _threadpool)
+            raise MemoryError("matmul: no memory for the packed product's workspace")
     with nogil:
         for r in range(repeat):
             if floating is float and path == 3:  # blas.gemm's blocks, on its team
-                if par.team_for(blocks) <= 1:
+                if threads <= 1:
                     for i in range(blocks):
-                        failed += packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr,
-                                                    lda, b_ptr, ldb, &c[0, 0], ldc, False)
+                        packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,
+                                          b_ptr, ldb, &c[0, 0], ldc, False, work)
                 else:
-                    for i in prange(blocks, num_threads=par.team_for(blocks),
-                                    schedule='dynamic', chunksize=1):
-                        failed += packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr,
-                                                    lda, b_ptr, ldb, &c[0, 0], ldc, False)
+                    for i in prange(blocks, num_threads=threads, schedule='dynamic',
+                                    chunksize=1):
+                        packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,
+                                          b_ptr, ldb, &c[0, 0], ldc, False,
+                                          work + threadid() * per)
             elif path == 0:
                 small_or_blas_matmul(trans_a, trans_b, <int> m, <int> n, <int> k, a_ptr,
                                      lda, b_ptr, ldb, &c[0, 0], ldc)
@@ -300,8 +308,7 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
                 blas.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
                           lda, b_ptr, ldb, <floating> 0, &c[0, 0], ldc)
     par.leave(team, _threadpool)
-    if failed:
-        raise MemoryError("matmul: the packed product could not allocate its buffer")
+    free(work)
     return small
 
 

@@ -145,19 +145,30 @@ cdef extern from *:
             for (t = 0; t < nt; t++) dst[t * width + s] = s < ns ? x[s * ss + t * st] : 0.0f;
     }
 
-    /* C (m, n; row stride ldc) := op(A) @ op(B), op(A)'s (i, p) at a[i * sam + p * sak],
-       op(B)'s (p, j) at b[p * sbk + j * sbn]; with `accumulate` the sums start from C.
-       Returns 0, or -1 when the packing buffer cannot be allocated (C untouched). */
-    static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
-                               ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
-                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate) {
+    /* The floats of the workspace fd_sgemm_packed needs for a product of these sizes
+       (its packed B panel and A block, and a cache line's worth to align them). */
+    static size_t fd_packed_work(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) {
         ptrdiff_t kcx = k < FD_PKC ? k : FD_PKC, ncx = n < FD_PNC ? n : FD_PNC;
         ptrdiff_t mcx = m < FD_PMC ? m : FD_PMC;
         ptrdiff_t ncp = (ncx + FD_PNR - 1) / FD_PNR * FD_PNR;
         ptrdiff_t mcp = (mcx + FD_PMR - 1) / FD_PMR * FD_PMR;
+        return (size_t) (ncp + mcp) * (size_t) (kcx > 0 ? kcx : 0) + 16;
+    }
+
+    /* C (m, n; row stride ldc) := op(A) @ op(B), op(A)'s (i, p) at a[i * sam + p * sak],
+       op(B)'s (p, j) at b[p * sbk + j * sbn]; with `accumulate` the sums start from C.
+       `work` holds fd_packed_work(m, n, k) floats (NULL: allocated and freed here; a
+       buffer per call costs page faults when threads trim their heaps). Returns 0, or
+       -1 when work is NULL and the allocation fails (C untouched). */
+    static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
+                               ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
+                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate,
+                               float* work) {
+        ptrdiff_t kcx = k < FD_PKC ? k : FD_PKC, ncx = n < FD_PNC ? n : FD_PNC;
+        ptrdiff_t ncp = (ncx + FD_PNR - 1) / FD_PNR * FD_PNR;
         ptrdiff_t i0, j0, p0, i, j, r;
         float tile[FD_PMR * FD_PNR];
-        float *buf, *bp, *ap;
+        float *buf = work, *bp, *ap;
         if (m <= 0 || n <= 0)
             return 0;
         if (k <= 0) {  /* an empty sum */
@@ -165,8 +176,7 @@ cdef extern from *:
                 for (i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t) n * sizeof(float));
             return 0;
         }
-        buf = (float*) malloc(((size_t) (ncp + mcp) * (size_t) kcx + 16) * sizeof(float));
-        if (buf == NULL)
+        if (work == NULL && (buf = (float*) malloc(fd_packed_work(m, n, k) * sizeof(float))) == NULL)
             return -1;
         bp = (float*) (((size_t) buf + 63) & ~(size_t) 63);  /* a cache line's start */
         ap = bp + ncp * kcx;
@@ -206,15 +216,22 @@ cdef extern from *:
                 }
             }
         }
-        free(buf);
+        if (work == NULL)
+            free(buf);
         return 0;
     }
     #else
     /* No vector extensions (MSVC): the same sums, one element at a time. */
+    static size_t fd_packed_work(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) {
+        (void) m; (void) n; (void) k;
+        return 1;
+    }
     static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
-                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate) {
+                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate,
+                               float* work) {
         ptrdiff_t i, j, p;
+        (void) work;
         for (i = 0; i < m; i++)
             for (j = 0; j < n; j++) {
                 float s = accumulate ? c[i * ldc + j] : 0.0f;
@@ -225,27 +242,29 @@ cdef extern from *:
     }
     #endif
     """
+    size_t packed_work "fd_packed_work"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
     int sgemm_packed "fd_sgemm_packed"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                        const float* a, Py_ssize_t sam, Py_ssize_t sak,
                                        const float* b, Py_ssize_t sbk, Py_ssize_t sbn,
-                                       float* c, Py_ssize_t ldc, bint accumulate) noexcept nogil
+                                       float* c, Py_ssize_t ldc, bint accumulate,
+                                       float* work) noexcept nogil
 
 
-cdef inline int packed_gemm_block(int i, int blocks, bint trans_a, bint trans_b,
-                                  Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
-                                  Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
-                                  Py_ssize_t ldc, bint accumulate) noexcept nogil:
+cdef inline void packed_gemm_block(int i, int blocks, bint trans_a, bint trans_b,
+                                   Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                                   Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                                   Py_ssize_t ldc, bint accumulate, float* work) noexcept nogil:
     """Block i of `blocks` (blas.block_rect) of row-major C (m, n) := op(A) @ op(B)
     (+ C's values as the sums' start if accumulate), in sgemm_packed.
 
     The stored arrays are row-major with row lengths lda, ldb, ldc; op(A)'s row r
     is A's row r (or column r if trans_a), op(B)'s column j is B's column j (or
-    row j if trans_b). Returns 0, or -1 if the packing buffer could not be
-    allocated (the block is then not written).
+    row j if trans_b). `work`: the calling thread's packed_work(m, n, k) floats
+    (enough for any block of the product).
     """
     cdef Py_ssize_t r0, r1, c0, c1
     blas.block_rect(i, blocks, m, n, &r0, &r1, &c0, &c1)
-    return sgemm_packed(r1 - r0, c1 - c0, k, a + (r0 if trans_a else r0 * lda),
-                        1 if trans_a else lda, lda if trans_a else 1,
-                        b + (c0 * ldb if trans_b else c0), 1 if trans_b else ldb,
-                        ldb if trans_b else 1, c + r0 * ldc + c0, ldc, accumulate)
+    sgemm_packed(r1 - r0, c1 - c0, k, a + (r0 if trans_a else r0 * lda),
+                 1 if trans_a else lda, lda if trans_a else 1,
+                 b + (c0 * ldb if trans_b else c0), 1 if trans_b else ldb,
+                 ldb if trans_b else 1, c + r0 * ldc + c0, ldc, accumulate, work)

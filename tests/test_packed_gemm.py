@@ -91,6 +91,16 @@ def test_equal_to_the_small_loop_and_blocks_do_not_matter(trans_a):
     )
 
 
+def test_same_bits_for_one_and_two_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    a, b, _, _ = operands(np.random.default_rng(7), 520, 300, 70, False, True, np.float32)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        one = packed(a, b, False, True)
+    with threadpoolctl.threadpool_limits(2, user_api="openmp"):
+        two = packed(a, b, False, True)
+    np.testing.assert_array_equal(one, two)
+
+
 def test_special_values_and_empty_sums():
     a = np.array([[np.inf, 1.0], [np.nan, 2.0], [-0.0, -0.0]], np.float32)
     b = np.array([[0.0, 1.0], [3.0, -0.0]], np.float32)
