@@ -6,7 +6,10 @@ Each row is one product of a minibatch of ``bench_fit.py``'s M or L config
 (float32, the estimators' row-major layout: W stored (n_in, n_out)), run as
 the epoch runs it: split into ``_parallel.product_blocks`` blocks, each block
 one call (``_kernels.matmul`` path 2: one single-threaded OpenBLAS sgemm per
-block; path 3: one packed product per block), the blocks shared by
+block; path 3: one packed product per block, packing both of its operands;
+path 4: the same with the operand every block uses whole, op(B) when C is
+split by rows and op(A) by columns, packed once per product, on the calling
+thread, before the blocks), the blocks shared by
 ``--threads`` threads (default 1: every block in turn on one thread). The
 last row of a config is its five products in turn, as one minibatch makes
 them. The two paths alternate product by product, round after round, so a
@@ -26,7 +29,8 @@ from fastdense import _kernels
 
 # (batch, features, hidden): bench_fit.py's configs
 CONFIGS = {"M": (256, 100, (256, 128)), "L": (512, 512, (1024, 1024))}
-BLAS, PACKED = 2, 3  # _kernels.matmul's paths
+BLAS, PACKED, SHARED = 2, 3, 4  # _kernels.matmul's paths
+PATHS = (BLAS, PACKED, SHARED)
 
 
 def products(batch, features, hidden, rng):
@@ -58,14 +62,14 @@ def measure(config, rounds, quick):
     prods = products(batch, features, hidden, np.random.default_rng(0))
     target = 2e-4 if quick else 3e-3  # seconds per timed call of a product
     repeats = [max(1, int(target * 80e9 / flops(a, c, ta))) for _, a, _, c, ta, _ in prods]
-    times = {(i, path): [] for i in range(len(prods) + 1) for path in (BLAS, PACKED)}
+    times = {(i, path): [] for i in range(len(prods) + 1) for path in PATHS}
     for _ in range(rounds):
         for i, (_, a, b, c, ta, tb) in enumerate(prods):
-            for path in (BLAS, PACKED):
+            for path in PATHS:
                 start = time.perf_counter()
                 _kernels.matmul(a, b, c, ta, tb, path, repeats[i])
                 times[i, path].append((time.perf_counter() - start) / repeats[i])
-        for path in (BLAS, PACKED):  # the minibatch's five products in turn
+        for path in PATHS:  # the minibatch's five products in turn
             start = time.perf_counter()
             for _, a, b, c, ta, tb in prods:
                 _kernels.matmul(a, b, c, ta, tb, path)
@@ -84,18 +88,25 @@ def measure(config, rounds, quick):
             blocks = str(_kernels.product_blocks(m, n, k))
         else:
             what, work, blocks = "the five in turn (one minibatch)", total, ""
-        blas, pack = (float(np.median(times[i, path])) for path in (BLAS, PACKED))
+        blas, pack, shared = (float(np.median(times[i, path])) for path in PATHS)
         rows.append(
             [
                 f"{config} {what}",
                 blocks,
                 f"{work / blas / 1e9:.1f}",
-                f"{work / pack / 1e9:.1f}",
-                f"{blas / pack:.2f}x",
+                f"{work / pack / 1e9:.1f} ({blas / pack:.2f}x)",
+                f"{work / shared / 1e9:.1f} ({blas / shared:.2f}x)",
             ]
         )
         records.append(
-            {"config": config, "product": what, "flops": work, "blas": blas, "packed": pack}
+            {
+                "config": config,
+                "product": what,
+                "flops": work,
+                "blas": blas,
+                "packed": pack,
+                "packed_shared_once": shared,
+            }
         )
     return rows, records
 
@@ -124,7 +135,16 @@ def main():
             rows += r
             records += rec
     print(
-        markdown_table(["product", "blocks", "OpenBLAS", "packed", "packed speed / OpenBLAS"], rows)
+        markdown_table(
+            [
+                "product",
+                "blocks",
+                "OpenBLAS",
+                "packed (speed / OpenBLAS)",
+                "packed, shared operand once",
+            ],
+            rows,
+        )
     )
     if args.json:
         write_json(

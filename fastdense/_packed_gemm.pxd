@@ -155,15 +155,37 @@ cdef extern from *:
         return (size_t) (ncp + mcp) * (size_t) (kcx > 0 ? kcx : 0) + 16;
     }
 
+    /* A whole operand packed ahead, for the blocks of a split product that all use it
+       whole (op(B) when C is split by rows, op(A) by columns): its `ns` rows of A (or
+       columns of B) in micro-panels of `width` (FD_PMR, FD_PNR), for every k panel;
+       micro-panel s of k panel p0 at dst + p0 * roundup(ns, width) + s * kc. */
+    static size_t fd_packed_ahead_size(ptrdiff_t ns, ptrdiff_t k, int width) {
+        return (size_t) ((ns + width - 1) / width * width) * (size_t) k;
+    }
+    static void fd_packed_ahead(ptrdiff_t ns, ptrdiff_t k, const float* x, ptrdiff_t ss,
+                                ptrdiff_t st, float* dst, int width) {
+        ptrdiff_t pad = (ns + width - 1) / width * width, p0, s;
+        for (p0 = 0; p0 < k; p0 += FD_PKC) {
+            ptrdiff_t kc = k - p0 < FD_PKC ? k - p0 : FD_PKC;
+            for (s = 0; s < ns; s += width)
+                fd_ppack(ns - s < width ? ns - s : width, kc, x + s * ss + p0 * st, ss, st,
+                         dst + p0 * pad + s * kc, width);
+        }
+    }
+
     /* C (m, n; row stride ldc) := op(A) @ op(B), op(A)'s (i, p) at a[i * sam + p * sak],
        op(B)'s (p, j) at b[p * sbk + j * sbn]; with `accumulate` the sums start from C.
+       `apre`/`bpre`: op(A)/op(B) packed ahead by fd_packed_ahead (or NULL: packed here).
        `work` holds fd_packed_work(m, n, k) floats (NULL: allocated and freed here; a
        buffer per call costs page faults when threads trim their heaps). Returns 0, or
        -1 when work is NULL and the allocation fails (C untouched). */
     static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
                                ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate,
-                               float* work) {
+                               const float* apre, const float* bpre, float* work) {
+        ptrdiff_t mpad = (m + FD_PMR - 1) / FD_PMR * FD_PMR;
+        ptrdiff_t npad = (n + FD_PNR - 1) / FD_PNR * FD_PNR;
+        const float *apan, *bpan;
         ptrdiff_t kcx = k < FD_PKC ? k : FD_PKC, ncx = n < FD_PNC ? n : FD_PNC;
         ptrdiff_t ncp = (ncx + FD_PNR - 1) / FD_PNR * FD_PNR;
         ptrdiff_t i0, j0, p0, i, j, r;
@@ -186,28 +208,33 @@ cdef extern from *:
             for (p0 = 0; p0 < k; p0 += FD_PKC) {
                 ptrdiff_t kc = k - p0 < FD_PKC ? k - p0 : FD_PKC;
                 int load = accumulate || p0 > 0;
-                for (j = 0; j < nc; j += FD_PNR)
-                    fd_ppack(nc - j < FD_PNR ? nc - j : FD_PNR, kc,
-                             b + p0 * sbk + (j0 + j) * sbn, sbn, sbk, bp + j * kc, FD_PNR);
+                bpan = bpre ? bpre + p0 * npad + j0 * kc : bp;
+                if (!bpre)
+                    for (j = 0; j < nc; j += FD_PNR)
+                        fd_ppack(nc - j < FD_PNR ? nc - j : FD_PNR, kc,
+                                 b + p0 * sbk + (j0 + j) * sbn, sbn, sbk, bp + j * kc, FD_PNR);
                 for (i0 = 0; i0 < m; i0 += FD_PMC) {
                     ptrdiff_t mc = m - i0 < FD_PMC ? m - i0 : FD_PMC;
-                    for (i = 0; i < mc; i += FD_PMR)
-                        fd_ppack(mc - i < FD_PMR ? mc - i : FD_PMR, kc,
-                                 a + (i0 + i) * sam + p0 * sak, sam, sak, ap + i * kc, FD_PMR);
+                    apan = apre ? apre + p0 * mpad + i0 * kc : ap;
+                    if (!apre)
+                        for (i = 0; i < mc; i += FD_PMR)
+                            fd_ppack(mc - i < FD_PMR ? mc - i : FD_PMR, kc,
+                                     a + (i0 + i) * sam + p0 * sak, sam, sak, ap + i * kc,
+                                     FD_PMR);
                     for (j = 0; j < nc; j += FD_PNR) {
                         ptrdiff_t w = nc - j < FD_PNR ? nc - j : FD_PNR;
                         for (i = 0; i < mc; i += FD_PMR) {
                             ptrdiff_t h = mc - i < FD_PMR ? mc - i : FD_PMR;
                             float* cij = c + (i0 + i) * ldc + j0 + j;
                             if (h == FD_PMR && w == FD_PNR) {
-                                fd_ptile(kc, ap + i * kc, bp + j * kc, cij, ldc, load);
+                                fd_ptile(kc, apan + i * kc, bpan + j * kc, cij, ldc, load);
                                 continue;
                             }
                             if (load)
                                 for (r = 0; r < h; r++)
                                     memcpy(tile + r * FD_PNR, cij + r * ldc,
                                            (size_t) w * sizeof(float));
-                            fd_ptile(kc, ap + i * kc, bp + j * kc, tile, FD_PNR, load);
+                            fd_ptile(kc, apan + i * kc, bpan + j * kc, tile, FD_PNR, load);
                             for (r = 0; r < h; r++)
                                 memcpy(cij + r * ldc, tile + r * FD_PNR,
                                        (size_t) w * sizeof(float));
@@ -222,16 +249,26 @@ cdef extern from *:
     }
     #else
     /* No vector extensions (MSVC): the same sums, one element at a time. */
+    #define FD_PMR 1
+    #define FD_PNR 1
     static size_t fd_packed_work(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) {
         (void) m; (void) n; (void) k;
         return 1;
     }
+    static size_t fd_packed_ahead_size(ptrdiff_t ns, ptrdiff_t k, int width) {
+        (void) ns; (void) k; (void) width;
+        return 1;
+    }
+    static void fd_packed_ahead(ptrdiff_t ns, ptrdiff_t k, const float* x, ptrdiff_t ss,
+                                ptrdiff_t st, float* dst, int width) {
+        (void) ns; (void) k; (void) x; (void) ss; (void) st; (void) dst; (void) width;
+    }
     static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
                                ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate,
-                               float* work) {
+                               const float* apre, const float* bpre, float* work) {
         ptrdiff_t i, j, p;
-        (void) work;
+        (void) apre; (void) bpre; (void) work;
         for (i = 0; i < m; i++)
             for (j = 0; j < n; j++) {
                 float s = accumulate ? c[i * ldc + j] : 0.0f;
@@ -242,29 +279,56 @@ cdef extern from *:
     }
     #endif
     """
+    int MR "FD_PMR"
+    int NR "FD_PNR"
     size_t packed_work "fd_packed_work"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
+    size_t packed_ahead_size "fd_packed_ahead_size"(Py_ssize_t ns, Py_ssize_t k,
+                                                    int width) noexcept nogil
+    void packed_ahead "fd_packed_ahead"(Py_ssize_t ns, Py_ssize_t k, const float* x,
+                                        Py_ssize_t ss, Py_ssize_t st, float* dst,
+                                        int width) noexcept nogil
     int sgemm_packed "fd_sgemm_packed"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                        const float* a, Py_ssize_t sam, Py_ssize_t sak,
                                        const float* b, Py_ssize_t sbk, Py_ssize_t sbn,
                                        float* c, Py_ssize_t ldc, bint accumulate,
+                                       const float* apre, const float* bpre,
                                        float* work) noexcept nogil
+
+
+cdef inline size_t shared_size(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """The floats of the operand that every block of a split product uses whole (op(B)
+    when C is split by rows, m >= n; op(A) by columns), packed ahead."""
+    return packed_ahead_size(n, k, NR) if m >= n else packed_ahead_size(m, k, MR)
+
+
+cdef inline void pack_shared(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
+                             Py_ssize_t k, const float* a, Py_ssize_t lda, const float* b,
+                             Py_ssize_t ldb, float* dst) noexcept nogil:
+    """Pack the operand the blocks share (shared_size floats at dst), once per product."""
+    if m >= n:
+        packed_ahead(n, k, b, ldb if trans_b else 1, 1 if trans_b else ldb, dst, NR)
+    else:
+        packed_ahead(m, k, a, 1 if trans_a else lda, lda if trans_a else 1, dst, MR)
 
 
 cdef inline void packed_gemm_block(int i, int blocks, bint trans_a, bint trans_b,
                                    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
                                    Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
-                                   Py_ssize_t ldc, bint accumulate, float* work) noexcept nogil:
+                                   Py_ssize_t ldc, bint accumulate, const float* shared,
+                                   float* work) noexcept nogil:
     """Block i of `blocks` (blas.block_rect) of row-major C (m, n) := op(A) @ op(B)
     (+ C's values as the sums' start if accumulate), in sgemm_packed.
 
     The stored arrays are row-major with row lengths lda, ldb, ldc; op(A)'s row r
     is A's row r (or column r if trans_a), op(B)'s column j is B's column j (or
-    row j if trans_b). `work`: the calling thread's packed_work(m, n, k) floats
-    (enough for any block of the product).
+    row j if trans_b). `shared`: the operand every block uses whole, packed
+    ahead by pack_shared (or NULL: each block packs it). `work`: the calling
+    thread's packed_work(m, n, k) floats (enough for any block of the product).
     """
     cdef Py_ssize_t r0, r1, c0, c1
     blas.block_rect(i, blocks, m, n, &r0, &r1, &c0, &c1)
     sgemm_packed(r1 - r0, c1 - c0, k, a + (r0 if trans_a else r0 * lda),
                  1 if trans_a else lda, lda if trans_a else 1,
                  b + (c0 * ldb if trans_b else c0), 1 if trans_b else ldb,
-                 ldb if trans_b else 1, c + r0 * ldc + c0, ldc, accumulate, work)
+                 ldb if trans_b else 1, c + r0 * ldc + c0, ldc, accumulate,
+                 shared if m < n else NULL, shared if m >= n else NULL, work)

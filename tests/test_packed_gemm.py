@@ -1,10 +1,11 @@
-"""The packed float32 product (fastdense/_packed_gemm.pxd, ``_kernels.matmul`` path 3).
+"""The packed float32 product (fastdense/_packed_gemm.pxd, ``_kernels.matmul`` paths 3 and 4).
 
 Its contract is sgemm_small's: every element of C is the float32 sum over k in
 order, from 0, one rounded multiply and one rounded add per term. So the NumPy
 loop of tests/test_small_gemm.py is an exact oracle for every transpose, every
 edge of the register tile and of the packed panels, and every split of C into
-blocks (the same product split across threads gives the same bits); the SIMD
+blocks (the same product split across threads gives the same bits), with the
+operand the blocks share packed by each block (path 3) or once (path 4); the SIMD
 builds, which change only the vector width and the tile, match it too
 (tests/test_simd.py hashes it in each build).
 """
@@ -17,14 +18,14 @@ from test_small_gemm import operands, ordered_product
 
 from fastdense import _kernels
 
-PACKED = 3  # _kernels.matmul's path
+PACKED, SHARED = 3, 4  # _kernels.matmul's paths
 
 
-def packed(a, b, trans_a, trans_b, repeat=1):
+def packed(a, b, trans_a, trans_b, repeat=1, path=PACKED):
     m = a.shape[1] if trans_a else a.shape[0]
     n = b.shape[0] if trans_b else b.shape[1]
     c = np.full((m, n), np.nan, np.float32)
-    assert not _kernels.matmul(a, b, c, trans_a, trans_b, PACKED, repeat)
+    assert not _kernels.matmul(a, b, c, trans_a, trans_b, path, repeat)
     return c
 
 
@@ -71,6 +72,18 @@ def test_tile_block_and_panel_edges(m, n, k, trans_a, trans_b):
     np.testing.assert_array_equal(packed(a, b, trans_a, trans_b), oracle(op_a, op_b))
 
 
+# split products (several blocks), C split by rows (op(B) shared) and by columns (op(A)
+# shared), with k panels and edges, the shared operand packed once
+@pytest.mark.parametrize("m,n,k", [(520, 300, 70), (100, 700, 530), (1100, 20, 100)])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_shared_operand_packed_once(m, n, k, trans_a, trans_b):
+    a, b, op_a, op_b = operands(np.random.default_rng(m + n), m, n, k, trans_a, trans_b, np.float32)
+    assert _kernels.product_blocks(m, n, k) > 1
+    c = packed(a, b, trans_a, trans_b, repeat=2, path=SHARED)
+    np.testing.assert_array_equal(c, oracle(op_a, op_b))
+
+
 @pytest.mark.parametrize("trans_a", [False, True])
 def test_equal_to_the_small_loop_and_blocks_do_not_matter(trans_a):
     """sgemm_small (path 1) gives the same bits; so does the product of a row block or a
@@ -98,7 +111,9 @@ def test_same_bits_for_one_and_two_threads():
         one = packed(a, b, False, True)
     with threadpoolctl.threadpool_limits(2, user_api="openmp"):
         two = packed(a, b, False, True)
+        shared = packed(a, b, False, True, path=SHARED)
     np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, shared)
 
 
 def test_special_values_and_empty_sums():
@@ -113,5 +128,5 @@ def test_doors():
     a = np.ones((4, 3))
     with pytest.raises(ValueError, match="packed product takes float32"):
         _kernels.matmul(a, a.T.copy(), np.empty((4, 4)), False, False, PACKED)
-    with pytest.raises(ValueError, match="path must be 0, 1, 2 or 3"):
-        _kernels.matmul(a, a.T.copy(), np.empty((4, 4)), False, False, 4)
+    with pytest.raises(ValueError, match="path must be 0, 1, 2, 3 or 4"):
+        _kernels.matmul(a, a.T.copy(), np.empty((4, 4)), False, False, 5)
