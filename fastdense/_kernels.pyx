@@ -300,12 +300,12 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
                 if threads <= 1:
                     for i in range(blocks):
                         packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,
-                                          b_ptr, ldb, &c[0, 0], ldc, False, shared, work)
+                                          b_ptr, ldb, &c[0, 0], ldc, shared, work)
                 else:
                     for i in prange(blocks, num_threads=threads, schedule='dynamic',
                                     chunksize=1):
                         packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,
-                                          b_ptr, ldb, &c[0, 0], ldc, False, shared,
+                                          b_ptr, ldb, &c[0, 0], ldc, shared,
                                           work + threadid() * per)
             elif path == 0:
                 small_or_blas_matmul(trans_a, trans_b, <int> m, <int> n, <int> k, a_ptr,

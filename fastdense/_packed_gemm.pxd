@@ -6,8 +6,8 @@
 # blocks is what limits an epoch (issue 23). This is the BLIS-style product
 # that could replace it while keeping `sgemm_small`'s contract, so that the
 # bits would be the same in every build and for any split of C into blocks:
-# every element of C is summed over k in order from 0 (or, with `accumulate`,
-# from C's value), one rounded multiply and one rounded add per term (no FMA:
+# every element of C is summed over k in order from 0, one rounded multiply
+# and one rounded add per term (no FMA:
 # the modules build with -ffp-contract=off). k-blocking keeps that sequence:
 # a later panel of k loads C's partial sums and goes on adding.
 #
@@ -26,17 +26,25 @@
 # in-register transposes. Without GCC/Clang vector extensions the product is a
 # plain loop in the same order (same bits, slow).
 #
-# Why the estimators do not use it (issue 23's go/no-go, 2026-12-08, Zen4 2 vCPUs
-# under KVM, single thread, the epoch's products in their blocks, OpenBLAS 0.3
-# SkylakeX kernel, C harness alternating the two per minibatch, medians):
-# M's products ran 1.10-1.13x OpenBLAS's speed and L's 1.07-1.10x while the
-# host was quiet, short of the 1.10x asked on both; and when the host's other
-# tenants loaded the machine (the same runs at other times) this mul + add
-# kernel lost more than OpenBLAS's FMA kernel did (M: 0.86x), since it issues
-# twice the floating-point instructions per flop. benchmarks/bench_gemm.py
-# measures it again; docs/performance.md has the tables. The fit's float32
-# path keeps OpenBLAS (so its bits are unchanged); float64 always goes to
-# BLAS (the precision in which the estimators reproduce scikit-learn).
+# Why the estimators do not use it (issue 23's go/no-go, asked: 1.10x OpenBLAS's
+# single-thread speed on the products that dominate M and L). Measured
+# 2026-12-08 on the Zen4 machine (2 vCPUs, KVM), benchmarks/bench_gemm.py, the
+# AVX-512 build against OpenBLAS 0.3.30's SkylakeX sgemm, the epoch's products
+# in their blocks, the paths alternating, a minibatch's five products in turn:
+# - each block packing both its operands (what a drop-in for blas.gemm_block
+#   does): M 1.10-1.11x, L 1.02-1.03x on one thread; 1.08-1.13x and 1.02x on two.
+#   L's large products gain 2-9% only: their blocks (128 columns of C) each pack
+#   all of op(A) again, ~10% of a block's time (up to ~25% for a row block's op(B)).
+# - the operand every block uses whole packed once per product (path 4): M
+#   1.17x, L 1.10x on one thread. Packed on the calling thread alone it loses on
+#   two (1.01-1.12x); the epoch loop would have to pack it in a phase of its
+#   own, shared by the team, before the blocks (a change to _train.pyx's phases).
+# A kernel without FMA issues twice the floating-point instructions per flop,
+# so it also loses more than OpenBLAS when the host's other tenants slow the
+# vCPUs (one such run: M 0.71-0.81x). docs/performance.md has the tables. So
+# the fit's float32 path keeps OpenBLAS, and its bits are unchanged; float64
+# always goes to BLAS (the precision in which the estimators reproduce
+# scikit-learn).
 
 cimport fastdense._blas as blas
 
@@ -174,15 +182,15 @@ cdef extern from *:
     }
 
     /* C (m, n; row stride ldc) := op(A) @ op(B), op(A)'s (i, p) at a[i * sam + p * sak],
-       op(B)'s (p, j) at b[p * sbk + j * sbn]; with `accumulate` the sums start from C.
+       op(B)'s (p, j) at b[p * sbk + j * sbn].
        `apre`/`bpre`: op(A)/op(B) packed ahead by fd_packed_ahead (or NULL: packed here).
        `work` holds fd_packed_work(m, n, k) floats (NULL: allocated and freed here; a
        buffer per call costs page faults when threads trim their heaps). Returns 0, or
        -1 when work is NULL and the allocation fails (C untouched). */
     static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
-                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate,
-                               const float* apre, const float* bpre, float* work) {
+                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, const float* apre,
+                               const float* bpre, float* work) {
         ptrdiff_t mpad = (m + FD_PMR - 1) / FD_PMR * FD_PMR;
         ptrdiff_t npad = (n + FD_PNR - 1) / FD_PNR * FD_PNR;
         const float *apan, *bpan;
@@ -194,8 +202,7 @@ cdef extern from *:
         if (m <= 0 || n <= 0)
             return 0;
         if (k <= 0) {  /* an empty sum */
-            if (!accumulate)
-                for (i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t) n * sizeof(float));
+            for (i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t) n * sizeof(float));
             return 0;
         }
         if (work == NULL && (buf = (float*) malloc(fd_packed_work(m, n, k) * sizeof(float))) == NULL)
@@ -207,7 +214,7 @@ cdef extern from *:
             ptrdiff_t nc = n - j0 < FD_PNC ? n - j0 : FD_PNC;
             for (p0 = 0; p0 < k; p0 += FD_PKC) {
                 ptrdiff_t kc = k - p0 < FD_PKC ? k - p0 : FD_PKC;
-                int load = accumulate || p0 > 0;
+                int load = p0 > 0;  /* a later k panel goes on from C's partial sums */
                 bpan = bpre ? bpre + p0 * npad + j0 * kc : bp;
                 if (!bpre)
                     for (j = 0; j < nc; j += FD_PNR)
@@ -265,13 +272,13 @@ cdef extern from *:
     }
     static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
-                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, int accumulate,
-                               const float* apre, const float* bpre, float* work) {
+                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, const float* apre,
+                               const float* bpre, float* work) {
         ptrdiff_t i, j, p;
         (void) apre; (void) bpre; (void) work;
         for (i = 0; i < m; i++)
             for (j = 0; j < n; j++) {
-                float s = accumulate ? c[i * ldc + j] : 0.0f;
+                float s = 0.0f;
                 for (p = 0; p < k; p++) s += a[i * sam + p * sak] * b[p * sbk + j * sbn];
                 c[i * ldc + j] = s;
             }
@@ -290,9 +297,8 @@ cdef extern from *:
     int sgemm_packed "fd_sgemm_packed"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                        const float* a, Py_ssize_t sam, Py_ssize_t sak,
                                        const float* b, Py_ssize_t sbk, Py_ssize_t sbn,
-                                       float* c, Py_ssize_t ldc, bint accumulate,
-                                       const float* apre, const float* bpre,
-                                       float* work) noexcept nogil
+                                       float* c, Py_ssize_t ldc, const float* apre,
+                                       const float* bpre, float* work) noexcept nogil
 
 
 cdef inline size_t shared_size(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
@@ -314,10 +320,10 @@ cdef inline void pack_shared(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_
 cdef inline void packed_gemm_block(int i, int blocks, bint trans_a, bint trans_b,
                                    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
                                    Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
-                                   Py_ssize_t ldc, bint accumulate, const float* shared,
+                                   Py_ssize_t ldc, const float* shared,
                                    float* work) noexcept nogil:
-    """Block i of `blocks` (blas.block_rect) of row-major C (m, n) := op(A) @ op(B)
-    (+ C's values as the sums' start if accumulate), in sgemm_packed.
+    """Block i of `blocks` (blas.block_rect) of row-major C (m, n) := op(A) @ op(B),
+    in sgemm_packed.
 
     The stored arrays are row-major with row lengths lda, ldb, ldc; op(A)'s row r
     is A's row r (or column r if trans_a), op(B)'s column j is B's column j (or
@@ -330,5 +336,5 @@ cdef inline void packed_gemm_block(int i, int blocks, bint trans_a, bint trans_b
     sgemm_packed(r1 - r0, c1 - c0, k, a + (r0 if trans_a else r0 * lda),
                  1 if trans_a else lda, lda if trans_a else 1,
                  b + (c0 * ldb if trans_b else c0), 1 if trans_b else ldb,
-                 ldb if trans_b else 1, c + r0 * ldc + c0, ldc, accumulate,
-                 shared if m < n else NULL, shared if m >= n else NULL, work)
+                 ldb if trans_b else 1, c + r0 * ldc + c0, ldc, shared if m < n else NULL,
+                 shared if m >= n else NULL, work)
