@@ -32,13 +32,15 @@
 # AVX-512 build against OpenBLAS 0.3.30's SkylakeX sgemm, the epoch's products
 # in their blocks, the paths alternating, a minibatch's five products in turn:
 # - each block packing both its operands (what a drop-in for blas.gemm_block
-#   does): M 1.10-1.11x, L 1.02-1.03x on one thread; 1.08-1.13x and 1.02x on two.
-#   L's large products gain 2-9% only: their blocks (128 columns of C) each pack
-#   all of op(A) again, ~10% of a block's time (up to ~25% for a row block's op(B)).
+#   does): M 1.10-1.11x, L 1.02-1.04x on one thread; 1.08-1.13x and 1.02-1.06x
+#   on two. L's large products gain 2-9% only: their blocks (128 columns of C)
+#   each pack all of op(A) again, ~10% of a block's time (up to ~25% for a row
+#   block's op(B)).
 # - the operand every block uses whole packed once per product (path 4): M
-#   1.17x, L 1.10x on one thread. Packed on the calling thread alone it loses on
-#   two (1.01-1.12x); the epoch loop would have to pack it in a phase of its
-#   own, shared by the team, before the blocks (a change to _train.pyx's phases).
+#   1.15-1.17x, L 1.10-1.11x on one thread. Packed on the calling thread alone
+#   it gains less on two (1.01-1.12x); the epoch loop would have to pack it in a
+#   phase of its own, shared by the team, before the blocks (a change to
+#   _train.pyx's phases).
 # A kernel without FMA issues twice the floating-point instructions per flop,
 # so it also loses more than OpenBLAS when the host's other tenants slow the
 # vCPUs (one such run: M 0.71-0.81x). docs/performance.md has the tables. So
