@@ -63,6 +63,9 @@ def measure(config, rounds, quick):
     target = 2e-4 if quick else 3e-3  # seconds per timed call of a product
     repeats = [max(1, int(target * 80e9 / flops(a, c, ta))) for _, a, _, c, ta, _ in prods]
     times = {(i, path): [] for i in range(len(prods) + 1) for path in PATHS}
+    for _, a, b, c, ta, tb in prods:  # warm up: first calls, page faults, caches
+        for path in PATHS:
+            _kernels.matmul(a, b, c, ta, tb, path)
     for _ in range(rounds):
         for i, (_, a, b, c, ta, tb) in enumerate(prods):
             for path in PATHS:
