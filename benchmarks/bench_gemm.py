@@ -8,8 +8,8 @@ the epoch runs it: split into ``_parallel.product_blocks`` blocks, each block
 one call (``_kernels.matmul`` path 2: one single-threaded OpenBLAS sgemm per
 block; path 3: one packed product per block, packing both of its operands;
 path 4: the same with the operand every block uses whole, op(B) when C is
-split by rows and op(A) by columns, packed once per product, on the calling
-thread, before the blocks), the blocks shared by
+split by rows and op(A) by columns, packed once per product by the threads,
+before the blocks), the blocks shared by
 ``--threads`` threads (default 1: every block in turn on one thread). The
 last row of a config is its five products in turn, as one minibatch makes
 them. The two paths alternate product by product, round after round, so a

@@ -248,8 +248,8 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     rows or one column), 2 forces BLAS, 3 the packed prototype
     (``_packed_gemm.pxd``, float32; not used by the estimators) over the same
     blocks as BLAS, each block packing both operands, 4 the same with the
-    operand that every block uses whole packed once per product (both return
-    False). ``repeat`` runs the product that many times in one nogil loop (for
+    operand that every block uses whole packed once per product, by the team
+    (both return False). ``repeat`` runs the product that many times in one nogil loop (for
     timing products of a microsecond).
     """
     cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
@@ -295,8 +295,13 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     with nogil:
         for r in range(repeat):
             if floating is float and path >= 3:  # blas.gemm's blocks, on its team
-                if shared != NULL:
-                    pack_shared(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, shared)
+                if shared != NULL and threads <= 1:
+                    pack_shared(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, shared, 0, 1)
+                elif shared != NULL:  # the team packs it, then shares the blocks
+                    for i in prange(threads, num_threads=threads, schedule='static',
+                                    chunksize=1):
+                        pack_shared(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, shared,
+                                    i, threads)
                 if threads <= 1:
                     for i in range(blocks):
                         packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,

@@ -32,15 +32,15 @@
 # AVX-512 build against OpenBLAS 0.3.30's SkylakeX sgemm, the epoch's products
 # in their blocks, the paths alternating, a minibatch's five products in turn:
 # - each block packing both its operands (what a drop-in for blas.gemm_block
-#   does): M 1.10-1.11x, L 1.02-1.04x on one thread; 1.08-1.13x and 1.02-1.06x
+#   does): M 1.07-1.11x, L 1.02-1.04x on one thread; 1.08-1.13x and 1.02-1.06x
 #   on two. L's large products gain 2-9% only: their blocks (128 columns of C)
 #   each pack all of op(A) again, ~10% of a block's time (up to ~25% for a row
 #   block's op(B)).
-# - the operand every block uses whole packed once per product (path 4): M
-#   1.15-1.17x, L 1.10-1.11x on one thread. Packed on the calling thread alone
-#   it gains less on two (1.01-1.12x); the epoch loop would have to pack it in a
-#   phase of its own, shared by the team, before the blocks (a change to
-#   _train.pyx's phases).
+# - the operand every block uses whole packed once per product, its
+#   micro-panels split among the threads (path 4): M 1.15-1.17x, L 1.10-1.11x on
+#   one thread, 1.15x and 1.08x on two. The epoch loop would have to pack it in
+#   a phase of its own before each split product's blocks (a change to
+#   _train.pyx's phases, left for a follow-up).
 # A kernel without FMA issues twice the floating-point instructions per flop,
 # so it also loses more than OpenBLAS when the host's other tenants slow the
 # vCPUs (one such run: M 0.71-0.81x). docs/performance.md has the tables. So
@@ -173,11 +173,14 @@ cdef extern from *:
         return (size_t) ((ns + width - 1) / width * width) * (size_t) k;
     }
     static void fd_packed_ahead(ptrdiff_t ns, ptrdiff_t k, const float* x, ptrdiff_t ss,
-                                ptrdiff_t st, float* dst, int width) {
+                                ptrdiff_t st, float* dst, int width, int part, int parts) {
+        /* part `part` of `parts`: the micro-panels s0 .. s1 - 1 of every k panel */
         ptrdiff_t pad = (ns + width - 1) / width * width, p0, s;
+        ptrdiff_t s0 = pad / width * part / parts * width;
+        ptrdiff_t s1 = pad / width * (part + 1) / parts * width;
         for (p0 = 0; p0 < k; p0 += FD_PKC) {
             ptrdiff_t kc = k - p0 < FD_PKC ? k - p0 : FD_PKC;
-            for (s = 0; s < ns; s += width)
+            for (s = s0; s < s1; s += width)
                 fd_ppack(ns - s < width ? ns - s : width, kc, x + s * ss + p0 * st, ss, st,
                          dst + p0 * pad + s * kc, width);
         }
@@ -269,8 +272,9 @@ cdef extern from *:
         return 1;
     }
     static void fd_packed_ahead(ptrdiff_t ns, ptrdiff_t k, const float* x, ptrdiff_t ss,
-                                ptrdiff_t st, float* dst, int width) {
+                                ptrdiff_t st, float* dst, int width, int part, int parts) {
         (void) ns; (void) k; (void) x; (void) ss; (void) st; (void) dst; (void) width;
+        (void) part; (void) parts;
     }
     static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
@@ -295,7 +299,7 @@ cdef extern from *:
                                                     int width) noexcept nogil
     void packed_ahead "fd_packed_ahead"(Py_ssize_t ns, Py_ssize_t k, const float* x,
                                         Py_ssize_t ss, Py_ssize_t st, float* dst,
-                                        int width) noexcept nogil
+                                        int width, int part, int parts) noexcept nogil
     int sgemm_packed "fd_sgemm_packed"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                        const float* a, Py_ssize_t sam, Py_ssize_t sak,
                                        const float* b, Py_ssize_t sbk, Py_ssize_t sbn,
@@ -311,12 +315,15 @@ cdef inline size_t shared_size(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcep
 
 cdef inline void pack_shared(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
                              Py_ssize_t k, const float* a, Py_ssize_t lda, const float* b,
-                             Py_ssize_t ldb, float* dst) noexcept nogil:
-    """Pack the operand the blocks share (shared_size floats at dst), once per product."""
+                             Py_ssize_t ldb, float* dst, int part, int parts) noexcept nogil:
+    """Pack part `part` of `parts` (its micro-panels) of the operand the blocks share
+    (shared_size floats at dst): once per product, the parts shared by a team."""
     if m >= n:
-        packed_ahead(n, k, b, ldb if trans_b else 1, 1 if trans_b else ldb, dst, NR)
+        packed_ahead(n, k, b, ldb if trans_b else 1, 1 if trans_b else ldb, dst, NR, part,
+                     parts)
     else:
-        packed_ahead(m, k, a, 1 if trans_a else lda, lda if trans_a else 1, dst, MR)
+        packed_ahead(m, k, a, 1 if trans_a else lda, lda if trans_a else 1, dst, MR, part,
+                     parts)
 
 
 cdef inline void packed_gemm_block(int i, int blocks, bint trans_a, bint trans_b,
