@@ -23,6 +23,7 @@ scipy's BLAS held at one thread (fastdense/_threadpool.py).
 """
 
 from cython cimport floating
+from cython.parallel cimport prange, threadid
 
 cimport numpy as cnp
 
@@ -33,6 +34,7 @@ cimport fastdense._losses as losses
 cimport fastdense._parallel as par
 cimport fastdense._updates as upd
 from fastdense._small_gemm cimport goes_small, small_matmul, matmul as small_or_blas_matmul
+from fastdense._packed_gemm cimport pack_shared, packed_gemm_block, packed_work, shared_size
 from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
@@ -243,8 +245,12 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     For tests and benchmarks. op(x) is x.T where its flag is set. ``path`` 0
     lets the product choose (returns True when it ran in the small-product
     loop, False for BLAS); 1 forces the loop (float32, op(b) with contiguous
-    rows or one column), 2 forces BLAS. ``repeat`` runs the product that many
-    times in one nogil loop (for timing products of a microsecond).
+    rows or one column), 2 forces BLAS, 3 the packed prototype
+    (``_packed_gemm.pxd``, float32; not used by the estimators) over the same
+    blocks as BLAS, each block packing both operands, 4 the same with the
+    operand that every block uses whole packed once per product, by the team
+    (both return False). ``repeat`` runs the product that many times in one nogil loop (for
+    timing products of a microsecond).
     """
     cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
@@ -256,15 +262,17 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
                          f"{c.shape[0]}x{c.shape[1]}")
     if max(m, n, k) > INT_MAX:
         raise ValueError("matmul: a dimension exceeds BLAS's 32-bit range")
-    if path not in (0, 1, 2) or repeat < 1:
-        raise ValueError("matmul: path must be 0, 1 or 2 and repeat at least 1")
+    if path not in (0, 1, 2, 3, 4) or repeat < 1:
+        raise ValueError("matmul: path must be 0, 1, 2, 3 or 4 and repeat at least 1")
     cdef bint small = floating is float and goes_small(trans_a, trans_b, m, n, k)
     if path == 1:
         if not (floating is float and (not trans_b or n == 1)):
             raise ValueError("the small-product loop takes float32 with op(b) rows "
                              "contiguous (or one column)")
         small = True
-    elif path == 2:
+    elif path >= 3 and floating is not float:
+        raise ValueError("the packed product takes float32")
+    elif path >= 2:
         small = False
     if m == 0 or n == 0:
         return small
@@ -272,9 +280,39 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     cdef const floating* b_ptr = &b[0, 0] if b.shape[0] * b.shape[1] > 0 else NULL
     cdef int lda = <int> a.shape[1], ldb = <int> b.shape[1], ldc = <int> n
     cdef int team = par.enter(m * n * k, _threadpool)
+    cdef int blocks = par.product_blocks(m, n, k), i, threads = par.team_for(blocks)
+    cdef size_t per = packed_work(m, n, k) if path >= 3 else 0
+    cdef size_t ahead = shared_size(m, n, k) if path == 4 and blocks > 1 else 0
+    cdef float* work = NULL
+    cdef float* shared = NULL
+    if per:  # a workspace per thread (and the shared panel), for every block and repeat
+        work = <float*> malloc((threads * per + ahead) * sizeof(float))
+        if work == NULL:
+            par.leave(team, _threadpool)
+            raise MemoryError("matmul: no memory for the packed product's workspace")
+        if ahead:
+            shared = work + threads * per
     with nogil:
         for r in range(repeat):
-            if path == 0:
+            if floating is float and path >= 3:  # blas.gemm's blocks, on its team
+                if shared != NULL and threads <= 1:
+                    pack_shared(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, shared, 0, 1)
+                elif shared != NULL:  # the team packs it, then shares the blocks
+                    for i in prange(threads, num_threads=threads, schedule='static',
+                                    chunksize=1):
+                        pack_shared(trans_a, trans_b, m, n, k, a_ptr, lda, b_ptr, ldb, shared,
+                                    i, threads)
+                if threads <= 1:
+                    for i in range(blocks):
+                        packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,
+                                          b_ptr, ldb, &c[0, 0], ldc, shared, work)
+                else:
+                    for i in prange(blocks, num_threads=threads, schedule='dynamic',
+                                    chunksize=1):
+                        packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a_ptr, lda,
+                                          b_ptr, ldb, &c[0, 0], ldc, shared,
+                                          work + threadid() * per)
+            elif path == 0:
                 small_or_blas_matmul(trans_a, trans_b, <int> m, <int> n, <int> k, a_ptr,
                                      lda, b_ptr, ldb, &c[0, 0], ldc)
             elif floating is float and path == 1:
@@ -283,6 +321,7 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
                 blas.gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> 1, a_ptr,
                           lda, b_ptr, ldb, <floating> 0, &c[0, 0], ldc)
     par.leave(team, _threadpool)
+    free(work)
     return small
 
 

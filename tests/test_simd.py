@@ -53,6 +53,14 @@ CHILD = textwrap.dedent(
             opt.step()
         for p in model.parameters():
             h.update(np.asarray(p.data).tobytes())
+    # the packed product's prototype (not used by the estimators): its tiles differ by build
+    from fastdense import _kernels
+    for m, n, k, ta, tb in [(150, 37, 530, False, True), (29, 515, 13, True, False)]:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+        c = np.empty((m, n), np.float32)
+        _kernels.matmul(a, b, c, ta, tb, 3)
+        h.update(c.tobytes())
     print(fd.SIMD, h.hexdigest())
     """
 )

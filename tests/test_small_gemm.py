@@ -125,4 +125,4 @@ def test_forced_paths_above_the_limit(trans_a):
             a.astype(np.float64), b.astype(np.float64), c.astype(np.float64), trans_a, False, 1
         )
     with pytest.raises(ValueError, match="path must be"):
-        _kernels.matmul(a, b, c, trans_a, False, 3)
+        _kernels.matmul(a, b, c, trans_a, False, 5)
