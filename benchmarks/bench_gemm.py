@@ -16,7 +16,7 @@ them. The two paths alternate product by product, round after round, so a
 change of the machine's speed (other tenants of the host) falls on both;
 medians of the rounds. Run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``
 (OpenBLAS's kernels for this CPU). The packed product's element sums are
-sgemm_small's (the same bits in every build); the estimators keep OpenBLAS.
+sgemm_small's (the same bits in every build); the sgd/adam epoch runs path 4.
 """
 
 import time

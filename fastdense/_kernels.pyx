@@ -245,11 +245,11 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     For tests and benchmarks. op(x) is x.T where its flag is set. ``path`` 0
     lets the product choose (returns True when it ran in the small-product
     loop, False for BLAS); 1 forces the loop (float32, op(b) with contiguous
-    rows or one column), 2 forces BLAS, 3 the packed prototype
-    (``_packed_gemm.pxd``, float32; not used by the estimators) over the same
-    blocks as BLAS, each block packing both operands, 4 the same with the
-    operand that every block uses whole packed once per product, by the team
-    (both return False). ``repeat`` runs the product that many times in one nogil loop (for
+    rows or one column), 2 forces BLAS, 3 the packed product
+    (``_packed_gemm.pxd``, float32) over the same blocks as BLAS, each block
+    packing both operands, 4 the same with the operand that every block uses
+    whole packed once per product, by the team, as the sgd/adam epoch runs
+    its split products (both return False). ``repeat`` runs the product that many times in one nogil loop (for
     timing products of a microsecond).
     """
     cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]

@@ -1,4 +1,4 @@
-# A packed float32 matrix product with sgemm_small's arithmetic (a measured prototype).
+# A packed float32 matrix product with sgemm_small's arithmetic (the sgd/adam epoch's split products).
 #
 # Why it exists. Above SMALL_GEMM_MACS the estimators' float32 products go to
 # OpenBLAS, one single-threaded sgemm per block of a split product
@@ -26,7 +26,7 @@
 # in-register transposes. Without GCC/Clang vector extensions the product is a
 # plain loop in the same order (same bits, slow).
 #
-# Why the estimators do not use it (issue 23's go/no-go, asked: 1.10x OpenBLAS's
+# Where it runs, and why there (issue 23's go/no-go asked for 1.10x OpenBLAS's
 # single-thread speed on the products that dominate M and L). Measured
 # 2026-12-08 on the Zen4 machine (2 vCPUs, KVM), benchmarks/bench_gemm.py, the
 # AVX-512 build against OpenBLAS 0.3.30's SkylakeX sgemm, the epoch's products
@@ -38,15 +38,18 @@
 #   block's op(B)).
 # - the operand every block uses whole packed once per product, its
 #   micro-panels split among the threads (path 4): M 1.15-1.17x, L 1.10-1.11x on
-#   one thread, 1.15x and 1.08x on two. The epoch loop would have to pack it in
-#   a phase of its own before each split product's blocks (a change to
-#   _train.pyx's phases, left for a follow-up).
-# A kernel without FMA issues twice the floating-point instructions per flop,
-# so it also loses more than OpenBLAS when the host's other tenants slow the
-# vCPUs (one such run: M 0.71-0.81x). docs/performance.md has the tables. So
-# the fit's float32 path keeps OpenBLAS, and its bits are unchanged; float64
+#   one thread, 1.15x and 1.08x on two.
+# So the sgd/adam epoch loop (_train.stochastic_epoch) runs its float32
+# products of two blocks or more the second way: before a product's blocks the
+# team packs the shared operand (pack_shared), meets at a barrier, then shares
+# the blocks (_train.pyx: pack_shared, product_block). The products of one
+# block (small data: S and T) stay with OpenBLAS and sgemm_small, which are
+# faster there; so do lbfgs (loss_grad), prediction and the nn path. float64
 # always goes to BLAS (the precision in which the estimators reproduce
-# scikit-learn).
+# scikit-learn). A kernel without FMA issues twice the floating-point
+# instructions per flop, so it loses more than OpenBLAS when the host's other
+# tenants slow the vCPUs (one such run: M 0.71-0.81x). docs/performance.md has
+# the tables.
 
 cimport fastdense._blas as blas
 

@@ -48,6 +48,7 @@ cimport fastdense._batchnorm as bn
 cimport fastdense._blas as blas
 cimport fastdense._dropout as drp
 cimport fastdense._losses as losses
+cimport fastdense._packed_gemm as packed
 cimport fastdense._parallel as par
 cimport fastdense._shuffle as shf
 cimport fastdense._updates as upd
@@ -292,9 +293,82 @@ cdef enum:
     SHARE_ALIGN = 16
 
 
+ctypedef struct Packing:
+    # The buffers of the packed float32 product (fastdense/_packed_gemm.pxd), which
+    # an epoch's float32 products of two blocks or more run in: `shared`, the
+    # operand that every block of a product uses whole, packed once per product
+    # by the team; `work`, `per` floats for each thread of the team.
+    float* shared
+    float* work
+    Py_ssize_t per
+
+
+cdef inline bint packs(const Packing* pkg, int blocks) noexcept nogil:
+    return pkg != NULL and blocks > 1
+
+
+cdef inline void pack_shared(par.Team t, const Packing* pkg, int blocks, bint trans_a,
+                             bint trans_b, int m, int n, int k, const floating* a, int lda,
+                             const floating* b, int ldb) noexcept nogil:
+    """Before the blocks of a product that runs packed: the team packs the operand
+    every block uses whole, each thread its part, and meets at a barrier."""
+    if floating is float:
+        if packs(pkg, blocks):
+            packed.pack_shared(trans_a, trans_b, m, n, k, a, lda, b, ldb, pkg.shared, t.id,
+                               t.size)
+            par.sync(t)
+
+
+cdef inline void product_block(par.Team t, const Packing* pkg, int i, int blocks,
+                               bint trans_a, bint trans_b, int m, int n, int k,
+                               const floating* a, int lda, const floating* b, int ldb,
+                               floating* c, int ldc) noexcept nogil:
+    """Block i of a product: packed (after pack_shared) with a Packing, else
+    matmul_block's BLAS call. Either way a function of the sizes only, so the
+    same bits for any team (the packed product's elements are sgemm_small's sums)."""
+    if floating is float:
+        if packs(pkg, blocks):
+            packed.packed_gemm_block(i, blocks, trans_a, trans_b, m, n, k, a, lda, b, ldb,
+                                     c, ldc, pkg.shared, pkg.work + t.id * pkg.per)
+            return
+    matmul_block(i, blocks, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)
+
+
+cdef void packing_sizes(Net net, Py_ssize_t rows, Py_ssize_t* per,
+                        Py_ssize_t* ahead) noexcept nogil:
+    """The floats a Packing needs for an epoch of `rows`-row minibatches: per
+    thread (per) and for the shared operand (ahead); 0 if no product splits. A
+    shorter minibatch's products are no larger in any dimension."""
+    cdef Py_ssize_t l, i, m, n, k, a_rows, b_cols
+    cdef int blocks
+    cdef bint ta, tb
+    per[0] = 0
+    ahead[0] = 0
+    for l in range(net.n_layers):
+        for i in range(3):  # forward; dA (not for the first layer); dW
+            if i == 1 and l == 0:
+                continue
+            if i == 0:
+                m, n, k = rows, net.units[l + 1], net.units[l]
+            elif i == 1:
+                m, n, k = rows, net.units[l], net.units[l + 1]
+            else:
+                m, n, k = net.units[l], net.units[l + 1], rows
+            ta, tb = i == 2, i == 1
+            blocks = matmul_blocks(ta, tb, <int> m, <int> n, <int> k, <float*> NULL)
+            if blocks <= 1:
+                continue
+            per[0] = max(per[0], <Py_ssize_t> packed.packed_work(m, n, k))
+            # either operand may be the shared one (which depends on m >= n)
+            a_rows = <Py_ssize_t> packed.packed_ahead_size(m, k, packed.MR)
+            b_cols = <Py_ssize_t> packed.packed_ahead_size(n, k, packed.NR)
+            ahead[0] = max(ahead[0], a_rows, b_cols)
+
+
 cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
                   const floating* xs_data, const Py_ssize_t* rows, Py_ssize_t row0,
-                  const floating* params, floating** acts, const Extras* ex) noexcept nogil:
+                  const floating* params, floating** acts, const Extras* ex,
+                  const Packing* pkg) noexcept nogil:
     """acts[l] (m, units[l+1]) := layer l+1 output; the last one is the logit Z[L].
 
     Run by every thread of the team t (par.Team; par.solo() outside a region),
@@ -342,14 +416,16 @@ cdef void forward(par.Team t, Net net, Py_ssize_t m, const floating* x0, Csr xs,
                                              a_prev)
         fused = (blocks > 1 and l < net.n_layers - 1 and net.bn_off == NULL
                  and not (ex != NULL and net.keep_z))
+        pack_shared(t, pkg, blocks, False, False, <int> m, <int> n_out, <int> n_in, a_prev,
+                    <int> n_in, w, <int> n_out)
         par.block_share(t, turn, blocks, &i0, &i1)
         turn += blocks
         for i in range(i0, i1):
             if csr:
                 csr_rows_times_dense(m, rows, row0, xs, xs_data, w, n_out, z)
                 continue
-            matmul_block(i, blocks, False, False, <int> m, <int> n_out, <int> n_in, a_prev,
-                         <int> n_in, w, <int> n_out, z, <int> n_out)
+            product_block(t, pkg, i, blocks, False, False, <int> m, <int> n_out, <int> n_in,
+                          a_prev, <int> n_in, w, <int> n_out, z, <int> n_out)
             if fused:
                 blas.block_rect(i, blocks, m, n_out, &r0, &r1, &c0, &c1)
                 k = r0 * n_out + c0
@@ -495,7 +571,8 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
                             floating* params, floating* grads,
                             floating** acts, floating* d_a, floating* d_b,
                             double alpha, const Update* update, floating* state1,
-                            floating* state2, const Extras* ex) noexcept nogil:
+                            floating* state2, const Extras* ex,
+                            const Packing* pkg) noexcept nogil:
     """scikit-learn's _backprop on m rows: returns the batch loss, fills grads.
 
     Run by every thread of the team t (par.Team; par.solo() outside a region),
@@ -533,7 +610,7 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
     cdef bint csr, fused
     cdef int blocks, b, b0, b1
 
-    forward(t, net, m, x0, xs, xs_data, rows, row0, params, acts, ex)
+    forward(t, net, m, x0, xs, xs_data, rows, row0, params, acts, ex, pkg)
     par.sync(t)
 
     sw_sum = <double> losses.pairwise_sum(sw, m) if sw != NULL else <double> m
@@ -582,10 +659,12 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
             else:
                 blocks = matmul_blocks(False, True, <int> m, <int> n_in, <int> n_out, dz)
                 fused = blocks > 1 and net.bn_off == NULL
+                pack_shared(t, pkg, blocks, False, True, <int> m, <int> n_in, <int> n_out, dz,
+                            <int> n_out, w, <int> n_out)
                 par.block_share(t, 0, blocks, &b0, &b1)
                 for b in range(b0, b1):
-                    matmul_block(b, blocks, False, True, <int> m, <int> n_in, <int> n_out, dz,
-                                 <int> n_out, w, <int> n_out, tmp, <int> n_in)
+                    product_block(t, pkg, b, blocks, False, True, <int> m, <int> n_in,
+                                  <int> n_out, dz, <int> n_out, w, <int> n_out, tmp, <int> n_in)
                     if fused:
                         blas.block_rect(b, blocks, m, n_in, &r0, &r1, &c0, &c1)
                         delta_rect(net, n_in, r0, r1, c0, c1, tmp, saved, mask, erfs)
@@ -594,15 +673,18 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
         # gradient finished: (dW + alpha W) / S); b[l]'s; db[l-1] from dZ[l-1]
         csr = l == 0 and xs.present
         blocks = 1 if csr else matmul_blocks(True, False, <int> n_in, <int> n_out, <int> m, dz)
+        a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
+        if not csr:
+            pack_shared(t, pkg, blocks, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
+                        <int> n_in, dz, <int> n_out)
         par.block_share(t, 0, blocks, &b0, &b1)
         for b in range(b0, b1):
             if csr:
                 csr_rows_t_times_dense(m, rows, row0, xs, xs_data, dz, n_in, n_out, dw)
                 r0, r1, c0, c1 = 0, n_in, 0, n_out
             else:
-                a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
-                matmul_block(b, blocks, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
-                             <int> n_in, dz, <int> n_out, dw, <int> n_out)
+                product_block(t, pkg, b, blocks, True, False, <int> n_in, <int> n_out, <int> m,
+                              a_prev, <int> n_in, dz, <int> n_out, dw, <int> n_out)
                 blas.block_rect(b, blocks, n_in, n_out, &r0, &r1, &c0, &c1)
             if c0 == 0 and c1 == n_out:  # whole rows of W: one span
                 step_span(update, net.coef_off[l] + r0 * n_out, (r1 - r0) * n_out, True,
@@ -682,6 +764,7 @@ ctypedef struct Batch:
     void* state1
     void* state2
     const Extras* ex
+    const Packing* packing       # float32 split products packed (stochastic_epoch), or NULL
     double loss                  # out: the batch loss (written by thread 0)
 
 
@@ -721,7 +804,7 @@ cdef void run_batch(par.Team t, Batch* bt, floating* params) noexcept nogil:
                            bt.row0, ybp, swp, params, <floating*> bt.grads,
                            <floating**> bt.acts, <floating*> bt.d_a, <floating*> bt.d_b,
                            bt.alpha, bt.update, <floating*> bt.state1,
-                           <floating*> bt.state2, bt.ex)
+                           <floating*> bt.state2, bt.ex, bt.packing)
     if t.id == 0:
         bt.loss = loss
 
@@ -753,9 +836,10 @@ cdef void forward_on_team(Net net, Py_ssize_t m, const floating* x0, Csr xs,
         barrier.count = 0
         barrier.sense = 0
         with parallel(num_threads=size):
-            forward(par.team_here(bar), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
+            forward(par.team_here(bar), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL,
+                    NULL)
     else:
-        forward(par.solo(), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL)
+        forward(par.solo(), net, m, x0, xs, xs_data, NULL, row0, params, acts, NULL, NULL)
 
 
 cdef void layer_pointers(Net net, floating* acts_buf, Py_ssize_t m,
@@ -1047,6 +1131,7 @@ cdef class EpochPlan:
     cdef readonly bint shuffle
     cdef readonly object dtype
     cdef object arrays  # everything the pointers below point into
+    cdef object packing_buf  # the Packing's floats (stochastic_epoch), grown as needed
     cdef bint is_float
     cdef Csr xs
     cdef void* X
@@ -1179,6 +1264,7 @@ cdef void batch_of_plan(Batch* batch, EpochPlan plan, Net net) noexcept:
     batch.sw = plan.sw
     batch.d_a, batch.d_b = plan.d_a, plan.d_b
     batch.alpha = plan.alpha
+    batch.packing = NULL
 
 
 def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
@@ -1230,6 +1316,19 @@ def stochastic_epoch(EpochPlan plan not None, OptimizerSpec opt not None,
     batch.update = &update
     batch.state1, batch.state2 = opt.s1, opt.s2
     batch.ex = &plan.extras
+    cdef Packing packing
+    cdef Py_ssize_t per, ahead, threads
+    if floating is float:
+        # the packed product's buffers, for the most threads this call's regions may have
+        packing_sizes(net, min(batch_size, n), &per, &ahead)
+        if per > 0:
+            threads = max(par.get_team(), par.available_threads())
+            if plan.packing_buf is None or plan.packing_buf.shape[0] < threads * per + ahead:
+                plan.packing_buf = np.empty(threads * per + ahead, dtype=np.float32)
+            packing.work = <float*> data_of(plan.packing_buf)
+            packing.shared = packing.work + threads * per
+            packing.per = per
+            batch.packing = &packing
     cdef int team = par.enter(largest_product(net, min(batch_size, n)), _threadpool)
     cdef par.TeamTuner* tuner = &plan.tuner
     with nogil:

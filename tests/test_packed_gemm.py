@@ -10,6 +10,8 @@ builds, which change only the vector width and the tile, match it too
 (tests/test_simd.py hashes it in each build).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -130,3 +132,40 @@ def test_doors():
         _kernels.matmul(a, a.T.copy(), np.empty((4, 4)), False, False, PACKED)
     with pytest.raises(ValueError, match="path must be 0, 1, 2, 3 or 4"):
         _kernels.matmul(a, a.T.copy(), np.empty((4, 4)), False, False, 5)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("kind", ["binary", "multi", "regressor"])
+def test_the_epochs_packed_products_train_the_float64_model(kind, solver):
+    """The sgd/adam epoch runs its float32 products of two blocks or more packed
+    (fastdense/_train.pyx: pack_shared, product_block): a float32 fit of a network
+    whose every product splits follows the float64 fit (BLAS) to float32's precision,
+    so every operand, transpose and block of every product is wired right."""
+    from fastdense import DenseBinaryClassifier, DenseClassifier, DenseRegressor
+
+    n_features, hidden, batch = 96, (256, 256), 256
+    assert _kernels.product_blocks(batch, hidden[0], n_features) > 1  # forward 1
+    assert _kernels.product_blocks(batch, hidden[1], hidden[0]) > 1  # forward 2, dA1
+    assert _kernels.product_blocks(hidden[0], hidden[1], batch) > 1  # dW2
+    assert _kernels.product_blocks(n_features, hidden[0], batch) > 1  # dW1
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2 * batch + 64, n_features))
+    score = X[:, 0] * X[:, 1] + X[:, 2]
+    cls, y = {
+        "binary": (DenseBinaryClassifier, (score > 0).astype(int)),
+        "multi": (DenseClassifier, np.digitize(score, [-1, 0, 1])),
+        "regressor": (DenseRegressor, score),
+    }[kind]
+    fits = {}
+    for dtype in ("float32", "float64"):
+        est = cls(hidden_layer_sizes=hidden, solver=solver, batch_size=batch, max_iter=2, tol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: two epochs
+            fits[dtype] = est.set_params(dtype=dtype, random_state=0).fit(X, y)
+        assert fits[dtype].n_iter_ == 2
+    for w32, w64 in zip(fits["float32"].coefs_, fits["float64"].coefs_):
+        assert w32.dtype == np.float32
+        # in norm: Adam divides by sqrt(v), so where a gradient is tiny float32's
+        # rounding moves a step; a miswired product would move every weight
+        assert np.linalg.norm(w32 - w64) < 3e-4 * np.linalg.norm(w64)  # measured <= 5e-5
+    np.testing.assert_allclose(fits["float32"].loss_curve_, fits["float64"].loss_curve_, rtol=1e-5)
