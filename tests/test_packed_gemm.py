@@ -14,9 +14,8 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from test_small_gemm import operands, ordered_product
+from hypothesis import settings
+from test_small_gemm import operands, ordered_product, product_cases
 
 from fastdense import _kernels
 
@@ -36,14 +35,7 @@ def oracle(op_a, op_b):
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    m=st.integers(1, 50),
-    n=st.integers(1, 50),
-    k=st.integers(0, 50),
-    trans_a=st.booleans(),
-    trans_b=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@product_cases(50)
 def test_packed_products_are_the_ordered_sum(m, n, k, trans_a, trans_b, seed):
     a, b, op_a, op_b = operands(np.random.default_rng(seed), m, n, k, trans_a, trans_b, np.float32)
     np.testing.assert_array_equal(packed(a, b, trans_a, trans_b), oracle(op_a, op_b))

@@ -31,15 +31,20 @@ def operands(rng, m, n, k, trans_a, trans_b, dtype):
     return a, b, (a.T if trans_a else a), (b.T if trans_b else b)
 
 
+def product_cases(most):
+    """Hypothesis's products: sizes up to `most` (k from 0), both transposes, a seed."""
+    return given(
+        m=st.integers(1, most),
+        n=st.integers(1, most),
+        k=st.integers(0, most),
+        trans_a=st.booleans(),
+        trans_b=st.booleans(),
+        seed=st.integers(0, 2**32 - 1),
+    )
+
+
 @settings(max_examples=300, deadline=None)
-@given(
-    m=st.integers(1, 40),
-    n=st.integers(1, 40),
-    k=st.integers(0, 40),
-    trans_a=st.booleans(),
-    trans_b=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@product_cases(40)
 def test_small_float32_products_are_the_ordered_sum(m, n, k, trans_a, trans_b, seed):
     a, b, op_a, op_b = operands(np.random.default_rng(seed), m, n, k, trans_a, trans_b, np.float32)
     c = np.full((m, n), np.nan, np.float32)
