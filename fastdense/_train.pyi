@@ -127,6 +127,8 @@ def loss_grad(plan: EpochPlan, params: _F, grads: _F) -> float:
     """Full-batch loss (returned) and its gradient (written into grads)."""
     ...
 
+MT19937_IN_PLACE: bool
+
 def mt19937_of(random_state: Any) -> Optional[Any]:
     """The MT19937 bit generator of a RandomState whose state mt19937_shuffle reads, or None."""
 

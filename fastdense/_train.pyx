@@ -1387,28 +1387,37 @@ cdef shf.MTState* mt19937_state(object bit_generator) except NULL:
     return <shf.MTState*> (<fd_bitgen_head*> PyCapsule_GetPointer(capsule, "BitGenerator")).state
 
 
+cdef bint state_read_in_place() except -1:
+    """Whether NumPy's MT19937 state is laid out as _shuffle.MTState: proven once,
+    when the module loads, on a generator of its own against the public get_state
+    (so that a future NumPy with another layout gets NumPy's own shuffle)."""
+    cdef shf.MTState* s
+    random_state = np.random.RandomState(12345)
+    random_state.random_sample(3)  # a position inside the key
+    bit_generator = getattr(random_state, "_bit_generator", None)
+    if type(bit_generator) is not np.random.MT19937:
+        return False
+    public = random_state.get_state(legacy=False)["state"]
+    s = mt19937_state(bit_generator)
+    return s.pos == public["pos"] and np.array_equal(
+        np.asarray(<cnp.uint32_t[:shf.MT_N]> s.key), public["key"])
+
+
+# a constant (never assigned again)
+MT19937_IN_PLACE = state_read_in_place()
+
+
 def mt19937_of(random_state):
     """The MT19937 bit generator of a ``numpy.random.RandomState`` whose state
     :func:`mt19937_shuffle` can run on, or None (then shuffle with the object's
-    own ``shuffle``).
-
-    The state is read in place, as NumPy's mt19937_state struct. That layout
-    is proven here, against the public ``get_state``, before it is trusted:
-    another layout (a future NumPy), another bit generator or a subclass of
-    RandomState gives None.
-    """
-    if type(random_state) is not np.random.RandomState:
+    own ``shuffle``): None for another bit generator, a subclass of RandomState,
+    or a NumPy whose state is not laid out as fastdense reads it
+    (``MT19937_IN_PLACE``)."""
+    if not MT19937_IN_PLACE or type(random_state) is not np.random.RandomState:
         return None
     bit_generator = getattr(random_state, "_bit_generator", None)
     if type(bit_generator) is not np.random.MT19937:
         return None
-    cdef shf.MTState* s
-    with bit_generator.lock:
-        public = random_state.get_state(legacy=False)["state"]
-        s = mt19937_state(bit_generator)
-        if s.pos != public["pos"] or not np.array_equal(
-                np.asarray(<cnp.uint32_t[:shf.MT_N]> s.key), public["key"]):
-            return None
     return bit_generator
 
 
