@@ -249,8 +249,8 @@ def matmul(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] 
     (``_packed_gemm.pxd``, float32) over the same blocks as BLAS, each block
     packing both operands, 4 the same with the operand that every block uses
     whole packed once per product, by the team, as the sgd/adam epoch runs
-    its split products (both return False). ``repeat`` runs the product that many times in one nogil loop (for
-    timing products of a microsecond).
+    its split products (both return False). ``repeat`` runs the product that
+    many times in one nogil loop (for timing products of a microsecond).
     """
     cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]

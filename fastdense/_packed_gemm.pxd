@@ -1,4 +1,5 @@
-# A packed float32 matrix product with sgemm_small's arithmetic (the sgd/adam epoch's split products).
+# A packed float32 matrix product with sgemm_small's arithmetic (the sgd/adam epoch's
+# split products).
 #
 # Why it exists. Above SMALL_GEMM_MACS the estimators' float32 products go to
 # OpenBLAS, one single-threaded sgemm per block of a split product
@@ -57,7 +58,6 @@ cimport fastdense._blas as blas
 cdef extern from *:
     """
     #include <stddef.h>
-    #include <stdlib.h>
     #include <string.h>
 
     #if defined(__GNUC__) || defined(__clang__)
@@ -77,6 +77,10 @@ cdef extern from *:
     #define FD_PMC 144                 /* rows of a packed A block (a multiple of 12 and 6) */
     #define FD_PNC 512                 /* columns of a packed B panel */
     #define FD_PPREFETCH 24            /* k steps ahead that the tile prefetches A */
+
+    static inline ptrdiff_t fd_pmin(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+    /* x rounded up to a multiple of w (the zero-padded micro-panels' extent) */
+    static inline ptrdiff_t fd_pround(ptrdiff_t x, ptrdiff_t w) { return (x + w - 1) / w * w; }
 
     typedef float fd_pv __attribute__((vector_size(FD_PW * 4)));
     static inline fd_pv fd_pv_load(const float* p) { fd_pv v; memcpy(&v, p, sizeof v); return v; }
@@ -161,10 +165,9 @@ cdef extern from *:
     /* The floats of the workspace fd_sgemm_packed needs for a product of these sizes
        (its packed B panel and A block, and a cache line's worth to align them). */
     static size_t fd_packed_work(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) {
-        ptrdiff_t kcx = k < FD_PKC ? k : FD_PKC, ncx = n < FD_PNC ? n : FD_PNC;
-        ptrdiff_t mcx = m < FD_PMC ? m : FD_PMC;
-        ptrdiff_t ncp = (ncx + FD_PNR - 1) / FD_PNR * FD_PNR;
-        ptrdiff_t mcp = (mcx + FD_PMR - 1) / FD_PMR * FD_PMR;
+        ptrdiff_t kcx = fd_pmin(k, FD_PKC);
+        ptrdiff_t ncp = fd_pround(fd_pmin(n, FD_PNC), FD_PNR);
+        ptrdiff_t mcp = fd_pround(fd_pmin(m, FD_PMC), FD_PMR);
         return (size_t) (ncp + mcp) * (size_t) (kcx > 0 ? kcx : 0) + 16;
     }
 
@@ -173,18 +176,18 @@ cdef extern from *:
        columns of B) in micro-panels of `width` (FD_PMR, FD_PNR), for every k panel;
        micro-panel s of k panel p0 at dst + p0 * roundup(ns, width) + s * kc. */
     static size_t fd_packed_ahead_size(ptrdiff_t ns, ptrdiff_t k, int width) {
-        return (size_t) ((ns + width - 1) / width * width) * (size_t) k;
+        return (size_t) fd_pround(ns, width) * (size_t) k;
     }
     static void fd_packed_ahead(ptrdiff_t ns, ptrdiff_t k, const float* x, ptrdiff_t ss,
                                 ptrdiff_t st, float* dst, int width, int part, int parts) {
         /* part `part` of `parts`: the micro-panels s0 .. s1 - 1 of every k panel */
-        ptrdiff_t pad = (ns + width - 1) / width * width, p0, s;
+        ptrdiff_t pad = fd_pround(ns, width), p0, s;
         ptrdiff_t s0 = pad / width * part / parts * width;
         ptrdiff_t s1 = pad / width * (part + 1) / parts * width;
         for (p0 = 0; p0 < k; p0 += FD_PKC) {
-            ptrdiff_t kc = k - p0 < FD_PKC ? k - p0 : FD_PKC;
+            ptrdiff_t kc = fd_pmin(k - p0, FD_PKC);
             for (s = s0; s < s1; s += width)
-                fd_ppack(ns - s < width ? ns - s : width, kc, x + s * ss + p0 * st, ss, st,
+                fd_ppack(fd_pmin(ns - s, width), kc, x + s * ss + p0 * st, ss, st,
                          dst + p0 * pad + s * kc, width);
         }
     }
@@ -192,54 +195,49 @@ cdef extern from *:
     /* C (m, n; row stride ldc) := op(A) @ op(B), op(A)'s (i, p) at a[i * sam + p * sak],
        op(B)'s (p, j) at b[p * sbk + j * sbn].
        `apre`/`bpre`: op(A)/op(B) packed ahead by fd_packed_ahead (or NULL: packed here).
-       `work` holds fd_packed_work(m, n, k) floats (NULL: allocated and freed here; a
-       buffer per call costs page faults when threads trim their heaps). Returns 0, or
-       -1 when work is NULL and the allocation fails (C untouched). */
-    static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
-                               ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
-                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, const float* apre,
-                               const float* bpre, float* work) {
-        ptrdiff_t mpad = (m + FD_PMR - 1) / FD_PMR * FD_PMR;
-        ptrdiff_t npad = (n + FD_PNR - 1) / FD_PNR * FD_PNR;
+       `work` holds fd_packed_work(m, n, k) floats: the caller's, one per thread (a
+       buffer allocated per call costs page faults when threads trim their heaps). */
+    static void fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
+                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
+                                ptrdiff_t sbn, float* c, ptrdiff_t ldc, const float* apre,
+                                const float* bpre, float* work) {
+        ptrdiff_t mpad = fd_pround(m, FD_PMR), npad = fd_pround(n, FD_PNR);
         const float *apan, *bpan;
-        ptrdiff_t kcx = k < FD_PKC ? k : FD_PKC, ncx = n < FD_PNC ? n : FD_PNC;
-        ptrdiff_t ncp = (ncx + FD_PNR - 1) / FD_PNR * FD_PNR;
         ptrdiff_t i0, j0, p0, i, j, r;
         float tile[FD_PMR * FD_PNR];
-        float *buf = work, *bp, *ap;
+        float *bp, *ap;
         if (m <= 0 || n <= 0)
-            return 0;
+            return;
         if (k <= 0) {  /* an empty sum */
             for (i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t) n * sizeof(float));
-            return 0;
+            return;
         }
-        if (work == NULL && (buf = (float*) malloc(fd_packed_work(m, n, k) * sizeof(float))) == NULL)
-            return -1;
-        bp = (float*) (((size_t) buf + 63) & ~(size_t) 63);  /* a cache line's start */
-        ap = bp + ncp * kcx;
+        /* fd_packed_work's layout: the B panel from a cache line's start, then the A block */
+        bp = (float*) (((size_t) work + 63) & ~(size_t) 63);
+        ap = bp + fd_pround(fd_pmin(n, FD_PNC), FD_PNR) * fd_pmin(k, FD_PKC);
         memset(tile, 0, sizeof tile);
         for (j0 = 0; j0 < n; j0 += FD_PNC) {
-            ptrdiff_t nc = n - j0 < FD_PNC ? n - j0 : FD_PNC;
+            ptrdiff_t nc = fd_pmin(n - j0, FD_PNC);
             for (p0 = 0; p0 < k; p0 += FD_PKC) {
-                ptrdiff_t kc = k - p0 < FD_PKC ? k - p0 : FD_PKC;
+                ptrdiff_t kc = fd_pmin(k - p0, FD_PKC);
                 int load = p0 > 0;  /* a later k panel goes on from C's partial sums */
                 bpan = bpre ? bpre + p0 * npad + j0 * kc : bp;
                 if (!bpre)
                     for (j = 0; j < nc; j += FD_PNR)
-                        fd_ppack(nc - j < FD_PNR ? nc - j : FD_PNR, kc,
+                        fd_ppack(fd_pmin(nc - j, FD_PNR), kc,
                                  b + p0 * sbk + (j0 + j) * sbn, sbn, sbk, bp + j * kc, FD_PNR);
                 for (i0 = 0; i0 < m; i0 += FD_PMC) {
-                    ptrdiff_t mc = m - i0 < FD_PMC ? m - i0 : FD_PMC;
+                    ptrdiff_t mc = fd_pmin(m - i0, FD_PMC);
                     apan = apre ? apre + p0 * mpad + i0 * kc : ap;
                     if (!apre)
                         for (i = 0; i < mc; i += FD_PMR)
-                            fd_ppack(mc - i < FD_PMR ? mc - i : FD_PMR, kc,
+                            fd_ppack(fd_pmin(mc - i, FD_PMR), kc,
                                      a + (i0 + i) * sam + p0 * sak, sam, sak, ap + i * kc,
                                      FD_PMR);
                     for (j = 0; j < nc; j += FD_PNR) {
-                        ptrdiff_t w = nc - j < FD_PNR ? nc - j : FD_PNR;
+                        ptrdiff_t w = fd_pmin(nc - j, FD_PNR);
                         for (i = 0; i < mc; i += FD_PMR) {
-                            ptrdiff_t h = mc - i < FD_PMR ? mc - i : FD_PMR;
+                            ptrdiff_t h = fd_pmin(mc - i, FD_PMR);
                             float* cij = c + (i0 + i) * ldc + j0 + j;
                             if (h == FD_PMR && w == FD_PNR) {
                                 fd_ptile(kc, apan + i * kc, bpan + j * kc, cij, ldc, load);
@@ -258,9 +256,6 @@ cdef extern from *:
                 }
             }
         }
-        if (work == NULL)
-            free(buf);
-        return 0;
     }
     #else
     /* No vector extensions (MSVC): the same sums, one element at a time. */
@@ -279,10 +274,10 @@ cdef extern from *:
         (void) ns; (void) k; (void) x; (void) ss; (void) st; (void) dst; (void) width;
         (void) part; (void) parts;
     }
-    static int fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
-                               ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
-                               ptrdiff_t sbn, float* c, ptrdiff_t ldc, const float* apre,
-                               const float* bpre, float* work) {
+    static void fd_sgemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* a,
+                                ptrdiff_t sam, ptrdiff_t sak, const float* b, ptrdiff_t sbk,
+                                ptrdiff_t sbn, float* c, ptrdiff_t ldc, const float* apre,
+                                const float* bpre, float* work) {
         ptrdiff_t i, j, p;
         (void) apre; (void) bpre; (void) work;
         for (i = 0; i < m; i++)
@@ -291,7 +286,6 @@ cdef extern from *:
                 for (p = 0; p < k; p++) s += a[i * sam + p * sak] * b[p * sbk + j * sbn];
                 c[i * ldc + j] = s;
             }
-        return 0;
     }
     #endif
     """
@@ -303,11 +297,11 @@ cdef extern from *:
     void packed_ahead "fd_packed_ahead"(Py_ssize_t ns, Py_ssize_t k, const float* x,
                                         Py_ssize_t ss, Py_ssize_t st, float* dst,
                                         int width, int part, int parts) noexcept nogil
-    int sgemm_packed "fd_sgemm_packed"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                                       const float* a, Py_ssize_t sam, Py_ssize_t sak,
-                                       const float* b, Py_ssize_t sbk, Py_ssize_t sbn,
-                                       float* c, Py_ssize_t ldc, const float* apre,
-                                       const float* bpre, float* work) noexcept nogil
+    void sgemm_packed "fd_sgemm_packed"(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                        const float* a, Py_ssize_t sam, Py_ssize_t sak,
+                                        const float* b, Py_ssize_t sbk, Py_ssize_t sbn,
+                                        float* c, Py_ssize_t ldc, const float* apre,
+                                        const float* bpre, float* work) noexcept nogil
 
 
 cdef inline size_t shared_size(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:

@@ -71,15 +71,25 @@ cdef inline uint64_t next64(MTState* s) noexcept nogil:
     return (high << 32) | next32(s)
 
 
+cdef inline uint64_t ones_to_top(uint64_t most) noexcept nogil:
+    """The smallest all-ones number >= most: random_interval's mask for [0, most]."""
+    most |= most >> 1
+    most |= most >> 2
+    most |= most >> 4
+    most |= most >> 8
+    most |= most >> 16
+    return most | (most >> 32)
+
+
+cdef inline void swap(Py_ssize_t* x, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    cdef Py_ssize_t t = x[i]
+    x[i] = x[j]
+    x[j] = t
+
+
 cdef inline uint64_t interval(MTState* s, uint64_t most) noexcept nogil:
     """A uniform integer in [0, most] (most > 0), drawn as NumPy's random_interval."""
-    cdef uint64_t mask = most, value
-    mask |= mask >> 1
-    mask |= mask >> 2
-    mask |= mask >> 4
-    mask |= mask >> 8
-    mask |= mask >> 16
-    mask |= mask >> 32
+    cdef uint64_t mask = ones_to_top(most), value
     if most <= 0xffffffffU:
         value = next32(s) & mask
         while value > most:
@@ -113,37 +123,27 @@ cdef inline void shuffle(Py_ssize_t n, Py_ssize_t* x, MTState* s) noexcept nogil
     sequence of draws and swaps, without its mispredicted rejection branch
     and without a chain through memory from one draw to the next.
     """
-    cdef Py_ssize_t i = n - 1, stop, k, j, t
+    cdef Py_ssize_t i = n - 1, stop, k
     cdef uint32_t out[MT_N]
     cdef uint32_t picks[CHUNK]
     cdef uint32_t v, mask, top, low
     cdef int p, got
     cdef bint accepted
     while i > <Py_ssize_t> 0xffffffffU:  # 64-bit draws: NumPy's random_interval as it is
-        j = <Py_ssize_t> interval(s, <uint64_t> i)
-        t = x[i]
-        x[i] = x[j]
-        x[j] = t
+        swap(x, i, <Py_ssize_t> interval(s, <uint64_t> i))
         i -= 1
     if i <= 0:
         return
-    p = s.pos
-    if p >= MT_N:
-        twist(s)
-        p = 0
-    temper_from(s, p, out)
+    p = s.pos  # at MT_N, the first draw below twists the key
+    if p < MT_N:
+        temper_from(s, p, out)
     while i > 0:
         stop = i - CHUNK if i > CHUNK else 0
         top = <uint32_t> i  # the position the next pick is for
         got = 0
         while top > stop:
             # top's bit length, and so the mask, stay the same down to `low`
-            mask = top
-            mask |= mask >> 1
-            mask |= mask >> 2
-            mask |= mask >> 4
-            mask |= mask >> 8
-            mask |= mask >> 16
+            mask = <uint32_t> ones_to_top(top)
             low = (mask >> 1) + 1
             if low <= stop:
                 low = <uint32_t> stop + 1
@@ -160,9 +160,6 @@ cdef inline void shuffle(Py_ssize_t n, Py_ssize_t* x, MTState* s) noexcept nogil
                 got += accepted
                 top -= accepted
         for k in range(got):
-            j = picks[k]
-            t = x[i - k]
-            x[i - k] = x[j]
-            x[j] = t
+            swap(x, i - k, picks[k])
         i = stop
     s.pos = p

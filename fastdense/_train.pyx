@@ -674,9 +674,8 @@ cdef double batch_loss_grad(par.Team t, Net net, Py_ssize_t m, const floating* x
         csr = l == 0 and xs.present
         blocks = 1 if csr else matmul_blocks(True, False, <int> n_in, <int> n_out, <int> m, dz)
         a_prev = x0 if l == 0 else layer_output(net, ex, acts, l - 1)
-        if not csr:
-            pack_shared(t, pkg, blocks, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
-                        <int> n_in, dz, <int> n_out)
+        pack_shared(t, pkg, blocks, True, False, <int> n_in, <int> n_out, <int> m, a_prev,
+                    <int> n_in, dz, <int> n_out)  # (a CSR X's product is one block: no packing)
         par.block_share(t, 0, blocks, &b0, &b1)
         for b in range(b0, b1):
             if csr:
@@ -1387,6 +1386,14 @@ cdef shf.MTState* mt19937_state(object bit_generator) except NULL:
     return <shf.MTState*> (<fd_bitgen_head*> PyCapsule_GetPointer(capsule, "BitGenerator")).state
 
 
+cdef object legacy_mt19937(random_state):
+    """The MT19937 bit generator of exactly a numpy.random.RandomState, else None."""
+    if type(random_state) is not np.random.RandomState:
+        return None
+    bit_generator = getattr(random_state, "_bit_generator", None)
+    return bit_generator if type(bit_generator) is np.random.MT19937 else None
+
+
 cdef bint state_read_in_place() except -1:
     """Whether NumPy's MT19937 state is laid out as _shuffle.MTState: proven once,
     when the module loads, on a generator of its own against the public get_state
@@ -1394,8 +1401,8 @@ cdef bint state_read_in_place() except -1:
     cdef shf.MTState* s
     random_state = np.random.RandomState(12345)
     random_state.random_sample(3)  # a position inside the key
-    bit_generator = getattr(random_state, "_bit_generator", None)
-    if type(bit_generator) is not np.random.MT19937:
+    bit_generator = legacy_mt19937(random_state)
+    if bit_generator is None:
         return False
     public = random_state.get_state(legacy=False)["state"]
     s = mt19937_state(bit_generator)
@@ -1413,12 +1420,7 @@ def mt19937_of(random_state):
     own ``shuffle``): None for another bit generator, a subclass of RandomState,
     or a NumPy whose state is not laid out as fastdense reads it
     (``MT19937_IN_PLACE``)."""
-    if not MT19937_IN_PLACE or type(random_state) is not np.random.RandomState:
-        return None
-    bit_generator = getattr(random_state, "_bit_generator", None)
-    if type(bit_generator) is not np.random.MT19937:
-        return None
-    return bit_generator
+    return legacy_mt19937(random_state) if MT19937_IN_PLACE else None
 
 
 def mt19937_shuffle(Py_ssize_t[::1] x not None, bit_generator):
