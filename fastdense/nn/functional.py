@@ -2590,20 +2590,14 @@ def multilabel_soft_margin_loss(
     c = xd.shape[-1] if xd.ndim else 1
     per = -(td * (-_softplus_array(-xd)) + (1 - td) * (-_softplus_array(xd)))
     d = _sigmoid_array(xd) - td
-    dy = -xd  # d/dy of y log s(x) + (1 - y) log s(-x), negated: log s(x) - log s(-x) = x
-    if weight is not None:
-        w = _constant(weight, "weight").astype(xd.dtype)
-        per, d, dy = per * w, d * w, dy * w
+    w = None if weight is None else _constant(weight, "weight").astype(xd.dtype)
+    if w is not None:
+        per, d = per * w, d * w
+    dy = None  # the target's gradient rows, only when it requires one
+    if y is not None:  # d/dy of y log s(x) + (1 - y) log s(-x), negated: log s(x) - log s(-x) = x
+        dy = (-xd if w is None else -xd * w) / c
     per = per.sum(-1) / c if xd.ndim else per / c
-    return _per_sample(
-        per,
-        d / c,
-        x,
-        reduction,
-        "MultilabelSoftMarginLossBackward0",
-        y,
-        None if y is None else dy / c,
-    )
+    return _per_sample(per, d / c, x, reduction, "MultilabelSoftMarginLossBackward0", y, dy)
 
 
 def _pairwise_distance(a: np.ndarray, b: np.ndarray, p: float, eps: float):
