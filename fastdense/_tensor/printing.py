@@ -84,14 +84,11 @@ def set_printoptions(
         preset = _PROFILES[profile]
         for field in ("precision", "threshold", "edgeitems", "linewidth"):
             setattr(OPTIONS, field, getattr(preset, field))
-    if precision is not None:
-        OPTIONS.precision = precision
-    if threshold is not None:
-        OPTIONS.threshold = threshold
-    if edgeitems is not None:
-        OPTIONS.edgeitems = edgeitems
-    if linewidth is not None:
-        OPTIONS.linewidth = linewidth
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems}
+    given["linewidth"] = linewidth
+    for field, value in given.items():
+        if value is not None:
+            setattr(OPTIONS, field, value)
     OPTIONS.sci_mode = sci_mode
 
 
@@ -213,17 +210,15 @@ def tensor_text(x: np.ndarray, grad_fn: Optional[str] = None, requires_grad: boo
     indent = len(prefix)
     suffixes = []
     default = x.dtype in (_dt.DEFAULT[2], _dt.int64, _dt.bool_)
+    # the size where the body does not show it: an empty tensor that is not 1-d, or no
+    # edge items
+    if (x.ndim != 1) if x.size == 0 else not OPTIONS.edgeitems:
+        suffixes.append(f"size={tuple(x.shape)}")
+    if not default:
+        suffixes.append(f"dtype=torch.{x.dtype}")
     if x.size == 0:
-        if x.ndim != 1:
-            suffixes.append(f"size={tuple(x.shape)}")
-        if not default:
-            suffixes.append(f"dtype=torch.{x.dtype}")
         body = "[]"
     else:
-        if not OPTIONS.edgeitems:
-            suffixes.append(f"size={tuple(x.shape)}")
-        if not default:
-            suffixes.append(f"dtype=torch.{x.dtype}")
         summarize = x.size > OPTIONS.threshold
         fmt = _Format(_summarized(x) if summarize else x)
         body = _body(x, indent, summarize, fmt)
