@@ -15,7 +15,15 @@ from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-__all__ = ["Node", "ShapeError", "DtypeError", "accumulate_leaf", "refresh_view", "run_backward"]
+__all__ = [
+    "Node",
+    "ShapeError",
+    "DtypeError",
+    "accumulate_leaf",
+    "refresh_view",
+    "sync_view",
+    "run_backward",
+]
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -179,7 +187,7 @@ def _edges(inputs: Sequence[Any]) -> List[Any]:
     """Each input's node (False: it did not require grad), views brought up to date first."""
     fns = []
     for t in inputs:
-        if t._viewof is not None and t._viewof[2] != t._vc[0]:
+        if t._viewof is not None and t._viewof[2] != t._vc[0]:  # (sync_view, inline: per op)
             refresh_view(t)
         fns.append(t._grad_fn if t.requires_grad else False)
     return fns
@@ -191,13 +199,19 @@ def refresh_view(t: Any) -> None:
     an in-place op recorded on the base gives the base a new node, which the view's
     gradient must go through)."""
     root, parent, _, name, backward = t._viewof
-    pv = parent._viewof
-    if pv is not None and pv[2] != parent._vc[0]:
-        refresh_view(parent)
+    sync_view(parent)
     if parent.requires_grad and backward is not None:
         t._grad_fn = Node(name, (parent,), backward, ())
         t.requires_grad = True
     t._viewof = (root, parent, t._vc[0], name, backward)
+
+
+def sync_view(t: Any) -> None:
+    """:func:`refresh_view` for ``t`` if it is a view whose values changed in place since
+    its node was made; nothing otherwise."""
+    v = t._viewof
+    if v is not None and v[2] != t._vc[0]:
+        refresh_view(t)
 
 
 def accumulate_leaf(t: Any, g: np.ndarray) -> None:

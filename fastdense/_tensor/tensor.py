@@ -21,7 +21,15 @@ from .. import _dtypes as _dt
 from .._validation import to_ndarray
 from .device import CPU, check_device, to_dtype
 from .grad_mode import grad_mode
-from .graph import DtypeError, Node, ShapeError, accumulate_leaf, refresh_view, run_backward
+from .graph import (
+    DtypeError,
+    Node,
+    ShapeError,
+    accumulate_leaf,
+    refresh_view,
+    run_backward,
+    sync_view,
+)
 from .printing import tensor_text
 from .size import Size, shape_of
 
@@ -453,9 +461,7 @@ class Tensor:
     @property
     def grad_fn(self) -> Optional[Node]:
         """The node that produced this tensor; None for leaves and graph-less tensors."""
-        v = self._viewof
-        if v is not None and v[2] != self._vc[0]:
-            refresh_view(self)
+        sync_view(self)
         return self._grad_fn
 
     @property
@@ -611,9 +617,7 @@ class Tensor:
             If the tensor has no graph (computed under ``no_grad``, from
             inputs that do not require grad, or already backpropagated).
         """
-        v = self._viewof
-        if v is not None and v[2] != self._vc[0]:
-            refresh_view(self)
+        sync_view(self)
         if self._grad_fn is None and not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a "
